@@ -1,0 +1,198 @@
+/* meter.h: the energy meter. Opaque handle, one sampler thread, one writer
+ * thread, per-component energy with provenance.
+ *
+ * Units are in every name: _j joules, _w watts, _s seconds, _ns nanoseconds of
+ * CLOCK_MONOTONIC. Pointers passed in are borrowed unless a comment says
+ * otherwise. Strings returned are borrowed and valid until the meter is
+ * destroyed. All functions are safe to call from one controlling thread; the
+ * ones marked "thread-safe" may be called from any thread while sampling.
+ */
+#ifndef GREENML_METER_H
+#define GREENML_METER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "greenml/api.h"
+#include "greenml/status.h"
+
+/* The coarse class a component belongs to (the JSON "kind"). */
+enum gm_kind { GM_KIND_CPU, GM_KIND_DRAM, GM_KIND_GPU, GM_KIND_PSYS };
+
+/* The hardware domain a component covers. */
+enum gm_domain {
+  GM_DOMAIN_PACKAGE, /* a CPU package (socket or die): cores + uncore */
+  GM_DOMAIN_CORES,   /* RAPL PP0, inside a package */
+  GM_DOMAIN_UNCORE,  /* RAPL PP1 (client iGPU), inside a package */
+  GM_DOMAIN_DRAM,    /* memory DIMMs */
+  GM_DOMAIN_GPU,     /* a whole GPU board */
+  GM_DOMAIN_PSYS     /* the platform (RAPL psys); overlaps package + dram */
+};
+
+/* Where a number comes from. Every printed number carries one. */
+enum gm_provenance {
+  GM_PROV_MEASURED_COUNTER, /* hardware energy counter, differenced */
+  GM_PROV_MEASURED_POWER,   /* hardware power sensor, integrated (trapezoid) */
+  GM_PROV_MODELLED          /* a model: no hardware measurement involved */
+};
+
+/* Static description of one component. */
+struct gm_component_info {
+  char name[48];    /* "package-0", "dram-0", "gpu0", "cpu" */
+  char source[24];  /* "rapl-powercap", "rapl-msr", "rapl-perf", "nvml", ... */
+  char detail[160]; /* device or model description, e.g. the formula used */
+  enum gm_kind kind;
+  enum gm_domain domain;
+  enum gm_provenance provenance;
+  bool in_total; /* false when already contained in another component */
+  double wrap_j; /* counter range in J (0: 64-bit or no counter) */
+  bool power_interval_mean; /* power_w is the mean over the interval that
+                               ended at the reading (models): integrated as
+                               P x dt, not by the trapezoid rule */
+};
+
+/* Static description of one non-energy metric (utilisation, memory, ...). */
+struct gm_metric_info {
+  char name[48];   /* "cpu.util", "cpu3.util", "gpu0.vram_used", ... */
+  char unit[12];   /* "%", "B", "MHz", "C", "W", "s" */
+  char source[24]; /* "procfs", "nvml", ... */
+};
+
+/* Result of trying one source, for `greenml sources`. */
+struct gm_probe {
+  char source[24];
+  enum gm_status status; /* GM_OK when usable */
+  bool used;             /* selected for measurement */
+  char found[256];       /* what was found, e.g. "2 zones: package-0, dram-0" */
+  char reason[256];      /* why it is unusable (empty when usable) */
+  char fix[384];         /* the exact fix (empty when none is needed) */
+};
+
+/* Accumulated statistics of one component over the measured window. */
+struct gm_component_stats {
+  double energy_j;       /* gross energy */
+  double avg_power_w;    /* energy_j / duration */
+  double peak_power_w;   /* highest interval power */
+  double power_sd_w;     /* standard deviation of interval power */
+  double power_energy_j; /* integral of the power sensor alongside the counter
+                            (cross-check); negative when not available */
+  double xcheck_rel;     /* |counter - power| / counter; negative when n/a */
+  bool xcheck_failed;    /* xcheck_rel above the configured threshold */
+  uint64_t wraps;        /* counter wraparounds handled */
+  uint64_t resets;       /* counter resets (value went backwards) handled */
+  uint64_t read_errors;  /* ticks in which the component could not be read */
+};
+
+/* One sample as handed to the sample callback (on the writer thread). The
+ * arrays are borrowed for the duration of the callback. */
+struct gm_sample {
+  uint64_t seq;
+  int64_t t_ns;          /* since gm_meter_start */
+  size_t n_components;
+  const double *energy_j; /* cumulative integrated energy per component */
+  const double *power_w;  /* mean power over the last interval per component */
+  size_t n_metrics;
+  const double *metrics; /* NAN when unavailable this tick */
+};
+
+struct gm_meter_config {
+  int64_t interval_ns;     /* sampling period; default 100 ms, minimum 1 ms */
+  const char *sysfs_root;  /* NULL: $GREENML_SYSFS or "/sys" */
+  const char *procfs_root; /* NULL: $GREENML_PROCFS or "/proc" */
+  const char *devfs_root;  /* NULL: $GREENML_DEVFS or "/dev" */
+  const char *nvml_lib;    /* NULL: $GREENML_NVML_LIB or "libnvidia-ml.so.1" */
+  double cpu_tdp_w;        /* > 0 overrides the TDP of the CPU model */
+  double dimm_capacitance_f; /* > 0 overrides the DRAM model's C */
+  const char *dmidecode_file; /* saved `dmidecode -t memory` output, or NULL */
+  double xcheck_threshold;    /* counter vs power disagreement; default 0.10 */
+  int track_pid;              /* > 0: report this process tree's CPU time */
+  bool no_gpu;                /* do not load NVML */
+  /* Called on the writer thread for each sample, then on_flush about once a
+   * second and at stop. Both optional. */
+  void (*on_sample)(void *ctx, const struct gm_sample *s);
+  void (*on_flush)(void *ctx);
+  void *callback_ctx;
+};
+
+/* One named phase: a window of the run. Energies are per component. */
+struct gm_phase {
+  char name[64];
+  double start_s;    /* since gm_meter_start */
+  double duration_s;
+  bool open;         /* not ended yet */
+  const double *energy_j; /* n_components entries; borrowed */
+};
+
+struct gm_meter;
+
+/* Defaults: 100 ms, roots from the environment, threshold 10 %. */
+GM_API struct gm_meter_config gm_meter_config_default(void);
+
+/* Probes every source and builds the component list. Returns GM_OK (at least
+ * the CPU model is always usable) or GM_ERR_INVALID_ARG / GM_ERR_NO_MEMORY.
+ * *out is owned by the caller: free with gm_meter_destroy. */
+GM_API enum gm_status gm_meter_create(const struct gm_meter_config *cfg,
+                                      struct gm_meter **out);
+GM_API void gm_meter_destroy(struct gm_meter *m); /* NULL is a no-op */
+
+GM_API size_t gm_meter_probe_count(const struct gm_meter *m);
+GM_API const struct gm_probe *gm_meter_probe(const struct gm_meter *m,
+                                             size_t i);
+
+GM_API size_t gm_meter_component_count(const struct gm_meter *m);
+GM_API const struct gm_component_info *
+gm_meter_component(const struct gm_meter *m, size_t i);
+GM_API size_t gm_meter_metric_count(const struct gm_meter *m);
+GM_API const struct gm_metric_info *gm_meter_metric(const struct gm_meter *m,
+                                                    size_t i);
+
+/* Takes the first reading and starts the sampler and writer threads.
+ * GM_ERR_STATE when already started. */
+GM_API enum gm_status gm_meter_start(struct gm_meter *m);
+/* Takes a last reading at the moment of the call, joins both threads, flushes
+ * the callbacks. Idempotent. */
+GM_API enum gm_status gm_meter_stop(struct gm_meter *m);
+
+/* Thread-safe. Begins a phase at t_ns (CLOCK_MONOTONIC, absolute; 0 = now),
+ * ending the open one if any. name is copied (truncated to 63 bytes). */
+GM_API enum gm_status gm_meter_phase_begin(struct gm_meter *m, const char *name,
+                                           int64_t t_ns);
+/* Thread-safe. Ends the open phase at t_ns (0 = now). GM_ERR_STATE if none. */
+GM_API enum gm_status gm_meter_phase_end(struct gm_meter *m, int64_t t_ns);
+
+/* After stop: statistics and phases. */
+GM_API double gm_meter_duration_s(const struct gm_meter *m);
+GM_API enum gm_status gm_meter_stats(const struct gm_meter *m, size_t i,
+                                     struct gm_component_stats *out);
+GM_API size_t gm_meter_phase_count(const struct gm_meter *m);
+GM_API const struct gm_phase *gm_meter_phase(const struct gm_meter *m,
+                                             size_t i);
+/* Mean over the window of each metric (NAN when never available). */
+GM_API double gm_meter_metric_mean(const struct gm_meter *m, size_t i);
+GM_API double gm_meter_metric_max(const struct gm_meter *m, size_t i);
+
+/* Thread-safe live view: latest interval power and cumulative energy per
+ * component (arrays of gm_meter_component_count entries, caller-owned) and
+ * the elapsed time. */
+GM_API enum gm_status gm_meter_live(struct gm_meter *m, double *energy_j,
+                                    double *power_w, double *elapsed_s);
+
+/* CPU time the meter's own threads used, in seconds (sampler + writer). */
+GM_API double gm_meter_self_cpu_s(const struct gm_meter *m);
+/* Samples dropped from the callback queue because the writer fell behind
+ * (energy integration is never affected), and ticks that missed their
+ * deadline. */
+GM_API uint64_t gm_meter_dropped_samples(const struct gm_meter *m);
+GM_API uint64_t gm_meter_missed_ticks(const struct gm_meter *m);
+
+/* The last specific error message; never NULL. */
+GM_API const char *gm_meter_last_error(const struct gm_meter *m);
+
+GM_API const char *gm_kind_name(enum gm_kind k);             /* "cpu" */
+GM_API const char *gm_domain_name(enum gm_domain d);         /* "package" */
+GM_API const char *gm_provenance_name(enum gm_provenance p); /* "measured" */
+GM_API const char *gm_provenance_detail(enum gm_provenance p);
+/* "energy counter", "power sensor", "model" */
+
+#endif

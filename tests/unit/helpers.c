@@ -1,0 +1,99 @@
+/* helpers.c: see helpers.h. */
+#define _GNU_SOURCE
+#include "helpers.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *gmt_mkdtemp(void) {
+  const char *tmp = getenv("TMPDIR");
+  char buf[512];
+  snprintf(buf, sizeof(buf), "%s/gmtest.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  char *p = mkdtemp(buf);
+  assert_non_null(p);
+  return strdup(p);
+}
+
+static int rm_cb(const char *p, const struct stat *sb, int flag,
+                 struct FTW *ftw) {
+  (void)sb;
+  (void)flag;
+  (void)ftw;
+  return remove(p);
+}
+
+void gmt_rmtree(const char *path) {
+  if (path)
+    nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *gmt_path(const char *root, const char *rel) {
+  size_t n = strlen(root) + strlen(rel) + 2;
+  char *p = malloc(n);
+  assert_non_null(p);
+  snprintf(p, n, "%s/%s", root, rel);
+  return p;
+}
+
+void gmt_mkdirs(const char *root, const char *rel) {
+  char *p = gmt_path(root, rel);
+  for (char *s = p + strlen(root) + 1; *s; s++) {
+    if (*s == '/') {
+      *s = '\0';
+      mkdir(p, 0755);
+      *s = '/';
+    }
+  }
+  mkdir(p, 0755);
+  free(p);
+}
+
+static void parent_dirs(const char *root, const char *rel) {
+  char *copy = strdup(rel);
+  char *slash = strrchr(copy, '/');
+  if (slash) {
+    *slash = '\0';
+    gmt_mkdirs(root, copy);
+  }
+  free(copy);
+}
+
+void gmt_write_bin(const char *root, const char *rel, const void *data,
+                   size_t len) {
+  parent_dirs(root, rel);
+  char *p = gmt_path(root, rel);
+  /* Write to a temporary name and rename, so a concurrent reader never sees
+   * a half-written file (as with sysfs attributes). */
+  size_t tn = strlen(p) + 8;
+  char *tmp = malloc(tn);
+  assert_non_null(tmp);
+  snprintf(tmp, tn, "%s.tmp~", p);
+  FILE *f = fopen(tmp, "wb");
+  assert_non_null(f);
+  if (len)
+    assert_int_equal(fwrite(data, 1, len, f), len);
+  assert_int_equal(fclose(f), 0);
+  assert_int_equal(rename(tmp, p), 0);
+  free(tmp);
+  free(p);
+}
+
+void gmt_write(const char *root, const char *rel, const char *fmt, ...) {
+  char buf[65536];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+  va_end(ap);
+  assert_true(n >= 0 && (size_t)n < sizeof(buf));
+  gmt_write_bin(root, rel, buf, (size_t)n);
+}
+
+void gmt_setenv(const char *name, const char *value) {
+  assert_int_equal(setenv(name, value, 1), 0);
+}

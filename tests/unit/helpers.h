@@ -1,0 +1,30 @@
+/* helpers.h: test helpers: temporary trees, files, spawning the CLI.
+ * Include after <setjmp.h> etc. via this header only. */
+#ifndef GM_TEST_HELPERS_H
+#define GM_TEST_HELPERS_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+/* Creates a fresh temporary directory; returns a malloc'ed path. */
+char *gmt_mkdtemp(void);
+/* rm -rf path (path is not freed). */
+void gmt_rmtree(const char *path);
+/* mkdir -p root/rel. */
+void gmt_mkdirs(const char *root, const char *rel);
+/* Writes text to root/rel (creating parent directories). */
+void gmt_write(const char *root, const char *rel, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Writes binary bytes to root/rel. */
+void gmt_write_bin(const char *root, const char *rel, const void *data,
+                   size_t len);
+/* Joins root and rel into a static-lifetime-free malloc'ed path. */
+char *gmt_path(const char *root, const char *rel);
+/* Sets an environment variable for the rest of the test. */
+void gmt_setenv(const char *name, const char *value);
+
+#endif
