@@ -179,12 +179,12 @@ GM_API enum gm_status gm_meter_live(struct gm_meter *m, double *energy_j,
                                     double *power_w, double *elapsed_s);
 
 /* CPU time the meter's own threads used, in seconds (sampler + writer). */
-GM_API double gm_meter_self_cpu_s(const struct gm_meter *m);
+GM_API double gm_meter_self_cpu_s(struct gm_meter *m);
 /* Samples dropped from the callback queue because the writer fell behind
  * (energy integration is never affected), and ticks that missed their
  * deadline. */
-GM_API uint64_t gm_meter_dropped_samples(const struct gm_meter *m);
-GM_API uint64_t gm_meter_missed_ticks(const struct gm_meter *m);
+GM_API uint64_t gm_meter_dropped_samples(struct gm_meter *m);
+GM_API uint64_t gm_meter_missed_ticks(struct gm_meter *m);
 
 /* The last specific error message; never NULL. */
 GM_API const char *gm_meter_last_error(const struct gm_meter *m);

@@ -1,0 +1,52 @@
+/* main.c: the greenml command: git-style subcommands from one table. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "greenml/api.h"
+
+struct command {
+  const char *name;
+  int (*fn)(int argc, char **argv);
+  const char *summary;
+};
+
+static const struct command commands[] = {
+    {"measure", cmd_measure, "run a command and measure its energy"},
+    {"idle", cmd_idle, "measure and store this host's idle power"},
+    {"sources", cmd_sources, "list every power source tried and why"},
+    {"monitor", cmd_monitor, "live per-component power"},
+    {"mark", cmd_mark, "begin or end a named phase inside 'measure'"},
+    {"runs", cmd_runs, "list the runs stored in the database"},
+};
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: greenml <command> [options]\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+    fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f, "\n'greenml <command> --help' describes each command.\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return GM_EXIT_USAGE;
+  }
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+      strcmp(argv[1], "help") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  if (strcmp(argv[1], "--version") == 0) {
+    printf("greenml %s\n", GM_VERSION_STRING);
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+    if (strcmp(argv[1], commands[i].name) == 0)
+      return commands[i].fn(argc - 1, argv + 1);
+  fprintf(stderr,
+          "greenml: '%s' is not a greenml command; run 'greenml --help' for "
+          "the list\n",
+          argv[1]);
+  return GM_EXIT_USAGE;
+}

@@ -1,0 +1,849 @@
+/* meter.c: the public meter. Owns the sources, the sampler thread (absolute
+ * deadlines on CLOCK_MONOTONIC), the writer thread (hands samples to the
+ * caller's callbacks through a bounded queue), the accumulators and the
+ * phases. Energy integration happens on the sampler thread and never waits
+ * for the writer: a slow consumer loses stored samples (counted), never
+ * joules. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/util.h"
+#include "greenml/meter.h"
+#include "meter/integrate.h"
+#include "meter/procstat.h"
+#include "meter/source.h"
+
+#define MAX_SOURCES 16
+#define HIST_CAP 512
+#define QUEUE_CAP 8192
+#define FLUSH_PERIOD_NS GM_NS_PER_S
+#define MIN_INTERVAL_NS (INT64_C(1000000))
+
+enum meter_state { STATE_CREATED, STATE_RUNNING, STATE_STOPPED };
+
+struct src_slot {
+  const struct gm__source_ops *ops;
+  void *self;
+  size_t comp_base, n_comp;
+  size_t metric_base, n_metric;
+};
+
+struct marker {
+  bool begin;
+  int64_t t_ns;
+  char name[64];
+};
+
+struct phase_rec {
+  struct gm_phase pub;
+  double *start_e; /* cumulative energy at the start, per component */
+  double *energy;  /* per component, filled at the end */
+};
+
+struct gm_meter {
+  struct gm_meter_config cfg;
+  struct gm__env env;
+  char sysfs[400], procfs[400], devfs[400], nvml_lib[400];
+
+  struct gm_probe probes[MAX_SOURCES];
+  size_t n_probes;
+  struct src_slot srcs[MAX_SOURCES];
+  size_t n_srcs;
+  struct gm__procstat *ps;
+
+  size_t nc;
+  struct gm_component_info *comps;
+  struct gm__accum *acc;
+  struct gm__reading *readings;
+  double *cum_j, *interval_w;
+
+  size_t nm;
+  struct gm_metric_info *metrics;
+  double *mvals, *msum, *mmax;
+  uint64_t *mcount;
+
+  enum meter_state state;
+  int64_t t0_ns, t_end_ns;
+
+  /* Recent (t, cumulative energy) for phase boundaries between ticks. */
+  int64_t hist_t[HIST_CAP];
+  double *hist_e; /* HIST_CAP x nc */
+  size_t hist_len, hist_head;
+
+  pthread_mutex_t mark_mu;
+  struct marker *pending;
+  size_t n_pending, cap_pending;
+  struct phase_rec *phases;
+  size_t n_phases, cap_phases;
+  bool phase_open;
+
+  pthread_t sampler, writer;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  atomic_bool stop;
+
+  pthread_mutex_t live_mu;
+  double *live_e, *live_p;
+  int64_t live_t_ns;
+
+  pthread_mutex_t q_mu;
+  pthread_cond_t q_cv;
+  size_t q_head, q_len, q_stride;
+  double *q_data;
+  int64_t q_t[QUEUE_CAP];
+  uint64_t q_seq[QUEUE_CAP];
+  bool q_done;
+  uint64_t seq;
+
+  atomic_uint_fast64_t dropped, missed;
+  atomic_int_fast64_t self_cpu_ns;
+  char err[512];
+};
+
+struct gm_meter_config gm_meter_config_default(void) {
+  struct gm_meter_config c;
+  memset(&c, 0, sizeof(c));
+  c.interval_ns = 100 * INT64_C(1000000);
+  c.xcheck_threshold = 0.10;
+  return c;
+}
+
+const char *gm_kind_name(enum gm_kind k) {
+  switch (k) {
+  case GM_KIND_CPU:
+    return "cpu";
+  case GM_KIND_DRAM:
+    return "dram";
+  case GM_KIND_GPU:
+    return "gpu";
+  case GM_KIND_PSYS:
+    return "psys";
+  }
+  return "unknown";
+}
+
+const char *gm_domain_name(enum gm_domain d) {
+  switch (d) {
+  case GM_DOMAIN_PACKAGE:
+    return "package";
+  case GM_DOMAIN_CORES:
+    return "cores";
+  case GM_DOMAIN_UNCORE:
+    return "uncore";
+  case GM_DOMAIN_DRAM:
+    return "dram";
+  case GM_DOMAIN_GPU:
+    return "gpu";
+  case GM_DOMAIN_PSYS:
+    return "psys";
+  }
+  return "unknown";
+}
+
+const char *gm_provenance_name(enum gm_provenance p) {
+  return p == GM_PROV_MODELLED ? "modelled" : "measured";
+}
+
+const char *gm_provenance_detail(enum gm_provenance p) {
+  switch (p) {
+  case GM_PROV_MEASURED_COUNTER:
+    return "energy counter";
+  case GM_PROV_MEASURED_POWER:
+    return "power sensor";
+  case GM_PROV_MODELLED:
+    return "model";
+  }
+  return "unknown";
+}
+
+static void set_err(struct gm_meter *m, const char *msg) {
+  gm__strlcpy(m->err, msg, sizeof(m->err));
+}
+
+/* ---- source selection ---------------------------------------------------- */
+
+static bool is_rapl(const struct gm__source_ops *ops) {
+  return strncmp(ops->name, "rapl-", 5) == 0;
+}
+
+static void close_unused(struct gm_meter *m, void **selves, bool *use) {
+  for (size_t i = 0; i < gm__source_count; i++)
+    if (selves[i] && !use[i])
+      gm__sources[i]->close(selves[i]);
+}
+
+static enum gm_status build_sources(struct gm_meter *m) {
+  void *selves[MAX_SOURCES] = {0};
+  bool use[MAX_SOURCES] = {0};
+  enum gm_status st[MAX_SOURCES];
+  size_t first_probe = m->n_probes;
+
+  for (size_t i = 0; i < gm__source_count && i < MAX_SOURCES; i++) {
+    struct gm_probe *p = &m->probes[m->n_probes++];
+    memset(p, 0, sizeof(*p));
+    gm__strlcpy(p->source, gm__sources[i]->name, sizeof(p->source));
+    st[i] = gm__sources[i]->open(&m->env, &selves[i], p);
+    p->status = st[i];
+    if (st[i] != GM_OK)
+      selves[i] = NULL;
+  }
+
+  /* CPU: the first RAPL method with a package component. */
+  size_t rapl = SIZE_MAX;
+  bool rapl_dram = false;
+  for (size_t i = 0; i < gm__source_count; i++) {
+    if (!selves[i] || !is_rapl(gm__sources[i]))
+      continue;
+    const struct gm__source_ops *o = gm__sources[i];
+    bool pkg = false, dram = false;
+    for (size_t c = 0; c < o->component_count(selves[i]); c++) {
+      const struct gm_component_info *ci = o->component(selves[i], c);
+      pkg |= ci->domain == GM_DOMAIN_PACKAGE;
+      dram |= ci->domain == GM_DOMAIN_DRAM;
+    }
+    if (pkg && rapl == SIZE_MAX) {
+      rapl = i;
+      rapl_dram = dram;
+      use[i] = true;
+    }
+  }
+  for (size_t i = 0; i < gm__source_count; i++) {
+    struct gm_probe *p = &m->probes[first_probe + i];
+    const char *name = gm__sources[i]->name;
+    if (!selves[i])
+      continue;
+    if (is_rapl(gm__sources[i]) && i != rapl) {
+      gm__fmt(p->reason, sizeof(p->reason), "not needed: %s measures the CPU",
+              rapl != SIZE_MAX ? gm__sources[rapl]->name : "another source");
+    } else if (strcmp(name, "dram-model") == 0) {
+      if (rapl_dram)
+        gm__fmt(p->reason, sizeof(p->reason),
+                "not needed: %s has a DRAM domain", gm__sources[rapl]->name);
+      else
+        use[i] = true;
+    } else if (strcmp(name, "cpu-tdp-model") == 0) {
+      if (rapl != SIZE_MAX)
+        gm__fmt(p->reason, sizeof(p->reason), "not needed: %s measures the CPU",
+                gm__sources[rapl]->name);
+      else
+        use[i] = true;
+    } else if (!is_rapl(gm__sources[i])) {
+      use[i] = true;
+    }
+    p->used = use[i];
+  }
+
+  size_t nc = 0, nm = m->ps ? gm__procstat_metric_count(m->ps) : 0;
+  for (size_t i = 0; i < gm__source_count; i++) {
+    if (!use[i])
+      continue;
+    struct src_slot *s = &m->srcs[m->n_srcs++];
+    s->ops = gm__sources[i];
+    s->self = selves[i];
+    s->comp_base = nc;
+    s->n_comp = s->ops->component_count(s->self);
+    s->metric_base = nm;
+    s->n_metric = s->ops->metric_count ? s->ops->metric_count(s->self) : 0;
+    nc += s->n_comp;
+    nm += s->n_metric;
+  }
+  close_unused(m, selves, use);
+
+  m->nc = nc;
+  m->nm = nm;
+  m->comps = calloc(nc ? nc : 1, sizeof(*m->comps));
+  m->acc = calloc(nc ? nc : 1, sizeof(*m->acc));
+  m->readings = calloc(nc ? nc : 1, sizeof(*m->readings));
+  m->cum_j = calloc(nc ? nc : 1, sizeof(double));
+  m->interval_w = calloc(nc ? nc : 1, sizeof(double));
+  m->live_e = calloc(nc ? nc : 1, sizeof(double));
+  m->live_p = calloc(nc ? nc : 1, sizeof(double));
+  m->hist_e = calloc(HIST_CAP * (nc ? nc : 1), sizeof(double));
+  m->metrics = calloc(nm ? nm : 1, sizeof(*m->metrics));
+  m->mvals = calloc(nm ? nm : 1, sizeof(double));
+  m->msum = calloc(nm ? nm : 1, sizeof(double));
+  m->mmax = calloc(nm ? nm : 1, sizeof(double));
+  m->mcount = calloc(nm ? nm : 1, sizeof(uint64_t));
+  m->q_stride = 2 * nc + nm;
+  m->q_data = calloc(QUEUE_CAP * (m->q_stride ? m->q_stride : 1),
+                     sizeof(double));
+  if (!m->comps || !m->acc || !m->readings || !m->cum_j || !m->interval_w ||
+      !m->live_e || !m->live_p || !m->hist_e || !m->metrics || !m->mvals ||
+      !m->msum || !m->mmax || !m->mcount || !m->q_data)
+    return GM_ERR_NO_MEMORY;
+  for (size_t s = 0; s < m->n_srcs; s++) {
+    struct src_slot *sl = &m->srcs[s];
+    for (size_t c = 0; c < sl->n_comp; c++) {
+      m->comps[sl->comp_base + c] = *sl->ops->component(sl->self, c);
+      gm__accum_init(&m->acc[sl->comp_base + c]);
+    }
+    for (size_t k = 0; k < sl->n_metric; k++)
+      m->metrics[sl->metric_base + k] = *sl->ops->metric(sl->self, k);
+  }
+  if (m->ps)
+    for (size_t k = 0; k < gm__procstat_metric_count(m->ps); k++)
+      m->metrics[k] = *gm__procstat_metric(m->ps, k);
+  for (size_t k = 0; k < nm; k++) {
+    m->mvals[k] = NAN;
+    m->mmax[k] = NAN;
+  }
+  return GM_OK;
+}
+
+enum gm_status gm_meter_create(const struct gm_meter_config *cfg,
+                               struct gm_meter **out) {
+  if (!out)
+    return GM_ERR_INVALID_ARG;
+  *out = NULL;
+  struct gm_meter_config c = cfg ? *cfg : gm_meter_config_default();
+  if (c.interval_ns == 0)
+    c.interval_ns = gm_meter_config_default().interval_ns;
+  if (c.interval_ns < MIN_INTERVAL_NS || c.interval_ns > 60 * GM_NS_PER_S)
+    return GM_ERR_INVALID_ARG;
+  if (c.xcheck_threshold <= 0.0)
+    c.xcheck_threshold = 0.10;
+  struct gm_meter *m = calloc(1, sizeof(*m));
+  if (!m)
+    return GM_ERR_NO_MEMORY;
+  m->cfg = c;
+  gm__strlcpy(m->sysfs, gm__root(c.sysfs_root, "GREENML_SYSFS", "/sys"),
+              sizeof(m->sysfs));
+  gm__strlcpy(m->procfs, gm__root(c.procfs_root, "GREENML_PROCFS", "/proc"),
+              sizeof(m->procfs));
+  gm__strlcpy(m->devfs, gm__root(c.devfs_root, "GREENML_DEVFS", "/dev"),
+              sizeof(m->devfs));
+  gm__strlcpy(m->nvml_lib,
+              gm__root(c.nvml_lib, "GREENML_NVML_LIB", "libnvidia-ml.so.1"),
+              sizeof(m->nvml_lib));
+  m->env.sysfs = m->sysfs;
+  m->env.procfs = m->procfs;
+  m->env.devfs = m->devfs;
+  m->env.nvml_lib = m->nvml_lib;
+  m->env.cpu_tdp_w = c.cpu_tdp_w;
+  m->env.dimm_capacitance_f = c.dimm_capacitance_f;
+  m->env.dmidecode_file = c.dmidecode_file;
+  m->env.no_gpu = c.no_gpu;
+  m->cfg.sysfs_root = m->cfg.procfs_root = m->cfg.devfs_root = NULL;
+  m->cfg.nvml_lib = NULL;
+  m->cfg.dmidecode_file = NULL; /* only used during create */
+  pthread_mutex_init(&m->mark_mu, NULL);
+  pthread_mutex_init(&m->live_mu, NULL);
+  pthread_mutex_init(&m->mu, NULL);
+  pthread_mutex_init(&m->q_mu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&m->cv, &ca);
+  pthread_cond_init(&m->q_cv, &ca);
+  pthread_condattr_destroy(&ca);
+  atomic_init(&m->stop, false);
+  atomic_init(&m->dropped, 0);
+  atomic_init(&m->missed, 0);
+  atomic_init(&m->self_cpu_ns, 0);
+
+  struct gm_probe *pp = &m->probes[m->n_probes++];
+  memset(pp, 0, sizeof(*pp));
+  gm__strlcpy(pp->source, "procfs", sizeof(pp->source));
+  pp->status = gm__procstat_open(m->procfs, c.track_pid, &m->ps, pp);
+  pp->used = pp->status == GM_OK;
+
+  enum gm_status rc = build_sources(m);
+  if (rc != GM_OK) {
+    gm_meter_destroy(m);
+    return rc;
+  }
+  *out = m;
+  return GM_OK;
+}
+
+void gm_meter_destroy(struct gm_meter *m) {
+  if (!m)
+    return;
+  if (m->state == STATE_RUNNING)
+    gm_meter_stop(m);
+  for (size_t i = 0; i < m->n_srcs; i++)
+    m->srcs[i].ops->close(m->srcs[i].self);
+  gm__procstat_close(m->ps);
+  for (size_t i = 0; i < m->n_phases; i++) {
+    free(m->phases[i].start_e);
+    free(m->phases[i].energy);
+  }
+  free(m->phases);
+  free(m->pending);
+  free(m->comps);
+  free(m->acc);
+  free(m->readings);
+  free(m->cum_j);
+  free(m->interval_w);
+  free(m->live_e);
+  free(m->live_p);
+  free(m->hist_e);
+  free(m->metrics);
+  free(m->mvals);
+  free(m->msum);
+  free(m->mmax);
+  free(m->mcount);
+  free(m->q_data);
+  pthread_mutex_destroy(&m->mark_mu);
+  pthread_mutex_destroy(&m->live_mu);
+  pthread_mutex_destroy(&m->mu);
+  pthread_mutex_destroy(&m->q_mu);
+  pthread_cond_destroy(&m->cv);
+  pthread_cond_destroy(&m->q_cv);
+  free(m);
+}
+
+/* ---- phases -------------------------------------------------------------- */
+
+/* Cumulative energy of component c at t_ns, interpolated linearly between
+ * the two ticks around it (exact for constant power within the interval). */
+static double energy_at(const struct gm_meter *m, size_t c, int64_t t_ns) {
+  size_t n = m->hist_len;
+  size_t oldest = (m->hist_head + HIST_CAP - n) % HIST_CAP;
+  if (t_ns <= m->hist_t[oldest])
+    return m->hist_e[oldest * m->nc + c];
+  for (size_t k = 1; k < n; k++) {
+    size_t i1 = (oldest + k) % HIST_CAP, i0 = (oldest + k - 1) % HIST_CAP;
+    if (t_ns <= m->hist_t[i1]) {
+      double span = (double)(m->hist_t[i1] - m->hist_t[i0]);
+      double f = span > 0 ? (double)(t_ns - m->hist_t[i0]) / span : 1.0;
+      double e0 = m->hist_e[i0 * m->nc + c], e1 = m->hist_e[i1 * m->nc + c];
+      return e0 + f * (e1 - e0);
+    }
+  }
+  size_t newest = (m->hist_head + HIST_CAP - 1) % HIST_CAP;
+  return m->hist_e[newest * m->nc + c];
+}
+
+static void phase_close(struct gm_meter *m, int64_t t_ns, bool by_stop) {
+  if (!m->phase_open)
+    return;
+  struct phase_rec *p = &m->phases[m->n_phases - 1];
+  for (size_t c = 0; c < m->nc; c++)
+    p->energy[c] = energy_at(m, c, t_ns) - p->start_e[c];
+  p->pub.duration_s = (double)(t_ns - m->t0_ns) / 1e9 - p->pub.start_s;
+  p->pub.open = by_stop;
+  m->phase_open = false;
+}
+
+static void phase_open(struct gm_meter *m, const char *name, int64_t t_ns) {
+  if (m->n_phases == m->cap_phases) {
+    size_t cap = m->cap_phases ? 2 * m->cap_phases : 8;
+    struct phase_rec *np = realloc(m->phases, cap * sizeof(*np));
+    if (!np)
+      return;
+    m->phases = np;
+    m->cap_phases = cap;
+  }
+  struct phase_rec *p = &m->phases[m->n_phases];
+  memset(p, 0, sizeof(*p));
+  p->start_e = calloc(m->nc ? m->nc : 1, sizeof(double));
+  p->energy = calloc(m->nc ? m->nc : 1, sizeof(double));
+  if (!p->start_e || !p->energy) {
+    free(p->start_e);
+    free(p->energy);
+    return;
+  }
+  gm__strlcpy(p->pub.name, name, sizeof(p->pub.name));
+  p->pub.start_s = (double)(t_ns - m->t0_ns) / 1e9;
+  p->pub.energy_j = p->energy;
+  p->pub.open = true;
+  for (size_t c = 0; c < m->nc; c++)
+    p->start_e[c] = energy_at(m, c, t_ns);
+  m->n_phases++;
+  m->phase_open = true;
+}
+
+/* Applies the markers due by t_now (all of them when final). */
+static void apply_markers(struct gm_meter *m, int64_t t_now, bool final) {
+  pthread_mutex_lock(&m->mark_mu);
+  size_t keep = 0;
+  for (size_t i = 0; i < m->n_pending; i++) {
+    struct marker mk = m->pending[i];
+    if (mk.t_ns > t_now && !final) {
+      m->pending[keep++] = mk;
+      continue;
+    }
+    int64_t t = mk.t_ns > t_now ? t_now : mk.t_ns;
+    if (t < m->t0_ns)
+      t = m->t0_ns;
+    phase_close(m, t, false);
+    if (mk.begin)
+      phase_open(m, mk.name, t);
+  }
+  m->n_pending = keep;
+  pthread_mutex_unlock(&m->mark_mu);
+}
+
+static enum gm_status push_marker(struct gm_meter *m, bool begin,
+                                  const char *name, int64_t t_ns) {
+  if (t_ns == 0)
+    t_ns = gm__now_ns();
+  pthread_mutex_lock(&m->mark_mu);
+  enum gm_status rc = GM_OK;
+  if (m->state != STATE_RUNNING) {
+    rc = GM_ERR_STATE;
+    goto out;
+  }
+  if (m->n_pending == m->cap_pending) {
+    size_t cap = m->cap_pending ? 2 * m->cap_pending : 16;
+    struct marker *np = realloc(m->pending, cap * sizeof(*np));
+    if (!np) {
+      rc = GM_ERR_NO_MEMORY;
+      goto out;
+    }
+    m->pending = np;
+    m->cap_pending = cap;
+  }
+  struct marker *mk = &m->pending[m->n_pending++];
+  memset(mk, 0, sizeof(*mk));
+  mk->begin = begin;
+  mk->t_ns = t_ns;
+  if (name)
+    gm__strlcpy(mk->name, name, sizeof(mk->name));
+out:
+  pthread_mutex_unlock(&m->mark_mu);
+  return rc;
+}
+
+enum gm_status gm_meter_phase_begin(struct gm_meter *m, const char *name,
+                                    int64_t t_ns) {
+  if (!m || !name || !*name)
+    return GM_ERR_INVALID_ARG;
+  return push_marker(m, true, name, t_ns);
+}
+
+enum gm_status gm_meter_phase_end(struct gm_meter *m, int64_t t_ns) {
+  if (!m)
+    return GM_ERR_INVALID_ARG;
+  return push_marker(m, false, NULL, t_ns);
+}
+
+/* ---- the tick ------------------------------------------------------------ */
+
+static void enqueue(struct gm_meter *m, int64_t t_rel_ns) {
+  pthread_mutex_lock(&m->q_mu);
+  if (m->q_len == QUEUE_CAP) {
+    atomic_fetch_add(&m->dropped, 1);
+  } else {
+    size_t slot = (m->q_head + m->q_len) % QUEUE_CAP;
+    double *d = m->q_data + slot * m->q_stride;
+    memcpy(d, m->cum_j, m->nc * sizeof(double));
+    memcpy(d + m->nc, m->interval_w, m->nc * sizeof(double));
+    memcpy(d + 2 * m->nc, m->mvals, m->nm * sizeof(double));
+    m->q_t[slot] = t_rel_ns;
+    m->q_seq[slot] = m->seq;
+    m->q_len++;
+    pthread_cond_signal(&m->q_cv);
+  }
+  m->seq++;
+  pthread_mutex_unlock(&m->q_mu);
+}
+
+static void tick(struct gm_meter *m, int64_t t_ns, bool final) {
+  struct gm__tick tk = {.t_ns = t_ns, .cpu_util_frac = NAN,
+                        .mem_used_bytes = NAN};
+  if (m->ps)
+    gm__procstat_sample(m->ps, t_ns, m->mvals, &tk.cpu_util_frac,
+                        &tk.mem_used_bytes);
+  for (size_t s = 0; s < m->n_srcs; s++) {
+    struct src_slot *sl = &m->srcs[s];
+    struct gm__reading *r = m->readings + sl->comp_base;
+    for (size_t c = 0; c < sl->n_comp; c++)
+      memset(&r[c], 0, sizeof(r[c]));
+    for (size_t k = 0; k < sl->n_metric; k++)
+      m->mvals[sl->metric_base + k] = NAN;
+    sl->ops->read(sl->self, &tk, r, m->mvals + sl->metric_base);
+  }
+  for (size_t c = 0; c < m->nc; c++) {
+    struct gm__accum *a = &m->acc[c];
+    double before = a->energy_j;
+    gm__accum_update(a, &m->comps[c], &m->readings[c], t_ns);
+    m->cum_j[c] = a->energy_j;
+    if (a->energy_j != before || m->readings[c].ok)
+      m->interval_w[c] = a->last_interval_w;
+  }
+  for (size_t k = 0; k < m->nm; k++) {
+    double v = m->mvals[k];
+    if (isnan(v))
+      continue;
+    m->msum[k] += v;
+    m->mcount[k]++;
+    if (isnan(m->mmax[k]) || v > m->mmax[k])
+      m->mmax[k] = v;
+  }
+  m->hist_t[m->hist_head] = t_ns;
+  memcpy(m->hist_e + m->hist_head * m->nc, m->cum_j, m->nc * sizeof(double));
+  m->hist_head = (m->hist_head + 1) % HIST_CAP;
+  if (m->hist_len < HIST_CAP)
+    m->hist_len++;
+  apply_markers(m, t_ns, final);
+
+  pthread_mutex_lock(&m->live_mu);
+  memcpy(m->live_e, m->cum_j, m->nc * sizeof(double));
+  memcpy(m->live_p, m->interval_w, m->nc * sizeof(double));
+  m->live_t_ns = t_ns;
+  pthread_mutex_unlock(&m->live_mu);
+
+  if (m->cfg.on_sample)
+    enqueue(m, t_ns - m->t0_ns);
+}
+
+static struct timespec ts_of(int64_t ns) {
+  struct timespec ts = {.tv_sec = ns / GM_NS_PER_S,
+                        .tv_nsec = ns % GM_NS_PER_S};
+  return ts;
+}
+
+static void *sampler_main(void *arg) {
+  struct gm_meter *m = arg;
+  int64_t interval = m->cfg.interval_ns;
+  int64_t next = m->t0_ns + interval;
+  for (;;) {
+    pthread_mutex_lock(&m->mu);
+    while (!atomic_load(&m->stop)) {
+      struct timespec ts = ts_of(next);
+      int rc = pthread_cond_timedwait(&m->cv, &m->mu, &ts);
+      if (rc == ETIMEDOUT)
+        break;
+    }
+    pthread_mutex_unlock(&m->mu);
+    if (atomic_load(&m->stop))
+      break;
+    int64_t now = gm__now_ns();
+    tick(m, now, false);
+    next += interval;
+    now = gm__now_ns();
+    while (next <= now) { /* overran: skip the missed deadlines */
+      next += interval;
+      atomic_fetch_add(&m->missed, 1);
+    }
+  }
+  atomic_fetch_add(&m->self_cpu_ns, gm__thread_cpu_ns());
+  return NULL;
+}
+
+static void *writer_main(void *arg) {
+  struct gm_meter *m = arg;
+  double *buf = malloc((m->q_stride ? m->q_stride : 1) * sizeof(double));
+  int64_t last_flush = gm__now_ns();
+  for (;;) {
+    pthread_mutex_lock(&m->q_mu);
+    while (m->q_len == 0 && !m->q_done) {
+      struct timespec ts = ts_of(last_flush + FLUSH_PERIOD_NS);
+      if (pthread_cond_timedwait(&m->q_cv, &m->q_mu, &ts) == ETIMEDOUT)
+        break;
+    }
+    bool have = m->q_len > 0;
+    bool done = m->q_done && !have;
+    struct gm_sample s = {0};
+    if (have && buf) {
+      size_t slot = m->q_head;
+      memcpy(buf, m->q_data + slot * m->q_stride,
+             m->q_stride * sizeof(double));
+      s.seq = m->q_seq[slot];
+      s.t_ns = m->q_t[slot];
+      m->q_head = (m->q_head + 1) % QUEUE_CAP;
+      m->q_len--;
+    } else if (have) {
+      m->q_head = (m->q_head + 1) % QUEUE_CAP;
+      m->q_len--;
+      atomic_fetch_add(&m->dropped, 1);
+      have = false;
+    }
+    pthread_mutex_unlock(&m->q_mu);
+    if (have) {
+      s.n_components = m->nc;
+      s.energy_j = buf;
+      s.power_w = buf + m->nc;
+      s.n_metrics = m->nm;
+      s.metrics = buf + 2 * m->nc;
+      m->cfg.on_sample(m->cfg.callback_ctx, &s);
+    }
+    int64_t now = gm__now_ns();
+    if (done || now - last_flush >= FLUSH_PERIOD_NS) {
+      if (m->cfg.on_flush)
+        m->cfg.on_flush(m->cfg.callback_ctx);
+      last_flush = now;
+    }
+    if (done)
+      break;
+  }
+  free(buf);
+  atomic_fetch_add(&m->self_cpu_ns, gm__thread_cpu_ns());
+  return NULL;
+}
+
+enum gm_status gm_meter_start(struct gm_meter *m) {
+  if (!m)
+    return GM_ERR_INVALID_ARG;
+  if (m->state != STATE_CREATED) {
+    set_err(m, "meter already started");
+    return GM_ERR_STATE;
+  }
+  int64_t cpu0 = gm__thread_cpu_ns();
+  m->t0_ns = gm__now_ns();
+  pthread_mutex_lock(&m->mark_mu);
+  m->state = STATE_RUNNING;
+  pthread_mutex_unlock(&m->mark_mu);
+  tick(m, m->t0_ns, false);
+  atomic_fetch_add(&m->self_cpu_ns, gm__thread_cpu_ns() - cpu0);
+  if (m->cfg.on_sample || m->cfg.on_flush) {
+    if (pthread_create(&m->writer, NULL, writer_main, m) != 0) {
+      set_err(m, "cannot start the writer thread");
+      m->state = STATE_STOPPED;
+      return GM_ERR_SYSTEM;
+    }
+  }
+  if (pthread_create(&m->sampler, NULL, sampler_main, m) != 0) {
+    set_err(m, "cannot start the sampler thread");
+    pthread_mutex_lock(&m->q_mu);
+    m->q_done = true;
+    pthread_cond_signal(&m->q_cv);
+    pthread_mutex_unlock(&m->q_mu);
+    if (m->cfg.on_sample || m->cfg.on_flush)
+      pthread_join(m->writer, NULL);
+    m->state = STATE_STOPPED;
+    return GM_ERR_SYSTEM;
+  }
+  return GM_OK;
+}
+
+enum gm_status gm_meter_stop(struct gm_meter *m) {
+  if (!m)
+    return GM_ERR_INVALID_ARG;
+  if (m->state != STATE_RUNNING)
+    return GM_OK;
+  pthread_mutex_lock(&m->mu);
+  atomic_store(&m->stop, true);
+  pthread_cond_signal(&m->cv);
+  pthread_mutex_unlock(&m->mu);
+  pthread_join(m->sampler, NULL);
+  int64_t cpu0 = gm__thread_cpu_ns();
+  m->t_end_ns = gm__now_ns();
+  tick(m, m->t_end_ns, true);
+  phase_close(m, m->t_end_ns, true);
+  pthread_mutex_lock(&m->mark_mu);
+  m->state = STATE_STOPPED;
+  pthread_mutex_unlock(&m->mark_mu);
+  atomic_fetch_add(&m->self_cpu_ns, gm__thread_cpu_ns() - cpu0);
+  if (m->cfg.on_sample || m->cfg.on_flush) {
+    pthread_mutex_lock(&m->q_mu);
+    m->q_done = true;
+    pthread_cond_signal(&m->q_cv);
+    pthread_mutex_unlock(&m->q_mu);
+    pthread_join(m->writer, NULL);
+  }
+  return GM_OK;
+}
+
+/* ---- accessors ----------------------------------------------------------- */
+
+size_t gm_meter_probe_count(const struct gm_meter *m) { return m->n_probes; }
+
+const struct gm_probe *gm_meter_probe(const struct gm_meter *m, size_t i) {
+  return i < m->n_probes ? &m->probes[i] : NULL;
+}
+
+size_t gm_meter_component_count(const struct gm_meter *m) { return m->nc; }
+
+const struct gm_component_info *gm_meter_component(const struct gm_meter *m,
+                                                   size_t i) {
+  return i < m->nc ? &m->comps[i] : NULL;
+}
+
+size_t gm_meter_metric_count(const struct gm_meter *m) { return m->nm; }
+
+const struct gm_metric_info *gm_meter_metric(const struct gm_meter *m,
+                                             size_t i) {
+  return i < m->nm ? &m->metrics[i] : NULL;
+}
+
+double gm_meter_duration_s(const struct gm_meter *m) {
+  if (m->state == STATE_CREATED)
+    return 0.0;
+  int64_t end = m->state == STATE_STOPPED ? m->t_end_ns : gm__now_ns();
+  return (double)(end - m->t0_ns) / 1e9;
+}
+
+enum gm_status gm_meter_stats(const struct gm_meter *m, size_t i,
+                              struct gm_component_stats *out) {
+  if (!m || !out || i >= m->nc)
+    return GM_ERR_INVALID_ARG;
+  if (m->state != STATE_STOPPED)
+    return GM_ERR_STATE;
+  const struct gm__accum *a = &m->acc[i];
+  memset(out, 0, sizeof(*out));
+  double dur = gm_meter_duration_s(m);
+  out->energy_j = a->energy_j;
+  out->avg_power_w = dur > 0 ? a->energy_j / dur : 0.0;
+  out->peak_power_w = a->peak_w;
+  out->power_sd_w = gm__accum_power_sd_w(a);
+  out->power_energy_j = a->xcheck_active ? a->power_energy_j : -1.0;
+  out->xcheck_rel = -1.0;
+  if (a->xcheck_active && a->energy_j > 0) {
+    out->xcheck_rel = fabs(a->energy_j - a->power_energy_j) / a->energy_j;
+    out->xcheck_failed = out->xcheck_rel > m->cfg.xcheck_threshold;
+  }
+  out->wraps = a->wraps;
+  out->resets = a->resets;
+  out->read_errors = a->read_errors;
+  return GM_OK;
+}
+
+size_t gm_meter_phase_count(const struct gm_meter *m) {
+  return m->state == STATE_STOPPED ? m->n_phases : 0;
+}
+
+const struct gm_phase *gm_meter_phase(const struct gm_meter *m, size_t i) {
+  if (m->state != STATE_STOPPED || i >= m->n_phases)
+    return NULL;
+  return &m->phases[i].pub;
+}
+
+double gm_meter_metric_mean(const struct gm_meter *m, size_t i) {
+  if (i >= m->nm || m->mcount[i] == 0)
+    return NAN;
+  return m->msum[i] / (double)m->mcount[i];
+}
+
+double gm_meter_metric_max(const struct gm_meter *m, size_t i) {
+  return i < m->nm ? m->mmax[i] : NAN;
+}
+
+enum gm_status gm_meter_live(struct gm_meter *m, double *energy_j,
+                             double *power_w, double *elapsed_s) {
+  if (!m)
+    return GM_ERR_INVALID_ARG;
+  pthread_mutex_lock(&m->live_mu);
+  if (energy_j)
+    memcpy(energy_j, m->live_e, m->nc * sizeof(double));
+  if (power_w)
+    memcpy(power_w, m->live_p, m->nc * sizeof(double));
+  if (elapsed_s)
+    *elapsed_s = m->live_t_ns ? (double)(m->live_t_ns - m->t0_ns) / 1e9 : 0;
+  pthread_mutex_unlock(&m->live_mu);
+  return GM_OK;
+}
+
+double gm_meter_self_cpu_s(struct gm_meter *m) {
+  return (double)atomic_load(&m->self_cpu_ns) / 1e9;
+}
+
+uint64_t gm_meter_dropped_samples(struct gm_meter *m) {
+  return atomic_load(&m->dropped);
+}
+
+uint64_t gm_meter_missed_ticks(struct gm_meter *m) {
+  return atomic_load(&m->missed);
+}
+
+const char *gm_meter_last_error(const struct gm_meter *m) {
+  return m && m->err[0] ? m->err : "no error";
+}

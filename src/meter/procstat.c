@@ -1,0 +1,398 @@
+/* procstat.c: see procstat.h. */
+#define _GNU_SOURCE
+#include "meter/procstat.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/util.h"
+
+#define STAT_PERIOD_NS (100 * INT64_C(1000000))
+#define TREE_PERIOD_NS (500 * INT64_C(1000000))
+
+struct gm__procstat {
+  char stat_path[512];
+  char meminfo_path[512];
+  char procfs[400];
+  int track_pid;
+  long clk_tck;
+  long page_bytes;
+  size_t n_cpu_slots; /* 1 + highest cpu number + 1 */
+  uint64_t *busy, *total, *prev_busy, *prev_total;
+  bool have_prev;
+  int64_t last_stat_ns;
+  int64_t last_tree_ns;
+  double util_frac;
+  double mem_used, mem_total;
+  double tree_cpu_s, tree_rss;
+  size_t n_metrics;
+  struct gm_metric_info *metrics;
+  size_t *cpu_of_metric; /* metric index -> slot, or SIZE_MAX */
+  double *values;        /* cached last values */
+  size_t i_mem_used, i_mem_total, i_tree_cpu, i_tree_rss; /* SIZE_MAX: none */
+  char *buf;             /* /proc/stat read buffer */
+  size_t buf_size;
+};
+
+size_t gm__procstat_parse_stat(const char *text, uint64_t *busy,
+                               uint64_t *total, size_t max) {
+  size_t top = 0;
+  const char *line = text;
+  while (line && *line) {
+    const char *next = strchr(line, '\n');
+    if (strncmp(line, "cpu", 3) == 0) {
+      const char *p = line + 3;
+      size_t slot;
+      if (*p == ' ') {
+        slot = 0;
+      } else if (isdigit((unsigned char)*p)) {
+        char *end;
+        unsigned long n = strtoul(p, &end, 10);
+        p = end;
+        slot = (size_t)n + 1;
+      } else {
+        return 0;
+      }
+      uint64_t f[8] = {0};
+      int nf = 0;
+      while (nf < 8) {
+        while (*p == ' ')
+          p++;
+        if (!isdigit((unsigned char)*p))
+          break;
+        char *end;
+        f[nf++] = strtoull(p, &end, 10);
+        p = end;
+      }
+      if (nf < 4)
+        return 0;
+      /* user nice system idle iowait irq softirq steal; guest is already in
+       * user. Busy excludes idle, iowait and steal (time the hypervisor
+       * gave to someone else is not work done here). */
+      uint64_t b = f[0] + f[1] + f[2] + f[5] + f[6];
+      uint64_t t = b + f[3] + f[4] + f[7];
+      if (slot < max) {
+        busy[slot] = b;
+        total[slot] = t;
+        if (slot + 1 > top)
+          top = slot + 1;
+      }
+    }
+    line = next ? next + 1 : NULL;
+  }
+  return top;
+}
+
+static bool read_stat(struct gm__procstat *ps) {
+  FILE *f = fopen(ps->stat_path, "re");
+  if (!f)
+    return false;
+  size_t n = fread(ps->buf, 1, ps->buf_size - 1, f);
+  fclose(f);
+  ps->buf[n] = '\0';
+  for (size_t i = 0; i < ps->n_cpu_slots; i++)
+    ps->busy[i] = ps->total[i] = 0;
+  return gm__procstat_parse_stat(ps->buf, ps->busy, ps->total,
+                                 ps->n_cpu_slots) > 0;
+}
+
+static void read_meminfo(struct gm__procstat *ps) {
+  char buf[4096];
+  ps->mem_used = ps->mem_total = NAN;
+  if (gm__read_text(ps->meminfo_path, buf, sizeof(buf)) != GM_OK)
+    return;
+  double total_kb = NAN, avail_kb = NAN;
+  for (char *line = buf; line && *line;) {
+    char *next = strchr(line, '\n');
+    if (next)
+      *next = '\0';
+    unsigned long long v;
+    if (sscanf(line, "MemTotal: %llu kB", &v) == 1)
+      total_kb = (double)v;
+    else if (sscanf(line, "MemAvailable: %llu kB", &v) == 1)
+      avail_kb = (double)v;
+    line = next ? next + 1 : NULL;
+  }
+  ps->mem_total = total_kb * 1024.0;
+  ps->mem_used = (total_kb - avail_kb) * 1024.0;
+}
+
+struct proc_row {
+  int pid, ppid;
+  double cpu_ticks; /* utime + stime + cutime + cstime */
+  double rss_pages;
+};
+
+/* Parses /proc/<pid>/stat from after the last ')' (comm may hold spaces). */
+static bool parse_pid_stat(const char *text, struct proc_row *row) {
+  const char *rp = strrchr(text, ')');
+  if (!rp)
+    return false;
+  const char *p = rp + 1;
+  /* Fields after comm: 3 state, 4 ppid, ... 14 utime, 15 stime, 16 cutime,
+   * 17 cstime, ... 24 rss. Token k (0-based) is field k + 3. */
+  long long tok[22];
+  int k = 0;
+  while (k < 22 && *p) {
+    while (*p == ' ')
+      p++;
+    if (!*p)
+      break;
+    if (k == 0) { /* state is a letter */
+      p++;
+      tok[k++] = 0;
+      continue;
+    }
+    char *end;
+    tok[k++] = strtoll(p, &end, 10);
+    if (end == p)
+      return false;
+    p = end;
+  }
+  if (k < 22)
+    return false;
+  row->ppid = (int)tok[1];
+  row->cpu_ticks = (double)(tok[11] + tok[12] + tok[13] + tok[14]);
+  row->rss_pages = (double)tok[21];
+  return true;
+}
+
+static void read_tree(struct gm__procstat *ps) {
+  DIR *d = opendir(ps->procfs);
+  if (!d) {
+    ps->tree_cpu_s = ps->tree_rss = NAN;
+    return;
+  }
+  size_t cap = 256, n = 0;
+  struct proc_row *rows = malloc(cap * sizeof(*rows));
+  struct dirent *de;
+  while (rows && (de = readdir(d)) != NULL) {
+    if (!isdigit((unsigned char)de->d_name[0]))
+      continue;
+    char path[600], text[1024];
+    gm__fmt(path, sizeof(path), "%s/%s/stat", ps->procfs, de->d_name);
+    if (gm__read_text(path, text, sizeof(text)) != GM_OK)
+      continue;
+    struct proc_row row = {.pid = atoi(de->d_name)};
+    if (!parse_pid_stat(text, &row))
+      continue;
+    if (n == cap) {
+      struct proc_row *nr = realloc(rows, 2 * cap * sizeof(*rows));
+      if (!nr)
+        break;
+      rows = nr;
+      cap *= 2;
+    }
+    rows[n++] = row;
+  }
+  closedir(d);
+  if (!rows) {
+    ps->tree_cpu_s = ps->tree_rss = NAN;
+    return;
+  }
+  /* Mark the tree: repeated passes until no new member (depth is small). */
+  bool *in = calloc(n ? n : 1, sizeof(*in));
+  bool found_root = false;
+  for (size_t i = 0; in && i < n; i++)
+    if (rows[i].pid == ps->track_pid)
+      in[i] = found_root = true;
+  for (bool changed = found_root; changed && in;) {
+    changed = false;
+    for (size_t i = 0; i < n; i++) {
+      if (in[i])
+        continue;
+      for (size_t j = 0; j < n; j++)
+        if (in[j] && rows[j].pid == rows[i].ppid) {
+          in[i] = changed = true;
+          break;
+        }
+    }
+  }
+  double ticks = 0, pages = 0;
+  for (size_t i = 0; in && i < n; i++)
+    if (in[i]) {
+      ticks += rows[i].cpu_ticks;
+      pages += rows[i].rss_pages;
+    }
+  if (found_root) {
+    ps->tree_cpu_s = ticks / (double)ps->clk_tck;
+    ps->tree_rss = pages * (double)ps->page_bytes;
+  }
+  /* After the root exits the last values are kept. */
+  free(in);
+  free(rows);
+}
+
+static bool add_metric(struct gm__procstat *ps, const char *name,
+                       const char *unit, size_t cpu_slot) {
+  struct gm_metric_info *mi = &ps->metrics[ps->n_metrics];
+  memset(mi, 0, sizeof(*mi));
+  gm__strlcpy(mi->name, name, sizeof(mi->name));
+  gm__strlcpy(mi->unit, unit, sizeof(mi->unit));
+  gm__strlcpy(mi->source, "procfs", sizeof(mi->source));
+  ps->cpu_of_metric[ps->n_metrics] = cpu_slot;
+  ps->n_metrics++;
+  return true;
+}
+
+enum gm_status gm__procstat_open(const char *procfs, int track_pid,
+                                 struct gm__procstat **out,
+                                 struct gm_probe *probe) {
+  *out = NULL;
+  struct gm__procstat *ps = calloc(1, sizeof(*ps));
+  if (!ps)
+    return GM_ERR_NO_MEMORY;
+  gm__strlcpy(ps->procfs, procfs, sizeof(ps->procfs));
+  gm__fmt(ps->stat_path, sizeof(ps->stat_path), "%s/stat", procfs);
+  gm__fmt(ps->meminfo_path, sizeof(ps->meminfo_path), "%s/meminfo", procfs);
+  ps->track_pid = track_pid;
+  ps->clk_tck = sysconf(_SC_CLK_TCK);
+  if (ps->clk_tck <= 0)
+    ps->clk_tck = 100;
+  ps->page_bytes = sysconf(_SC_PAGESIZE);
+  ps->util_frac = NAN;
+  ps->tree_cpu_s = ps->tree_rss = NAN;
+
+  char *text = NULL;
+  size_t len = 0;
+  enum gm_status rc = gm__read_all(ps->stat_path, &text, &len);
+  if (rc != GM_OK) {
+    gm__fmt(probe->reason, sizeof(probe->reason), "cannot read '%s': %s",
+            ps->stat_path, gm_status_str(rc));
+    gm__fmt(probe->fix, sizeof(probe->fix),
+            "mount procfs (mount -t proc proc /proc) or set GREENML_PROCFS");
+    free(ps);
+    return rc;
+  }
+  ps->buf_size = len * 2 + 4096; /* room for growth of the intr line */
+  ps->buf = malloc(ps->buf_size);
+  uint64_t tmp_b[1025], tmp_t[1025];
+  size_t slots = gm__procstat_parse_stat(text, tmp_b, tmp_t, 1025);
+  free(text);
+  if (!ps->buf || slots == 0) {
+    gm__fmt(probe->reason, sizeof(probe->reason),
+            "cannot parse '%s': no cpu lines", ps->stat_path);
+    free(ps->buf);
+    free(ps);
+    return slots == 0 ? GM_ERR_PARSE : GM_ERR_NO_MEMORY;
+  }
+  ps->n_cpu_slots = slots;
+  ps->busy = calloc(slots, sizeof(uint64_t));
+  ps->total = calloc(slots, sizeof(uint64_t));
+  ps->prev_busy = calloc(slots, sizeof(uint64_t));
+  ps->prev_total = calloc(slots, sizeof(uint64_t));
+  size_t max_metrics = slots + 5;
+  ps->metrics = calloc(max_metrics, sizeof(*ps->metrics));
+  ps->cpu_of_metric = calloc(max_metrics, sizeof(size_t));
+  ps->values = calloc(max_metrics, sizeof(double));
+  if (!ps->busy || !ps->total || !ps->prev_busy || !ps->prev_total ||
+      !ps->metrics || !ps->cpu_of_metric || !ps->values) {
+    gm__procstat_close(ps);
+    return GM_ERR_NO_MEMORY;
+  }
+  add_metric(ps, "cpu.util", "%", 0);
+  size_t online = 0;
+  for (size_t s = 1; s < slots; s++) {
+    if (tmp_t[s] == 0 && tmp_b[s] == 0)
+      continue;
+    char name[32];
+    gm__fmt(name, sizeof(name), "cpu%zu.util", s - 1);
+    add_metric(ps, name, "%", s);
+    online++;
+  }
+  ps->i_mem_used = ps->n_metrics;
+  add_metric(ps, "mem.used", "B", SIZE_MAX);
+  ps->i_mem_total = ps->n_metrics;
+  add_metric(ps, "mem.total", "B", SIZE_MAX);
+  ps->i_tree_cpu = ps->i_tree_rss = SIZE_MAX;
+  if (track_pid > 0) {
+    ps->i_tree_cpu = ps->n_metrics;
+    add_metric(ps, "proc.cpu_time", "s", SIZE_MAX);
+    ps->i_tree_rss = ps->n_metrics;
+    add_metric(ps, "proc.rss", "B", SIZE_MAX);
+  }
+  for (size_t i = 0; i < ps->n_metrics; i++)
+    ps->values[i] = NAN;
+  read_meminfo(ps);
+  gm__fmt(probe->found, sizeof(probe->found),
+          "%zu CPUs in '%s'; memory %.1f GiB in '%s'%s", online, ps->stat_path,
+          ps->mem_total / 1073741824.0, ps->meminfo_path,
+          track_pid > 0 ? "; process tree CPU time and RSS" : "");
+  *out = ps;
+  return GM_OK;
+}
+
+void gm__procstat_close(struct gm__procstat *ps) {
+  if (!ps)
+    return;
+  free(ps->busy);
+  free(ps->total);
+  free(ps->prev_busy);
+  free(ps->prev_total);
+  free(ps->metrics);
+  free(ps->cpu_of_metric);
+  free(ps->values);
+  free(ps->buf);
+  free(ps);
+}
+
+size_t gm__procstat_metric_count(const struct gm__procstat *ps) {
+  return ps->n_metrics;
+}
+
+const struct gm_metric_info *gm__procstat_metric(const struct gm__procstat *ps,
+                                                 size_t i) {
+  return i < ps->n_metrics ? &ps->metrics[i] : NULL;
+}
+
+static double pct(uint64_t b1, uint64_t t1, uint64_t b0, uint64_t t0) {
+  if (t1 <= t0)
+    return NAN;
+  double db = b1 > b0 ? (double)(b1 - b0) : 0.0; /* counters may step back */
+  double u = db / (double)(t1 - t0);
+  return u > 1.0 ? 100.0 : 100.0 * u;
+}
+
+void gm__procstat_sample(struct gm__procstat *ps, int64_t t_ns,
+                         double *metrics, double *util_frac,
+                         double *mem_used_bytes) {
+  bool first = ps->last_stat_ns == 0;
+  if (first || t_ns - ps->last_stat_ns >= STAT_PERIOD_NS) {
+    ps->last_stat_ns = t_ns;
+    if (read_stat(ps)) {
+      if (ps->have_prev) {
+        for (size_t i = 0; i < ps->n_metrics; i++) {
+          size_t s = ps->cpu_of_metric[i];
+          if (s == SIZE_MAX)
+            continue;
+          ps->values[i] = pct(ps->busy[s], ps->total[s], ps->prev_busy[s],
+                              ps->prev_total[s]);
+        }
+        ps->util_frac = ps->values[0] / 100.0;
+      }
+      memcpy(ps->prev_busy, ps->busy, ps->n_cpu_slots * sizeof(uint64_t));
+      memcpy(ps->prev_total, ps->total, ps->n_cpu_slots * sizeof(uint64_t));
+      ps->have_prev = true;
+    }
+    read_meminfo(ps);
+  }
+  if (ps->track_pid > 0 &&
+      (ps->last_tree_ns == 0 || t_ns - ps->last_tree_ns >= TREE_PERIOD_NS)) {
+    ps->last_tree_ns = t_ns;
+    read_tree(ps);
+  }
+  ps->values[ps->i_mem_used] = ps->mem_used;
+  ps->values[ps->i_mem_total] = ps->mem_total;
+  if (ps->i_tree_cpu != SIZE_MAX) {
+    ps->values[ps->i_tree_cpu] = ps->tree_cpu_s;
+    ps->values[ps->i_tree_rss] = ps->tree_rss;
+  }
+  memcpy(metrics, ps->values, ps->n_metrics * sizeof(double));
+  *util_frac = ps->util_frac;
+  *mem_used_bytes = ps->mem_used;
+}
