@@ -5,6 +5,8 @@ cmake_policy(SET CMP0009 NEW)
 # GREENML_APP_SOURCES at CMakeLists.txt:70 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/apps/greenml/*.c")
 set(OLD_GLOB
+  "/work/main/apps/greenml/main.c"
+  "/work/main/apps/greenml/stubs_tmp.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -14,6 +16,7 @@ endif()
 # GREENML_LIB_SOURCES at CMakeLists.txt:41 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/src/base/*.c")
 set(OLD_GLOB
+  "/work/main/src/base/json.c"
   "/work/main/src/base/status.c"
   "/work/main/src/base/util.c"
   )
@@ -34,6 +37,7 @@ endif()
 # GREENML_LIB_SOURCES at CMakeLists.txt:41 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/src/host/*.c")
 set(OLD_GLOB
+  "/work/main/src/host/host.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -43,7 +47,10 @@ endif()
 # GREENML_LIB_SOURCES at CMakeLists.txt:41 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/src/meter/*.c")
 set(OLD_GLOB
+  "/work/main/src/meter/cpu_topology.c"
+  "/work/main/src/meter/dimm.c"
   "/work/main/src/meter/integrate.c"
+  "/work/main/src/meter/meter.c"
   "/work/main/src/meter/procstat.c"
   "/work/main/src/meter/registry.c"
   )
@@ -60,6 +67,7 @@ set(OLD_GLOB
   "/work/main/src/meter/sources/nvml.c"
   "/work/main/src/meter/sources/rapl_msr.c"
   "/work/main/src/meter/sources/rapl_perf.c"
+  "/work/main/src/meter/sources/rapl_powercap.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")

@@ -16,6 +16,7 @@ endif()
 # GREENML_LIB_SOURCES at CMakeLists.txt:41 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/src/base/*.c")
 set(OLD_GLOB
+  "/work/main/src/base/json.c"
   "/work/main/src/base/status.c"
   "/work/main/src/base/util.c"
   )
@@ -36,6 +37,7 @@ endif()
 # GREENML_LIB_SOURCES at CMakeLists.txt:41 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/src/host/*.c")
 set(OLD_GLOB
+  "/work/main/src/host/host.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -45,7 +47,9 @@ endif()
 # GREENML_LIB_SOURCES at CMakeLists.txt:41 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/src/meter/*.c")
 set(OLD_GLOB
+  "/work/main/src/meter/cpu_tdp.c"
   "/work/main/src/meter/cpu_topology.c"
+  "/work/main/src/meter/dimm.c"
   "/work/main/src/meter/integrate.c"
   "/work/main/src/meter/meter.c"
   "/work/main/src/meter/procstat.c"
@@ -74,6 +78,7 @@ endif()
 # GREENML_LIB_SOURCES at CMakeLists.txt:41 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/src/store/*.c")
 set(OLD_GLOB
+  "/work/main/src/store/store.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")

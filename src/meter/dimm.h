@@ -23,10 +23,10 @@
 
 /* One populated memory module. Unknown numbers are 0, unknown strings "". */
 struct gm__dimm {
-  char locator[32];            /* "DIMM_A1", "mc0/dimm2" */
-  uint64_t size_bytes;         /* > 0 */
-  char type[16];               /* "DDR4", "DDR5", "LPDDR4", "Unknown", ... */
-  unsigned speed_mts;          /* maximum data rate of the module, MT/s */
+  char locator[32];              /* "DIMM_A1", "mc0/dimm2" */
+  uint64_t size_bytes;           /* > 0 */
+  char type[16];                 /* "DDR4", "DDR5", "LPDDR4", "Unknown", ... */
+  unsigned speed_mts;            /* maximum data rate of the module, MT/s */
   unsigned configured_speed_mts; /* data rate it runs at, MT/s */
   unsigned configured_voltage_mv;
   bool registered; /* registered (buffered) or load-reduced module */
@@ -85,5 +85,12 @@ enum gm_status gm__dimms_detect_ex(const struct gm__env *env,
                                    struct gm__dimm **out, size_t *n,
                                    enum gm__dimm_method *method, char *how,
                                    size_t how_size);
+
+/* The DRAM model (src/meter/sources/dram_model.c): sum over the DIMMs with
+ * size_bytes > 0 of 1/2 C V^2 f, V the configured voltage (else the nominal
+ * one of the type), f the I/O clock = data rate / 2 (configured speed, else
+ * speed, else the nominal one of the type). c_f <= 0 selects the default
+ * C = 3.1 nF. Watts. */
+double gm__dram_model_power_w(const struct gm__dimm *d, size_t n, double c_f);
 
 #endif

@@ -16,6 +16,7 @@
 #include "base/util.h"
 #include "greenml/meter.h"
 #include "meter/integrate.h"
+#include "meter/meter_internal.h"
 #include "meter/procstat.h"
 #include "meter/source.h"
 
@@ -846,4 +847,8 @@ uint64_t gm_meter_missed_ticks(struct gm_meter *m) {
 
 const char *gm_meter_last_error(const struct gm_meter *m) {
   return m && m->err[0] ? m->err : "no error";
+}
+
+const struct gm__env *gm__meter_env(const struct gm_meter *m) {
+  return &m->env;
 }

@@ -73,4 +73,5 @@ CMakeFiles/greenml_obj.dir/src/meter/meter.c.o: \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
  /work/main/include/greenml/status.h /work/main/include/greenml/api.h \
  /work/main/include/greenml/meter.h /work/main/src/meter/integrate.h \
- /work/main/src/meter/source.h /work/main/src/meter/procstat.h
+ /work/main/src/meter/source.h /work/main/src/meter/meter_internal.h \
+ /work/main/src/meter/procstat.h

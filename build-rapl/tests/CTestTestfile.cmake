@@ -1,0 +1,12 @@
+# CMake generated Testfile for 
+# Source directory: /work/main/tests
+# Build directory: /work/main/build-rapl/tests
+# 
+# This file includes the relevant testing commands required for 
+# testing this directory and lists subdirectories to be tested as well.
+add_test([=[cli_table]=] "bash" "/work/main/tests/cli/run_cases.sh" "/work/main/build-rapl/greenml" "/work/main/tests/cli/cases.txt")
+set_tests_properties([=[cli_table]=] PROPERTIES  LABELS "cli" TIMEOUT "300" _BACKTRACE_TRIPLES "/work/main/tests/CMakeLists.txt;42;add_test;/work/main/tests/CMakeLists.txt;0;")
+add_test([=[cli_scenarios]=] "bash" "/work/main/tests/cli/scenarios.sh" "/work/main/build-rapl/greenml" "/work/main/tests" "")
+set_tests_properties([=[cli_scenarios]=] PROPERTIES  LABELS "cli" TIMEOUT "300" _BACKTRACE_TRIPLES "/work/main/tests/CMakeLists.txt;46;add_test;/work/main/tests/CMakeLists.txt;0;")
+add_test([=[clang_format]=] "bash" "/work/main/scripts/check-format.sh")
+set_tests_properties([=[clang_format]=] PROPERTIES  LABELS "lint" _BACKTRACE_TRIPLES "/work/main/tests/CMakeLists.txt;50;add_test;/work/main/tests/CMakeLists.txt;0;")
