@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Exit codes of greenml itself (sysexits.h values). `measure` otherwise
  * exits with its command's status: 127 when it cannot be started, 128+N when
@@ -28,3 +29,80 @@ int cmd_runs(int argc, char **argv);
 bool gm_cli_parse_duration(const char *s, int64_t *out_ns);
 
 #endif
+
+#include "greenml/meter.h"
+#include "greenml/store.h"
+
+/* Flags shared by every command that measures (measure, idle, monitor,
+ * sources). */
+struct gm_cli_meter_opts {
+  int64_t interval_ns;
+  double cpu_tdp_w;
+  double dimm_capacitance_f;
+  const char *dmidecode_file;
+  bool no_gpu;
+};
+
+#define GM_CLI_METER_HELP                                                      \
+  "  --interval DUR       sampling period (default 100ms; 1ms .. 60s)\n"      \
+  "  --cpu-tdp W          CPU TDP for the CPU model when RAPL is unreadable\n" \
+  "  --dimm-capacitance F DRAM model's C per DIMM in farads (default 3.1e-9)\n" \
+  "  --dmidecode FILE     saved 'dmidecode -t memory' output for the DIMMs\n" \
+  "  --no-gpu             do not load NVML\n"
+
+/* Option ids above 256 for getopt_long. */
+enum {
+  GM_OPT_INTERVAL = 300,
+  GM_OPT_CPU_TDP,
+  GM_OPT_DIMM_C,
+  GM_OPT_DMIDECODE,
+  GM_OPT_NO_GPU,
+  GM_OPT_FIRST_FREE
+};
+
+#define GM_CLI_METER_LONGOPTS                                                  \
+  {"interval", 1, 0, GM_OPT_INTERVAL}, {"cpu-tdp", 1, 0, GM_OPT_CPU_TDP},      \
+      {"dimm-capacitance", 1, 0, GM_OPT_DIMM_C},                               \
+      {"dmidecode", 1, 0, GM_OPT_DMIDECODE}, {                                 \
+    "no-gpu", 0, 0, GM_OPT_NO_GPU                                              \
+  }
+
+void gm_cli_meter_opts_init(struct gm_cli_meter_opts *o);
+/* Handles one of the shared options. Returns 1 when handled, 0 when the
+ * option is not a shared one, -1 after printing a usage error. */
+int gm_cli_meter_opt(struct gm_cli_meter_opts *o, int opt, const char *arg,
+                     const char *cmd);
+struct gm_meter_config gm_cli_meter_config(const struct gm_cli_meter_opts *o);
+
+/* Prints "greenml CMD: MESSAGE" to stderr (printf-style). */
+void gm_cli_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The default database path: $XDG_DATA_HOME/greenml/greenml.db, else
+ * ~/.local/share/greenml/greenml.db. The directory is created. */
+bool gm_cli_default_db(char *buf, size_t size);
+/* Opens the store, printing the error and returning the exit code (0 on
+ * success). Creates the parent directory of path when missing. */
+int gm_cli_open_store(const char *cmd, const char *path,
+                      struct gm_store **out);
+/* Meter + store host id in one go. */
+int gm_cli_host(const char *cmd, struct gm_store *st, const struct gm_meter *m,
+                int64_t *host_id);
+
+/* Formats joules with an SI prefix chosen for readability: "12.3 kJ". */
+void gm_cli_fmt_energy(char *buf, size_t size, double j);
+/* "measured (energy counter)" etc. */
+void gm_cli_fmt_provenance(char *buf, size_t size,
+                           const struct gm_component_info *ci);
+
+/* Prints the table of probes (greenml sources). */
+void gm_cli_print_probes(FILE *f, const struct gm_meter *m);
+
+/* Measures idle power for dur_ns with a meter built from mo, stores it when
+ * st is not NULL, and returns the baseline in *out (free with
+ * gm_idle_baseline_free). Returns 0 or an exit code after printing. */
+int gm_cli_measure_idle(const char *cmd, const struct gm_cli_meter_opts *mo,
+                        int64_t dur_ns, struct gm_store *st, int64_t host_id,
+                        struct gm_idle_baseline **out);
+/* Prints a baseline as a table on f. */
+void gm_cli_print_idle(FILE *f, const struct gm_idle_baseline *b);

@@ -56,5 +56,12 @@ set(CMAKE_DEPEND_INFO_FILES
   "CMakeFiles/greenml_static.dir/DependInfo.cmake"
   "CMakeFiles/greenml.dir/DependInfo.cmake"
   "CMakeFiles/greenml_cli.dir/DependInfo.cmake"
+  "tests/CMakeFiles/fake_nvml.dir/DependInfo.cmake"
   "tests/CMakeFiles/gm_test_helpers.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_carbon.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_cpu_model.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_dram_model.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_nvml.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_rapl_msr.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_rapl_perf.dir/DependInfo.cmake"
   )

@@ -5,8 +5,12 @@ cmake_policy(SET CMP0009 NEW)
 # GREENML_APP_SOURCES at CMakeLists.txt:70 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/apps/greenml/*.c")
 set(OLD_GLOB
+  "/work/main/apps/greenml/cmd_idle.c"
+  "/work/main/apps/greenml/cmd_mark.c"
+  "/work/main/apps/greenml/cmd_measure.c"
+  "/work/main/apps/greenml/cmd_sources.c"
+  "/work/main/apps/greenml/common.c"
   "/work/main/apps/greenml/main.c"
-  "/work/main/apps/greenml/stubs_tmp.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -28,6 +32,7 @@ endif()
 # GREENML_LIB_SOURCES at CMakeLists.txt:41 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/src/carbon/*.c")
 set(OLD_GLOB
+  "/work/main/src/carbon/carbon.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -47,9 +52,11 @@ endif()
 # GREENML_LIB_SOURCES at CMakeLists.txt:41 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/src/meter/*.c")
 set(OLD_GLOB
+  "/work/main/src/meter/cpu_tdp.c"
   "/work/main/src/meter/cpu_topology.c"
   "/work/main/src/meter/dimm.c"
   "/work/main/src/meter/integrate.c"
+  "/work/main/src/meter/mark.c"
   "/work/main/src/meter/meter.c"
   "/work/main/src/meter/procstat.c"
   "/work/main/src/meter/registry.c"
@@ -77,6 +84,7 @@ endif()
 # GREENML_LIB_SOURCES at CMakeLists.txt:41 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/src/store/*.c")
 set(OLD_GLOB
+  "/work/main/src/store/store.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -86,6 +94,7 @@ endif()
 # FAKE_NVML_SRC at tests/CMakeLists.txt:6 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/fakes/fake_nvml.c")
 set(OLD_GLOB
+  "/work/main/tests/fakes/fake_nvml.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -95,6 +104,12 @@ endif()
 # UNIT_TESTS at tests/CMakeLists.txt:26 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/unit/test_*.c")
 set(OLD_GLOB
+  "/work/main/tests/unit/test_carbon.c"
+  "/work/main/tests/unit/test_cpu_model.c"
+  "/work/main/tests/unit/test_dram_model.c"
+  "/work/main/tests/unit/test_nvml.c"
+  "/work/main/tests/unit/test_rapl_msr.c"
+  "/work/main/tests/unit/test_rapl_perf.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")

@@ -5,6 +5,12 @@ cmake_policy(SET CMP0009 NEW)
 # GREENML_APP_SOURCES at CMakeLists.txt:70 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/apps/greenml/*.c")
 set(OLD_GLOB
+  "/work/main/apps/greenml/cmd_idle.c"
+  "/work/main/apps/greenml/cmd_mark.c"
+  "/work/main/apps/greenml/cmd_measure.c"
+  "/work/main/apps/greenml/cmd_sources.c"
+  "/work/main/apps/greenml/common.c"
+  "/work/main/apps/greenml/main.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -14,6 +20,7 @@ endif()
 # GREENML_LIB_SOURCES at CMakeLists.txt:41 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/src/base/*.c")
 set(OLD_GLOB
+  "/work/main/src/base/json.c"
   "/work/main/src/base/status.c"
   "/work/main/src/base/util.c"
   )
@@ -25,6 +32,7 @@ endif()
 # GREENML_LIB_SOURCES at CMakeLists.txt:41 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/src/carbon/*.c")
 set(OLD_GLOB
+  "/work/main/src/carbon/carbon.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -34,6 +42,7 @@ endif()
 # GREENML_LIB_SOURCES at CMakeLists.txt:41 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/src/host/*.c")
 set(OLD_GLOB
+  "/work/main/src/host/host.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -43,7 +52,13 @@ endif()
 # GREENML_LIB_SOURCES at CMakeLists.txt:41 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/src/meter/*.c")
 set(OLD_GLOB
+  "/work/main/src/meter/cpu_tdp.c"
+  "/work/main/src/meter/cpu_topology.c"
+  "/work/main/src/meter/dimm.c"
   "/work/main/src/meter/integrate.c"
+  "/work/main/src/meter/mark.c"
+  "/work/main/src/meter/meter.c"
+  "/work/main/src/meter/procstat.c"
   "/work/main/src/meter/registry.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
@@ -59,6 +74,7 @@ set(OLD_GLOB
   "/work/main/src/meter/sources/nvml.c"
   "/work/main/src/meter/sources/rapl_msr.c"
   "/work/main/src/meter/sources/rapl_perf.c"
+  "/work/main/src/meter/sources/rapl_powercap.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -68,6 +84,7 @@ endif()
 # GREENML_LIB_SOURCES at CMakeLists.txt:41 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/src/store/*.c")
 set(OLD_GLOB
+  "/work/main/src/store/store.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -77,6 +94,7 @@ endif()
 # FAKE_NVML_SRC at tests/CMakeLists.txt:6 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/fakes/fake_nvml.c")
 set(OLD_GLOB
+  "/work/main/tests/fakes/fake_nvml.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -86,6 +104,12 @@ endif()
 # UNIT_TESTS at tests/CMakeLists.txt:26 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/unit/test_*.c")
 set(OLD_GLOB
+  "/work/main/tests/unit/test_carbon.c"
+  "/work/main/tests/unit/test_cpu_model.c"
+  "/work/main/tests/unit/test_dram_model.c"
+  "/work/main/tests/unit/test_nvml.c"
+  "/work/main/tests/unit/test_rapl_msr.c"
+  "/work/main/tests/unit/test_rapl_perf.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")

@@ -207,8 +207,8 @@ enum gm_status gm__cpu_topology_read(const char *sysfs, bool per_die,
     struct cpu_entry e = {0, 0, 0};
     if (!cpu_dir_name(de->d_name, &cpu))
       continue;
-    gm__fmt(path, sizeof(path), "%s/%s/topology/physical_package_id",
-            dir_path, de->d_name);
+    gm__fmt(path, sizeof(path), "%s/%s/topology/physical_package_id", dir_path,
+            de->d_name);
     rc = read_topology_id(path, &e.package_id, &present, err, err_size);
     if (rc != GM_OK)
       goto done;

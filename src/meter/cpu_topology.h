@@ -97,8 +97,8 @@ struct gm__rapl_pmu {
   uint32_t type; /* perf_event_attr.type, from the type file */
   size_t n_events;
   struct gm__rapl_pmu_event events[GM__RAPL_PMU_EVENTS_MAX]; /* by domain */
-  size_t n_cpus; /* CPUs listed in the cpumask file; 0 when it is absent */
-  int *cpus;     /* ascending */
+  size_t n_cpus;   /* CPUs listed in the cpumask file; 0 when it is absent */
+  int *cpus;       /* ascending */
   char notes[256]; /* events skipped and why ("" when none) */
 };
 

@@ -63,8 +63,7 @@ static void cpu(struct fixture *f, int n, unsigned pkg, unsigned die) {
   snprintf(rel, sizeof(rel),
            "sys/devices/system/cpu/cpu%d/topology/physical_package_id", n);
   gmt_write(f->root, rel, "%u\n", pkg);
-  snprintf(rel, sizeof(rel), "sys/devices/system/cpu/cpu%d/topology/die_id",
-           n);
+  snprintf(rel, sizeof(rel), "sys/devices/system/cpu/cpu%d/topology/die_id", n);
   gmt_write(f->root, rel, "%u\n", die);
 }
 
@@ -90,6 +89,27 @@ static void msr_set(struct fixture *f, int n, uint32_t msr, uint64_t value) {
                    sizeof(value));
   close(fd);
   free(p);
+}
+
+/* AMD's unit, core and package registers are consecutive numbers
+ * (0xC0010299, 0xC001029A, 0xC001029B), so in a flat file their 8-byte
+ * images overlap: byte k of the core register is byte k+1 of the unit one.
+ * Writes one image with unit byte 1 = esu and the package register = pkg
+ * (64 bits); returns the 32-bit core value that results,
+ * esu | (pkg & 0xFFFFFF) << 8. */
+static uint32_t amd_regs(struct fixture *f, int n, unsigned esu, uint64_t pkg) {
+  unsigned char img[10] = {0};
+  img[1] = (unsigned char)esu;
+  for (int k = 0; k < 8; k++)
+    img[2 + k] = (unsigned char)(pkg >> (8 * k));
+  char *p = msr_path(f, n);
+  int fd = open(p, O_WRONLY);
+  assert_true(fd >= 0);
+  assert_int_equal(pwrite(fd, img, sizeof(img), (off_t)0xC0010299u),
+                   sizeof(img));
+  close(fd);
+  free(p);
+  return (uint32_t)esu | (uint32_t)(pkg & 0xFFFFFF) << 8;
 }
 
 static enum gm_status open_src(struct fixture *f) {
@@ -248,9 +268,9 @@ static void test_amd_package_and_core(void **state) {
   cpu(f, 1, 0, 1); /* AMD die ids (nodes) do not split RAPL packages */
   msr_dev(f, 0);
   msr_set(f, 0, 0x611, 0x99999); /* Intel registers are ignored on AMD */
-  msr_set(f, 0, 0xC0010299u, 0xA1000);
-  msr_set(f, 0, 0xC001029Au, 0x8000);
-  msr_set(f, 0, 0xC001029Bu, UINT64_C(0xABCD00030000)); /* bits 63:32 set */
+  /* package 0x30000 (3 J at ESU 16); bits 63:32 set, to be masked off */
+  uint32_t core = amd_regs(f, 0, 16, UINT64_C(0xABCD00030000));
+  assert_int_equal(core, 0x03000010);
   assert_int_equal(open_src(f), GM_OK);
   assert_int_equal(count(f), 2);
   assert_string_equal(comp(f, 0)->name, "package-0");
@@ -266,7 +286,8 @@ static void test_amd_package_and_core(void **state) {
   struct gm__reading r[2];
   read_all(f, r);
   assert_true(r[0].energy_j == 3.0); /* masked to 32 bits: 0x30000 x 2^-16 */
-  assert_true(r[1].energy_j == 0.5);
+  assert_true(r[1].energy_j == ldexp((double)core, -16));
+  assert_true(r[1].energy_j == 768.000244140625);
 }
 
 static void test_hygon_and_old_amd(void **state) {
@@ -274,10 +295,14 @@ static void test_hygon_and_old_amd(void **state) {
   cpuinfo(f, "HygonGenuine", 0x18, 0);
   cpu(f, 0, 0, 0);
   msr_dev(f, 0);
-  msr_set(f, 0, 0xC0010299u, 0xA1000);
-  msr_set(f, 0, 0xC001029Bu, 0x10000);
+  amd_regs(f, 0, 14, 0x10000);
   assert_int_equal(open_src(f), GM_OK);
-  assert_int_equal(count(f), 1);
+  assert_int_equal(count(f), 2);
+  assert_string_equal(comp(f, 0)->detail,
+                      "MSR 0xC001029B on cpu0, unit 61.04 uJ");
+  struct gm__reading r[2];
+  read_all(f, r);
+  assert_true(r[0].energy_j == 4.0); /* 0x10000 x 2^-14 */
   gm__source_rapl_msr.close(f->self);
   f->self = NULL;
 
@@ -421,8 +446,7 @@ static void test_two_packages(void **state) {
   assert_int_equal(open_src(f), GM_OK);
   assert_non_null(strstr(f->probe.found, "2 packages"));
   assert_int_equal(count(f), 5);
-  const char *names[] = {"package-0", "dram-0", "package-1", "dram-1",
-                         "psys"};
+  const char *names[] = {"package-0", "dram-0", "package-1", "dram-1", "psys"};
   for (size_t i = 0; i < 5; i++)
     assert_string_equal(comp(f, i)->name, names[i]);
   assert_non_null(strstr(comp(f, 2)->detail, "on cpu1,"));
@@ -507,8 +531,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_spr_psys_unit, setup, teardown),
       cmocka_unit_test_setup_teardown(test_amd_package_and_core, setup,
                                       teardown),
-      cmocka_unit_test_setup_teardown(test_hygon_and_old_amd, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_hygon_and_old_amd, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unknown_vendor, setup, teardown),
       cmocka_unit_test_setup_teardown(test_missing_cpuinfo, setup, teardown),
       cmocka_unit_test_setup_teardown(test_all_zero_is_unavailable, setup,

@@ -69,10 +69,80 @@ include CMakeFiles/greenml_cli.dir/progress.make
 # Include the compile flags for this target's objects.
 include CMakeFiles/greenml_cli.dir/flags.make
 
+CMakeFiles/greenml_cli.dir/apps/greenml/cmd_idle.c.o: CMakeFiles/greenml_cli.dir/flags.make
+CMakeFiles/greenml_cli.dir/apps/greenml/cmd_idle.c.o: /work/main/apps/greenml/cmd_idle.c
+CMakeFiles/greenml_cli.dir/apps/greenml/cmd_idle.c.o: CMakeFiles/greenml_cli.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-dram/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/greenml_cli.dir/apps/greenml/cmd_idle.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/greenml_cli.dir/apps/greenml/cmd_idle.c.o -MF CMakeFiles/greenml_cli.dir/apps/greenml/cmd_idle.c.o.d -o CMakeFiles/greenml_cli.dir/apps/greenml/cmd_idle.c.o -c /work/main/apps/greenml/cmd_idle.c
+
+CMakeFiles/greenml_cli.dir/apps/greenml/cmd_idle.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/greenml_cli.dir/apps/greenml/cmd_idle.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/apps/greenml/cmd_idle.c > CMakeFiles/greenml_cli.dir/apps/greenml/cmd_idle.c.i
+
+CMakeFiles/greenml_cli.dir/apps/greenml/cmd_idle.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/greenml_cli.dir/apps/greenml/cmd_idle.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/apps/greenml/cmd_idle.c -o CMakeFiles/greenml_cli.dir/apps/greenml/cmd_idle.c.s
+
+CMakeFiles/greenml_cli.dir/apps/greenml/cmd_mark.c.o: CMakeFiles/greenml_cli.dir/flags.make
+CMakeFiles/greenml_cli.dir/apps/greenml/cmd_mark.c.o: /work/main/apps/greenml/cmd_mark.c
+CMakeFiles/greenml_cli.dir/apps/greenml/cmd_mark.c.o: CMakeFiles/greenml_cli.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-dram/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/greenml_cli.dir/apps/greenml/cmd_mark.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/greenml_cli.dir/apps/greenml/cmd_mark.c.o -MF CMakeFiles/greenml_cli.dir/apps/greenml/cmd_mark.c.o.d -o CMakeFiles/greenml_cli.dir/apps/greenml/cmd_mark.c.o -c /work/main/apps/greenml/cmd_mark.c
+
+CMakeFiles/greenml_cli.dir/apps/greenml/cmd_mark.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/greenml_cli.dir/apps/greenml/cmd_mark.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/apps/greenml/cmd_mark.c > CMakeFiles/greenml_cli.dir/apps/greenml/cmd_mark.c.i
+
+CMakeFiles/greenml_cli.dir/apps/greenml/cmd_mark.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/greenml_cli.dir/apps/greenml/cmd_mark.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/apps/greenml/cmd_mark.c -o CMakeFiles/greenml_cli.dir/apps/greenml/cmd_mark.c.s
+
+CMakeFiles/greenml_cli.dir/apps/greenml/cmd_measure.c.o: CMakeFiles/greenml_cli.dir/flags.make
+CMakeFiles/greenml_cli.dir/apps/greenml/cmd_measure.c.o: /work/main/apps/greenml/cmd_measure.c
+CMakeFiles/greenml_cli.dir/apps/greenml/cmd_measure.c.o: CMakeFiles/greenml_cli.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-dram/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/greenml_cli.dir/apps/greenml/cmd_measure.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/greenml_cli.dir/apps/greenml/cmd_measure.c.o -MF CMakeFiles/greenml_cli.dir/apps/greenml/cmd_measure.c.o.d -o CMakeFiles/greenml_cli.dir/apps/greenml/cmd_measure.c.o -c /work/main/apps/greenml/cmd_measure.c
+
+CMakeFiles/greenml_cli.dir/apps/greenml/cmd_measure.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/greenml_cli.dir/apps/greenml/cmd_measure.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/apps/greenml/cmd_measure.c > CMakeFiles/greenml_cli.dir/apps/greenml/cmd_measure.c.i
+
+CMakeFiles/greenml_cli.dir/apps/greenml/cmd_measure.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/greenml_cli.dir/apps/greenml/cmd_measure.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/apps/greenml/cmd_measure.c -o CMakeFiles/greenml_cli.dir/apps/greenml/cmd_measure.c.s
+
+CMakeFiles/greenml_cli.dir/apps/greenml/cmd_sources.c.o: CMakeFiles/greenml_cli.dir/flags.make
+CMakeFiles/greenml_cli.dir/apps/greenml/cmd_sources.c.o: /work/main/apps/greenml/cmd_sources.c
+CMakeFiles/greenml_cli.dir/apps/greenml/cmd_sources.c.o: CMakeFiles/greenml_cli.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-dram/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/greenml_cli.dir/apps/greenml/cmd_sources.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/greenml_cli.dir/apps/greenml/cmd_sources.c.o -MF CMakeFiles/greenml_cli.dir/apps/greenml/cmd_sources.c.o.d -o CMakeFiles/greenml_cli.dir/apps/greenml/cmd_sources.c.o -c /work/main/apps/greenml/cmd_sources.c
+
+CMakeFiles/greenml_cli.dir/apps/greenml/cmd_sources.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/greenml_cli.dir/apps/greenml/cmd_sources.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/apps/greenml/cmd_sources.c > CMakeFiles/greenml_cli.dir/apps/greenml/cmd_sources.c.i
+
+CMakeFiles/greenml_cli.dir/apps/greenml/cmd_sources.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/greenml_cli.dir/apps/greenml/cmd_sources.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/apps/greenml/cmd_sources.c -o CMakeFiles/greenml_cli.dir/apps/greenml/cmd_sources.c.s
+
+CMakeFiles/greenml_cli.dir/apps/greenml/common.c.o: CMakeFiles/greenml_cli.dir/flags.make
+CMakeFiles/greenml_cli.dir/apps/greenml/common.c.o: /work/main/apps/greenml/common.c
+CMakeFiles/greenml_cli.dir/apps/greenml/common.c.o: CMakeFiles/greenml_cli.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-dram/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building C object CMakeFiles/greenml_cli.dir/apps/greenml/common.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/greenml_cli.dir/apps/greenml/common.c.o -MF CMakeFiles/greenml_cli.dir/apps/greenml/common.c.o.d -o CMakeFiles/greenml_cli.dir/apps/greenml/common.c.o -c /work/main/apps/greenml/common.c
+
+CMakeFiles/greenml_cli.dir/apps/greenml/common.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/greenml_cli.dir/apps/greenml/common.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/apps/greenml/common.c > CMakeFiles/greenml_cli.dir/apps/greenml/common.c.i
+
+CMakeFiles/greenml_cli.dir/apps/greenml/common.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/greenml_cli.dir/apps/greenml/common.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/apps/greenml/common.c -o CMakeFiles/greenml_cli.dir/apps/greenml/common.c.s
+
 CMakeFiles/greenml_cli.dir/apps/greenml/main.c.o: CMakeFiles/greenml_cli.dir/flags.make
 CMakeFiles/greenml_cli.dir/apps/greenml/main.c.o: /work/main/apps/greenml/main.c
 CMakeFiles/greenml_cli.dir/apps/greenml/main.c.o: CMakeFiles/greenml_cli.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-dram/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/greenml_cli.dir/apps/greenml/main.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-dram/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/greenml_cli.dir/apps/greenml/main.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/greenml_cli.dir/apps/greenml/main.c.o -MF CMakeFiles/greenml_cli.dir/apps/greenml/main.c.o.d -o CMakeFiles/greenml_cli.dir/apps/greenml/main.c.o -c /work/main/apps/greenml/main.c
 
 CMakeFiles/greenml_cli.dir/apps/greenml/main.c.i: cmake_force
@@ -83,35 +153,29 @@ CMakeFiles/greenml_cli.dir/apps/greenml/main.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/greenml_cli.dir/apps/greenml/main.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/apps/greenml/main.c -o CMakeFiles/greenml_cli.dir/apps/greenml/main.c.s
 
-CMakeFiles/greenml_cli.dir/apps/greenml/stubs_tmp.c.o: CMakeFiles/greenml_cli.dir/flags.make
-CMakeFiles/greenml_cli.dir/apps/greenml/stubs_tmp.c.o: /work/main/apps/greenml/stubs_tmp.c
-CMakeFiles/greenml_cli.dir/apps/greenml/stubs_tmp.c.o: CMakeFiles/greenml_cli.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-dram/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/greenml_cli.dir/apps/greenml/stubs_tmp.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/greenml_cli.dir/apps/greenml/stubs_tmp.c.o -MF CMakeFiles/greenml_cli.dir/apps/greenml/stubs_tmp.c.o.d -o CMakeFiles/greenml_cli.dir/apps/greenml/stubs_tmp.c.o -c /work/main/apps/greenml/stubs_tmp.c
-
-CMakeFiles/greenml_cli.dir/apps/greenml/stubs_tmp.c.i: cmake_force
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/greenml_cli.dir/apps/greenml/stubs_tmp.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/apps/greenml/stubs_tmp.c > CMakeFiles/greenml_cli.dir/apps/greenml/stubs_tmp.c.i
-
-CMakeFiles/greenml_cli.dir/apps/greenml/stubs_tmp.c.s: cmake_force
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/greenml_cli.dir/apps/greenml/stubs_tmp.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/apps/greenml/stubs_tmp.c -o CMakeFiles/greenml_cli.dir/apps/greenml/stubs_tmp.c.s
-
 # Object files for target greenml_cli
 greenml_cli_OBJECTS = \
-"CMakeFiles/greenml_cli.dir/apps/greenml/main.c.o" \
-"CMakeFiles/greenml_cli.dir/apps/greenml/stubs_tmp.c.o"
+"CMakeFiles/greenml_cli.dir/apps/greenml/cmd_idle.c.o" \
+"CMakeFiles/greenml_cli.dir/apps/greenml/cmd_mark.c.o" \
+"CMakeFiles/greenml_cli.dir/apps/greenml/cmd_measure.c.o" \
+"CMakeFiles/greenml_cli.dir/apps/greenml/cmd_sources.c.o" \
+"CMakeFiles/greenml_cli.dir/apps/greenml/common.c.o" \
+"CMakeFiles/greenml_cli.dir/apps/greenml/main.c.o"
 
 # External object files for target greenml_cli
 greenml_cli_EXTERNAL_OBJECTS =
 
+greenml: CMakeFiles/greenml_cli.dir/apps/greenml/cmd_idle.c.o
+greenml: CMakeFiles/greenml_cli.dir/apps/greenml/cmd_mark.c.o
+greenml: CMakeFiles/greenml_cli.dir/apps/greenml/cmd_measure.c.o
+greenml: CMakeFiles/greenml_cli.dir/apps/greenml/cmd_sources.c.o
+greenml: CMakeFiles/greenml_cli.dir/apps/greenml/common.c.o
 greenml: CMakeFiles/greenml_cli.dir/apps/greenml/main.c.o
-greenml: CMakeFiles/greenml_cli.dir/apps/greenml/stubs_tmp.c.o
 greenml: CMakeFiles/greenml_cli.dir/build.make
 greenml: libgreenml_static.a
 greenml: /usr/lib/x86_64-linux-gnu/libsqlite3.so
 greenml: CMakeFiles/greenml_cli.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build-dram/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Linking C executable greenml"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build-dram/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Linking C executable greenml"
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/greenml_cli.dir/link.txt --verbose=$(VERBOSE)
 
 # Rule to build all files generated by this target.

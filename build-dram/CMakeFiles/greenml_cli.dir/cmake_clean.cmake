@@ -1,8 +1,16 @@
 file(REMOVE_RECURSE
+  "CMakeFiles/greenml_cli.dir/apps/greenml/cmd_idle.c.o"
+  "CMakeFiles/greenml_cli.dir/apps/greenml/cmd_idle.c.o.d"
+  "CMakeFiles/greenml_cli.dir/apps/greenml/cmd_mark.c.o"
+  "CMakeFiles/greenml_cli.dir/apps/greenml/cmd_mark.c.o.d"
+  "CMakeFiles/greenml_cli.dir/apps/greenml/cmd_measure.c.o"
+  "CMakeFiles/greenml_cli.dir/apps/greenml/cmd_measure.c.o.d"
+  "CMakeFiles/greenml_cli.dir/apps/greenml/cmd_sources.c.o"
+  "CMakeFiles/greenml_cli.dir/apps/greenml/cmd_sources.c.o.d"
+  "CMakeFiles/greenml_cli.dir/apps/greenml/common.c.o"
+  "CMakeFiles/greenml_cli.dir/apps/greenml/common.c.o.d"
   "CMakeFiles/greenml_cli.dir/apps/greenml/main.c.o"
   "CMakeFiles/greenml_cli.dir/apps/greenml/main.c.o.d"
-  "CMakeFiles/greenml_cli.dir/apps/greenml/stubs_tmp.c.o"
-  "CMakeFiles/greenml_cli.dir/apps/greenml/stubs_tmp.c.o.d"
   "greenml"
   "greenml.pdb"
 )

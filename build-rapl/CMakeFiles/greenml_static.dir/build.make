@@ -77,10 +77,13 @@ greenml_static_EXTERNAL_OBJECTS = \
 "/work/main/build-rapl/CMakeFiles/greenml_obj.dir/src/base/json.c.o" \
 "/work/main/build-rapl/CMakeFiles/greenml_obj.dir/src/base/status.c.o" \
 "/work/main/build-rapl/CMakeFiles/greenml_obj.dir/src/base/util.c.o" \
+"/work/main/build-rapl/CMakeFiles/greenml_obj.dir/src/carbon/carbon.c.o" \
 "/work/main/build-rapl/CMakeFiles/greenml_obj.dir/src/host/host.c.o" \
+"/work/main/build-rapl/CMakeFiles/greenml_obj.dir/src/meter/cpu_tdp.c.o" \
 "/work/main/build-rapl/CMakeFiles/greenml_obj.dir/src/meter/cpu_topology.c.o" \
 "/work/main/build-rapl/CMakeFiles/greenml_obj.dir/src/meter/dimm.c.o" \
 "/work/main/build-rapl/CMakeFiles/greenml_obj.dir/src/meter/integrate.c.o" \
+"/work/main/build-rapl/CMakeFiles/greenml_obj.dir/src/meter/mark.c.o" \
 "/work/main/build-rapl/CMakeFiles/greenml_obj.dir/src/meter/meter.c.o" \
 "/work/main/build-rapl/CMakeFiles/greenml_obj.dir/src/meter/procstat.c.o" \
 "/work/main/build-rapl/CMakeFiles/greenml_obj.dir/src/meter/registry.c.o" \
@@ -90,16 +93,20 @@ greenml_static_EXTERNAL_OBJECTS = \
 "/work/main/build-rapl/CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_msr.c.o" \
 "/work/main/build-rapl/CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_perf.c.o" \
 "/work/main/build-rapl/CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_powercap.c.o" \
+"/work/main/build-rapl/CMakeFiles/greenml_obj.dir/src/store/store.c.o" \
 "/work/main/build-rapl/CMakeFiles/greenml_obj.dir/embed_carbon.c.o" \
 "/work/main/build-rapl/CMakeFiles/greenml_obj.dir/embed_cpu_tdp.c.o"
 
 libgreenml_static.a: CMakeFiles/greenml_obj.dir/src/base/json.c.o
 libgreenml_static.a: CMakeFiles/greenml_obj.dir/src/base/status.c.o
 libgreenml_static.a: CMakeFiles/greenml_obj.dir/src/base/util.c.o
+libgreenml_static.a: CMakeFiles/greenml_obj.dir/src/carbon/carbon.c.o
 libgreenml_static.a: CMakeFiles/greenml_obj.dir/src/host/host.c.o
+libgreenml_static.a: CMakeFiles/greenml_obj.dir/src/meter/cpu_tdp.c.o
 libgreenml_static.a: CMakeFiles/greenml_obj.dir/src/meter/cpu_topology.c.o
 libgreenml_static.a: CMakeFiles/greenml_obj.dir/src/meter/dimm.c.o
 libgreenml_static.a: CMakeFiles/greenml_obj.dir/src/meter/integrate.c.o
+libgreenml_static.a: CMakeFiles/greenml_obj.dir/src/meter/mark.c.o
 libgreenml_static.a: CMakeFiles/greenml_obj.dir/src/meter/meter.c.o
 libgreenml_static.a: CMakeFiles/greenml_obj.dir/src/meter/procstat.c.o
 libgreenml_static.a: CMakeFiles/greenml_obj.dir/src/meter/registry.c.o
@@ -109,6 +116,7 @@ libgreenml_static.a: CMakeFiles/greenml_obj.dir/src/meter/sources/nvml.c.o
 libgreenml_static.a: CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_msr.c.o
 libgreenml_static.a: CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_perf.c.o
 libgreenml_static.a: CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_powercap.c.o
+libgreenml_static.a: CMakeFiles/greenml_obj.dir/src/store/store.c.o
 libgreenml_static.a: CMakeFiles/greenml_obj.dir/embed_carbon.c.o
 libgreenml_static.a: CMakeFiles/greenml_obj.dir/embed_cpu_tdp.c.o
 libgreenml_static.a: CMakeFiles/greenml_static.dir/build.make

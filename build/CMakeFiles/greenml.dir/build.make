@@ -77,11 +77,13 @@ greenml_EXTERNAL_OBJECTS = \
 "/work/main/build/CMakeFiles/greenml_obj.dir/src/base/json.c.o" \
 "/work/main/build/CMakeFiles/greenml_obj.dir/src/base/status.c.o" \
 "/work/main/build/CMakeFiles/greenml_obj.dir/src/base/util.c.o" \
+"/work/main/build/CMakeFiles/greenml_obj.dir/src/carbon/carbon.c.o" \
 "/work/main/build/CMakeFiles/greenml_obj.dir/src/host/host.c.o" \
 "/work/main/build/CMakeFiles/greenml_obj.dir/src/meter/cpu_tdp.c.o" \
 "/work/main/build/CMakeFiles/greenml_obj.dir/src/meter/cpu_topology.c.o" \
 "/work/main/build/CMakeFiles/greenml_obj.dir/src/meter/dimm.c.o" \
 "/work/main/build/CMakeFiles/greenml_obj.dir/src/meter/integrate.c.o" \
+"/work/main/build/CMakeFiles/greenml_obj.dir/src/meter/mark.c.o" \
 "/work/main/build/CMakeFiles/greenml_obj.dir/src/meter/meter.c.o" \
 "/work/main/build/CMakeFiles/greenml_obj.dir/src/meter/procstat.c.o" \
 "/work/main/build/CMakeFiles/greenml_obj.dir/src/meter/registry.c.o" \
@@ -98,11 +100,13 @@ greenml_EXTERNAL_OBJECTS = \
 libgreenml.so.0.1.0: CMakeFiles/greenml_obj.dir/src/base/json.c.o
 libgreenml.so.0.1.0: CMakeFiles/greenml_obj.dir/src/base/status.c.o
 libgreenml.so.0.1.0: CMakeFiles/greenml_obj.dir/src/base/util.c.o
+libgreenml.so.0.1.0: CMakeFiles/greenml_obj.dir/src/carbon/carbon.c.o
 libgreenml.so.0.1.0: CMakeFiles/greenml_obj.dir/src/host/host.c.o
 libgreenml.so.0.1.0: CMakeFiles/greenml_obj.dir/src/meter/cpu_tdp.c.o
 libgreenml.so.0.1.0: CMakeFiles/greenml_obj.dir/src/meter/cpu_topology.c.o
 libgreenml.so.0.1.0: CMakeFiles/greenml_obj.dir/src/meter/dimm.c.o
 libgreenml.so.0.1.0: CMakeFiles/greenml_obj.dir/src/meter/integrate.c.o
+libgreenml.so.0.1.0: CMakeFiles/greenml_obj.dir/src/meter/mark.c.o
 libgreenml.so.0.1.0: CMakeFiles/greenml_obj.dir/src/meter/meter.c.o
 libgreenml.so.0.1.0: CMakeFiles/greenml_obj.dir/src/meter/procstat.c.o
 libgreenml.so.0.1.0: CMakeFiles/greenml_obj.dir/src/meter/registry.c.o

@@ -121,10 +121,24 @@ CMakeFiles/greenml_obj.dir/src/base/util.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/greenml_obj.dir/src/base/util.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/src/base/util.c -o CMakeFiles/greenml_obj.dir/src/base/util.c.s
 
+CMakeFiles/greenml_obj.dir/src/carbon/carbon.c.o: CMakeFiles/greenml_obj.dir/flags.make
+CMakeFiles/greenml_obj.dir/src/carbon/carbon.c.o: /work/main/src/carbon/carbon.c
+CMakeFiles/greenml_obj.dir/src/carbon/carbon.c.o: CMakeFiles/greenml_obj.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/greenml_obj.dir/src/carbon/carbon.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/greenml_obj.dir/src/carbon/carbon.c.o -MF CMakeFiles/greenml_obj.dir/src/carbon/carbon.c.o.d -o CMakeFiles/greenml_obj.dir/src/carbon/carbon.c.o -c /work/main/src/carbon/carbon.c
+
+CMakeFiles/greenml_obj.dir/src/carbon/carbon.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/greenml_obj.dir/src/carbon/carbon.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/src/carbon/carbon.c > CMakeFiles/greenml_obj.dir/src/carbon/carbon.c.i
+
+CMakeFiles/greenml_obj.dir/src/carbon/carbon.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/greenml_obj.dir/src/carbon/carbon.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/src/carbon/carbon.c -o CMakeFiles/greenml_obj.dir/src/carbon/carbon.c.s
+
 CMakeFiles/greenml_obj.dir/src/host/host.c.o: CMakeFiles/greenml_obj.dir/flags.make
 CMakeFiles/greenml_obj.dir/src/host/host.c.o: /work/main/src/host/host.c
 CMakeFiles/greenml_obj.dir/src/host/host.c.o: CMakeFiles/greenml_obj.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/greenml_obj.dir/src/host/host.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building C object CMakeFiles/greenml_obj.dir/src/host/host.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/greenml_obj.dir/src/host/host.c.o -MF CMakeFiles/greenml_obj.dir/src/host/host.c.o.d -o CMakeFiles/greenml_obj.dir/src/host/host.c.o -c /work/main/src/host/host.c
 
 CMakeFiles/greenml_obj.dir/src/host/host.c.i: cmake_force
@@ -138,7 +152,7 @@ CMakeFiles/greenml_obj.dir/src/host/host.c.s: cmake_force
 CMakeFiles/greenml_obj.dir/src/meter/cpu_tdp.c.o: CMakeFiles/greenml_obj.dir/flags.make
 CMakeFiles/greenml_obj.dir/src/meter/cpu_tdp.c.o: /work/main/src/meter/cpu_tdp.c
 CMakeFiles/greenml_obj.dir/src/meter/cpu_tdp.c.o: CMakeFiles/greenml_obj.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building C object CMakeFiles/greenml_obj.dir/src/meter/cpu_tdp.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building C object CMakeFiles/greenml_obj.dir/src/meter/cpu_tdp.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/greenml_obj.dir/src/meter/cpu_tdp.c.o -MF CMakeFiles/greenml_obj.dir/src/meter/cpu_tdp.c.o.d -o CMakeFiles/greenml_obj.dir/src/meter/cpu_tdp.c.o -c /work/main/src/meter/cpu_tdp.c
 
 CMakeFiles/greenml_obj.dir/src/meter/cpu_tdp.c.i: cmake_force
@@ -152,7 +166,7 @@ CMakeFiles/greenml_obj.dir/src/meter/cpu_tdp.c.s: cmake_force
 CMakeFiles/greenml_obj.dir/src/meter/cpu_topology.c.o: CMakeFiles/greenml_obj.dir/flags.make
 CMakeFiles/greenml_obj.dir/src/meter/cpu_topology.c.o: /work/main/src/meter/cpu_topology.c
 CMakeFiles/greenml_obj.dir/src/meter/cpu_topology.c.o: CMakeFiles/greenml_obj.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building C object CMakeFiles/greenml_obj.dir/src/meter/cpu_topology.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building C object CMakeFiles/greenml_obj.dir/src/meter/cpu_topology.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/greenml_obj.dir/src/meter/cpu_topology.c.o -MF CMakeFiles/greenml_obj.dir/src/meter/cpu_topology.c.o.d -o CMakeFiles/greenml_obj.dir/src/meter/cpu_topology.c.o -c /work/main/src/meter/cpu_topology.c
 
 CMakeFiles/greenml_obj.dir/src/meter/cpu_topology.c.i: cmake_force
@@ -166,7 +180,7 @@ CMakeFiles/greenml_obj.dir/src/meter/cpu_topology.c.s: cmake_force
 CMakeFiles/greenml_obj.dir/src/meter/dimm.c.o: CMakeFiles/greenml_obj.dir/flags.make
 CMakeFiles/greenml_obj.dir/src/meter/dimm.c.o: /work/main/src/meter/dimm.c
 CMakeFiles/greenml_obj.dir/src/meter/dimm.c.o: CMakeFiles/greenml_obj.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building C object CMakeFiles/greenml_obj.dir/src/meter/dimm.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Building C object CMakeFiles/greenml_obj.dir/src/meter/dimm.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/greenml_obj.dir/src/meter/dimm.c.o -MF CMakeFiles/greenml_obj.dir/src/meter/dimm.c.o.d -o CMakeFiles/greenml_obj.dir/src/meter/dimm.c.o -c /work/main/src/meter/dimm.c
 
 CMakeFiles/greenml_obj.dir/src/meter/dimm.c.i: cmake_force
@@ -180,7 +194,7 @@ CMakeFiles/greenml_obj.dir/src/meter/dimm.c.s: cmake_force
 CMakeFiles/greenml_obj.dir/src/meter/integrate.c.o: CMakeFiles/greenml_obj.dir/flags.make
 CMakeFiles/greenml_obj.dir/src/meter/integrate.c.o: /work/main/src/meter/integrate.c
 CMakeFiles/greenml_obj.dir/src/meter/integrate.c.o: CMakeFiles/greenml_obj.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Building C object CMakeFiles/greenml_obj.dir/src/meter/integrate.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_11) "Building C object CMakeFiles/greenml_obj.dir/src/meter/integrate.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/greenml_obj.dir/src/meter/integrate.c.o -MF CMakeFiles/greenml_obj.dir/src/meter/integrate.c.o.d -o CMakeFiles/greenml_obj.dir/src/meter/integrate.c.o -c /work/main/src/meter/integrate.c
 
 CMakeFiles/greenml_obj.dir/src/meter/integrate.c.i: cmake_force
@@ -191,10 +205,24 @@ CMakeFiles/greenml_obj.dir/src/meter/integrate.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/greenml_obj.dir/src/meter/integrate.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/src/meter/integrate.c -o CMakeFiles/greenml_obj.dir/src/meter/integrate.c.s
 
+CMakeFiles/greenml_obj.dir/src/meter/mark.c.o: CMakeFiles/greenml_obj.dir/flags.make
+CMakeFiles/greenml_obj.dir/src/meter/mark.c.o: /work/main/src/meter/mark.c
+CMakeFiles/greenml_obj.dir/src/meter/mark.c.o: CMakeFiles/greenml_obj.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_12) "Building C object CMakeFiles/greenml_obj.dir/src/meter/mark.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/greenml_obj.dir/src/meter/mark.c.o -MF CMakeFiles/greenml_obj.dir/src/meter/mark.c.o.d -o CMakeFiles/greenml_obj.dir/src/meter/mark.c.o -c /work/main/src/meter/mark.c
+
+CMakeFiles/greenml_obj.dir/src/meter/mark.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/greenml_obj.dir/src/meter/mark.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/src/meter/mark.c > CMakeFiles/greenml_obj.dir/src/meter/mark.c.i
+
+CMakeFiles/greenml_obj.dir/src/meter/mark.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/greenml_obj.dir/src/meter/mark.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/src/meter/mark.c -o CMakeFiles/greenml_obj.dir/src/meter/mark.c.s
+
 CMakeFiles/greenml_obj.dir/src/meter/meter.c.o: CMakeFiles/greenml_obj.dir/flags.make
 CMakeFiles/greenml_obj.dir/src/meter/meter.c.o: /work/main/src/meter/meter.c
 CMakeFiles/greenml_obj.dir/src/meter/meter.c.o: CMakeFiles/greenml_obj.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_11) "Building C object CMakeFiles/greenml_obj.dir/src/meter/meter.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_13) "Building C object CMakeFiles/greenml_obj.dir/src/meter/meter.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/greenml_obj.dir/src/meter/meter.c.o -MF CMakeFiles/greenml_obj.dir/src/meter/meter.c.o.d -o CMakeFiles/greenml_obj.dir/src/meter/meter.c.o -c /work/main/src/meter/meter.c
 
 CMakeFiles/greenml_obj.dir/src/meter/meter.c.i: cmake_force
@@ -208,7 +236,7 @@ CMakeFiles/greenml_obj.dir/src/meter/meter.c.s: cmake_force
 CMakeFiles/greenml_obj.dir/src/meter/procstat.c.o: CMakeFiles/greenml_obj.dir/flags.make
 CMakeFiles/greenml_obj.dir/src/meter/procstat.c.o: /work/main/src/meter/procstat.c
 CMakeFiles/greenml_obj.dir/src/meter/procstat.c.o: CMakeFiles/greenml_obj.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_12) "Building C object CMakeFiles/greenml_obj.dir/src/meter/procstat.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_14) "Building C object CMakeFiles/greenml_obj.dir/src/meter/procstat.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/greenml_obj.dir/src/meter/procstat.c.o -MF CMakeFiles/greenml_obj.dir/src/meter/procstat.c.o.d -o CMakeFiles/greenml_obj.dir/src/meter/procstat.c.o -c /work/main/src/meter/procstat.c
 
 CMakeFiles/greenml_obj.dir/src/meter/procstat.c.i: cmake_force
@@ -222,7 +250,7 @@ CMakeFiles/greenml_obj.dir/src/meter/procstat.c.s: cmake_force
 CMakeFiles/greenml_obj.dir/src/meter/registry.c.o: CMakeFiles/greenml_obj.dir/flags.make
 CMakeFiles/greenml_obj.dir/src/meter/registry.c.o: /work/main/src/meter/registry.c
 CMakeFiles/greenml_obj.dir/src/meter/registry.c.o: CMakeFiles/greenml_obj.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_13) "Building C object CMakeFiles/greenml_obj.dir/src/meter/registry.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_15) "Building C object CMakeFiles/greenml_obj.dir/src/meter/registry.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/greenml_obj.dir/src/meter/registry.c.o -MF CMakeFiles/greenml_obj.dir/src/meter/registry.c.o.d -o CMakeFiles/greenml_obj.dir/src/meter/registry.c.o -c /work/main/src/meter/registry.c
 
 CMakeFiles/greenml_obj.dir/src/meter/registry.c.i: cmake_force
@@ -236,7 +264,7 @@ CMakeFiles/greenml_obj.dir/src/meter/registry.c.s: cmake_force
 CMakeFiles/greenml_obj.dir/src/meter/sources/cpu_model.c.o: CMakeFiles/greenml_obj.dir/flags.make
 CMakeFiles/greenml_obj.dir/src/meter/sources/cpu_model.c.o: /work/main/src/meter/sources/cpu_model.c
 CMakeFiles/greenml_obj.dir/src/meter/sources/cpu_model.c.o: CMakeFiles/greenml_obj.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_14) "Building C object CMakeFiles/greenml_obj.dir/src/meter/sources/cpu_model.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_16) "Building C object CMakeFiles/greenml_obj.dir/src/meter/sources/cpu_model.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/greenml_obj.dir/src/meter/sources/cpu_model.c.o -MF CMakeFiles/greenml_obj.dir/src/meter/sources/cpu_model.c.o.d -o CMakeFiles/greenml_obj.dir/src/meter/sources/cpu_model.c.o -c /work/main/src/meter/sources/cpu_model.c
 
 CMakeFiles/greenml_obj.dir/src/meter/sources/cpu_model.c.i: cmake_force
@@ -250,7 +278,7 @@ CMakeFiles/greenml_obj.dir/src/meter/sources/cpu_model.c.s: cmake_force
 CMakeFiles/greenml_obj.dir/src/meter/sources/dram_model.c.o: CMakeFiles/greenml_obj.dir/flags.make
 CMakeFiles/greenml_obj.dir/src/meter/sources/dram_model.c.o: /work/main/src/meter/sources/dram_model.c
 CMakeFiles/greenml_obj.dir/src/meter/sources/dram_model.c.o: CMakeFiles/greenml_obj.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_15) "Building C object CMakeFiles/greenml_obj.dir/src/meter/sources/dram_model.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_17) "Building C object CMakeFiles/greenml_obj.dir/src/meter/sources/dram_model.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/greenml_obj.dir/src/meter/sources/dram_model.c.o -MF CMakeFiles/greenml_obj.dir/src/meter/sources/dram_model.c.o.d -o CMakeFiles/greenml_obj.dir/src/meter/sources/dram_model.c.o -c /work/main/src/meter/sources/dram_model.c
 
 CMakeFiles/greenml_obj.dir/src/meter/sources/dram_model.c.i: cmake_force
@@ -264,7 +292,7 @@ CMakeFiles/greenml_obj.dir/src/meter/sources/dram_model.c.s: cmake_force
 CMakeFiles/greenml_obj.dir/src/meter/sources/nvml.c.o: CMakeFiles/greenml_obj.dir/flags.make
 CMakeFiles/greenml_obj.dir/src/meter/sources/nvml.c.o: /work/main/src/meter/sources/nvml.c
 CMakeFiles/greenml_obj.dir/src/meter/sources/nvml.c.o: CMakeFiles/greenml_obj.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_16) "Building C object CMakeFiles/greenml_obj.dir/src/meter/sources/nvml.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_18) "Building C object CMakeFiles/greenml_obj.dir/src/meter/sources/nvml.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/greenml_obj.dir/src/meter/sources/nvml.c.o -MF CMakeFiles/greenml_obj.dir/src/meter/sources/nvml.c.o.d -o CMakeFiles/greenml_obj.dir/src/meter/sources/nvml.c.o -c /work/main/src/meter/sources/nvml.c
 
 CMakeFiles/greenml_obj.dir/src/meter/sources/nvml.c.i: cmake_force
@@ -278,7 +306,7 @@ CMakeFiles/greenml_obj.dir/src/meter/sources/nvml.c.s: cmake_force
 CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_msr.c.o: CMakeFiles/greenml_obj.dir/flags.make
 CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_msr.c.o: /work/main/src/meter/sources/rapl_msr.c
 CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_msr.c.o: CMakeFiles/greenml_obj.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_17) "Building C object CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_msr.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_19) "Building C object CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_msr.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_msr.c.o -MF CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_msr.c.o.d -o CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_msr.c.o -c /work/main/src/meter/sources/rapl_msr.c
 
 CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_msr.c.i: cmake_force
@@ -292,7 +320,7 @@ CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_msr.c.s: cmake_force
 CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_perf.c.o: CMakeFiles/greenml_obj.dir/flags.make
 CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_perf.c.o: /work/main/src/meter/sources/rapl_perf.c
 CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_perf.c.o: CMakeFiles/greenml_obj.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_18) "Building C object CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_perf.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_20) "Building C object CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_perf.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_perf.c.o -MF CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_perf.c.o.d -o CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_perf.c.o -c /work/main/src/meter/sources/rapl_perf.c
 
 CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_perf.c.i: cmake_force
@@ -306,7 +334,7 @@ CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_perf.c.s: cmake_force
 CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_powercap.c.o: CMakeFiles/greenml_obj.dir/flags.make
 CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_powercap.c.o: /work/main/src/meter/sources/rapl_powercap.c
 CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_powercap.c.o: CMakeFiles/greenml_obj.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_19) "Building C object CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_powercap.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_21) "Building C object CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_powercap.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_powercap.c.o -MF CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_powercap.c.o.d -o CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_powercap.c.o -c /work/main/src/meter/sources/rapl_powercap.c
 
 CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_powercap.c.i: cmake_force
@@ -320,7 +348,7 @@ CMakeFiles/greenml_obj.dir/src/meter/sources/rapl_powercap.c.s: cmake_force
 CMakeFiles/greenml_obj.dir/src/store/store.c.o: CMakeFiles/greenml_obj.dir/flags.make
 CMakeFiles/greenml_obj.dir/src/store/store.c.o: /work/main/src/store/store.c
 CMakeFiles/greenml_obj.dir/src/store/store.c.o: CMakeFiles/greenml_obj.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_20) "Building C object CMakeFiles/greenml_obj.dir/src/store/store.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_22) "Building C object CMakeFiles/greenml_obj.dir/src/store/store.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/greenml_obj.dir/src/store/store.c.o -MF CMakeFiles/greenml_obj.dir/src/store/store.c.o.d -o CMakeFiles/greenml_obj.dir/src/store/store.c.o -c /work/main/src/store/store.c
 
 CMakeFiles/greenml_obj.dir/src/store/store.c.i: cmake_force
@@ -334,7 +362,7 @@ CMakeFiles/greenml_obj.dir/src/store/store.c.s: cmake_force
 CMakeFiles/greenml_obj.dir/embed_carbon.c.o: CMakeFiles/greenml_obj.dir/flags.make
 CMakeFiles/greenml_obj.dir/embed_carbon.c.o: embed_carbon.c
 CMakeFiles/greenml_obj.dir/embed_carbon.c.o: CMakeFiles/greenml_obj.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_21) "Building C object CMakeFiles/greenml_obj.dir/embed_carbon.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_23) "Building C object CMakeFiles/greenml_obj.dir/embed_carbon.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/greenml_obj.dir/embed_carbon.c.o -MF CMakeFiles/greenml_obj.dir/embed_carbon.c.o.d -o CMakeFiles/greenml_obj.dir/embed_carbon.c.o -c /work/main/build/embed_carbon.c
 
 CMakeFiles/greenml_obj.dir/embed_carbon.c.i: cmake_force
@@ -348,7 +376,7 @@ CMakeFiles/greenml_obj.dir/embed_carbon.c.s: cmake_force
 CMakeFiles/greenml_obj.dir/embed_cpu_tdp.c.o: CMakeFiles/greenml_obj.dir/flags.make
 CMakeFiles/greenml_obj.dir/embed_cpu_tdp.c.o: embed_cpu_tdp.c
 CMakeFiles/greenml_obj.dir/embed_cpu_tdp.c.o: CMakeFiles/greenml_obj.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_22) "Building C object CMakeFiles/greenml_obj.dir/embed_cpu_tdp.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_24) "Building C object CMakeFiles/greenml_obj.dir/embed_cpu_tdp.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/greenml_obj.dir/embed_cpu_tdp.c.o -MF CMakeFiles/greenml_obj.dir/embed_cpu_tdp.c.o.d -o CMakeFiles/greenml_obj.dir/embed_cpu_tdp.c.o -c /work/main/build/embed_cpu_tdp.c
 
 CMakeFiles/greenml_obj.dir/embed_cpu_tdp.c.i: cmake_force
@@ -362,11 +390,13 @@ CMakeFiles/greenml_obj.dir/embed_cpu_tdp.c.s: cmake_force
 greenml_obj: CMakeFiles/greenml_obj.dir/src/base/json.c.o
 greenml_obj: CMakeFiles/greenml_obj.dir/src/base/status.c.o
 greenml_obj: CMakeFiles/greenml_obj.dir/src/base/util.c.o
+greenml_obj: CMakeFiles/greenml_obj.dir/src/carbon/carbon.c.o
 greenml_obj: CMakeFiles/greenml_obj.dir/src/host/host.c.o
 greenml_obj: CMakeFiles/greenml_obj.dir/src/meter/cpu_tdp.c.o
 greenml_obj: CMakeFiles/greenml_obj.dir/src/meter/cpu_topology.c.o
 greenml_obj: CMakeFiles/greenml_obj.dir/src/meter/dimm.c.o
 greenml_obj: CMakeFiles/greenml_obj.dir/src/meter/integrate.c.o
+greenml_obj: CMakeFiles/greenml_obj.dir/src/meter/mark.c.o
 greenml_obj: CMakeFiles/greenml_obj.dir/src/meter/meter.c.o
 greenml_obj: CMakeFiles/greenml_obj.dir/src/meter/procstat.c.o
 greenml_obj: CMakeFiles/greenml_obj.dir/src/meter/registry.c.o

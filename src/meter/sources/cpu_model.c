@@ -55,9 +55,9 @@ static const char *fmt_w(char *buf, size_t size, double w) {
 /* ---- step 2: powercap constraints ------------------------------------- */
 
 struct package_limit {
-  unsigned zone;   /* N of intel-rapl:N */
-  char name[32];   /* "package-0" */
-  double w;        /* long_term limit, W */
+  unsigned zone; /* N of intel-rapl:N */
+  char name[32]; /* "package-0" */
+  double w;      /* long_term limit, W */
 };
 
 /* "intel-rapl:<digits>" and nothing more (no subzone, no -mmio). */
@@ -285,10 +285,16 @@ static enum gm_status open_(const struct gm__env *env, void **self,
               "TDP %s W (default 85 W per socket%s, CodeCarbon's generic "
               "constant) x CPU utilisation",
               wb, sock_txt);
-      gm__fmt(probe->found, sizeof(probe->found),
-              "TDP %s W: no TDP known for '%s', so the default of 85 W per "
-              "socket%s (CodeCarbon's generic constant)",
-              wb, brand[0] ? brand : "(no model name in cpuinfo)", sock_txt);
+      if (brand[0])
+        gm__fmt(probe->found, sizeof(probe->found),
+                "TDP %s W: '%s' is not in the built-in table, so the default "
+                "of 85 W per socket%s (CodeCarbon's generic constant)",
+                wb, brand, sock_txt);
+      else
+        gm__fmt(probe->found, sizeof(probe->found),
+                "TDP %s W: no model name in '%s/cpuinfo', so the default of "
+                "85 W per socket%s (CodeCarbon's generic constant)",
+                wb, procfs, sock_txt);
       gm__fmt(probe->fix, sizeof(probe->fix),
               "pass --cpu-tdp W with the CPU's rated TDP (85 W per socket is "
               "a generic guess), or %s",

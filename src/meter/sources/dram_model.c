@@ -124,7 +124,7 @@ static void describe_dimms(struct dram_model *m, const struct gm__dimm *d,
   double vmin = INFINITY, vmax = -INFINITY, flo = INFINITY, fhi = -INFINITY;
   double pmin = INFINITY, pmax = -INFINITY, total_bytes = 0;
   bool v_nom = false, f_nom = false, assumed = false, same_type = true;
-  bool registered = false;
+  size_t registered = 0;
   const char *type = NULL;
   for (size_t i = 0; i < n; i++) {
     if (d[i].size_bytes == 0)
@@ -142,7 +142,7 @@ static void describe_dimms(struct dram_model *m, const struct gm__dimm *d,
     v_nom |= e.v_nominal;
     f_nom |= e.f_nominal;
     assumed |= e.type_assumed;
-    registered |= d[i].registered;
+    registered += d[i].registered ? 1 : 0;
     if (!type)
       type = d[i].type;
     else if (strcmp(type, d[i].type) != 0)
@@ -156,14 +156,14 @@ static void describe_dimms(struct dram_model *m, const struct gm__dimm *d,
     gm__fmt(nomtag, sizeof(nomtag), " (nominal)");
   if (vmin == vmax && flo == fhi) {
     gm__fmt(m->info.detail, sizeof(m->info.detail),
-            "%zu DIMM%s (%s) x 1/2 C V^2 f, C=%g nF, V=%g V%s, f=%.3f GHz%s "
+            "%zu DIMM%s (%s) x 1/2 C V^2 f, C=%g nF, V=%g V%s, f=%.5g GHz%s "
             "-> %zu x %.2f W",
             count, count == 1 ? "" : "s", src, c_f * 1e9, vmin,
             v_nom ? nomtag : "", flo / 1e9, f_nom ? nomtag : "", count, pmin);
   } else {
     gm__fmt(m->info.detail, sizeof(m->info.detail),
             "%zu DIMMs (%s) sum 1/2 C V^2 f, C=%g nF, V=%g-%g V%s, "
-            "f=%.3f-%.3f GHz%s -> %.2f-%.2f W each, %.2f W",
+            "f=%.5g-%.5g GHz%s -> %.2f-%.2f W each, %.2f W",
             count, src, c_f * 1e9, vmin, vmax, v_nom ? " (some nominal)" : "",
             flo / 1e9, fhi / 1e9, f_nom ? " (some nominal)" : "", pmin, pmax,
             m->power_w);
@@ -172,7 +172,10 @@ static void describe_dimms(struct dram_model *m, const struct gm__dimm *d,
           "%zu DIMM%s, %.1f GiB %s%s%s: %.2f W modelled; %s", count,
           count == 1 ? "" : "s", total_bytes / GIB,
           same_type && type ? type : "mixed types",
-          assumed ? " (treated as DDR4)" : "", registered ? ", registered" : "",
+          assumed ? " (treated as DDR4)" : "",
+          registered == 0       ? ""
+          : registered == count ? ", registered"
+                                : ", partly registered",
           m->power_w, how);
 }
 

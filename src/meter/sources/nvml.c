@@ -146,26 +146,37 @@ enum power_method {
 };
 
 /* The metrics of one GPU, in the order they are reported. */
-enum { M_UTIL, M_MEM_UTIL, M_VRAM_USED, M_VRAM_TOTAL, M_TEMP, M_SM_CLOCK,
-       M_POWER_LIMIT, METRICS_PER_GPU };
+enum {
+  M_UTIL,
+  M_MEM_UTIL,
+  M_VRAM_USED,
+  M_VRAM_TOTAL,
+  M_TEMP,
+  M_SM_CLOCK,
+  M_POWER_LIMIT,
+  METRICS_PER_GPU
+};
 
 static const struct {
   const char *suffix;
   const char *unit;
 } metric_specs[METRICS_PER_GPU] = {
-    [M_UTIL] = {"util", "%"},         [M_MEM_UTIL] = {"mem_util", "%"},
-    [M_VRAM_USED] = {"vram_used", "B"}, [M_VRAM_TOTAL] = {"vram_total", "B"},
-    [M_TEMP] = {"temp", "C"},         [M_SM_CLOCK] = {"sm_clock", "MHz"},
+    [M_UTIL] = {"util", "%"},
+    [M_MEM_UTIL] = {"mem_util", "%"},
+    [M_VRAM_USED] = {"vram_used", "B"},
+    [M_VRAM_TOTAL] = {"vram_total", "B"},
+    [M_TEMP] = {"temp", "C"},
+    [M_SM_CLOCK] = {"sm_clock", "MHz"},
     [M_POWER_LIMIT] = {"power_limit", "W"},
 };
 
 struct gpu {
   nvmlDevice_t dev;
-  unsigned int idx;    /* NVML index: the N of "gpu<N>" */
-  bool counter;        /* energy from nvmlDeviceGetTotalEnergyConsumption */
+  unsigned int idx; /* NVML index: the N of "gpu<N>" */
+  bool counter;     /* energy from nvmlDeviceGetTotalEnergyConsumption */
   enum power_method power;
-  bool temperature_v;  /* nvmlDeviceGetTemperatureV accepts our version */
-  bool lost;           /* GPU_IS_LOST seen: never called again */
+  bool temperature_v; /* nvmlDeviceGetTemperatureV accepts our version */
+  bool lost;          /* GPU_IS_LOST seen: never called again */
 };
 
 struct nvml {
@@ -293,9 +304,9 @@ static const char *load_sym(void *lib, const char *const *names, void *fn,
 
 /* Versioned names first: the header maps e.g. nvmlInit to nvmlInit_v2, and
  * dlsym does not see that mapping. */
-#define LOAD(s, field, ...)                                                   \
-  load_sym((s)->lib, (const char *const[]){__VA_ARGS__, NULL},                \
-           &(s)->fn.field, sizeof((s)->fn.field))
+#define LOAD(s, field, ...)                                                    \
+  load_sym((s)->lib, (const char *const[]){__VA_ARGS__, NULL}, &(s)->fn.field, \
+           sizeof((s)->fn.field))
 
 /* Resolves every symbol; fails only when a required one is missing. */
 static enum gm_status load_symbols(struct nvml *s, const char *lib,
@@ -304,12 +315,14 @@ static enum gm_status load_symbols(struct nvml *s, const char *lib,
   s->init_name = LOAD(s, init, "nvmlInit_v2", "nvmlInit");
   if (!s->init_name)
     missing = "nvmlInit_v2";
-  if (!LOAD(s, shutdown, "nvmlShutdown"))
+  if (!LOAD(s, shutdown, "nvmlShutdown") && !missing)
     missing = "nvmlShutdown";
-  if (!LOAD(s, device_count, "nvmlDeviceGetCount_v2", "nvmlDeviceGetCount"))
+  if (!LOAD(s, device_count, "nvmlDeviceGetCount_v2", "nvmlDeviceGetCount") &&
+      !missing)
     missing = "nvmlDeviceGetCount_v2";
   if (!LOAD(s, handle_by_index, "nvmlDeviceGetHandleByIndex_v2",
-            "nvmlDeviceGetHandleByIndex"))
+            "nvmlDeviceGetHandleByIndex") &&
+      !missing)
     missing = "nvmlDeviceGetHandleByIndex_v2";
   LOAD(s, error_string, "nvmlErrorString");
   LOAD(s, driver_version, "nvmlSystemGetDriverVersion");
@@ -442,8 +455,8 @@ static nvmlReturn_t open_gpu(struct nvml *s, unsigned int idx,
   /* No architecture (old driver): assume pre-Volta. An architecture too new
    * for the driver's header reads as UNKNOWN (> Volta): the probe decides. */
   unsigned int arch = NVML_DEVICE_ARCH_UNKNOWN;
-  bool arch_known = s->fn.architecture &&
-                    s->fn.architecture(g->dev, &arch) == NVML_SUCCESS;
+  bool arch_known =
+      s->fn.architecture && s->fn.architecture(g->dev, &arch) == NVML_SUCCESS;
   if (!arch_known)
     arch = NVML_DEVICE_ARCH_UNKNOWN;
 
@@ -474,17 +487,17 @@ static nvmlReturn_t open_gpu(struct nvml *s, unsigned int idx,
     nvmlTemperature_t t = {.version = NVML_TEMPERATURE_V1,
                            .sensorType = NVML_TEMPERATURE_GPU};
     r = s->fn.temperature_v(g->dev, &t);
-    g->temperature_v = !s->fn.temperature ||
-                       (r != NVML_ERROR_ARGUMENT_VERSION_MISMATCH &&
-                        r != NVML_ERROR_FUNCTION_NOT_FOUND);
+    g->temperature_v =
+        !s->fn.temperature || (r != NVML_ERROR_ARGUMENT_VERSION_MISMATCH &&
+                               r != NVML_ERROR_FUNCTION_NOT_FOUND);
   }
 
   memset(c, 0, sizeof(*c));
   gm__fmt(c->name, sizeof(c->name), "gpu%u", idx);
   gm__strlcpy(c->source, "nvml", sizeof(c->source));
   char arch_buf[16];
-  gm__fmt(c->detail, sizeof(c->detail), "%s, arch %s, UUID %s, driver %s",
-          name, arch_name(arch, arch_buf, sizeof(arch_buf)), uuid, driver);
+  gm__fmt(c->detail, sizeof(c->detail), "%s, arch %s, UUID %s, driver %s", name,
+          arch_name(arch, arch_buf, sizeof(arch_buf)), uuid, driver);
   c->kind = GM_KIND_GPU;
   c->domain = GM_DOMAIN_GPU;
   c->provenance =
@@ -528,8 +541,8 @@ static void describe(const struct nvml *s, unsigned int count,
     /* The detail starts with the device name, up to the first comma. */
     const char *detail = s->components[i].detail;
     int name_len = (int)strcspn(detail, ",");
-    appendf(found, size, "%s %s %.*s (%s)", i ? "," : "",
-            s->components[i].name, name_len, detail,
+    appendf(found, size, "%s %s %.*s (%s)", i ? "," : "", s->components[i].name,
+            name_len, detail,
             s->gpus[i].counter ? "energy counter" : "power sensor");
   }
   appendf(found, size, "; driver %s, NVML %s", driver, nvml_version);
@@ -552,8 +565,8 @@ static enum gm_status open_(const struct gm__env *env, void **self,
     goto fail;
   }
 
-  const char *lib = env->nvml_lib && *env->nvml_lib ? env->nvml_lib
-                                                     : "libnvidia-ml.so.1";
+  const char *lib =
+      env->nvml_lib && *env->nvml_lib ? env->nvml_lib : "libnvidia-ml.so.1";
   dlerror(); /* clear a stale error */
   s->lib = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
   if (!s->lib) {
@@ -565,8 +578,8 @@ static enum gm_status open_(const struct gm__env *env, void **self,
       gm__fmt(probe->reason, sizeof(probe->reason), "cannot load NVML: %s",
               err);
     else
-      gm__fmt(probe->reason, sizeof(probe->reason), "cannot load '%s': %s",
-              lib, err);
+      gm__fmt(probe->reason, sizeof(probe->reason), "cannot load '%s': %s", lib,
+              err);
     gm__fmt(probe->fix, sizeof(probe->fix),
             "install the NVIDIA driver (it provides libnvidia-ml.so.1; "
             "`nvidia-smi` should work), or set GREENML_NVML_LIB to the "
@@ -580,11 +593,10 @@ static enum gm_status open_(const struct gm__env *env, void **self,
 
   nvmlReturn_t r = s->fn.init();
   if (r != NVML_SUCCESS) {
-    gm__fmt(probe->reason, sizeof(probe->reason), "%s failed: %s",
-            s->init_name, nvml_error(s, r));
+    gm__fmt(probe->reason, sizeof(probe->reason), "%s failed: %s", s->init_name,
+            nvml_error(s, r));
     gm__strlcpy(probe->fix, nvml_fix(r), sizeof(probe->fix));
-    st = r == NVML_ERROR_NO_PERMISSION ? GM_ERR_PERMISSION
-                                       : GM_ERR_UNAVAILABLE;
+    st = r == NVML_ERROR_NO_PERMISSION ? GM_ERR_PERMISSION : GM_ERR_UNAVAILABLE;
     goto fail;
   }
   s->initialised = true;
@@ -602,8 +614,8 @@ static enum gm_status open_(const struct gm__env *env, void **self,
   unsigned int count = 0;
   r = s->fn.device_count(&count);
   if (r != NVML_SUCCESS) {
-    gm__fmt(probe->reason, sizeof(probe->reason),
-            "cannot count GPUs: %s", nvml_error(s, r));
+    gm__fmt(probe->reason, sizeof(probe->reason), "cannot count GPUs: %s",
+            nvml_error(s, r));
     gm__strlcpy(probe->fix, nvml_fix(r), sizeof(probe->fix));
     st = GM_ERR_UNAVAILABLE;
     goto fail;
@@ -669,8 +681,7 @@ static size_t component_count_(const void *self) {
   return ((const struct nvml *)self)->n_gpus;
 }
 
-static const struct gm_component_info *component_(const void *self,
-                                                  size_t i) {
+static const struct gm_component_info *component_(const void *self, size_t i) {
   const struct nvml *s = self;
   return i < s->n_gpus ? &s->components[i] : NULL;
 }

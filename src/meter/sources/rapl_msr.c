@@ -55,6 +55,9 @@ static const char msr_fix[] =
     "sudo udevadm trigger --subsystem-match=msr; sudo setcap cap_sys_rawio=ep "
     "\"$(command -v greenml)\" (see docs/sources/rapl.md)";
 
+_Static_assert(sizeof(msr_fix) <= sizeof(((struct gm_probe *)0)->fix),
+               "the fix must fit gm_probe.fix");
+
 struct domain_def {
   uint32_t msr;
   enum gm_domain domain;
@@ -199,8 +202,8 @@ static enum gm_status open_failed(const char *path, int cpu, int e,
             errno_text(e, eb, sizeof(eb)), cpu);
     return GM_ERR_UNAVAILABLE;
   default:
-    gm__fmt(probe->reason, sizeof(probe->reason), "cannot open '%s': %s",
-            path, errno_text(e, eb, sizeof(eb)));
+    gm__fmt(probe->reason, sizeof(probe->reason), "cannot open '%s': %s", path,
+            errno_text(e, eb, sizeof(eb)));
     return gm__status_from_errno(e);
   }
 }
@@ -302,8 +305,8 @@ static enum gm_status open_(const struct gm__env *env, void **self,
         rc = GM_ERR_UNAVAILABLE;
       } else {
         gm__fmt(probe->reason, sizeof(probe->reason),
-                "cannot read MSR 0x%X from '%s': %s", (unsigned)unit_msr,
-                path, errno_text(err, eb, sizeof(eb)));
+                "cannot read MSR 0x%X from '%s': %s", (unsigned)unit_msr, path,
+                errno_text(err, eb, sizeof(eb)));
         rc = gm__status_from_errno(err);
       }
       goto fail;
@@ -326,11 +329,10 @@ static enum gm_status open_(const struct gm__env *env, void **self,
     if (i == 0 && id.vendor == GM__CPU_VENDOR_INTEL) {
       psys_fd = fd;
       psys_cpu = cpu;
-      psys_unit_j =
-          model_in(&id, psys_1j_models,
-                   sizeof(psys_1j_models) / sizeof(psys_1j_models[0]))
-              ? 1.0
-              : unit_j;
+      psys_unit_j = model_in(&id, psys_1j_models,
+                             sizeof(psys_1j_models) / sizeof(psys_1j_models[0]))
+                        ? 1.0
+                        : unit_j;
     }
   }
   if (psys_fd >= 0)

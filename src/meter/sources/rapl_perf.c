@@ -32,6 +32,9 @@ static const char perf_fix[] =
     "/etc/sysctl.d/60-greenml-perf.conf), or sudo setcap cap_perfmon=ep "
     "\"$(command -v greenml)\" (Linux 5.8+; see docs/sources/rapl.md)";
 
+_Static_assert(sizeof(perf_fix) <= sizeof(((struct gm_probe *)0)->fix),
+               "the fix must fit gm_probe.fix");
+
 struct counter {
   int fd;
   double scale_j;
@@ -105,19 +108,17 @@ static enum gm_status open_failed(const struct gm__env *env,
                                   const struct gm__rapl_pmu *pmu,
                                   const struct gm__rapl_pmu_event *ev, int cpu,
                                   int e, struct gm_probe *probe) {
-  char eb[96], paranoid[32], path[600];
-  gm__fmt(path, sizeof(path), "%s/sys/kernel/perf_event_paranoid",
-          env->procfs);
-  if (gm__read_text(path, paranoid, sizeof(paranoid)) != GM_OK)
-    gm__strlcpy(paranoid, "unknown", sizeof(paranoid));
+  char eb[96], paranoid[32], now[48] = "", path[600];
+  gm__fmt(path, sizeof(path), "%s/sys/kernel/perf_event_paranoid", env->procfs);
+  if (gm__read_text(path, paranoid, sizeof(paranoid)) == GM_OK)
+    gm__fmt(now, sizeof(now), "; it is %s", paranoid);
   switch (e) {
   case EACCES:
   case EPERM:
     gm__fmt(probe->reason, sizeof(probe->reason),
             "perf_event_open(%s/%s, cpu %d) failed: %s (CPU-wide events need "
-            "kernel.perf_event_paranoid <= 0 or CAP_PERFMON; it is %s)",
-            pmu->name, ev->name, cpu, errno_text(e, eb, sizeof(eb)),
-            paranoid);
+            "kernel.perf_event_paranoid <= 0 or CAP_PERFMON%s)",
+            pmu->name, ev->name, cpu, errno_text(e, eb, sizeof(eb)), now);
     gm__strlcpy(probe->fix, perf_fix, sizeof(probe->fix));
     return GM_ERR_PERMISSION;
   case ENOENT:
@@ -129,8 +130,7 @@ static enum gm_status open_failed(const struct gm__env *env,
             "perf_event_open(%s/%s: type %u, config 0x%llx, cpu %d) failed: "
             "%s (the kernel does not accept this event)",
             pmu->name, ev->name, (unsigned)pmu->type,
-            (unsigned long long)ev->config, cpu,
-            errno_text(e, eb, sizeof(eb)));
+            (unsigned long long)ev->config, cpu, errno_text(e, eb, sizeof(eb)));
     return GM_ERR_UNAVAILABLE;
   default:
     gm__fmt(probe->reason, sizeof(probe->reason),
@@ -155,8 +155,8 @@ static enum gm_status add_counter(struct rapl_perf *s,
     if (ev->domain == GM_DOMAIN_PACKAGE || e == EACCES || e == EPERM)
       return open_failed(env, pmu, ev, cpu, e, probe);
     char eb[96], note[128];
-    gm__fmt(note, sizeof(note), "%s/%s on cpu%d (%s)", pmu->name, ev->name,
-            cpu, errno_text(e, eb, sizeof(eb)));
+    gm__fmt(note, sizeof(note), "%s/%s on cpu%d (%s)", pmu->name, ev->name, cpu,
+            errno_text(e, eb, sizeof(eb)));
     append(skipped, skipped_size, ", ", note);
     return GM_OK;
   }
@@ -211,7 +211,7 @@ static enum gm_status open_(const struct gm__env *env, void **self,
   struct gm__cpu_ident id;
   char path[600], err[256], skipped[256] = "";
   int *cpus = NULL;
-  char (*labels)[32] = NULL;
+  char(*labels)[32] = NULL;
   size_t n_cpus = 0;
   bool have_core_pmu = false;
   memset(&pmu, 0, sizeof(pmu));
@@ -275,10 +275,10 @@ static enum gm_status open_(const struct gm__env *env, void **self,
   bool pmu_has_cores = false;
   for (size_t e = 0; e < pmu.n_events; e++)
     pmu_has_cores |= pmu.events[e].domain == GM_DOMAIN_CORES;
-  if (!pmu_has_cores && (id.vendor == GM__CPU_VENDOR_AMD ||
-                         id.vendor == GM__CPU_VENDOR_HYGON)) {
-    have_core_pmu = gm__rapl_pmu_read(env->sysfs, "power_core", &core_pmu,
-                                      err, sizeof(err)) == GM_OK;
+  if (!pmu_has_cores &&
+      (id.vendor == GM__CPU_VENDOR_AMD || id.vendor == GM__CPU_VENDOR_HYGON)) {
+    have_core_pmu = gm__rapl_pmu_read(env->sysfs, "power_core", &core_pmu, err,
+                                      sizeof(err)) == GM_OK;
   }
 
   static const enum gm_domain order[] = {GM_DOMAIN_PACKAGE, GM_DOMAIN_CORES,
@@ -328,8 +328,7 @@ static enum gm_status open_(const struct gm__env *env, void **self,
           "%zu %s via perf PMU 'power' (type %u):", n_cpus,
           n_cpus == 1 ? "package" : "packages", (unsigned)pmu.type);
   for (size_t i = 0; i < s->n; i++)
-    append(probe->found, sizeof(probe->found), i ? ", " : " ",
-           s->info[i].name);
+    append(probe->found, sizeof(probe->found), i ? ", " : " ", s->info[i].name);
   if (skipped[0]) {
     append(probe->found, sizeof(probe->found), "; ", "not opened: ");
     append(probe->found, sizeof(probe->found), "", skipped);

@@ -29,4 +29,6 @@ CMakeFiles/greenml_cli.dir/apps/greenml/main.c.o: \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-intn.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/include/greenml/api.h
+ /work/main/include/greenml/meter.h /work/main/include/greenml/api.h \
+ /work/main/include/greenml/status.h /work/main/include/greenml/store.h \
+ /work/main/include/greenml/host.h

@@ -1,0 +1,223 @@
+/* cmd_idle.c: `greenml idle [--duration D]`: measures the mean and spread of
+ * idle power per component and stores it for this host. `measure` subtracts
+ * it (mean idle power x run duration, per component). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+static const char usage_text[] =
+    "usage: greenml idle [--duration DUR] [--db PATH | --no-db] [options]\n"
+    "\n"
+    "Measures the idle power of every component (mean and standard\n"
+    "deviation of the interval power) while nothing else should run, and\n"
+    "stores it as this host's baseline. 'greenml measure' subtracts mean idle\n"
+    "power x run duration from each component's energy.\n"
+    "\n"
+    "  --duration DUR       how long to measure (default 30s)\n"
+    "  --db PATH            database (default $XDG_DATA_HOME/greenml/greenml.db)\n"
+    "  --no-db              print the baseline without storing it\n"
+    "  --show               print the stored baseline and exit\n" GM_CLI_METER_HELP;
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig) {
+  (void)sig;
+  interrupted = 1;
+}
+
+void gm_cli_print_idle(FILE *f, const struct gm_idle_baseline *b) {
+  fprintf(f, "idle baseline #%lld, measured %s over %.1f s:\n",
+          (long long)b->id, b->measured_at, b->duration_s);
+  for (size_t i = 0; i < b->n; i++)
+    fprintf(f, "  %-12s %-14s %9.3f W mean  %8.3f W sd\n", b->entries[i].name,
+            b->entries[i].source, b->entries[i].mean_power_w,
+            b->entries[i].sd_power_w);
+}
+
+int gm_cli_measure_idle(const char *cmd, const struct gm_cli_meter_opts *mo,
+                        int64_t dur_ns, struct gm_store *st, int64_t host_id,
+                        struct gm_idle_baseline **out) {
+  *out = NULL;
+  struct gm_meter_config cfg = gm_cli_meter_config(mo);
+  struct gm_meter *m = NULL;
+  enum gm_status rc = gm_meter_create(&cfg, &m);
+  if (rc != GM_OK) {
+    gm_cli_error(cmd, "cannot create the meter: %s", gm_status_str(rc));
+    return GM_EXIT_SOFTWARE;
+  }
+  fprintf(stderr,
+          "greenml %s: measuring idle power for %.1f s; keep the machine "
+          "quiet\n",
+          cmd, (double)dur_ns / 1e9);
+  struct sigaction sa = {0}, old_int, old_term;
+  sa.sa_handler = on_sigint;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  interrupted = 0;
+  gm_meter_start(m);
+  struct timespec ts = {.tv_sec = dur_ns / 1000000000,
+                        .tv_nsec = dur_ns % 1000000000};
+  while (!interrupted && nanosleep(&ts, &ts) != 0 && errno == EINTR)
+    ;
+  gm_meter_stop(m);
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGTERM, &old_term, NULL);
+  if (interrupted) {
+    gm_cli_error(cmd, "interrupted: no baseline stored");
+    gm_meter_destroy(m);
+    return 130;
+  }
+  struct gm_idle_baseline *b = calloc(1, sizeof(*b));
+  size_t nc = gm_meter_component_count(m);
+  if (b)
+    b->entries = calloc(nc ? nc : 1, sizeof(*b->entries));
+  if (!b || !b->entries) {
+    gm_idle_baseline_free(b);
+    gm_meter_destroy(m);
+    return GM_EXIT_SOFTWARE;
+  }
+  b->duration_s = gm_meter_duration_s(m);
+  for (size_t i = 0; i < nc; i++) {
+    const struct gm_component_info *ci = gm_meter_component(m, i);
+    struct gm_component_stats cs;
+    gm_meter_stats(m, i, &cs);
+    struct gm_idle_entry *e = &b->entries[b->n++];
+    snprintf(e->name, sizeof(e->name), "%s", ci->name);
+    snprintf(e->source, sizeof(e->source), "%s", ci->source);
+    e->mean_power_w = cs.avg_power_w;
+    e->sd_power_w = cs.power_sd_w;
+  }
+  time_t now = time(NULL);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  strftime(b->measured_at, sizeof(b->measured_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (st) {
+    int64_t id = 0;
+    if (gm_store_save_idle(st, host_id, 0, m, &id) != GM_OK) {
+      gm_cli_error(cmd, "%s", gm_store_last_error(st));
+      gm_idle_baseline_free(b);
+      gm_meter_destroy(m);
+      return GM_EXIT_IOERR;
+    }
+    b->id = id;
+  }
+  gm_meter_destroy(m);
+  *out = b;
+  return 0;
+}
+
+int cmd_idle(int argc, char **argv) {
+  struct gm_cli_meter_opts mo;
+  gm_cli_meter_opts_init(&mo);
+  int64_t dur_ns = 30 * INT64_C(1000000000);
+  const char *db = NULL;
+  bool no_db = false, show = false;
+  enum { O_DURATION = GM_OPT_FIRST_FREE, O_DB, O_NO_DB, O_SHOW };
+  static const struct option longopts[] = {
+      {"duration", 1, 0, O_DURATION}, {"db", 1, 0, O_DB},
+      {"no-db", 0, 0, O_NO_DB},       {"show", 0, 0, O_SHOW},
+      {"help", 0, 0, 'h'},            GM_CLI_METER_LONGOPTS,
+      {0}};
+  int opt;
+  optind = 1;
+  while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+    int r = gm_cli_meter_opt(&mo, opt, optarg, "idle");
+    if (r < 0)
+      return GM_EXIT_USAGE;
+    if (r > 0)
+      continue;
+    switch (opt) {
+    case O_DURATION:
+      if (!gm_cli_parse_duration(optarg, &dur_ns) ||
+          dur_ns < 100 * INT64_C(1000000)) {
+        gm_cli_error("idle",
+                     "--duration '%s' is not a duration of at least 100ms "
+                     "(examples: 30s, 2m)",
+                     optarg);
+        return GM_EXIT_USAGE;
+      }
+      break;
+    case O_DB:
+      db = optarg;
+      break;
+    case O_NO_DB:
+      no_db = true;
+      break;
+    case O_SHOW:
+      show = true;
+      break;
+    case 'h':
+      fputs(usage_text, stdout);
+      return 0;
+    default:
+      fputs(usage_text, stderr);
+      return GM_EXIT_USAGE;
+    }
+  }
+  if (optind < argc) {
+    gm_cli_error("idle", "unexpected argument '%s'", argv[optind]);
+    return GM_EXIT_USAGE;
+  }
+  if (no_db && (db || show)) {
+    gm_cli_error("idle", "--no-db cannot be combined with --db or --show");
+    return GM_EXIT_USAGE;
+  }
+  char dbpath[1024];
+  if (!db && !no_db) {
+    if (!gm_cli_default_db(dbpath, sizeof(dbpath))) {
+      gm_cli_error("idle", "database path too long; pass --db PATH");
+      return GM_EXIT_USAGE;
+    }
+    db = dbpath;
+  }
+  struct gm_store *st = NULL;
+  int64_t host_id = 0;
+  int ec = 0;
+  if (db) {
+    ec = gm_cli_open_store("idle", db, &st);
+    if (ec)
+      return ec;
+    struct gm_meter_config cfg = gm_cli_meter_config(&mo);
+    struct gm_meter *probe = NULL;
+    if (gm_meter_create(&cfg, &probe) != GM_OK) {
+      gm_store_close(st);
+      return GM_EXIT_SOFTWARE;
+    }
+    ec = gm_cli_host("idle", st, probe, &host_id);
+    gm_meter_destroy(probe);
+    if (ec) {
+      gm_store_close(st);
+      return ec;
+    }
+  }
+  struct gm_idle_baseline *b = NULL;
+  if (show) {
+    enum gm_status rc = gm_store_load_idle(st, host_id, &b);
+    if (rc != GM_OK) {
+      gm_cli_error("idle", "%s; run 'greenml idle' to measure one",
+                   gm_store_last_error(st));
+      gm_store_close(st);
+      return rc == GM_ERR_NOT_FOUND ? GM_EXIT_NOINPUT : GM_EXIT_IOERR;
+    }
+    gm_cli_print_idle(stdout, b);
+  } else {
+    ec = gm_cli_measure_idle("idle", &mo, dur_ns, st, host_id, &b);
+    if (ec == 0) {
+      gm_cli_print_idle(stdout, b);
+      if (db)
+        printf("stored in '%s'\n", db);
+    }
+  }
+  gm_idle_baseline_free(b);
+  gm_store_close(st);
+  return ec;
+}

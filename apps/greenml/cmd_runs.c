@@ -1,0 +1,151 @@
+/* cmd_runs.c: `greenml runs`: the runs in the database, newest first. A run
+ * whose greenml was killed is shown as incomplete, with the energy its
+ * stored samples account for. */
+#include <getopt.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "cli.h"
+
+static const char usage_text[] =
+    "usage: greenml runs [--db PATH] [--json] [--limit N]\n"
+    "\n"
+    "Lists stored runs, newest first: id, start time (UTC), kind, whether\n"
+    "the run completed, duration, gross and net energy, command.\n";
+
+int cmd_runs(int argc, char **argv) {
+  const char *db = NULL;
+  bool json = false;
+  int limit = 20;
+  static const struct option longopts[] = {{"db", 1, 0, 'd'},
+                                           {"json", 0, 0, 'j'},
+                                           {"limit", 1, 0, 'n'},
+                                           {"help", 0, 0, 'h'},
+                                           {0}};
+  int opt;
+  optind = 1;
+  while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+    switch (opt) {
+    case 'd':
+      db = optarg;
+      break;
+    case 'j':
+      json = true;
+      break;
+    case 'n':
+      if (sscanf(optarg, "%d", &limit) != 1 || limit <= 0) {
+        gm_cli_error("runs", "--limit '%s' is not a positive number", optarg);
+        return GM_EXIT_USAGE;
+      }
+      break;
+    case 'h':
+      fputs(usage_text, stdout);
+      return 0;
+    default:
+      fputs(usage_text, stderr);
+      return GM_EXIT_USAGE;
+    }
+  }
+  char dbpath[1024];
+  if (!db) {
+    gm_cli_default_db(dbpath, sizeof(dbpath));
+    db = dbpath;
+  }
+  struct gm_store *st = NULL;
+  int ec = gm_cli_open_store("runs", db, &st);
+  if (ec)
+    return ec;
+  sqlite3 *h = gm_store_db(st);
+  sqlite3_stmt *s = NULL;
+  /* For incomplete runs the energy is what the stored samples account for:
+   * the last cumulative value of each in-total component. */
+  const char *sql =
+      "SELECT r.id, r.started_at, r.kind, r.complete, "
+      " COALESCE(r.duration_s, (SELECT MAX(t_s) FROM samples WHERE "
+      "   run_id=r.id)), "
+      " COALESCE(r.total_energy_j, (SELECT SUM(e) FROM (SELECT "
+      "   MAX(s.energy_j) AS e FROM samples s JOIN components c ON "
+      "   c.run_id=s.run_id AND c.idx=s.component_idx WHERE s.run_id=r.id "
+      "   AND c.in_total=1 GROUP BY s.component_idx))), "
+      " r.total_net_energy_j, r.exit_code, r.command "
+      "FROM runs r ORDER BY r.id DESC LIMIT ?";
+  if (sqlite3_prepare_v2(h, sql, -1, &s, NULL) != SQLITE_OK) {
+    gm_cli_error("runs", "cannot query '%s': %s", db, sqlite3_errmsg(h));
+    gm_store_close(st);
+    return GM_EXIT_IOERR;
+  }
+  sqlite3_bind_int(s, 1, limit);
+  struct gm__json j;
+  gm__json_init(&j);
+  if (json)
+    gm__json_begin_array(&j);
+  else
+    printf("%5s  %-20s %-8s %-10s %10s %13s %13s %5s  %s\n", "id", "started",
+           "kind", "state", "duration", "gross", "net", "exit", "command");
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    long long id = sqlite3_column_int64(s, 0);
+    const char *started = (const char *)sqlite3_column_text(s, 1);
+    const char *kind = (const char *)sqlite3_column_text(s, 2);
+    int complete = sqlite3_column_int(s, 3);
+    double dur = sqlite3_column_double(s, 4);
+    double e = sqlite3_column_double(s, 5);
+    bool have_net = sqlite3_column_type(s, 6) != SQLITE_NULL;
+    double net = sqlite3_column_double(s, 6);
+    bool have_exit = sqlite3_column_type(s, 7) != SQLITE_NULL;
+    int exit_code = sqlite3_column_int(s, 7);
+    const char *cmd = (const char *)sqlite3_column_text(s, 8);
+    if (json) {
+      gm__json_begin_object(&j);
+      gm__json_key(&j, "id");
+      gm__json_int(&j, id);
+      gm__json_key(&j, "started_at");
+      gm__json_string(&j, started);
+      gm__json_key(&j, "kind");
+      gm__json_string(&j, kind);
+      gm__json_key(&j, "complete");
+      gm__json_bool(&j, complete);
+      gm__json_key(&j, "duration_s");
+      gm__json_number(&j, dur);
+      gm__json_key(&j, "total_energy_j");
+      gm__json_number(&j, e);
+      gm__json_key(&j, "total_net_energy_j");
+      if (have_net)
+        gm__json_number(&j, net);
+      else
+        gm__json_null(&j);
+      gm__json_key(&j, "exit_code");
+      if (have_exit)
+        gm__json_int(&j, exit_code);
+      else
+        gm__json_null(&j);
+      gm__json_key(&j, "command");
+      gm__json_string(&j, cmd);
+      gm__json_end_object(&j);
+    } else {
+      char eb[32], nb[32], xb[16];
+      gm_cli_fmt_energy(eb, sizeof(eb), e);
+      if (have_net)
+        gm_cli_fmt_energy(nb, sizeof(nb), net);
+      else
+        snprintf(nb, sizeof(nb), "n/a");
+      if (have_exit)
+        snprintf(xb, sizeof(xb), "%d", exit_code);
+      else
+        snprintf(xb, sizeof(xb), "-");
+      printf("%5lld  %-20s %-8s %-10s %8.3f s %13s %13s %5s  %s\n", id,
+             started ? started : "", kind ? kind : "",
+             complete ? "complete" : "incomplete", dur, eb, nb, xb,
+             cmd ? cmd : "");
+    }
+  }
+  sqlite3_finalize(s);
+  if (json) {
+    gm__json_end_array(&j);
+    printf("%s\n", j.buf ? j.buf : "[]");
+  }
+  gm__json_release(&j);
+  gm_store_close(st);
+  return 0;
+}

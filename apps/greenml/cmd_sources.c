@@ -1,0 +1,149 @@
+/* cmd_sources.c: `greenml sources [--json]`: every source tried, what it
+ * found, why one is unusable and the exact fix; then the components and
+ * metrics a measurement would use. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "cli.h"
+
+static const char usage_text[] =
+    "usage: greenml sources [--json] [options]\n"
+    "\n"
+    "Lists every power source greenml tries, what it found, why an unusable\n"
+    "one is unusable and the exact fix, then the components (with their\n"
+    "provenance) and metrics that 'greenml measure' would record.\n"
+    "\n"
+    "  --json               machine-readable output on stdout\n" GM_CLI_METER_HELP
+    "\nEnvironment: GREENML_SYSFS, GREENML_PROCFS, GREENML_DEVFS replace /sys,\n"
+    "/proc, /dev; GREENML_NVML_LIB names the NVML library.\n";
+
+static void print_json(struct gm_meter *m) {
+  struct gm__json j;
+  gm__json_init(&j);
+  gm__json_begin_object(&j);
+  gm__json_key(&j, "sources");
+  gm__json_begin_array(&j);
+  for (size_t i = 0; i < gm_meter_probe_count(m); i++) {
+    const struct gm_probe *p = gm_meter_probe(m, i);
+    gm__json_begin_object(&j);
+    gm__json_key(&j, "source");
+    gm__json_string(&j, p->source);
+    gm__json_key(&j, "usable");
+    gm__json_bool(&j, p->status == GM_OK);
+    gm__json_key(&j, "used");
+    gm__json_bool(&j, p->used);
+    gm__json_key(&j, "status");
+    gm__json_string(&j, gm_status_name(p->status));
+    gm__json_key(&j, "found");
+    gm__json_string(&j, p->found);
+    gm__json_key(&j, "reason");
+    gm__json_string(&j, p->reason);
+    gm__json_key(&j, "fix");
+    gm__json_string(&j, p->fix);
+    gm__json_end_object(&j);
+  }
+  gm__json_end_array(&j);
+  gm__json_key(&j, "components");
+  gm__json_begin_array(&j);
+  for (size_t i = 0; i < gm_meter_component_count(m); i++) {
+    const struct gm_component_info *c = gm_meter_component(m, i);
+    gm__json_begin_object(&j);
+    gm__json_key(&j, "name");
+    gm__json_string(&j, c->name);
+    gm__json_key(&j, "kind");
+    gm__json_string(&j, gm_kind_name(c->kind));
+    gm__json_key(&j, "domain");
+    gm__json_string(&j, gm_domain_name(c->domain));
+    gm__json_key(&j, "source");
+    gm__json_string(&j, c->source);
+    gm__json_key(&j, "provenance");
+    gm__json_string(&j, gm_provenance_name(c->provenance));
+    gm__json_key(&j, "signal");
+    gm__json_string(&j, gm_provenance_detail(c->provenance));
+    gm__json_key(&j, "in_total");
+    gm__json_bool(&j, c->in_total);
+    gm__json_key(&j, "detail");
+    gm__json_string(&j, c->detail);
+    gm__json_end_object(&j);
+  }
+  gm__json_end_array(&j);
+  gm__json_key(&j, "metrics");
+  gm__json_begin_array(&j);
+  for (size_t i = 0; i < gm_meter_metric_count(m); i++) {
+    const struct gm_metric_info *mi = gm_meter_metric(m, i);
+    gm__json_begin_object(&j);
+    gm__json_key(&j, "name");
+    gm__json_string(&j, mi->name);
+    gm__json_key(&j, "unit");
+    gm__json_string(&j, mi->unit);
+    gm__json_key(&j, "source");
+    gm__json_string(&j, mi->source);
+    gm__json_end_object(&j);
+  }
+  gm__json_end_array(&j);
+  gm__json_end_object(&j);
+  if (j.buf)
+    printf("%s\n", j.buf);
+  gm__json_release(&j);
+}
+
+int cmd_sources(int argc, char **argv) {
+  struct gm_cli_meter_opts mo;
+  gm_cli_meter_opts_init(&mo);
+  bool json = false;
+  static const struct option longopts[] = {
+      {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, GM_CLI_METER_LONGOPTS, {0}};
+  int opt;
+  optind = 1;
+  while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+    int r = gm_cli_meter_opt(&mo, opt, optarg, "sources");
+    if (r < 0)
+      return GM_EXIT_USAGE;
+    if (r > 0)
+      continue;
+    if (opt == 'j') {
+      json = true;
+    } else if (opt == 'h') {
+      fputs(usage_text, stdout);
+      return 0;
+    } else {
+      fputs(usage_text, stderr);
+      return GM_EXIT_USAGE;
+    }
+  }
+  if (optind < argc) {
+    gm_cli_error("sources", "unexpected argument '%s'", argv[optind]);
+    return GM_EXIT_USAGE;
+  }
+  struct gm_meter_config cfg = gm_cli_meter_config(&mo);
+  struct gm_meter *m = NULL;
+  enum gm_status rc = gm_meter_create(&cfg, &m);
+  if (rc != GM_OK) {
+    gm_cli_error("sources", "cannot probe the sources: %s",
+                 gm_status_str(rc));
+    return GM_EXIT_SOFTWARE;
+  }
+  if (json) {
+    print_json(m);
+  } else {
+    gm_cli_print_probes(stdout, m);
+    printf("\ncomponents:\n");
+    for (size_t i = 0; i < gm_meter_component_count(m); i++) {
+      const struct gm_component_info *c = gm_meter_component(m, i);
+      char prov[64];
+      gm_cli_fmt_provenance(prov, sizeof(prov), c);
+      printf("  %-12s %-5s %-14s %-26s%s\n    %s\n", c->name,
+             gm_kind_name(c->kind), c->source, prov,
+             c->in_total ? "" : " (not in total)", c->detail);
+    }
+    printf("\nmetrics:");
+    for (size_t i = 0; i < gm_meter_metric_count(m); i++)
+      printf("%s %s [%s]", i ? "," : "", gm_meter_metric(m, i)->name,
+             gm_meter_metric(m, i)->unit);
+    printf("\n");
+  }
+  gm_meter_destroy(m);
+  return 0;
+}

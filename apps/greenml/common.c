@@ -1,0 +1,222 @@
+/* common.c: pieces shared by the subcommands: flag parsing, database paths,
+ * formatting with units and provenance. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+bool gm_cli_parse_duration(const char *s, int64_t *out_ns) {
+  if (!s || !*s)
+    return false;
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (errno || end == s || !isfinite(v) || v < 0)
+    return false;
+  double mult;
+  if (*end == '\0' || strcmp(end, "s") == 0)
+    mult = 1e9;
+  else if (strcmp(end, "ms") == 0)
+    mult = 1e6;
+  else if (strcmp(end, "us") == 0)
+    mult = 1e3;
+  else if (strcmp(end, "ns") == 0)
+    mult = 1.0;
+  else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+    mult = 60e9;
+  else if (strcmp(end, "h") == 0)
+    mult = 3600e9;
+  else
+    return false;
+  double ns = v * mult;
+  if (ns > 9e18)
+    return false;
+  *out_ns = (int64_t)llround(ns);
+  return true;
+}
+
+void gm_cli_error(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "greenml %s: ", cmd);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+void gm_cli_meter_opts_init(struct gm_cli_meter_opts *o) {
+  memset(o, 0, sizeof(*o));
+  o->interval_ns = 100 * INT64_C(1000000);
+}
+
+static bool parse_positive(const char *s, double *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (errno || end == s || *end || !isfinite(v) || v <= 0)
+    return false;
+  *out = v;
+  return true;
+}
+
+int gm_cli_meter_opt(struct gm_cli_meter_opts *o, int opt, const char *arg,
+                     const char *cmd) {
+  switch (opt) {
+  case GM_OPT_INTERVAL:
+    if (!gm_cli_parse_duration(arg, &o->interval_ns) ||
+        o->interval_ns < INT64_C(1000000) ||
+        o->interval_ns > 60 * INT64_C(1000000000)) {
+      gm_cli_error(cmd,
+                   "--interval '%s' is not a duration between 1ms and 60s "
+                   "(examples: 100ms, 1s)",
+                   arg);
+      return -1;
+    }
+    return 1;
+  case GM_OPT_CPU_TDP:
+    if (!parse_positive(arg, &o->cpu_tdp_w) || o->cpu_tdp_w > 2000) {
+      gm_cli_error(cmd, "--cpu-tdp '%s' is not a power in watts (0 < W <= "
+                        "2000, e.g. --cpu-tdp 65)",
+                   arg);
+      return -1;
+    }
+    return 1;
+  case GM_OPT_DIMM_C:
+    if (!parse_positive(arg, &o->dimm_capacitance_f) ||
+        o->dimm_capacitance_f > 1e-6) {
+      gm_cli_error(cmd, "--dimm-capacitance '%s' is not a capacitance in "
+                        "farads (e.g. 3.1e-9)",
+                   arg);
+      return -1;
+    }
+    return 1;
+  case GM_OPT_DMIDECODE:
+    o->dmidecode_file = arg;
+    return 1;
+  case GM_OPT_NO_GPU:
+    o->no_gpu = true;
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+struct gm_meter_config gm_cli_meter_config(const struct gm_cli_meter_opts *o) {
+  struct gm_meter_config c = gm_meter_config_default();
+  c.interval_ns = o->interval_ns;
+  c.cpu_tdp_w = o->cpu_tdp_w;
+  c.dimm_capacitance_f = o->dimm_capacitance_f;
+  c.dmidecode_file = o->dmidecode_file;
+  c.no_gpu = o->no_gpu;
+  return c;
+}
+
+static bool mkdirs(const char *dir) {
+  char tmp[1024];
+  if (strlen(dir) >= sizeof(tmp))
+    return false;
+  strcpy(tmp, dir);
+  for (char *p = tmp + 1; *p; p++) {
+    if (*p == '/') {
+      *p = '\0';
+      if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+        return false;
+      *p = '/';
+    }
+  }
+  return mkdir(tmp, 0755) == 0 || errno == EEXIST;
+}
+
+bool gm_cli_default_db(char *buf, size_t size) {
+  const char *xdg = getenv("XDG_DATA_HOME");
+  const char *home = getenv("HOME");
+  int n;
+  if (xdg && *xdg)
+    n = snprintf(buf, size, "%s/greenml/greenml.db", xdg);
+  else if (home && *home)
+    n = snprintf(buf, size, "%s/.local/share/greenml/greenml.db", home);
+  else
+    n = snprintf(buf, size, "greenml.db");
+  return n > 0 && (size_t)n < size;
+}
+
+int gm_cli_open_store(const char *cmd, const char *path,
+                      struct gm_store **out) {
+  char dir[1024];
+  snprintf(dir, sizeof(dir), "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash && slash != dir) {
+    *slash = '\0';
+    if (!mkdirs(dir)) {
+      gm_cli_error(cmd,
+                   "cannot create the database directory '%s': %s; pass "
+                   "--db PATH or --no-db",
+                   dir, strerror(errno));
+      return GM_EXIT_CANTCREAT;
+    }
+  }
+  char err[512] = "";
+  enum gm_status rc = gm_store_open(path, out, err, sizeof(err));
+  if (rc == GM_OK)
+    return 0;
+  gm_cli_error(cmd, "%s", err);
+  if (rc == GM_ERR_SCHEMA_NEWER)
+    return GM_EXIT_DATAERR;
+  return GM_EXIT_IOERR;
+}
+
+int gm_cli_host(const char *cmd, struct gm_store *st, const struct gm_meter *m,
+                int64_t *host_id) {
+  struct gm_host h;
+  gm_host_detect(m, &h);
+  if (gm_store_put_host(st, &h, host_id) != GM_OK) {
+    gm_cli_error(cmd, "%s", gm_store_last_error(st));
+    return GM_EXIT_IOERR;
+  }
+  return 0;
+}
+
+void gm_cli_fmt_energy(char *buf, size_t size, double j) {
+  double a = fabs(j);
+  if (isnan(j))
+    snprintf(buf, size, "n/a");
+  else if (a >= 1e9)
+    snprintf(buf, size, "%.3f GJ", j / 1e9);
+  else if (a >= 1e6)
+    snprintf(buf, size, "%.3f MJ", j / 1e6);
+  else if (a >= 1e4)
+    snprintf(buf, size, "%.3f kJ", j / 1e3);
+  else
+    snprintf(buf, size, "%.3f J", j);
+}
+
+void gm_cli_fmt_provenance(char *buf, size_t size,
+                           const struct gm_component_info *ci) {
+  snprintf(buf, size, "%s (%s)", gm_provenance_name(ci->provenance),
+           gm_provenance_detail(ci->provenance));
+}
+
+void gm_cli_print_probes(FILE *f, const struct gm_meter *m) {
+  for (size_t i = 0; i < gm_meter_probe_count(m); i++) {
+    const struct gm_probe *p = gm_meter_probe(m, i);
+    const char *state = p->used                ? "used"
+                        : p->status == GM_OK   ? "available, not used"
+                                               : "unusable";
+    fprintf(f, "%-14s %s", p->source, state);
+    if (p->status != GM_OK)
+      fprintf(f, " (%s)", gm_status_str(p->status));
+    fputc('\n', f);
+    if (p->found[0])
+      fprintf(f, "  found:  %s\n", p->found);
+    if (p->reason[0])
+      fprintf(f, "  why:    %s\n", p->reason);
+    if (p->fix[0])
+      fprintf(f, "  fix:    %s\n", p->fix);
+  }
+}

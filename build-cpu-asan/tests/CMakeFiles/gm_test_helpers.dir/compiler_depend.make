@@ -1,0 +1,2 @@
+# Empty compiler generated dependencies file for gm_test_helpers.
+# This may be replaced when dependencies are built.

@@ -1,0 +1,3 @@
+file(REMOVE_RECURSE
+  "libgm_test_helpers.a"
+)
