@@ -1,3 +1,0 @@
-file(REMOVE_RECURSE
-  "libgm_test_helpers.a"
-)

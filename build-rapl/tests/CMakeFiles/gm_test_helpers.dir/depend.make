@@ -1,2 +1,0 @@
-# Empty dependencies file for gm_test_helpers.
-# This may be replaced when dependencies are built.
