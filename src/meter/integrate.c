@@ -48,7 +48,8 @@ double gm__accum_update(struct gm__accum *a,
     if (a->have_counter) {
       double d = r->energy_j - a->last_counter_j;
       if (d < 0.0) {
-        if (info->wrap_j > 0.0) {
+        if (info->wrap_j > 0.0 &&
+            (d + info->wrap_j) / dt_s <= GM__MAX_PLAUSIBLE_W) {
           /* 32-bit RAPL counters: the range is added once per wrap. At the
            * sampling periods used (<= 60 s) at most one wrap can occur
            * between two readings. */
@@ -56,7 +57,9 @@ double gm__accum_update(struct gm__accum *a,
           a->wraps++;
           have_delta = true;
         } else {
-          /* A counter without a range went backwards: the driver reloaded.
+          /* A counter without a range went backwards, or one with a range
+           * would need an impossible power to have wrapped: the driver
+           * reloaded and the counter restarted.
            * The interval is filled from power, or the last interval's mean
            * power when no sensor exists. */
           a->resets++;

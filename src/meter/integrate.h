@@ -15,6 +15,10 @@
 
 #include "meter/source.h"
 
+/* No single component draws more: a "wrap" that would imply more is a
+ * counter reset (driver reload) instead. */
+#define GM__MAX_PLAUSIBLE_W 20000.0
+
 struct gm__accum {
   bool primed;         /* a first successful reading has been seen */
   int64_t last_t_ns;   /* time of the last successful reading */

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,4 +97,13 @@ void gmt_write(const char *root, const char *rel, const char *fmt, ...) {
 
 void gmt_setenv(const char *name, const char *value) {
   assert_int_equal(setenv(name, value, 1), 0);
+}
+
+void gmt_assert_near(double a, double b, double eps, const char *ea,
+                     const char *eb, const char *file, int line) {
+  if (fabs(a - b) <= eps)
+    return;
+  print_error("%s = %.17g\n%s = %.17g\n|difference| = %.6g > %.6g\n", ea, a,
+              eb, b, fabs(a - b), eps);
+  _fail(file, line);
 }

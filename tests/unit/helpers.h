@@ -10,6 +10,16 @@
 
 #include <cmocka.h>
 
+/* Fails the test unless |a - b| <= eps, printing both values in full
+ * (cmocka 1.1's float assertion rounds to float). */
+void gmt_assert_near(double a, double b, double eps, const char *ea,
+                     const char *eb, const char *file, int line);
+#ifndef assert_double_equal
+#define assert_double_equal(a, b, eps)                                         \
+  gmt_assert_near((double)(a), (double)(b), (double)(eps), #a, #b, __FILE__,  \
+                  __LINE__)
+#endif
+
 /* Creates a fresh temporary directory; returns a malloc'ed path. */
 char *gmt_mkdtemp(void);
 /* rm -rf path (path is not freed). */

@@ -895,9 +895,11 @@ static void test_fallback_meminfo(void **state) {
   assert_contains(info.detail, "/meminfo MemTotal) -> 8.77 W");
   assert_contains(probe.found, "no DIMM data, 23.4 GiB in '");
   assert_contains(probe.found, "8.77 W modelled; SMBIOS: '");
-  assert_contains(probe.fix, "run as root");
-  assert_contains(probe.fix, "save `sudo dmidecode -t memory > dimms.txt` and "
-                             "pass --dmidecode dimms.txt");
+  assert_contains(probe.fix, "no SMBIOS table at '");
+  assert_contains(probe.fix, "/firmware/dmi/tables/DMI' (container, virtual "
+                             "machine or kernel without DMI support); for a "
+                             "per-DIMM model save `sudo dmidecode -t memory > "
+                             "dimms.txt` and pass --dmidecode dimms.txt");
 
   /* An SMBIOS table with only empty slots falls back the same way. */
   struct blob bl = {.handle = 1};
@@ -910,6 +912,8 @@ static void test_fallback_meminfo(void **state) {
   assert_contains(how, "no populated memory device (");
   assert_contains(how, "2 structures, 1 type 17)");
   assert_close(open_and_read(&m.env, &probe, &info), want);
+  assert_contains(probe.fix, "lists no installed memory module (typical of "
+                             "virtual machines)");
   machine_free(&m);
 }
 

@@ -254,13 +254,13 @@ static void test_counter_without_power(void **state) {
 /* Neither a counter nor a power sensor (e.g. Jetson): not measurable. */
 static void test_nothing_readable(void **state) {
   struct fx *fx = *state;
-  assert_int_not_equal(open_script(fx,
-                                   "gpu arch=7\n"
+  assert_int_equal(open_script(fx, "gpu arch=7\n"
                                    "not_supported 0 = energy,field,power\n"),
-                       GM_OK);
+                   GM_ERR_NOT_SUPPORTED);
   assert_null(fx->self);
   assert_contains(fx->probe.reason, "gpu0 skipped");
   assert_contains(fx->probe.reason, "Not Supported");
+  assert_contains(fx->probe.fix, "neither energy nor power");
 }
 
 static void test_not_supported_metrics(void **state) {

@@ -9,10 +9,13 @@
  * it falls back to 0.375 W/GiB (the same 3 W per 8 GB) times MemTotal.
  * docs/sources/dram-model.md states every constant and its source. */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/util.h"
 #include "meter/dimm.h"
@@ -111,10 +114,36 @@ struct dram_model {
 
 #define GIB 1073741824.0
 
-#define FIX_TEXT                                                               \
-  "for a per-DIMM model run as root (the SMBIOS table "                        \
-  "'%s/firmware/dmi/tables/DMI' is readable by root only) or save `sudo "      \
-  "dmidecode -t memory > dimms.txt` and pass --dmidecode dimms.txt"
+#define DMIDECODE_FIX                                                          \
+  "save `sudo dmidecode -t memory > dimms.txt` and pass --dmidecode dimms.txt"
+
+/* The fix for "no DIMM data", by what stands at the SMBIOS table's path. */
+static void fallback_fix(const char *sysfs, char *fix, size_t size) {
+  char path[1024];
+  gm__fmt(path, sizeof(path), "%s/firmware/dmi/tables/DMI", sysfs);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int err = fd < 0 ? errno : 0;
+  if (fd >= 0) {
+    close(fd);
+    gm__fmt(fix, size,
+            "the SMBIOS table '%s' lists no installed memory module (typical "
+            "of virtual machines); where `sudo dmidecode -t memory` lists "
+            "modules, save its output to dimms.txt and pass --dmidecode "
+            "dimms.txt",
+            path);
+  } else if (err == ENOENT || err == ENOTDIR) {
+    gm__fmt(fix, size,
+            "no SMBIOS table at '%s' (container, virtual machine or kernel "
+            "without DMI support); for a per-DIMM model " DMIDECODE_FIX
+            " (run on the host)",
+            path);
+  } else {
+    gm__fmt(fix, size,
+            "for a per-DIMM model run as root (the SMBIOS table '%s' is "
+            "readable by root only) or " DMIDECODE_FIX,
+            path);
+  }
+}
 
 /* Fills detail and found from the DIMM list. */
 static void describe_dimms(struct dram_model *m, const struct gm__dimm *d,
@@ -255,7 +284,7 @@ static enum gm_status open_(const struct gm__env *env, void **self,
                                : "no DIMM data and cannot read '%s'",
             path);
     gm__fmt(probe->found, sizeof(probe->found), "%s", how);
-    gm__fmt(probe->fix, sizeof(probe->fix), FIX_TEXT, sysfs);
+    fallback_fix(sysfs, probe->fix, sizeof(probe->fix));
     goto fail;
   }
   rc = GM_OK;
@@ -267,7 +296,7 @@ static enum gm_status open_(const struct gm__env *env, void **self,
   gm__fmt(probe->found, sizeof(probe->found),
           "no DIMM data, %.1f GiB in '%s': %.2f W modelled; %s", gib, path,
           m->power_w, how);
-  gm__fmt(probe->fix, sizeof(probe->fix), FIX_TEXT, sysfs);
+  fallback_fix(sysfs, probe->fix, sizeof(probe->fix));
 
 done:
   free(dimms);

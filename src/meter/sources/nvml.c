@@ -227,6 +227,9 @@ static const char *nvml_fix(nvmlReturn_t r) {
            "reboot (or reload the nvidia modules) after the driver upgrade";
   case NVML_ERROR_INSUFFICIENT_POWER:
     return "connect the GPU's external power cables";
+  case NVML_ERROR_NOT_SUPPORTED:
+    return "this GPU reports neither energy nor power through NVML (e.g. "
+           "Jetson boards: use tegrastats); use --no-gpu to skip GPUs";
   case NVML_ERROR_GPU_IS_LOST:
     return "the GPU fell off the bus: check `nvidia-smi` and `dmesg`; a "
            "reboot is usually needed";

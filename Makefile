@@ -1,0 +1,42 @@
+# greenml: the two entry points are `make run` (the main job) and
+# `make test` (the whole suite: strict build, ASan+UBSan, TSan, CLI, format).
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+.PHONY: run test deps build dev asan tsan clean format bench
+
+deps:
+	@bash scripts/deps.sh
+
+build: deps
+	cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGREENML_TESTS=OFF $(CMAKE_FLAGS) >/dev/null
+	cmake --build build/release -j $(JOBS)
+
+run: build
+	bash scripts/demo.sh build/release/greenml
+
+dev: deps
+	cmake -S . -B build/dev -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS) >/dev/null
+	cmake --build build/dev -j $(JOBS)
+
+asan: deps
+	cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DGREENML_SANITIZE=address,undefined $(CMAKE_FLAGS) >/dev/null
+	cmake --build build/asan -j $(JOBS)
+
+tsan: deps
+	cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DGREENML_SANITIZE=thread $(CMAKE_FLAGS) >/dev/null
+	cmake --build build/tsan -j $(JOBS)
+
+test: dev asan tsan
+	cd build/dev && ctest --output-on-failure -j $(JOBS)
+	cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -L unit -j $(JOBS)
+	cd build/tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -L unit -j $(JOBS)
+
+bench: build
+	bash scripts/bench-meter.sh build/release/greenml
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
