@@ -1042,6 +1042,9 @@ static void test_dmi_unreadable(void **state) {
              "--dmidecode dimms.txt)",
              dmi);
     assert_contains(how, want);
+    assert_close(open_and_read(&m.env, &probe, &info), 0.375 * 8);
+    assert_contains(probe.fix, "for a per-DIMM model run as root (the SMBIOS "
+                               "table '");
   } else {
     print_message("chmod 000 does not block reading here (running with "
                   "CAP_DAC_OVERRIDE): asserting the missing and unreadable "
@@ -1058,13 +1061,15 @@ static void test_dmi_unreadable(void **state) {
                      GM_ERR_UNAVAILABLE);
     snprintf(want, sizeof(want), "SMBIOS: cannot read '%s': ", dmi);
     assert_contains(how, want);
+    assert_close(open_and_read(&m.env, &probe, &info), 0.375 * 8);
+    snprintf(want, sizeof(want), "cannot read the SMBIOS table '%s' (", dmi);
+    assert_contains(probe.fix, want);
   }
   assert_null(d);
   /* Either way the source falls back to MemTotal and says how to do better. */
-  assert_close(open_and_read(&m.env, &probe, &info), 0.375 * 8);
   assert_contains(info.detail, "no DIMM data: 0.375 W/GiB x 8.0 GiB");
-  assert_contains(probe.fix, "run as root");
-  assert_contains(probe.fix, "--dmidecode dimms.txt");
+  assert_contains(probe.fix, "save `sudo dmidecode -t memory > dimms.txt` and "
+                             "pass --dmidecode dimms.txt");
   free(dmi);
   machine_free(&m);
 }

@@ -122,9 +122,16 @@ static void fallback_fix(const char *sysfs, char *fix, size_t size) {
   char path[1024];
   gm__fmt(path, sizeof(path), "%s/firmware/dmi/tables/DMI", sysfs);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  int err = fd < 0 ? errno : 0;
-  if (fd >= 0) {
+  int err = 0;
+  if (fd < 0) {
+    err = errno;
+  } else {
+    unsigned char c;
+    if (read(fd, &c, 1) < 0)
+      err = errno;
     close(fd);
+  }
+  if (err == 0) {
     gm__fmt(fix, size,
             "the SMBIOS table '%s' lists no installed memory module (typical "
             "of virtual machines); where `sudo dmidecode -t memory` lists "
@@ -137,11 +144,16 @@ static void fallback_fix(const char *sysfs, char *fix, size_t size) {
             "without DMI support); for a per-DIMM model " DMIDECODE_FIX
             " (run on the host)",
             path);
-  } else {
+  } else if (err == EACCES || err == EPERM) {
     gm__fmt(fix, size,
             "for a per-DIMM model run as root (the SMBIOS table '%s' is "
             "readable by root only) or " DMIDECODE_FIX,
             path);
+  } else {
+    gm__fmt(fix, size,
+            "cannot read the SMBIOS table '%s' (%s); for a per-DIMM model "
+            "" DMIDECODE_FIX,
+            path, strerror(err));
   }
 }
 

@@ -1,0 +1,262 @@
+/* test_powercap.c: the powercap RAPL source on fake sysfs trees, and the
+ * whole meter on a scripted power trace: a thread rewrites energy_uj as a
+ * real RAPL counter would, wrapping several times during the run. */
+#define _GNU_SOURCE
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/util.h"
+#include "helpers.h"
+#include "meter/source.h"
+
+static void zone(const char *root, const char *dir, const char *name,
+                 unsigned long long range_uj, unsigned long long e_uj) {
+  char rel[256];
+  snprintf(rel, sizeof(rel), "class/powercap/%s/name", dir);
+  gmt_write(root, rel, "%s\n", name);
+  snprintf(rel, sizeof(rel), "class/powercap/%s/max_energy_range_uj", dir);
+  gmt_write(root, rel, "%llu\n", range_uj);
+  snprintf(rel, sizeof(rel), "class/powercap/%s/energy_uj", dir);
+  gmt_write(root, rel, "%llu\n", e_uj);
+}
+
+static void fake_procfs(const char *root) {
+  gmt_write(root, "stat",
+            "cpu  100 0 100 800 0 0 0 0 0 0\n"
+            "cpu0 50 0 50 400 0 0 0 0 0 0\n"
+            "cpu1 50 0 50 400 0 0 0 0 0 0\n"
+            "intr 0\n");
+  gmt_write(root, "meminfo",
+            "MemTotal:       16384000 kB\nMemAvailable:    8192000 kB\n");
+}
+
+static struct gm__env env_for(const char *sys, const char *proc) {
+  struct gm__env e = {.sysfs = sys, .procfs = proc, .devfs = sys,
+                      .nvml_lib = "/nonexistent/libnvidia-ml.so.1",
+                      .no_gpu = true};
+  return e;
+}
+
+static const struct gm_component_info *find(const void *self,
+                                            const char *name) {
+  const struct gm__source_ops *o = &gm__source_rapl_powercap;
+  for (size_t i = 0; i < o->component_count(self); i++)
+    if (strcmp(o->component(self, i)->name, name) == 0)
+      return o->component(self, i);
+  return NULL;
+}
+
+static void zones_classified_by_name(void **state) {
+  (void)state;
+  char *root = gmt_mkdtemp();
+  /* Numbers are allocation order: psys first, as on laptops. */
+  zone(root, "intel-rapl:0", "psys", 262143328850ULL, 1000);
+  zone(root, "intel-rapl:1", "package-0", 262143328850ULL, 5000000);
+  zone(root, "intel-rapl:1:0", "core", 262143328850ULL, 2000000);
+  zone(root, "intel-rapl:1:1", "dram", 65712999613ULL, 700000);
+  zone(root, "intel-rapl:2", "package-1", 262143328850ULL, 9000000);
+  zone(root, "intel-rapl-mmio:0", "package-0", 262143328850ULL, 5000000);
+  struct gm__env env = env_for(root, root);
+  struct gm_probe probe = {0};
+  void *self = NULL;
+  assert_int_equal(gm__source_rapl_powercap.open(&env, &self, &probe), GM_OK);
+  assert_int_equal(gm__source_rapl_powercap.component_count(self), 5);
+  const struct gm_component_info *p0 = find(self, "package-0");
+  const struct gm_component_info *p1 = find(self, "package-1");
+  const struct gm_component_info *c0 = find(self, "cores-0");
+  const struct gm_component_info *d0 = find(self, "dram-0");
+  const struct gm_component_info *ps = find(self, "psys");
+  assert_non_null(p0);
+  assert_non_null(p1);
+  assert_non_null(c0);
+  assert_non_null(d0);
+  assert_non_null(ps);
+  assert_true(p0->in_total && p1->in_total && d0->in_total);
+  assert_false(c0->in_total); /* inside the package */
+  assert_false(ps->in_total); /* overlaps packages and DRAM */
+  assert_int_equal(d0->kind, GM_KIND_DRAM);
+  assert_int_equal(ps->domain, GM_DOMAIN_PSYS);
+  assert_int_equal(p0->provenance, GM_PROV_MEASURED_COUNTER);
+  assert_double_equal(p0->wrap_j, 262143.32885, 1e-6);
+  assert_double_equal(d0->wrap_j, 65712.999613, 1e-6);
+  assert_non_null(strstr(probe.found, "intel-rapl-mmio ignored"));
+
+  struct gm__reading r[5];
+  struct gm__tick tk = {.t_ns = 1, .cpu_util_frac = NAN};
+  assert_int_equal(gm__source_rapl_powercap.read(self, &tk, r, NULL), GM_OK);
+  for (size_t i = 0; i < 5; i++) {
+    const struct gm_component_info *ci =
+        gm__source_rapl_powercap.component(self, i);
+    assert_true(r[i].ok && r[i].has_energy);
+    if (strcmp(ci->name, "package-1") == 0)
+      assert_double_equal(r[i].energy_j, 9.0, 1e-12);
+    if (strcmp(ci->name, "dram-0") == 0)
+      assert_double_equal(r[i].energy_j, 0.7, 1e-12);
+  }
+  gm__source_rapl_powercap.close(self);
+  gmt_rmtree(root);
+  free(root);
+}
+
+static void garbage_unreadable_and_vanishing(void **state) {
+  (void)state;
+  char *root = gmt_mkdtemp();
+  zone(root, "intel-rapl:0", "package-0", 262143328850ULL, 100);
+  zone(root, "intel-rapl:0:0", "dram", 65712999613ULL, 100);
+  zone(root, "intel-rapl:1", "package-1", 262143328850ULL, 100);
+  struct gm__env env = env_for(root, root);
+  struct gm_probe probe = {0};
+  void *self = NULL;
+  assert_int_equal(gm__source_rapl_powercap.open(&env, &self, &probe), GM_OK);
+  struct gm__reading r[3];
+  struct gm__tick tk = {0};
+  /* garbage contents */
+  gmt_write(root, "class/powercap/intel-rapl:0/energy_uj", "12a45\n");
+  /* the zone vanishes mid-run */
+  char *gone = gmt_path(root, "class/powercap/intel-rapl:1");
+  gmt_rmtree(gone);
+  free(gone);
+  assert_int_equal(gm__source_rapl_powercap.read(self, &tk, r, NULL), GM_OK);
+  size_t bad = 0;
+  for (size_t i = 0; i < 3; i++) {
+    const char *n = gm__source_rapl_powercap.component(self, i)->name;
+    if (strcmp(n, "dram-0") == 0)
+      assert_true(r[i].ok);
+    else
+      bad += !r[i].ok;
+  }
+  assert_int_equal(bad, 2);
+  gm__source_rapl_powercap.close(self);
+
+  /* energy_uj that cannot be read at open (here: a directory, EISDIR) */
+  char *e = gmt_path(root, "class/powercap/intel-rapl:0/energy_uj");
+  unlink(e);
+  gmt_mkdirs(root, "class/powercap/intel-rapl:0/energy_uj");
+  memset(&probe, 0, sizeof(probe));
+  assert_int_equal(gm__source_rapl_powercap.open(&env, &self, &probe),
+                   GM_ERR_IO);
+  assert_null(self);
+  assert_non_null(strstr(probe.reason, "intel-rapl:0/energy_uj"));
+  assert_non_null(strstr(probe.reason, "no readable package zone"));
+  free(e);
+  gmt_rmtree(root);
+  free(root);
+}
+
+static void missing_tree_and_missing_range(void **state) {
+  (void)state;
+  char *root = gmt_mkdtemp();
+  struct gm__env env = env_for(root, root);
+  struct gm_probe probe = {0};
+  void *self = NULL;
+  assert_int_equal(gm__source_rapl_powercap.open(&env, &self, &probe),
+                   GM_ERR_UNAVAILABLE);
+  assert_non_null(strstr(probe.reason, "no powercap tree"));
+  assert_non_null(strstr(probe.fix, "modprobe"));
+  zone(root, "intel-rapl:0", "package-0", 0, 100); /* zero range */
+  memset(&probe, 0, sizeof(probe));
+  assert_int_not_equal(gm__source_rapl_powercap.open(&env, &self, &probe),
+                       GM_OK);
+  assert_non_null(strstr(probe.reason, "zero range"));
+  gmt_rmtree(root);
+  free(root);
+}
+
+/* ---- the meter on a scripted trace ---------------------------------------- */
+
+struct trace {
+  const char *root;
+  double pkg_w, dram_w;
+  unsigned long long pkg_range_uj, dram_range_uj;
+  int64_t t0_ns;
+  atomic_bool stop;
+};
+
+static void trace_write(struct trace *tr, int64_t now) {
+  double t = (double)(now - tr->t0_ns) / 1e9;
+  unsigned long long pkg = (unsigned long long)llround(tr->pkg_w * t * 1e6);
+  unsigned long long dram = (unsigned long long)llround(tr->dram_w * t * 1e6);
+  gmt_write(tr->root, "class/powercap/intel-rapl:0/energy_uj", "%llu\n",
+            (pkg + 123456) % tr->pkg_range_uj);
+  gmt_write(tr->root, "class/powercap/intel-rapl:0:0/energy_uj", "%llu\n",
+            dram % tr->dram_range_uj);
+}
+
+static void *trace_main(void *arg) {
+  struct trace *tr = arg;
+  while (!atomic_load(&tr->stop)) {
+    trace_write(tr, gm__now_ns());
+    struct timespec ts = {0, 200000};
+    nanosleep(&ts, NULL);
+  }
+  return NULL;
+}
+
+static void meter_on_wrapping_trace(void **state) {
+  (void)state;
+  char *root = gmt_mkdtemp();
+  fake_procfs(root);
+  /* 40 W with a 3 J range: the package counter wraps every 75 ms. */
+  struct trace tr = {.root = root, .pkg_w = 40, .dram_w = 3,
+                     .pkg_range_uj = 3000000, .dram_range_uj = 1000000,
+                     .t0_ns = gm__now_ns()};
+  atomic_init(&tr.stop, false);
+  zone(root, "intel-rapl:0", "package-0", tr.pkg_range_uj, 0);
+  zone(root, "intel-rapl:0:0", "dram", tr.dram_range_uj, 0);
+  trace_write(&tr, gm__now_ns());
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, trace_main, &tr), 0);
+
+  struct gm_meter_config cfg = gm_meter_config_default();
+  cfg.sysfs_root = root;
+  cfg.procfs_root = root;
+  cfg.devfs_root = root;
+  cfg.no_gpu = true;
+  cfg.interval_ns = 10 * 1000000; /* well under the 75 ms wrap period */
+  struct gm_meter *m = NULL;
+  assert_int_equal(gm_meter_create(&cfg, &m), GM_OK);
+  /* powercap measures the CPU and has DRAM: no models in use */
+  assert_int_equal(gm_meter_component_count(m), 2);
+  assert_int_equal(gm_meter_start(m), GM_OK);
+  assert_int_equal(gm_meter_start(m), GM_ERR_STATE);
+  struct timespec ts = {0, 600 * 1000000};
+  nanosleep(&ts, NULL);
+  assert_int_equal(gm_meter_stop(m), GM_OK);
+  assert_int_equal(gm_meter_stop(m), GM_OK); /* idempotent */
+  atomic_store(&tr.stop, true);
+  pthread_join(th, NULL);
+
+  double dur = gm_meter_duration_s(m);
+  for (size_t i = 0; i < 2; i++) {
+    const struct gm_component_info *ci = gm_meter_component(m, i);
+    struct gm_component_stats cs;
+    assert_int_equal(gm_meter_stats(m, i, &cs), GM_OK);
+    double p = ci->domain == GM_DOMAIN_PACKAGE ? tr.pkg_w : tr.dram_w;
+    /* The trace is rewritten every ~0.2 ms (plus scheduling delays): the
+     * meter's first and last readings may each be a few ms stale. */
+    assert_double_equal(cs.energy_j, p * dur, p * 0.02);
+    assert_double_equal(cs.avg_power_w, p, p * 0.02 / dur);
+    if (ci->domain == GM_DOMAIN_PACKAGE)
+      assert_true(cs.wraps >= 5);
+    assert_int_equal(cs.resets, 0);
+  }
+  gm_meter_destroy(m);
+  gmt_rmtree(root);
+  free(root);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(zones_classified_by_name),
+      cmocka_unit_test(garbage_unreadable_and_vanishing),
+      cmocka_unit_test(missing_tree_and_missing_range),
+      cmocka_unit_test(meter_on_wrapping_trace),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
