@@ -1,0 +1,289 @@
+/* test_store.c: the SQLite store: schema creation and versioning, a refusal
+ * to touch databases from a newer schema, a whole run written through the
+ * meter's callbacks, idle baselines. Real SQLite files in a temp dir. */
+#define _GNU_SOURCE
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "greenml/host.h"
+#include "greenml/meter.h"
+#include "greenml/store.h"
+#include "helpers.h"
+
+static char *fake_machine(void) {
+  char *root = gmt_mkdtemp();
+  gmt_write(root, "proc/stat", "cpu  1 0 1 8 0 0 0 0 0 0\ncpu0 1 0 1 8\n");
+  gmt_write(root, "proc/meminfo", "MemTotal: 8388608 kB\nMemAvailable: 1 kB\n");
+  gmt_write(root, "proc/cpuinfo",
+            "processor\t: 0\nmodel name\t: Test CPU 9000\n"
+            "physical id\t: 0\nflags\t\t: fpu hypervisor\n");
+  gmt_mkdirs(root, "sys");
+  gmt_mkdirs(root, "dev");
+  return root;
+}
+
+struct sink {
+  struct gm_store *st;
+  int64_t run_id;
+  int errors;
+};
+
+static void sink_sample(void *ctx, const struct gm_sample *s) {
+  struct sink *k = ctx;
+  k->errors += gm_store_add_sample(k->st, k->run_id, s) != GM_OK;
+}
+
+static void sink_flush(void *ctx) {
+  struct sink *k = ctx;
+  k->errors += gm_store_commit(k->st) != GM_OK;
+}
+
+static struct gm_meter *meter_on(const char *root, char bufs[3][512],
+                                 struct sink *k) {
+  snprintf(bufs[0], 512, "%s/sys", root);
+  snprintf(bufs[1], 512, "%s/proc", root);
+  snprintf(bufs[2], 512, "%s/dev", root);
+  struct gm_meter_config c = gm_meter_config_default();
+  c.sysfs_root = bufs[0];
+  c.procfs_root = bufs[1];
+  c.devfs_root = bufs[2];
+  c.no_gpu = true;
+  c.interval_ns = 10 * 1000000;
+  if (k) {
+    c.on_sample = sink_sample;
+    c.on_flush = sink_flush;
+    c.callback_ctx = k;
+  }
+  struct gm_meter *m = NULL;
+  assert_int_equal(gm_meter_create(&c, &m), GM_OK);
+  return m;
+}
+
+static long long scalar(sqlite3 *db, const char *sql) {
+  sqlite3_stmt *s = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+  long long v = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  return v;
+}
+
+static double scalar_d(sqlite3 *db, const char *sql) {
+  sqlite3_stmt *s = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+  double v = sqlite3_column_double(s, 0);
+  sqlite3_finalize(s);
+  return v;
+}
+
+static void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+  nanosleep(&ts, NULL);
+}
+
+static void creates_and_reopens(void **state) {
+  (void)state;
+  char *dir = gmt_mkdtemp();
+  char *path = gmt_path(dir, "g.db");
+  struct gm_store *st = NULL;
+  assert_int_equal(gm_store_open(path, &st, NULL, 0), GM_OK);
+  assert_int_equal(gm_store_schema_version(st), GM_STORE_SCHEMA_VERSION);
+  sqlite3 *db = gm_store_db(st);
+  assert_int_equal(
+      scalar(db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND "
+                 "name IN ('hosts','runs','components','samples','phases',"
+                 "'idle_baselines','metrics','metric_samples')"),
+      8);
+  sqlite3_stmt *s = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(s, 0), "wal");
+  sqlite3_finalize(s);
+  gm_store_close(st);
+  assert_int_equal(gm_store_open(path, &st, NULL, 0), GM_OK);
+  assert_int_equal(gm_store_schema_version(st), GM_STORE_SCHEMA_VERSION);
+  gm_store_close(st);
+  gm_store_close(NULL);
+  free(path);
+  gmt_rmtree(dir);
+  free(dir);
+}
+
+static char *slurp(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *buf = malloc((size_t)n + 1);
+  assert_non_null(buf);
+  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+  fclose(f);
+  *len = (size_t)n;
+  return buf;
+}
+
+static void newer_schema_is_refused_and_untouched(void **state) {
+  (void)state;
+  char *dir = gmt_mkdtemp();
+  char *path = gmt_path(dir, "new.db");
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(
+      sqlite3_exec(db, "CREATE TABLE future(x); PRAGMA user_version=99;", NULL,
+                   NULL, NULL),
+      SQLITE_OK);
+  sqlite3_close(db);
+  size_t n0, n1;
+  char *before = slurp(path, &n0);
+  struct gm_store *st = NULL;
+  char err[512] = "";
+  assert_int_equal(gm_store_open(path, &st, err, sizeof(err)),
+                   GM_ERR_SCHEMA_NEWER);
+  assert_null(st);
+  assert_non_null(strstr(err, "schema version 99"));
+  assert_non_null(strstr(err, "left untouched"));
+  char *after = slurp(path, &n1);
+  assert_int_equal(n0, n1);
+  assert_memory_equal(before, after, n0);
+  char *wal = gmt_path(dir, "new.db-wal");
+  FILE *f = fopen(wal, "rb");
+  assert_null(f); /* WAL mode was never switched on */
+  free(wal);
+  free(before);
+  free(after);
+
+  gmt_write(dir, "junk.db", "this is not sqlite, just text %d", 42);
+  char *junk = gmt_path(dir, "junk.db");
+  assert_int_equal(gm_store_open(junk, &st, err, sizeof(err)),
+                   GM_ERR_DATABASE);
+  assert_non_null(strstr(err, "junk.db"));
+  free(junk);
+  free(path);
+  gmt_rmtree(dir);
+  free(dir);
+}
+
+static void a_run_and_an_idle_baseline(void **state) {
+  (void)state;
+  char *root = fake_machine();
+  char *path = gmt_path(root, "g.db");
+  char bufs[3][512];
+  struct gm_store *st = NULL;
+  assert_int_equal(gm_store_open(path, &st, NULL, 0), GM_OK);
+  struct gm_meter *m = meter_on(root, bufs, NULL);
+  struct gm_host h;
+  assert_int_equal(gm_host_detect(m, &h), GM_OK);
+  assert_string_equal(h.cpu_model, "Test CPU 9000");
+  assert_true(h.virtualised);
+  assert_int_equal(h.logical_cpus, 1);
+  assert_int_equal(h.sockets, 1);
+  int64_t host = 0, host2 = 0;
+  assert_int_equal(gm_store_put_host(st, &h, &host), GM_OK);
+  assert_int_equal(gm_store_put_host(st, &h, &host2), GM_OK);
+  assert_int_equal(host, host2); /* same fingerprint, same row */
+
+  struct gm_idle_baseline *b = NULL;
+  assert_int_equal(gm_store_load_idle(st, host, &b), GM_ERR_NOT_FOUND);
+  assert_int_equal(gm_meter_start(m), GM_OK);
+  sleep_ms(50);
+  gm_meter_stop(m);
+  int64_t bid = 0;
+  assert_int_equal(gm_store_save_idle(st, host, 0, m, &bid), GM_OK);
+  assert_int_equal(gm_store_load_idle(st, host, &b), GM_OK);
+  assert_int_equal(b->id, bid);
+  assert_int_equal(b->n, gm_meter_component_count(m));
+  bool dram = false;
+  for (size_t i = 0; i < b->n; i++)
+    if (strcmp(b->entries[i].name, "dram") == 0) {
+      dram = true;
+      assert_double_equal(b->entries[i].mean_power_w, 0.375 * 8.0, 1e-9);
+    }
+  assert_true(dram);
+  gm_idle_baseline_free(b);
+  gm_meter_destroy(m);
+
+  struct sink k = {.st = st};
+  m = meter_on(root, bufs, &k);
+  struct gm_run_meta meta = {.kind = "measure",
+                             .interval_s = 0.01,
+                             .command = "unit test",
+                             .tags_json = "{\"k\":\"v\"}",
+                             .carbon_g_per_kwh = 400,
+                             .carbon_source = "test",
+                             .pue = 1.2,
+                             .idle_baseline_id = bid};
+  assert_int_equal(gm_store_begin_run(st, host, &meta, m, &k.run_id), GM_OK);
+  sqlite3 *db = gm_store_db(st);
+  char q[512];
+  snprintf(q, sizeof(q), "SELECT complete FROM runs WHERE id=%lld",
+           (long long)k.run_id);
+  assert_int_equal(scalar(db, q), 0);
+  assert_int_equal(gm_meter_start(m), GM_OK);
+  assert_int_equal(gm_meter_phase_begin(m, "p1", 0), GM_OK);
+  sleep_ms(80);
+  gm_meter_stop(m);
+  assert_int_equal(k.errors, 0);
+  size_t nc = gm_meter_component_count(m);
+  double idle[16] = {0};
+  struct gm_run_result res = {.exit_code = 3,
+                              .duration_s = gm_meter_duration_s(m),
+                              .total_energy_j = 1.5,
+                              .total_net_energy_j = 0.5,
+                              .carbon_g = 0.1,
+                              .sampler_cpu_s = 0.001,
+                              .idle_power_w = idle};
+  assert_int_equal(gm_store_finish_run(st, k.run_id, &res, m), GM_OK);
+  snprintf(q, sizeof(q),
+           "SELECT complete*100+exit_code FROM runs WHERE id=%lld",
+           (long long)k.run_id);
+  assert_int_equal(scalar(db, q), 103);
+  snprintf(q, sizeof(q),
+           "SELECT count(DISTINCT seq) FROM samples WHERE run_id=%lld",
+           (long long)k.run_id);
+  long long seqs = scalar(db, q);
+  assert_true(seqs >= 5);
+  snprintf(q, sizeof(q), "SELECT count(*) FROM samples WHERE run_id=%lld",
+           (long long)k.run_id);
+  assert_int_equal(scalar(db, q), seqs * (long long)nc);
+  /* the last stored cumulative energy is the component's total */
+  snprintf(q, sizeof(q),
+           "SELECT max(s.energy_j) - c.energy_j FROM samples s JOIN "
+           "components c ON c.run_id=s.run_id AND c.idx=s.component_idx "
+           "WHERE s.run_id=%lld AND c.name='dram'",
+           (long long)k.run_id);
+  assert_double_equal(scalar_d(db, q), 0.0, 1e-9);
+  snprintf(q, sizeof(q),
+           "SELECT count(*) FROM phases WHERE run_id=%lld AND name='p1'",
+           (long long)k.run_id);
+  assert_int_equal(scalar(db, q), 1);
+  snprintf(q, sizeof(q),
+           "SELECT count(*) FROM components WHERE run_id=%lld AND "
+           "provenance='modelled'",
+           (long long)k.run_id);
+  assert_int_equal(scalar(db, q), (long long)nc);
+  snprintf(q, sizeof(q), "SELECT tags_json = '{\"k\":\"v\"}' FROM runs "
+                         "WHERE id=%lld",
+           (long long)k.run_id);
+  assert_int_equal(scalar(db, q), 1);
+  gm_meter_destroy(m);
+  gm_store_close(st);
+  free(path);
+  gmt_rmtree(root);
+  free(root);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(creates_and_reopens),
+      cmocka_unit_test(newer_schema_is_refused_and_untouched),
+      cmocka_unit_test(a_run_and_an_idle_baseline),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
