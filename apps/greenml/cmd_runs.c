@@ -124,7 +124,12 @@ int cmd_runs(int argc, char **argv) {
       gm__json_string(&j, cmd);
       gm__json_end_object(&j);
     } else {
-      char eb[32], nb[32], xb[16];
+      char eb[32], nb[32], xb[16], cb[160];
+      /* one line per run: control characters of the command become spaces */
+      snprintf(cb, sizeof(cb), "%s", cmd ? cmd : "");
+      for (char *c = cb; *c; c++)
+        if ((unsigned char)*c < 0x20)
+          *c = ' ';
       gm_cli_fmt_energy(eb, sizeof(eb), e);
       if (have_net)
         gm_cli_fmt_energy(nb, sizeof(nb), net);
@@ -136,8 +141,7 @@ int cmd_runs(int argc, char **argv) {
         snprintf(xb, sizeof(xb), "-");
       printf("%5lld  %-20s %-8s %-10s %8.3f s %13s %13s %5s  %s\n", id,
              started ? started : "", kind ? kind : "",
-             complete ? "complete" : "incomplete", dur, eb, nb, xb,
-             cmd ? cmd : "");
+             complete ? "complete" : "incomplete", dur, eb, nb, xb, cb);
     }
   }
   sqlite3_finalize(s);
