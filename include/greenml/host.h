@@ -16,9 +16,9 @@ struct gm_host {
   int logical_cpus;
   int sockets;
   double mem_total_bytes;
-  char kernel[160];     /* uname -srm */
+  char kernel[160]; /* uname -srm */
   bool virtualised;
-  char virt_detail[96]; /* how it was detected */
+  char virt_detail[96];  /* how it was detected */
   char dimms_json[2048]; /* JSON array of DIMMs, "[]" when unknown */
   char gpus_json[2048];  /* JSON array of GPUs, "[]" when none */
 };

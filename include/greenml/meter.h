@@ -88,7 +88,7 @@ struct gm_component_stats {
  * arrays are borrowed for the duration of the callback. */
 struct gm_sample {
   uint64_t seq;
-  int64_t t_ns;          /* since gm_meter_start */
+  int64_t t_ns; /* since gm_meter_start */
   size_t n_components;
   const double *energy_j; /* cumulative integrated energy per component */
   const double *power_w;  /* mean power over the last interval per component */
@@ -103,7 +103,7 @@ struct gm_meter_config {
   const char *devfs_root;  /* NULL: $GREENML_DEVFS or "/dev" */
   const char *nvml_lib;    /* NULL: $GREENML_NVML_LIB or "libnvidia-ml.so.1" */
   double cpu_tdp_w;        /* > 0 overrides the TDP of the CPU model */
-  double dimm_capacitance_f; /* > 0 overrides the DRAM model's C */
+  double dimm_capacitance_f;  /* > 0 overrides the DRAM model's C */
   const char *dmidecode_file; /* saved `dmidecode -t memory` output, or NULL */
   double xcheck_threshold;    /* counter vs power disagreement; default 0.10 */
   int track_pid;              /* > 0: report this process tree's CPU time */
@@ -118,9 +118,9 @@ struct gm_meter_config {
 /* One named phase: a window of the run. Energies are per component. */
 struct gm_phase {
   char name[64];
-  double start_s;    /* since gm_meter_start */
+  double start_s; /* since gm_meter_start */
   double duration_s;
-  bool open;         /* not ended yet */
+  bool open;              /* not ended yet */
   const double *energy_j; /* n_components entries; borrowed */
 };
 

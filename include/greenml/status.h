@@ -10,20 +10,20 @@
 
 #include "greenml/api.h"
 
-#define GM_STATUS_LIST(X)                                                     \
-  X(OK, "success")                                                            \
-  X(ERR_INVALID_ARG, "invalid argument")                                      \
-  X(ERR_NO_MEMORY, "out of memory")                                           \
-  X(ERR_UNAVAILABLE, "not available on this machine")                         \
-  X(ERR_PERMISSION, "permission denied")                                      \
-  X(ERR_IO, "input/output error")                                             \
-  X(ERR_PARSE, "malformed data")                                              \
-  X(ERR_NOT_SUPPORTED, "not supported by this device")                        \
-  X(ERR_DEVICE_LOST, "device lost")                                           \
-  X(ERR_DATABASE, "database error")                                           \
-  X(ERR_SCHEMA_NEWER, "database written by a newer greenml")                  \
-  X(ERR_STATE, "call not valid in the current state")                         \
-  X(ERR_SYSTEM, "system call failed")                                         \
+#define GM_STATUS_LIST(X)                                                      \
+  X(OK, "success")                                                             \
+  X(ERR_INVALID_ARG, "invalid argument")                                       \
+  X(ERR_NO_MEMORY, "out of memory")                                            \
+  X(ERR_UNAVAILABLE, "not available on this machine")                          \
+  X(ERR_PERMISSION, "permission denied")                                       \
+  X(ERR_IO, "input/output error")                                              \
+  X(ERR_PARSE, "malformed data")                                               \
+  X(ERR_NOT_SUPPORTED, "not supported by this device")                         \
+  X(ERR_DEVICE_LOST, "device lost")                                            \
+  X(ERR_DATABASE, "database error")                                            \
+  X(ERR_SCHEMA_NEWER, "database written by a newer greenml")                   \
+  X(ERR_STATE, "call not valid in the current state")                          \
+  X(ERR_SYSTEM, "system call failed")                                          \
   X(ERR_NOT_FOUND, "not found")
 
 enum gm_status {

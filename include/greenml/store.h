@@ -47,7 +47,8 @@ struct gm_run_meta {
   const char *command;   /* the measured command line, or NULL */
   const char *tags_json; /* JSON object of --tag K=V, or NULL */
   double carbon_g_per_kwh;
-  const char *carbon_source; /* "region FR (Ember 2023)", "--carbon-intensity" */
+  const char
+      *carbon_source; /* "region FR (Ember 2023)", "--carbon-intensity" */
   double pue;
   int64_t idle_baseline_id; /* 0: none */
 };

@@ -69,13 +69,12 @@ static void virt(const char *sysfs, struct gm_host *h) {
   }
   gm__fmt(path, sizeof(path), "%s/class/dmi/id/sys_vendor", sysfs);
   if (gm__read_text(path, buf, sizeof(buf)) == GM_OK) {
-    const char *vms[] = {"QEMU", "KVM", "VMware", "Xen", "Microsoft",
-                         "innotek", "Amazon EC2", "Google"};
+    const char *vms[] = {"QEMU",      "KVM",     "VMware",     "Xen",
+                         "Microsoft", "innotek", "Amazon EC2", "Google"};
     for (size_t i = 0; i < sizeof(vms) / sizeof(vms[0]); i++)
       if (strstr(buf, vms[i])) {
         h->virtualised = true;
-        gm__fmt(h->virt_detail, sizeof(h->virt_detail), "DMI vendor '%s'",
-                buf);
+        gm__fmt(h->virt_detail, sizeof(h->virt_detail), "DMI vendor '%s'", buf);
         return;
       }
   }
@@ -170,8 +169,8 @@ enum gm_status gm_host_detect(const struct gm_meter *m, struct gm_host *out) {
     gm__strlcpy(out->hostname, "unknown", sizeof(out->hostname));
   struct utsname u;
   if (uname(&u) == 0)
-    gm__fmt(out->kernel, sizeof(out->kernel), "%s %s %s", u.sysname,
-            u.release, u.machine);
+    gm__fmt(out->kernel, sizeof(out->kernel), "%s %s %s", u.sysname, u.release,
+            u.machine);
   cpuinfo(env->procfs, out);
   if (!out->virtualised)
     virt(env->sysfs, out);
@@ -182,9 +181,9 @@ enum gm_status gm_host_detect(const struct gm_meter *m, struct gm_host *out) {
   dimms(env, out);
   gpus(m, out);
   char mem[32];
-  gm__fmt(mem, sizeof(mem), "%.0f", isnan(out->mem_total_bytes)
-                                        ? 0.0
-                                        : out->mem_total_bytes / 1073741824.0);
+  gm__fmt(mem, sizeof(mem), "%.0f",
+          isnan(out->mem_total_bytes) ? 0.0
+                                      : out->mem_total_bytes / 1073741824.0);
   uint64_t h = UINT64_C(14695981039346656037);
   h = fnv1a(out->hostname, h);
   h = fnv1a(out->cpu_model, h);

@@ -20,8 +20,8 @@
 #define GM__MAX_PLAUSIBLE_W 20000.0
 
 struct gm__accum {
-  bool primed;         /* a first successful reading has been seen */
-  int64_t last_t_ns;   /* time of the last successful reading */
+  bool primed;       /* a first successful reading has been seen */
+  int64_t last_t_ns; /* time of the last successful reading */
   bool have_counter;
   double last_counter_j;
   bool have_power;

@@ -272,8 +272,8 @@ static enum gm_status build_sources(struct gm_meter *m) {
   m->mmax = calloc(nm ? nm : 1, sizeof(double));
   m->mcount = calloc(nm ? nm : 1, sizeof(uint64_t));
   m->q_stride = 2 * nc + nm;
-  m->q_data = calloc(QUEUE_CAP * (m->q_stride ? m->q_stride : 1),
-                     sizeof(double));
+  m->q_data =
+      calloc(QUEUE_CAP * (m->q_stride ? m->q_stride : 1), sizeof(double));
   if (!m->comps || !m->acc || !m->readings || !m->cum_j || !m->interval_w ||
       !m->live_e || !m->live_p || !m->hist_e || !m->metrics || !m->mvals ||
       !m->msum || !m->mmax || !m->mcount || !m->q_data)
@@ -548,8 +548,8 @@ static void enqueue(struct gm_meter *m, int64_t t_rel_ns) {
 }
 
 static void tick(struct gm_meter *m, int64_t t_ns, bool final) {
-  struct gm__tick tk = {.t_ns = t_ns, .cpu_util_frac = NAN,
-                        .mem_used_bytes = NAN};
+  struct gm__tick tk = {
+      .t_ns = t_ns, .cpu_util_frac = NAN, .mem_used_bytes = NAN};
   if (m->ps)
     gm__procstat_sample(m->ps, t_ns, m->mvals, &tk.cpu_util_frac,
                         &tk.mem_used_bytes);
@@ -646,8 +646,7 @@ static void *writer_main(void *arg) {
     struct gm_sample s = {0};
     if (have && buf) {
       size_t slot = m->q_head;
-      memcpy(buf, m->q_data + slot * m->q_stride,
-             m->q_stride * sizeof(double));
+      memcpy(buf, m->q_data + slot * m->q_stride, m->q_stride * sizeof(double));
       s.seq = m->q_seq[slot];
       s.t_ns = m->q_t[slot];
       m->q_head = (m->q_head + 1) % QUEUE_CAP;

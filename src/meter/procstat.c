@@ -13,7 +13,7 @@
 #include "base/util.h"
 
 #define STAT_PERIOD_NS (100 * INT64_C(1000000))
-#define TREE_PERIOD_NS (500 * INT64_C(1000000))
+#define TREE_PERIOD_NS (1000 * INT64_C(1000000))
 
 struct gm__procstat {
   char stat_path[512];
@@ -35,7 +35,7 @@ struct gm__procstat {
   size_t *cpu_of_metric; /* metric index -> slot, or SIZE_MAX */
   double *values;        /* cached last values */
   size_t i_mem_used, i_mem_total, i_tree_cpu, i_tree_rss; /* SIZE_MAX: none */
-  char *buf;             /* /proc/stat read buffer */
+  char *buf; /* /proc/stat read buffer */
   size_t buf_size;
 };
 
@@ -89,12 +89,8 @@ size_t gm__procstat_parse_stat(const char *text, uint64_t *busy,
 }
 
 static bool read_stat(struct gm__procstat *ps) {
-  FILE *f = fopen(ps->stat_path, "re");
-  if (!f)
+  if (gm__read_text(ps->stat_path, ps->buf, ps->buf_size) != GM_OK)
     return false;
-  size_t n = fread(ps->buf, 1, ps->buf_size - 1, f);
-  fclose(f);
-  ps->buf[n] = '\0';
   for (size_t i = 0; i < ps->n_cpu_slots; i++)
     ps->busy[i] = ps->total[i] = 0;
   return gm__procstat_parse_stat(ps->buf, ps->busy, ps->total,
@@ -162,24 +158,81 @@ static bool parse_pid_stat(const char *text, struct proc_row *row) {
   return true;
 }
 
-static void read_tree(struct gm__procstat *ps) {
-  DIR *d = opendir(ps->procfs);
-  if (!d) {
-    ps->tree_cpu_s = ps->tree_rss = NAN;
-    return;
+/* Reads /proc/<pid>/stat into row; false when the process is gone. */
+static bool read_row(const struct gm__procstat *ps, int pid,
+                     struct proc_row *row) {
+  char path[600], text[1024];
+  gm__fmt(path, sizeof(path), "%s/%d/stat", ps->procfs, pid);
+  if (gm__read_text(path, text, sizeof(text)) != GM_OK)
+    return false;
+  row->pid = pid;
+  return parse_pid_stat(text, row);
+}
+
+/* Walks the tree from the root through /proc/<pid>/task/<tid>/children
+ * (reads only the tree's own files). Returns false when the kernel has no
+ * children files (CONFIG_PROC_CHILDREN off), so the caller scans all of
+ * /proc instead. */
+static bool walk_children(const struct gm__procstat *ps, double *ticks,
+                          double *pages, bool *found_root) {
+  int queue[4096];
+  size_t head = 0, tail = 0;
+  queue[tail++] = ps->track_pid;
+  *found_root = false;
+  while (head < tail) {
+    int pid = queue[head++];
+    struct proc_row row;
+    if (!read_row(ps, pid, &row))
+      continue;
+    if (pid == ps->track_pid)
+      *found_root = true;
+    *ticks += row.cpu_ticks;
+    *pages += row.rss_pages;
+    char dir[600];
+    gm__fmt(dir, sizeof(dir), "%s/%d/task", ps->procfs, pid);
+    DIR *d = opendir(dir);
+    if (!d)
+      continue;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+      if (!isdigit((unsigned char)de->d_name[0]))
+        continue;
+      char path[900], list[4096];
+      gm__fmt(path, sizeof(path), "%s/%s/children", dir, de->d_name);
+      enum gm_status rc = gm__read_text(path, list, sizeof(list));
+      if (rc == GM_ERR_UNAVAILABLE && pid == ps->track_pid) {
+        closedir(d);
+        return false;
+      }
+      for (char *p = list; rc == GM_OK && *p;) {
+        char *end;
+        long child = strtol(p, &end, 10);
+        if (end == p)
+          break;
+        if (child > 0 && tail < sizeof(queue) / sizeof(queue[0]))
+          queue[tail++] = (int)child;
+        p = end;
+      }
+    }
+    closedir(d);
   }
+  return true;
+}
+
+/* The slow path: every process in /proc, tree marked by parent links. */
+static bool scan_all(const struct gm__procstat *ps, double *ticks,
+                     double *pages, bool *found_root) {
+  DIR *d = opendir(ps->procfs);
+  if (!d)
+    return false;
   size_t cap = 256, n = 0;
   struct proc_row *rows = malloc(cap * sizeof(*rows));
   struct dirent *de;
   while (rows && (de = readdir(d)) != NULL) {
     if (!isdigit((unsigned char)de->d_name[0]))
       continue;
-    char path[600], text[1024];
-    gm__fmt(path, sizeof(path), "%s/%s/stat", ps->procfs, de->d_name);
-    if (gm__read_text(path, text, sizeof(text)) != GM_OK)
-      continue;
-    struct proc_row row = {.pid = atoi(de->d_name)};
-    if (!parse_pid_stat(text, &row))
+    struct proc_row row;
+    if (!read_row(ps, atoi(de->d_name), &row))
       continue;
     if (n == cap) {
       struct proc_row *nr = realloc(rows, 2 * cap * sizeof(*rows));
@@ -191,17 +244,16 @@ static void read_tree(struct gm__procstat *ps) {
     rows[n++] = row;
   }
   closedir(d);
-  if (!rows) {
-    ps->tree_cpu_s = ps->tree_rss = NAN;
-    return;
+  bool *in = rows ? calloc(n ? n : 1, sizeof(*in)) : NULL;
+  if (!in) {
+    free(rows);
+    return false;
   }
-  /* Mark the tree: repeated passes until no new member (depth is small). */
-  bool *in = calloc(n ? n : 1, sizeof(*in));
-  bool found_root = false;
-  for (size_t i = 0; in && i < n; i++)
+  *found_root = false;
+  for (size_t i = 0; i < n; i++)
     if (rows[i].pid == ps->track_pid)
-      in[i] = found_root = true;
-  for (bool changed = found_root; changed && in;) {
+      in[i] = *found_root = true;
+  for (bool changed = *found_root; changed;) {
     changed = false;
     for (size_t i = 0; i < n; i++) {
       if (in[i])
@@ -213,19 +265,29 @@ static void read_tree(struct gm__procstat *ps) {
         }
     }
   }
-  double ticks = 0, pages = 0;
-  for (size_t i = 0; in && i < n; i++)
+  for (size_t i = 0; i < n; i++)
     if (in[i]) {
-      ticks += rows[i].cpu_ticks;
-      pages += rows[i].rss_pages;
+      *ticks += rows[i].cpu_ticks;
+      *pages += rows[i].rss_pages;
     }
+  free(in);
+  free(rows);
+  return true;
+}
+
+static void read_tree(struct gm__procstat *ps) {
+  double ticks = 0, pages = 0;
+  bool found_root = false;
+  if (!walk_children(ps, &ticks, &pages, &found_root)) {
+    ticks = pages = 0;
+    if (!scan_all(ps, &ticks, &pages, &found_root))
+      return;
+  }
+  /* After the root exits the last values are kept. */
   if (found_root) {
     ps->tree_cpu_s = ticks / (double)ps->clk_tck;
     ps->tree_rss = pages * (double)ps->page_bytes;
   }
-  /* After the root exits the last values are kept. */
-  free(in);
-  free(rows);
 }
 
 static bool add_metric(struct gm__procstat *ps, const char *name,
@@ -358,9 +420,8 @@ static double pct(uint64_t b1, uint64_t t1, uint64_t b0, uint64_t t0) {
   return u > 1.0 ? 100.0 : 100.0 * u;
 }
 
-void gm__procstat_sample(struct gm__procstat *ps, int64_t t_ns,
-                         double *metrics, double *util_frac,
-                         double *mem_used_bytes) {
+void gm__procstat_sample(struct gm__procstat *ps, int64_t t_ns, double *metrics,
+                         double *util_frac, double *mem_used_bytes) {
   bool first = ps->last_stat_ns == 0;
   if (first || t_ns - ps->last_stat_ns >= STAT_PERIOD_NS) {
     ps->last_stat_ns = t_ns;

@@ -2,7 +2,8 @@
  * averaged), /proc/meminfo, and the CPU time and RSS of a process tree.
  * Owned by the meter, read on the sampler thread. /proc/stat is read at most
  * every 100 ms (its resolution is USER_HZ ticks of 10 ms, and generating it is
- * the most expensive read of a tick); the process tree at most every 500 ms. */
+ * the most expensive read of a tick); the process tree at most every second,
+ * walking /proc/<pid>/task/<tid>/children from the root. */
 #ifndef GM_METER_PROCSTAT_H
 #define GM_METER_PROCSTAT_H
 
@@ -27,9 +28,8 @@ const struct gm_metric_info *gm__procstat_metric(const struct gm__procstat *ps,
  * value is repeated between refreshes). *util_frac is the whole-machine
  * utilisation over the last /proc/stat window (NAN before two reads);
  * *mem_used_bytes NAN when unknown. */
-void gm__procstat_sample(struct gm__procstat *ps, int64_t t_ns,
-                         double *metrics, double *util_frac,
-                         double *mem_used_bytes);
+void gm__procstat_sample(struct gm__procstat *ps, int64_t t_ns, double *metrics,
+                         double *util_frac, double *mem_used_bytes);
 
 /* Parses /proc/stat text: fills up to max per-CPU (busy, total) tick counts,
  * index 0 the aggregate line, index 1+k for cpuk (by number). Returns the

@@ -6,7 +6,7 @@
 #include "meter/source.h"
 
 const struct gm__source_ops *const gm__sources[] = {
-    &gm__source_rapl_powercap, &gm__source_rapl_perf, &gm__source_rapl_msr,
+    &gm__source_rapl_powercap, &gm__source_rapl_perf,  &gm__source_rapl_msr,
     &gm__source_nvml,          &gm__source_dram_model, &gm__source_cpu_model,
 };
 

@@ -38,12 +38,12 @@ struct gm__tick {
 
 /* One component's reading at one tick. */
 struct gm__reading {
-  bool ok;          /* false: unreadable this tick (error counted) */
-  bool has_energy;  /* energy_j is a counter value (J, wraps at wrap_j) */
+  bool ok;         /* false: unreadable this tick (error counted) */
+  bool has_energy; /* energy_j is a counter value (J, wraps at wrap_j) */
   double energy_j;
-  bool has_power;   /* power_w is a sensor or model value (W) */
+  bool has_power; /* power_w is a sensor or model value (W) */
   double power_w;
-  bool lost;        /* the device is gone for good: stop reading it */
+  bool lost; /* the device is gone for good: stop reading it */
 };
 
 struct gm__source_ops {

@@ -123,8 +123,8 @@ int gm_store_schema_version(struct gm_store *st) {
   return user_version(st->db);
 }
 
-enum gm_status gm_store_open(const char *path, struct gm_store **out,
-                             char *err, size_t err_size) {
+enum gm_status gm_store_open(const char *path, struct gm_store **out, char *err,
+                             size_t err_size) {
   *out = NULL;
   struct gm_store *st = calloc(1, sizeof(*st));
   if (!st)
@@ -158,8 +158,9 @@ enum gm_status gm_store_open(const char *path, struct gm_store **out,
     goto fail;
   }
   char *msg = NULL;
-  if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                           " PRAGMA foreign_keys=ON;",
+  if (sqlite3_exec(st->db,
+                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                   " PRAGMA foreign_keys=ON;",
                    NULL, NULL, &msg) != SQLITE_OK) {
     gm__fmt(st->err, sizeof(st->err), "cannot configure '%s': %s", path,
             msg ? msg : "?");
@@ -220,7 +221,9 @@ const char *gm_store_last_error(const struct gm_store *st) {
   return st && st->err[0] ? st->err : "no error";
 }
 
-struct sqlite3 *gm_store_db(struct gm_store *st) { return st->db; }
+struct sqlite3 *gm_store_db(struct gm_store *st) {
+  return st->db;
+}
 
 /* Binds text or NULL. */
 static void bind_text(sqlite3_stmt *s, int i, const char *v) {
@@ -269,8 +272,8 @@ enum gm_status gm_store_put_host(struct gm_store *st, const struct gm_host *h,
   sqlite3_finalize(s);
   if (rc != SQLITE_DONE)
     return fail(st, "cannot store the host");
-  if (sqlite3_prepare_v2(st->db, "SELECT id FROM hosts WHERE fingerprint=?",
-                         -1, &s, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(st->db, "SELECT id FROM hosts WHERE fingerprint=?", -1,
+                         &s, NULL) != SQLITE_OK)
     return fail(st, "cannot read the host");
   bind_text(s, 1, h->fingerprint);
   rc = sqlite3_step(s);

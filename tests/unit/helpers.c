@@ -103,7 +103,7 @@ void gmt_assert_near(double a, double b, double eps, const char *ea,
                      const char *eb, const char *file, int line) {
   if (fabs(a - b) <= eps)
     return;
-  print_error("%s = %.17g\n%s = %.17g\n|difference| = %.6g > %.6g\n", ea, a,
-              eb, b, fabs(a - b), eps);
+  print_error("%s = %.17g\n%s = %.17g\n|difference| = %.6g > %.6g\n", ea, a, eb,
+              b, fabs(a - b), eps);
   _fail(file, line);
 }

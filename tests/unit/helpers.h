@@ -16,7 +16,7 @@ void gmt_assert_near(double a, double b, double eps, const char *ea,
                      const char *eb, const char *file, int line);
 #ifndef assert_double_equal
 #define assert_double_equal(a, b, eps)                                         \
-  gmt_assert_near((double)(a), (double)(b), (double)(eps), #a, #b, __FILE__,  \
+  gmt_assert_near((double)(a), (double)(b), (double)(eps), #a, #b, __FILE__,   \
                   __LINE__)
 #endif
 

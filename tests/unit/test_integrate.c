@@ -32,13 +32,13 @@ static void constant_power_irregular_steps(void **state) {
   struct gm_component_info ci = gauge();
   struct gm__accum a;
   gm__accum_init(&a);
-  const int64_t t[] = {0, 100000000, 250000000, 260000000, 1000000000,
-                       3000000000};
+  const int64_t t[] = {0,         100000000,  250000000,
+                       260000000, 1000000000, 3000000000};
   for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-    gm__accum_update(&a, &ci, &(struct gm__reading){.ok = true,
-                                                     .has_power = true,
-                                                     .power_w = 42.5},
-                     t[i]);
+    gm__accum_update(
+        &a, &ci,
+        &(struct gm__reading){.ok = true, .has_power = true, .power_w = 42.5},
+        t[i]);
   assert_double_equal(a.energy_j, 42.5 * 3.0, 1e-9);
   assert_double_equal(a.peak_w, 42.5, 1e-12);
   assert_double_equal(gm__accum_power_sd_w(&a), 0.0, 1e-9);
@@ -52,9 +52,10 @@ static void linear_ramp_is_exact(void **state) {
   /* P(t) = 10 + 20 t over [0, 2] s, uneven steps: E = 20 + 40 = 60 J. */
   double ts[] = {0, 0.013, 0.2, 0.7, 0.71, 1.5, 2.0};
   for (size_t i = 0; i < sizeof(ts) / sizeof(ts[0]); i++)
-    gm__accum_update(&a, &ci, &(struct gm__reading){.ok = true,
-                                                     .has_power = true,
-                                                     .power_w = 10 + 20 * ts[i]},
+    gm__accum_update(&a, &ci,
+                     &(struct gm__reading){.ok = true,
+                                           .has_power = true,
+                                           .power_w = 10 + 20 * ts[i]},
                      (int64_t)llround(ts[i] * NS));
   assert_double_equal(a.energy_j, 60.0, 1e-9);
 }
@@ -101,14 +102,26 @@ static void counter_reset_is_filled_from_power(void **state) {
   struct gm__accum a;
   gm__accum_init(&a);
   struct gm__reading r[] = {
-      {.ok = true, .has_energy = true, .energy_j = 1000, .has_power = true,
+      {.ok = true,
+       .has_energy = true,
+       .energy_j = 1000,
+       .has_power = true,
        .power_w = 100},
-      {.ok = true, .has_energy = true, .energy_j = 1010, .has_power = true,
+      {.ok = true,
+       .has_energy = true,
+       .energy_j = 1010,
+       .has_power = true,
        .power_w = 100},
       /* driver reload: the counter restarts near zero */
-      {.ok = true, .has_energy = true, .energy_j = 3, .has_power = true,
+      {.ok = true,
+       .has_energy = true,
+       .energy_j = 3,
+       .has_power = true,
        .power_w = 120},
-      {.ok = true, .has_energy = true, .energy_j = 15, .has_power = true,
+      {.ok = true,
+       .has_energy = true,
+       .energy_j = 15,
+       .has_power = true,
        .power_w = 120},
   };
   for (int k = 0; k < 4; k++)
@@ -182,8 +195,10 @@ static void cross_check_agrees_and_disagrees(void **state) {
   gm__accum_init(&ok);
   gm__accum_init(&off);
   for (int k = 0; k <= 10; k++) {
-    struct gm__reading r = {.ok = true, .has_energy = true,
-                            .energy_j = 50.0 * k * 0.1, .has_power = true,
+    struct gm__reading r = {.ok = true,
+                            .has_energy = true,
+                            .energy_j = 50.0 * k * 0.1,
+                            .has_power = true,
                             .power_w = 50};
     gm__accum_update(&ok, &ci, &r, (int64_t)k * NS / 10);
     r.power_w = 85; /* the sensor reads 70 % high */

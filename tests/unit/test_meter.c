@@ -136,8 +136,8 @@ static void phases_partition_the_series(void **state) {
   assert_false(load->open);
   assert_false(train->open);
   assert_true(tail->open); /* ended by stop */
-  assert_double_equal(tail->start_s + tail->duration_s,
-                      gm_meter_duration_s(m), 1e-9);
+  assert_double_equal(tail->start_s + tail->duration_s, gm_meter_duration_s(m),
+                      1e-9);
   for (size_t i = 0; i < 3; i++) {
     const struct gm_phase *ph = gm_meter_phase(m, i);
     assert_double_equal(ph->energy_j[d], DRAM_W * ph->duration_s, 1e-9);

@@ -37,7 +37,9 @@ static void fake_procfs(const char *root) {
 }
 
 static struct gm__env env_for(const char *sys, const char *proc) {
-  struct gm__env e = {.sysfs = sys, .procfs = proc, .devfs = sys,
+  struct gm__env e = {.sysfs = sys,
+                      .procfs = proc,
+                      .devfs = sys,
                       .nvml_lib = "/nonexistent/libnvidia-ml.so.1",
                       .no_gpu = true};
   return e;
@@ -168,7 +170,8 @@ static void missing_tree_and_missing_range(void **state) {
   free(root);
 }
 
-/* ---- the meter on a scripted trace ---------------------------------------- */
+/* ---- the meter on a scripted trace ----------------------------------------
+ */
 
 struct trace {
   const char *root;
@@ -203,8 +206,11 @@ static void meter_on_wrapping_trace(void **state) {
   char *root = gmt_mkdtemp();
   fake_procfs(root);
   /* 40 W with a 3 J range: the package counter wraps every 75 ms. */
-  struct trace tr = {.root = root, .pkg_w = 40, .dram_w = 3,
-                     .pkg_range_uj = 3000000, .dram_range_uj = 1000000,
+  struct trace tr = {.root = root,
+                     .pkg_w = 40,
+                     .dram_w = 3,
+                     .pkg_range_uj = 3000000,
+                     .dram_range_uj = 1000000,
                      .t0_ns = gm__now_ns()};
   atomic_init(&tr.stop, false);
   zone(root, "intel-rapl:0", "package-0", tr.pkg_range_uj, 0);

@@ -161,8 +161,7 @@ static void newer_schema_is_refused_and_untouched(void **state) {
 
   gmt_write(dir, "junk.db", "this is not sqlite, just text %d", 42);
   char *junk = gmt_path(dir, "junk.db");
-  assert_int_equal(gm_store_open(junk, &st, err, sizeof(err)),
-                   GM_ERR_DATABASE);
+  assert_int_equal(gm_store_open(junk, &st, err, sizeof(err)), GM_ERR_DATABASE);
   assert_non_null(strstr(err, "junk.db"));
   free(junk);
   free(path);
@@ -268,8 +267,9 @@ static void a_run_and_an_idle_baseline(void **state) {
            "provenance='modelled'",
            (long long)k.run_id);
   assert_int_equal(scalar(db, q), (long long)nc);
-  snprintf(q, sizeof(q), "SELECT tags_json = '{\"k\":\"v\"}' FROM runs "
-                         "WHERE id=%lld",
+  snprintf(q, sizeof(q),
+           "SELECT tags_json = '{\"k\":\"v\"}' FROM runs "
+           "WHERE id=%lld",
            (long long)k.run_id);
   assert_int_equal(scalar(db, q), 1);
   gm_meter_destroy(m);

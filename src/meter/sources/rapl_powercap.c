@@ -280,8 +280,7 @@ static enum gm_status open_(const struct gm__env *env, void **self,
     has_pkg |= pc->zones[i].info.domain == GM_DOMAIN_PACKAGE;
   if (!has_pkg) {
     /* Subzones without their package cannot stand in for the CPU. */
-    append(probe->reason, sizeof(probe->reason),
-           "no readable package zone");
+    append(probe->reason, sizeof(probe->reason), "no readable package zone");
     close_(pc);
     return worst == GM_OK ? GM_ERR_UNAVAILABLE : worst;
   }
