@@ -82,6 +82,28 @@ enum gm_status gm__read_text(const char *path, char *buf, size_t size) {
   return GM_OK;
 }
 
+enum gm_status gm__pread_text(int fd, char *buf, size_t size) {
+  if (size == 0 || fd < 0)
+    return GM_ERR_INVALID_ARG;
+  size_t got = 0;
+  while (got + 1 < size) {
+    ssize_t n = pread(fd, buf + got, size - 1 - got, (off_t)got);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      buf[0] = '\0';
+      return gm__status_from_errno(errno);
+    }
+    if (n == 0)
+      break;
+    got += (size_t)n;
+  }
+  buf[got] = '\0';
+  while (got > 0 && isspace((unsigned char)buf[got - 1]))
+    buf[--got] = '\0';
+  return GM_OK;
+}
+
 bool gm__parse_u64(const char *s, uint64_t *out) {
   if (!s || !isdigit((unsigned char)s[0]))
     return false;

@@ -29,6 +29,10 @@ enum gm_status gm__status_from_errno(int err);
  * leaves errno set. */
 enum gm_status gm__read_text(const char *path, char *buf, size_t size);
 
+/* Reads a whole small file through an open descriptor from offset 0 (pread),
+ * as gm__read_text does; for procfs files re-read every tick. */
+enum gm_status gm__pread_text(int fd, char *buf, size_t size);
+
 /* Reads a file holding one unsigned decimal integer. GM_ERR_PARSE when the
  * content is not exactly that. */
 enum gm_status gm__read_u64(const char *path, uint64_t *out);

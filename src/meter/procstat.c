@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +15,12 @@
 
 #define STAT_PERIOD_NS (100 * INT64_C(1000000))
 #define TREE_PERIOD_NS (1000 * INT64_C(1000000))
+#define MEMINFO_PERIOD_NS (1000 * INT64_C(1000000))
 
 struct gm__procstat {
   char stat_path[512];
   char meminfo_path[512];
+  int stat_fd, meminfo_fd; /* kept open: one pread per refresh */
   char procfs[400];
   int track_pid;
   long clk_tck;
@@ -27,6 +30,7 @@ struct gm__procstat {
   bool have_prev;
   int64_t last_stat_ns;
   int64_t last_tree_ns;
+  int64_t last_meminfo_ns;
   double util_frac;
   double mem_used, mem_total;
   double tree_cpu_s, tree_rss;
@@ -89,7 +93,7 @@ size_t gm__procstat_parse_stat(const char *text, uint64_t *busy,
 }
 
 static bool read_stat(struct gm__procstat *ps) {
-  if (gm__read_text(ps->stat_path, ps->buf, ps->buf_size) != GM_OK)
+  if (gm__pread_text(ps->stat_fd, ps->buf, ps->buf_size) != GM_OK)
     return false;
   for (size_t i = 0; i < ps->n_cpu_slots; i++)
     ps->busy[i] = ps->total[i] = 0;
@@ -97,23 +101,21 @@ static bool read_stat(struct gm__procstat *ps) {
                                  ps->n_cpu_slots) > 0;
 }
 
+/* Value in kB of the meminfo line starting with key (e.g. "MemTotal:"). */
+static double meminfo_kb(const char *text, const char *key) {
+  const char *p = strstr(text, key);
+  if (!p || (p != text && p[-1] != '\n'))
+    return NAN;
+  return strtod(p + strlen(key), NULL);
+}
+
 static void read_meminfo(struct gm__procstat *ps) {
-  char buf[4096];
+  char buf[8192];
   ps->mem_used = ps->mem_total = NAN;
-  if (gm__read_text(ps->meminfo_path, buf, sizeof(buf)) != GM_OK)
+  if (gm__pread_text(ps->meminfo_fd, buf, sizeof(buf)) != GM_OK)
     return;
-  double total_kb = NAN, avail_kb = NAN;
-  for (char *line = buf; line && *line;) {
-    char *next = strchr(line, '\n');
-    if (next)
-      *next = '\0';
-    unsigned long long v;
-    if (sscanf(line, "MemTotal: %llu kB", &v) == 1)
-      total_kb = (double)v;
-    else if (sscanf(line, "MemAvailable: %llu kB", &v) == 1)
-      avail_kb = (double)v;
-    line = next ? next + 1 : NULL;
-  }
+  double total_kb = meminfo_kb(buf, "MemTotal:");
+  double avail_kb = meminfo_kb(buf, "MemAvailable:");
   ps->mem_total = total_kb * 1024.0;
   ps->mem_used = (total_kb - avail_kb) * 1024.0;
 }
@@ -313,6 +315,8 @@ enum gm_status gm__procstat_open(const char *procfs, int track_pid,
   gm__fmt(ps->stat_path, sizeof(ps->stat_path), "%s/stat", procfs);
   gm__fmt(ps->meminfo_path, sizeof(ps->meminfo_path), "%s/meminfo", procfs);
   ps->track_pid = track_pid;
+  ps->stat_fd = open(ps->stat_path, O_RDONLY | O_CLOEXEC);
+  ps->meminfo_fd = open(ps->meminfo_path, O_RDONLY | O_CLOEXEC);
   ps->clk_tck = sysconf(_SC_CLK_TCK);
   if (ps->clk_tck <= 0)
     ps->clk_tck = 100;
@@ -328,7 +332,7 @@ enum gm_status gm__procstat_open(const char *procfs, int track_pid,
             ps->stat_path, gm_status_str(rc));
     gm__fmt(probe->fix, sizeof(probe->fix),
             "mount procfs (mount -t proc proc /proc) or set GREENML_PROCFS");
-    free(ps);
+    gm__procstat_close(ps);
     return rc;
   }
   ps->buf_size = len * 2 + 4096; /* room for growth of the intr line */
@@ -339,8 +343,8 @@ enum gm_status gm__procstat_open(const char *procfs, int track_pid,
   if (!ps->buf || slots == 0) {
     gm__fmt(probe->reason, sizeof(probe->reason),
             "cannot parse '%s': no cpu lines", ps->stat_path);
-    free(ps->buf);
-    free(ps);
+    ps->buf_size = 0;
+    gm__procstat_close(ps);
     return slots == 0 ? GM_ERR_PARSE : GM_ERR_NO_MEMORY;
   }
   ps->n_cpu_slots = slots;
@@ -392,6 +396,10 @@ enum gm_status gm__procstat_open(const char *procfs, int track_pid,
 void gm__procstat_close(struct gm__procstat *ps) {
   if (!ps)
     return;
+  if (ps->stat_fd >= 0)
+    close(ps->stat_fd);
+  if (ps->meminfo_fd >= 0)
+    close(ps->meminfo_fd);
   free(ps->busy);
   free(ps->total);
   free(ps->prev_busy);
@@ -423,7 +431,9 @@ static double pct(uint64_t b1, uint64_t t1, uint64_t b0, uint64_t t0) {
 void gm__procstat_sample(struct gm__procstat *ps, int64_t t_ns, double *metrics,
                          double *util_frac, double *mem_used_bytes) {
   bool first = ps->last_stat_ns == 0;
-  if (first || t_ns - ps->last_stat_ns >= STAT_PERIOD_NS) {
+  /* A tick may wake a little early: 10 % slack keeps a 100 ms sampler from
+   * refreshing only every other tick. */
+  if (first || t_ns - ps->last_stat_ns >= STAT_PERIOD_NS * 9 / 10) {
     ps->last_stat_ns = t_ns;
     if (read_stat(ps)) {
       if (ps->have_prev) {
@@ -440,10 +450,15 @@ void gm__procstat_sample(struct gm__procstat *ps, int64_t t_ns, double *metrics,
       memcpy(ps->prev_total, ps->total, ps->n_cpu_slots * sizeof(uint64_t));
       ps->have_prev = true;
     }
+  }
+  if (ps->last_meminfo_ns == 0 ||
+      t_ns - ps->last_meminfo_ns >= MEMINFO_PERIOD_NS * 9 / 10) {
+    ps->last_meminfo_ns = t_ns;
     read_meminfo(ps);
   }
   if (ps->track_pid > 0 &&
-      (ps->last_tree_ns == 0 || t_ns - ps->last_tree_ns >= TREE_PERIOD_NS)) {
+      (ps->last_tree_ns == 0 ||
+       t_ns - ps->last_tree_ns >= TREE_PERIOD_NS * 9 / 10)) {
     ps->last_tree_ns = t_ns;
     read_tree(ps);
   }
