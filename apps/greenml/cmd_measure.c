@@ -832,36 +832,8 @@ int cmd_measure(int argc, char **argv) {
   }
 
   struct gm_meter_config cfg = gm_cli_meter_config(&o.mo);
-  /* A probe meter describes the host and, with --idle DUR, is replaced by the
-   * idle measurement before the real one. */
-  {
-    struct gm_meter *probe = NULL;
-    if (gm_meter_create(&cfg, &probe) != GM_OK) {
-      gm_cli_error("measure", "cannot create the meter");
-      ec = GM_EXIT_SOFTWARE;
-      goto out;
-    }
-    if (rc.st)
-      ec = gm_cli_host("measure", rc.st, probe, &host_id);
-    gm_meter_destroy(probe);
-    if (ec)
-      goto out;
-  }
-  if (o.idle_ns > 0) {
-    ec = gm_cli_measure_idle("measure", &o.mo, o.idle_ns, rc.st, host_id,
-                             &base);
-    if (ec)
-      goto out;
-  } else if (strcmp(o.idle, "auto") == 0 && rc.st) {
-    if (gm_store_load_idle(rc.st, host_id, &base) != GM_OK)
-      snprintf(s.idle_note, sizeof(s.idle_note),
-               "no idle baseline for this host, net energy not computed: "
-               "run 'greenml idle' once, or pass --idle 30s");
-  } else if (strcmp(o.idle, "auto") == 0) {
-    snprintf(s.idle_note, sizeof(s.idle_note),
-             "--no-db: no stored idle baseline; pass --idle 30s to measure "
-             "one");
-  }
+  /* The command is forked first, held on a pipe, so the one meter knows the
+   * process tree to follow; it also describes the host. */
 
   /* The marker channel. */
   snprintf(fifo_dir, sizeof(fifo_dir), "/tmp/greenml-XXXXXX");
@@ -895,6 +867,27 @@ int cmd_measure(int argc, char **argv) {
     ec = GM_EXIT_SOFTWARE;
     goto out;
   }
+  if (rc.st) {
+    ec = gm_cli_host("measure", rc.st, m, &host_id);
+    if (ec)
+      goto out;
+  }
+  if (o.idle_ns > 0) {
+    ec = gm_cli_measure_idle("measure", &o.mo, o.idle_ns, rc.st, host_id,
+                             &base);
+    if (ec)
+      goto out;
+  } else if (strcmp(o.idle, "auto") == 0 && rc.st) {
+    if (gm_store_load_idle(rc.st, host_id, &base) != GM_OK)
+      snprintf(s.idle_note, sizeof(s.idle_note),
+               "no idle baseline for this host, net energy not computed: "
+               "run 'greenml idle' once, or pass --idle 30s");
+  } else if (strcmp(o.idle, "auto") == 0) {
+    snprintf(s.idle_note, sizeof(s.idle_note),
+             "--no-db: no stored idle baseline; pass --idle 30s to measure "
+             "one");
+  }
+
   size_t nc = gm_meter_component_count(m);
   s.idle_w = malloc((nc ? nc : 1) * sizeof(double));
   if (!s.idle_w) {

@@ -49,8 +49,8 @@ int cmd_monitor(int argc, char **argv) {
     if (opt == O_REFRESH || opt == O_DURATION) {
       int64_t v;
       if (!gm_cli_parse_duration(optarg, &v) || v < 10 * INT64_C(1000000)) {
-        gm_cli_error("monitor", "'%s' is not a duration of at least 10ms",
-                     optarg);
+        gm_cli_error("monitor", "--%s '%s' is not a duration of at least 10ms",
+                     opt == O_REFRESH ? "refresh" : "duration", optarg);
         return GM_EXIT_USAGE;
       }
       if (opt == O_REFRESH)
@@ -93,8 +93,15 @@ int cmd_monitor(int argc, char **argv) {
   gm_meter_start(m);
   bool first = true;
   while (!stop_flag) {
-    struct timespec ts = {.tv_sec = refresh_ns / 1000000000,
-                          .tv_nsec = refresh_ns % 1000000000};
+    /* With --duration, the last wait ends when DUR has elapsed. */
+    int64_t wait_ns = refresh_ns;
+    if (dur_ns > 0) {
+      int64_t left = dur_ns - (int64_t)(gm_meter_duration_s(m) * 1e9);
+      if (left < wait_ns)
+        wait_ns = left > 0 ? left : 0;
+    }
+    struct timespec ts = {.tv_sec = wait_ns / 1000000000,
+                          .tv_nsec = wait_ns % 1000000000};
     while (!stop_flag && nanosleep(&ts, &ts) != 0 && errno == EINTR)
       ;
     double t;
@@ -122,7 +129,7 @@ int cmd_monitor(int argc, char **argv) {
     }
     fflush(stdout);
     first = false;
-    if (dur_ns > 0 && t * 1e9 >= (double)dur_ns)
+    if (dur_ns > 0 && gm_meter_duration_s(m) * 1e9 >= (double)dur_ns)
       break;
   }
   gm_meter_stop(m);
