@@ -37,9 +37,10 @@ void gm_cli_print_idle(FILE *f, const struct gm_idle_baseline *b) {
   fprintf(f, "idle baseline #%lld, measured %s over %.1f s:\n",
           (long long)b->id, b->measured_at, b->duration_s);
   for (size_t i = 0; i < b->n; i++)
-    fprintf(f, "  %-12s %-14s %9.3f W mean  %8.3f W sd\n", b->entries[i].name,
-            b->entries[i].source, b->entries[i].mean_power_w,
-            b->entries[i].sd_power_w);
+    fprintf(f, "  %-12s %-14s %9.3f W mean  %8.3f W sd  [%s]\n",
+            b->entries[i].name, b->entries[i].source,
+            b->entries[i].mean_power_w, b->entries[i].sd_power_w,
+            strstr(b->entries[i].source, "model") ? "modelled" : "measured");
 }
 
 int gm_cli_measure_idle(const char *cmd, const struct gm_cli_meter_opts *mo,

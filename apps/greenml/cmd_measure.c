@@ -355,8 +355,10 @@ static void print_summary(FILE *f, struct gm_meter *m, const struct summary *s,
             (unsigned long long)gm_meter_missed_ticks(m));
   size_t np = gm_meter_phase_count(m);
   if (np) {
-    fprintf(f, "\n %-20s %10s %10s %13s %13s\n", "phase", "start", "duration",
-            "gross", "net");
+    fprintf(f,
+            "\n %-20s %10s %10s %13s %13s   (in-total components; "
+            "provenance as above)\n",
+            "phase", "start", "duration", "gross", "net");
     for (size_t p = 0; p < np; p++) {
       const struct gm_phase *ph = gm_meter_phase(m, p);
       double tot = 0, net = 0;
@@ -942,11 +944,18 @@ int cmd_measure(int argc, char **argv) {
       pthread_create(&mr.thread, NULL, mark_main, &mr) == 0)
     reader = true;
 
-  /* Release the command and learn whether exec worked. */
+  /* Release the command and learn whether exec worked. A command killed
+   * while held (a signal forwarded to it) has closed the pipe: that write
+   * must fail with EPIPE, not kill greenml with SIGPIPE. */
   char go = 1;
   int exec_errno = 0;
+  struct sigaction ign = {0}, old_pipe;
+  ign.sa_handler = SIG_IGN;
+  sigemptyset(&ign.sa_mask);
+  sigaction(SIGPIPE, &ign, &old_pipe);
   if (write(go_fd, &go, 1) != 1)
     exec_errno = errno;
+  sigaction(SIGPIPE, &old_pipe, NULL);
   close(go_fd);
   go_fd = -1;
   ssize_t got;

@@ -13,7 +13,8 @@ static const char usage_text[] =
     "usage: greenml runs [--db PATH] [--json] [--limit N]\n"
     "\n"
     "Lists stored runs, newest first: id, start time (UTC), kind, whether\n"
-    "the run completed, duration, gross and net energy, command.\n";
+    "the run completed, duration, gross and net energy, whether that energy\n"
+    "is measured, modelled or mixed, exit status, command.\n";
 
 int cmd_runs(int argc, char **argv) {
   const char *db = NULL;
@@ -69,7 +70,10 @@ int cmd_runs(int argc, char **argv) {
       "   MAX(s.energy_j) AS e FROM samples s JOIN components c ON "
       "   c.run_id=s.run_id AND c.idx=s.component_idx WHERE s.run_id=r.id "
       "   AND c.in_total=1 GROUP BY s.component_idx))), "
-      " r.total_net_energy_j, r.exit_code, r.command "
+      " r.total_net_energy_j, r.exit_code, r.command, "
+      " (SELECT CASE WHEN min(provenance) = max(provenance) THEN "
+      "   min(provenance) ELSE 'mixed' END FROM components WHERE "
+      "   run_id=r.id AND in_total=1) "
       "FROM runs r ORDER BY r.id DESC LIMIT ?";
   if (sqlite3_prepare_v2(h, sql, -1, &s, NULL) != SQLITE_OK) {
     gm_cli_error("runs", "cannot query '%s': %s", db, sqlite3_errmsg(h));
@@ -82,8 +86,9 @@ int cmd_runs(int argc, char **argv) {
   if (json)
     gm__json_begin_array(&j);
   else
-    printf("%5s  %-20s %-8s %-10s %10s %13s %13s %5s  %s\n", "id", "started",
-           "kind", "state", "duration", "gross", "net", "exit", "command");
+    printf("%5s  %-20s %-8s %-10s %10s %13s %13s %-9s %5s  %s\n", "id",
+           "started", "kind", "state", "duration", "gross", "net",
+           "energy", "exit", "command");
   while (sqlite3_step(s) == SQLITE_ROW) {
     long long id = sqlite3_column_int64(s, 0);
     const char *started = (const char *)sqlite3_column_text(s, 1);
@@ -96,6 +101,9 @@ int cmd_runs(int argc, char **argv) {
     bool have_exit = sqlite3_column_type(s, 7) != SQLITE_NULL;
     int exit_code = sqlite3_column_int(s, 7);
     const char *cmd = (const char *)sqlite3_column_text(s, 8);
+    const char *prov = (const char *)sqlite3_column_text(s, 9);
+    if (!prov)
+      prov = "n/a";
     if (json) {
       gm__json_begin_object(&j);
       gm__json_key(&j, "id");
@@ -122,6 +130,8 @@ int cmd_runs(int argc, char **argv) {
         gm__json_null(&j);
       gm__json_key(&j, "command");
       gm__json_string(&j, cmd);
+      gm__json_key(&j, "provenance");
+      gm__json_string(&j, prov);
       gm__json_end_object(&j);
     } else {
       char eb[32], nb[32], xb[16], cb[160];
@@ -139,9 +149,9 @@ int cmd_runs(int argc, char **argv) {
         snprintf(xb, sizeof(xb), "%d", exit_code);
       else
         snprintf(xb, sizeof(xb), "-");
-      printf("%5lld  %-20s %-8s %-10s %8.3f s %13s %13s %5s  %s\n", id,
+      printf("%5lld  %-20s %-8s %-10s %8.3f s %13s %13s %-9s %5s  %s\n", id,
              started ? started : "", kind ? kind : "",
-             complete ? "complete" : "incomplete", dur, eb, nb, xb, cb);
+             complete ? "complete" : "incomplete", dur, eb, nb, prov, xb, cb);
     }
   }
   sqlite3_finalize(s);
