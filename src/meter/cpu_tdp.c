@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "base/csv.h"
 #include "base/util.h"
 
 extern const char gm__data_cpu_tdp_csv[];
@@ -153,30 +154,14 @@ static void parse_row(const char *b, const char *e) {
   n_rows++;
 }
 
+static void row_cb(void *ctx, const char *b, const char *e) {
+  (void)ctx;
+  parse_row(b, e);
+}
+
 static void parse_table(void) {
-  const char *p = gm__data_cpu_tdp_csv;
-  const char *end = p + gm__data_cpu_tdp_csv_len;
-  while (p < end) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    const char *e = nl ? nl : end;
-    const char *b = p;
-    p = nl ? nl + 1 : end;
-    while (b < e && is_space(*b))
-      b++;
-    while (e > b && is_space(e[-1]))
-      e--;
-    if (b == e || *b == '#')
-      continue;
-    if (!header_ok) {
-      static const char header[] = "model,tdp_w,source";
-      if ((size_t)(e - b) != sizeof(header) - 1 ||
-          memcmp(b, header, sizeof(header) - 1) != 0)
-        return; /* not our table: leave it empty */
-      header_ok = true;
-      continue;
-    }
-    parse_row(b, e);
-  }
+  header_ok = gm__csv_each_row(gm__data_cpu_tdp_csv, gm__data_cpu_tdp_csv_len,
+                               "model,tdp_w,source", row_cb, NULL);
 }
 
 static void load(void) { pthread_once(&once, parse_table); }

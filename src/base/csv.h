@@ -1,0 +1,16 @@
+/* csv.h: the embedded data tables (data/NAME.csv): comment lines start
+   with '#', blank lines are skipped, one exact header line, then rows. */
+#ifndef GM_BASE_CSV_H
+#define GM_BASE_CSV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Calls row(ctx, begin, end) for each data line of data[0..len), trimmed of
+ * surrounding white space. Returns false (and calls nothing) when the first
+ * non-comment line is not exactly header. */
+bool gm__csv_each_row(const char *data, size_t len, const char *header,
+                      void (*row)(void *ctx, const char *b, const char *e),
+                      void *ctx);
+
+#endif
