@@ -1,5 +1,5 @@
 /* dimm.c: see dimm.h. Field offsets and rules follow the SMBIOS type 17
- * layout as decoded by dmidecode 3.6 (docs: MEASUREMENT.md section 6). */
+ * layout as decoded by dmidecode 3.6 (SMBIOS 3.x specification, DSP0134). */
 #define _GNU_SOURCE
 #include "meter/dimm.h"
 

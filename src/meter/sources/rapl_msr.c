@@ -8,7 +8,8 @@
  * Intel: units 0x606, package 0x611, cores (PP0) 0x639, uncore (PP1) 0x641,
  * dram 0x619, psys 0x64D. AMD/Hygon family 17h+: units 0xC0010299, package
  * 0xC001029B, and 0xC001029A, which is per core: it is reported as cores-<P>
- * of the lead CPU and covers that one core only. Facts: MEASUREMENT.md §4.
+ * of the lead CPU and covers that one core only. Facts: Linux msr-index.h,
+ * intel_rapl_common.c.
  */
 #define _GNU_SOURCE
 #define _FILE_OFFSET_BITS 64

@@ -9,7 +9,7 @@
  * or die), with attr.type, attr.config and attr.size set and nothing else.
  * On AMD the separate "power_core" PMU has energy-core, a per-core event: it
  * is reported as cores-<P> on the package's CPU and covers that core only.
- * Facts: MEASUREMENT.md §5.
+ * Facts: Linux arch/x86/events/rapl.c.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
