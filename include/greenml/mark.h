@@ -13,7 +13,8 @@
 #define GM_MARK_ENV "GREENML_MARK"
 #define GM_MARK_NAME_MAX 63
 
-/* Begins the phase `name` (1..63 bytes, no control characters), ending the
+/* Begins the phase `name` (1..63 bytes, no control characters, not only
+ * spaces), ending the
  * open one if any. GM_ERR_UNAVAILABLE when not running under `greenml
  * measure` (GREENML_MARK unset), GM_ERR_INVALID_ARG for a bad name,
  * GM_ERR_IO when the channel cannot be written. */

@@ -15,10 +15,13 @@ static bool valid_name(const char *name) {
   size_t n = strlen(name);
   if (n == 0 || n > GM_MARK_NAME_MAX)
     return false;
-  for (size_t i = 0; i < n; i++)
+  bool visible = false;
+  for (size_t i = 0; i < n; i++) {
     if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
       return false;
-  return true;
+    visible |= name[i] != ' ';
+  }
+  return visible;
 }
 
 static enum gm_status send_line(const char *line) {
