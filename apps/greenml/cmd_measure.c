@@ -971,12 +971,14 @@ int cmd_measure(int argc, char **argv) {
     ;
   child_pid = 0;
   pid = -1;
-  gm_meter_stop(m);
+  /* The reader drains the markers the command wrote before it exited while
+   * the meter still runs: a stopped meter refuses them. */
   if (reader) {
     if (write(mr.stop_pipe[1], "x", 1) < 0)
       gm_cli_error("measure", "cannot stop the marker reader");
     pthread_join(mr.thread, NULL);
   }
+  gm_meter_stop(m);
   if (WIFEXITED(status))
     s.exit_code = WEXITSTATUS(status);
   else if (WIFSIGNALED(status))
