@@ -9,13 +9,13 @@
 /* Exit codes of greenml itself (sysexits.h values). `measure` otherwise
  * exits with its command's status: 127 when it cannot be started, 128+N when
  * killed by signal N. */
-#define GM_EXIT_USAGE 64    /* bad flag or value */
-#define GM_EXIT_DATAERR 65  /* bad input data, database from a newer schema */
-#define GM_EXIT_NOINPUT 66  /* an input file does not exist */
-#define GM_EXIT_UNAVAIL 69  /* nothing to measure with */
-#define GM_EXIT_SOFTWARE 70 /* internal error */
+#define GM_EXIT_USAGE 64     /* bad flag or value */
+#define GM_EXIT_DATAERR 65   /* bad input data, database from a newer schema */
+#define GM_EXIT_NOINPUT 66   /* an input file does not exist */
+#define GM_EXIT_UNAVAIL 69   /* nothing to measure with */
+#define GM_EXIT_SOFTWARE 70  /* internal error */
 #define GM_EXIT_CANTCREAT 73 /* cannot create an output file */
-#define GM_EXIT_IOERR 74    /* database or output write failed */
+#define GM_EXIT_IOERR 74     /* database or output write failed */
 
 int cmd_measure(int argc, char **argv);
 int cmd_idle(int argc, char **argv);
@@ -44,10 +44,11 @@ struct gm_cli_meter_opts {
 };
 
 #define GM_CLI_METER_HELP                                                      \
-  "  --interval DUR       sampling period (default 100ms; 1ms .. 60s)\n"      \
+  "  --interval DUR       sampling period (default 100ms; 1ms .. 60s)\n"       \
   "  --cpu-tdp W          CPU TDP for the CPU model when RAPL is unreadable\n" \
-  "  --dimm-capacitance F DRAM model's C per DIMM in farads (default 3.1e-9)\n" \
-  "  --dmidecode FILE     saved 'dmidecode -t memory' output for the DIMMs\n" \
+  "  --dimm-capacitance F DRAM model's C per DIMM in farads (default "         \
+  "3.1e-9)\n"                                                                  \
+  "  --dmidecode FILE     saved 'dmidecode -t memory' output for the DIMMs\n"  \
   "  --no-gpu             do not load NVML\n"
 
 /* Option ids above 256 for getopt_long. */
@@ -69,10 +70,13 @@ enum {
 
 void gm_cli_meter_opts_init(struct gm_cli_meter_opts *o);
 /* Handles one of the shared options. Returns 1 when handled, 0 when the
- * option is not a shared one, -1 after printing a usage error. */
+ * option is not a shared one, and after printing the error: -1 for a usage
+ * error, -2 for an input file that cannot be read. */
 int gm_cli_meter_opt(struct gm_cli_meter_opts *o, int opt, const char *arg,
                      const char *cmd);
 struct gm_meter_config gm_cli_meter_config(const struct gm_cli_meter_opts *o);
+/* The exit code for a negative gm_cli_meter_opt result. */
+#define GM_CLI_OPT_EXIT(r) ((r) == -2 ? GM_EXIT_NOINPUT : GM_EXIT_USAGE)
 
 /* Prints "greenml CMD: MESSAGE" to stderr (printf-style). */
 void gm_cli_error(const char *cmd, const char *fmt, ...)
@@ -83,8 +87,7 @@ void gm_cli_error(const char *cmd, const char *fmt, ...)
 bool gm_cli_default_db(char *buf, size_t size);
 /* Opens the store, printing the error and returning the exit code (0 on
  * success). Creates the parent directory of path when missing. */
-int gm_cli_open_store(const char *cmd, const char *path,
-                      struct gm_store **out);
+int gm_cli_open_store(const char *cmd, const char *path, struct gm_store **out);
 /* Meter + store host id in one go. */
 int gm_cli_host(const char *cmd, struct gm_store *st, const struct gm_meter *m,
                 int64_t *host_id);

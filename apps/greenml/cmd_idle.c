@@ -22,9 +22,11 @@ static const char usage_text[] =
     "power x run duration from each component's energy.\n"
     "\n"
     "  --duration DUR       how long to measure (default 30s)\n"
-    "  --db PATH            database (default $XDG_DATA_HOME/greenml/greenml.db)\n"
+    "  --db PATH            database (default "
+    "$XDG_DATA_HOME/greenml/greenml.db)\n"
     "  --no-db              print the baseline without storing it\n"
-    "  --show               print the stored baseline and exit\n" GM_CLI_METER_HELP;
+    "  --show               print the stored baseline and "
+    "exit\n" GM_CLI_METER_HELP;
 
 static volatile sig_atomic_t interrupted;
 
@@ -123,17 +125,19 @@ int cmd_idle(int argc, char **argv) {
   const char *db = NULL;
   bool no_db = false, show = false;
   enum { O_DURATION = GM_OPT_FIRST_FREE, O_DB, O_NO_DB, O_SHOW };
-  static const struct option longopts[] = {
-      {"duration", 1, 0, O_DURATION}, {"db", 1, 0, O_DB},
-      {"no-db", 0, 0, O_NO_DB},       {"show", 0, 0, O_SHOW},
-      {"help", 0, 0, 'h'},            GM_CLI_METER_LONGOPTS,
-      {0}};
+  static const struct option longopts[] = {{"duration", 1, 0, O_DURATION},
+                                           {"db", 1, 0, O_DB},
+                                           {"no-db", 0, 0, O_NO_DB},
+                                           {"show", 0, 0, O_SHOW},
+                                           {"help", 0, 0, 'h'},
+                                           GM_CLI_METER_LONGOPTS,
+                                           {0}};
   int opt;
   optind = 1;
   while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
     int r = gm_cli_meter_opt(&mo, opt, optarg, "idle");
     if (r < 0)
-      return GM_EXIT_USAGE;
+      return GM_CLI_OPT_EXIT(r);
     if (r > 0)
       continue;
     switch (opt) {

@@ -14,8 +14,8 @@ static const char usage_text[] =
     "same time series as the whole run. NAME: 1 to 63 printable bytes.\n";
 
 int cmd_mark(int argc, char **argv) {
-  if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
-                    strcmp(argv[1], "-h") == 0)) {
+  if (argc == 2 &&
+      (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
     fputs(usage_text, stdout);
     return 0;
   }
@@ -34,11 +34,14 @@ int cmd_mark(int argc, char **argv) {
     return 0;
   case GM_ERR_INVALID_ARG:
     gm_cli_error("mark",
-                 "phase name '%s' must be 1 to 63 printable bytes", argv[1]);
+                 "phase name '%s' must be 1 to 63 printable bytes, not only "
+                 "spaces",
+                 argv[1]);
     return GM_EXIT_USAGE;
   case GM_ERR_UNAVAILABLE:
-    gm_cli_error("mark", "not running under 'greenml measure' (%s is unset "
-                         "or stale); run: greenml measure -- YOUR-COMMAND",
+    gm_cli_error("mark",
+                 "not running under 'greenml measure' (%s is unset "
+                 "or stale); run: greenml measure -- YOUR-COMMAND",
                  GM_MARK_ENV);
     return GM_EXIT_UNAVAIL;
   default:

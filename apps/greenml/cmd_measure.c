@@ -39,16 +39,19 @@ static const char usage_text[] =
     "  --idle auto|none|DUR subtract the stored idle baseline (auto, the\n"
     "                       default; none when there is none), nothing, or\n"
     "                       measure a new one for DUR first\n"
-    "  --db PATH            database (default $XDG_DATA_HOME/greenml/greenml.db)\n"
+    "  --db PATH            database (default "
+    "$XDG_DATA_HOME/greenml/greenml.db)\n"
     "  --no-db              do not store the run\n"
     "  --json PATH          write the summary as JSON\n"
     "  --csv PATH           write the time series as CSV\n"
     "  --tag K=V            label the run (repeatable)\n"
     "  --region CC          grid carbon intensity of country CC (ISO 3166-1)\n"
     "  --carbon-intensity G grid carbon intensity in gCO2e/kWh\n"
-    "  --pue X              data-centre power usage effectiveness (default 1.0)\n"
+    "  --pue X              data-centre power usage effectiveness (default "
+    "1.0)\n"
     "  --quiet              no summary on stderr\n" GM_CLI_METER_HELP
-    "\nInside CMD, 'greenml mark NAME' begins a phase and 'greenml mark --end'\n"
+    "\nInside CMD, 'greenml mark NAME' begins a phase and 'greenml mark "
+    "--end'\n"
     "ends it (or gm_phase_begin()/gm_phase_end() from <greenml/mark.h>).\n";
 
 /* ---- signal forwarding --------------------------------------------------- */
@@ -63,8 +66,8 @@ static void forward_signal(int sig, siginfo_t *si, void *uc) {
     kill((pid_t)child_pid, sig);
 }
 
-static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
-                                SIGUSR2};
+static const int forwarded[] = {SIGINT,  SIGTERM, SIGHUP,
+                                SIGQUIT, SIGUSR1, SIGUSR2};
 #define N_FORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
 
 /* ---- options ------------------------------------------------------------- */
@@ -123,8 +126,7 @@ static void on_sample(void *arg, const struct gm_sample *s) {
   if (rc->st && !rc->db_failed &&
       gm_store_add_sample(rc->st, rc->run_id, s) != GM_OK) {
     rc->db_failed = true;
-    snprintf(rc->db_err, sizeof(rc->db_err), "%s",
-             gm_store_last_error(rc->st));
+    snprintf(rc->db_err, sizeof(rc->db_err), "%s", gm_store_last_error(rc->st));
   }
   if (rc->csv && !rc->csv_failed) {
     fprintf(rc->csv, "%.6f", (double)s->t_ns / 1e9);
@@ -149,8 +151,7 @@ static void on_flush(void *arg) {
   struct run_ctx *rc = arg;
   if (rc->st && !rc->db_failed && gm_store_commit(rc->st) != GM_OK) {
     rc->db_failed = true;
-    snprintf(rc->db_err, sizeof(rc->db_err), "%s",
-             gm_store_last_error(rc->st));
+    snprintf(rc->db_err, sizeof(rc->db_err), "%s", gm_store_last_error(rc->st));
   }
   if (rc->csv && fflush(rc->csv) != 0)
     rc->csv_failed = true;
@@ -170,7 +171,8 @@ static void csv_header(FILE *f, const struct gm_meter *m) {
   fputc('\n', f);
 }
 
-/* ---- phase markers -------------------------------------------------------- */
+/* ---- phase markers --------------------------------------------------------
+ */
 
 struct mark_reader {
   int fifo_fd;
@@ -226,7 +228,8 @@ static void *mark_main(void *arg) {
   return NULL;
 }
 
-/* ---- summary --------------------------------------------------------------- */
+/* ---- summary ---------------------------------------------------------------
+ */
 
 struct summary {
   double dur_s;
@@ -247,9 +250,9 @@ static void print_summary(FILE *f, struct gm_meter *m, const struct summary *s,
                           const char *cmdline) {
   char buf[64], buf2[64];
   fprintf(f, "\n Energy of '%s' (exit status %d):\n\n", cmdline, s->exit_code);
-  fprintf(f, " %-12s %-5s %-14s %-26s %13s %13s %10s %10s %10s\n",
-          "component", "kind", "source", "provenance", "gross", "net",
-          "avg", "peak", "idle");
+  fprintf(f, " %-12s %-5s %-14s %-26s %13s %13s %10s %10s %10s\n", "component",
+          "kind", "source", "provenance", "gross", "net", "avg", "peak",
+          "idle");
   for (size_t i = 0; i < gm_meter_component_count(m); i++) {
     const struct gm_component_info *ci = gm_meter_component(m, i);
     struct gm_component_stats cs;
@@ -275,8 +278,8 @@ static void print_summary(FILE *f, struct gm_meter *m, const struct summary *s,
     gm_cli_fmt_energy(buf2, sizeof(buf2), s->total_net_j);
   else
     snprintf(buf2, sizeof(buf2), "n/a");
-  fprintf(f, " %-12s %-5s %-14s %-26s %13s %13s %8.2f W\n", "total", "", "",
-          "", buf, buf2, s->dur_s > 0 ? s->total_j / s->dur_s : 0.0);
+  fprintf(f, " %-12s %-5s %-14s %-26s %13s %13s %8.2f W\n", "total", "", "", "",
+          buf, buf2, s->dur_s > 0 ? s->total_j / s->dur_s : 0.0);
   fprintf(f, "\n %12.3f s   duration (wall clock, CLOCK_MONOTONIC)\n",
           s->dur_s);
   fprintf(f,
@@ -290,11 +293,11 @@ static void print_summary(FILE *f, struct gm_meter *m, const struct summary *s,
     double mean = gm_meter_metric_mean(m, k), mx = gm_meter_metric_max(m, k);
     if (isnan(mean))
       continue;
-    bool per_core = strncmp(mi->name, "cpu", 3) == 0 &&
-                    strcmp(mi->name, "cpu.util") != 0;
+    bool per_core =
+        strncmp(mi->name, "cpu", 3) == 0 && strcmp(mi->name, "cpu.util") != 0;
     if (per_core) {
-      fprintf(f, "%s %s %.0f%%", cores_header ? "," : "  per-core mean:",
-              mi->name, mean);
+      fprintf(f, "%s %s %.0f%%",
+              cores_header ? "," : "  per-core mean:", mi->name, mean);
       cores_header = true;
       continue;
     }
@@ -321,10 +324,9 @@ static void print_summary(FILE *f, struct gm_meter *m, const struct summary *s,
           " %12.3f s   CPU time of the command and its children (user + "
           "system, wait4) [measured]\n",
           s->command_cpu_s);
-  fprintf(f,
-          " %12.3f g   CO2e gross (%.6f kWh x PUE %.2f x %.0f gCO2e/kWh, %s)\n",
-          s->carbon_g, s->total_j / 3.6e6, s->pue, s->intensity,
-          s->carbon_source);
+  fprintf(
+      f, " %12.3f g   CO2e gross (%.6f kWh x PUE %.2f x %.0f gCO2e/kWh, %s)\n",
+      s->carbon_g, s->total_j / 3.6e6, s->pue, s->intensity, s->carbon_source);
   if (s->have_idle)
     fprintf(f, " %12.3f g   CO2e net of idle\n", s->carbon_net_g);
   if (s->idle_note[0])
@@ -351,7 +353,8 @@ static void print_summary(FILE *f, struct gm_meter *m, const struct summary *s,
               ci->name, (unsigned long long)cs.resets);
   }
   if (gm_meter_missed_ticks(m))
-    fprintf(f, " warning: %llu sampling deadlines missed (machine overloaded)\n",
+    fprintf(f,
+            " warning: %llu sampling deadlines missed (machine overloaded)\n",
             (unsigned long long)gm_meter_missed_ticks(m));
   size_t np = gm_meter_phase_count(m);
   if (np) {
@@ -454,9 +457,8 @@ static bool write_json(const char *path, struct gm_meter *m,
     gm__json_key(&j, "energy_j");
     gm__json_number(&j, cs.energy_j);
     gm__json_key(&j, "net_energy_j");
-    gm__json_number(&j, isnan(s->idle_w[i])
-                            ? NAN
-                            : cs.energy_j - s->idle_w[i] * s->dur_s);
+    gm__json_number(
+        &j, isnan(s->idle_w[i]) ? NAN : cs.energy_j - s->idle_w[i] * s->dur_s);
     gm__json_key(&j, "avg_power_w");
     gm__json_number(&j, cs.avg_power_w);
     gm__json_key(&j, "peak_power_w");
@@ -552,7 +554,8 @@ static bool write_json(const char *path, struct gm_meter *m,
   return ok;
 }
 
-/* ---- the command ----------------------------------------------------------- */
+/* ---- the command -----------------------------------------------------------
+ */
 
 static int parse_args(int argc, char **argv, struct measure_opts *o) {
   enum {
@@ -587,7 +590,7 @@ static int parse_args(int argc, char **argv, struct measure_opts *o) {
   while ((opt = getopt_long(argc, argv, "+hq", longopts, NULL)) != -1) {
     int r = gm_cli_meter_opt(&o->mo, opt, optarg, "measure");
     if (r < 0)
-      return GM_EXIT_USAGE;
+      return GM_CLI_OPT_EXIT(r);
     if (r > 0)
       continue;
     char *end;
@@ -682,8 +685,7 @@ static int resolve_carbon(const struct measure_opts *o, struct summary *s) {
   s->pue = o->pue;
   if (o->intensity >= 0) {
     s->intensity = o->intensity;
-    snprintf(s->carbon_source, sizeof(s->carbon_source),
-             "--carbon-intensity");
+    snprintf(s->carbon_source, sizeof(s->carbon_source), "--carbon-intensity");
     return 0;
   }
   struct gm_carbon_entry e;
@@ -697,9 +699,10 @@ static int resolve_carbon(const struct measure_opts *o, struct summary *s) {
     return GM_EXIT_USAGE;
   }
   s->intensity = e.g_per_kwh;
-  int n = snprintf(s->carbon_source, sizeof(s->carbon_source),
-                   "%s%s %s, %.96s %d", o->region ? "region " : "no --region: ",
-                   e.code, e.country, e.source, e.year);
+  int n =
+      snprintf(s->carbon_source, sizeof(s->carbon_source), "%s%s %s, %.96s %d",
+               o->region ? "region " : "no --region: ", e.code, e.country,
+               e.source, e.year);
   (void)n;
   return 0;
 }
@@ -793,7 +796,7 @@ int cmd_measure(int argc, char **argv) {
   struct gm_meter *m = NULL;
   struct gm_idle_baseline *base = NULL;
   struct mark_reader mr = {.fifo_fd = -1, .stop_pipe = {-1, -1}};
-  char fifo_dir[64] = "", fifo_path[96] = "";
+  char fifo_dir[256] = "", fifo_path[300] = "";
   int go_fd = -1, err_fd = -1;
   pid_t pid = -1;
   int64_t host_id = 0;
@@ -838,7 +841,10 @@ int cmd_measure(int argc, char **argv) {
    * process tree to follow; it also describes the host. */
 
   /* The marker channel. */
-  snprintf(fifo_dir, sizeof(fifo_dir), "/tmp/greenml-XXXXXX");
+  const char *tmpdir = getenv("TMPDIR");
+  if (!tmpdir || !*tmpdir || strlen(tmpdir) > sizeof(fifo_dir) - 24)
+    tmpdir = "/tmp";
+  snprintf(fifo_dir, sizeof(fifo_dir), "%s/greenml-XXXXXX", tmpdir);
   if (!mkdtemp(fifo_dir)) {
     fifo_dir[0] = '\0';
   } else {
@@ -875,8 +881,8 @@ int cmd_measure(int argc, char **argv) {
       goto out;
   }
   if (o.idle_ns > 0) {
-    ec = gm_cli_measure_idle("measure", &o.mo, o.idle_ns, rc.st, host_id,
-                             &base);
+    ec =
+        gm_cli_measure_idle("measure", &o.mo, o.idle_ns, rc.st, host_id, &base);
     if (ec)
       goto out;
   } else if (strcmp(o.idle, "auto") == 0 && rc.st) {
@@ -909,15 +915,14 @@ int cmd_measure(int argc, char **argv) {
   if (rc.csv)
     csv_header(rc.csv, m);
   if (rc.st) {
-    struct gm_run_meta meta = {
-        .kind = "measure",
-        .interval_s = (double)o.mo.interval_ns / 1e9,
-        .command = cmdline,
-        .tags_json = o.n_tags ? o.tags_json : NULL,
-        .carbon_g_per_kwh = s.intensity,
-        .carbon_source = s.carbon_source,
-        .pue = s.pue,
-        .idle_baseline_id = base ? base->id : 0};
+    struct gm_run_meta meta = {.kind = "measure",
+                               .interval_s = (double)o.mo.interval_ns / 1e9,
+                               .command = cmdline,
+                               .tags_json = o.n_tags ? o.tags_json : NULL,
+                               .carbon_g_per_kwh = s.intensity,
+                               .carbon_source = s.carbon_source,
+                               .pue = s.pue,
+                               .idle_baseline_id = base ? base->id : 0};
     if (gm_store_begin_run(rc.st, host_id, &meta, m, &rc.run_id) != GM_OK) {
       gm_cli_error("measure", "%s", gm_store_last_error(rc.st));
       ec = GM_EXIT_IOERR;
@@ -1002,26 +1007,25 @@ int cmd_measure(int argc, char **argv) {
     struct gm_component_stats cs;
     gm_meter_stats(m, i, &cs);
     s.total_j += cs.energy_j;
-    s.total_net_j += isnan(s.idle_w[i]) ? cs.energy_j
-                                        : cs.energy_j - s.idle_w[i] * s.dur_s;
+    s.total_net_j +=
+        isnan(s.idle_w[i]) ? cs.energy_j : cs.energy_j - s.idle_w[i] * s.dur_s;
   }
   s.carbon_g = gm_carbon_grams(s.total_j, s.intensity, s.pue);
   s.carbon_net_g = gm_carbon_grams(s.total_net_j, s.intensity, s.pue);
   ec = s.exit_code;
 
   if (rc.st) {
-    struct gm_run_result res = {
-        .exit_code = s.exit_code,
-        .duration_s = s.dur_s,
-        .total_energy_j = s.total_j,
-        .total_net_energy_j = s.have_idle ? s.total_net_j : NAN,
-        .carbon_g = s.carbon_g,
-        .sampler_cpu_s = s.sampler_cpu_s,
-        .dropped_samples = gm_meter_dropped_samples(m),
-        .idle_power_w = s.have_idle ? s.idle_w : NULL};
+    struct gm_run_result res = {.exit_code = s.exit_code,
+                                .duration_s = s.dur_s,
+                                .total_energy_j = s.total_j,
+                                .total_net_energy_j =
+                                    s.have_idle ? s.total_net_j : NAN,
+                                .carbon_g = s.carbon_g,
+                                .sampler_cpu_s = s.sampler_cpu_s,
+                                .dropped_samples = gm_meter_dropped_samples(m),
+                                .idle_power_w = s.have_idle ? s.idle_w : NULL};
     if (rc.db_failed)
-      gm_cli_error("measure", "samples could not all be stored: %s",
-                   rc.db_err);
+      gm_cli_error("measure", "samples could not all be stored: %s", rc.db_err);
     if (gm_store_finish_run(rc.st, rc.run_id, &res, m) != GM_OK)
       gm_cli_error("measure", "cannot store the run summary: %s",
                    gm_store_last_error(rc.st));
@@ -1040,8 +1044,7 @@ int cmd_measure(int argc, char **argv) {
   if (rc.csv_failed)
     gm_cli_error("measure", "cannot write --csv '%s'", o.csv_path);
   if (mr.bad_lines)
-    gm_cli_error("measure", "%u malformed phase markers ignored",
-                 mr.bad_lines);
+    gm_cli_error("measure", "%u malformed phase markers ignored", mr.bad_lines);
 
 out:
   if (go_fd >= 0)

@@ -43,7 +43,7 @@ int cmd_monitor(int argc, char **argv) {
   while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
     int r = gm_cli_meter_opt(&mo, opt, optarg, "monitor");
     if (r < 0)
-      return GM_EXIT_USAGE;
+      return GM_CLI_OPT_EXIT(r);
     if (r > 0)
       continue;
     if (opt == O_REFRESH || opt == O_DURATION) {
@@ -117,8 +117,8 @@ int cmd_monitor(int argc, char **argv) {
         char en[32], prov[64];
         gm_cli_fmt_energy(en, sizeof(en), e[i]);
         gm_cli_fmt_provenance(prov, sizeof(prov), ci);
-        printf("\033[K %-12s %8.2f W %13s  %s, %s\n", ci->name, p[i], en,
-               prov, ci->source);
+        printf("\033[K %-12s %8.2f W %13s  %s, %s\n", ci->name, p[i], en, prov,
+               ci->source);
       }
     } else {
       printf("t=%.3fs", t);

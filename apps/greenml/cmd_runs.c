@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/json.h"
@@ -35,12 +36,16 @@ int cmd_runs(int argc, char **argv) {
     case 'j':
       json = true;
       break;
-    case 'n':
-      if (sscanf(optarg, "%d", &limit) != 1 || limit <= 0) {
+    case 'n': {
+      char *end;
+      long v = strtol(optarg, &end, 10);
+      limit = (int)v;
+      if (end == optarg || *end || v <= 0 || v > 1000000) {
         gm_cli_error("runs", "--limit '%s' is not a positive number", optarg);
         return GM_EXIT_USAGE;
       }
       break;
+    }
     case 'h':
       fputs(usage_text, stdout);
       return 0;
@@ -87,8 +92,8 @@ int cmd_runs(int argc, char **argv) {
     gm__json_begin_array(&j);
   else
     printf("%5s  %-20s %-8s %-10s %10s %13s %13s %-9s %5s  %s\n", "id",
-           "started", "kind", "state", "duration", "gross", "net",
-           "energy", "exit", "command");
+           "started", "kind", "state", "duration", "gross", "net", "energy",
+           "exit", "command");
   while (sqlite3_step(s) == SQLITE_ROW) {
     long long id = sqlite3_column_int64(s, 0);
     const char *started = (const char *)sqlite3_column_text(s, 1);

@@ -15,8 +15,9 @@ static const char usage_text[] =
     "one is unusable and the exact fix, then the components (with their\n"
     "provenance) and metrics that 'greenml measure' would record.\n"
     "\n"
-    "  --json               machine-readable output on stdout\n" GM_CLI_METER_HELP
-    "\nEnvironment: GREENML_SYSFS, GREENML_PROCFS, GREENML_DEVFS replace /sys,\n"
+    "  --json               machine-readable output on "
+    "stdout\n" GM_CLI_METER_HELP "\nEnvironment: GREENML_SYSFS, "
+    "GREENML_PROCFS, GREENML_DEVFS replace /sys,\n"
     "/proc, /dev; GREENML_NVML_LIB names the NVML library.\n";
 
 static void print_json(struct gm_meter *m) {
@@ -100,7 +101,7 @@ int cmd_sources(int argc, char **argv) {
   while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
     int r = gm_cli_meter_opt(&mo, opt, optarg, "sources");
     if (r < 0)
-      return GM_EXIT_USAGE;
+      return GM_CLI_OPT_EXIT(r);
     if (r > 0)
       continue;
     if (opt == 'j') {
@@ -121,8 +122,7 @@ int cmd_sources(int argc, char **argv) {
   struct gm_meter *m = NULL;
   enum gm_status rc = gm_meter_create(&cfg, &m);
   if (rc != GM_OK) {
-    gm_cli_error("sources", "cannot probe the sources: %s",
-                 gm_status_str(rc));
+    gm_cli_error("sources", "cannot probe the sources: %s", gm_status_str(rc));
     return GM_EXIT_SOFTWARE;
   }
   if (json) {

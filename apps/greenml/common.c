@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -81,8 +82,9 @@ int gm_cli_meter_opt(struct gm_cli_meter_opts *o, int opt, const char *arg,
     return 1;
   case GM_OPT_CPU_TDP:
     if (!parse_positive(arg, &o->cpu_tdp_w) || o->cpu_tdp_w > 2000) {
-      gm_cli_error(cmd, "--cpu-tdp '%s' is not a power in watts (0 < W <= "
-                        "2000, e.g. --cpu-tdp 65)",
+      gm_cli_error(cmd,
+                   "--cpu-tdp '%s' is not a power in watts (0 < W <= "
+                   "2000, e.g. --cpu-tdp 65)",
                    arg);
       return -1;
     }
@@ -90,13 +92,21 @@ int gm_cli_meter_opt(struct gm_cli_meter_opts *o, int opt, const char *arg,
   case GM_OPT_DIMM_C:
     if (!parse_positive(arg, &o->dimm_capacitance_f) ||
         o->dimm_capacitance_f > 1e-6) {
-      gm_cli_error(cmd, "--dimm-capacitance '%s' is not a capacitance in "
-                        "farads (e.g. 3.1e-9)",
+      gm_cli_error(cmd,
+                   "--dimm-capacitance '%s' is not a capacitance in "
+                   "farads (e.g. 3.1e-9)",
                    arg);
       return -1;
     }
     return 1;
   case GM_OPT_DMIDECODE:
+    if (access(arg, R_OK) != 0) {
+      gm_cli_error(cmd,
+                   "--dmidecode '%s' cannot be read: %s; save it with: sudo "
+                   "dmidecode -t memory > dimms.txt",
+                   arg, strerror(errno));
+      return -2;
+    }
     o->dmidecode_file = arg;
     return 1;
   case GM_OPT_NO_GPU:
@@ -205,9 +215,9 @@ void gm_cli_fmt_provenance(char *buf, size_t size,
 void gm_cli_print_probes(FILE *f, const struct gm_meter *m) {
   for (size_t i = 0; i < gm_meter_probe_count(m); i++) {
     const struct gm_probe *p = gm_meter_probe(m, i);
-    const char *state = p->used                ? "used"
-                        : p->status == GM_OK   ? "available, not used"
-                                               : "unusable";
+    const char *state = p->used              ? "used"
+                        : p->status == GM_OK ? "available, not used"
+                                             : "unusable";
     fprintf(f, "%-14s %s", p->source, state);
     if (p->status != GM_OK)
       fprintf(f, " (%s)", gm_status_str(p->status));

@@ -28,8 +28,10 @@ int main(int argc, char **argv) {
   }
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
   clock_gettime(CLOCK_MONOTONIC, &w1);
-  double cpu = (double)(c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) / 1e9;
-  double wall = (double)(w1.tv_sec - w0.tv_sec) + (w1.tv_nsec - w0.tv_nsec) / 1e9;
+  double cpu =
+      (double)(c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) / 1e9;
+  double wall =
+      (double)(w1.tv_sec - w0.tv_sec) + (w1.tv_nsec - w0.tv_nsec) / 1e9;
   printf("%.4f\n", 100.0 * cpu / wall);
   return 0;
 }
