@@ -98,6 +98,14 @@ void gm_cli_fmt_energy(char *buf, size_t size, double j);
 void gm_cli_fmt_provenance(char *buf, size_t size,
                            const struct gm_component_info *ci);
 
+struct gm__json;
+/* Writes the keys describing a component (name, kind, domain, source,
+ * provenance, signal, detail, in_total) into the open JSON object. */
+void gm_cli_json_component(struct gm__json *j,
+                           const struct gm_component_info *c);
+/* Writes name, unit and source of a metric into the open JSON object. */
+void gm_cli_json_metric(struct gm__json *j, const struct gm_metric_info *mi);
+
 /* Prints the table of probes (greenml sources). */
 void gm_cli_print_probes(FILE *f, const struct gm_meter *m);
 

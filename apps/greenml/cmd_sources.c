@@ -49,38 +49,16 @@ static void print_json(struct gm_meter *m) {
   gm__json_key(&j, "components");
   gm__json_begin_array(&j);
   for (size_t i = 0; i < gm_meter_component_count(m); i++) {
-    const struct gm_component_info *c = gm_meter_component(m, i);
     gm__json_begin_object(&j);
-    gm__json_key(&j, "name");
-    gm__json_string(&j, c->name);
-    gm__json_key(&j, "kind");
-    gm__json_string(&j, gm_kind_name(c->kind));
-    gm__json_key(&j, "domain");
-    gm__json_string(&j, gm_domain_name(c->domain));
-    gm__json_key(&j, "source");
-    gm__json_string(&j, c->source);
-    gm__json_key(&j, "provenance");
-    gm__json_string(&j, gm_provenance_name(c->provenance));
-    gm__json_key(&j, "signal");
-    gm__json_string(&j, gm_provenance_detail(c->provenance));
-    gm__json_key(&j, "in_total");
-    gm__json_bool(&j, c->in_total);
-    gm__json_key(&j, "detail");
-    gm__json_string(&j, c->detail);
+    gm_cli_json_component(&j, gm_meter_component(m, i));
     gm__json_end_object(&j);
   }
   gm__json_end_array(&j);
   gm__json_key(&j, "metrics");
   gm__json_begin_array(&j);
   for (size_t i = 0; i < gm_meter_metric_count(m); i++) {
-    const struct gm_metric_info *mi = gm_meter_metric(m, i);
     gm__json_begin_object(&j);
-    gm__json_key(&j, "name");
-    gm__json_string(&j, mi->name);
-    gm__json_key(&j, "unit");
-    gm__json_string(&j, mi->unit);
-    gm__json_key(&j, "source");
-    gm__json_string(&j, mi->source);
+    gm_cli_json_metric(&j, gm_meter_metric(m, i));
     gm__json_end_object(&j);
   }
   gm__json_end_array(&j);
