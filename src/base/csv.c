@@ -34,3 +34,16 @@ bool gm__csv_each_row(const char *data, size_t len, const char *header,
   }
   return header_ok;
 }
+
+bool gm__csv_field(const char *b, const char *e, char *dst, size_t size) {
+  while (b < e && is_space(*b))
+    b++;
+  while (e > b && is_space(e[-1]))
+    e--;
+  size_t n = (size_t)(e - b);
+  if (n == 0 || n >= size)
+    return false;
+  memcpy(dst, b, n);
+  dst[n] = '\0';
+  return true;
+}

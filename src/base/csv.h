@@ -13,4 +13,8 @@ bool gm__csv_each_row(const char *data, size_t len, const char *header,
                       void (*row)(void *ctx, const char *b, const char *e),
                       void *ctx);
 
+/* Copies the field [b, e) into dst with surrounding blanks trimmed; false
+ * when it is empty or does not fit in size bytes. */
+bool gm__csv_field(const char *b, const char *e, char *dst, size_t size);
+
 #endif

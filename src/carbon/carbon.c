@@ -20,28 +20,8 @@ static struct gm_carbon_entry rows[CARBON_MAX_ROWS];
 static size_t n_rows;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-static bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
-         c == '\f';
-}
-
 static char upper(char c) {
   return (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
-}
-
-/* Copies field [b, e) with surrounding blanks trimmed; false if it is empty
- * or does not fit. */
-static bool copy_field(const char *b, const char *e, char *dst, size_t size) {
-  while (b < e && is_space(*b))
-    b++;
-  while (e > b && is_space(e[-1]))
-    e--;
-  size_t n = (size_t)(e - b);
-  if (n == 0 || n >= size)
-    return false;
-  memcpy(dst, b, n);
-  dst[n] = '\0';
-  return true;
 }
 
 static void parse_row(const char *b, const char *e) {
@@ -62,11 +42,11 @@ static void parse_row(const char *b, const char *e) {
   struct gm_carbon_entry r;
   memset(&r, 0, sizeof(r));
   char g[32], year[16];
-  if (!copy_field(fb[0], fe[0], r.code, sizeof(r.code)) ||
-      !copy_field(fb[1], fe[1], r.country, sizeof(r.country)) ||
-      !copy_field(fb[2], fe[2], g, sizeof(g)) ||
-      !copy_field(fb[3], fe[3], year, sizeof(year)) ||
-      !copy_field(fb[4], fe[4], r.source, sizeof(r.source)))
+  if (!gm__csv_field(fb[0], fe[0], r.code, sizeof(r.code)) ||
+      !gm__csv_field(fb[1], fe[1], r.country, sizeof(r.country)) ||
+      !gm__csv_field(fb[2], fe[2], g, sizeof(g)) ||
+      !gm__csv_field(fb[3], fe[3], year, sizeof(year)) ||
+      !gm__csv_field(fb[4], fe[4], r.source, sizeof(r.source)))
     return;
   uint64_t y;
   if (!gm__parse_double(g, &r.g_per_kwh) || r.g_per_kwh < 0 ||

@@ -115,21 +115,6 @@ static size_t split_tokens(const char *s, const char *tok[], size_t len[],
   return n;
 }
 
-/* Copies field [b, e) with surrounding blanks trimmed; false if it does not
- * fit or is empty. */
-static bool copy_field(const char *b, const char *e, char *dst, size_t size) {
-  while (b < e && is_space(*b))
-    b++;
-  while (e > b && is_space(e[-1]))
-    e--;
-  size_t n = (size_t)(e - b);
-  if (n == 0 || n >= size)
-    return false;
-  memcpy(dst, b, n);
-  dst[n] = '\0';
-  return true;
-}
-
 static void parse_row(const char *b, const char *e) {
   const char *c1 = memchr(b, ',', (size_t)(e - b));
   const char *c2 = c1 ? memchr(c1 + 1, ',', (size_t)(e - c1 - 1)) : NULL;
@@ -139,9 +124,9 @@ static void parse_row(const char *b, const char *e) {
     return;
   struct tdp_row *r = &rows[n_rows];
   char num[32];
-  if (!copy_field(b, c1, r->model, sizeof(r->model)) ||
-      !copy_field(c1 + 1, c2, num, sizeof(num)) ||
-      !copy_field(c2 + 1, e, r->source, sizeof(r->source)))
+  if (!gm__csv_field(b, c1, r->model, sizeof(r->model)) ||
+      !gm__csv_field(c1 + 1, c2, num, sizeof(num)) ||
+      !gm__csv_field(c2 + 1, e, r->source, sizeof(r->source)))
     return;
   double w;
   if (!gm__parse_double(num, &w) || w <= 0)
