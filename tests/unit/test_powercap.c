@@ -248,6 +248,11 @@ static void meter_on_wrapping_trace(void **state) {
      * meter's first and last readings may each be a few ms stale. */
     assert_double_equal(cs.energy_j, p * dur, p * 0.02);
     assert_double_equal(cs.avg_power_w, p, p * 0.02 / dur);
+    print_message("%s: %.4f J integrated vs %.4f J scripted over %.3f s "
+                  "(%+.3f %%), %llu wraps\n",
+                  ci->name, cs.energy_j, p * dur, dur,
+                  100.0 * (cs.energy_j - p * dur) / (p * dur),
+                  (unsigned long long)cs.wraps);
     if (ci->domain == GM_DOMAIN_PACKAGE)
       assert_true(cs.wraps >= 5);
     assert_int_equal(cs.resets, 0);
