@@ -161,13 +161,14 @@ static void csv_header(FILE *f, const struct gm_meter *m) {
   fputs("t_s", f);
   for (size_t c = 0; c < gm_meter_component_count(m); c++) {
     const struct gm_component_info *ci = gm_meter_component(m, c);
-    fprintf(f, ",%s.energy_j[%s],%s.power_w[%s]", ci->name,
-            gm_provenance_name(ci->provenance), ci->name,
-            gm_provenance_name(ci->provenance));
+    /* unit, provenance and source in every column name */
+    fprintf(f, ",%s.energy_j[J %s %s],%s.power_w[W %s %s]", ci->name,
+            gm_provenance_name(ci->provenance), ci->source, ci->name,
+            gm_provenance_name(ci->provenance), ci->source);
   }
   for (size_t k = 0; k < gm_meter_metric_count(m); k++)
-    fprintf(f, ",%s[%s]", gm_meter_metric(m, k)->name,
-            gm_meter_metric(m, k)->unit);
+    fprintf(f, ",%s[%s measured %s]", gm_meter_metric(m, k)->name,
+            gm_meter_metric(m, k)->unit, gm_meter_metric(m, k)->source);
   fputc('\n', f);
 }
 

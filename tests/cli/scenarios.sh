@@ -284,7 +284,7 @@ if t and t[0] != 0.0:
 if any(b <= a for a, b in zip(t, t[1:])):
     errs.append("t_s not strictly increasing: %r" % t)
 for c in d["components"]:
-    col = "%s.energy_j[%s]" % (c["name"], c["provenance"])
+    col = "%s.energy_j[J %s %s]" % (c["name"], c["provenance"], c["source"])
     if col not in head:
         errs.append("no column %r" % col)
     elif data and abs(float(data[-1][head.index(col)]) - c["energy_j"]) > 2e-6:
