@@ -1,0 +1,41 @@
+/* graph.h: the network graph as backends see it (internal). Nodes are in
+ * topological order by construction: a node's inputs always have smaller
+ * ids. */
+#ifndef GM_NN_GRAPH_H
+#define GM_NN_GRAPH_H
+
+#include "greenml/nn.h"
+
+#define GM_NN_MAX_INPUTS 16
+
+struct gm__nn_node {
+  enum gm_nn_op op;
+  int in[GM_NN_MAX_INPUTS];
+  int n_in;
+  struct gm_nn_shape shape; /* output, per sample */
+  /* operator parameters */
+  int k, stride, pad, groups; /* conv, pools */
+  bool bias;                  /* conv, linear */
+  double p;                   /* dropout, drop path */
+  int c0, c1;                 /* slice */
+  /* indices into the net's parameter and buffer lists, -1 when none */
+  int weight, bias_param; /* conv, linear; batch norm: gamma, beta */
+  int running_mean, running_var, batches;
+};
+
+struct gm__nn_tensor_desc {
+  char name[128];
+  int ndim;
+  int dims[4];
+  size_t numel;
+  size_t bytes;
+  int node;
+};
+
+const struct gm__nn_node *gm__nn_node(const struct gm_nn_net *net, int id);
+const struct gm__nn_tensor_desc *gm__nn_param(const struct gm_nn_net *net,
+                                              size_t i);
+const struct gm__nn_tensor_desc *gm__nn_buffer(const struct gm_nn_net *net,
+                                               size_t i);
+
+#endif
