@@ -199,7 +199,11 @@ int gm_nn_input(const struct gm_nn_net *net) {
   return 0;
 }
 
+/* Output extent, or 0 when the window does not fit (C division truncates
+ * toward zero, so the check cannot be left to the formula). */
 static int out_size(int in, int k, int stride, int pad) {
+  if (in + 2 * pad < k)
+    return 0;
   return (in + 2 * pad - k) / stride + 1;
 }
 
