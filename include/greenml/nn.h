@@ -124,6 +124,17 @@ GM_API int gm_nn_slice(struct gm_nn_net *net, int x, int c0, int c1);
 /* Channel shuffle with g groups (C divisible by g). */
 GM_API int gm_nn_shuffle(struct gm_nn_net *net, int x, int groups);
 
+/* Parameters (and buffers) of a layer that exists in the reference model
+ * but never runs (EfficientNetB0's unexpanded blocks): they count in the
+ * model's size and parameters, add no node and no MACs, and are never
+ * updated by the optimiser (PyTorch's SGD skips parameters without a
+ * gradient). Return 0, or -1 on error. */
+GM_API int gm_nn_declare_conv2d(struct gm_nn_net *net, const char *name,
+                                int in_channels, int out_channels, int k,
+                                int groups, bool bias);
+GM_API int gm_nn_declare_batchnorm(struct gm_nn_net *net, const char *name,
+                                   int channels);
+
 /* ---- inspection ---------------------------------------------------------- */
 
 GM_API int gm_nn_node_count(const struct gm_nn_net *net);

@@ -253,6 +253,50 @@ int gm_nn_batchnorm(struct gm_nn_net *net, int x, const char *name) {
   return commit(net);
 }
 
+int gm_nn_declare_conv2d(struct gm_nn_net *net, const char *name,
+                         int in_channels, int out_channels, int k, int groups,
+                         bool bias) {
+  if (net->status != GM_OK)
+    return -1;
+  if (in_channels <= 0 || out_channels <= 0 || k <= 0 || groups <= 0 ||
+      in_channels % groups || out_channels % groups)
+    return failf(net, GM_ERR_INVALID_ARG,
+                 "declared conv '%s': %d -> %d channels, k %d, groups %d", name,
+                 in_channels, out_channels, k, groups);
+  int wd[4] = {out_channels, in_channels / groups, k, k};
+  int w = param(net, name, "weight", 4, wd);
+  if (w >= 0)
+    net->params[w].node = -1;
+  if (bias) {
+    int b = param(net, name, "bias", 1, &out_channels);
+    if (b >= 0)
+      net->params[b].node = -1;
+  }
+  return net->status == GM_OK ? 0 : -1;
+}
+
+int gm_nn_declare_batchnorm(struct gm_nn_net *net, const char *name,
+                            int channels) {
+  if (net->status != GM_OK)
+    return -1;
+  if (channels <= 0)
+    return failf(net, GM_ERR_INVALID_ARG, "declared batch norm '%s': %d", name,
+                 channels);
+  int ids[2] = {param(net, name, "weight", 1, &channels),
+                param(net, name, "bias", 1, &channels)};
+  int bufs[3] = {
+      buffer(net, name, "running_mean", 1, &channels, sizeof(float)),
+      buffer(net, name, "running_var", 1, &channels, sizeof(float)),
+      buffer(net, name, "num_batches_tracked", 0, NULL, sizeof(int64_t))};
+  for (int i = 0; i < 2; i++)
+    if (ids[i] >= 0)
+      net->params[ids[i]].node = -1;
+  for (int i = 0; i < 3; i++)
+    if (bufs[i] >= 0)
+      net->buffers[bufs[i]].node = -1;
+  return net->status == GM_OK ? 0 : -1;
+}
+
 static int unary(struct gm_nn_net *net, enum gm_nn_op op, int x) {
   if (!new_node(net, op, &x, 1))
     return -1;

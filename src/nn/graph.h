@@ -29,7 +29,7 @@ struct gm__nn_tensor_desc {
   int dims[4];
   size_t numel;
   size_t bytes;
-  int node;
+  int node; /* the node that uses it; -1 for declared, unused layers */
 };
 
 const struct gm__nn_node *gm__nn_node(const struct gm_nn_net *net, int id);

@@ -15,7 +15,21 @@ static const struct zoo_entry zoo[] = {
     /* group A */
     {"LeNet", gm__model_lenet},
     {"ResNet18", gm__model_resnet18},
+    {"VGG16", gm__model_vgg16},
+    {"PreActResNet18", gm__model_preact_resnet18},
+    {"GoogLeNet", gm__model_googlenet},
+    {"DenseNet121", gm__model_densenet121},
+    {"ResNeXt29_2x64d", gm__model_resnext29_2x64d},
+    {"MobileNet", gm__model_mobilenet},
+    {"SENet18", gm__model_senet18},
     /* group B */
+    {"MobileNetV2", gm__model_mobilenetv2},
+    {"DPN26", gm__model_dpn26},
+    {"ShuffleNetV2", gm__model_shufflenetv2},
+    {"EfficientNetB0", gm__model_efficientnetb0},
+    {"RegNetX_200MF", gm__model_regnetx_200mf},
+    {"SimpleDLA", gm__model_simpledla},
+    {"PNASNetB", gm__model_pnasnetb},
 };
 
 size_t gm_nn_zoo_count(void) { return sizeof(zoo) / sizeof(zoo[0]); }

@@ -110,6 +110,26 @@ static void grouped_conv_macs(void **state) {
   gm_nn_net_destroy(net);
 }
 
+static void declared_layers_count_but_do_not_run(void **state) {
+  (void)state;
+  struct gm_nn_net *net = net_3x32();
+  gm_nn_scope_push(net, "blk");
+  assert_int_equal(gm_nn_declare_conv2d(net, "conv1", 3, 6, 1, 1, false), 0);
+  assert_int_equal(gm_nn_declare_batchnorm(net, "bn1", 6), 0);
+  gm_nn_scope_pop(net);
+  gm_nn_conv2d(net, 0, "c", 4, 1, 1, 0, 1, false);
+  assert_int_equal(gm_nn_node_count(net), 2); /* input + c */
+  assert_string_equal(gm_nn_param_name(net, 0, NULL, NULL), "blk.conv1.weight");
+  struct gm_nn_stats st;
+  assert_int_equal(gm_nn_net_stats(net, &st), GM_OK);
+  assert_int_equal(st.params, 18 + 12 + 12);
+  assert_int_equal(st.buffer_bytes, 6 * 8 + 8);
+  assert_int_equal(st.macs, 4 * 32 * 32 * 3); /* only the conv that runs */
+  assert_int_equal(gm_nn_declare_conv2d(net, "bad", 3, 6, 1, 2, false), -1);
+  assert_int_equal(gm_nn_net_status(net), GM_ERR_INVALID_ARG);
+  gm_nn_net_destroy(net);
+}
+
 static void errors_are_sticky_and_named(void **state) {
   (void)state;
   struct gm_nn_net *net = net_3x32();
@@ -209,6 +229,7 @@ int main(void) {
       cmocka_unit_test(shapes),
       cmocka_unit_test(names_and_counts),
       cmocka_unit_test(grouped_conv_macs),
+      cmocka_unit_test(declared_layers_count_but_do_not_run),
       cmocka_unit_test(errors_are_sticky_and_named),
       cmocka_unit_test(zoo_lookup),
   };
