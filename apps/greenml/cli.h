@@ -23,6 +23,7 @@ int cmd_sources(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
 int cmd_mark(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
+int cmd_data(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 
 /* Parses "100ms", "2s", "1.5s", "250us", "3m" into nanoseconds. A bare number

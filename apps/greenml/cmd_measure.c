@@ -673,7 +673,7 @@ static int resolve_carbon(const struct measure_opts *o, struct summary *s) {
   if (gm_carbon_lookup(code, &e) != GM_OK) {
     gm_cli_error("measure",
                  "--region '%s' is not in the carbon table (%zu ISO 3166-1 "
-                 "alpha-2 codes, data/carbon_intensity.csv); pass "
+                 "alpha-2 codes, tables/carbon_intensity.csv); pass "
                  "--carbon-intensity G_PER_KWH instead",
                  code, gm_carbon_count());
     return GM_EXIT_USAGE;

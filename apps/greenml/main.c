@@ -18,6 +18,7 @@ static const struct command commands[] = {
     {"monitor", cmd_monitor, "live per-component power"},
     {"mark", cmd_mark, "begin or end a named phase inside 'measure'"},
     {"runs", cmd_runs, "list the runs stored in the database"},
+    {"data", cmd_data, "download, synthesise or check CIFAR-10"},
     {"models", cmd_models, "characteristics of the zoo's CNN models"},
 };
 

@@ -1,7 +1,7 @@
 /* carbon.h: grid carbon intensity per country and the conversion of energy
  * into emissions.
  *
- * The table is compiled in from data/carbon_intensity.csv: annual averages
+ * The table is compiled in from tables/carbon_intensity.csv: annual averages
  * (year 2023) of the lifecycle carbon intensity of electricity generation,
  * gCO2e/kWh, from Ember's yearly electricity data as republished by Our World
  * in Data; the file's header says exactly what the numbers mean and which

@@ -1,4 +1,4 @@
-/* csv.h: the embedded data tables (data/NAME.csv): comment lines start
+/* csv.h: the embedded data tables (tables/NAME.csv): comment lines start
    with '#', blank lines are skipped, one exact header line, then rows. */
 #ifndef GM_BASE_CSV_H
 #define GM_BASE_CSV_H

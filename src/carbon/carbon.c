@@ -1,4 +1,4 @@
-/* carbon.c: see greenml/carbon.h. The compiled-in data/carbon_intensity.csv
+/* carbon.c: see greenml/carbon.h. The compiled-in tables/carbon_intensity.csv
  * is parsed once (pthread_once) into static storage. Malformed rows are
  * skipped (the unit test checks that none are). */
 #include "greenml/carbon.h"

@@ -1,5 +1,5 @@
 /* cpu_tdp.c: see cpu_tdp.h. The table is parsed once (pthread_once) from the
- * compiled-in data/cpu_tdp.csv into static storage, so the strings handed out
+ * compiled-in tables/cpu_tdp.csv into static storage, so the strings handed out
  * live as long as the process. */
 #include "meter/cpu_tdp.h"
 

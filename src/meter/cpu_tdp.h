@@ -1,4 +1,4 @@
-/* cpu_tdp.h: the built-in CPU TDP table (data/cpu_tdp.csv, compiled in) and
+/* cpu_tdp.h: the built-in CPU TDP table (tables/cpu_tdp.csv, compiled in) and
  * the matching of /proc/cpuinfo "model name" strings against it. Used by the
  * "cpu-tdp-model" source; exposed for tests.
  *

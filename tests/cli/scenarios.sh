@@ -35,7 +35,7 @@ if ! TESTS=$(cd "$TESTS" && pwd); then
   echo "$0: no directory '$2'" >&2
   exit 2
 fi
-CARBON_CSV=$(cd "$TESTS/.." && pwd)/data/carbon_intensity.csv
+CARBON_CSV=$(cd "$TESTS/.." && pwd)/tables/carbon_intensity.csv
 for tool in python3 sqlite3 pgrep timeout sha256sum; do
   if ! command -v "$tool" >/dev/null; then
     echo "$0: '$tool' is needed" >&2
@@ -702,7 +702,7 @@ for cc in FR PL WORLD; do
     gm "h$cc" measure --no-db --json "h$cc.json" --region "$cc" -- true
   fi
   if [ -z "$g" ]; then
-    not_ok "h: $cc in data/carbon_intensity.csv" "no row for $cc in '$CARBON_CSV'"
+    not_ok "h: $cc in tables/carbon_intensity.csv" "no row for $cc in '$CARBON_CSV'"
   elif expect_rc "h: region $cc exits 0" 0 "h$cc"; then
     check_json "h: region $cc: intensity $g g/kWh from the table, carbon_g = kWh x $g" "h$cc.json" '
 g = float(sys.argv[2])

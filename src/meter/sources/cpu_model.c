@@ -16,7 +16,7 @@
  *      packages. These files are often readable when energy_uj is root-only.
  *      Every package must yield a value in (0, 1000] W, else this step is
  *      skipped;
- *   3. the built-in table (data/cpu_tdp.csv, see meter/cpu_tdp.h) matched
+ *   3. the built-in table (tables/cpu_tdp.csv, see meter/cpu_tdp.h) matched
  *      against the first "model name" of <procfs>/cpuinfo, times the number
  *      of sockets (distinct "physical id" values, at least 1);
  *   4. 85 W per socket: CodeCarbon's generic constant for unknown CPUs.
