@@ -30,7 +30,7 @@ tsan: deps
 test: dev asan tsan
 	cd build/dev && ctest --output-on-failure -j $(JOBS)
 	cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -L unit -j $(JOBS)
-	cd build/tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -L unit -j $(JOBS)
+	cd build/tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -L unit -LE heavy -j $(JOBS)
 
 bench: build
 	bash scripts/bench-meter.sh build/release/greenml

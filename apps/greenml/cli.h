@@ -25,6 +25,8 @@ int cmd_mark(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_models(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_infer(int argc, char **argv);
 
 /* Parses "100ms", "2s", "1.5s", "250us", "3m" into nanoseconds. A bare number
  * means seconds. */

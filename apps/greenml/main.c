@@ -20,6 +20,8 @@ static const struct command commands[] = {
     {"runs", cmd_runs, "list the runs stored in the database"},
     {"data", cmd_data, "download, synthesise or check CIFAR-10"},
     {"models", cmd_models, "characteristics of the zoo's CNN models"},
+    {"train", cmd_train, "train a model of the zoo on CIFAR-10"},
+    {"infer", cmd_infer, "run a model over the (replicated) test set"},
 };
 
 static void usage(FILE *f) {

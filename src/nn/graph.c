@@ -139,15 +139,24 @@ static int add_tensor(struct gm_nn_net *net, struct gm__nn_tensor_desc **arr,
 }
 
 static int param(struct gm_nn_net *net, const char *name, const char *suffix,
-                 int ndim, const int *dims) {
-  return add_tensor(net, &net->params, &net->n_params, &net->cap_params, name,
-                    suffix, ndim, dims, sizeof(float));
+                 int ndim, const int *dims, enum gm__nn_param_kind kind,
+                 size_t fan_in) {
+  int i = add_tensor(net, &net->params, &net->n_params, &net->cap_params, name,
+                     suffix, ndim, dims, sizeof(float));
+  if (i >= 0) {
+    net->params[i].kind = kind;
+    net->params[i].fan_in = fan_in;
+  }
+  return i;
 }
 
 static int buffer(struct gm_nn_net *net, const char *name, const char *suffix,
                   int ndim, const int *dims, size_t elem_bytes) {
-  return add_tensor(net, &net->buffers, &net->n_buffers, &net->cap_buffers,
-                    name, suffix, ndim, dims, elem_bytes);
+  int i = add_tensor(net, &net->buffers, &net->n_buffers, &net->cap_buffers,
+                     name, suffix, ndim, dims, elem_bytes);
+  if (i >= 0)
+    net->buffers[i].kind = GM__NN_STAT;
+  return i;
 }
 
 /* Validates input ids and returns a fresh node (not yet counted), or NULL. */
@@ -233,9 +242,11 @@ int gm_nn_conv2d(struct gm_nn_net *net, int x, const char *name,
   n->bias = bias;
   n->shape = (struct gm_nn_shape){out_channels, oh, ow};
   int wd[4] = {out_channels, in_c / groups, k, k};
-  n->weight = param(net, name, "weight", 4, wd);
+  size_t fan = (size_t)(in_c / groups) * (size_t)k * (size_t)k;
+  n->weight = param(net, name, "weight", 4, wd, GM__NN_WEIGHT, fan);
   if (bias)
-    n->bias_param = param(net, name, "bias", 1, &out_channels);
+    n->bias_param =
+        param(net, name, "bias", 1, &out_channels, GM__NN_BIAS, fan);
   return commit(net);
 }
 
@@ -244,8 +255,8 @@ int gm_nn_batchnorm(struct gm_nn_net *net, int x, const char *name) {
   if (!n)
     return -1;
   int c = n->shape.c;
-  n->weight = param(net, name, "weight", 1, &c);
-  n->bias_param = param(net, name, "bias", 1, &c);
+  n->weight = param(net, name, "weight", 1, &c, GM__NN_BN_GAMMA, 0);
+  n->bias_param = param(net, name, "bias", 1, &c, GM__NN_BN_BETA, 0);
   n->running_mean = buffer(net, name, "running_mean", 1, &c, sizeof(float));
   n->running_var = buffer(net, name, "running_var", 1, &c, sizeof(float));
   n->batches =
@@ -264,11 +275,12 @@ int gm_nn_declare_conv2d(struct gm_nn_net *net, const char *name,
                  "declared conv '%s': %d -> %d channels, k %d, groups %d", name,
                  in_channels, out_channels, k, groups);
   int wd[4] = {out_channels, in_channels / groups, k, k};
-  int w = param(net, name, "weight", 4, wd);
+  size_t fan = (size_t)(in_channels / groups) * (size_t)k * (size_t)k;
+  int w = param(net, name, "weight", 4, wd, GM__NN_WEIGHT, fan);
   if (w >= 0)
     net->params[w].node = -1;
   if (bias) {
-    int b = param(net, name, "bias", 1, &out_channels);
+    int b = param(net, name, "bias", 1, &out_channels, GM__NN_BIAS, fan);
     if (b >= 0)
       net->params[b].node = -1;
   }
@@ -282,8 +294,8 @@ int gm_nn_declare_batchnorm(struct gm_nn_net *net, const char *name,
   if (channels <= 0)
     return failf(net, GM_ERR_INVALID_ARG, "declared batch norm '%s': %d", name,
                  channels);
-  int ids[2] = {param(net, name, "weight", 1, &channels),
-                param(net, name, "bias", 1, &channels)};
+  int ids[2] = {param(net, name, "weight", 1, &channels, GM__NN_BN_GAMMA, 0),
+                param(net, name, "bias", 1, &channels, GM__NN_BN_BETA, 0)};
   int bufs[3] = {
       buffer(net, name, "running_mean", 1, &channels, sizeof(float)),
       buffer(net, name, "running_var", 1, &channels, sizeof(float)),
@@ -375,11 +387,13 @@ int gm_nn_linear(struct gm_nn_net *net, int x, const char *name,
     return failf(net, GM_ERR_INVALID_ARG, "linear '%s': %d outputs", name,
                  out_features);
   int wd[2] = {out_features, n->shape.c};
+  size_t fan = (size_t)n->shape.c;
   n->bias = bias;
   n->shape.c = out_features;
-  n->weight = param(net, name, "weight", 2, wd);
+  n->weight = param(net, name, "weight", 2, wd, GM__NN_WEIGHT, fan);
   if (bias)
-    n->bias_param = param(net, name, "bias", 1, &out_features);
+    n->bias_param =
+        param(net, name, "bias", 1, &out_features, GM__NN_BIAS, fan);
   return commit(net);
 }
 

@@ -23,7 +23,18 @@ struct gm__nn_node {
   int running_mean, running_var, batches;
 };
 
+/* What a parameter is, for initialisation. */
+enum gm__nn_param_kind {
+  GM__NN_WEIGHT,   /* conv or linear weight: U(+-1/sqrt(fan_in)) */
+  GM__NN_BIAS,     /* conv or linear bias: U(+-1/sqrt(fan_in)) */
+  GM__NN_BN_GAMMA, /* 1 */
+  GM__NN_BN_BETA,  /* 0 */
+  GM__NN_STAT      /* buffers */
+};
+
 struct gm__nn_tensor_desc {
+  enum gm__nn_param_kind kind;
+  size_t fan_in; /* of the layer's weight (weights and biases) */
   char name[128];
   int ndim;
   int dims[4];

@@ -171,91 +171,112 @@ static void missing_tree_and_missing_range(void **state) {
 }
 
 /* ---- the meter on a scripted trace ----------------------------------------
- */
+ * A thread plays a counter the way RAPL does: each step adds a fixed amount
+ * of energy to energy_uj, modulo a small range so that it wraps every few
+ * steps. It advances only after the meter has taken a sample since the last
+ * step (the sample callback counts them), so the meter sees every wrap
+ * whatever the machine's load, and the integrated energy must equal the
+ * scripted one exactly (integer microjoules). */
 
 struct trace {
   const char *root;
-  double pkg_w, dram_w;
   unsigned long long pkg_range_uj, dram_range_uj;
-  int64_t t0_ns;
-  atomic_bool stop;
+  unsigned long long pkg_step_uj, dram_step_uj;
+  unsigned long long pkg_uj, dram_uj; /* unwrapped totals written so far */
+  int steps;
+  atomic_ulong samples;
 };
 
-static void trace_write(struct trace *tr, int64_t now) {
-  double t = (double)(now - tr->t0_ns) / 1e9;
-  unsigned long long pkg = (unsigned long long)llround(tr->pkg_w * t * 1e6);
-  unsigned long long dram = (unsigned long long)llround(tr->dram_w * t * 1e6);
+static void trace_write(struct trace *tr) {
   gmt_write(tr->root, "class/powercap/intel-rapl:0/energy_uj", "%llu\n",
-            (pkg + 123456) % tr->pkg_range_uj);
+            tr->pkg_uj % tr->pkg_range_uj);
   gmt_write(tr->root, "class/powercap/intel-rapl:0:0/energy_uj", "%llu\n",
-            dram % tr->dram_range_uj);
+            tr->dram_uj % tr->dram_range_uj);
+}
+
+static void wait_for_sample_after(struct trace *tr, unsigned long seen) {
+  while (atomic_load(&tr->samples) <= seen) {
+    struct timespec ts = {0, 200000};
+    nanosleep(&ts, NULL);
+  }
 }
 
 static void *trace_main(void *arg) {
   struct trace *tr = arg;
-  while (!atomic_load(&tr->stop)) {
-    trace_write(tr, gm__now_ns());
-    struct timespec ts = {0, 200000};
-    nanosleep(&ts, NULL);
+  for (int k = 0; k < tr->steps; k++) {
+    unsigned long seen = atomic_load(&tr->samples);
+    wait_for_sample_after(tr, seen);
+    tr->pkg_uj += tr->pkg_step_uj;
+    tr->dram_uj += tr->dram_step_uj;
+    trace_write(tr);
   }
+  /* two more samples: the meter has read the final value */
+  unsigned long seen = atomic_load(&tr->samples);
+  wait_for_sample_after(tr, seen + 1);
   return NULL;
+}
+
+static void count_sample(void *ctx, const struct gm_sample *s) {
+  (void)s;
+  atomic_fetch_add(&((struct trace *)ctx)->samples, 1);
 }
 
 static void meter_on_wrapping_trace(void **state) {
   (void)state;
   char *root = gmt_mkdtemp();
   fake_procfs(root);
-  /* 40 W with a 3 J range: the package counter wraps every 75 ms. */
+  /* 40 steps of 0.4 J on a 1 J range: 16 wraps of the package counter. */
   struct trace tr = {.root = root,
-                     .pkg_w = 40,
-                     .dram_w = 3,
-                     .pkg_range_uj = 3000000,
-                     .dram_range_uj = 1000000,
-                     .t0_ns = gm__now_ns()};
-  atomic_init(&tr.stop, false);
+                     .pkg_range_uj = 1000000,
+                     .dram_range_uj = 700000,
+                     .pkg_step_uj = 400000,
+                     .dram_step_uj = 30000,
+                     .pkg_uj = 123456,
+                     .dram_uj = 0,
+                     .steps = 40};
+  atomic_init(&tr.samples, 0);
   zone(root, "intel-rapl:0", "package-0", tr.pkg_range_uj, 0);
   zone(root, "intel-rapl:0:0", "dram", tr.dram_range_uj, 0);
-  trace_write(&tr, gm__now_ns());
-  pthread_t th;
-  assert_int_equal(pthread_create(&th, NULL, trace_main, &tr), 0);
+  trace_write(&tr);
 
   struct gm_meter_config cfg = gm_meter_config_default();
   cfg.sysfs_root = root;
   cfg.procfs_root = root;
   cfg.devfs_root = root;
   cfg.no_gpu = true;
-  cfg.interval_ns = 10 * 1000000; /* well under the 75 ms wrap period */
+  cfg.interval_ns = 2 * 1000000;
+  cfg.on_sample = count_sample;
+  cfg.callback_ctx = &tr;
   struct gm_meter *m = NULL;
   assert_int_equal(gm_meter_create(&cfg, &m), GM_OK);
   /* powercap measures the CPU and has DRAM: no models in use */
   assert_int_equal(gm_meter_component_count(m), 2);
   assert_int_equal(gm_meter_start(m), GM_OK);
   assert_int_equal(gm_meter_start(m), GM_ERR_STATE);
-  struct timespec ts = {0, 600 * 1000000};
-  nanosleep(&ts, NULL);
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, trace_main, &tr), 0);
+  pthread_join(th, NULL);
   assert_int_equal(gm_meter_stop(m), GM_OK);
   assert_int_equal(gm_meter_stop(m), GM_OK); /* idempotent */
-  atomic_store(&tr.stop, true);
-  pthread_join(th, NULL);
 
-  double dur = gm_meter_duration_s(m);
   for (size_t i = 0; i < 2; i++) {
     const struct gm_component_info *ci = gm_meter_component(m, i);
     struct gm_component_stats cs;
     assert_int_equal(gm_meter_stats(m, i, &cs), GM_OK);
-    double p = ci->domain == GM_DOMAIN_PACKAGE ? tr.pkg_w : tr.dram_w;
-    /* The trace is rewritten every ~0.2 ms (plus scheduling delays): the
-     * meter's first and last readings may each be a few ms stale. */
-    assert_double_equal(cs.energy_j, p * dur, p * 0.02);
-    assert_double_equal(cs.avg_power_w, p, p * 0.02 / dur);
-    print_message("%s: %.4f J integrated vs %.4f J scripted over %.3f s "
-                  "(%+.3f %%), %llu wraps\n",
-                  ci->name, cs.energy_j, p * dur, dur,
-                  100.0 * (cs.energy_j - p * dur) / (p * dur),
-                  (unsigned long long)cs.wraps);
-    if (ci->domain == GM_DOMAIN_PACKAGE)
-      assert_true(cs.wraps >= 5);
+    bool pkg = ci->domain == GM_DOMAIN_PACKAGE;
+    double want = (double)tr.steps *
+                  (double)(pkg ? tr.pkg_step_uj : tr.dram_step_uj) / 1e6;
+    print_message("%s: %.6f J integrated vs %.6f J scripted, %llu wraps\n",
+                  ci->name, cs.energy_j, want, (unsigned long long)cs.wraps);
+    assert_double_equal(cs.energy_j, want, 1e-6);
+    /* the unwrapped counter crossed the range this many times */
+    unsigned long long range = pkg ? tr.pkg_range_uj : tr.dram_range_uj;
+    unsigned long long start = pkg ? 123456 : 0;
+    unsigned long long end = pkg ? tr.pkg_uj : tr.dram_uj;
+    assert_int_equal(cs.wraps, end / range - start / range);
     assert_int_equal(cs.resets, 0);
+    assert_int_equal(cs.read_errors, 0);
+    assert_true(cs.peak_power_w > 0);
   }
   gm_meter_destroy(m);
   gmt_rmtree(root);

@@ -1,0 +1,130 @@
+/* engine.h: running a network: parameters, forward, backward, SGD, on a
+ * compute backend ("ref": plain C, the oracle of the tests; "onednn").
+ *
+ * Tensors crossing this API are host float32 arrays in NCHW order. The
+ * engine owns the backend and the parameters; the net is borrowed and must
+ * outlive the engine. Parameters are exchanged as one array holding every
+ * parameter of the net in gm_nn_param order (the order of
+ * gm_nn_param_name); batch-norm running statistics as one array holding
+ * every running_mean and running_var in gm_nn_buffer order (the int64
+ * batch counters are kept apart). An engine is used from one thread.
+ */
+#ifndef GREENML_ENGINE_H
+#define GREENML_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "greenml/api.h"
+#include "greenml/nn.h"
+#include "greenml/status.h"
+
+struct gm_nn_engine_config {
+  const char *backend; /* "ref" or "onednn"; NULL: the fastest available */
+  int max_batch;       /* largest n passed to forward (> 0) */
+  int threads;         /* 0: the backend's default */
+};
+
+/* SGD with momentum and L2 weight decay, PyTorch's semantics:
+ *   d = grad + weight_decay * p
+ *   buf = momentum * buf + d      (buf = d on the first step)
+ *   p -= lr * buf
+ * Declared-but-unused parameters have no gradient and are left alone. */
+struct gm_nn_sgd {
+  double lr;           /* default 0.001 */
+  double momentum;     /* default 0.9 */
+  double weight_decay; /* default 5e-4 */
+};
+
+struct gm_nn_engine;
+
+GM_API struct gm_nn_engine_config gm_nn_engine_config_default(void);
+GM_API struct gm_nn_sgd gm_nn_sgd_default(void);
+
+/* Names of the compiled-in backends, fastest first; NULL past the end. */
+GM_API const char *gm_nn_backend_name(size_t i);
+
+/* Creates an engine for net; parameters start at zero until
+ * gm_nn_engine_init or gm_nn_engine_set_params. err (optional) receives the
+ * specific message. GM_ERR_NOT_FOUND for an unknown backend name. */
+GM_API enum gm_status gm_nn_engine_create(const struct gm_nn_net *net,
+                                          const struct gm_nn_engine_config *cfg,
+                                          struct gm_nn_engine **out, char *err,
+                                          size_t err_size);
+GM_API void gm_nn_engine_destroy(struct gm_nn_engine *e); /* NULL: no-op */
+GM_API const char *gm_nn_engine_backend(const struct gm_nn_engine *e);
+GM_API const char *gm_nn_engine_error(const struct gm_nn_engine *e);
+
+/* PyTorch's default initialisation, from a seeded generator: conv and
+ * linear weights kaiming_uniform(a = sqrt(5)), i.e. U(-1/sqrt(fan_in),
+ * 1/sqrt(fan_in)); biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)); batch norm
+ * weight 1, bias 0, running mean 0, running variance 1, counter 0. The same
+ * seed gives the same parameters on every backend. */
+GM_API enum gm_status gm_nn_engine_init(struct gm_nn_engine *e, uint64_t seed);
+
+GM_API size_t gm_nn_engine_param_floats(const struct gm_nn_engine *e);
+GM_API size_t gm_nn_engine_stat_floats(const struct gm_nn_engine *e);
+GM_API enum gm_status gm_nn_engine_get_params(struct gm_nn_engine *e,
+                                              float *dst, size_t n);
+GM_API enum gm_status gm_nn_engine_set_params(struct gm_nn_engine *e,
+                                              const float *src, size_t n);
+/* Gradients of the last backward pass, same layout as the parameters. */
+GM_API enum gm_status gm_nn_engine_get_grads(struct gm_nn_engine *e, float *dst,
+                                             size_t n);
+GM_API enum gm_status gm_nn_engine_get_stats(struct gm_nn_engine *e, float *dst,
+                                             size_t n);
+GM_API enum gm_status gm_nn_engine_set_stats(struct gm_nn_engine *e,
+                                             const float *src, size_t n);
+
+/* Forward pass of n samples (n <= max_batch): x is n x C x H x W of the
+ * net's input, out receives n x (output size). training selects batch
+ * statistics (and updates the running ones, momentum 0.1, unbiased
+ * variance), dropout and drop path; seed drives their masks. */
+GM_API enum gm_status gm_nn_engine_forward(struct gm_nn_engine *e,
+                                           const float *x, int n, bool training,
+                                           uint64_t seed, float *out);
+/* Backward pass for the last training forward: dout is n x (output size),
+ * the gradient of the loss with respect to the output. Parameter gradients
+ * are overwritten (not accumulated). */
+GM_API enum gm_status gm_nn_engine_backward(struct gm_nn_engine *e,
+                                            const float *dout);
+GM_API enum gm_status gm_nn_engine_sgd_step(struct gm_nn_engine *e,
+                                            const struct gm_nn_sgd *opt);
+/* Waits for queued device work (a no-op on the CPU backends). */
+GM_API enum gm_status gm_nn_engine_sync(struct gm_nn_engine *e);
+
+/* ---- checkpoints ------------------------------------------------------------
+ */
+
+/* What a checkpoint records besides the tensors. */
+struct gm_nn_checkpoint_info {
+  char model[64]; /* zoo name */
+  uint32_t epoch; /* epochs completed */
+  uint64_t seed;  /* the training seed */
+};
+
+/* Writes parameters, running statistics, batch counters, momentum buffers
+ * and the SGD step count to path atomically (a temporary file renamed over
+ * it after fsync), so a crash leaves the previous checkpoint intact. */
+GM_API enum gm_status
+gm_nn_checkpoint_save(struct gm_nn_engine *e, const char *path,
+                      const struct gm_nn_checkpoint_info *info, char *err,
+                      size_t err_size);
+/* Loads a checkpoint written for the same model (names and sizes must
+ * match). GM_ERR_NOT_FOUND when the file is absent, GM_ERR_PARSE when it is
+ * not a checkpoint, is truncated or belongs to another model. */
+GM_API enum gm_status gm_nn_checkpoint_load(struct gm_nn_engine *e,
+                                            const char *path,
+                                            struct gm_nn_checkpoint_info *info,
+                                            char *err, size_t err_size);
+
+/* Mean softmax cross-entropy of n rows of k logits against labels.
+ * dlogits (optional, n x k) receives d(mean loss)/d(logits); *correct
+ * (optional) the number of rows whose arg-max is the label. */
+GM_API enum gm_status gm_nn_softmax_xent(const float *logits,
+                                         const int32_t *labels, int n, int k,
+                                         float *dlogits, double *loss,
+                                         int *correct);
+
+#endif

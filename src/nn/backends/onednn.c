@@ -1,0 +1,1883 @@
+/* onednn.c: the CPU backend on oneDNN 2.x (C API, the Debian libdnnl2
+ * package). Same semantics as ref.c, operator for operator; ref is the
+ * oracle of tests/unit/test_nn_onednn.c.
+ *
+ * Layouts. The parameters, their gradients, the momentum buffers and the
+ * running statistics are kept once, in the host layout of greenml/engine.h
+ * (PyTorch's: oihw / goihw, out x in, per-channel vectors), so get/set are
+ * copies and SGD is a plain loop. Activations live in whatever layout the
+ * primitive that writes them picked: convolutions are created with
+ * format_tag any (blocked nChw16c for most layers, ONEDNN.md section 4),
+ * and batch norm, the activations, pooling, shuffle and add keep the layout
+ * of their input. Every edge of the graph (a node reading an input) names
+ * the layout it wants; where the producer's differs, a reorder into a
+ * staging buffer runs first. Weights are reordered from the host layout into
+ * the layouts the forward and backward-data convolutions picked, only when
+ * the parameters changed (set_params, sgd_step) since the last reorder.
+ * Plain nchw is used where the work is a plain loop (dropout, drop path),
+ * for flatten and the linear layers (2-D nc), and for concatenation and
+ * slicing when the channel counts do not fall on the block size. The host
+ * boundary (input, output, output gradient) is NCHW.
+ *
+ * Gradients. A node's output gradient has the layout of its output. The
+ * backward pass visits the nodes from the output down; the first
+ * contribution to an input's gradient overwrites it (written in place when
+ * the layouts agree), later ones accumulate through a reorder with a sum
+ * post-op. The net's input gets no gradient.
+ *
+ * Batch size. All primitives are created for one batch size n: a "plan".
+ * The plan for max_batch is built at create; a forward of n < max_batch
+ * builds the plan for n on first use and caches it (the MAX_PLANS most
+ * recently used are kept). Plans share the activation buffers, sized at
+ * create for max_batch (a plan that needs more grows them, once); memory
+ * objects are re-pointed at the buffers when the plan in use changes. The
+ * scratchpads of all primitives share one arena (user scratchpad mode).
+ * Forward, backward and sgd_step allocate nothing.
+ *
+ * Threads. libdnnl uses GNU OpenMP: cfg->threads > 0 is applied with
+ * omp_set_num_threads around every call into oneDNN (primitive creation
+ * included, as oneDNN sizes its work split then) and the caller's setting is
+ * restored afterwards; 0 keeps the OpenMP default (OMP_NUM_THREADS, else
+ * one thread per CPU). On machines whose vCPUs are time-shared, use 1
+ * thread or OMP_WAIT_POLICY=PASSIVE (ONEDNN.md, threading).
+ *
+ * Masks: dropout and drop path draw exactly as ref.c does (same generator,
+ * seed per node, NCHW element order, same float arithmetic), so both
+ * backends give identical masks. */
+#include <dnnl.h>
+#include <dnnl_debug.h>
+#include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "nn/backend.h"
+
+#define BN_EPS 1e-5f
+#define BN_MOMENTUM 0.1
+#define ALIGN 64
+#define MAX_PLANS 4
+#define MAX_ARGS (GM_NN_MAX_INPUTS + 4)
+
+enum last_forward { NO_FORWARD, TRAINING_FORWARD, EVAL_FORWARD };
+
+/* A growable, zero-initialised host buffer, 64-byte aligned (calloc'ed:
+ * large ones are mapped pages, zeroed lazily by the kernel). */
+struct buf {
+  void *raw, *p;
+  size_t cap; /* bytes from p */
+};
+
+/* A primitive with its arguments bound (p NULL: nothing to run). */
+struct prim {
+  dnnl_primitive_t p;
+  int nargs;
+  dnnl_exec_arg_t args[MAX_ARGS];
+};
+
+/* A node reading one input (forward), and giving that input its share of
+ * the gradient (backward). */
+struct pedge {
+  dnnl_memory_desc_t want; /* the layout the node reads */
+  struct buf *xb;          /* the input in that layout */
+  dnnl_memory_t x;
+  struct prim re;         /* producer layout -> want, into a staging buffer */
+  bool grad;              /* the input needs a gradient */
+  bool first;             /* the first contribution to it: overwrite */
+  dnnl_memory_desc_t gmd; /* the layout the node writes the gradient in */
+  struct buf *gb;         /* where: the input's gradient itself or staging */
+  dnnl_memory_t gm;
+  struct prim acc; /* gm -> the input's gradient (NULL: written in place) */
+};
+
+/* A node of a plan. */
+struct pnode {
+  dnnl_memory_desc_t ymd; /* output and output gradient */
+  dnnl_memory_t y, dy;
+  struct pedge e[GM_NN_MAX_INPUTS];
+  struct prim f, fe;      /* forward (training), forward (evaluation) */
+  struct prim bd, bw;     /* backward data, backward weights */
+  struct prim wf_re;      /* host weights -> forward layout */
+  struct prim wb_re;      /* host weights -> backward-data layout */
+  struct prim dw_re;      /* weight gradient -> host layout */
+  struct prim xw_re;      /* input -> backward-weights layout */
+  struct prim dyd_re;     /* output gradient -> backward-data layout */
+  struct prim dyw_re;     /* output gradient -> backward-weights layout */
+  struct prim aux1, aux2; /* channel multiply: the scale's gradient */
+  bool bwd;               /* runs in the backward pass */
+  struct buf *zero_buf;   /* zeroed before the node's backward pass */
+  size_t zero_bytes;
+};
+
+struct binding {
+  dnnl_memory_t m;
+  struct buf *b; /* NULL: memory on fixed storage */
+};
+
+/* Everything built for one batch size. */
+struct plan {
+  int n;
+  uint64_t id, used, gen;
+  struct pnode *nodes;
+  struct binding *mems;
+  size_t n_mems, cap_mems;
+  dnnl_primitive_t *prims;
+  size_t n_prims, cap_prims;
+  dnnl_primitive_desc_t *pds;
+  size_t n_pds, cap_pds;
+  bool out_plain; /* the output is already NCHW */
+  dnnl_memory_t out_host;
+  struct prim out_re, dout_re;
+};
+
+/* Buffers of one node, shared by all plans. */
+struct nbufs {
+  struct buf y, dy, ws, mean, var, tmp, tmp2, wf, wb, dw, xw, dyd, dyw;
+  struct buf xs[GM_NN_MAX_INPUTS], gx[GM_NN_MAX_INPUTS];
+  uint64_t wf_plan, wf_ver, wb_plan, wb_ver; /* what the weight copies hold */
+};
+
+struct dnn {
+  const struct gm_nn_net *net;
+  int n_nodes, max_batch, threads;
+  size_t n_tensors, n_buffers, n_pf, n_sf;
+  size_t *poff;
+  long *soff;
+  float *p, *g, *mom, *stats;
+  int64_t *batches;           /* per buffer */
+  bool *anc;                  /* per node: it or an ancestor has parameters */
+  bool *live;                 /* per node: the output depends on it */
+  int *first_id, *first_slot; /* per node: first backward contribution */
+  struct nbufs *nb;
+  struct buf scratch, hostg;
+  uint64_t gen, pver, next_plan, tick;
+  struct plan *plans[MAX_PLANS];
+  struct plan *cur;
+  enum last_forward last;
+  bool have_grads, has_mom;
+  int64_t steps;
+  dnnl_engine_t eng;
+  dnnl_stream_t strm;
+  dnnl_primitive_attr_t attr;
+  char err[256];
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static const struct gm__nn_node *node(const struct dnn *d, int id) {
+  return gm__nn_node(d->net, id);
+}
+
+static struct gm_nn_shape shape_of(const struct dnn *d, int id) {
+  return node(d, id)->shape;
+}
+
+static size_t numel(struct gm_nn_shape s) {
+  return (size_t)s.c * (size_t)s.h * (size_t)s.w;
+}
+
+static float *param(struct dnn *d, int t) { return d->p + d->poff[t]; }
+static float *grad(struct dnn *d, int t) { return d->g + d->poff[t]; }
+
+static const char *op_name(enum gm_nn_op op) {
+  static const char *const names[] = {
+      "input",     "conv2d",  "batchnorm",      "relu",   "sigmoid", "swish",
+      "maxpool",   "avgpool", "global_avgpool", "linear", "flatten", "dropout",
+      "drop_path", "add",     "mul_channel",    "concat", "slice",   "shuffle"};
+  return (unsigned)op < sizeof(names) / sizeof(names[0]) ? names[op] : "?";
+}
+
+static enum gm_status dfail(struct dnn *d, dnnl_status_t st, int id,
+                            const char *what) {
+  gm__fmt(d->err, sizeof(d->err), "onednn: node %d (%s): %s failed: %s", id,
+          id >= 0 ? op_name(node(d, id)->op) : "-", what, dnnl_status2str(st));
+  return st == dnnl_out_of_memory ? GM_ERR_NO_MEMORY : GM_ERR_NOT_SUPPORTED;
+}
+
+static enum gm_status nomem(struct dnn *d, size_t bytes) {
+  gm__fmt(d->err, sizeof(d->err), "onednn: cannot allocate %zu bytes", bytes);
+  return GM_ERR_NO_MEMORY;
+}
+
+#define CK(call, what)                                                         \
+  do {                                                                         \
+    dnnl_status_t st_ = (call);                                                \
+    if (st_ != dnnl_success) {                                                 \
+      rc = dfail(d, st_, id, what);                                            \
+      goto fail;                                                               \
+    }                                                                          \
+  } while (0)
+
+#define TRY(call)                                                              \
+  do {                                                                         \
+    if ((rc = (call)) != GM_OK)                                                \
+      goto fail;                                                               \
+  } while (0)
+
+static dnnl_memory_desc_t md4(int n, int c, int h, int w,
+                              dnnl_format_tag_t tag) {
+  dnnl_memory_desc_t md;
+  dnnl_dims_t dims = {n, c, h, w};
+  if (dnnl_memory_desc_init_by_tag(&md, 4, dims, dnnl_f32, tag) != dnnl_success)
+    memset(&md, 0, sizeof(md));
+  return md;
+}
+
+static dnnl_memory_desc_t mdn(int nd, const dnnl_dim_t *d,
+                              dnnl_format_tag_t tag) {
+  dnnl_memory_desc_t md;
+  dnnl_dims_t dims = {0};
+  for (int i = 0; i < nd; i++)
+    dims[i] = d[i];
+  if (dnnl_memory_desc_init_by_tag(&md, nd, dims, dnnl_f32, tag) !=
+      dnnl_success)
+    memset(&md, 0, sizeof(md));
+  return md;
+}
+
+static dnnl_memory_desc_t md1(int c) {
+  dnnl_dim_t dims[1] = {c};
+  return mdn(1, dims, dnnl_a);
+}
+
+static dnnl_memory_desc_t shape_md(int n, struct gm_nn_shape s,
+                                   dnnl_format_tag_t tag) {
+  return md4(n, s.c, s.h, s.w, tag);
+}
+
+static bool md_eq(const dnnl_memory_desc_t *a, const dnnl_memory_desc_t *b) {
+  return dnnl_memory_desc_equal(a, b) != 0;
+}
+
+static size_t md_bytes(const dnnl_memory_desc_t *md) {
+  return dnnl_memory_desc_get_size(md);
+}
+
+static dnnl_memory_desc_t qmd(const_dnnl_primitive_desc_t pd,
+                              dnnl_query_t what) {
+  return *dnnl_primitive_desc_query_md(pd, what, 0);
+}
+
+/* Activation layouts recognised where a layout must be reproduced for
+ * another shape (channel multiply, concat, slice). */
+static const dnnl_format_tag_t act_tags[] = {
+    dnnl_abcd, dnnl_aBcd16b, dnnl_aBcd8b, dnnl_aBcd4b, dnnl_acdb};
+static const int act_blocks[] = {1, 16, 8, 4, 1};
+#define N_ACT_TAGS (int)(sizeof(act_tags) / sizeof(act_tags[0]))
+
+static int find_tag(const dnnl_memory_desc_t *md) {
+  if (md->ndims != 4)
+    return -1;
+  for (int i = 0; i < N_ACT_TAGS; i++) {
+    dnnl_memory_desc_t t = md4((int)md->dims[0], (int)md->dims[1],
+                               (int)md->dims[2], (int)md->dims[3], act_tags[i]);
+    if (md_eq(&t, md))
+      return i;
+  }
+  return -1;
+}
+
+/* ---- buffers, plans' registries ----------------------------------------- */
+
+static bool need(struct dnn *d, struct buf *b, size_t bytes) {
+  if (bytes <= b->cap)
+    return true;
+  if (bytes > SIZE_MAX - ALIGN)
+    return false;
+  void *raw = calloc(1, bytes + ALIGN);
+  if (!raw)
+    return false;
+  free(b->raw);
+  b->raw = raw;
+  b->p = (char *)raw + (ALIGN - (uintptr_t)raw % ALIGN) % ALIGN;
+  b->cap = bytes;
+  d->gen++;
+  for (int i = 0; i < d->n_nodes; i++)
+    d->nb[i].wf_plan = d->nb[i].wb_plan = 0; /* may have moved */
+  return true;
+}
+
+static void buf_free(struct buf *b) {
+  free(b->raw);
+  b->raw = b->p = NULL;
+  b->cap = 0;
+}
+
+static bool grow(void **arr, size_t *n, size_t *cap, size_t elem) {
+  if (*n < *cap)
+    return true;
+  size_t nc = *cap ? 2 * *cap : 64;
+  void *na = realloc(*arr, nc * elem);
+  if (!na)
+    return false;
+  *arr = na;
+  *cap = nc;
+  return true;
+}
+
+/* Memory on buffer b (grown to fit md), re-pointed whenever b moves. */
+static enum gm_status mem_on(struct dnn *d, struct plan *pl,
+                             const dnnl_memory_desc_t *md, struct buf *b,
+                             dnnl_memory_t *out) {
+  const int id = -1;
+  enum gm_status rc = GM_OK;
+  size_t bytes = md_bytes(md);
+  if (!need(d, b, bytes ? bytes : 1) ||
+      !grow((void **)&pl->mems, &pl->n_mems, &pl->cap_mems,
+            sizeof(*pl->mems))) {
+    rc = nomem(d, bytes);
+    goto fail;
+  }
+  CK(dnnl_memory_create(out, md, d->eng, b->p), "memory creation");
+  pl->mems[pl->n_mems++] = (struct binding){*out, b};
+fail:
+  return rc;
+}
+
+/* Memory on fixed storage (the host-layout parameters and statistics, or
+ * NULL for a handle set at each use). */
+static enum gm_status mem_at(struct dnn *d, struct plan *pl,
+                             const dnnl_memory_desc_t *md, void *ptr,
+                             dnnl_memory_t *out) {
+  const int id = -1;
+  enum gm_status rc = GM_OK;
+  if (!grow((void **)&pl->mems, &pl->n_mems, &pl->cap_mems,
+            sizeof(*pl->mems))) {
+    rc = nomem(d, sizeof(*pl->mems));
+    goto fail;
+  }
+  CK(dnnl_memory_create(out, md, d->eng, ptr), "memory creation");
+  pl->mems[pl->n_mems++] = (struct binding){*out, NULL};
+fail:
+  return rc;
+}
+
+static enum gm_status make_pd(struct dnn *d, struct plan *pl, int id,
+                              dnnl_primitive_desc_t *pd, const void *desc,
+                              const_dnnl_primitive_desc_t hint,
+                              const char *what) {
+  enum gm_status rc = GM_OK;
+  if (!grow((void **)&pl->pds, &pl->n_pds, &pl->cap_pds, sizeof(*pl->pds))) {
+    rc = nomem(d, sizeof(*pl->pds));
+    goto fail;
+  }
+  CK(dnnl_primitive_desc_create(pd, desc, d->attr, d->eng, hint), what);
+  pl->pds[pl->n_pds++] = *pd;
+fail:
+  return rc;
+}
+
+static void arg(struct prim *pr, int which, dnnl_memory_t m) {
+  pr->args[pr->nargs++] = (dnnl_exec_arg_t){which, m};
+}
+
+/* The primitive of pd, with its scratchpad on the shared arena. */
+static enum gm_status make_prim(struct dnn *d, struct plan *pl, int id,
+                                struct prim *pr, const_dnnl_primitive_desc_t pd,
+                                const char *what) {
+  enum gm_status rc = GM_OK;
+  if (!grow((void **)&pl->prims, &pl->n_prims, &pl->cap_prims,
+            sizeof(*pl->prims))) {
+    rc = nomem(d, sizeof(*pl->prims));
+    goto fail;
+  }
+  CK(dnnl_primitive_create(&pr->p, pd), what);
+  pl->prims[pl->n_prims++] = pr->p;
+  pr->nargs = 0;
+  const dnnl_memory_desc_t *smd =
+      dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+  if (smd && smd->ndims > 0 && md_bytes(smd) > 0) {
+    dnnl_memory_t sm;
+    TRY(mem_on(d, pl, smd, &d->scratch, &sm));
+    arg(pr, DNNL_ARG_SCRATCHPAD, sm);
+  }
+fail:
+  return rc;
+}
+
+/* A reorder from -> to; accumulate adds to what "to" holds (sum post-op);
+ * scale multiplies the source. */
+static enum gm_status
+make_reorder(struct dnn *d, struct plan *pl, int id, struct prim *pr,
+             const dnnl_memory_desc_t *from_md, dnnl_memory_t from,
+             const dnnl_memory_desc_t *to_md, dnnl_memory_t to, bool accumulate,
+             float scale) {
+  enum gm_status rc = GM_OK;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_post_ops_t po = NULL;
+  dnnl_primitive_desc_t pd = NULL;
+  CK(dnnl_primitive_attr_create(&attr), "attribute creation");
+  CK(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user),
+     "scratchpad mode");
+  if (accumulate) {
+    CK(dnnl_post_ops_create(&po), "post-ops creation");
+    CK(dnnl_post_ops_append_sum(po, 1.0f), "sum post-op");
+    CK(dnnl_primitive_attr_set_post_ops(attr, po), "post-ops");
+  }
+  if (scale != 1.0f)
+    CK(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &scale),
+       "output scales");
+  if (!grow((void **)&pl->pds, &pl->n_pds, &pl->cap_pds, sizeof(*pl->pds))) {
+    rc = nomem(d, sizeof(*pl->pds));
+    goto fail;
+  }
+  CK(dnnl_reorder_primitive_desc_create(&pd, from_md, d->eng, to_md, d->eng,
+                                        attr),
+     "reorder creation");
+  pl->pds[pl->n_pds++] = pd;
+  TRY(make_prim(d, pl, id, pr, pd, "reorder creation"));
+  arg(pr, DNNL_ARG_FROM, from);
+  arg(pr, DNNL_ARG_TO, to);
+fail:
+  dnnl_post_ops_destroy(po);
+  dnnl_primitive_attr_destroy(attr);
+  return rc;
+}
+
+static void plan_free(struct plan *pl) {
+  if (!pl)
+    return;
+  for (size_t i = 0; i < pl->n_prims; i++)
+    dnnl_primitive_destroy(pl->prims[i]);
+  for (size_t i = 0; i < pl->n_pds; i++)
+    dnnl_primitive_desc_destroy(pl->pds[i]);
+  for (size_t i = 0; i < pl->n_mems; i++)
+    dnnl_memory_destroy(pl->mems[i].m);
+  free(pl->prims);
+  free(pl->pds);
+  free(pl->mems);
+  free(pl->nodes);
+  free(pl);
+}
+
+/* Points every memory of the plan at its buffer's current storage. */
+static enum gm_status plan_bind(struct dnn *d, struct plan *pl) {
+  const int id = -1;
+  enum gm_status rc = GM_OK;
+  for (size_t i = 0; i < pl->n_mems; i++)
+    if (pl->mems[i].b)
+      CK(dnnl_memory_set_data_handle(pl->mems[i].m, pl->mems[i].b->p),
+         "memory binding");
+  pl->gen = d->gen;
+fail:
+  return rc;
+}
+
+/* ---- building a plan: edges ---------------------------------------------- */
+
+static bool wants_grad(const struct dnn *d, const struct plan *pl, int id,
+                       int slot) {
+  int src = node(d, id)->in[slot];
+  return pl->nodes[id].bwd && src != 0 && d->anc[src];
+}
+
+/* The node reads input slot in layout want. */
+static enum gm_status edge_in(struct dnn *d, struct plan *pl, int id, int slot,
+                              const dnnl_memory_desc_t *want) {
+  enum gm_status rc = GM_OK;
+  struct pedge *e = &pl->nodes[id].e[slot];
+  const int src = node(d, id)->in[slot];
+  struct pnode *ps = &pl->nodes[src];
+  e->want = *want;
+  if (md_eq(want, &ps->ymd)) {
+    e->xb = &d->nb[src].y;
+    e->x = ps->y;
+    return GM_OK;
+  }
+  e->xb = &d->nb[id].xs[slot];
+  TRY(mem_on(d, pl, want, e->xb, &e->x));
+  TRY(make_reorder(d, pl, id, &e->re, &ps->ymd, ps->y, want, e->x, false,
+                   1.0f));
+fail:
+  return rc;
+}
+
+/* The node gives input slot its gradient in layout g. With own, the
+ * gradient already exists there (scaled by scale on the way); otherwise
+ * the node writes it into e->gm: the input's gradient itself when this is
+ * the first contribution and the layouts agree, else a staging buffer
+ * accumulated afterwards. */
+static enum gm_status edge_grad(struct dnn *d, struct plan *pl, int id,
+                                int slot, const dnnl_memory_desc_t *g,
+                                dnnl_memory_t own, struct buf *own_buf,
+                                float scale) {
+  enum gm_status rc = GM_OK;
+  struct pedge *e = &pl->nodes[id].e[slot];
+  const int src = node(d, id)->in[slot];
+  struct pnode *ps = &pl->nodes[src];
+  if (!wants_grad(d, pl, id, slot))
+    return GM_OK;
+  e->grad = true;
+  e->first = d->first_id[src] == id && d->first_slot[src] == slot;
+  e->gmd = *g;
+  if (own) {
+    e->gm = own;
+    e->gb = own_buf;
+  } else if (e->first && scale == 1.0f && md_eq(g, &ps->ymd)) {
+    e->gb = &d->nb[src].dy;
+    e->gm = ps->dy;
+    return GM_OK;
+  } else {
+    e->gb = &d->nb[id].gx[slot];
+    TRY(mem_on(d, pl, g, e->gb, &e->gm));
+  }
+  TRY(make_reorder(d, pl, id, &e->acc, g, e->gm, &ps->ymd, ps->dy, !e->first,
+                   scale));
+fail:
+  return rc;
+}
+
+/* The node's output (and output gradient) memories, layout pn->ymd. */
+static enum gm_status node_out(struct dnn *d, struct plan *pl, int id) {
+  enum gm_status rc = GM_OK;
+  struct pnode *pn = &pl->nodes[id];
+  TRY(mem_on(d, pl, &pn->ymd, &d->nb[id].y, &pn->y));
+  if (d->live[id] && d->anc[id])
+    TRY(mem_on(d, pl, &pn->ymd, &d->nb[id].dy, &pn->dy));
+fail:
+  return rc;
+}
+
+/* Output-gradient memory in layout want for a backward primitive: the
+ * gradient itself, or a staging copy made by *re. */
+static enum gm_status dy_as(struct dnn *d, struct plan *pl, int id,
+                            const dnnl_memory_desc_t *want, struct buf *b,
+                            struct prim *re, dnnl_memory_t *out) {
+  enum gm_status rc = GM_OK;
+  struct pnode *pn = &pl->nodes[id];
+  if (md_eq(want, &pn->ymd)) {
+    *out = pn->dy;
+    return GM_OK;
+  }
+  TRY(mem_on(d, pl, want, b, out));
+  TRY(make_reorder(d, pl, id, re, &pn->ymd, pn->dy, want, *out, false, 1.0f));
+fail:
+  return rc;
+}
+
+/* ---- building a plan: operators ------------------------------------------ */
+
+/* Weights: the host-layout memory user (on the parameters), and the
+ * layout want of a primitive: the same memory, or a copy in b made by *re. */
+static enum gm_status weights_as(struct dnn *d, struct plan *pl, int id,
+                                 const dnnl_memory_desc_t *user_md,
+                                 dnnl_memory_t user,
+                                 const dnnl_memory_desc_t *want, struct buf *b,
+                                 struct prim *re, dnnl_memory_t *out) {
+  enum gm_status rc = GM_OK;
+  if (md_eq(want, user_md)) {
+    *out = user;
+    return GM_OK;
+  }
+  TRY(mem_on(d, pl, want, b, out));
+  TRY(make_reorder(d, pl, id, re, user_md, user, want, *out, false, 1.0f));
+fail:
+  return rc;
+}
+
+/* Convolution and linear share the weight handling; linear is a 2-D inner
+ * product on nc views of nchw (N x C x 1 x 1) tensors. */
+static enum gm_status build_conv_linear(struct dnn *d, struct plan *pl,
+                                        int id) {
+  enum gm_status rc = GM_OK;
+  const struct gm__nn_node *nd = node(d, id);
+  const bool conv = nd->op == GM_NN_CONV2D;
+  struct pnode *pn = &pl->nodes[id];
+  struct nbufs *b = &d->nb[id];
+  const int src = nd->in[0], n = pl->n;
+  const struct gm_nn_shape is = shape_of(d, src), os = nd->shape;
+  dnnl_memory_desc_t x_md, y_md, w_any, w_user, bias_md = md1(os.c);
+  dnnl_dims_t strides = {nd->stride, nd->stride}, pad = {nd->pad, nd->pad};
+  union {
+    dnnl_convolution_desc_t c;
+    dnnl_inner_product_desc_t ip;
+  } desc;
+  dnnl_primitive_desc_t pd_f, pd_bd, pd_bw;
+  const dnnl_memory_desc_t *bias = nd->bias ? &bias_md : NULL;
+  if (conv) {
+    x_md = shape_md(n, is, dnnl_format_tag_any);
+    y_md = shape_md(n, os, dnnl_format_tag_any);
+    const int g = nd->groups;
+    if (g > 1) {
+      dnnl_dim_t wd[5] = {g, os.c / g, is.c / g, nd->k, nd->k};
+      w_any = mdn(5, wd, dnnl_format_tag_any);
+      w_user = mdn(5, wd, dnnl_goihw);
+    } else {
+      dnnl_dim_t wd[4] = {os.c, is.c, nd->k, nd->k};
+      w_any = mdn(4, wd, dnnl_format_tag_any);
+      w_user = mdn(4, wd, dnnl_oihw);
+    }
+    CK(dnnl_convolution_forward_desc_init(
+           &desc.c, dnnl_forward_training, dnnl_convolution_direct, &x_md,
+           &w_any, bias, &y_md, strides, pad, pad),
+       "convolution forward descriptor");
+  } else {
+    dnnl_dim_t xd[2] = {n, is.c}, yd[2] = {n, os.c}, wd[2] = {os.c, is.c};
+    x_md = mdn(2, xd, dnnl_ab);
+    y_md = mdn(2, yd, dnnl_ab);
+    w_any = mdn(2, wd, dnnl_format_tag_any);
+    w_user = mdn(2, wd, dnnl_ab);
+    CK(dnnl_inner_product_forward_desc_init(&desc.ip, dnnl_forward_training,
+                                            &x_md, &w_any, bias, &y_md),
+       "inner product forward descriptor");
+  }
+  TRY(make_pd(d, pl, id, &pd_f, &desc, NULL, "forward creation"));
+
+  /* forward */
+  dnnl_memory_t x, y, wu, wf, bu = NULL;
+  if (conv) {
+    dnnl_memory_desc_t want = qmd(pd_f, dnnl_query_src_md);
+    TRY(edge_in(d, pl, id, 0, &want));
+    pn->ymd = qmd(pd_f, dnnl_query_dst_md);
+    TRY(node_out(d, pl, id));
+    x = pn->e[0].x;
+    y = pn->y;
+  } else {
+    dnnl_memory_desc_t want = shape_md(n, is, dnnl_abcd);
+    TRY(edge_in(d, pl, id, 0, &want));
+    pn->ymd = shape_md(n, os, dnnl_abcd);
+    TRY(node_out(d, pl, id));
+    TRY(mem_on(d, pl, &x_md, pn->e[0].xb, &x));
+    TRY(mem_on(d, pl, &y_md, &b->y, &y));
+  }
+  TRY(mem_at(d, pl, &w_user, param(d, nd->weight), &wu));
+  dnnl_memory_desc_t wf_md = qmd(pd_f, dnnl_query_weights_md);
+  TRY(weights_as(d, pl, id, &w_user, wu, &wf_md, &b->wf, &pn->wf_re, &wf));
+  if (bias)
+    TRY(mem_at(d, pl, bias, param(d, nd->bias_param), &bu));
+  TRY(make_prim(d, pl, id, &pn->f, pd_f, "forward creation"));
+  arg(&pn->f, DNNL_ARG_SRC, x);
+  arg(&pn->f, DNNL_ARG_WEIGHTS, wf);
+  if (bias)
+    arg(&pn->f, DNNL_ARG_BIAS, bu);
+  arg(&pn->f, DNNL_ARG_DST, y);
+  if (!pn->bwd)
+    goto fail; /* done */
+
+  /* backward data */
+  dnnl_memory_t dy_bd = NULL;
+  dnnl_memory_desc_t dd_md;
+  if (wants_grad(d, pl, id, 0)) {
+    if (conv)
+      CK(dnnl_convolution_backward_data_desc_init(
+             &desc.c, dnnl_convolution_direct, &x_md, &w_any, &y_md, strides,
+             pad, pad),
+         "convolution backward data descriptor");
+    else
+      CK(dnnl_inner_product_backward_data_desc_init(&desc.ip, &x_md, &w_any,
+                                                    &y_md),
+         "inner product backward data descriptor");
+    TRY(make_pd(d, pl, id, &pd_bd, &desc, pd_f, "backward data creation"));
+    dnnl_memory_desc_t wb_md = qmd(pd_bd, dnnl_query_weights_md);
+    dnnl_memory_t wb;
+    if (md_eq(&wb_md, &wf_md))
+      wb = wf; /* refreshed by the forward pass */
+    else
+      TRY(weights_as(d, pl, id, &w_user, wu, &wb_md, &b->wb, &pn->wb_re, &wb));
+    dnnl_memory_t gm;
+    if (conv) {
+      dd_md = qmd(pd_bd, dnnl_query_diff_dst_md);
+      TRY(dy_as(d, pl, id, &dd_md, &b->dyd, &pn->dyd_re, &dy_bd));
+      dnnl_memory_desc_t g = qmd(pd_bd, dnnl_query_diff_src_md);
+      TRY(edge_grad(d, pl, id, 0, &g, NULL, NULL, 1.0f));
+      gm = pn->e[0].gm;
+    } else {
+      dd_md = y_md;
+      TRY(mem_on(d, pl, &y_md, &b->dy, &dy_bd));
+      dnnl_memory_desc_t g = shape_md(n, is, dnnl_abcd);
+      TRY(edge_grad(d, pl, id, 0, &g, NULL, NULL, 1.0f));
+      TRY(mem_on(d, pl, &x_md, pn->e[0].gb, &gm));
+    }
+    TRY(make_prim(d, pl, id, &pn->bd, pd_bd, "backward data creation"));
+    arg(&pn->bd, DNNL_ARG_DIFF_DST, dy_bd);
+    arg(&pn->bd, DNNL_ARG_WEIGHTS, wb);
+    arg(&pn->bd, DNNL_ARG_DIFF_SRC, gm);
+  }
+
+  /* backward weights */
+  if (conv)
+    CK(dnnl_convolution_backward_weights_desc_init(
+           &desc.c, dnnl_convolution_direct, &x_md, &w_any, bias, &y_md,
+           strides, pad, pad),
+       "convolution backward weights descriptor");
+  else
+    CK(dnnl_inner_product_backward_weights_desc_init(&desc.ip, &x_md, &w_any,
+                                                     bias, &y_md),
+       "inner product backward weights descriptor");
+  TRY(make_pd(d, pl, id, &pd_bw, &desc, pd_f, "backward weights creation"));
+  dnnl_memory_t xw, dyw, gw, gu, gbias = NULL;
+  dnnl_memory_desc_t xw_md = qmd(pd_bw, dnnl_query_src_md);
+  dnnl_memory_desc_t fx_md = conv ? pn->e[0].want : x_md;
+  if (md_eq(&xw_md, &fx_md))
+    xw = x;
+  else {
+    TRY(mem_on(d, pl, &xw_md, &b->xw, &xw));
+    TRY(make_reorder(d, pl, id, &pn->xw_re, &fx_md, x, &xw_md, xw, false,
+                     1.0f));
+  }
+  dnnl_memory_desc_t dw_md = qmd(pd_bw, dnnl_query_diff_dst_md);
+  if (!conv)
+    TRY(mem_on(d, pl, &y_md, &b->dy, &dyw));
+  else if (dy_bd && md_eq(&dw_md, &dd_md))
+    dyw = dy_bd;
+  else
+    TRY(dy_as(d, pl, id, &dw_md, &b->dyw, &pn->dyw_re, &dyw));
+  TRY(mem_at(d, pl, &w_user, grad(d, nd->weight), &gu));
+  dnnl_memory_desc_t gw_md = qmd(pd_bw, dnnl_query_diff_weights_md);
+  if (md_eq(&gw_md, &w_user))
+    gw = gu;
+  else {
+    TRY(mem_on(d, pl, &gw_md, &b->dw, &gw));
+    TRY(make_reorder(d, pl, id, &pn->dw_re, &gw_md, gw, &w_user, gu, false,
+                     1.0f));
+  }
+  if (bias)
+    TRY(mem_at(d, pl, bias, grad(d, nd->bias_param), &gbias));
+  TRY(make_prim(d, pl, id, &pn->bw, pd_bw, "backward weights creation"));
+  arg(&pn->bw, DNNL_ARG_SRC, xw);
+  arg(&pn->bw, DNNL_ARG_DIFF_DST, dyw);
+  arg(&pn->bw, DNNL_ARG_DIFF_WEIGHTS, gw);
+  if (bias)
+    arg(&pn->bw, DNNL_ARG_DIFF_BIAS, gbias);
+fail:
+  return rc;
+}
+
+static enum gm_status build_bn(struct dnn *d, struct plan *pl, int id) {
+  enum gm_status rc = GM_OK;
+  const struct gm__nn_node *nd = node(d, id);
+  struct pnode *pn = &pl->nodes[id];
+  struct nbufs *b = &d->nb[id];
+  const int src = nd->in[0];
+  const unsigned flags = dnnl_use_scale | dnnl_use_shift;
+  dnnl_memory_desc_t x_md = pl->nodes[src].ymd, c_md = md1(nd->shape.c);
+  dnnl_batch_normalization_desc_t desc;
+  dnnl_primitive_desc_t pd_t, pd_e, pd_b;
+  TRY(edge_in(d, pl, id, 0, &x_md));
+  CK(dnnl_batch_normalization_forward_desc_init(&desc, dnnl_forward_training,
+                                                &x_md, BN_EPS, flags),
+     "batch norm forward descriptor");
+  TRY(make_pd(d, pl, id, &pd_t, &desc, NULL, "batch norm forward creation"));
+  pn->ymd = qmd(pd_t, dnnl_query_dst_md);
+  TRY(node_out(d, pl, id));
+  dnnl_memory_t scale, shift, mean, var, rmean, rvar;
+  TRY(mem_at(d, pl, &c_md, param(d, nd->weight), &scale));
+  TRY(mem_at(d, pl, &c_md, param(d, nd->bias_param), &shift));
+  TRY(mem_on(d, pl, &c_md, &b->mean, &mean));
+  TRY(mem_on(d, pl, &c_md, &b->var, &var));
+  TRY(mem_at(d, pl, &c_md, d->stats + d->soff[nd->running_mean], &rmean));
+  TRY(mem_at(d, pl, &c_md, d->stats + d->soff[nd->running_var], &rvar));
+  TRY(make_prim(d, pl, id, &pn->f, pd_t, "batch norm forward creation"));
+  arg(&pn->f, DNNL_ARG_SRC, pn->e[0].x);
+  arg(&pn->f, DNNL_ARG_DST, pn->y);
+  arg(&pn->f, DNNL_ARG_SCALE, scale);
+  arg(&pn->f, DNNL_ARG_SHIFT, shift);
+  arg(&pn->f, DNNL_ARG_MEAN, mean);
+  arg(&pn->f, DNNL_ARG_VARIANCE, var);
+
+  CK(dnnl_batch_normalization_forward_desc_init(&desc, dnnl_forward_inference,
+                                                &x_md, BN_EPS,
+                                                flags | dnnl_use_global_stats),
+     "batch norm inference descriptor");
+  TRY(make_pd(d, pl, id, &pd_e, &desc, NULL, "batch norm inference creation"));
+  dnnl_memory_desc_t ye = qmd(pd_e, dnnl_query_dst_md);
+  if (!md_eq(&ye, &pn->ymd))
+    CK(dnnl_unimplemented, "batch norm inference (layout differs)");
+  TRY(make_prim(d, pl, id, &pn->fe, pd_e, "batch norm inference creation"));
+  arg(&pn->fe, DNNL_ARG_SRC, pn->e[0].x);
+  arg(&pn->fe, DNNL_ARG_DST, pn->y);
+  arg(&pn->fe, DNNL_ARG_SCALE, scale);
+  arg(&pn->fe, DNNL_ARG_SHIFT, shift);
+  arg(&pn->fe, DNNL_ARG_MEAN, rmean);
+  arg(&pn->fe, DNNL_ARG_VARIANCE, rvar);
+  if (!pn->bwd)
+    goto fail;
+
+  CK(dnnl_batch_normalization_backward_desc_init(&desc, dnnl_backward, &pn->ymd,
+                                                 &x_md, BN_EPS, flags),
+     "batch norm backward descriptor");
+  TRY(make_pd(d, pl, id, &pd_b, &desc, pd_t, "batch norm backward creation"));
+  dnnl_memory_desc_t dd_md = qmd(pd_b, dnnl_query_diff_dst_md);
+  dnnl_memory_desc_t g = qmd(pd_b, dnnl_query_diff_src_md);
+  dnnl_memory_t dy, gm, dscale, dshift;
+  TRY(dy_as(d, pl, id, &dd_md, &b->dyd, &pn->dyd_re, &dy));
+  TRY(edge_grad(d, pl, id, 0, &g, NULL, NULL, 1.0f));
+  if (pn->e[0].grad)
+    gm = pn->e[0].gm;
+  else /* the input needs no gradient: a sink */
+    TRY(mem_on(d, pl, &g, &b->gx[0], &gm));
+  TRY(mem_at(d, pl, &c_md, grad(d, nd->weight), &dscale));
+  TRY(mem_at(d, pl, &c_md, grad(d, nd->bias_param), &dshift));
+  TRY(make_prim(d, pl, id, &pn->bd, pd_b, "batch norm backward creation"));
+  arg(&pn->bd, DNNL_ARG_SRC, pn->e[0].x);
+  arg(&pn->bd, DNNL_ARG_MEAN, mean);
+  arg(&pn->bd, DNNL_ARG_VARIANCE, var);
+  arg(&pn->bd, DNNL_ARG_DIFF_DST, dy);
+  arg(&pn->bd, DNNL_ARG_SCALE, scale);
+  arg(&pn->bd, DNNL_ARG_SHIFT, shift); /* required though unused */
+  arg(&pn->bd, DNNL_ARG_DIFF_SRC, gm);
+  arg(&pn->bd, DNNL_ARG_DIFF_SCALE, dscale);
+  arg(&pn->bd, DNNL_ARG_DIFF_SHIFT, dshift);
+fail:
+  return rc;
+}
+
+static enum gm_status build_eltwise(struct dnn *d, struct plan *pl, int id) {
+  enum gm_status rc = GM_OK;
+  const struct gm__nn_node *nd = node(d, id);
+  struct pnode *pn = &pl->nodes[id];
+  const int src = nd->in[0];
+  dnnl_alg_kind_t alg = nd->op == GM_NN_RELU      ? dnnl_eltwise_relu
+                        : nd->op == GM_NN_SIGMOID ? dnnl_eltwise_logistic
+                                                  : dnnl_eltwise_swish;
+  const float alpha = nd->op == GM_NN_SWISH ? 1.0f : 0.0f;
+  dnnl_memory_desc_t x_md = pl->nodes[src].ymd;
+  dnnl_eltwise_desc_t desc;
+  dnnl_primitive_desc_t pd_f, pd_b;
+  TRY(edge_in(d, pl, id, 0, &x_md));
+  CK(dnnl_eltwise_forward_desc_init(&desc, dnnl_forward_training, alg, &x_md,
+                                    alpha, 0.0f),
+     "eltwise forward descriptor");
+  TRY(make_pd(d, pl, id, &pd_f, &desc, NULL, "eltwise forward creation"));
+  pn->ymd = qmd(pd_f, dnnl_query_dst_md);
+  TRY(node_out(d, pl, id));
+  TRY(make_prim(d, pl, id, &pn->f, pd_f, "eltwise forward creation"));
+  arg(&pn->f, DNNL_ARG_SRC, pn->e[0].x);
+  arg(&pn->f, DNNL_ARG_DST, pn->y);
+  if (!wants_grad(d, pl, id, 0))
+    goto fail;
+  CK(dnnl_eltwise_backward_desc_init(&desc, alg, &pn->ymd, &x_md, alpha, 0.0f),
+     "eltwise backward descriptor");
+  TRY(make_pd(d, pl, id, &pd_b, &desc, pd_f, "eltwise backward creation"));
+  dnnl_memory_desc_t dd_md = qmd(pd_b, dnnl_query_diff_dst_md);
+  dnnl_memory_desc_t g = qmd(pd_b, dnnl_query_diff_src_md);
+  dnnl_memory_t dy;
+  TRY(dy_as(d, pl, id, &dd_md, &d->nb[id].dyd, &pn->dyd_re, &dy));
+  TRY(edge_grad(d, pl, id, 0, &g, NULL, NULL, 1.0f));
+  TRY(make_prim(d, pl, id, &pn->bd, pd_b, "eltwise backward creation"));
+  arg(&pn->bd, DNNL_ARG_SRC, pn->e[0].x);
+  arg(&pn->bd, DNNL_ARG_DIFF_DST, dy);
+  arg(&pn->bd, DNNL_ARG_DIFF_SRC, pn->e[0].gm);
+fail:
+  return rc;
+}
+
+static enum gm_status build_pool(struct dnn *d, struct plan *pl, int id) {
+  enum gm_status rc = GM_OK;
+  const struct gm__nn_node *nd = node(d, id);
+  struct pnode *pn = &pl->nodes[id];
+  struct nbufs *b = &d->nb[id];
+  const int src = nd->in[0], n = pl->n;
+  const struct gm_nn_shape is = shape_of(d, src);
+  dnnl_alg_kind_t alg = nd->op == GM_NN_MAXPOOL ? dnnl_pooling_max
+                        : nd->op == GM_NN_AVGPOOL
+                            ? dnnl_pooling_avg_include_padding
+                            : dnnl_pooling_avg_exclude_padding;
+  dnnl_dims_t kernel = {nd->k, nd->k}, strides = {nd->stride, nd->stride},
+              pad = {nd->pad, nd->pad};
+  if (nd->op == GM_NN_GLOBAL_AVGPOOL) {
+    kernel[0] = is.h;
+    kernel[1] = is.w;
+    strides[0] = strides[1] = 1;
+    pad[0] = pad[1] = 0;
+  }
+  dnnl_memory_desc_t x_md = pl->nodes[src].ymd;
+  dnnl_memory_desc_t x_any = shape_md(n, is, dnnl_format_tag_any);
+  dnnl_memory_desc_t y_any = shape_md(n, nd->shape, dnnl_format_tag_any);
+  dnnl_pooling_desc_t desc;
+  dnnl_primitive_desc_t pd_f, pd_b;
+  dnnl_memory_t ws = NULL;
+  TRY(edge_in(d, pl, id, 0, &x_md));
+  CK(dnnl_pooling_forward_desc_init(&desc, dnnl_forward_training, alg, &x_md,
+                                    &y_any, strides, kernel, pad, pad),
+     "pooling forward descriptor");
+  TRY(make_pd(d, pl, id, &pd_f, &desc, NULL, "pooling forward creation"));
+  pn->ymd = qmd(pd_f, dnnl_query_dst_md);
+  TRY(node_out(d, pl, id));
+  dnnl_memory_desc_t ws_md = qmd(pd_f, dnnl_query_workspace_md);
+  if (ws_md.ndims > 0)
+    TRY(mem_on(d, pl, &ws_md, &b->ws, &ws));
+  TRY(make_prim(d, pl, id, &pn->f, pd_f, "pooling forward creation"));
+  arg(&pn->f, DNNL_ARG_SRC, pn->e[0].x);
+  arg(&pn->f, DNNL_ARG_DST, pn->y);
+  if (ws)
+    arg(&pn->f, DNNL_ARG_WORKSPACE, ws);
+  if (!wants_grad(d, pl, id, 0))
+    goto fail;
+  /* In the forward layouts: with any, global pooling's backward picks
+   * acdB16b and a reference kernel. */
+  CK(dnnl_pooling_backward_desc_init(&desc, alg, &x_md, &pn->ymd, strides,
+                                     kernel, pad, pad),
+     "pooling backward descriptor");
+  if (make_pd(d, pl, id, &pd_b, &desc, pd_f, "pooling backward creation") !=
+      GM_OK) {
+    CK(dnnl_pooling_backward_desc_init(&desc, alg, &x_any, &y_any, strides,
+                                       kernel, pad, pad),
+       "pooling backward descriptor");
+    TRY(make_pd(d, pl, id, &pd_b, &desc, pd_f, "pooling backward creation"));
+    d->err[0] = '\0'; /* the first attempt's */
+  }
+  dnnl_memory_desc_t dd_md = qmd(pd_b, dnnl_query_diff_dst_md);
+  dnnl_memory_desc_t g = qmd(pd_b, dnnl_query_diff_src_md);
+  dnnl_memory_t dy;
+  TRY(dy_as(d, pl, id, &dd_md, &b->dyd, &pn->dyd_re, &dy));
+  TRY(edge_grad(d, pl, id, 0, &g, NULL, NULL, 1.0f));
+  TRY(make_prim(d, pl, id, &pn->bd, pd_b, "pooling backward creation"));
+  arg(&pn->bd, DNNL_ARG_DIFF_DST, dy);
+  arg(&pn->bd, DNNL_ARG_DIFF_SRC, pn->e[0].gm);
+  if (ws)
+    arg(&pn->bd, DNNL_ARG_WORKSPACE, ws);
+fail:
+  return rc;
+}
+
+/* Flatten: a copy of the input in nchw, read as N x CHW x 1 x 1. */
+static enum gm_status build_flatten(struct dnn *d, struct plan *pl, int id) {
+  enum gm_status rc = GM_OK;
+  const struct gm__nn_node *nd = node(d, id);
+  struct pnode *pn = &pl->nodes[id];
+  struct nbufs *b = &d->nb[id];
+  const int src = nd->in[0];
+  struct pnode *ps = &pl->nodes[src];
+  dnnl_memory_desc_t w = shape_md(pl->n, shape_of(d, src), dnnl_abcd);
+  dnnl_memory_t yw, dyw;
+  pn->ymd = shape_md(pl->n, nd->shape, dnnl_abcd);
+  TRY(node_out(d, pl, id));
+  TRY(mem_on(d, pl, &w, &b->y, &yw));
+  TRY(make_reorder(d, pl, id, &pn->f, &ps->ymd, ps->y, &w, yw, false, 1.0f));
+  if (!wants_grad(d, pl, id, 0))
+    goto fail;
+  TRY(mem_on(d, pl, &w, &b->dy, &dyw));
+  TRY(edge_grad(d, pl, id, 0, &w, dyw, &b->dy, 1.0f));
+fail:
+  return rc;
+}
+
+/* Dropout and drop path: plain loops on nchw. */
+static enum gm_status build_drop(struct dnn *d, struct plan *pl, int id) {
+  enum gm_status rc = GM_OK;
+  const struct gm__nn_node *nd = node(d, id);
+  struct pnode *pn = &pl->nodes[id];
+  const size_t n = (size_t)pl->n;
+  dnnl_memory_desc_t w = shape_md(pl->n, nd->shape, dnnl_abcd);
+  size_t mask = (nd->op == GM_NN_DROPOUT ? n * numel(nd->shape) : n);
+  TRY(edge_in(d, pl, id, 0, &w));
+  pn->ymd = w;
+  TRY(node_out(d, pl, id));
+  if (!need(d, &d->nb[id].ws, mask * sizeof(float))) {
+    rc = nomem(d, mask * sizeof(float));
+    goto fail;
+  }
+  TRY(edge_grad(d, pl, id, 0, &w, NULL, NULL, 1.0f));
+fail:
+  return rc;
+}
+
+static enum gm_status build_add(struct dnn *d, struct plan *pl, int id) {
+  enum gm_status rc = GM_OK;
+  const struct gm__nn_node *nd = node(d, id);
+  struct pnode *pn = &pl->nodes[id];
+  dnnl_memory_desc_t x_md = pl->nodes[nd->in[0]].ymd;
+  dnnl_binary_desc_t desc;
+  dnnl_primitive_desc_t pd;
+  TRY(edge_in(d, pl, id, 0, &x_md));
+  TRY(edge_in(d, pl, id, 1, &x_md));
+  CK(dnnl_binary_desc_init(&desc, dnnl_binary_add, &x_md, &x_md, &x_md),
+     "binary add descriptor");
+  TRY(make_pd(d, pl, id, &pd, &desc, NULL, "binary add creation"));
+  pn->ymd = qmd(pd, dnnl_query_dst_md);
+  TRY(node_out(d, pl, id));
+  TRY(make_prim(d, pl, id, &pn->f, pd, "binary add creation"));
+  arg(&pn->f, DNNL_ARG_SRC_0, pn->e[0].x);
+  arg(&pn->f, DNNL_ARG_SRC_1, pn->e[1].x);
+  arg(&pn->f, DNNL_ARG_DST, pn->y);
+  for (int s = 0; s < 2; s++)
+    TRY(edge_grad(d, pl, id, s, &pn->ymd, pn->dy, &d->nb[id].dy, 1.0f));
+fail:
+  return rc;
+}
+
+/* y = x * s per channel. dx = dy * s; ds = sum over H x W of dy * x, as an
+ * average pooling of dy * x scaled by H x W on the way into ds. The scale
+ * is read in x's layout (a blocked N x C x 1 x 1 keeps the jit kernels). */
+static enum gm_status build_mul_channel(struct dnn *d, struct plan *pl,
+                                        int id) {
+  enum gm_status rc = GM_OK;
+  const struct gm__nn_node *nd = node(d, id);
+  struct pnode *pn = &pl->nodes[id];
+  struct nbufs *b = &d->nb[id];
+  const int n = pl->n;
+  const struct gm_nn_shape os = nd->shape;
+  dnnl_memory_desc_t x_md = pl->nodes[nd->in[0]].ymd, s_md;
+  const int t = find_tag(&x_md);
+  if (t < 0) {
+    x_md = shape_md(n, os, dnnl_abcd);
+    s_md = md4(n, os.c, 1, 1, dnnl_abcd);
+  } else {
+    s_md = md4(n, os.c, 1, 1, act_tags[t]);
+  }
+  dnnl_memory_desc_t y_any = shape_md(n, os, dnnl_format_tag_any);
+  dnnl_binary_desc_t desc;
+  dnnl_pooling_desc_t pdesc;
+  dnnl_primitive_desc_t pd, pd_dx, pd_t, pd_p;
+  TRY(edge_in(d, pl, id, 0, &x_md));
+  TRY(edge_in(d, pl, id, 1, &s_md));
+  CK(dnnl_binary_desc_init(&desc, dnnl_binary_mul, &x_md, &s_md, &y_any),
+     "binary mul descriptor");
+  TRY(make_pd(d, pl, id, &pd, &desc, NULL, "binary mul creation"));
+  pn->ymd = qmd(pd, dnnl_query_dst_md);
+  TRY(node_out(d, pl, id));
+  TRY(make_prim(d, pl, id, &pn->f, pd, "binary mul creation"));
+  arg(&pn->f, DNNL_ARG_SRC_0, pn->e[0].x);
+  arg(&pn->f, DNNL_ARG_SRC_1, pn->e[1].x);
+  arg(&pn->f, DNNL_ARG_DST, pn->y);
+  if (wants_grad(d, pl, id, 0)) {
+    CK(dnnl_binary_desc_init(&desc, dnnl_binary_mul, &pn->ymd, &s_md, &y_any),
+       "binary mul descriptor");
+    TRY(make_pd(d, pl, id, &pd_dx, &desc, NULL, "binary mul creation"));
+    dnnl_memory_desc_t g = qmd(pd_dx, dnnl_query_dst_md);
+    TRY(edge_grad(d, pl, id, 0, &g, NULL, NULL, 1.0f));
+    TRY(make_prim(d, pl, id, &pn->bd, pd_dx, "binary mul creation"));
+    arg(&pn->bd, DNNL_ARG_SRC_0, pn->dy);
+    arg(&pn->bd, DNNL_ARG_SRC_1, pn->e[1].x);
+    arg(&pn->bd, DNNL_ARG_DST, pn->e[0].gm);
+  }
+  if (wants_grad(d, pl, id, 1)) {
+    CK(dnnl_binary_desc_init(&desc, dnnl_binary_mul, &pn->ymd, &x_md, &y_any),
+       "binary mul descriptor");
+    TRY(make_pd(d, pl, id, &pd_t, &desc, NULL, "binary mul creation"));
+    dnnl_memory_desc_t t_md = qmd(pd_t, dnnl_query_dst_md);
+    dnnl_memory_desc_t s_any = md4(n, os.c, 1, 1, dnnl_format_tag_any);
+    dnnl_dims_t kernel = {os.h, os.w}, strides = {1, 1}, pad = {0, 0};
+    CK(dnnl_pooling_forward_desc_init(&pdesc, dnnl_forward_inference,
+                                      dnnl_pooling_avg_exclude_padding, &t_md,
+                                      &s_any, strides, kernel, pad, pad),
+       "pooling descriptor");
+    TRY(make_pd(d, pl, id, &pd_p, &pdesc, NULL, "pooling creation"));
+    dnnl_memory_desc_t g = qmd(pd_p, dnnl_query_dst_md);
+    dnnl_memory_t tm, gm;
+    TRY(mem_on(d, pl, &t_md, &b->tmp, &tm));
+    TRY(mem_on(d, pl, &g, &b->tmp2, &gm));
+    TRY(make_prim(d, pl, id, &pn->aux1, pd_t, "binary mul creation"));
+    arg(&pn->aux1, DNNL_ARG_SRC_0, pn->dy);
+    arg(&pn->aux1, DNNL_ARG_SRC_1, pn->e[0].x);
+    arg(&pn->aux1, DNNL_ARG_DST, tm);
+    TRY(make_prim(d, pl, id, &pn->aux2, pd_p, "pooling creation"));
+    arg(&pn->aux2, DNNL_ARG_SRC, tm);
+    arg(&pn->aux2, DNNL_ARG_DST, gm);
+    TRY(edge_grad(d, pl, id, 1, &g, gm, &b->tmp2, (float)(os.h * os.w)));
+  }
+fail:
+  return rc;
+}
+
+/* Concatenation along channels: blocked when every input has the same
+ * blocked layout and a channel count the block divides, else nchw. The
+ * backward pass reads each input's part of dy as a sub-memory. */
+static enum gm_status build_concat(struct dnn *d, struct plan *pl, int id) {
+  enum gm_status rc = GM_OK;
+  const struct gm__nn_node *nd = node(d, id);
+  struct pnode *pn = &pl->nodes[id];
+  const int n = pl->n;
+  const struct gm_nn_shape os = nd->shape;
+  dnnl_memory_desc_t w[GM_NN_MAX_INPUTS];
+  dnnl_primitive_desc_t pd;
+  int t = find_tag(&pl->nodes[nd->in[0]].ymd);
+  for (int i = 0; i < nd->n_in && t >= 0; i++) {
+    const dnnl_memory_desc_t *p = &pl->nodes[nd->in[i]].ymd;
+    if (find_tag(p) != t || shape_of(d, nd->in[i]).c % act_blocks[t])
+      t = -1;
+  }
+  for (int i = 0; i < nd->n_in; i++) {
+    w[i] = t >= 0 ? pl->nodes[nd->in[i]].ymd
+                  : shape_md(n, shape_of(d, nd->in[i]), dnnl_abcd);
+    TRY(edge_in(d, pl, id, i, &w[i]));
+  }
+  dnnl_memory_desc_t y_md = shape_md(n, os, t >= 0 ? act_tags[t] : dnnl_abcd);
+  if (!grow((void **)&pl->pds, &pl->n_pds, &pl->cap_pds, sizeof(*pl->pds))) {
+    rc = nomem(d, sizeof(*pl->pds));
+    goto fail;
+  }
+  CK(dnnl_concat_primitive_desc_create(&pd, &y_md, nd->n_in, 1, w, d->attr,
+                                       d->eng),
+     "concat creation");
+  pl->pds[pl->n_pds++] = pd;
+  pn->ymd = qmd(pd, dnnl_query_dst_md);
+  TRY(node_out(d, pl, id));
+  TRY(make_prim(d, pl, id, &pn->f, pd, "concat creation"));
+  for (int i = 0; i < nd->n_in; i++)
+    arg(&pn->f, DNNL_ARG_MULTIPLE_SRC + i, pn->e[i].x);
+  arg(&pn->f, DNNL_ARG_DST, pn->y);
+  int off = 0;
+  for (int i = 0; i < nd->n_in; i++) {
+    const struct gm_nn_shape s = shape_of(d, nd->in[i]);
+    if (wants_grad(d, pl, id, i)) {
+      dnnl_dims_t dims = {n, s.c, s.h, s.w}, offs = {0, off, 0, 0};
+      dnnl_memory_desc_t sub;
+      dnnl_memory_t subm;
+      CK(dnnl_memory_desc_init_submemory(&sub, &pn->ymd, dims, offs),
+         "sub-memory descriptor");
+      TRY(mem_on(d, pl, &sub, &d->nb[id].dy, &subm));
+      TRY(edge_grad(d, pl, id, i, &sub, subm, &d->nb[id].dy, 1.0f));
+    }
+    off += s.c;
+  }
+fail:
+  return rc;
+}
+
+/* Channels [c0, c1): a reorder from a sub-memory of the input (in its own
+ * layout when the block divides c0 and c1 - c0, else in nchw). Backward:
+ * into the same sub-memory of the input's gradient (zeroed first by the
+ * first contribution), or of a zeroed nchw staging copy. */
+static enum gm_status build_slice(struct dnn *d, struct plan *pl, int id) {
+  enum gm_status rc = GM_OK;
+  const struct gm__nn_node *nd = node(d, id);
+  struct pnode *pn = &pl->nodes[id];
+  struct nbufs *b = &d->nb[id];
+  const int src = nd->in[0], n = pl->n;
+  const struct gm_nn_shape is = shape_of(d, src), os = nd->shape;
+  dnnl_memory_desc_t p_md = pl->nodes[src].ymd, w, sub;
+  int t = find_tag(&p_md);
+  if (t >= 0 && (nd->c0 % act_blocks[t] || os.c % act_blocks[t]))
+    t = -1;
+  w = t >= 0 ? p_md : shape_md(n, is, dnnl_abcd);
+  dnnl_dims_t dims = {n, os.c, os.h, os.w}, offs = {0, nd->c0, 0, 0};
+  dnnl_memory_t subm;
+  TRY(edge_in(d, pl, id, 0, &w));
+  pn->ymd = shape_md(n, os, t >= 0 ? act_tags[t] : dnnl_abcd);
+  TRY(node_out(d, pl, id));
+  CK(dnnl_memory_desc_init_submemory(&sub, &w, dims, offs),
+     "sub-memory descriptor");
+  TRY(mem_on(d, pl, &sub, pn->e[0].xb, &subm));
+  TRY(make_reorder(d, pl, id, &pn->f, &sub, subm, &pn->ymd, pn->y, false,
+                   1.0f));
+  if (!wants_grad(d, pl, id, 0))
+    goto fail;
+  struct pedge *e = &pn->e[0];
+  const bool first = d->first_id[src] == id && d->first_slot[src] == 0;
+  if (md_eq(&w, &p_md)) {
+    /* straight into the input's gradient */
+    e->grad = true;
+    e->first = first;
+    dnnl_memory_t dsub;
+    TRY(mem_on(d, pl, &sub, &d->nb[src].dy, &dsub));
+    TRY(make_reorder(d, pl, id, &pn->bd, &pn->ymd, pn->dy, &sub, dsub, true,
+                     1.0f));
+    if (first) {
+      pn->zero_buf = &d->nb[src].dy;
+      pn->zero_bytes = md_bytes(&p_md);
+    }
+  } else {
+    dnnl_memory_t gm, gsub;
+    TRY(mem_on(d, pl, &w, &b->gx[0], &gm));
+    TRY(mem_on(d, pl, &sub, &b->gx[0], &gsub));
+    TRY(make_reorder(d, pl, id, &pn->bd, &pn->ymd, pn->dy, &sub, gsub, false,
+                     1.0f));
+    pn->zero_buf = &b->gx[0];
+    pn->zero_bytes = md_bytes(&w);
+    TRY(edge_grad(d, pl, id, 0, &w, gm, &b->gx[0], 1.0f));
+  }
+fail:
+  return rc;
+}
+
+/* PyTorch's shuffle in g groups is oneDNN's with group size C / g. */
+static enum gm_status build_shuffle(struct dnn *d, struct plan *pl, int id) {
+  enum gm_status rc = GM_OK;
+  const struct gm__nn_node *nd = node(d, id);
+  struct pnode *pn = &pl->nodes[id];
+  const int src = nd->in[0];
+  const dnnl_dim_t group_size = nd->shape.c / nd->groups;
+  dnnl_memory_desc_t x_md = pl->nodes[src].ymd;
+  dnnl_shuffle_desc_t desc;
+  dnnl_primitive_desc_t pd_f, pd_b;
+  TRY(edge_in(d, pl, id, 0, &x_md));
+  CK(dnnl_shuffle_forward_desc_init(&desc, dnnl_forward_training, &x_md, 1,
+                                    group_size),
+     "shuffle forward descriptor");
+  TRY(make_pd(d, pl, id, &pd_f, &desc, NULL, "shuffle forward creation"));
+  pn->ymd = qmd(pd_f, dnnl_query_dst_md);
+  TRY(node_out(d, pl, id));
+  TRY(make_prim(d, pl, id, &pn->f, pd_f, "shuffle forward creation"));
+  arg(&pn->f, DNNL_ARG_SRC, pn->e[0].x);
+  arg(&pn->f, DNNL_ARG_DST, pn->y);
+  if (!wants_grad(d, pl, id, 0))
+    goto fail;
+  CK(dnnl_shuffle_backward_desc_init(&desc, &pn->ymd, 1, group_size),
+     "shuffle backward descriptor");
+  TRY(make_pd(d, pl, id, &pd_b, &desc, pd_f, "shuffle backward creation"));
+  dnnl_memory_desc_t dd_md = qmd(pd_b, dnnl_query_diff_dst_md);
+  dnnl_memory_desc_t g = qmd(pd_b, dnnl_query_diff_src_md);
+  dnnl_memory_t dy;
+  TRY(dy_as(d, pl, id, &dd_md, &d->nb[id].dyd, &pn->dyd_re, &dy));
+  TRY(edge_grad(d, pl, id, 0, &g, NULL, NULL, 1.0f));
+  TRY(make_prim(d, pl, id, &pn->bd, pd_b, "shuffle backward creation"));
+  arg(&pn->bd, DNNL_ARG_DIFF_DST, dy);
+  arg(&pn->bd, DNNL_ARG_DIFF_SRC, pn->e[0].gm);
+fail:
+  return rc;
+}
+
+static enum gm_status build_node(struct dnn *d, struct plan *pl, int id) {
+  const struct gm__nn_node *nd = node(d, id);
+  pl->nodes[id].bwd = d->live[id] && d->anc[id];
+  switch (nd->op) {
+  case GM_NN_CONV2D:
+  case GM_NN_LINEAR:
+    return build_conv_linear(d, pl, id);
+  case GM_NN_BATCHNORM:
+    return build_bn(d, pl, id);
+  case GM_NN_RELU:
+  case GM_NN_SIGMOID:
+  case GM_NN_SWISH:
+    return build_eltwise(d, pl, id);
+  case GM_NN_MAXPOOL:
+  case GM_NN_AVGPOOL:
+  case GM_NN_GLOBAL_AVGPOOL:
+    return build_pool(d, pl, id);
+  case GM_NN_FLATTEN:
+    return build_flatten(d, pl, id);
+  case GM_NN_DROPOUT:
+  case GM_NN_DROP_PATH:
+    return build_drop(d, pl, id);
+  case GM_NN_ADD:
+    return build_add(d, pl, id);
+  case GM_NN_MUL_CHANNEL:
+    return build_mul_channel(d, pl, id);
+  case GM_NN_CONCAT:
+    return build_concat(d, pl, id);
+  case GM_NN_SLICE:
+    return build_slice(d, pl, id);
+  case GM_NN_SHUFFLE:
+    return build_shuffle(d, pl, id);
+  case GM_NN_INPUT:
+    break;
+  }
+  gm__fmt(d->err, sizeof(d->err), "onednn: node %d: unknown operator %d", id,
+          (int)nd->op);
+  return GM_ERR_NOT_SUPPORTED;
+}
+
+static enum gm_status plan_create(struct dnn *d, int n, struct plan **out) {
+  const int id = gm_nn_output(d->net);
+  enum gm_status rc = GM_OK;
+  struct plan *pl = calloc(1, sizeof(*pl));
+  if (!pl || !(pl->nodes = calloc((size_t)d->n_nodes, sizeof(*pl->nodes)))) {
+    rc = nomem(d, sizeof(*pl));
+    goto fail;
+  }
+  pl->n = n;
+  pl->id = ++d->next_plan;
+  struct pnode *in = &pl->nodes[0];
+  in->ymd = shape_md(n, shape_of(d, 0), dnnl_abcd);
+  TRY(mem_on(d, pl, &in->ymd, &d->nb[0].y, &in->y));
+  for (int i = 1; i < d->n_nodes; i++)
+    TRY(build_node(d, pl, i));
+  /* the host boundary at the output */
+  struct pnode *po = &pl->nodes[id];
+  dnnl_memory_desc_t host = shape_md(n, shape_of(d, id), dnnl_abcd);
+  pl->out_plain = md_eq(&host, &po->ymd);
+  if (!pl->out_plain) {
+    dnnl_memory_t hg;
+    TRY(mem_at(d, pl, &host, DNNL_MEMORY_NONE, &pl->out_host));
+    TRY(make_reorder(d, pl, id, &pl->out_re, &po->ymd, po->y, &host,
+                     pl->out_host, false, 1.0f));
+    if (po->dy) {
+      TRY(mem_on(d, pl, &host, &d->hostg, &hg));
+      TRY(make_reorder(d, pl, id, &pl->dout_re, &host, hg, &po->ymd, po->dy,
+                       false, 1.0f));
+    }
+  }
+  TRY(plan_bind(d, pl));
+  *out = pl;
+  return GM_OK;
+fail:
+  plan_free(pl);
+  return rc;
+}
+
+/* The plan for n samples: cached, or built (evicting the least recently
+ * used), and bound to the current buffers. */
+static enum gm_status plan_get(struct dnn *d, int n, struct plan **out) {
+  enum gm_status rc = GM_OK;
+  struct plan *pl = NULL;
+  int slot = -1;
+  for (int i = 0; i < MAX_PLANS; i++)
+    if (d->plans[i] && d->plans[i]->n == n)
+      pl = d->plans[i];
+  if (!pl) {
+    for (int i = 0; i < MAX_PLANS && slot < 0; i++)
+      if (!d->plans[i])
+        slot = i;
+    if (slot < 0) {
+      slot = 0;
+      for (int i = 1; i < MAX_PLANS; i++)
+        if (d->plans[i]->used < d->plans[slot]->used)
+          slot = i;
+      if (d->cur == d->plans[slot])
+        d->cur = NULL;
+      plan_free(d->plans[slot]);
+      d->plans[slot] = NULL;
+    }
+    TRY(plan_create(d, n, &pl));
+    d->plans[slot] = pl;
+  }
+  if (pl->gen != d->gen)
+    TRY(plan_bind(d, pl));
+  pl->used = ++d->tick;
+  *out = pl;
+fail:
+  return rc;
+}
+
+/* ---- running ------------------------------------------------------------ */
+
+static dnnl_status_t run(struct dnn *d, const struct prim *p) {
+  if (!p->p)
+    return dnnl_success;
+  return dnnl_primitive_execute(p->p, d->strm, p->nargs, p->args);
+}
+
+#define RUN(prim, what) CK(run(d, prim), what)
+
+static uint64_t node_seed(uint64_t seed, int id) {
+  return seed + (uint64_t)id * UINT64_C(0x9E3779B97F4A7C15);
+}
+
+static void weights_fresh(struct dnn *d, struct plan *pl, const struct prim *p,
+                          uint64_t *plan_id, uint64_t *ver, dnnl_status_t *st) {
+  if (!p->p || (*plan_id == pl->id && *ver == d->pver))
+    return;
+  *st = run(d, p);
+  *plan_id = pl->id;
+  *ver = d->pver;
+}
+
+static enum gm_status forward_node(struct dnn *d, struct plan *pl, int id,
+                                   bool training, uint64_t seed) {
+  enum gm_status rc = GM_OK;
+  const struct gm__nn_node *nd = node(d, id);
+  struct pnode *pn = &pl->nodes[id];
+  struct nbufs *b = &d->nb[id];
+  const int n = pl->n;
+  dnnl_status_t st = dnnl_success;
+  for (int s = 0; s < nd->n_in; s++)
+    RUN(&pn->e[s].re, "input reorder");
+  switch (nd->op) {
+  case GM_NN_CONV2D:
+  case GM_NN_LINEAR:
+    weights_fresh(d, pl, &pn->wf_re, &b->wf_plan, &b->wf_ver, &st);
+    CK(st, "weight reorder");
+    RUN(&pn->f, "forward");
+    break;
+  case GM_NN_BATCHNORM: {
+    if (!training) {
+      RUN(&pn->fe, "forward");
+      break;
+    }
+    RUN(&pn->f, "forward");
+    CK(dnnl_stream_wait(d->strm), "stream wait");
+    const struct gm_nn_shape s = nd->shape;
+    const double m = (double)n * (double)s.h * (double)s.w;
+    const float *mean = b->mean.p, *var = b->var.p;
+    float *rm = d->stats + d->soff[nd->running_mean];
+    float *rv = d->stats + d->soff[nd->running_var];
+    for (int c = 0; c < s.c; c++) {
+      rm[c] = (float)((1.0 - BN_MOMENTUM) * rm[c] + BN_MOMENTUM * mean[c]);
+      rv[c] = (float)((1.0 - BN_MOMENTUM) * rv[c] +
+                      BN_MOMENTUM * ((double)var[c] * m / (m - 1.0)));
+    }
+    d->batches[nd->batches]++;
+    break;
+  }
+  case GM_NN_DROPOUT:
+  case GM_NN_DROP_PATH: {
+    CK(dnnl_stream_wait(d->strm), "stream wait");
+    const size_t per = numel(nd->shape), len = (size_t)n * per;
+    const float *x = pn->e[0].xb->p;
+    float *y = b->y.p, *mask = b->ws.p;
+    if (!training) {
+      memcpy(y, x, len * sizeof(float));
+      break;
+    }
+    struct gm__rng rng;
+    gm__rng_seed(&rng, node_seed(seed, id));
+    if (nd->op == GM_NN_DROPOUT) {
+      const double keep = 1.0 - nd->p;
+      const float scale = (float)(1.0 / keep);
+      for (size_t i = 0; i < len; i++) {
+        mask[i] = gm__rng_uniform(&rng) < keep ? scale : 0.0f;
+        y[i] = x[i] * mask[i];
+      }
+    } else {
+      const float keep = (float)(1.0 - nd->p);
+      for (int s = 0; s < n; s++) {
+        mask[s] = gm__rng_uniform(&rng) < 1.0 - nd->p ? 1.0f : 0.0f;
+        for (size_t i = 0; i < per; i++)
+          y[(size_t)s * per + i] = x[(size_t)s * per + i] / keep * mask[s];
+      }
+    }
+    break;
+  }
+  default:
+    RUN(&pn->f, "forward");
+    break;
+  }
+fail:
+  return rc;
+}
+
+static enum gm_status backward_node(struct dnn *d, struct plan *pl, int id) {
+  enum gm_status rc = GM_OK;
+  const struct gm__nn_node *nd = node(d, id);
+  struct pnode *pn = &pl->nodes[id];
+  struct nbufs *b = &d->nb[id];
+  dnnl_status_t st = dnnl_success;
+  if (pn->zero_buf)
+    memset(pn->zero_buf->p, 0, pn->zero_bytes);
+  switch (nd->op) {
+  case GM_NN_CONV2D:
+  case GM_NN_LINEAR:
+    RUN(&pn->dyd_re, "gradient reorder");
+    RUN(&pn->dyw_re, "gradient reorder");
+    RUN(&pn->xw_re, "input reorder");
+    if (pn->bd.p) {
+      /* the forward layout may be shared with backward data */
+      weights_fresh(d, pl, &pn->wf_re, &b->wf_plan, &b->wf_ver, &st);
+      CK(st, "weight reorder");
+      weights_fresh(d, pl, &pn->wb_re, &b->wb_plan, &b->wb_ver, &st);
+      CK(st, "weight reorder");
+      RUN(&pn->bd, "backward data");
+    }
+    RUN(&pn->bw, "backward weights");
+    RUN(&pn->dw_re, "weight gradient reorder");
+    break;
+  case GM_NN_DROPOUT:
+  case GM_NN_DROP_PATH: {
+    if (!pn->e[0].grad)
+      break;
+    CK(dnnl_stream_wait(d->strm), "stream wait");
+    const size_t per = numel(nd->shape), len = (size_t)pl->n * per;
+    const float *dy = b->dy.p, *mask = b->ws.p;
+    float *dx = pn->e[0].gb->p;
+    if (nd->op == GM_NN_DROPOUT) {
+      for (size_t i = 0; i < len; i++)
+        dx[i] = dy[i] * mask[i];
+    } else {
+      const float keep = (float)(1.0 - nd->p);
+      for (size_t i = 0; i < len; i++)
+        dx[i] = dy[i] * mask[i / per] / keep;
+    }
+    break;
+  }
+  default:
+    RUN(&pn->dyd_re, "gradient reorder");
+    RUN(&pn->bd, "backward");
+    RUN(&pn->aux1, "backward");
+    RUN(&pn->aux2, "backward");
+    break;
+  }
+  for (int s = 0; s < nd->n_in; s++)
+    if (pn->e[s].grad)
+      RUN(&pn->e[s].acc, "gradient accumulation");
+fail:
+  return rc;
+}
+
+/* ---- the interface --------------------------------------------------------
+ */
+
+static int threads_enter(const struct dnn *d) {
+  int saved = omp_get_max_threads();
+  if (d->threads > 0)
+    omp_set_num_threads(d->threads);
+  return saved;
+}
+
+static void threads_leave(const struct dnn *d, int saved) {
+  if (d->threads > 0)
+    omp_set_num_threads(saved);
+}
+
+static void dnn_destroy(void *self) {
+  struct dnn *d = self;
+  if (!d)
+    return;
+  for (int i = 0; i < MAX_PLANS; i++)
+    plan_free(d->plans[i]);
+  if (d->nb)
+    for (int i = 0; i < d->n_nodes; i++) {
+      struct nbufs *b = &d->nb[i];
+      struct buf *all[] = {&b->y,   &b->dy,   &b->ws, &b->mean, &b->var,
+                           &b->tmp, &b->tmp2, &b->wf, &b->wb,   &b->dw,
+                           &b->xw,  &b->dyd,  &b->dyw};
+      for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
+        buf_free(all[k]);
+      for (int k = 0; k < GM_NN_MAX_INPUTS; k++) {
+        buf_free(&b->xs[k]);
+        buf_free(&b->gx[k]);
+      }
+    }
+  buf_free(&d->scratch);
+  buf_free(&d->hostg);
+  if (d->attr)
+    dnnl_primitive_attr_destroy(d->attr);
+  if (d->strm)
+    dnnl_stream_destroy(d->strm);
+  if (d->eng)
+    dnnl_engine_destroy(d->eng);
+  free(d->nb);
+  free(d->anc);
+  free(d->live);
+  free(d->first_id);
+  free(d->first_slot);
+  free(d->poff);
+  free(d->soff);
+  free(d->p);
+  free(d->g);
+  free(d->mom);
+  free(d->stats);
+  free(d->batches);
+  free(d);
+}
+
+/* Which nodes matter for the backward pass, and the first contribution to
+ * each gradient (nodes visited from the output down, inputs in order). */
+static void analyse(struct dnn *d) {
+  const int out = gm_nn_output(d->net);
+  for (int id = 1; id < d->n_nodes; id++) {
+    const struct gm__nn_node *nd = node(d, id);
+    d->anc[id] = nd->weight >= 0;
+    for (int s = 0; s < nd->n_in; s++)
+      d->anc[id] = d->anc[id] || d->anc[nd->in[s]];
+  }
+  d->live[out] = true;
+  for (int id = out; id > 0; id--)
+    if (d->live[id])
+      for (int s = 0; s < node(d, id)->n_in; s++)
+        d->live[node(d, id)->in[s]] = true;
+  for (int id = 0; id < d->n_nodes; id++)
+    d->first_id[id] = d->first_slot[id] = -1;
+  for (int id = out; id > 0; id--) {
+    const struct gm__nn_node *nd = node(d, id);
+    if (!d->live[id] || !d->anc[id])
+      continue;
+    for (int s = 0; s < nd->n_in; s++) {
+      const int src = nd->in[s];
+      if (src != 0 && d->anc[src] && d->first_id[src] < 0) {
+        d->first_id[src] = id;
+        d->first_slot[src] = s;
+      }
+    }
+  }
+}
+
+static void *zalloc(size_t count, size_t size) {
+  return calloc(count ? count : 1, size);
+}
+
+static enum gm_status dnn_create(const struct gm_nn_net *net,
+                                 const struct gm_nn_engine_config *cfg,
+                                 void **self, char *err, size_t err_size) {
+  const int id = -1;
+  enum gm_status rc = GM_OK;
+  int saved = 0;
+  bool entered = false;
+  struct dnn *d = calloc(1, sizeof(*d));
+  if (!d) {
+    if (err)
+      gm__fmt(err, err_size, "onednn: out of memory");
+    return GM_ERR_NO_MEMORY;
+  }
+  d->net = net;
+  d->n_nodes = gm_nn_node_count(net);
+  d->max_batch = cfg->max_batch;
+  d->threads = cfg->threads;
+  d->n_tensors = gm_nn_param_count(net);
+  d->n_buffers = gm_nn_buffer_count(net);
+  d->n_pf = gm__nn_param_floats(net);
+  d->n_sf = gm__nn_stat_floats(net);
+  d->poff = zalloc(d->n_tensors, sizeof(*d->poff));
+  d->soff = zalloc(d->n_buffers, sizeof(*d->soff));
+  d->p = zalloc(d->n_pf, sizeof(float));
+  d->g = zalloc(d->n_pf, sizeof(float));
+  d->mom = zalloc(d->n_pf, sizeof(float));
+  d->stats = zalloc(d->n_sf, sizeof(float));
+  d->batches = zalloc(d->n_buffers, sizeof(int64_t));
+  d->nb = zalloc((size_t)d->n_nodes, sizeof(*d->nb));
+  d->anc = zalloc((size_t)d->n_nodes, sizeof(bool));
+  d->live = zalloc((size_t)d->n_nodes, sizeof(bool));
+  d->first_id = zalloc((size_t)d->n_nodes, sizeof(int));
+  d->first_slot = zalloc((size_t)d->n_nodes, sizeof(int));
+  if (!d->poff || !d->soff || !d->p || !d->g || !d->mom || !d->stats ||
+      !d->batches || !d->nb || !d->anc || !d->live || !d->first_id ||
+      !d->first_slot) {
+    rc = nomem(d, d->n_pf * 3 * sizeof(float));
+    goto fail;
+  }
+  for (size_t t = 0; t < d->n_tensors; t++)
+    d->poff[t] = gm__nn_param_offset(net, t);
+  for (size_t b = 0; b < d->n_buffers; b++)
+    d->soff[b] = gm__nn_stat_offset(net, b);
+  analyse(d);
+  saved = threads_enter(d);
+  entered = true;
+  CK(dnnl_engine_create(&d->eng, dnnl_cpu, 0), "engine creation");
+  CK(dnnl_stream_create(&d->strm, d->eng, dnnl_stream_default_flags),
+     "stream creation");
+  CK(dnnl_primitive_attr_create(&d->attr), "attribute creation");
+  CK(dnnl_primitive_attr_set_scratchpad_mode(d->attr,
+                                             dnnl_scratchpad_mode_user),
+     "scratchpad mode");
+  TRY(plan_get(d, d->max_batch, &d->cur));
+  d->cur = NULL;
+  threads_leave(d, saved);
+  *self = d;
+  return GM_OK;
+fail:
+  if (entered)
+    threads_leave(d, saved);
+  if (err)
+    gm__fmt(err, err_size, "%s", d->err);
+  dnn_destroy(d);
+  return rc;
+}
+
+static enum gm_status dnn_set_params(void *self, const float *src) {
+  struct dnn *d = self;
+  if (d->n_pf)
+    memcpy(d->p, src, d->n_pf * sizeof(float));
+  d->pver++;
+  return GM_OK;
+}
+
+static enum gm_status dnn_get_params(void *self, float *dst) {
+  struct dnn *d = self;
+  if (d->n_pf)
+    memcpy(dst, d->p, d->n_pf * sizeof(float));
+  return GM_OK;
+}
+
+static enum gm_status dnn_get_grads(void *self, float *dst) {
+  struct dnn *d = self;
+  if (d->n_pf)
+    memcpy(dst, d->g, d->n_pf * sizeof(float));
+  return GM_OK;
+}
+
+static enum gm_status dnn_set_stats(void *self, const float *src) {
+  struct dnn *d = self;
+  if (d->n_sf)
+    memcpy(d->stats, src, d->n_sf * sizeof(float));
+  return GM_OK;
+}
+
+static enum gm_status dnn_get_stats(void *self, float *dst) {
+  struct dnn *d = self;
+  if (d->n_sf)
+    memcpy(dst, d->stats, d->n_sf * sizeof(float));
+  return GM_OK;
+}
+
+static enum gm_status dnn_reset_counters(void *self) {
+  struct dnn *d = self;
+  for (size_t b = 0; b < d->n_buffers; b++)
+    d->batches[b] = 0;
+  return GM_OK;
+}
+
+static enum gm_status dnn_get_state(void *self, float *momentum, int64_t *steps,
+                                    int64_t *counters) {
+  struct dnn *d = self;
+  if (momentum && d->n_pf)
+    memcpy(momentum, d->mom, d->n_pf * sizeof(float));
+  if (steps)
+    *steps = d->steps;
+  size_t k = 0;
+  for (size_t b = 0; counters && b < d->n_buffers; b++)
+    if (d->soff[b] < 0)
+      counters[k++] = d->batches[b];
+  return GM_OK;
+}
+
+static enum gm_status dnn_set_state(void *self, const float *momentum,
+                                    int64_t steps, const int64_t *counters) {
+  struct dnn *d = self;
+  if (steps < 0) {
+    gm__fmt(d->err, sizeof(d->err), "onednn: %lld optimiser steps",
+            (long long)steps);
+    return GM_ERR_INVALID_ARG;
+  }
+  if (momentum && d->n_pf)
+    memcpy(d->mom, momentum, d->n_pf * sizeof(float));
+  d->steps = steps;
+  d->has_mom = steps > 0;
+  size_t k = 0;
+  for (size_t b = 0; counters && b < d->n_buffers; b++)
+    if (d->soff[b] < 0)
+      d->batches[b] = counters[k++];
+  return GM_OK;
+}
+
+static enum gm_status dnn_forward(void *self, const float *x, int n,
+                                  bool training, uint64_t seed, float *out) {
+  struct dnn *d = self;
+  const int out_id = gm_nn_output(d->net);
+  int id = -1;
+  enum gm_status rc = GM_OK;
+  struct plan *pl = NULL;
+  d->err[0] = '\0';
+  d->last = NO_FORWARD;
+  int saved = threads_enter(d);
+  if (n <= 0 || n > d->max_batch) {
+    gm__fmt(d->err, sizeof(d->err),
+            "forward of %d samples: the engine was made for 1 to %d", n,
+            d->max_batch);
+    rc = GM_ERR_INVALID_ARG;
+    goto fail;
+  }
+  for (id = 1; training && id < d->n_nodes; id++) {
+    const struct gm__nn_node *nd = node(d, id);
+    if (nd->op == GM_NN_BATCHNORM &&
+        (size_t)n * (size_t)nd->shape.h * (size_t)nd->shape.w == 1) {
+      gm__fmt(d->err, sizeof(d->err),
+              "batch norm '%s': training needs more than one value per "
+              "channel (%d sample(s) of %dx%d)",
+              gm__nn_param(d->net, (size_t)nd->weight)->name, n, nd->shape.h,
+              nd->shape.w);
+      rc = GM_ERR_INVALID_ARG;
+      goto fail;
+    }
+  }
+  TRY(plan_get(d, n, &pl));
+  d->cur = pl;
+  memcpy(d->nb[0].y.p, x, (size_t)n * numel(shape_of(d, 0)) * sizeof(float));
+  for (id = 1; id < d->n_nodes; id++)
+    TRY(forward_node(d, pl, id, training, seed));
+  id = out_id;
+  if (pl->out_plain) {
+    CK(dnnl_stream_wait(d->strm), "stream wait");
+    memcpy(out, d->nb[out_id].y.p,
+           (size_t)n * numel(shape_of(d, out_id)) * sizeof(float));
+  } else {
+    CK(dnnl_memory_set_data_handle(pl->out_host, out), "output binding");
+    RUN(&pl->out_re, "output reorder");
+    CK(dnnl_stream_wait(d->strm), "stream wait");
+  }
+  d->last = training ? TRAINING_FORWARD : EVAL_FORWARD;
+fail:
+  threads_leave(d, saved);
+  return rc;
+}
+
+static enum gm_status dnn_backward(void *self, const float *dout) {
+  struct dnn *d = self;
+  const int out_id = gm_nn_output(d->net);
+  int id = out_id;
+  enum gm_status rc = GM_OK;
+  struct plan *pl = d->cur;
+  d->err[0] = '\0';
+  if (d->last != TRAINING_FORWARD || !pl) {
+    gm__fmt(d->err, sizeof(d->err),
+            "backward needs a training forward first "
+            "(the last forward was %s)",
+            d->last == EVAL_FORWARD ? "in evaluation mode" : "not run");
+    return GM_ERR_STATE;
+  }
+  int saved = threads_enter(d);
+  const size_t bytes =
+      (size_t)pl->n * numel(shape_of(d, out_id)) * sizeof(float);
+  if (pl->nodes[out_id].dy) {
+    if (pl->out_plain) {
+      memcpy(d->nb[out_id].dy.p, dout, bytes);
+    } else {
+      memcpy(d->hostg.p, dout, bytes);
+      RUN(&pl->dout_re, "output gradient reorder");
+    }
+  }
+  for (id = out_id; id > 0; id--)
+    if (pl->nodes[id].bwd)
+      TRY(backward_node(d, pl, id));
+  id = out_id;
+  CK(dnnl_stream_wait(d->strm), "stream wait");
+  d->have_grads = true;
+fail:
+  threads_leave(d, saved);
+  return rc;
+}
+
+/* PyTorch's SGD in float32, exactly as ref.c computes it. steps counts
+ * the steps that set the momentum buffers (so steps > 0: they hold
+ * something), as get_state reports it. */
+static enum gm_status dnn_sgd_step(void *self, const struct gm_nn_sgd *opt) {
+  struct dnn *d = self;
+  d->err[0] = '\0';
+  if (!d->have_grads) {
+    gm__fmt(d->err, sizeof(d->err), "sgd step before any backward pass");
+    return GM_ERR_STATE;
+  }
+  const float lr = (float)opt->lr, momentum = (float)opt->momentum;
+  const float wd = (float)opt->weight_decay;
+  const bool use_mom = opt->momentum != 0, use_wd = opt->weight_decay != 0;
+  for (size_t t = 0; t < d->n_tensors; t++) {
+    const struct gm__nn_tensor_desc *desc = gm__nn_param(d->net, t);
+    if (desc->node < 0)
+      continue;
+    float *p = param(d, (int)t), *g = grad(d, (int)t);
+    float *buf = d->mom + d->poff[t];
+    for (size_t i = 0; i < desc->numel; i++) {
+      float v = g[i];
+      if (use_wd)
+        v = v + wd * p[i];
+      if (use_mom) {
+        if (d->has_mom) {
+          buf[i] = momentum * buf[i];
+          buf[i] = buf[i] + v;
+        } else {
+          buf[i] = v;
+        }
+        v = buf[i];
+      }
+      p[i] = p[i] - lr * v;
+    }
+  }
+  if (use_mom) {
+    d->has_mom = true;
+    d->steps++;
+  }
+  d->pver++;
+  return GM_OK;
+}
+
+static enum gm_status dnn_sync(void *self) {
+  struct dnn *d = self;
+  return dnnl_stream_wait(d->strm) == dnnl_success ? GM_OK
+                                                   : GM_ERR_NOT_SUPPORTED;
+}
+
+static const char *dnn_error(const void *self) {
+  const struct dnn *d = self;
+  return d->err;
+}
+
+const struct gm__nn_backend_ops gm__nn_backend_onednn = {
+    .name = "onednn",
+    .create = dnn_create,
+    .destroy = dnn_destroy,
+    .set_params = dnn_set_params,
+    .get_params = dnn_get_params,
+    .get_grads = dnn_get_grads,
+    .set_stats = dnn_set_stats,
+    .get_stats = dnn_get_stats,
+    .reset_counters = dnn_reset_counters,
+    .get_state = dnn_get_state,
+    .set_state = dnn_set_state,
+    .forward = dnn_forward,
+    .backward = dnn_backward,
+    .sgd_step = dnn_sgd_step,
+    .sync = dnn_sync,
+    .error = dnn_error,
+};

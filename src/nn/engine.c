@@ -1,0 +1,558 @@
+/* engine.c: the public engine: picks a backend, initialises parameters the
+ * way PyTorch does, computes the loss, and forwards the rest to the
+ * backend. The only file that lists backends. */
+#define _GNU_SOURCE
+#include "greenml/engine.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <errno.h>
+
+#include "base/util.h"
+#include "nn/backend.h"
+
+static const struct gm__nn_backend_ops *const backends[] = {
+    &gm__nn_backend_onednn,
+    &gm__nn_backend_ref,
+};
+
+#define N_BACKENDS (sizeof(backends) / sizeof(backends[0]))
+
+struct gm_nn_engine {
+  const struct gm_nn_net *net;
+  const struct gm__nn_backend_ops *ops;
+  void *self;
+  size_t n_params, n_stats;
+  char err[256];
+};
+
+struct gm_nn_engine_config gm_nn_engine_config_default(void) {
+  struct gm_nn_engine_config c = {
+      .backend = NULL, .max_batch = 128, .threads = 0};
+  return c;
+}
+
+struct gm_nn_sgd gm_nn_sgd_default(void) {
+  struct gm_nn_sgd o = {.lr = 0.001, .momentum = 0.9, .weight_decay = 5e-4};
+  return o;
+}
+
+const char *gm_nn_backend_name(size_t i) {
+  return i < N_BACKENDS ? backends[i]->name : NULL;
+}
+
+/* ---- shared helpers
+ * ---------------------------------------------------------- */
+
+size_t gm__nn_param_floats(const struct gm_nn_net *net) {
+  size_t n = 0;
+  for (size_t i = 0; i < gm_nn_param_count(net); i++)
+    n += gm__nn_param(net, i)->numel;
+  return n;
+}
+
+size_t gm__nn_param_offset(const struct gm_nn_net *net, size_t i) {
+  size_t off = 0;
+  for (size_t k = 0; k < i; k++)
+    off += gm__nn_param(net, k)->numel;
+  return off;
+}
+
+static bool is_counter(const struct gm__nn_tensor_desc *t) {
+  return t->ndim == 0;
+}
+
+size_t gm__nn_stat_floats(const struct gm_nn_net *net) {
+  size_t n = 0;
+  for (size_t i = 0; i < gm_nn_buffer_count(net); i++)
+    if (!is_counter(gm__nn_buffer(net, i)))
+      n += gm__nn_buffer(net, i)->numel;
+  return n;
+}
+
+long gm__nn_stat_offset(const struct gm_nn_net *net, size_t b) {
+  if (is_counter(gm__nn_buffer(net, b)))
+    return -1;
+  size_t off = 0;
+  for (size_t k = 0; k < b; k++)
+    if (!is_counter(gm__nn_buffer(net, k)))
+      off += gm__nn_buffer(net, k)->numel;
+  return (long)off;
+}
+
+static uint64_t splitmix64(uint64_t *x) {
+  uint64_t z = (*x += UINT64_C(0x9E3779B97F4A7C15));
+  z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+  z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+  return z ^ (z >> 31);
+}
+
+void gm__rng_seed(struct gm__rng *r, uint64_t seed) {
+  for (int i = 0; i < 4; i++)
+    r->s[i] = splitmix64(&seed);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t gm__rng_next(struct gm__rng *r) {
+  uint64_t *s = r->s;
+  uint64_t result = rotl(s[1] * 5, 7) * 9;
+  uint64_t t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 45);
+  return result;
+}
+
+double gm__rng_uniform(struct gm__rng *r) {
+  return (double)(gm__rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+/* ---- the engine
+ * ---------------------------------------------------------------- */
+
+enum gm_status gm_nn_engine_create(const struct gm_nn_net *net,
+                                   const struct gm_nn_engine_config *cfg,
+                                   struct gm_nn_engine **out, char *err,
+                                   size_t err_size) {
+  if (!net || !out)
+    return GM_ERR_INVALID_ARG;
+  *out = NULL;
+  struct gm_nn_engine_config c = cfg ? *cfg : gm_nn_engine_config_default();
+  if (gm_nn_net_status(net) != GM_OK) {
+    if (err)
+      gm__fmt(err, err_size, "the net is invalid: %s", gm_nn_net_error(net));
+    return GM_ERR_INVALID_ARG;
+  }
+  if (c.max_batch <= 0 || c.threads < 0) {
+    if (err)
+      gm__fmt(err, err_size, "max_batch %d / threads %d out of range",
+              c.max_batch, c.threads);
+    return GM_ERR_INVALID_ARG;
+  }
+  const struct gm__nn_backend_ops *ops = NULL;
+  for (size_t i = 0; i < N_BACKENDS; i++)
+    if (!c.backend || strcasecmp(c.backend, backends[i]->name) == 0) {
+      ops = backends[i];
+      break;
+    }
+  if (!ops) {
+    if (err)
+      gm__fmt(err, err_size, "no backend '%s' (available: %s)", c.backend,
+              backends[0]->name);
+    return GM_ERR_NOT_FOUND;
+  }
+  struct gm_nn_engine *e = calloc(1, sizeof(*e));
+  if (!e)
+    return GM_ERR_NO_MEMORY;
+  e->net = net;
+  e->ops = ops;
+  e->n_params = gm__nn_param_floats(net);
+  e->n_stats = gm__nn_stat_floats(net);
+  enum gm_status rc = ops->create(net, &c, &e->self, err, err_size);
+  if (rc != GM_OK) {
+    free(e);
+    return rc;
+  }
+  *out = e;
+  return GM_OK;
+}
+
+void gm_nn_engine_destroy(struct gm_nn_engine *e) {
+  if (!e)
+    return;
+  e->ops->destroy(e->self);
+  free(e);
+}
+
+const char *gm_nn_engine_backend(const struct gm_nn_engine *e) {
+  return e->ops->name;
+}
+
+const char *gm_nn_engine_error(const struct gm_nn_engine *e) {
+  if (e->err[0])
+    return e->err;
+  const char *b = e->ops->error ? e->ops->error(e->self) : NULL;
+  return b && *b ? b : "no error";
+}
+
+size_t gm_nn_engine_param_floats(const struct gm_nn_engine *e) {
+  return e->n_params;
+}
+
+size_t gm_nn_engine_stat_floats(const struct gm_nn_engine *e) {
+  return e->n_stats;
+}
+
+enum gm_status gm_nn_engine_init(struct gm_nn_engine *e, uint64_t seed) {
+  const struct gm_nn_net *net = e->net;
+  float *p = calloc(e->n_params ? e->n_params : 1, sizeof(float));
+  float *s = calloc(e->n_stats ? e->n_stats : 1, sizeof(float));
+  if (!p || !s) {
+    free(p);
+    free(s);
+    return GM_ERR_NO_MEMORY;
+  }
+  struct gm__rng rng;
+  gm__rng_seed(&rng, seed);
+  size_t off = 0;
+  for (size_t i = 0; i < gm_nn_param_count(net); i++) {
+    const struct gm__nn_tensor_desc *t = gm__nn_param(net, i);
+    if (t->kind == GM__NN_BN_GAMMA || t->kind == GM__NN_BN_BETA) {
+      float v = t->kind == GM__NN_BN_GAMMA ? 1.0f : 0.0f;
+      for (size_t k = 0; k < t->numel; k++)
+        p[off + k] = v;
+    } else {
+      double bound = 1.0 / sqrt((double)t->fan_in);
+      for (size_t k = 0; k < t->numel; k++)
+        p[off + k] = (float)((2.0 * gm__rng_uniform(&rng) - 1.0) * bound);
+    }
+    off += t->numel;
+  }
+  for (size_t b = 0; b < gm_nn_buffer_count(net); b++) {
+    const struct gm__nn_tensor_desc *t = gm__nn_buffer(net, b);
+    long so = gm__nn_stat_offset(net, b);
+    if (so < 0)
+      continue;
+    bool var = strstr(t->name, "running_var") != NULL;
+    for (size_t k = 0; k < t->numel; k++)
+      s[(size_t)so + k] = var ? 1.0f : 0.0f;
+  }
+  enum gm_status rc = e->ops->set_params(e->self, p);
+  if (rc == GM_OK)
+    rc = e->ops->set_stats(e->self, s);
+  if (rc == GM_OK)
+    rc = e->ops->reset_counters(e->self);
+  free(p);
+  free(s);
+  return rc;
+}
+
+static enum gm_status check_n(struct gm_nn_engine *e, size_t n, size_t want,
+                              const char *what) {
+  if (n == want)
+    return GM_OK;
+  gm__fmt(e->err, sizeof(e->err), "%s: %zu floats given, the net has %zu", what,
+          n, want);
+  return GM_ERR_INVALID_ARG;
+}
+
+enum gm_status gm_nn_engine_get_params(struct gm_nn_engine *e, float *dst,
+                                       size_t n) {
+  enum gm_status rc = check_n(e, n, e->n_params, "parameters");
+  return rc == GM_OK ? e->ops->get_params(e->self, dst) : rc;
+}
+
+enum gm_status gm_nn_engine_set_params(struct gm_nn_engine *e, const float *src,
+                                       size_t n) {
+  enum gm_status rc = check_n(e, n, e->n_params, "parameters");
+  return rc == GM_OK ? e->ops->set_params(e->self, src) : rc;
+}
+
+enum gm_status gm_nn_engine_get_grads(struct gm_nn_engine *e, float *dst,
+                                      size_t n) {
+  enum gm_status rc = check_n(e, n, e->n_params, "gradients");
+  return rc == GM_OK ? e->ops->get_grads(e->self, dst) : rc;
+}
+
+enum gm_status gm_nn_engine_get_stats(struct gm_nn_engine *e, float *dst,
+                                      size_t n) {
+  enum gm_status rc = check_n(e, n, e->n_stats, "statistics");
+  return rc == GM_OK ? e->ops->get_stats(e->self, dst) : rc;
+}
+
+enum gm_status gm_nn_engine_set_stats(struct gm_nn_engine *e, const float *src,
+                                      size_t n) {
+  enum gm_status rc = check_n(e, n, e->n_stats, "statistics");
+  return rc == GM_OK ? e->ops->set_stats(e->self, src) : rc;
+}
+
+enum gm_status gm_nn_engine_forward(struct gm_nn_engine *e, const float *x,
+                                    int n, bool training, uint64_t seed,
+                                    float *out) {
+  if (!x || !out || n <= 0)
+    return GM_ERR_INVALID_ARG;
+  e->err[0] = '\0';
+  return e->ops->forward(e->self, x, n, training, seed, out);
+}
+
+enum gm_status gm_nn_engine_backward(struct gm_nn_engine *e,
+                                     const float *dout) {
+  if (!dout)
+    return GM_ERR_INVALID_ARG;
+  return e->ops->backward(e->self, dout);
+}
+
+enum gm_status gm_nn_engine_sgd_step(struct gm_nn_engine *e,
+                                     const struct gm_nn_sgd *opt) {
+  if (!opt || !(opt->lr > 0) || opt->momentum < 0 || opt->weight_decay < 0)
+    return GM_ERR_INVALID_ARG;
+  return e->ops->sgd_step(e->self, opt);
+}
+
+enum gm_status gm_nn_engine_sync(struct gm_nn_engine *e) {
+  return e->ops->sync(e->self);
+}
+
+enum gm_status gm_nn_softmax_xent(const float *logits, const int32_t *labels,
+                                  int n, int k, float *dlogits, double *loss,
+                                  int *correct) {
+  if (!logits || !labels || n <= 0 || k <= 0)
+    return GM_ERR_INVALID_ARG;
+  double total = 0;
+  int right = 0;
+  for (int i = 0; i < n; i++) {
+    const float *z = logits + (size_t)i * (size_t)k;
+    int y = labels[i];
+    if (y < 0 || y >= k)
+      return GM_ERR_INVALID_ARG;
+    int arg = 0;
+    double mx = z[0];
+    for (int j = 1; j < k; j++)
+      if (z[j] > mx) {
+        mx = z[j];
+        arg = j;
+      }
+    right += arg == y;
+    double sum = 0;
+    for (int j = 0; j < k; j++)
+      sum += exp((double)z[j] - mx);
+    double lse = mx + log(sum);
+    total += lse - (double)z[y];
+    if (dlogits)
+      for (int j = 0; j < k; j++)
+        dlogits[(size_t)i * (size_t)k + (size_t)j] =
+            (float)((exp((double)z[j] - lse) - (j == y ? 1.0 : 0.0)) /
+                    (double)n);
+  }
+  if (loss)
+    *loss = total / (double)n;
+  if (correct)
+    *correct = right;
+  return GM_OK;
+}
+
+/* ---- checkpoints
+ * ---------------------------------------------------------------- Layout
+ * (little-endian, as written by x86-64 and aarch64): "GMLCKPT1"  magic, 8 bytes
+ *   u32 version (1), u32 reserved
+ *   char model[64], u32 epoch, u32 reserved, u64 seed
+ *   u64 n_params, u64 n_stats, u64 n_counters, i64 sgd_steps
+ *   float params[n_params], float stats[n_stats], float momentum[n_params],
+ *   i64 counters[n_counters]
+ * The file size must be exactly what the header implies. */
+
+struct ckpt_header {
+  char magic[8];
+  uint32_t version, reserved0;
+  char model[64];
+  uint32_t epoch, reserved1;
+  uint64_t seed;
+  uint64_t n_params, n_stats, n_counters;
+  int64_t steps;
+};
+
+static size_t n_counters(const struct gm_nn_net *net) {
+  size_t n = 0;
+  for (size_t i = 0; i < gm_nn_buffer_count(net); i++)
+    n += gm__nn_buffer(net, i)->ndim == 0;
+  return n;
+}
+
+static bool write_all(int fd, const void *buf, size_t len) {
+  const char *p = buf;
+  while (len > 0) {
+    ssize_t w = write(fd, p, len);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return false;
+    p += w;
+    len -= (size_t)w;
+  }
+  return true;
+}
+
+static bool read_all(int fd, void *buf, size_t len) {
+  char *p = buf;
+  while (len > 0) {
+    ssize_t r = read(fd, p, len);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      return false;
+    p += r;
+    len -= (size_t)r;
+  }
+  return true;
+}
+
+enum gm_status gm_nn_checkpoint_save(struct gm_nn_engine *e, const char *path,
+                                     const struct gm_nn_checkpoint_info *info,
+                                     char *err, size_t err_size) {
+  if (!e || !path || !info)
+    return GM_ERR_INVALID_ARG;
+  size_t nc = n_counters(e->net);
+  float *params = malloc((e->n_params + 1) * sizeof(float));
+  float *mom = malloc((e->n_params + 1) * sizeof(float));
+  float *stats = malloc((e->n_stats + 1) * sizeof(float));
+  int64_t *counters = malloc((nc + 1) * sizeof(int64_t));
+  struct ckpt_header h;
+  memset(&h, 0, sizeof(h));
+  enum gm_status rc = GM_ERR_NO_MEMORY;
+  char tmp[4096];
+  int fd = -1;
+  if (!params || !mom || !stats || !counters)
+    goto out;
+  rc = e->ops->get_params(e->self, params);
+  if (rc == GM_OK)
+    rc = e->ops->get_stats(e->self, stats);
+  if (rc == GM_OK)
+    rc = e->ops->get_state(e->self, mom, &h.steps, counters);
+  if (rc != GM_OK) {
+    if (err)
+      gm__fmt(err, err_size, "cannot read the engine's state: %s",
+              gm_nn_engine_error(e));
+    goto out;
+  }
+  memcpy(h.magic, "GMLCKPT1", 8);
+  h.version = 1;
+  gm__strlcpy(h.model, info->model, sizeof(h.model));
+  h.epoch = info->epoch;
+  h.seed = info->seed;
+  h.n_params = e->n_params;
+  h.n_stats = e->n_stats;
+  h.n_counters = nc;
+  if (!gm__fmt(tmp, sizeof(tmp), "%s.tmp~", path)) {
+    rc = GM_ERR_INVALID_ARG;
+    goto out;
+  }
+  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    rc = gm__status_from_errno(errno);
+    if (err)
+      gm__fmt(err, err_size, "cannot create '%s': %s", tmp, strerror(errno));
+    goto out;
+  }
+  if (!write_all(fd, &h, sizeof(h)) ||
+      !write_all(fd, params, e->n_params * sizeof(float)) ||
+      !write_all(fd, stats, e->n_stats * sizeof(float)) ||
+      !write_all(fd, mom, e->n_params * sizeof(float)) ||
+      !write_all(fd, counters, nc * sizeof(int64_t)) || fsync(fd) != 0) {
+    rc = GM_ERR_IO;
+    if (err)
+      gm__fmt(err, err_size, "cannot write '%s': %s", tmp, strerror(errno));
+    close(fd);
+    fd = -1;
+    unlink(tmp);
+    goto out;
+  }
+  close(fd);
+  fd = -1;
+  if (rename(tmp, path) != 0) {
+    rc = GM_ERR_IO;
+    if (err)
+      gm__fmt(err, err_size, "cannot rename '%s' to '%s': %s", tmp, path,
+              strerror(errno));
+    unlink(tmp);
+    goto out;
+  }
+  rc = GM_OK;
+out:
+  free(params);
+  free(mom);
+  free(stats);
+  free(counters);
+  return rc;
+}
+
+enum gm_status gm_nn_checkpoint_load(struct gm_nn_engine *e, const char *path,
+                                     struct gm_nn_checkpoint_info *info,
+                                     char *err, size_t err_size) {
+  if (!e || !path)
+    return GM_ERR_INVALID_ARG;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    enum gm_status rc =
+        errno == ENOENT ? GM_ERR_NOT_FOUND : gm__status_from_errno(errno);
+    if (err)
+      gm__fmt(err, err_size, "cannot open checkpoint '%s': %s", path,
+              strerror(errno));
+    return rc;
+  }
+  size_t nc = n_counters(e->net);
+  struct ckpt_header h;
+  float *params = NULL, *mom = NULL, *stats = NULL;
+  int64_t *counters = NULL;
+  enum gm_status rc = GM_ERR_PARSE;
+  off_t size = lseek(fd, 0, SEEK_END);
+  lseek(fd, 0, SEEK_SET);
+  if (!read_all(fd, &h, sizeof(h)) || memcmp(h.magic, "GMLCKPT1", 8) != 0 ||
+      h.version != 1) {
+    if (err)
+      gm__fmt(err, err_size, "'%s' is not a greenml checkpoint", path);
+    goto out;
+  }
+  h.model[sizeof(h.model) - 1] = '\0';
+  if (h.n_params != e->n_params || h.n_stats != e->n_stats ||
+      h.n_counters != nc) {
+    if (err)
+      gm__fmt(err, err_size,
+              "'%s' holds %s (%llu parameters), not this model (%zu): "
+              "pass the checkpoint of the same --model",
+              path, h.model, (unsigned long long)h.n_params, e->n_params);
+    goto out;
+  }
+  size_t want = sizeof(h) + (2 * e->n_params + e->n_stats) * sizeof(float) +
+                nc * sizeof(int64_t);
+  if (size < 0 || (size_t)size != want) {
+    if (err)
+      gm__fmt(err, err_size,
+              "'%s' is %lld bytes, expected %zu (truncated or corrupt)", path,
+              (long long)size, want);
+    goto out;
+  }
+  params = malloc((e->n_params + 1) * sizeof(float));
+  mom = malloc((e->n_params + 1) * sizeof(float));
+  stats = malloc((e->n_stats + 1) * sizeof(float));
+  counters = malloc((nc + 1) * sizeof(int64_t));
+  if (!params || !mom || !stats || !counters) {
+    rc = GM_ERR_NO_MEMORY;
+    goto out;
+  }
+  if (!read_all(fd, params, e->n_params * sizeof(float)) ||
+      !read_all(fd, stats, e->n_stats * sizeof(float)) ||
+      !read_all(fd, mom, e->n_params * sizeof(float)) ||
+      !read_all(fd, counters, nc * sizeof(int64_t))) {
+    rc = GM_ERR_IO;
+    if (err)
+      gm__fmt(err, err_size, "cannot read '%s'", path);
+    goto out;
+  }
+  rc = e->ops->set_params(e->self, params);
+  if (rc == GM_OK)
+    rc = e->ops->set_stats(e->self, stats);
+  if (rc == GM_OK)
+    rc = e->ops->set_state(e->self, mom, h.steps, counters);
+  if (rc == GM_OK && info) {
+    memset(info, 0, sizeof(*info));
+    gm__strlcpy(info->model, h.model, sizeof(info->model));
+    info->epoch = h.epoch;
+    info->seed = h.seed;
+  }
+out:
+  close(fd);
+  free(params);
+  free(mom);
+  free(stats);
+  free(counters);
+  return rc;
+}
