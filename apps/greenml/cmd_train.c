@@ -23,7 +23,7 @@ static const char train_usage[] =
     "usage: greenml train --model M [--epochs N] [--batch-size B] [--lr X]\n"
     "                     [--seed S] [--data DIR|synthetic] [--threads T]\n"
     "                     [--backend NAME] [--checkpoint FILE] [--resume]\n"
-    "                     [--limit-batches K]\n"
+    "                     [--limit-batches K] [--schedule constant|cosine]\n"
     "\n"
     "Trains a model of the zoo ('greenml models' lists them) with SGD\n"
     "(momentum 0.9, weight decay 5e-4), softmax cross-entropy, random crop\n"
@@ -42,7 +42,10 @@ static const char train_usage[] =
     "  --backend NAME       compute backend (default: the fastest)\n"
     "  --checkpoint FILE    default ./checkpoints/MODEL.ckpt\n"
     "  --resume             continue from the checkpoint's epoch\n"
-    "  --limit-batches K    at most K batches per epoch (short runs)\n";
+    "  --limit-batches K    at most K batches per epoch (short runs)\n"
+    "  --schedule S         learning rate per epoch: constant (default) or\n"
+    "                       cosine annealing from --lr to 0 over --epochs\n"
+    "                       (PyTorch's CosineAnnealingLR, T_max = epochs)\n";
 
 static const char infer_usage[] =
     "usage: greenml infer --model M [--samples N] [--batch-size B]\n"
@@ -72,6 +75,7 @@ struct run_opts {
   long limit_batches;
   long samples;
   const char *weights;
+  bool cosine;
 };
 
 static double now_s(void) {
@@ -193,7 +197,8 @@ static int parse(int argc, char **argv, bool train, struct run_opts *o) {
     O_RESUME,
     O_LIMIT,
     O_SAMPLES,
-    O_WEIGHTS
+    O_WEIGHTS,
+    O_SCHEDULE
   };
   static const struct option train_opts[] = {{"model", 1, 0, O_MODEL},
                                              {"epochs", 1, 0, O_EPOCHS},
@@ -206,6 +211,7 @@ static int parse(int argc, char **argv, bool train, struct run_opts *o) {
                                              {"checkpoint", 1, 0, O_CKPT},
                                              {"resume", 0, 0, O_RESUME},
                                              {"limit-batches", 1, 0, O_LIMIT},
+                                             {"schedule", 1, 0, O_SCHEDULE},
                                              {"help", 0, 0, 'h'},
                                              {0}};
   static const struct option infer_opts[] = {
@@ -291,6 +297,14 @@ static int parse(int argc, char **argv, bool train, struct run_opts *o) {
       break;
     case O_WEIGHTS:
       o->weights = optarg;
+      break;
+    case O_SCHEDULE:
+      if (strcmp(optarg, "cosine") == 0) {
+        o->cosine = true;
+      } else if (strcmp(optarg, "constant") != 0) {
+        gm_cli_error(cmd, "--schedule '%s' must be constant or cosine", optarg);
+        return GM_EXIT_USAGE;
+      }
       break;
     case 'h':
       fputs(usage, stdout);
@@ -386,6 +400,10 @@ int cmd_train(int argc, char **argv) {
          (unsigned long long)o.seed);
   for (uint32_t epoch = start_epoch; epoch < (uint32_t)o.epochs; epoch++) {
     phase("train epoch", (long)epoch + 1);
+    /* CosineAnnealingLR(T_max = epochs, eta_min = 0), stepped per epoch */
+    if (o.cosine)
+      sgd.lr =
+          o.lr * 0.5 * (1.0 + cos(M_PI * (double)epoch / (double)o.epochs));
     gm_cifar10_epoch_order(order, n, o.seed, epoch);
     uint64_t aug = o.seed * 1000003u + epoch;
     long batches = (long)((n + (size_t)o.batch - 1) / (size_t)o.batch);
@@ -431,10 +449,10 @@ int cmd_train(int argc, char **argv) {
     if (isatty(STDERR_FILENO))
       fputc('\n', stderr);
     printf("epoch %u/%d: loss %.4f, train accuracy %.2f %%, %.3f s, "
-           "%.1f images/s, %.3f s/step\n",
+           "%.1f images/s, %.3f s/step, lr %g\n",
            epoch + 1, o.epochs, loss_sum / (double)seen,
            100.0 * (double)right / (double)seen, dt, (double)seen / dt,
-           dt / (double)batches);
+           dt / (double)batches, sgd.lr);
     fflush(stdout);
     struct gm_nn_checkpoint_info info = {.epoch = epoch + 1, .seed = o.seed};
     snprintf(info.model, sizeof(info.model), "%s", o.model);

@@ -54,6 +54,12 @@ done
 "$GM" train "${common[@]}" --limit-batches 6 --epochs 1 --seed 8 --threads 1 --backend ref --checkpoint r3.ckpt >/dev/null 2>&1
 check "another seed, other weights" "! cmp -s r1-ref.ckpt r3.ckpt"
 
+# 4b. cosine annealing: PyTorch's CosineAnnealingLR(T_max = epochs), per epoch
+"$GM" train "${common[@]}" --limit-batches 2 --epochs 4 --schedule cosine --checkpoint cos.ckpt >cos.out 2>&1
+lrs=$(sed -n 's/^epoch .*, lr \([0-9.e-]*\)$/\1/p' cos.out | tr '\n' ' ')
+check "cosine schedule: lr 0.01 0.00853553 0.005 0.00146447 (got $lrs)" \
+  "[ \"$lrs\" = '0.01 0.00853553 0.005 0.00146447 ' ]"
+
 # 5. epochs and inference are phases under greenml measure
 "$GM" measure --no-db --quiet --json m.json -- "$GM" train "${common[@]}" --limit-batches 3 --epochs 2 --checkpoint m.ckpt >/dev/null 2>&1
 check "measure: phases 'train epoch 1', 'train epoch 2'" \
