@@ -86,6 +86,10 @@ struct gm_meter_config gm_cli_meter_config(const struct gm_cli_meter_opts *o);
 void gm_cli_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* mkdir -p: creates dir and its missing parents; false with errno set, also
+ * when dir exists but is not a directory (ENOTDIR). */
+bool gm_cli_mkdirs(const char *dir);
+
 /* The default database path: $XDG_DATA_HOME/greenml/greenml.db, else
  * ~/.local/share/greenml/greenml.db. The directory is created. */
 bool gm_cli_default_db(char *buf, size_t size);

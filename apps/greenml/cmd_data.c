@@ -104,40 +104,10 @@ static int exit_for(enum gm_status rc) {
   }
 }
 
-/* mkdir -p; false with errno set. */
-static bool mkdirs(const char *dir) {
-  char tmp[1024];
-  if (strlen(dir) >= sizeof(tmp)) {
-    errno = ENAMETOOLONG;
-    return false;
-  }
-  strcpy(tmp, dir);
-  for (char *p = tmp + 1; *p; p++) {
-    if (*p == '/') {
-      *p = '\0';
-      if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return false;
-      *p = '/';
-    }
-  }
-  if (mkdir(tmp, 0755) == 0)
-    return true;
-  if (errno != EEXIST)
-    return false;
-  struct stat st;
-  if (stat(tmp, &st) != 0)
-    return false;
-  if (!S_ISDIR(st.st_mode)) {
-    errno = ENOTDIR;
-    return false;
-  }
-  return true;
-}
-
 /* Creates the output directory and checks that it is writable; prints the
  * error and returns 73 otherwise. */
 static int prepare_dir(const char *cmd, const char *dir) {
-  if (!mkdirs(dir) || access(dir, W_OK | X_OK) != 0) {
+  if (!gm_cli_mkdirs(dir) || access(dir, W_OK | X_OK) != 0) {
     gm_cli_error(cmd, "cannot create files in '%s': %s; pass --dir DIR", dir,
                  strerror(errno));
     return GM_EXIT_CANTCREAT;

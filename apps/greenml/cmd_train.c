@@ -113,14 +113,10 @@ static int open_data(const char *cmd, const struct run_opts *o,
     char probe[1100];
     snprintf(probe, sizeof(probe), "%s/%s", dir, GM_CIFAR10_MANIFEST);
     if (access(probe, R_OK) != 0) {
-      char parent[1024];
-      snprintf(parent, sizeof(parent), "%s", dir);
-      for (char *p = parent + 1; *p; p++)
-        if (*p == '/') {
-          *p = '\0';
-          mkdir(parent, 0755);
-          *p = '/';
-        }
+      if (!gm_cli_mkdirs(dir)) {
+        gm_cli_error(cmd, "cannot create '%s': %s", dir, strerror(errno));
+        return GM_EXIT_CANTCREAT;
+      }
       char err[512];
       if (gm_cifar10_synth(dir, o->seed, 1000, 1000, err, sizeof(err)) !=
           GM_OK) {

@@ -128,10 +128,12 @@ struct gm_meter_config gm_cli_meter_config(const struct gm_cli_meter_opts *o) {
   return c;
 }
 
-static bool mkdirs(const char *dir) {
+bool gm_cli_mkdirs(const char *dir) {
   char tmp[1024];
-  if (strlen(dir) >= sizeof(tmp))
+  if (strlen(dir) >= sizeof(tmp)) {
+    errno = ENAMETOOLONG;
     return false;
+  }
   strcpy(tmp, dir);
   for (char *p = tmp + 1; *p; p++) {
     if (*p == '/') {
@@ -141,7 +143,18 @@ static bool mkdirs(const char *dir) {
       *p = '/';
     }
   }
-  return mkdir(tmp, 0755) == 0 || errno == EEXIST;
+  if (mkdir(tmp, 0755) == 0)
+    return true;
+  if (errno != EEXIST)
+    return false;
+  struct stat st;
+  if (stat(tmp, &st) != 0)
+    return false;
+  if (!S_ISDIR(st.st_mode)) {
+    errno = ENOTDIR;
+    return false;
+  }
+  return true;
 }
 
 bool gm_cli_default_db(char *buf, size_t size) {
@@ -164,7 +177,7 @@ int gm_cli_open_store(const char *cmd, const char *path,
   char *slash = strrchr(dir, '/');
   if (slash && slash != dir) {
     *slash = '\0';
-    if (!mkdirs(dir)) {
+    if (!gm_cli_mkdirs(dir)) {
       gm_cli_error(cmd,
                    "cannot create the database directory '%s': %s; pass "
                    "--db PATH or --no-db",
