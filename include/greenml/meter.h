@@ -168,6 +168,25 @@ GM_API enum gm_status gm_meter_stats(const struct gm_meter *m, size_t i,
 GM_API size_t gm_meter_phase_count(const struct gm_meter *m);
 GM_API const struct gm_phase *gm_meter_phase(const struct gm_meter *m,
                                              size_t i);
+/* A phase as soon as the sampler has applied its end, while the meter runs
+ * (and after stop). The caller provides the arrays (each optional):
+ * n_components entries for energy_j and peak_power_w, n_metrics for
+ * metric_mean and metric_max. Peak power and metrics cover the sampling
+ * intervals that ended while the phase was open (NAN when none did: a phase
+ * shorter than the interval). */
+struct gm_phase_snapshot {
+  char name[64];
+  double start_s, duration_s;
+  uint64_t ticks; /* sampling intervals attributed to the phase */
+  double *energy_j, *peak_power_w, *metric_mean, *metric_max;
+};
+
+/* Thread-safe. Phase i, in the order of gm_meter_phase_begin calls.
+ * GM_ERR_NOT_FOUND: the sampler has not opened it yet; GM_ERR_STATE: it is
+ * still open (its end is applied at the first tick after it). */
+GM_API enum gm_status gm_meter_phase_snapshot(struct gm_meter *m, size_t i,
+                                              struct gm_phase_snapshot *out);
+
 /* Mean over the window of each metric (NAN when never available). */
 GM_API double gm_meter_metric_mean(const struct gm_meter *m, size_t i);
 GM_API double gm_meter_metric_max(const struct gm_meter *m, size_t i);

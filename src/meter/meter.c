@@ -43,8 +43,12 @@ struct marker {
 
 struct phase_rec {
   struct gm_phase pub;
-  double *start_e; /* cumulative energy at the start, per component */
-  double *energy;  /* per component, filled at the end */
+  double *start_e;     /* cumulative energy at the start, per component */
+  double *energy;      /* per component, filled at the end */
+  double *peak_w;      /* per component: highest interval power in the phase */
+  double *msum, *mmax; /* per metric, over the ticks in the phase */
+  uint64_t *mcount;
+  uint64_t ticks;
 };
 
 struct gm_meter {
@@ -374,6 +378,10 @@ void gm_meter_destroy(struct gm_meter *m) {
   for (size_t i = 0; i < m->n_phases; i++) {
     free(m->phases[i].start_e);
     free(m->phases[i].energy);
+    free(m->phases[i].peak_w);
+    free(m->phases[i].msum);
+    free(m->phases[i].mmax);
+    free(m->phases[i].mcount);
   }
   free(m->phases);
   free(m->pending);
@@ -444,13 +452,27 @@ static void phase_open(struct gm_meter *m, const char *name, int64_t t_ns) {
   }
   struct phase_rec *p = &m->phases[m->n_phases];
   memset(p, 0, sizeof(*p));
-  p->start_e = calloc(m->nc ? m->nc : 1, sizeof(double));
-  p->energy = calloc(m->nc ? m->nc : 1, sizeof(double));
-  if (!p->start_e || !p->energy) {
+  size_t nc = m->nc ? m->nc : 1, nm = m->nm ? m->nm : 1;
+  p->start_e = calloc(nc, sizeof(double));
+  p->energy = calloc(nc, sizeof(double));
+  p->peak_w = malloc(nc * sizeof(double));
+  p->msum = calloc(nm, sizeof(double));
+  p->mmax = malloc(nm * sizeof(double));
+  p->mcount = calloc(nm, sizeof(uint64_t));
+  if (!p->start_e || !p->energy || !p->peak_w || !p->msum || !p->mmax ||
+      !p->mcount) {
     free(p->start_e);
     free(p->energy);
+    free(p->peak_w);
+    free(p->msum);
+    free(p->mmax);
+    free(p->mcount);
     return;
   }
+  for (size_t c = 0; c < nc; c++)
+    p->peak_w[c] = NAN;
+  for (size_t k = 0; k < nm; k++)
+    p->mmax[k] = NAN;
   gm__strlcpy(p->pub.name, name, sizeof(p->pub.name));
   p->pub.start_s = (double)(t_ns - m->t0_ns) / 1e9;
   p->pub.energy_j = p->energy;
@@ -459,6 +481,31 @@ static void phase_open(struct gm_meter *m, const char *name, int64_t t_ns) {
     p->start_e[c] = energy_at(m, c, t_ns);
   m->n_phases++;
   m->phase_open = true;
+}
+
+/* Adds the interval that just ended to the phase open during it: peak power
+ * and metric statistics (energies come from the interpolated history). */
+static void phase_accumulate(struct gm_meter *m) {
+  pthread_mutex_lock(&m->mark_mu);
+  if (m->phase_open) {
+    struct phase_rec *p = &m->phases[m->n_phases - 1];
+    for (size_t c = 0; c < m->nc; c++) {
+      double w = m->interval_w[c];
+      if (!isnan(w) && (isnan(p->peak_w[c]) || w > p->peak_w[c]))
+        p->peak_w[c] = w;
+    }
+    for (size_t k = 0; k < m->nm; k++) {
+      double v = m->mvals[k];
+      if (isnan(v))
+        continue;
+      p->msum[k] += v;
+      p->mcount[k]++;
+      if (isnan(p->mmax[k]) || v > p->mmax[k])
+        p->mmax[k] = v;
+    }
+    p->ticks++;
+  }
+  pthread_mutex_unlock(&m->mark_mu);
 }
 
 /* Applies the markers due by t_now (all of them when final). */
@@ -579,6 +626,7 @@ static void tick(struct gm_meter *m, int64_t t_ns, bool final) {
     if (isnan(m->mmax[k]) || v > m->mmax[k])
       m->mmax[k] = v;
   }
+  phase_accumulate(m);
   m->hist_t[m->hist_head] = t_ns;
   memcpy(m->hist_e + m->hist_head * m->nc, m->cum_j, m->nc * sizeof(double));
   m->hist_head = (m->hist_head + 1) % HIST_CAP;
@@ -805,6 +853,41 @@ const struct gm_phase *gm_meter_phase(const struct gm_meter *m, size_t i) {
   if (m->state != STATE_STOPPED || i >= m->n_phases)
     return NULL;
   return &m->phases[i].pub;
+}
+
+enum gm_status gm_meter_phase_snapshot(struct gm_meter *m, size_t i,
+                                       struct gm_phase_snapshot *out) {
+  if (!m || !out)
+    return GM_ERR_INVALID_ARG;
+  pthread_mutex_lock(&m->mark_mu);
+  enum gm_status rc = GM_OK;
+  if (i >= m->n_phases) {
+    rc = GM_ERR_NOT_FOUND;
+  } else if (m->phase_open && i == m->n_phases - 1 &&
+             m->state != STATE_STOPPED) {
+    rc = GM_ERR_STATE;
+  } else {
+    const struct phase_rec *p = &m->phases[i];
+    gm__strlcpy(out->name, p->pub.name, sizeof(out->name));
+    out->start_s = p->pub.start_s;
+    out->duration_s = p->pub.duration_s;
+    out->ticks = p->ticks;
+    for (size_t c = 0; c < m->nc; c++) {
+      if (out->energy_j)
+        out->energy_j[c] = p->energy[c];
+      if (out->peak_power_w)
+        out->peak_power_w[c] = p->peak_w[c];
+    }
+    for (size_t k = 0; k < m->nm; k++) {
+      if (out->metric_mean)
+        out->metric_mean[k] =
+            p->mcount[k] ? p->msum[k] / (double)p->mcount[k] : NAN;
+      if (out->metric_max)
+        out->metric_max[k] = p->mmax[k];
+    }
+  }
+  pthread_mutex_unlock(&m->mark_mu);
+  return rc;
 }
 
 double gm_meter_metric_mean(const struct gm_meter *m, size_t i) {

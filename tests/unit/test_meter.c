@@ -147,6 +147,61 @@ static void phases_partition_the_series(void **state) {
   free(root);
 }
 
+/* Phases are readable while the meter runs, as soon as their end is
+ * applied: energy, peak power and metric means. */
+static void phase_snapshots_while_running(void **state) {
+  (void)state;
+  char *root = fake_machine();
+  char sys[512], proc[512], dev[512];
+  struct gm_meter_config c = config(root, sys, proc, dev);
+  struct gm_meter *m = NULL;
+  assert_int_equal(gm_meter_create(&c, &m), GM_OK);
+  size_t d = component(m, "dram"), nc = gm_meter_component_count(m);
+  size_t nm = gm_meter_metric_count(m), used = nm;
+  for (size_t k = 0; k < nm; k++)
+    if (strcmp(gm_meter_metric(m, k)->name, "mem.used") == 0)
+      used = k;
+  assert_true(used < nm);
+  double e[8], peak[8], mean[64], mx[64];
+  assert_true(nc <= 8 && nm <= 64);
+  struct gm_phase_snapshot ps = {.energy_j = e,
+                                 .peak_power_w = peak,
+                                 .metric_mean = mean,
+                                 .metric_max = mx};
+  assert_int_equal(gm_meter_start(m), GM_OK);
+  assert_int_equal(gm_meter_phase_snapshot(m, 0, &ps), GM_ERR_NOT_FOUND);
+  int64_t t_a = gm__now_ns();
+  assert_int_equal(gm_meter_phase_begin(m, "epoch 1", t_a), GM_OK);
+  sleep_ms(50);
+  int64_t t_b = gm__now_ns();
+  assert_int_equal(gm_meter_phase_end(m, t_b), GM_OK);
+  enum gm_status rc;
+  int tries = 0;
+  while ((rc = gm_meter_phase_snapshot(m, 0, &ps)) != GM_OK && tries++ < 200)
+    sleep_ms(2);
+  assert_int_equal(rc, GM_OK);
+  assert_string_equal(ps.name, "epoch 1");
+  assert_double_equal(ps.duration_s, (double)(t_b - t_a) / 1e9, 1e-9);
+  assert_double_equal(e[d], DRAM_W * ps.duration_s, 1e-9);
+  assert_true(ps.ticks >= 5); /* 50 ms at 5 ms */
+  assert_double_equal(peak[d], DRAM_W, 1e-9);
+  /* 16 GiB total, 8 GiB available: 8 GiB used */
+  assert_double_equal(mean[used], 8.0 * 1024 * 1024 * 1024, 1.0);
+  assert_double_equal(mx[used], 8.0 * 1024 * 1024 * 1024, 1.0);
+  assert_int_equal(gm_meter_phase_begin(m, "open", 0), GM_OK);
+  tries = 0;
+  while (gm_meter_phase_snapshot(m, 1, &ps) == GM_ERR_NOT_FOUND &&
+         tries++ < 200)
+    sleep_ms(2);
+  assert_int_equal(gm_meter_phase_snapshot(m, 1, &ps), GM_ERR_STATE);
+  assert_int_equal(gm_meter_stop(m), GM_OK);
+  assert_int_equal(gm_meter_phase_snapshot(m, 1, &ps), GM_OK);
+  assert_double_equal(e[d], DRAM_W * ps.duration_s, 1e-9);
+  gm_meter_destroy(m);
+  gmt_rmtree(root);
+  free(root);
+}
+
 struct seen {
   uint64_t samples, flushes, last_seq;
   int64_t last_t;
@@ -216,6 +271,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(models_stand_in_and_integrate_exactly),
       cmocka_unit_test(phases_partition_the_series),
+      cmocka_unit_test(phase_snapshots_while_running),
       cmocka_unit_test(callbacks_see_every_sample_in_order),
       cmocka_unit_test(bad_configuration),
   };
