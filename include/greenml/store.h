@@ -20,7 +20,7 @@
 #include "greenml/status.h"
 
 /* The schema version this greenml writes. */
-#define GM_STORE_SCHEMA_VERSION 1
+#define GM_STORE_SCHEMA_VERSION 2
 
 struct gm_store;
 
@@ -108,6 +108,111 @@ GM_API enum gm_status gm_store_save_idle(struct gm_store *st, int64_t host_id,
 GM_API enum gm_status gm_store_load_idle(struct gm_store *st, int64_t host_id,
                                          struct gm_idle_baseline **out);
 GM_API void gm_idle_baseline_free(struct gm_idle_baseline *b);
+
+/* ---- the study runner (greenml bench) -------------------------------------
+ * A bench is a named grid (models x batch sizes x epochs). Each of its phases
+ * (a training epoch, an inference pass) is one bench_phases row, written and
+ * committed when the phase ends, keyed by (bench, model, batch size, kind,
+ * epoch, metered) so a resumed bench never duplicates a row. Energy columns
+ * are NULL for unmetered phases (--no-meter, the overhead baseline). */
+
+struct gm_bench_meta {
+  const char *name;          /* unique: --run-id */
+  const char *config_json;   /* the grid and hyperparameters */
+  const char *versions_json; /* greenml and its libraries */
+  const char *host_json;     /* CPU and TDP, DIMMs, GPUs, driver, kernel */
+  int64_t idle_baseline_id;  /* 0: none */
+};
+
+struct gm_bench_info {
+  int64_t id, host_id, idle_baseline_id;
+  char name[128];
+  char status[16];   /* "running", "interrupted", "failed", "complete" */
+  char *config_json; /* owned: gm_bench_info_clear */
+};
+
+/* Creates the bench (status "running"). GM_ERR_STATE when the name exists. */
+GM_API enum gm_status gm_store_bench_create(struct gm_store *st,
+                                            int64_t host_id,
+                                            const struct gm_bench_meta *meta,
+                                            int64_t *bench_id);
+/* Finds a bench by name, or (name NULL) the newest that is not complete.
+ * GM_ERR_NOT_FOUND when none. */
+GM_API enum gm_status gm_store_bench_find(struct gm_store *st, const char *name,
+                                          struct gm_bench_info *out);
+GM_API void gm_bench_info_clear(struct gm_bench_info *b);
+GM_API enum gm_status gm_store_bench_set_status(struct gm_store *st,
+                                                int64_t bench_id,
+                                                const char *status);
+GM_API enum gm_status gm_store_bench_set_idle(struct gm_store *st,
+                                              int64_t bench_id,
+                                              int64_t baseline_id);
+
+struct gm_bench_model {
+  const char *model;
+  int64_t params, trainable_params, param_bytes, buffer_bytes, size_bytes;
+  int64_t macs;
+  double macs_per_param;
+};
+GM_API enum gm_status gm_store_bench_put_model(struct gm_store *st,
+                                               int64_t bench_id,
+                                               const struct gm_bench_model *m);
+
+/* One component's share of a phase. */
+struct gm_bench_component {
+  const char *name, *kind, *provenance; /* "cpu", "cpu", "modelled" */
+  bool in_total;
+  double energy_j, net_energy_j, avg_power_w, peak_power_w;
+};
+
+struct gm_bench_phase {
+  const char *model;
+  int batch_size;
+  const char *kind; /* "train", "infer" */
+  int epoch;        /* the epoch trained, or after which inference ran */
+  bool metered;
+  int64_t run_id; /* the meter's run holding the time series; 0: none */
+  int phase_idx;
+  double start_s, duration_s;
+  int64_t steps, samples;
+  double loss, accuracy, lr; /* NAN: not applicable */
+  /* totals over in_total components (NAN when unmetered) */
+  double energy_j, net_energy_j, avg_power_w, peak_power_w;
+  const char *provenance; /* "measured", "modelled" or "mixed" */
+  double cpu_util_pct, dram_used_bytes, gpu_util_pct, vram_used_bytes;
+  size_t n_components;
+  const struct gm_bench_component *components;
+};
+
+/* Writes the phase and its components and commits (together with any
+ * samples pending on this handle). GM_ERR_STATE when the row exists. */
+GM_API enum gm_status gm_store_bench_add_phase(struct gm_store *st,
+                                               int64_t bench_id,
+                                               const struct gm_bench_phase *p);
+/* Whether the phase row exists. */
+GM_API enum gm_status
+gm_store_bench_has_phase(struct gm_store *st, int64_t bench_id,
+                         const char *model, int batch_size, const char *kind,
+                         int epoch, bool metered, bool *exists);
+
+/* A prediction from a short profile, and its error once the full run is
+ * measured (actual_* NAN until then). */
+struct gm_bench_prediction {
+  const char *model;
+  int batch_size;
+  const char *kind; /* "train" (all epochs) or "infer" (all passes) */
+  double profile_epochs;
+  int64_t profile_steps, target_steps, target_samples;
+  double level; /* of the intervals, e.g. 0.95 */
+  double duration_s, duration_lo_s, duration_hi_s;
+  double energy_j, energy_lo_j, energy_hi_j, net_energy_j;
+  const char *provenance;
+  double actual_duration_s, actual_energy_j;
+};
+/* Inserts or replaces; the errors are computed from the actual values. */
+GM_API enum gm_status
+gm_store_bench_put_prediction(struct gm_store *st, int64_t bench_id,
+                              const struct gm_bench_prediction *p);
 
 /* Raw access for tools that read the database (runs, report): the sqlite3
  * connection, borrowed. */

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "base/util.h"
+#include "store/store_internal.h"
 
 static const char *const migrations[] = {
     /* 1: the meter's tables. */
@@ -84,29 +85,11 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (baseline_id, name, source));"
     "CREATE INDEX runs_host ON runs(host_id);"
     "CREATE INDEX idle_host ON idle_baselines(host_id, id);",
+    /* 2: the study runner (greenml bench). */
+    GM__STORE_BENCH_SCHEMA,
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
-
-struct gm_store {
-  sqlite3 *db;
-  bool in_tx;
-  sqlite3_stmt *ins_sample, *ins_metric;
-  int64_t pending_run;
-  char err[512];
-};
-
-static enum gm_status fail(struct gm_store *st, const char *what) {
-  gm__fmt(st->err, sizeof(st->err), "%s: %s", what, sqlite3_errmsg(st->db));
-  return GM_ERR_DATABASE;
-}
-
-static void utc_now(char *buf, size_t size) {
-  time_t t = time(NULL);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 static int user_version(sqlite3 *db) {
   sqlite3_stmt *s = NULL;
@@ -225,21 +208,6 @@ struct sqlite3 *gm_store_db(struct gm_store *st) {
   return st->db;
 }
 
-/* Binds text or NULL. */
-static void bind_text(sqlite3_stmt *s, int i, const char *v) {
-  if (v)
-    sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-  else
-    sqlite3_bind_null(s, i);
-}
-
-static void bind_real(sqlite3_stmt *s, int i, double v) {
-  if (isfinite(v))
-    sqlite3_bind_double(s, i, v);
-  else
-    sqlite3_bind_null(s, i);
-}
-
 enum gm_status gm_store_put_host(struct gm_store *st, const struct gm_host *h,
                                  int64_t *host_id) {
   char now[32];
@@ -281,17 +249,6 @@ enum gm_status gm_store_put_host(struct gm_store *st, const struct gm_host *h,
     *host_id = sqlite3_column_int64(s, 0);
   sqlite3_finalize(s);
   return rc == SQLITE_ROW ? GM_OK : fail(st, "cannot read the host");
-}
-
-static enum gm_status exec(struct gm_store *st, const char *sql,
-                           const char *what) {
-  char *msg = NULL;
-  if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-    gm__fmt(st->err, sizeof(st->err), "%s: %s", what, msg ? msg : "?");
-    sqlite3_free(msg);
-    return GM_ERR_DATABASE;
-  }
-  return GM_OK;
 }
 
 enum gm_status gm_store_begin_run(struct gm_store *st, int64_t host_id,

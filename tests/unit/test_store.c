@@ -279,11 +279,171 @@ static void a_run_and_an_idle_baseline(void **state) {
   free(root);
 }
 
+/* A schema-1 database (the meter's tables only) gains the bench tables and
+ * keeps its rows. */
+static void schema_1_migrates_to_2(void **state) {
+  (void)state;
+  char *dir = gmt_mkdtemp();
+  char *path = gmt_path(dir, "old.db");
+  struct gm_store *st = NULL;
+  assert_int_equal(gm_store_open(path, &st, NULL, 0), GM_OK);
+  sqlite3 *db = gm_store_db(st);
+  assert_int_equal(
+      sqlite3_exec(db,
+                   "DROP TABLE bench_predictions; DROP TABLE "
+                   "bench_phase_components; DROP TABLE bench_phases; DROP "
+                   "TABLE bench_models; DROP TABLE benches;"
+                   "INSERT INTO hosts(fingerprint, first_seen, last_seen) "
+                   "VALUES ('h', 'x', 'x'); PRAGMA user_version=1;",
+                   NULL, NULL, NULL),
+      SQLITE_OK);
+  gm_store_close(st);
+  assert_int_equal(gm_store_open(path, &st, NULL, 0), GM_OK);
+  assert_int_equal(gm_store_schema_version(st), 2);
+  db = gm_store_db(st);
+  assert_int_equal(scalar(db, "SELECT count(*) FROM hosts"), 1);
+  assert_int_equal(scalar(db, "SELECT count(*) FROM benches"), 0);
+  gm_store_close(st);
+  free(path);
+  gmt_rmtree(dir);
+  free(dir);
+}
+
+static void bench_rows(void **state) {
+  (void)state;
+  char *dir = gmt_mkdtemp();
+  char *path = gmt_path(dir, "b.db");
+  struct gm_store *st = NULL;
+  assert_int_equal(gm_store_open(path, &st, NULL, 0), GM_OK);
+  sqlite3 *db = gm_store_db(st);
+  assert_int_equal(sqlite3_exec(db,
+                                "INSERT INTO hosts(fingerprint, first_seen, "
+                                "last_seen) VALUES ('h', 'x', 'x')",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+  int64_t host = sqlite3_last_insert_rowid(db), id = 0, id2 = 0;
+  struct gm_bench_info bi;
+  assert_int_equal(gm_store_bench_find(st, NULL, &bi), GM_ERR_NOT_FOUND);
+  struct gm_bench_meta meta = {
+      .name = "grid-a", .config_json = "{\"epochs\":2}", .versions_json = "{}"};
+  assert_int_equal(gm_store_bench_create(st, host, &meta, &id), GM_OK);
+  assert_int_equal(gm_store_bench_create(st, host, &meta, &id2), GM_ERR_STATE);
+  assert_non_null(strstr(gm_store_last_error(st), "grid-a"));
+  assert_int_equal(gm_store_bench_find(st, NULL, &bi), GM_OK);
+  assert_int_equal(bi.id, id);
+  assert_string_equal(bi.status, "running");
+  assert_string_equal(bi.config_json, "{\"epochs\":2}");
+  gm_bench_info_clear(&bi);
+
+  struct gm_bench_model bm = {.model = "LeNet",
+                              .params = 62006,
+                              .trainable_params = 62006,
+                              .param_bytes = 248024,
+                              .size_bytes = 248024,
+                              .macs = 651720,
+                              .macs_per_param = 651720.0 / 62006};
+  assert_int_equal(gm_store_bench_put_model(st, id, &bm), GM_OK);
+  struct gm_bench_component comps[2] = {
+      {"cpu", "cpu", "modelled", true, 300, 100, 30, 35},
+      {"dram", "dram", "modelled", true, 20, 0, 2, 2}};
+  struct gm_bench_phase ph = {.model = "LeNet",
+                              .batch_size = 128,
+                              .kind = "train",
+                              .epoch = 1,
+                              .metered = true,
+                              .duration_s = 10,
+                              .steps = 40,
+                              .samples = 5000,
+                              .loss = 2.1,
+                              .accuracy = 0.3,
+                              .lr = 0.001,
+                              .energy_j = 320,
+                              .net_energy_j = 100,
+                              .avg_power_w = 32,
+                              .peak_power_w = 37,
+                              .provenance = "modelled",
+                              .cpu_util_pct = 97,
+                              .dram_used_bytes = 1e9,
+                              .gpu_util_pct = NAN,
+                              .vram_used_bytes = NAN,
+                              .n_components = 2,
+                              .components = comps};
+  bool have = true;
+  assert_int_equal(
+      gm_store_bench_has_phase(st, id, "LeNet", 128, "train", 1, true, &have),
+      GM_OK);
+  assert_false(have);
+  assert_int_equal(gm_store_bench_add_phase(st, id, &ph), GM_OK);
+  assert_int_equal(gm_store_bench_add_phase(st, id, &ph), GM_ERR_STATE);
+  ph.metered = false; /* the overhead baseline is another row */
+  ph.energy_j = ph.net_energy_j = ph.avg_power_w = ph.peak_power_w = NAN;
+  ph.n_components = 0;
+  assert_int_equal(gm_store_bench_add_phase(st, id, &ph), GM_OK);
+  assert_int_equal(
+      gm_store_bench_has_phase(st, id, "LeNet", 128, "train", 1, true, &have),
+      GM_OK);
+  assert_true(have);
+  assert_int_equal(scalar(db, "SELECT count(*) FROM bench_phases"), 2);
+  assert_double_equal(
+      scalar_d(db, "SELECT step_time_s FROM bench_phases WHERE metered=1"),
+      0.25, 1e-12);
+  assert_double_equal(
+      scalar_d(db, "SELECT samples_per_s FROM bench_phases WHERE metered=1"),
+      500, 1e-9);
+  assert_double_equal(
+      scalar_d(db, "SELECT j_per_sample FROM bench_phases WHERE metered=1"),
+      0.064, 1e-12);
+  assert_int_equal(
+      scalar(db, "SELECT energy_j IS NULL FROM bench_phases WHERE metered=0"),
+      1);
+  assert_int_equal(scalar(db,
+                          "SELECT count(*) FROM bench_phase_components WHERE "
+                          "component='cpu' AND net_energy_j=100"),
+                   1);
+  struct gm_bench_prediction pr = {.model = "LeNet",
+                                   .batch_size = 128,
+                                   .kind = "train",
+                                   .profile_epochs = 0.2,
+                                   .profile_steps = 8,
+                                   .target_steps = 80,
+                                   .level = 0.95,
+                                   .duration_s = 22,
+                                   .energy_j = 660,
+                                   .provenance = "modelled",
+                                   .actual_duration_s = NAN,
+                                   .actual_energy_j = NAN};
+  assert_int_equal(gm_store_bench_put_prediction(st, id, &pr), GM_OK);
+  assert_int_equal(scalar(db, "SELECT energy_error_rel IS NULL FROM "
+                              "bench_predictions"),
+                   1);
+  pr.actual_duration_s = 20;
+  pr.actual_energy_j = 600;
+  assert_int_equal(gm_store_bench_put_prediction(st, id, &pr), GM_OK);
+  assert_int_equal(scalar(db, "SELECT count(*) FROM bench_predictions"), 1);
+  assert_double_equal(
+      scalar_d(db, "SELECT energy_error_rel FROM bench_predictions"), 0.1,
+      1e-12);
+  assert_double_equal(
+      scalar_d(db, "SELECT duration_error_rel FROM bench_predictions"), 0.1,
+      1e-12);
+  assert_int_equal(gm_store_bench_set_status(st, id, "complete"), GM_OK);
+  assert_int_equal(gm_store_bench_find(st, NULL, &bi), GM_ERR_NOT_FOUND);
+  assert_int_equal(gm_store_bench_find(st, "grid-a", &bi), GM_OK);
+  assert_string_equal(bi.status, "complete");
+  gm_bench_info_clear(&bi);
+  gm_store_close(st);
+  free(path);
+  gmt_rmtree(dir);
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(creates_and_reopens),
       cmocka_unit_test(newer_schema_is_refused_and_untouched),
       cmocka_unit_test(a_run_and_an_idle_baseline),
+      cmocka_unit_test(schema_1_migrates_to_2),
+      cmocka_unit_test(bench_rows),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
