@@ -27,6 +27,7 @@ int cmd_data(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_infer(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* Parses "100ms", "2s", "1.5s", "250us", "3m" into nanoseconds. A bare number
  * means seconds. */
@@ -34,6 +35,7 @@ bool gm_cli_parse_duration(const char *s, int64_t *out_ns);
 
 #endif
 
+#include "greenml/data.h"
 #include "greenml/meter.h"
 #include "greenml/store.h"
 
@@ -123,5 +125,11 @@ void gm_cli_print_probes(FILE *f, const struct gm_meter *m);
 int gm_cli_measure_idle(const char *cmd, const struct gm_cli_meter_opts *mo,
                         int64_t dur_ns, struct gm_store *st, int64_t host_id,
                         struct gm_idle_baseline **out);
+/* Opens the CIFAR-10 split in data (a directory) or, for "synthetic", a
+ * generated set cached under $XDG_CACHE_HOME/greenml/synthetic-SEED (made on
+ * first use; says so on stderr). Returns 0 or an exit code after printing. */
+int gm_cli_open_cifar(const char *cmd, const char *data, uint64_t seed,
+                      enum gm_cifar10_split split, struct gm_cifar10 **out);
+
 /* Prints a baseline as a table on f. */
 void gm_cli_print_idle(FILE *f, const struct gm_idle_baseline *b);

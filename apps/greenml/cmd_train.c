@@ -96,19 +96,19 @@ static bool parse_long(const char *s, long lo, long hi, long *out) {
 
 /* Opens DIR or, for "synthetic", generates a data set under the XDG cache
  * directory (once per seed). */
-static int open_data(const char *cmd, const struct run_opts *o,
-                     enum gm_cifar10_split split, struct gm_cifar10 **out) {
+int gm_cli_open_cifar(const char *cmd, const char *data, uint64_t seed,
+                      enum gm_cifar10_split split, struct gm_cifar10 **out) {
   char dir[1024];
-  const char *path = o->data;
-  if (strcmp(o->data, "synthetic") == 0) {
+  const char *path = data;
+  if (strcmp(data, "synthetic") == 0) {
     const char *cache = getenv("XDG_CACHE_HOME");
     const char *home = getenv("HOME");
     if (cache && *cache)
       snprintf(dir, sizeof(dir), "%s/greenml/synthetic-%llu", cache,
-               (unsigned long long)o->seed);
+               (unsigned long long)seed);
     else
       snprintf(dir, sizeof(dir), "%s/.cache/greenml/synthetic-%llu",
-               home && *home ? home : "/tmp", (unsigned long long)o->seed);
+               home && *home ? home : "/tmp", (unsigned long long)seed);
     path = dir;
     char probe[1100];
     snprintf(probe, sizeof(probe), "%s/%s", dir, GM_CIFAR10_MANIFEST);
@@ -118,14 +118,17 @@ static int open_data(const char *cmd, const struct run_opts *o,
         return GM_EXIT_CANTCREAT;
       }
       char err[512];
-      if (gm_cifar10_synth(dir, o->seed, 1000, 1000, err, sizeof(err)) !=
-          GM_OK) {
+      if (gm_cifar10_synth(dir, seed, 1000, 1000, err, sizeof(err)) != GM_OK) {
         gm_cli_error(cmd, "cannot generate synthetic data: %s", err);
         return GM_EXIT_CANTCREAT;
       }
     }
-    fprintf(stderr, "greenml %s: using generated data (not CIFAR-10) in '%s'\n",
-            cmd, dir);
+    static bool said; /* once per process, for both splits */
+    if (!said)
+      fprintf(stderr,
+              "greenml %s: using generated data (not CIFAR-10) in '%s'\n", cmd,
+              dir);
+    said = true;
   }
   char err[512];
   enum gm_status rc = gm_cifar10_open(path, split, out, err, sizeof(err));
@@ -350,7 +353,7 @@ int cmd_train(int argc, char **argv) {
   float *x = NULL, *logits = NULL, *dlogits = NULL;
   int32_t *labels = NULL;
   uint32_t *order = NULL;
-  ec = open_data("train", &o, GM_CIFAR10_TRAIN, &ds);
+  ec = gm_cli_open_cifar("train", o.data, o.seed, GM_CIFAR10_TRAIN, &ds);
   if (ec)
     goto out;
   ec = make_engine("train", &o, &net, &eng);
@@ -485,7 +488,7 @@ int cmd_infer(int argc, char **argv) {
   float *x = NULL, *logits = NULL;
   int32_t *labels = NULL;
   uint32_t *idx = NULL;
-  ec = open_data("infer", &o, GM_CIFAR10_TEST, &ds);
+  ec = gm_cli_open_cifar("infer", o.data, o.seed, GM_CIFAR10_TEST, &ds);
   if (ec)
     goto out;
   ec = make_engine("infer", &o, &net, &eng);

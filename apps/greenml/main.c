@@ -22,6 +22,7 @@ static const struct command commands[] = {
     {"models", cmd_models, "characteristics of the zoo's CNN models"},
     {"train", cmd_train, "train a model of the zoo on CIFAR-10"},
     {"infer", cmd_infer, "run a model over the (replicated) test set"},
+    {"bench", cmd_bench, "run the study's grid: train and infer, measured"},
 };
 
 static void usage(FILE *f) {

@@ -172,8 +172,8 @@ GM_API const struct gm_phase *gm_meter_phase(const struct gm_meter *m,
  * (and after stop). The caller provides the arrays (each optional):
  * n_components entries for energy_j and peak_power_w, n_metrics for
  * metric_mean and metric_max. Peak power and metrics cover the sampling
- * intervals that ended while the phase was open (NAN when none did: a phase
- * shorter than the interval). */
+ * intervals that ended while the phase was open; a phase that falls between
+ * two ticks gets those of the interval that contains its end. */
 struct gm_phase_snapshot {
   char name[64];
   double start_s, duration_s;

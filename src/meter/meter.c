@@ -430,12 +430,33 @@ static double energy_at(const struct gm_meter *m, size_t c, int64_t t_ns) {
   return m->hist_e[newest * m->nc + c];
 }
 
+static void phase_add_interval(struct gm_meter *m, struct phase_rec *p) {
+  for (size_t c = 0; c < m->nc; c++) {
+    double w = m->interval_w[c];
+    if (!isnan(w) && (isnan(p->peak_w[c]) || w > p->peak_w[c]))
+      p->peak_w[c] = w;
+  }
+  for (size_t k = 0; k < m->nm; k++) {
+    double v = m->mvals[k];
+    if (isnan(v))
+      continue;
+    p->msum[k] += v;
+    p->mcount[k]++;
+    if (isnan(p->mmax[k]) || v > p->mmax[k])
+      p->mmax[k] = v;
+  }
+  p->ticks++;
+}
+
 static void phase_close(struct gm_meter *m, int64_t t_ns, bool by_stop) {
   if (!m->phase_open)
     return;
   struct phase_rec *p = &m->phases[m->n_phases - 1];
   for (size_t c = 0; c < m->nc; c++)
     p->energy[c] = energy_at(m, c, t_ns) - p->start_e[c];
+  /* a phase that fell between two ticks gets the interval around it */
+  if (p->ticks == 0)
+    phase_add_interval(m, p);
   p->pub.duration_s = (double)(t_ns - m->t0_ns) / 1e9 - p->pub.start_s;
   p->pub.open = by_stop;
   m->phase_open = false;
@@ -487,24 +508,8 @@ static void phase_open(struct gm_meter *m, const char *name, int64_t t_ns) {
  * and metric statistics (energies come from the interpolated history). */
 static void phase_accumulate(struct gm_meter *m) {
   pthread_mutex_lock(&m->mark_mu);
-  if (m->phase_open) {
-    struct phase_rec *p = &m->phases[m->n_phases - 1];
-    for (size_t c = 0; c < m->nc; c++) {
-      double w = m->interval_w[c];
-      if (!isnan(w) && (isnan(p->peak_w[c]) || w > p->peak_w[c]))
-        p->peak_w[c] = w;
-    }
-    for (size_t k = 0; k < m->nm; k++) {
-      double v = m->mvals[k];
-      if (isnan(v))
-        continue;
-      p->msum[k] += v;
-      p->mcount[k]++;
-      if (isnan(p->mmax[k]) || v > p->mmax[k])
-        p->mmax[k] = v;
-    }
-    p->ticks++;
-  }
+  if (m->phase_open)
+    phase_add_interval(m, &m->phases[m->n_phases - 1]);
   pthread_mutex_unlock(&m->mark_mu);
 }
 
