@@ -64,8 +64,60 @@ enum {
   GM_OPT_DIMM_C,
   GM_OPT_DMIDECODE,
   GM_OPT_NO_GPU,
+  GM_OPT_REGION,
+  GM_OPT_INTENSITY,
+  GM_OPT_PUE,
+  GM_OPT_PRICE,
+  GM_OPT_CURRENCY,
   GM_OPT_FIRST_FREE
 };
+
+/* Carbon and cost flags (measure, report, analyze, estimate, export). */
+struct gm_cli_cost_opts {
+  const char *region;   /* ISO 3166-1 alpha-2, or NULL */
+  double intensity;     /* gCO2e/kWh; < 0: not given */
+  double pue;           /* default 1.0 */
+  double price_per_kwh; /* < 0: not given */
+  const char *currency; /* default "EUR" */
+};
+
+/* The resolved factors. */
+struct gm_cli_cost {
+  double g_per_kwh;
+  double pue;
+  double price_per_kwh; /* NAN: no --price */
+  char currency[12];
+  char source[256]; /* where the intensity comes from */
+};
+
+#define GM_CLI_COST_HELP                                                       \
+  "  --region CC          grid carbon intensity of country CC (ISO 3166-1;\n"  \
+  "                       default: the world average)\n"                       \
+  "  --carbon-intensity G grid carbon intensity in gCO2e/kWh\n"                \
+  "  --pue X              data-centre power usage effectiveness (default "     \
+  "1.0)\n"                                                                     \
+  "  --price P            electricity price per kWh, for the cost\n"           \
+  "  --currency C         the price's currency (default EUR)\n"
+
+#define GM_CLI_COST_LONGOPTS                                                   \
+  {"region", 1, 0, GM_OPT_REGION},                                             \
+      {"carbon-intensity", 1, 0, GM_OPT_INTENSITY}, {"pue", 1, 0, GM_OPT_PUE}, \
+      {"price", 1, 0, GM_OPT_PRICE}, {                                         \
+    "currency", 1, 0, GM_OPT_CURRENCY                                          \
+  }
+
+void gm_cli_cost_opts_init(struct gm_cli_cost_opts *o);
+/* Like gm_cli_meter_opt: 1 handled, 0 not a cost option, -1 usage error
+ * (printed). */
+int gm_cli_cost_opt(struct gm_cli_cost_opts *o, int opt, const char *arg,
+                    const char *cmd);
+/* Resolves the region (default WORLD) into *out. 0 or an exit code after
+ * printing. */
+int gm_cli_cost_resolve(const char *cmd, const struct gm_cli_cost_opts *o,
+                        struct gm_cli_cost *out);
+/* Grams CO2e and money for energy drawn by the machine (PUE applied). */
+double gm_cli_cost_carbon_g(const struct gm_cli_cost *c, double energy_j);
+double gm_cli_cost_money(const struct gm_cli_cost *c, double energy_j);
 
 #define GM_CLI_METER_LONGOPTS                                                  \
   {"interval", 1, 0, GM_OPT_INTERVAL}, {"cpu-tdp", 1, 0, GM_OPT_CPU_TDP},      \

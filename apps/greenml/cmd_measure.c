@@ -80,9 +80,7 @@ struct measure_opts {
   bool no_db;
   const char *json_path;
   const char *csv_path;
-  const char *region;
-  double intensity;
-  double pue;
+  struct gm_cli_cost_opts cost;
   bool quiet;
   char tags_json[4096];
   size_t n_tags;
@@ -545,25 +543,19 @@ static int parse_args(int argc, char **argv, struct measure_opts *o) {
     O_JSON,
     O_CSV,
     O_TAG,
-    O_REGION,
-    O_INTENSITY,
-    O_PUE,
     O_QUIET
   };
-  static const struct option longopts[] = {
-      {"idle", 1, 0, O_IDLE},
-      {"db", 1, 0, O_DB},
-      {"no-db", 0, 0, O_NO_DB},
-      {"json", 1, 0, O_JSON},
-      {"csv", 1, 0, O_CSV},
-      {"tag", 1, 0, O_TAG},
-      {"region", 1, 0, O_REGION},
-      {"carbon-intensity", 1, 0, O_INTENSITY},
-      {"pue", 1, 0, O_PUE},
-      {"quiet", 0, 0, O_QUIET},
-      {"help", 0, 0, 'h'},
-      GM_CLI_METER_LONGOPTS,
-      {0}};
+  static const struct option longopts[] = {{"idle", 1, 0, O_IDLE},
+                                           {"db", 1, 0, O_DB},
+                                           {"no-db", 0, 0, O_NO_DB},
+                                           {"json", 1, 0, O_JSON},
+                                           {"csv", 1, 0, O_CSV},
+                                           {"tag", 1, 0, O_TAG},
+                                           GM_CLI_COST_LONGOPTS,
+                                           {"quiet", 0, 0, O_QUIET},
+                                           {"help", 0, 0, 'h'},
+                                           GM_CLI_METER_LONGOPTS,
+                                           {0}};
   int opt;
   optind = 1;
   opterr = 1;
@@ -573,7 +565,11 @@ static int parse_args(int argc, char **argv, struct measure_opts *o) {
       return GM_CLI_OPT_EXIT(r);
     if (r > 0)
       continue;
-    char *end;
+    r = gm_cli_cost_opt(&o->cost, opt, optarg, "measure");
+    if (r < 0)
+      return GM_EXIT_USAGE;
+    if (r > 0)
+      continue;
     switch (opt) {
     case O_IDLE:
       o->idle = optarg;
@@ -605,31 +601,6 @@ static int parse_args(int argc, char **argv, struct measure_opts *o) {
         return GM_EXIT_USAGE;
       }
       break;
-    case O_REGION:
-      o->region = optarg;
-      break;
-    case O_INTENSITY:
-      errno = 0;
-      o->intensity = strtod(optarg, &end);
-      if (errno || *end || end == optarg || !(o->intensity >= 0) ||
-          o->intensity > 5000) {
-        gm_cli_error("measure",
-                     "--carbon-intensity '%s' is not a value in gCO2e/kWh "
-                     "(0 .. 5000, e.g. 350)",
-                     optarg);
-        return GM_EXIT_USAGE;
-      }
-      break;
-    case O_PUE:
-      errno = 0;
-      o->pue = strtod(optarg, &end);
-      if (errno || *end || end == optarg || !(o->pue >= 1.0) || o->pue > 5) {
-        gm_cli_error("measure",
-                     "--pue '%s' must be a number from 1.0 to 5.0 (e.g. 1.1)",
-                     optarg);
-        return GM_EXIT_USAGE;
-      }
-      break;
     case 'q':
     case O_QUIET:
       o->quiet = true;
@@ -653,37 +624,17 @@ static int parse_args(int argc, char **argv, struct measure_opts *o) {
     gm_cli_error("measure", "--db and --no-db cannot be used together");
     return GM_EXIT_USAGE;
   }
-  if (o->region && o->intensity >= 0) {
-    gm_cli_error("measure",
-                 "--region and --carbon-intensity cannot be used together");
-    return GM_EXIT_USAGE;
-  }
   return 0;
 }
 
 static int resolve_carbon(const struct measure_opts *o, struct summary *s) {
-  s->pue = o->pue;
-  if (o->intensity >= 0) {
-    s->intensity = o->intensity;
-    snprintf(s->carbon_source, sizeof(s->carbon_source), "--carbon-intensity");
-    return 0;
-  }
-  struct gm_carbon_entry e;
-  const char *code = o->region ? o->region : "WORLD";
-  if (gm_carbon_lookup(code, &e) != GM_OK) {
-    gm_cli_error("measure",
-                 "--region '%s' is not in the carbon table (%zu ISO 3166-1 "
-                 "alpha-2 codes, tables/carbon_intensity.csv); pass "
-                 "--carbon-intensity G_PER_KWH instead",
-                 code, gm_carbon_count());
-    return GM_EXIT_USAGE;
-  }
-  s->intensity = e.g_per_kwh;
-  int n =
-      snprintf(s->carbon_source, sizeof(s->carbon_source), "%s%s %s, %.96s %d",
-               o->region ? "region " : "no --region: ", e.code, e.country,
-               e.source, e.year);
-  (void)n;
+  struct gm_cli_cost c;
+  int ec = gm_cli_cost_resolve("measure", &o->cost, &c);
+  if (ec)
+    return ec;
+  s->pue = c.pue;
+  s->intensity = c.g_per_kwh;
+  snprintf(s->carbon_source, sizeof(s->carbon_source), "%s", c.source);
   return 0;
 }
 
@@ -757,8 +708,7 @@ int cmd_measure(int argc, char **argv) {
   memset(&o, 0, sizeof(o));
   gm_cli_meter_opts_init(&o.mo);
   o.idle = "auto";
-  o.intensity = -1;
-  o.pue = 1.0;
+  gm_cli_cost_opts_init(&o.cost);
   int ec = parse_args(argc, argv, &o);
   if (ec < 0)
     return 0;
