@@ -133,6 +133,12 @@ for run in runs:
     for a, b2 in zip(ph, ph[1:]):
         want(a["start_s"] + a["duration_s"] <= b2["start_s"] + 1e-9, "phases overlap in run %d" % run["id"])
 '
+check "1: no progress line when stderr is not a terminal" "! grep -q 'ETA' a.err"
+# the live display on a terminal (script(1) gives the command a pty)
+script -qec "'$GM' bench --models LeNet --batch-sizes 32 --epochs 1 --limit-batches 20 --idle none --db tty.db --data synthetic --threads 1 --gap 0 --infer-samples 640" /dev/null >tty.out 2>&1
+check "1: on a terminal, a live line with model, phase, batch, loss, watts, joules, ETA" \
+  "tr '\\r' '\\n' <tty.out | grep -aqE '^(.\\[K)?\\[1/1\\] LeNet b32 train 1/1 batch [0-9]+/20 loss [0-9.]+ acc [0-9.]+ % \\| [0-9.]+ W [0-9.]+ [kmM]?J \\((mixed|measured|modelled)\\) \\| ETA '" \
+  "$(tr '\r' '\n' <tty.out | head -5)"
 check "1: a second bench with the same --run-id is refused" \
   "\"$GM\" bench --models LeNet --db a.db --run-id grid ${grid[*]} >/dev/null 2>dup.err; [ \$? -eq 64 ] && grep -q \"exists\" dup.err && grep -q -- '--resume' dup.err"
 
@@ -146,8 +152,10 @@ for _ in $(seq 600); do
   grep -q 'train epoch 2/4' k.out 2>/dev/null && break
   sleep 0.05
 done
-kill -9 "$pid" 2>/dev/null
-wait "$pid" 2>/dev/null
+{
+  kill -9 "$pid"
+  wait "$pid"
+} 2>/dev/null
 check "2: killed after epoch 2 was recorded" "grep -q 'train epoch 2/4' k.out && ! grep -q '^summary' k.out"
 before=$(sqlite3 k.db "SELECT count(*) FROM bench_phases")
 "$GM" bench --resume --db k.db >r.out 2>r.err
