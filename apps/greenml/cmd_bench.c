@@ -76,8 +76,9 @@ static const char usage_text[] =
     "  --checkpoint-dir DIR where epoch checkpoints go (default beside the\n"
     "                       database, in bench-ID/)\n"
     "  --no-meter           run the same work unmeasured (time only)\n"
-    "  --overhead           run every cell unmeasured, then measured, and\n"
-    "                       report the meter's cost in time\n"
+    "  --overhead           run every cell unmeasured, then measured (after\n"
+    "                       an unrecorded warm-up), and report the meter's\n"
+    "                       cost in time\n"
     "  --profile-epochs K   measure only the first K epochs (K may be a\n"
     "                       fraction, e.g. 0.1) and predict the full run's\n"
     "                       energy and time with a 95 % interval\n"
@@ -1603,6 +1604,30 @@ static int run_cell(struct bench *b, const char *model, int batch,
   return ec;
 }
 
+/* Before an overhead pair: two training steps and one inference batch,
+ * unrecorded, so that one-off costs (oneDNN's kernel generation, whose
+ * results the process caches, cold data pages) fall on neither run. */
+static int warm_up(struct bench *b, const char *model, int batch) {
+  struct cell c;
+  int ec = cell_setup(b, &c, model, batch, false);
+  if (!ec && gm_nn_engine_init(c.eng, b->o.seed) != GM_OK)
+    ec = GM_EXIT_SOFTWARE;
+  struct phase_out po = {0};
+  double left_t = b->left_train, left_i = b->left_infer;
+  if (!ec)
+    ec = train_steps(b, &c, 0, 2, 0, false, &po);
+  if (!ec) {
+    char name[64];
+    snprintf(name, sizeof(name), "%s b%d warm-up", model, batch);
+    ec = infer_phase(b, &c, name, batch, 0, NULL, 0, &po);
+  }
+  b->left_train = left_t; /* the ETA counts measured work only */
+  b->left_infer = left_i;
+  end_draw(b);
+  cell_free(&c);
+  return ec;
+}
+
 /* ---- the bench ----------------------------------------------------------- */
 
 static char *config_json(const struct bench_opts *o, int argc, char **argv) {
@@ -2084,6 +2109,8 @@ int cmd_bench(int argc, char **argv) {
   }
   for (int i = 0; i < b.o.n_models && !ec; i++)
     for (int k = 0; k < b.o.n_batches && !ec; k++) {
+      if (b.o.overhead && (ec = warm_up(&b, b.o.models[i], b.o.batches[k])))
+        break;
       if (b.o.overhead || b.o.no_meter) {
         b.cell_no++;
         ec = run_cell(&b, b.o.models[i], b.o.batches[k], false);
