@@ -69,8 +69,39 @@ enum {
   GM_OPT_PUE,
   GM_OPT_PRICE,
   GM_OPT_CURRENCY,
+  GM_OPT_EPOCHS,
+  GM_OPT_BATCH,
+  GM_OPT_LR,
+  GM_OPT_SEED,
+  GM_OPT_DATA,
+  GM_OPT_THREADS,
+  GM_OPT_BACKEND,
+  GM_OPT_LIMIT,
+  GM_OPT_SAMPLES,
   GM_OPT_FIRST_FREE
 };
+
+/* Flags shared by train, infer and bench (the workload). */
+struct gm_cli_work_opts {
+  int epochs;          /* --epochs, default 1 */
+  int batch;           /* --batch-size, default 128 */
+  double lr;           /* --lr, default 0.001 */
+  uint64_t seed;       /* --seed, default 1 */
+  const char *data;    /* --data, default "data" */
+  bool data_given;     /* --data was given */
+  int threads;         /* --threads, 0: the backend's default */
+  const char *backend; /* --backend, NULL: the fastest */
+  long limit_batches;  /* --limit-batches, 0: none */
+  long samples;        /* inference samples, default 50000 */
+};
+
+void gm_cli_work_opts_init(struct gm_cli_work_opts *o);
+/* Like gm_cli_meter_opt: 1 handled, 0 not a workload option, -1 usage
+ * error (printed). */
+int gm_cli_work_opt(struct gm_cli_work_opts *o, int opt, const char *arg,
+                    const char *cmd);
+/* strtol of the whole string into [lo, hi]. */
+bool gm_cli_parse_long(const char *s, long lo, long hi, long *out);
 
 /* Carbon and cost flags (measure, report, analyze, estimate, export). */
 struct gm_cli_cost_opts {

@@ -114,43 +114,26 @@ static int64_t now_ns(void) {
 /* ---- options ------------------------------------------------------------- */
 
 struct bench_opts {
+  struct gm_cli_work_opts w; /* w.batch is unused: the grid has batches[] */
   char models[MAX_MODELS][64];
   int n_models;
-  int epochs;
   int batches[MAX_BATCHES];
   int n_batches;
-  long infer_samples;
-  double lr;
-  uint64_t seed;
-  const char *data;
   int64_t idle_ns; /* 0: none */
   int64_t gap_ns;
   const char *db;
   const char *run_id;
   bool resume;
-  int threads;
-  const char *backend;
   const char *ckpt_dir;
-  long limit_batches;
   bool no_meter, overhead, verify;
   double profile_epochs;
   struct gm_cli_meter_opts mo;
   bool grid_flags; /* a flag that defines the grid was given */
-  bool quick, data_given;
+  bool quick;
 };
 
 static const int paper_batches[] = {256, 224, 192, 160, 128, 96,
                                     64,  32,  16,  8,   4};
-
-static bool parse_long(const char *s, long lo, long hi, long *out) {
-  char *end;
-  errno = 0;
-  long v = strtol(s, &end, 10);
-  if (errno || end == s || *end || v < lo || v > hi)
-    return false;
-  *out = v;
-  return true;
-}
 
 static int parse_models(struct bench_opts *o, const char *arg) {
   o->n_models = 0;
@@ -204,7 +187,7 @@ static int parse_batches(struct bench_opts *o, const char *arg) {
   char *save = NULL;
   for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
     long v;
-    if (!parse_long(t, 1, 65536, &v)) {
+    if (!gm_cli_parse_long(t, 1, 65536, &v)) {
       gm_cli_error("bench",
                    "--batch-sizes: '%s' is not a batch size from 1 to 65536 "
                    "(give e.g. 128,64 or 'paper')",
@@ -226,14 +209,10 @@ static int parse_batches(struct bench_opts *o, const char *arg) {
 
 static void default_opts(struct bench_opts *o) {
   memset(o, 0, sizeof(*o));
+  gm_cli_work_opts_init(&o->w);
   parse_models(o, "all");
-  o->epochs = 1;
   o->batches[0] = 128;
   o->n_batches = 1;
-  o->infer_samples = 50000;
-  o->lr = 0.001;
-  o->seed = 1;
-  o->data = "data";
   o->idle_ns = 10 * INT64_C(1000000000);
   o->gap_ns = 2 * INT64_C(1000000000);
   gm_cli_meter_opts_init(&o->mo);
@@ -241,21 +220,13 @@ static void default_opts(struct bench_opts *o) {
 
 enum {
   O_MODELS = GM_OPT_FIRST_FREE,
-  O_EPOCHS,
   O_BATCHES,
-  O_INFER,
-  O_LR,
-  O_SEED,
-  O_DATA,
   O_IDLE,
   O_GAP,
   O_DB,
   O_RUN_ID,
   O_RESUME,
-  O_THREADS,
-  O_BACKEND,
   O_CKPT_DIR,
-  O_LIMIT,
   O_NO_METER,
   O_OVERHEAD,
   O_PROFILE,
@@ -266,21 +237,21 @@ enum {
 /* Parses argv into o. Returns 0, -1 after --help, or an exit code. */
 static int parse(int argc, char **argv, struct bench_opts *o) {
   static const struct option opts[] = {{"models", 1, 0, O_MODELS},
-                                       {"epochs", 1, 0, O_EPOCHS},
+                                       {"epochs", 1, 0, GM_OPT_EPOCHS},
                                        {"batch-sizes", 1, 0, O_BATCHES},
-                                       {"infer-samples", 1, 0, O_INFER},
-                                       {"lr", 1, 0, O_LR},
-                                       {"seed", 1, 0, O_SEED},
-                                       {"data", 1, 0, O_DATA},
+                                       {"infer-samples", 1, 0, GM_OPT_SAMPLES},
+                                       {"lr", 1, 0, GM_OPT_LR},
+                                       {"seed", 1, 0, GM_OPT_SEED},
+                                       {"data", 1, 0, GM_OPT_DATA},
                                        {"idle", 1, 0, O_IDLE},
                                        {"gap", 1, 0, O_GAP},
                                        {"db", 1, 0, O_DB},
                                        {"run-id", 1, 0, O_RUN_ID},
                                        {"resume", 0, 0, O_RESUME},
-                                       {"threads", 1, 0, O_THREADS},
-                                       {"backend", 1, 0, O_BACKEND},
+                                       {"threads", 1, 0, GM_OPT_THREADS},
+                                       {"backend", 1, 0, GM_OPT_BACKEND},
                                        {"checkpoint-dir", 1, 0, O_CKPT_DIR},
-                                       {"limit-batches", 1, 0, O_LIMIT},
+                                       {"limit-batches", 1, 0, GM_OPT_LIMIT},
                                        {"no-meter", 0, 0, O_NO_METER},
                                        {"overhead", 0, 0, O_OVERHEAD},
                                        {"profile-epochs", 1, 0, O_PROFILE},
@@ -290,7 +261,6 @@ static int parse(int argc, char **argv, struct bench_opts *o) {
                                        GM_CLI_METER_LONGOPTS,
                                        {0}};
   int opt, ec;
-  long v;
   optind = 1;
   while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
     if (opt != O_DB && opt != O_RUN_ID && opt != O_RESUME && opt != 'h' &&
@@ -299,6 +269,8 @@ static int parse(int argc, char **argv, struct bench_opts *o) {
     int r = gm_cli_meter_opt(&o->mo, opt, optarg, "bench");
     if (r < 0)
       return GM_CLI_OPT_EXIT(r);
+    if (r == 0 && (r = gm_cli_work_opt(&o->w, opt, optarg, "bench")) < 0)
+      return GM_EXIT_USAGE;
     if (r > 0)
       continue;
     switch (opt) {
@@ -306,45 +278,9 @@ static int parse(int argc, char **argv, struct bench_opts *o) {
       if ((ec = parse_models(o, optarg)))
         return ec;
       break;
-    case O_EPOCHS:
-      if (!parse_long(optarg, 1, 100000, &v)) {
-        gm_cli_error("bench", "--epochs '%s' is not a number from 1", optarg);
-        return GM_EXIT_USAGE;
-      }
-      o->epochs = (int)v;
-      break;
     case O_BATCHES:
       if ((ec = parse_batches(o, optarg)))
         return ec;
-      break;
-    case O_INFER:
-      if (!parse_long(optarg, 1, 1L << 40, &o->infer_samples)) {
-        gm_cli_error("bench", "--infer-samples '%s' is not a number from 1",
-                     optarg);
-        return GM_EXIT_USAGE;
-      }
-      break;
-    case O_LR: {
-      char *end;
-      o->lr = strtod(optarg, &end);
-      if (*end || end == optarg || !(o->lr > 0) || o->lr > 10) {
-        gm_cli_error("bench", "--lr '%s' is not a learning rate in (0, 10]",
-                     optarg);
-        return GM_EXIT_USAGE;
-      }
-      break;
-    }
-    case O_SEED:
-      if (!parse_long(optarg, 0, 0x7fffffffffffffffL, &v)) {
-        gm_cli_error("bench", "--seed '%s' is not a non-negative number",
-                     optarg);
-        return GM_EXIT_USAGE;
-      }
-      o->seed = (uint64_t)v;
-      break;
-    case O_DATA:
-      o->data = optarg;
-      o->data_given = true;
       break;
     case O_IDLE:
       if (strcmp(optarg, "none") == 0) {
@@ -382,25 +318,8 @@ static int parse(int argc, char **argv, struct bench_opts *o) {
     case O_RESUME:
       o->resume = true;
       break;
-    case O_THREADS:
-      if (!parse_long(optarg, 1, 4096, &v)) {
-        gm_cli_error("bench", "--threads '%s' is not a number from 1", optarg);
-        return GM_EXIT_USAGE;
-      }
-      o->threads = (int)v;
-      break;
-    case O_BACKEND:
-      o->backend = optarg;
-      break;
     case O_CKPT_DIR:
       o->ckpt_dir = optarg;
-      break;
-    case O_LIMIT:
-      if (!parse_long(optarg, 1, 1L << 40, &o->limit_batches)) {
-        gm_cli_error("bench", "--limit-batches '%s' is not a number from 1",
-                     optarg);
-        return GM_EXIT_USAGE;
-      }
       break;
     case O_NO_METER:
       o->no_meter = true;
@@ -427,9 +346,9 @@ static int parse(int argc, char **argv, struct bench_opts *o) {
     case O_QUICK:
       /* the main job's grid: four small models, two short epochs */
       parse_models(o, "LeNet,MobileNet,EfficientNetB0,ShuffleNetV2");
-      o->epochs = 2;
-      o->limit_batches = 8;
-      o->infer_samples = 2000;
+      o->w.epochs = 2;
+      o->w.limit_batches = 8;
+      o->w.samples = 2000;
       o->profile_epochs = 0.5;
       o->verify = true;
       o->quick = true;
@@ -465,11 +384,11 @@ static int check_opts(const struct bench_opts *o) {
                           "meter (drop --no-meter/--overhead)");
     return GM_EXIT_USAGE;
   }
-  if (o->profile_epochs > 0 && o->profile_epochs >= (double)o->epochs) {
+  if (o->profile_epochs > 0 && o->profile_epochs >= (double)o->w.epochs) {
     gm_cli_error("bench",
                  "--profile-epochs %g must be below --epochs %d (the profile "
                  "predicts a longer run)",
-                 o->profile_epochs, o->epochs);
+                 o->profile_epochs, o->w.epochs);
     return GM_EXIT_USAGE;
   }
   return 0;
@@ -640,7 +559,7 @@ static void draw(struct bench *b, struct cell *c, const char *what, int epoch,
                    b->cells_total, c->model, c->batch, what);
   if (epoch > 0)
     n += snprintf(line + n, sizeof(line) - (size_t)n, " %d/%d", epoch,
-                  b->o.epochs);
+                  b->o.w.epochs);
   n += snprintf(line + n, sizeof(line) - (size_t)n, " batch %ld/%ld", done,
                 total);
   if (!isnan(loss))
@@ -945,7 +864,7 @@ static int record_phase(struct bench *b, struct cell *c, const char *kind,
   printf("%-16s b%-4d %-5s", c->model, c->batch, kind);
   if (epoch > 0)
     printf(" %s %d/%d", strcmp(kind, "infer") == 0 ? "after epoch" : "epoch",
-           epoch, b->o.epochs);
+           epoch, b->o.w.epochs);
   printf(": %.2f s, %.1f samples/s", row.duration_s,
          (double)row.samples / row.duration_s);
   if (!isnan(row.loss))
@@ -979,8 +898,8 @@ static int train_steps(struct bench *b, struct cell *c, uint32_t epoch,
                        long max_steps, int shown_epoch, bool until_profiled,
                        struct phase_out *po) {
   size_t n = gm_cifar10_count(b->train);
-  gm_cifar10_epoch_order(c->order, n, b->o.seed, epoch);
-  uint64_t aug = b->o.seed * 1000003u + epoch;
+  gm_cifar10_epoch_order(c->order, n, b->o.w.seed, epoch);
+  uint64_t aug = b->o.w.seed * 1000003u + epoch;
   long steps = c->steps_per_epoch;
   if (max_steps > 0 && max_steps < steps)
     steps = max_steps;
@@ -1000,7 +919,8 @@ static int train_steps(struct bench *b, struct cell *c, uint32_t epoch,
     double loss;
     int correct;
     if (gm_nn_engine_forward(c->eng, c->x, m, true,
-                             b->o.seed ^ ((uint64_t)epoch << 32 | (uint64_t)s),
+                             b->o.w.seed ^
+                                 ((uint64_t)epoch << 32 | (uint64_t)s),
                              c->logits) != GM_OK ||
         gm_nn_softmax_xent(c->logits, c->labels, m, c->classes, c->dlogits,
                            &loss, &correct) != GM_OK ||
@@ -1050,7 +970,7 @@ static int train_phase(struct bench *b, struct cell *c, int epoch,
   phase_begin(c, name, po->t0);
   if (c->m)
     profile_phase_break(&c->ptrain, c);
-  int ec = train_steps(b, c, (uint32_t)(epoch - 1), b->o.limit_batches, epoch,
+  int ec = train_steps(b, c, (uint32_t)(epoch - 1), b->o.w.limit_batches, epoch,
                        false, po);
   po->t1 = now_ns();
   end_draw(b);
@@ -1133,7 +1053,7 @@ static int save_ckpt(struct bench *b, struct cell *c, int epoch) {
   char path[1200], err[512];
   ckpt_path(b, c, epoch, path, sizeof(path));
   struct gm_nn_checkpoint_info info = {.epoch = (uint32_t)epoch,
-                                       .seed = b->o.seed};
+                                       .seed = b->o.w.seed};
   snprintf(info.model, sizeof(info.model), "%s", c->model);
   if (gm_nn_checkpoint_save(c->eng, path, &info, err, sizeof(err)) != GM_OK) {
     gm_cli_error("bench", "%s", err);
@@ -1176,9 +1096,9 @@ static int cell_setup(struct bench *b, struct cell *c, const char *model,
     return GM_EXIT_SOFTWARE;
   }
   struct gm_nn_engine_config cfg = gm_nn_engine_config_default();
-  cfg.backend = b->o.backend;
+  cfg.backend = b->o.w.backend;
   cfg.max_batch = batch;
-  cfg.threads = b->o.threads;
+  cfg.threads = b->o.w.threads;
   char err[512] = "";
   enum gm_status rc =
       gm_nn_engine_create(c->net, &cfg, &c->eng, err, sizeof(err));
@@ -1197,14 +1117,14 @@ static int cell_setup(struct bench *b, struct cell *c, const char *model,
   if (!c->x || !c->logits || !c->dlogits || !c->labels || !c->order || !c->idx)
     return GM_EXIT_SOFTWARE;
   c->sgd = gm_nn_sgd_default();
-  c->sgd.lr = b->o.lr;
+  c->sgd.lr = b->o.w.lr;
   c->steps_per_epoch = (long)((n + (size_t)batch - 1) / (size_t)batch);
-  if (b->o.limit_batches && b->o.limit_batches < c->steps_per_epoch)
-    c->steps_per_epoch = b->o.limit_batches;
+  if (b->o.w.limit_batches && b->o.w.limit_batches < c->steps_per_epoch)
+    c->steps_per_epoch = b->o.w.limit_batches;
   c->epoch_samples = c->steps_per_epoch * batch;
   if ((size_t)c->epoch_samples > n)
     c->epoch_samples = (long)n;
-  c->infer_batches = (b->o.infer_samples + batch - 1) / batch;
+  c->infer_batches = (b->o.w.samples + batch - 1) / batch;
   return 0;
 }
 
@@ -1394,14 +1314,15 @@ static int run_profile_cell(struct bench *b, struct cell *c) {
   bool have_i = has_phase(b, c, "profile-infer", 0);
   if (have_t && have_i)
     return 0;
-  long train_target = (long)b->o.epochs * c->epoch_samples;
+  long train_target = (long)b->o.w.epochs * c->epoch_samples;
   long want = (long)ceil(b->o.profile_epochs * (double)c->epoch_samples);
   if (want < 5L * c->batch)
     want = 5L * c->batch;
   if (want > train_target)
     want = train_target;
   profile_start(&c->ptrain, want);
-  int ec = gm_nn_engine_init(c->eng, b->o.seed) == GM_OK ? 0 : GM_EXIT_SOFTWARE;
+  int ec =
+      gm_nn_engine_init(c->eng, b->o.w.seed) == GM_OK ? 0 : GM_EXIT_SOFTWARE;
   if (ec)
     return ec;
   char name[64];
@@ -1432,16 +1353,15 @@ static int run_profile_cell(struct bench *b, struct cell *c) {
     return ec;
   gap(b->o.gap_ns);
   long iwant =
-      (long)ceil(fmin(1.0, b->o.profile_epochs) * (double)b->o.infer_samples);
+      (long)ceil(fmin(1.0, b->o.profile_epochs) * (double)b->o.w.samples);
   if (iwant < 6L * c->batch)
     iwant = 6L * c->batch;
-  if (iwant > b->o.infer_samples)
-    iwant = b->o.infer_samples;
+  if (iwant > b->o.w.samples)
+    iwant = b->o.w.samples;
   profile_start(&c->pinfer, iwant);
   snprintf(name, sizeof(name), "%s b%d profile infer", c->model, c->batch);
-  if ((ec = infer_phase(b, c, name, iwant,
-                        (long)b->o.epochs * b->o.infer_samples, &c->pinfer, 0,
-                        &po)))
+  if ((ec = infer_phase(b, c, name, iwant, (long)b->o.w.epochs * b->o.w.samples,
+                        &c->pinfer, 0, &po)))
     return ec;
   if (!have_i && (ec = record_phase(b, c, "profile-infer", 0, &po, NULL)))
     return ec;
@@ -1452,7 +1372,7 @@ static int run_profile_cell(struct bench *b, struct cell *c) {
     if ((ec = put_prediction(b, &pt)))
       return ec;
   }
-  long infer_target = (long)b->o.epochs * b->o.infer_samples;
+  long infer_target = (long)b->o.w.epochs * b->o.w.samples;
   if (profile_usable(b, c, &c->pinfer, "infer", infer_target)) {
     profile_predict(&c->pinfer, c, b, "infer", infer_target, &pi);
     if ((ec = put_prediction(b, &pi)))
@@ -1466,7 +1386,7 @@ static int run_profile_cell(struct bench *b, struct cell *c) {
 static int run_full_cell(struct bench *b, struct cell *c) {
   int start = 0; /* epochs whose train and infer rows both exist */
   bool infer_missing = false;
-  for (int e = 1; e <= b->o.epochs; e++) {
+  for (int e = 1; e <= b->o.w.epochs; e++) {
     if (!has_phase(b, c, "train", e))
       break;
     if (!has_phase(b, c, "infer", e)) {
@@ -1476,7 +1396,7 @@ static int run_full_cell(struct bench *b, struct cell *c) {
     }
     start = e;
   }
-  if (start == b->o.epochs && !infer_missing)
+  if (start == b->o.w.epochs && !infer_missing)
     return 0;
   int ec;
   char err[512];
@@ -1498,26 +1418,25 @@ static int run_full_cell(struct bench *b, struct cell *c) {
     fprintf(stderr, "greenml bench: %s batch %d resumes after epoch %d%s\n",
             c->model, c->batch, start,
             infer_missing ? " (its inference pass first)" : "");
-  } else if (gm_nn_engine_init(c->eng, b->o.seed) != GM_OK) {
+  } else if (gm_nn_engine_init(c->eng, b->o.w.seed) != GM_OK) {
     gm_cli_error("bench", "cannot initialise %s: %s", c->model,
                  gm_nn_engine_error(c->eng));
     return GM_EXIT_SOFTWARE;
   }
   /* --verify: the prediction is made from the start of this very run */
   bool predict = b->o.profile_epochs > 0 && start == 0 && c->m;
-  long train_target = (long)b->o.epochs * c->epoch_samples;
-  long infer_target = (long)b->o.epochs * b->o.infer_samples;
+  long train_target = (long)b->o.w.epochs * c->epoch_samples;
+  long infer_target = (long)b->o.w.epochs * b->o.w.samples;
   if (predict) {
     long want = (long)ceil(b->o.profile_epochs * (double)c->epoch_samples);
     if (want < 5L * c->batch)
       want = 5L * c->batch;
     profile_start(&c->ptrain, want < train_target ? want : train_target);
     long iwant =
-        (long)ceil(fmin(1.0, b->o.profile_epochs) * (double)b->o.infer_samples);
+        (long)ceil(fmin(1.0, b->o.profile_epochs) * (double)b->o.w.samples);
     if (iwant < 6L * c->batch)
       iwant = 6L * c->batch;
-    profile_start(&c->pinfer,
-                  iwant < b->o.infer_samples ? iwant : b->o.infer_samples);
+    profile_start(&c->pinfer, iwant < b->o.w.samples ? iwant : b->o.w.samples);
   } else if (b->o.profile_epochs > 0) {
     fprintf(stderr,
             "greenml bench: %s batch %d resumed mid-run: no prediction is "
@@ -1526,7 +1445,7 @@ static int run_full_cell(struct bench *b, struct cell *c) {
   }
   struct gm_bench_prediction pt = {0}, pi = {0};
   bool made_t = false, made_i = false;
-  for (int e = infer_missing ? start : start + 1; e <= b->o.epochs; e++) {
+  for (int e = infer_missing ? start : start + 1; e <= b->o.w.epochs; e++) {
     struct phase_out po;
     char name[64];
     if (!(infer_missing && e == start)) {
@@ -1551,7 +1470,7 @@ static int run_full_cell(struct bench *b, struct cell *c) {
     }
     snprintf(name, sizeof(name), "%s b%d infer after epoch %d", c->model,
              c->batch, e);
-    if ((ec = infer_phase(b, c, name, b->o.infer_samples, 0,
+    if ((ec = infer_phase(b, c, name, b->o.w.samples, 0,
                           predict ? &c->pinfer : NULL, e, &po)))
       return ec;
     double ej = NAN;
@@ -1610,7 +1529,7 @@ static int run_cell(struct bench *b, const char *model, int batch,
 static int warm_up(struct bench *b, const char *model, int batch) {
   struct cell c;
   int ec = cell_setup(b, &c, model, batch, false);
-  if (!ec && gm_nn_engine_init(c.eng, b->o.seed) != GM_OK)
+  if (!ec && gm_nn_engine_init(c.eng, b->o.w.seed) != GM_OK)
     ec = GM_EXIT_SOFTWARE;
   struct phase_out po = {0};
   double left_t = b->left_train, left_i = b->left_infer;
@@ -1645,11 +1564,11 @@ static char *config_json(const struct bench_opts *o, int argc, char **argv) {
     gm__json_int(&j, o->batches[i]);
   gm__json_end_array(&j);
   gm__json_key(&j, "epochs");
-  gm__json_int(&j, o->epochs);
+  gm__json_int(&j, o->w.epochs);
   gm__json_key(&j, "infer_samples");
-  gm__json_int(&j, o->infer_samples);
+  gm__json_int(&j, o->w.samples);
   gm__json_key(&j, "lr");
-  gm__json_number(&j, o->lr);
+  gm__json_number(&j, o->w.lr);
   gm__json_key(&j, "momentum");
   gm__json_number(&j, 0.9);
   gm__json_key(&j, "weight_decay");
@@ -1657,19 +1576,19 @@ static char *config_json(const struct bench_opts *o, int argc, char **argv) {
   gm__json_key(&j, "optimizer");
   gm__json_string(&j, "SGD");
   gm__json_key(&j, "seed");
-  gm__json_int(&j, (int64_t)o->seed);
+  gm__json_int(&j, (int64_t)o->w.seed);
   gm__json_key(&j, "data");
-  gm__json_string(&j, o->data);
+  gm__json_string(&j, o->w.data);
   gm__json_key(&j, "limit_batches");
-  gm__json_int(&j, o->limit_batches);
+  gm__json_int(&j, o->w.limit_batches);
   gm__json_key(&j, "threads");
-  if (o->threads)
-    gm__json_int(&j, o->threads);
+  if (o->w.threads)
+    gm__json_int(&j, o->w.threads);
   else
     gm__json_null(&j);
   gm__json_key(&j, "backend");
-  if (o->backend)
-    gm__json_string(&j, o->backend);
+  if (o->w.backend)
+    gm__json_string(&j, o->w.backend);
   else
     gm__json_null(&j);
   gm__json_key(&j, "interval_s");
@@ -1702,9 +1621,9 @@ static char *config_json(const struct bench_opts *o, int argc, char **argv) {
       continue;
     gm__json_string(&j, a);
   }
-  if (!o->data_given) { /* the data chosen for the user stays chosen */
+  if (!o->w.data_given) { /* the data chosen for the user stays chosen */
     gm__json_string(&j, "--data");
-    gm__json_string(&j, o->data);
+    gm__json_string(&j, o->w.data);
   }
   gm__json_end_array(&j);
   gm__json_end_object(&j);
@@ -1883,11 +1802,11 @@ int cmd_bench(int argc, char **argv) {
   }
   if ((ec = check_opts(&b.o)))
     return ec;
-  if (b.o.quick && !b.o.data_given &&
+  if (b.o.quick && !b.o.w.data_given &&
       access("data/data_batch_1.bin", R_OK) != 0) {
     fprintf(stderr, "greenml bench: no CIFAR-10 in ./data ('greenml data "
                     "fetch cifar10' downloads it): using generated data\n");
-    b.o.data = "synthetic";
+    b.o.w.data = "synthetic";
   }
   b.tty = isatty(STDERR_FILENO);
   if (b.o.db)
@@ -1957,9 +1876,9 @@ int cmd_bench(int argc, char **argv) {
     }
   }
   /* data before anything is measured: a bad directory fails fast */
-  if ((ec = gm_cli_open_cifar("bench", b.o.data, b.o.seed, GM_CIFAR10_TRAIN,
+  if ((ec = gm_cli_open_cifar("bench", b.o.w.data, b.o.w.seed, GM_CIFAR10_TRAIN,
                               &b.train)) ||
-      (ec = gm_cli_open_cifar("bench", b.o.data, b.o.seed, GM_CIFAR10_TEST,
+      (ec = gm_cli_open_cifar("bench", b.o.w.data, b.o.w.seed, GM_CIFAR10_TEST,
                               &b.test)))
     goto out;
   {
@@ -1967,9 +1886,9 @@ int cmd_bench(int argc, char **argv) {
     struct gm_nn_net *net = NULL;
     struct gm_nn_engine *eng = NULL;
     struct gm_nn_engine_config ecfg = gm_nn_engine_config_default();
-    ecfg.backend = b.o.backend;
+    ecfg.backend = b.o.w.backend;
     ecfg.max_batch = 1;
-    ecfg.threads = b.o.threads;
+    ecfg.threads = b.o.w.threads;
     char err[512] = "";
     gm_nn_zoo_build("LeNet", &net);
     enum gm_status rc = gm_nn_engine_create(net, &ecfg, &eng, err, sizeof(err));
@@ -1990,8 +1909,8 @@ int cmd_bench(int argc, char **argv) {
     if ((ec = gm_cli_host("bench", b.st, probe, &b.host_id)))
       goto out;
     char threads[64], versions[1024];
-    if (b.o.threads)
-      snprintf(threads, sizeof(threads), "%d", b.o.threads);
+    if (b.o.w.threads)
+      snprintf(threads, sizeof(threads), "%d", b.o.w.threads);
     else
       snprintf(threads, sizeof(threads), "backend default");
     cfg_json = config_json(&b.o, argc, argv);
@@ -2055,7 +1974,7 @@ int cmd_bench(int argc, char **argv) {
   }
   printf("bench '%s': %d model(s) x %d batch size(s), %d epoch(s), %ld "
          "inference samples per pass, %s data%s; database '%s'\n",
-         b.name, b.o.n_models, b.o.n_batches, b.o.epochs, b.o.infer_samples,
+         b.name, b.o.n_models, b.o.n_batches, b.o.w.epochs, b.o.w.samples,
          gm_cifar10_is_synthetic(b.train) ? "generated (not CIFAR-10)"
                                           : "CIFAR-10",
          b.o.no_meter ? ", unmetered" : "", b.db_path);
@@ -2092,17 +2011,17 @@ int cmd_bench(int argc, char **argv) {
       for (int k = 0; k < b.o.n_batches; k++) {
         long spe =
             (long)((n + (size_t)b.o.batches[k] - 1) / (size_t)b.o.batches[k]);
-        if (b.o.limit_batches && b.o.limit_batches < spe)
-          spe = b.o.limit_batches;
+        if (b.o.w.limit_batches && b.o.w.limit_batches < spe)
+          spe = b.o.w.limit_batches;
         double es = fmin((double)n, (double)spe * b.o.batches[k]);
         double mac = (double)ns.macs * variants;
         if (b.o.profile_epochs > 0 && !b.o.verify) {
           b.left_train += es * b.o.profile_epochs * mac;
           b.left_infer +=
-              fmin(1.0, b.o.profile_epochs) * (double)b.o.infer_samples * mac;
+              fmin(1.0, b.o.profile_epochs) * (double)b.o.w.samples * mac;
         } else {
-          b.left_train += es * b.o.epochs * mac;
-          b.left_infer += (double)b.o.infer_samples * b.o.epochs * mac;
+          b.left_train += es * b.o.w.epochs * mac;
+          b.left_infer += (double)b.o.w.samples * b.o.w.epochs * mac;
         }
       }
     }

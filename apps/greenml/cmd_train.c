@@ -62,18 +62,10 @@ static const char infer_usage[] =
     "model)\n";
 
 struct run_opts {
+  struct gm_cli_work_opts w;
   const char *model;
-  int epochs;
-  int batch;
-  double lr;
-  uint64_t seed;
-  const char *data;
-  int threads;
-  const char *backend;
   const char *checkpoint;
   bool resume;
-  long limit_batches;
-  long samples;
   const char *weights;
   bool cosine;
 };
@@ -82,16 +74,6 @@ static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static bool parse_long(const char *s, long lo, long hi, long *out) {
-  char *end;
-  errno = 0;
-  long v = strtol(s, &end, 10);
-  if (errno || end == s || *end || v < lo || v > hi)
-    return false;
-  *out = v;
-  return true;
 }
 
 /* Opens DIR or, for "synthetic", generates a data set under the XDG cache
@@ -146,9 +128,9 @@ static int make_engine(const char *cmd, const struct run_opts *o,
     return GM_EXIT_USAGE;
   }
   struct gm_nn_engine_config cfg = gm_nn_engine_config_default();
-  cfg.backend = o->backend;
-  cfg.max_batch = o->batch;
-  cfg.threads = o->threads;
+  cfg.backend = o->w.backend;
+  cfg.max_batch = o->w.batch;
+  cfg.threads = o->w.threads;
   char err[512] = "";
   enum gm_status rc = gm_nn_engine_create(*net, &cfg, eng, err, sizeof(err));
   if (rc != GM_OK) {
@@ -183,116 +165,52 @@ static void progress(const char *what, long done, long total, double loss,
 }
 
 static int parse(int argc, char **argv, bool train, struct run_opts *o) {
-  enum {
-    O_MODEL = 400,
-    O_EPOCHS,
-    O_BATCH,
-    O_LR,
-    O_SEED,
-    O_DATA,
-    O_THREADS,
-    O_BACKEND,
-    O_CKPT,
-    O_RESUME,
-    O_LIMIT,
-    O_SAMPLES,
-    O_WEIGHTS,
-    O_SCHEDULE
-  };
-  static const struct option train_opts[] = {{"model", 1, 0, O_MODEL},
-                                             {"epochs", 1, 0, O_EPOCHS},
-                                             {"batch-size", 1, 0, O_BATCH},
-                                             {"lr", 1, 0, O_LR},
-                                             {"seed", 1, 0, O_SEED},
-                                             {"data", 1, 0, O_DATA},
-                                             {"threads", 1, 0, O_THREADS},
-                                             {"backend", 1, 0, O_BACKEND},
-                                             {"checkpoint", 1, 0, O_CKPT},
-                                             {"resume", 0, 0, O_RESUME},
-                                             {"limit-batches", 1, 0, O_LIMIT},
-                                             {"schedule", 1, 0, O_SCHEDULE},
+  enum { O_MODEL = GM_OPT_FIRST_FREE, O_CKPT, O_RESUME, O_WEIGHTS, O_SCHEDULE };
+  static const struct option train_opts[] = {
+      {"model", 1, 0, O_MODEL},
+      {"epochs", 1, 0, GM_OPT_EPOCHS},
+      {"batch-size", 1, 0, GM_OPT_BATCH},
+      {"lr", 1, 0, GM_OPT_LR},
+      {"seed", 1, 0, GM_OPT_SEED},
+      {"data", 1, 0, GM_OPT_DATA},
+      {"threads", 1, 0, GM_OPT_THREADS},
+      {"backend", 1, 0, GM_OPT_BACKEND},
+      {"checkpoint", 1, 0, O_CKPT},
+      {"resume", 0, 0, O_RESUME},
+      {"limit-batches", 1, 0, GM_OPT_LIMIT},
+      {"schedule", 1, 0, O_SCHEDULE},
+      {"help", 0, 0, 'h'},
+      {0}};
+  static const struct option infer_opts[] = {{"model", 1, 0, O_MODEL},
+                                             {"samples", 1, 0, GM_OPT_SAMPLES},
+                                             {"batch-size", 1, 0, GM_OPT_BATCH},
+                                             {"weights", 1, 0, O_WEIGHTS},
+                                             {"data", 1, 0, GM_OPT_DATA},
+                                             {"seed", 1, 0, GM_OPT_SEED},
+                                             {"threads", 1, 0, GM_OPT_THREADS},
+                                             {"backend", 1, 0, GM_OPT_BACKEND},
                                              {"help", 0, 0, 'h'},
                                              {0}};
-  static const struct option infer_opts[] = {
-      {"model", 1, 0, O_MODEL},      {"samples", 1, 0, O_SAMPLES},
-      {"batch-size", 1, 0, O_BATCH}, {"weights", 1, 0, O_WEIGHTS},
-      {"data", 1, 0, O_DATA},        {"seed", 1, 0, O_SEED},
-      {"threads", 1, 0, O_THREADS},  {"backend", 1, 0, O_BACKEND},
-      {"help", 0, 0, 'h'},           {0}};
   const char *cmd = train ? "train" : "infer";
   const char *usage = train ? train_usage : infer_usage;
   int opt;
-  long v;
   optind = 1;
   while ((opt = getopt_long(argc, argv, "+h", train ? train_opts : infer_opts,
                             NULL)) != -1) {
+    int r = gm_cli_work_opt(&o->w, opt, optarg, cmd);
+    if (r < 0)
+      return GM_EXIT_USAGE;
+    if (r > 0)
+      continue;
     switch (opt) {
     case O_MODEL:
       o->model = optarg;
-      break;
-    case O_EPOCHS:
-      if (!parse_long(optarg, 1, 100000, &v)) {
-        gm_cli_error(cmd, "--epochs '%s' is not a number from 1", optarg);
-        return GM_EXIT_USAGE;
-      }
-      o->epochs = (int)v;
-      break;
-    case O_BATCH:
-      if (!parse_long(optarg, 1, 65536, &v)) {
-        gm_cli_error(cmd, "--batch-size '%s' is not a number from 1 to 65536",
-                     optarg);
-        return GM_EXIT_USAGE;
-      }
-      o->batch = (int)v;
-      break;
-    case O_LR: {
-      char *end;
-      o->lr = strtod(optarg, &end);
-      if (*end || end == optarg || !(o->lr > 0) || o->lr > 10) {
-        gm_cli_error(cmd, "--lr '%s' is not a learning rate in (0, 10]",
-                     optarg);
-        return GM_EXIT_USAGE;
-      }
-      break;
-    }
-    case O_SEED:
-      if (!parse_long(optarg, 0, 0x7fffffffffffffffL, &v)) {
-        gm_cli_error(cmd, "--seed '%s' is not a non-negative number", optarg);
-        return GM_EXIT_USAGE;
-      }
-      o->seed = (uint64_t)v;
-      break;
-    case O_DATA:
-      o->data = optarg;
-      break;
-    case O_THREADS:
-      if (!parse_long(optarg, 1, 4096, &v)) {
-        gm_cli_error(cmd, "--threads '%s' is not a number from 1", optarg);
-        return GM_EXIT_USAGE;
-      }
-      o->threads = (int)v;
-      break;
-    case O_BACKEND:
-      o->backend = optarg;
       break;
     case O_CKPT:
       o->checkpoint = optarg;
       break;
     case O_RESUME:
       o->resume = true;
-      break;
-    case O_LIMIT:
-      if (!parse_long(optarg, 1, 1L << 40, &o->limit_batches)) {
-        gm_cli_error(cmd, "--limit-batches '%s' is not a number from 1",
-                     optarg);
-        return GM_EXIT_USAGE;
-      }
-      break;
-    case O_SAMPLES:
-      if (!parse_long(optarg, 1, 1L << 40, &o->samples)) {
-        gm_cli_error(cmd, "--samples '%s' is not a number from 1", optarg);
-        return GM_EXIT_USAGE;
-      }
       break;
     case O_WEIGHTS:
       o->weights = optarg;
@@ -326,12 +244,7 @@ static int parse(int argc, char **argv, bool train, struct run_opts *o) {
 
 static void default_opts(struct run_opts *o) {
   memset(o, 0, sizeof(*o));
-  o->epochs = 1;
-  o->batch = 128;
-  o->lr = 0.001;
-  o->seed = 1;
-  o->data = "data";
-  o->samples = 50000;
+  gm_cli_work_opts_init(&o->w);
 }
 
 int cmd_train(int argc, char **argv) {
@@ -353,7 +266,7 @@ int cmd_train(int argc, char **argv) {
   float *x = NULL, *logits = NULL, *dlogits = NULL;
   int32_t *labels = NULL;
   uint32_t *order = NULL;
-  ec = gm_cli_open_cifar("train", o.data, o.seed, GM_CIFAR10_TRAIN, &ds);
+  ec = gm_cli_open_cifar("train", o.w.data, o.w.seed, GM_CIFAR10_TRAIN, &ds);
   if (ec)
     goto out;
   ec = make_engine("train", &o, &net, &eng);
@@ -372,53 +285,53 @@ int cmd_train(int argc, char **argv) {
       goto out;
     }
     start_epoch = info.epoch;
-    o.seed = info.seed;
+    o.w.seed = info.seed;
     fprintf(stderr, "greenml train: resuming %s from '%s' after epoch %u\n",
             o.model, ckpt, start_epoch);
-  } else if (gm_nn_engine_init(eng, o.seed) != GM_OK) {
+  } else if (gm_nn_engine_init(eng, o.w.seed) != GM_OK) {
     gm_cli_error("train", "cannot initialise: %s", gm_nn_engine_error(eng));
     ec = GM_EXIT_SOFTWARE;
     goto out;
   }
   size_t n = gm_cifar10_count(ds);
-  x = malloc((size_t)o.batch * GM_CIFAR10_PIXELS * sizeof(float));
-  logits = malloc((size_t)o.batch * (size_t)classes * sizeof(float));
-  dlogits = malloc((size_t)o.batch * (size_t)classes * sizeof(float));
-  labels = malloc((size_t)o.batch * sizeof(int32_t));
+  x = malloc((size_t)o.w.batch * GM_CIFAR10_PIXELS * sizeof(float));
+  logits = malloc((size_t)o.w.batch * (size_t)classes * sizeof(float));
+  dlogits = malloc((size_t)o.w.batch * (size_t)classes * sizeof(float));
+  labels = malloc((size_t)o.w.batch * sizeof(int32_t));
   order = malloc(n * sizeof(uint32_t));
   if (!x || !logits || !dlogits || !labels || !order) {
     ec = GM_EXIT_SOFTWARE;
     goto out;
   }
   struct gm_nn_sgd sgd = gm_nn_sgd_default();
-  sgd.lr = o.lr;
+  sgd.lr = o.w.lr;
   printf("model %s, backend %s, %zu training images%s, batch %d, lr %g, "
          "seed %llu\n",
          o.model, gm_nn_engine_backend(eng), n,
-         gm_cifar10_is_synthetic(ds) ? " (generated)" : "", o.batch, o.lr,
-         (unsigned long long)o.seed);
-  for (uint32_t epoch = start_epoch; epoch < (uint32_t)o.epochs; epoch++) {
+         gm_cifar10_is_synthetic(ds) ? " (generated)" : "", o.w.batch, o.w.lr,
+         (unsigned long long)o.w.seed);
+  for (uint32_t epoch = start_epoch; epoch < (uint32_t)o.w.epochs; epoch++) {
     phase("train epoch", (long)epoch + 1);
     /* CosineAnnealingLR(T_max = epochs, eta_min = 0), stepped per epoch */
     if (o.cosine)
       sgd.lr =
-          o.lr * 0.5 * (1.0 + cos(M_PI * (double)epoch / (double)o.epochs));
-    gm_cifar10_epoch_order(order, n, o.seed, epoch);
-    uint64_t aug = o.seed * 1000003u + epoch;
-    long batches = (long)((n + (size_t)o.batch - 1) / (size_t)o.batch);
-    if (o.limit_batches && o.limit_batches < batches)
-      batches = o.limit_batches;
+          o.w.lr * 0.5 * (1.0 + cos(M_PI * (double)epoch / (double)o.w.epochs));
+    gm_cifar10_epoch_order(order, n, o.w.seed, epoch);
+    uint64_t aug = o.w.seed * 1000003u + epoch;
+    long batches = (long)((n + (size_t)o.w.batch - 1) / (size_t)o.w.batch);
+    if (o.w.limit_batches && o.w.limit_batches < batches)
+      batches = o.w.limit_batches;
     double t0 = now_s(), loss_sum = 0;
     long seen = 0, right = 0;
     for (long b = 0; b < batches; b++) {
-      size_t first = (size_t)b * (size_t)o.batch;
-      int m =
-          (int)((n - first) < (size_t)o.batch ? n - first : (size_t)o.batch);
+      size_t first = (size_t)b * (size_t)o.w.batch;
+      int m = (int)((n - first) < (size_t)o.w.batch ? n - first
+                                                    : (size_t)o.w.batch);
       gm_cifar10_batch(ds, order + first, (size_t)m, true, &aug, x, labels);
       double loss;
       int correct;
       if (gm_nn_engine_forward(eng, x, m, true,
-                               o.seed ^ ((uint64_t)epoch << 32 | (uint64_t)b),
+                               o.w.seed ^ ((uint64_t)epoch << 32 | (uint64_t)b),
                                logits) != GM_OK ||
           gm_nn_softmax_xent(logits, labels, m, classes, dlogits, &loss,
                              &correct) != GM_OK ||
@@ -449,11 +362,11 @@ int cmd_train(int argc, char **argv) {
       fputc('\n', stderr);
     printf("epoch %u/%d: loss %.4f, train accuracy %.2f %%, %.3f s, "
            "%.1f images/s, %.3f s/step, lr %g\n",
-           epoch + 1, o.epochs, loss_sum / (double)seen,
+           epoch + 1, o.w.epochs, loss_sum / (double)seen,
            100.0 * (double)right / (double)seen, dt, (double)seen / dt,
            dt / (double)batches, sgd.lr);
     fflush(stdout);
-    struct gm_nn_checkpoint_info info = {.epoch = epoch + 1, .seed = o.seed};
+    struct gm_nn_checkpoint_info info = {.epoch = epoch + 1, .seed = o.w.seed};
     snprintf(info.model, sizeof(info.model), "%s", o.model);
     if (gm_nn_checkpoint_save(eng, ckpt, &info, err, sizeof(err)) != GM_OK) {
       gm_cli_error("train", "%s", err);
@@ -488,7 +401,7 @@ int cmd_infer(int argc, char **argv) {
   float *x = NULL, *logits = NULL;
   int32_t *labels = NULL;
   uint32_t *idx = NULL;
-  ec = gm_cli_open_cifar("infer", o.data, o.seed, GM_CIFAR10_TEST, &ds);
+  ec = gm_cli_open_cifar("infer", o.w.data, o.w.seed, GM_CIFAR10_TEST, &ds);
   if (ec)
     goto out;
   ec = make_engine("infer", &o, &net, &eng);
@@ -505,16 +418,16 @@ int cmd_infer(int argc, char **argv) {
       goto out;
     }
   } else {
-    gm_nn_engine_init(eng, o.seed);
+    gm_nn_engine_init(eng, o.w.seed);
     fprintf(stderr,
             "greenml infer: no --weights: an untrained %s (seed %llu)\n",
-            o.model, (unsigned long long)o.seed);
+            o.model, (unsigned long long)o.w.seed);
   }
   int classes = gm_nn_node_shape(net, gm_nn_output(net)).c;
-  x = malloc((size_t)o.batch * GM_CIFAR10_PIXELS * sizeof(float));
-  logits = malloc((size_t)o.batch * (size_t)classes * sizeof(float));
-  labels = malloc((size_t)o.batch * sizeof(int32_t));
-  idx = malloc((size_t)o.batch * sizeof(uint32_t));
+  x = malloc((size_t)o.w.batch * GM_CIFAR10_PIXELS * sizeof(float));
+  logits = malloc((size_t)o.w.batch * (size_t)classes * sizeof(float));
+  labels = malloc((size_t)o.w.batch * sizeof(int32_t));
+  idx = malloc((size_t)o.w.batch * sizeof(uint32_t));
   if (!x || !logits || !labels || !idx) {
     ec = GM_EXIT_SOFTWARE;
     goto out;
@@ -522,15 +435,16 @@ int cmd_infer(int argc, char **argv) {
   size_t count = gm_cifar10_count(ds);
   printf("model %s, backend %s, %ld samples (%zu test images%s, repeated), "
          "batch %d\n",
-         o.model, gm_nn_engine_backend(eng), o.samples, count,
-         gm_cifar10_is_synthetic(ds) ? ", generated" : "", o.batch);
-  phase("infer samples", o.samples);
+         o.model, gm_nn_engine_backend(eng), o.w.samples, count,
+         gm_cifar10_is_synthetic(ds) ? ", generated" : "", o.w.batch);
+  phase("infer samples", o.w.samples);
   double t0 = now_s();
   long right = 0;
-  long batches = (o.samples + o.batch - 1) / o.batch;
+  long batches = (o.w.samples + o.w.batch - 1) / o.w.batch;
   for (long b = 0; b < batches; b++) {
-    long first = b * o.batch;
-    int m = (int)(o.samples - first < o.batch ? o.samples - first : o.batch);
+    long first = b * o.w.batch;
+    int m = (int)(o.w.samples - first < o.w.batch ? o.w.samples - first
+                                                  : o.w.batch);
     for (int k = 0; k < m; k++)
       idx[k] = gm_cifar10_replicated_index(ds, (size_t)(first + k));
     gm_cifar10_batch(ds, idx, (size_t)m, false, NULL, x, labels);
@@ -553,8 +467,8 @@ int cmd_infer(int argc, char **argv) {
   if (isatty(STDERR_FILENO))
     fputc('\n', stderr);
   printf("accuracy %.2f %%, %.3f s, %.1f images/s, %.3f ms/sample\n",
-         100.0 * (double)right / (double)o.samples, dt, (double)o.samples / dt,
-         1000.0 * dt / (double)o.samples);
+         100.0 * (double)right / (double)o.w.samples, dt,
+         (double)o.w.samples / dt, 1000.0 * dt / (double)o.w.samples);
 out:
   gm_nn_engine_destroy(eng);
   gm_nn_net_destroy(net);
