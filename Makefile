@@ -27,7 +27,7 @@ tsan: deps
 	cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DGREENML_SANITIZE=thread $(CMAKE_FLAGS) >/dev/null
 	cmake --build build/tsan -j $(JOBS)
 
-test: dev asan tsan
+test: build dev asan tsan
 	cd build/dev && ctest --output-on-failure -j $(JOBS)
 	cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -L unit -j $(JOBS)
 	cd build/tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -L unit -LE heavy -j $(JOBS)

@@ -1050,7 +1050,7 @@ static void ckpt_path(const struct bench *b, const struct cell *c, int epoch,
 }
 
 static int save_ckpt(struct bench *b, struct cell *c, int epoch) {
-  char path[1200], err[512];
+  char path[1400], err[512];
   ckpt_path(b, c, epoch, path, sizeof(path));
   struct gm_nn_checkpoint_info info = {.epoch = (uint32_t)epoch,
                                        .seed = b->o.w.seed};
@@ -1401,7 +1401,7 @@ static int run_full_cell(struct bench *b, struct cell *c) {
   int ec;
   char err[512];
   if (start > 0) {
-    char path[1200];
+    char path[1400];
     ckpt_path(b, c, start, path, sizeof(path));
     struct gm_nn_checkpoint_info info;
     enum gm_status rc =

@@ -223,10 +223,9 @@ enum gm_status gm_stats_loo(enum gm_stats_model model, const double *x,
   for (size_t i = 0; i < n; i++)
     if (y[i] == 0)
       return GM_ERR_INVALID_ARG;
-  if (n > SIZE_MAX / (2 * sizeof(double)))
-    return GM_ERR_NO_MEMORY;
-
   size_t m = n - 1;
+  if (m < 2 || m > (size_t)PTRDIFF_MAX / (2 * sizeof(double)))
+    return GM_ERR_NO_MEMORY;
   double *xs = malloc(2 * m * sizeof(double));
   if (!xs)
     return GM_ERR_NO_MEMORY;
