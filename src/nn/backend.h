@@ -15,6 +15,14 @@
 #include "greenml/engine.h"
 #include "nn/graph.h"
 
+/* The memory a backend planned for the activations, their gradients and
+ * its working copies, for a batch of max_batch (see memory below). */
+struct gm__nn_memory_plan {
+  size_t training;   /* bytes used by a training forward and backward pass */
+  size_t evaluation; /* bytes used by an evaluation forward pass */
+  size_t naive;      /* bytes if every tensor had a buffer of its own */
+};
+
 struct gm__nn_backend_ops {
   const char *name;
   /* Builds everything needed to run net for up to cfg->max_batch samples.
@@ -44,6 +52,8 @@ struct gm__nn_backend_ops {
   enum gm_status (*backward)(void *self, const float *dout);
   enum gm_status (*sgd_step)(void *self, const struct gm_nn_sgd *opt);
   enum gm_status (*sync)(void *self);
+  /* Optional (NULL: not reported): what the backend planned. */
+  enum gm_status (*memory)(const void *self, struct gm__nn_memory_plan *out);
   const char *(*error)(const void *self); /* the last specific message */
 };
 

@@ -820,6 +820,52 @@ static void state_errors(void **state) {
   gm_nn_net_destroy(net);
 }
 
+/* The backend's plan for ResNet18 at batch 16: activations, gradients and
+ * staging copies share bytes by lifetime, so a training pass needs well
+ * under half of one buffer per tensor, and an evaluation pass (nothing kept
+ * for a backward pass) well under half of a training pass. ref reports
+ * nothing. */
+static void planned_memory(void **state) {
+  (void)state;
+  struct gm_nn_net *net = NULL;
+  assert_int_equal(gm_nn_zoo_build("ResNet18", &net), GM_OK);
+  struct gm_nn_engine_config cfg = gm_nn_engine_config_default();
+  cfg.max_batch = 16;
+  cfg.threads = 1;
+  const struct gm__nn_backend_ops *ops = &gm__nn_backend_onednn;
+  assert_null(gm__nn_backend_ref.memory);
+  assert_non_null(ops->memory);
+  void *self = NULL;
+  char err[256] = "";
+  assert_int_equal(ops->create(net, &cfg, &self, err, sizeof(err)), GM_OK);
+  struct gm__nn_memory_plan mp = {0};
+  assert_int_equal(ops->memory(self, &mp), GM_OK);
+  print_message("%-34s training %.1f MiB, evaluation %.1f MiB, one buffer "
+                "per tensor %.1f MiB\n",
+                "ResNet18 batch 16, planned", (double)mp.training / 1048576,
+                (double)mp.evaluation / 1048576, (double)mp.naive / 1048576);
+  assert_true(mp.evaluation > 0);
+  assert_true(mp.evaluation < mp.training / 2);
+  assert_true(mp.training < mp.naive / 2);
+  /* and it runs: a training pass, then an evaluation pass */
+  const size_t in_len = 16 * 3 * 32 * 32;
+  float *x = alloc_floats(in_len), o[16 * 10], dout[16 * 10];
+  fill_uniform(x, in_len, -1, 1, 8);
+  fill_uniform(dout, 16 * 10, -1, 1, 9);
+  float *p = alloc_floats(gm__nn_param_floats(net));
+  fill_uniform(p, gm__nn_param_floats(net), -0.05, 0.05, 10);
+  assert_int_equal(ops->set_params(self, p), GM_OK);
+  assert_int_equal(ops->forward(self, x, 16, true, 0, o), GM_OK);
+  assert_int_equal(ops->backward(self, dout), GM_OK);
+  assert_int_equal(ops->forward(self, x, 16, false, 0, o), GM_OK);
+  for (size_t i = 0; i < 16 * 10; i++)
+    assert_true(isfinite(o[i]));
+  ops->destroy(self);
+  free(x);
+  free(p);
+  gm_nn_net_destroy(net);
+}
+
 /* Two threads give the same results as one (within rounding). */
 static void threads(void **state) {
   (void)state;
@@ -929,6 +975,7 @@ int main(void) {
       cmocka_unit_test(counters_and_state),
       cmocka_unit_test(state_errors),
       cmocka_unit_test(threads),
+      cmocka_unit_test(planned_memory),
       cmocka_unit_test(zoo_lenet),
       cmocka_unit_test(zoo_resnet18),
       cmocka_unit_test(zoo_mobilenetv2),

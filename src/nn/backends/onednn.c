@@ -11,9 +11,10 @@
  * and batch norm, the activations, pooling, shuffle and add keep the layout
  * of their input. Every edge of the graph (a node reading an input) names
  * the layout it wants; where the producer's differs, a reorder into a
- * staging buffer runs first. Weights are reordered from the host layout into
- * the layouts the forward and backward-data convolutions picked, only when
- * the parameters changed (set_params, sgd_step) since the last reorder.
+ * staging copy runs first. Weights are reordered from the host layout into
+ * the layout the forward convolution picked only when the parameters
+ * changed (set_params, sgd_step) since the last reorder, and into the
+ * backward-data layout, where that differs, at each backward pass.
  * Plain nchw is used where the work is a plain loop (dropout, drop path),
  * for flatten and the linear layers (2-D nc), and for concatenation and
  * slicing when the channel counts do not fall on the block size. The host
@@ -28,11 +29,28 @@
  * Batch size. All primitives are created for one batch size n: a "plan".
  * The plan for max_batch is built at create; a forward of n < max_batch
  * builds the plan for n on first use and caches it (the MAX_PLANS most
- * recently used are kept). Plans share the activation buffers, sized at
- * create for max_batch (a plan that needs more grows them, once); memory
- * objects are re-pointed at the buffers when the plan in use changes. The
- * scratchpads of all primitives share one arena (user scratchpad mode).
- * Forward, backward and sgd_step allocate nothing.
+ * recently used are kept). The scratchpads of all primitives share one
+ * buffer (user scratchpad mode). Forward, backward and sgd_step allocate
+ * nothing.
+ *
+ * Memory. Activations, output gradients, workspaces, batch masks and every
+ * staging copy (layout changes on edges, the backward primitives' layouts,
+ * blocked weight gradients) are tensors of the plan placed in one arena,
+ * shared by all plans. A pass is a sequence of steps: the forward of each
+ * node in order, the output copy, then the backward of each node from the
+ * output down. The steps whose primitives or loops touch a tensor give its
+ * lifetime, and tensors whose lifetimes do not meet share bytes: offsets
+ * are planned once per plan (largest first, lowest fitting offset). Each
+ * plan has two placements: training, where what a backward step reads (a
+ * convolution's or batch norm's input, ReLU's output, a pooling workspace)
+ * stays from its forward step to that backward step and a gradient lives
+ * from its first contribution to its producer's backward step; and
+ * evaluation, forward only, where an output lives until its last reader.
+ * Memory objects are re-pointed when the placement in use changes. ReLU's
+ * backward reads its output, so its input is not kept. The padding of
+ * blocked layouts (channels beyond C up to the block) is zeroed before a
+ * tensor's first use in each pass, since bytes are shared and oneDNN's
+ * kernels read padding as zeros.
  *
  * Threads. libdnnl uses GNU OpenMP: cfg->threads > 0 is applied with
  * omp_set_num_threads around every call into oneDNN (primitive creation
@@ -46,6 +64,7 @@
  * backends give identical masks. */
 #include <dnnl.h>
 #include <dnnl_debug.h>
+#include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <stdint.h>
@@ -63,11 +82,23 @@
 
 enum last_forward { NO_FORWARD, TRAINING_FORWARD, EVAL_FORWARD };
 
+/* The two placements of a plan's tensors. */
+enum mode { TRAIN, EVAL, N_MODES };
+
 /* A growable, zero-initialised host buffer, 64-byte aligned (calloc'ed:
  * large ones are mapped pages, zeroed lazily by the kernel). */
 struct buf {
   void *raw, *p;
   size_t cap; /* bytes from p */
+};
+
+/* A tensor of a plan, in the arena. */
+struct blk {
+  dnnl_memory_desc_t md; /* the layout it was made for */
+  size_t bytes;
+  bool padded;                  /* md pads: zeroed before the first use */
+  int t0[N_MODES], t1[N_MODES]; /* first and last step; t0 > t1: unused */
+  size_t off[N_MODES];          /* bytes from the arena's start */
 };
 
 /* A primitive with its arguments bound (p NULL: nothing to run). */
@@ -78,16 +109,16 @@ struct prim {
 };
 
 /* A node reading one input (forward), and giving that input its share of
- * the gradient (backward). */
+ * the gradient (backward). Tensors are indices into the plan's, -1: none. */
 struct pedge {
   dnnl_memory_desc_t want; /* the layout the node reads */
-  struct buf *xb;          /* the input in that layout */
+  int xb;                  /* the input in that layout */
   dnnl_memory_t x;
-  struct prim re;         /* producer layout -> want, into a staging buffer */
+  struct prim re;         /* producer layout -> want, into a staging copy */
   bool grad;              /* the input needs a gradient */
   bool first;             /* the first contribution to it: overwrite */
   dnnl_memory_desc_t gmd; /* the layout the node writes the gradient in */
-  struct buf *gb;         /* where: the input's gradient itself or staging */
+  int gb;                 /* where: the input's gradient itself or staging */
   dnnl_memory_t gm;
   struct prim acc; /* gm -> the input's gradient (NULL: written in place) */
 };
@@ -96,6 +127,7 @@ struct pedge {
 struct pnode {
   dnnl_memory_desc_t ymd; /* output and output gradient */
   dnnl_memory_t y, dy;
+  int yb, dyb, wsb; /* tensors: output, its gradient, workspace or mask */
   struct pedge e[GM_NN_MAX_INPUTS];
   struct prim f, fe;      /* forward (training), forward (evaluation) */
   struct prim bd, bw;     /* backward data, backward weights */
@@ -107,19 +139,23 @@ struct pnode {
   struct prim dyw_re;     /* output gradient -> backward-weights layout */
   struct prim aux1, aux2; /* channel multiply: the scale's gradient */
   bool bwd;               /* runs in the backward pass */
-  struct buf *zero_buf;   /* zeroed before the node's backward pass */
+  int zero_blk;           /* zeroed before the node's backward pass */
   size_t zero_bytes;
 };
 
+/* A memory object and its storage: a persistent buffer, an arena tensor,
+ * or neither (fixed storage). */
 struct binding {
   dnnl_memory_t m;
-  struct buf *b; /* NULL: memory on fixed storage */
+  struct buf *b;
+  int blk;
 };
 
 /* Everything built for one batch size. */
 struct plan {
   int n;
   uint64_t id, used, gen;
+  int mode; /* the placement the memories point into; -1: none yet */
   struct pnode *nodes;
   struct binding *mems;
   size_t n_mems, cap_mems;
@@ -127,16 +163,22 @@ struct plan {
   size_t n_prims, cap_prims;
   dnnl_primitive_desc_t *pds;
   size_t n_pds, cap_pds;
+  struct blk *blks;
+  size_t n_blks, cap_blks;
+  size_t size[N_MODES]; /* arena bytes of each placement */
+  size_t naive;         /* bytes with one buffer per tensor */
+  /* per placement and step t, the padded tensors first used then:
+   * zlist[zidx[t]] to zlist[zidx[t + 1] - 1] */
+  int *zidx[N_MODES], *zlist[N_MODES];
   bool out_plain; /* the output is already NCHW */
   dnnl_memory_t out_host;
   struct prim out_re, dout_re;
 };
 
-/* Buffers of one node, shared by all plans. */
+/* Persistent buffers of one node, shared by all plans. */
 struct nbufs {
-  struct buf y, dy, ws, mean, var, tmp, tmp2, wf, wb, dw, xw, dyd, dyw;
-  struct buf xs[GM_NN_MAX_INPUTS], gx[GM_NN_MAX_INPUTS];
-  uint64_t wf_plan, wf_ver, wb_plan, wb_ver; /* what the weight copies hold */
+  struct buf mean, var, wf;
+  uint64_t wf_plan, wf_ver; /* what the forward weight copy holds */
 };
 
 struct dnn {
@@ -151,7 +193,8 @@ struct dnn {
   bool *live;                 /* per node: the output depends on it */
   int *first_id, *first_slot; /* per node: first backward contribution */
   struct nbufs *nb;
-  struct buf scratch, hostg;
+  struct buf arena, scratch, hostg;
+  struct gm__nn_memory_plan planned; /* of the plan for max_batch */
   uint64_t gen, pver, next_plan, tick;
   struct plan *plans[MAX_PLANS];
   struct plan *cur;
@@ -295,7 +338,7 @@ static bool need(struct dnn *d, struct buf *b, size_t bytes) {
   b->cap = bytes;
   d->gen++;
   for (int i = 0; i < d->n_nodes; i++)
-    d->nb[i].wf_plan = d->nb[i].wb_plan = 0; /* may have moved */
+    d->nb[i].wf_plan = 0; /* may have moved */
   return true;
 }
 
@@ -331,7 +374,7 @@ static enum gm_status mem_on(struct dnn *d, struct plan *pl,
     goto fail;
   }
   CK(dnnl_memory_create(out, md, d->eng, b->p), "memory creation");
-  pl->mems[pl->n_mems++] = (struct binding){*out, b};
+  pl->mems[pl->n_mems++] = (struct binding){*out, b, -1};
 fail:
   return rc;
 }
@@ -349,9 +392,69 @@ static enum gm_status mem_at(struct dnn *d, struct plan *pl,
     goto fail;
   }
   CK(dnnl_memory_create(out, md, d->eng, ptr), "memory creation");
-  pl->mems[pl->n_mems++] = (struct binding){*out, NULL};
+  pl->mems[pl->n_mems++] = (struct binding){*out, NULL, -1};
 fail:
   return rc;
+}
+
+static bool has_padding(const dnnl_memory_desc_t *md) {
+  if (md->format_kind != dnnl_blocked)
+    return false;
+  for (int i = 0; i < md->ndims; i++)
+    if (md->padded_dims[i] != md->dims[i])
+      return true;
+  return false;
+}
+
+/* A new tensor of the plan, for layout md (placed after the build). */
+static enum gm_status blk_new(struct dnn *d, struct plan *pl,
+                              const dnnl_memory_desc_t *md, int *out) {
+  if (!grow((void **)&pl->blks, &pl->n_blks, &pl->cap_blks, sizeof(*pl->blks)))
+    return nomem(d, sizeof(*pl->blks));
+  struct blk *t = &pl->blks[pl->n_blks];
+  memset(t, 0, sizeof(*t));
+  t->md = *md;
+  t->bytes = md_bytes(md);
+  t->padded = has_padding(md);
+  for (int m = 0; m < N_MODES; m++) {
+    t->t0[m] = INT_MAX;
+    t->t1[m] = -1;
+  }
+  *out = (int)pl->n_blks++;
+  return GM_OK;
+}
+
+/* Memory md on tensor blk (its layout or a view of it), pointed at the
+ * tensor's place when the plan is bound. */
+static enum gm_status mem_blk(struct dnn *d, struct plan *pl,
+                              const dnnl_memory_desc_t *md, int blk,
+                              dnnl_memory_t *out) {
+  const int id = -1;
+  enum gm_status rc = GM_OK;
+  if (!grow((void **)&pl->mems, &pl->n_mems, &pl->cap_mems,
+            sizeof(*pl->mems))) {
+    rc = nomem(d, sizeof(*pl->mems));
+    goto fail;
+  }
+  size_t bytes = md_bytes(md);
+  if (bytes > pl->blks[blk].bytes)
+    pl->blks[blk].bytes = bytes;
+  CK(dnnl_memory_create(out, md, d->eng, DNNL_MEMORY_NONE), "memory creation");
+  pl->mems[pl->n_mems++] = (struct binding){*out, NULL, blk};
+fail:
+  return rc;
+}
+
+/* A new tensor for md and its memory. */
+static enum gm_status mem_new(struct dnn *d, struct plan *pl,
+                              const dnnl_memory_desc_t *md, int *blk,
+                              dnnl_memory_t *out) {
+  enum gm_status rc = blk_new(d, pl, md, blk);
+  return rc == GM_OK ? mem_blk(d, pl, md, *blk, out) : rc;
+}
+
+static char *blk_ptr(const struct dnn *d, const struct plan *pl, int blk) {
+  return (char *)d->arena.p + pl->blks[blk].off[pl->mode];
 }
 
 static enum gm_status make_pd(struct dnn *d, struct plan *pl, int id,
@@ -445,22 +548,33 @@ static void plan_free(struct plan *pl) {
     dnnl_primitive_desc_destroy(pl->pds[i]);
   for (size_t i = 0; i < pl->n_mems; i++)
     dnnl_memory_destroy(pl->mems[i].m);
+  for (int m = 0; m < N_MODES; m++) {
+    free(pl->zidx[m]);
+    free(pl->zlist[m]);
+  }
   free(pl->prims);
   free(pl->pds);
   free(pl->mems);
+  free(pl->blks);
   free(pl->nodes);
   free(pl);
 }
 
-/* Points every memory of the plan at its buffer's current storage. */
-static enum gm_status plan_bind(struct dnn *d, struct plan *pl) {
+/* Points every memory of the plan at its storage, arena tensors at their
+ * place in placement mode. */
+static enum gm_status plan_bind(struct dnn *d, struct plan *pl, int mode) {
   const int id = -1;
   enum gm_status rc = GM_OK;
-  for (size_t i = 0; i < pl->n_mems; i++)
-    if (pl->mems[i].b)
-      CK(dnnl_memory_set_data_handle(pl->mems[i].m, pl->mems[i].b->p),
-         "memory binding");
+  for (size_t i = 0; i < pl->n_mems; i++) {
+    const struct binding *b = &pl->mems[i];
+    void *p = b->b          ? b->b->p
+              : b->blk >= 0 ? (char *)d->arena.p + pl->blks[b->blk].off[mode]
+                            : NULL;
+    if (p)
+      CK(dnnl_memory_set_data_handle(b->m, p), "memory binding");
+  }
   pl->gen = d->gen;
+  pl->mode = mode;
 fail:
   return rc;
 }
@@ -482,12 +596,11 @@ static enum gm_status edge_in(struct dnn *d, struct plan *pl, int id, int slot,
   struct pnode *ps = &pl->nodes[src];
   e->want = *want;
   if (md_eq(want, &ps->ymd)) {
-    e->xb = &d->nb[src].y;
+    e->xb = ps->yb;
     e->x = ps->y;
     return GM_OK;
   }
-  e->xb = &d->nb[id].xs[slot];
-  TRY(mem_on(d, pl, want, e->xb, &e->x));
+  TRY(mem_new(d, pl, want, &e->xb, &e->x));
   TRY(make_reorder(d, pl, id, &e->re, &ps->ymd, ps->y, want, e->x, false,
                    1.0f));
 fail:
@@ -497,12 +610,11 @@ fail:
 /* The node gives input slot its gradient in layout g. With own, the
  * gradient already exists there (scaled by scale on the way); otherwise
  * the node writes it into e->gm: the input's gradient itself when this is
- * the first contribution and the layouts agree, else a staging buffer
- * accumulated afterwards. */
+ * the first contribution and the layouts agree, else a staging copy
+ * accumulated afterwards. own_blk is own's tensor. */
 static enum gm_status edge_grad(struct dnn *d, struct plan *pl, int id,
                                 int slot, const dnnl_memory_desc_t *g,
-                                dnnl_memory_t own, struct buf *own_buf,
-                                float scale) {
+                                dnnl_memory_t own, int own_blk, float scale) {
   enum gm_status rc = GM_OK;
   struct pedge *e = &pl->nodes[id].e[slot];
   const int src = node(d, id)->in[slot];
@@ -514,14 +626,13 @@ static enum gm_status edge_grad(struct dnn *d, struct plan *pl, int id,
   e->gmd = *g;
   if (own) {
     e->gm = own;
-    e->gb = own_buf;
+    e->gb = own_blk;
   } else if (e->first && scale == 1.0f && md_eq(g, &ps->ymd)) {
-    e->gb = &d->nb[src].dy;
+    e->gb = ps->dyb;
     e->gm = ps->dy;
     return GM_OK;
   } else {
-    e->gb = &d->nb[id].gx[slot];
-    TRY(mem_on(d, pl, g, e->gb, &e->gm));
+    TRY(mem_new(d, pl, g, &e->gb, &e->gm));
   }
   TRY(make_reorder(d, pl, id, &e->acc, g, e->gm, &ps->ymd, ps->dy, !e->first,
                    scale));
@@ -533,9 +644,9 @@ fail:
 static enum gm_status node_out(struct dnn *d, struct plan *pl, int id) {
   enum gm_status rc = GM_OK;
   struct pnode *pn = &pl->nodes[id];
-  TRY(mem_on(d, pl, &pn->ymd, &d->nb[id].y, &pn->y));
+  TRY(mem_new(d, pl, &pn->ymd, &pn->yb, &pn->y));
   if (d->live[id] && d->anc[id])
-    TRY(mem_on(d, pl, &pn->ymd, &d->nb[id].dy, &pn->dy));
+    TRY(mem_new(d, pl, &pn->ymd, &pn->dyb, &pn->dy));
 fail:
   return rc;
 }
@@ -543,15 +654,16 @@ fail:
 /* Output-gradient memory in layout want for a backward primitive: the
  * gradient itself, or a staging copy made by *re. */
 static enum gm_status dy_as(struct dnn *d, struct plan *pl, int id,
-                            const dnnl_memory_desc_t *want, struct buf *b,
-                            struct prim *re, dnnl_memory_t *out) {
+                            const dnnl_memory_desc_t *want, struct prim *re,
+                            dnnl_memory_t *out) {
   enum gm_status rc = GM_OK;
   struct pnode *pn = &pl->nodes[id];
+  int blk;
   if (md_eq(want, &pn->ymd)) {
     *out = pn->dy;
     return GM_OK;
   }
-  TRY(mem_on(d, pl, want, b, out));
+  TRY(mem_new(d, pl, want, &blk, out));
   TRY(make_reorder(d, pl, id, re, &pn->ymd, pn->dy, want, *out, false, 1.0f));
 fail:
   return rc;
@@ -588,6 +700,7 @@ static enum gm_status build_conv_linear(struct dnn *d, struct plan *pl,
   struct nbufs *b = &d->nb[id];
   const int src = nd->in[0], n = pl->n;
   const struct gm_nn_shape is = shape_of(d, src), os = nd->shape;
+  int blk;
   dnnl_memory_desc_t x_md, y_md, w_any, w_user, bias_md = md1(os.c);
   dnnl_dims_t strides = {nd->stride, nd->stride}, pad = {nd->pad, nd->pad};
   union {
@@ -639,8 +752,8 @@ static enum gm_status build_conv_linear(struct dnn *d, struct plan *pl,
     TRY(edge_in(d, pl, id, 0, &want));
     pn->ymd = shape_md(n, os, dnnl_abcd);
     TRY(node_out(d, pl, id));
-    TRY(mem_on(d, pl, &x_md, pn->e[0].xb, &x));
-    TRY(mem_on(d, pl, &y_md, &b->y, &y));
+    TRY(mem_blk(d, pl, &x_md, pn->e[0].xb, &x));
+    TRY(mem_blk(d, pl, &y_md, pn->yb, &y));
   }
   TRY(mem_at(d, pl, &w_user, param(d, nd->weight), &wu));
   dnnl_memory_desc_t wf_md = qmd(pd_f, dnnl_query_weights_md);
@@ -672,23 +785,28 @@ static enum gm_status build_conv_linear(struct dnn *d, struct plan *pl,
     TRY(make_pd(d, pl, id, &pd_bd, &desc, pd_f, "backward data creation"));
     dnnl_memory_desc_t wb_md = qmd(pd_bd, dnnl_query_weights_md);
     dnnl_memory_t wb;
-    if (md_eq(&wb_md, &wf_md))
+    if (md_eq(&wb_md, &wf_md)) {
       wb = wf; /* refreshed by the forward pass */
-    else
-      TRY(weights_as(d, pl, id, &w_user, wu, &wb_md, &b->wb, &pn->wb_re, &wb));
+    } else if (md_eq(&wb_md, &w_user)) {
+      wb = wu;
+    } else {
+      TRY(mem_new(d, pl, &wb_md, &blk, &wb));
+      TRY(make_reorder(d, pl, id, &pn->wb_re, &w_user, wu, &wb_md, wb, false,
+                       1.0f));
+    }
     dnnl_memory_t gm;
     if (conv) {
       dd_md = qmd(pd_bd, dnnl_query_diff_dst_md);
-      TRY(dy_as(d, pl, id, &dd_md, &b->dyd, &pn->dyd_re, &dy_bd));
+      TRY(dy_as(d, pl, id, &dd_md, &pn->dyd_re, &dy_bd));
       dnnl_memory_desc_t g = qmd(pd_bd, dnnl_query_diff_src_md);
-      TRY(edge_grad(d, pl, id, 0, &g, NULL, NULL, 1.0f));
+      TRY(edge_grad(d, pl, id, 0, &g, NULL, -1, 1.0f));
       gm = pn->e[0].gm;
     } else {
       dd_md = y_md;
-      TRY(mem_on(d, pl, &y_md, &b->dy, &dy_bd));
+      TRY(mem_blk(d, pl, &y_md, pn->dyb, &dy_bd));
       dnnl_memory_desc_t g = shape_md(n, is, dnnl_abcd);
-      TRY(edge_grad(d, pl, id, 0, &g, NULL, NULL, 1.0f));
-      TRY(mem_on(d, pl, &x_md, pn->e[0].gb, &gm));
+      TRY(edge_grad(d, pl, id, 0, &g, NULL, -1, 1.0f));
+      TRY(mem_blk(d, pl, &x_md, pn->e[0].gb, &gm));
     }
     TRY(make_prim(d, pl, id, &pn->bd, pd_bd, "backward data creation"));
     arg(&pn->bd, DNNL_ARG_DIFF_DST, dy_bd);
@@ -710,26 +828,33 @@ static enum gm_status build_conv_linear(struct dnn *d, struct plan *pl,
   dnnl_memory_t xw, dyw, gw, gu, gbias = NULL;
   dnnl_memory_desc_t xw_md = qmd(pd_bw, dnnl_query_src_md);
   dnnl_memory_desc_t fx_md = conv ? pn->e[0].want : x_md;
-  if (md_eq(&xw_md, &fx_md))
+  const struct pnode *ps = &pl->nodes[src];
+  if (conv && pn->e[0].re.p) {
+    /* staged in the forward pass: staged again from the producer's output
+     * (often kept for its own backward), so the copy is not kept */
+    TRY(mem_new(d, pl, &xw_md, &blk, &xw));
+    TRY(make_reorder(d, pl, id, &pn->xw_re, &ps->ymd, ps->y, &xw_md, xw, false,
+                     1.0f));
+  } else if (md_eq(&xw_md, &fx_md)) {
     xw = x;
-  else {
-    TRY(mem_on(d, pl, &xw_md, &b->xw, &xw));
+  } else {
+    TRY(mem_new(d, pl, &xw_md, &blk, &xw));
     TRY(make_reorder(d, pl, id, &pn->xw_re, &fx_md, x, &xw_md, xw, false,
                      1.0f));
   }
   dnnl_memory_desc_t dw_md = qmd(pd_bw, dnnl_query_diff_dst_md);
   if (!conv)
-    TRY(mem_on(d, pl, &y_md, &b->dy, &dyw));
+    TRY(mem_blk(d, pl, &y_md, pn->dyb, &dyw));
   else if (dy_bd && md_eq(&dw_md, &dd_md))
     dyw = dy_bd;
   else
-    TRY(dy_as(d, pl, id, &dw_md, &b->dyw, &pn->dyw_re, &dyw));
+    TRY(dy_as(d, pl, id, &dw_md, &pn->dyw_re, &dyw));
   TRY(mem_at(d, pl, &w_user, grad(d, nd->weight), &gu));
   dnnl_memory_desc_t gw_md = qmd(pd_bw, dnnl_query_diff_weights_md);
   if (md_eq(&gw_md, &w_user))
     gw = gu;
   else {
-    TRY(mem_on(d, pl, &gw_md, &b->dw, &gw));
+    TRY(mem_new(d, pl, &gw_md, &blk, &gw));
     TRY(make_reorder(d, pl, id, &pn->dw_re, &gw_md, gw, &w_user, gu, false,
                      1.0f));
   }
@@ -802,12 +927,14 @@ static enum gm_status build_bn(struct dnn *d, struct plan *pl, int id) {
   dnnl_memory_desc_t dd_md = qmd(pd_b, dnnl_query_diff_dst_md);
   dnnl_memory_desc_t g = qmd(pd_b, dnnl_query_diff_src_md);
   dnnl_memory_t dy, gm, dscale, dshift;
-  TRY(dy_as(d, pl, id, &dd_md, &b->dyd, &pn->dyd_re, &dy));
-  TRY(edge_grad(d, pl, id, 0, &g, NULL, NULL, 1.0f));
-  if (pn->e[0].grad)
+  TRY(dy_as(d, pl, id, &dd_md, &pn->dyd_re, &dy));
+  TRY(edge_grad(d, pl, id, 0, &g, NULL, -1, 1.0f));
+  if (pn->e[0].grad) {
     gm = pn->e[0].gm;
-  else /* the input needs no gradient: a sink */
-    TRY(mem_on(d, pl, &g, &b->gx[0], &gm));
+  } else { /* the input needs no gradient: a sink */
+    int sink;
+    TRY(mem_new(d, pl, &g, &sink, &gm));
+  }
   TRY(mem_at(d, pl, &c_md, grad(d, nd->weight), &dscale));
   TRY(mem_at(d, pl, &c_md, grad(d, nd->bias_param), &dshift));
   TRY(make_prim(d, pl, id, &pn->bd, pd_b, "batch norm backward creation"));
@@ -829,7 +956,9 @@ static enum gm_status build_eltwise(struct dnn *d, struct plan *pl, int id) {
   const struct gm__nn_node *nd = node(d, id);
   struct pnode *pn = &pl->nodes[id];
   const int src = nd->in[0];
-  dnnl_alg_kind_t alg = nd->op == GM_NN_RELU      ? dnnl_eltwise_relu
+  /* ReLU's backward reads the output (y > 0 exactly where x > 0) */
+  const bool use_dst = nd->op == GM_NN_RELU;
+  dnnl_alg_kind_t alg = use_dst ? dnnl_eltwise_relu_use_dst_for_bwd
                         : nd->op == GM_NN_SIGMOID ? dnnl_eltwise_logistic
                                                   : dnnl_eltwise_swish;
   const float alpha = nd->op == GM_NN_SWISH ? 1.0f : 0.0f;
@@ -848,16 +977,20 @@ static enum gm_status build_eltwise(struct dnn *d, struct plan *pl, int id) {
   arg(&pn->f, DNNL_ARG_DST, pn->y);
   if (!wants_grad(d, pl, id, 0))
     goto fail;
-  CK(dnnl_eltwise_backward_desc_init(&desc, alg, &pn->ymd, &x_md, alpha, 0.0f),
+  CK(dnnl_eltwise_backward_desc_init(&desc, alg, &pn->ymd,
+                                     use_dst ? &pn->ymd : &x_md, alpha, 0.0f),
      "eltwise backward descriptor");
   TRY(make_pd(d, pl, id, &pd_b, &desc, pd_f, "eltwise backward creation"));
   dnnl_memory_desc_t dd_md = qmd(pd_b, dnnl_query_diff_dst_md);
   dnnl_memory_desc_t g = qmd(pd_b, dnnl_query_diff_src_md);
   dnnl_memory_t dy;
-  TRY(dy_as(d, pl, id, &dd_md, &d->nb[id].dyd, &pn->dyd_re, &dy));
-  TRY(edge_grad(d, pl, id, 0, &g, NULL, NULL, 1.0f));
+  TRY(dy_as(d, pl, id, &dd_md, &pn->dyd_re, &dy));
+  TRY(edge_grad(d, pl, id, 0, &g, NULL, -1, 1.0f));
   TRY(make_prim(d, pl, id, &pn->bd, pd_b, "eltwise backward creation"));
-  arg(&pn->bd, DNNL_ARG_SRC, pn->e[0].x);
+  if (use_dst)
+    arg(&pn->bd, DNNL_ARG_DST, pn->y);
+  else
+    arg(&pn->bd, DNNL_ARG_SRC, pn->e[0].x);
   arg(&pn->bd, DNNL_ARG_DIFF_DST, dy);
   arg(&pn->bd, DNNL_ARG_DIFF_SRC, pn->e[0].gm);
 fail:
@@ -868,7 +1001,6 @@ static enum gm_status build_pool(struct dnn *d, struct plan *pl, int id) {
   enum gm_status rc = GM_OK;
   const struct gm__nn_node *nd = node(d, id);
   struct pnode *pn = &pl->nodes[id];
-  struct nbufs *b = &d->nb[id];
   const int src = nd->in[0], n = pl->n;
   const struct gm_nn_shape is = shape_of(d, src);
   dnnl_alg_kind_t alg = nd->op == GM_NN_MAXPOOL ? dnnl_pooling_max
@@ -898,7 +1030,7 @@ static enum gm_status build_pool(struct dnn *d, struct plan *pl, int id) {
   TRY(node_out(d, pl, id));
   dnnl_memory_desc_t ws_md = qmd(pd_f, dnnl_query_workspace_md);
   if (ws_md.ndims > 0)
-    TRY(mem_on(d, pl, &ws_md, &b->ws, &ws));
+    TRY(mem_new(d, pl, &ws_md, &pn->wsb, &ws));
   TRY(make_prim(d, pl, id, &pn->f, pd_f, "pooling forward creation"));
   arg(&pn->f, DNNL_ARG_SRC, pn->e[0].x);
   arg(&pn->f, DNNL_ARG_DST, pn->y);
@@ -922,8 +1054,8 @@ static enum gm_status build_pool(struct dnn *d, struct plan *pl, int id) {
   dnnl_memory_desc_t dd_md = qmd(pd_b, dnnl_query_diff_dst_md);
   dnnl_memory_desc_t g = qmd(pd_b, dnnl_query_diff_src_md);
   dnnl_memory_t dy;
-  TRY(dy_as(d, pl, id, &dd_md, &b->dyd, &pn->dyd_re, &dy));
-  TRY(edge_grad(d, pl, id, 0, &g, NULL, NULL, 1.0f));
+  TRY(dy_as(d, pl, id, &dd_md, &pn->dyd_re, &dy));
+  TRY(edge_grad(d, pl, id, 0, &g, NULL, -1, 1.0f));
   TRY(make_prim(d, pl, id, &pn->bd, pd_b, "pooling backward creation"));
   arg(&pn->bd, DNNL_ARG_DIFF_DST, dy);
   arg(&pn->bd, DNNL_ARG_DIFF_SRC, pn->e[0].gm);
@@ -938,19 +1070,18 @@ static enum gm_status build_flatten(struct dnn *d, struct plan *pl, int id) {
   enum gm_status rc = GM_OK;
   const struct gm__nn_node *nd = node(d, id);
   struct pnode *pn = &pl->nodes[id];
-  struct nbufs *b = &d->nb[id];
   const int src = nd->in[0];
   struct pnode *ps = &pl->nodes[src];
   dnnl_memory_desc_t w = shape_md(pl->n, shape_of(d, src), dnnl_abcd);
   dnnl_memory_t yw, dyw;
   pn->ymd = shape_md(pl->n, nd->shape, dnnl_abcd);
   TRY(node_out(d, pl, id));
-  TRY(mem_on(d, pl, &w, &b->y, &yw));
+  TRY(mem_blk(d, pl, &w, pn->yb, &yw));
   TRY(make_reorder(d, pl, id, &pn->f, &ps->ymd, ps->y, &w, yw, false, 1.0f));
   if (!wants_grad(d, pl, id, 0))
     goto fail;
-  TRY(mem_on(d, pl, &w, &b->dy, &dyw));
-  TRY(edge_grad(d, pl, id, 0, &w, dyw, &b->dy, 1.0f));
+  TRY(mem_blk(d, pl, &w, pn->dyb, &dyw));
+  TRY(edge_grad(d, pl, id, 0, &w, dyw, pn->dyb, 1.0f));
 fail:
   return rc;
 }
@@ -963,14 +1094,13 @@ static enum gm_status build_drop(struct dnn *d, struct plan *pl, int id) {
   const size_t n = (size_t)pl->n;
   dnnl_memory_desc_t w = shape_md(pl->n, nd->shape, dnnl_abcd);
   size_t mask = (nd->op == GM_NN_DROPOUT ? n * numel(nd->shape) : n);
+  const dnnl_dim_t mask_dims[1] = {(dnnl_dim_t)mask};
+  dnnl_memory_desc_t mask_md = mdn(1, mask_dims, dnnl_a);
   TRY(edge_in(d, pl, id, 0, &w));
   pn->ymd = w;
   TRY(node_out(d, pl, id));
-  if (!need(d, &d->nb[id].ws, mask * sizeof(float))) {
-    rc = nomem(d, mask * sizeof(float));
-    goto fail;
-  }
-  TRY(edge_grad(d, pl, id, 0, &w, NULL, NULL, 1.0f));
+  TRY(blk_new(d, pl, &mask_md, &pn->wsb));
+  TRY(edge_grad(d, pl, id, 0, &w, NULL, -1, 1.0f));
 fail:
   return rc;
 }
@@ -994,7 +1124,7 @@ static enum gm_status build_add(struct dnn *d, struct plan *pl, int id) {
   arg(&pn->f, DNNL_ARG_SRC_1, pn->e[1].x);
   arg(&pn->f, DNNL_ARG_DST, pn->y);
   for (int s = 0; s < 2; s++)
-    TRY(edge_grad(d, pl, id, s, &pn->ymd, pn->dy, &d->nb[id].dy, 1.0f));
+    TRY(edge_grad(d, pl, id, s, &pn->ymd, pn->dy, pn->dyb, 1.0f));
 fail:
   return rc;
 }
@@ -1007,7 +1137,6 @@ static enum gm_status build_mul_channel(struct dnn *d, struct plan *pl,
   enum gm_status rc = GM_OK;
   const struct gm__nn_node *nd = node(d, id);
   struct pnode *pn = &pl->nodes[id];
-  struct nbufs *b = &d->nb[id];
   const int n = pl->n;
   const struct gm_nn_shape os = nd->shape;
   dnnl_memory_desc_t x_md = pl->nodes[nd->in[0]].ymd, s_md;
@@ -1038,7 +1167,7 @@ static enum gm_status build_mul_channel(struct dnn *d, struct plan *pl,
        "binary mul descriptor");
     TRY(make_pd(d, pl, id, &pd_dx, &desc, NULL, "binary mul creation"));
     dnnl_memory_desc_t g = qmd(pd_dx, dnnl_query_dst_md);
-    TRY(edge_grad(d, pl, id, 0, &g, NULL, NULL, 1.0f));
+    TRY(edge_grad(d, pl, id, 0, &g, NULL, -1, 1.0f));
     TRY(make_prim(d, pl, id, &pn->bd, pd_dx, "binary mul creation"));
     arg(&pn->bd, DNNL_ARG_SRC_0, pn->dy);
     arg(&pn->bd, DNNL_ARG_SRC_1, pn->e[1].x);
@@ -1058,8 +1187,9 @@ static enum gm_status build_mul_channel(struct dnn *d, struct plan *pl,
     TRY(make_pd(d, pl, id, &pd_p, &pdesc, NULL, "pooling creation"));
     dnnl_memory_desc_t g = qmd(pd_p, dnnl_query_dst_md);
     dnnl_memory_t tm, gm;
-    TRY(mem_on(d, pl, &t_md, &b->tmp, &tm));
-    TRY(mem_on(d, pl, &g, &b->tmp2, &gm));
+    int tb, gb;
+    TRY(mem_new(d, pl, &t_md, &tb, &tm));
+    TRY(mem_new(d, pl, &g, &gb, &gm));
     TRY(make_prim(d, pl, id, &pn->aux1, pd_t, "binary mul creation"));
     arg(&pn->aux1, DNNL_ARG_SRC_0, pn->dy);
     arg(&pn->aux1, DNNL_ARG_SRC_1, pn->e[0].x);
@@ -1067,7 +1197,7 @@ static enum gm_status build_mul_channel(struct dnn *d, struct plan *pl,
     TRY(make_prim(d, pl, id, &pn->aux2, pd_p, "pooling creation"));
     arg(&pn->aux2, DNNL_ARG_SRC, tm);
     arg(&pn->aux2, DNNL_ARG_DST, gm);
-    TRY(edge_grad(d, pl, id, 1, &g, gm, &b->tmp2, (float)(os.h * os.w)));
+    TRY(edge_grad(d, pl, id, 1, &g, gm, gb, (float)(os.h * os.w)));
   }
 fail:
   return rc;
@@ -1119,8 +1249,8 @@ static enum gm_status build_concat(struct dnn *d, struct plan *pl, int id) {
       dnnl_memory_t subm;
       CK(dnnl_memory_desc_init_submemory(&sub, &pn->ymd, dims, offs),
          "sub-memory descriptor");
-      TRY(mem_on(d, pl, &sub, &d->nb[id].dy, &subm));
-      TRY(edge_grad(d, pl, id, i, &sub, subm, &d->nb[id].dy, 1.0f));
+      TRY(mem_blk(d, pl, &sub, pn->dyb, &subm));
+      TRY(edge_grad(d, pl, id, i, &sub, subm, pn->dyb, 1.0f));
     }
     off += s.c;
   }
@@ -1136,7 +1266,6 @@ static enum gm_status build_slice(struct dnn *d, struct plan *pl, int id) {
   enum gm_status rc = GM_OK;
   const struct gm__nn_node *nd = node(d, id);
   struct pnode *pn = &pl->nodes[id];
-  struct nbufs *b = &d->nb[id];
   const int src = nd->in[0], n = pl->n;
   const struct gm_nn_shape is = shape_of(d, src), os = nd->shape;
   dnnl_memory_desc_t p_md = pl->nodes[src].ymd, w, sub;
@@ -1151,7 +1280,7 @@ static enum gm_status build_slice(struct dnn *d, struct plan *pl, int id) {
   TRY(node_out(d, pl, id));
   CK(dnnl_memory_desc_init_submemory(&sub, &w, dims, offs),
      "sub-memory descriptor");
-  TRY(mem_on(d, pl, &sub, pn->e[0].xb, &subm));
+  TRY(mem_blk(d, pl, &sub, pn->e[0].xb, &subm));
   TRY(make_reorder(d, pl, id, &pn->f, &sub, subm, &pn->ymd, pn->y, false,
                    1.0f));
   if (!wants_grad(d, pl, id, 0))
@@ -1163,22 +1292,23 @@ static enum gm_status build_slice(struct dnn *d, struct plan *pl, int id) {
     e->grad = true;
     e->first = first;
     dnnl_memory_t dsub;
-    TRY(mem_on(d, pl, &sub, &d->nb[src].dy, &dsub));
+    TRY(mem_blk(d, pl, &sub, pl->nodes[src].dyb, &dsub));
     TRY(make_reorder(d, pl, id, &pn->bd, &pn->ymd, pn->dy, &sub, dsub, true,
                      1.0f));
     if (first) {
-      pn->zero_buf = &d->nb[src].dy;
+      pn->zero_blk = pl->nodes[src].dyb;
       pn->zero_bytes = md_bytes(&p_md);
     }
   } else {
     dnnl_memory_t gm, gsub;
-    TRY(mem_on(d, pl, &w, &b->gx[0], &gm));
-    TRY(mem_on(d, pl, &sub, &b->gx[0], &gsub));
+    int gb;
+    TRY(mem_new(d, pl, &w, &gb, &gm));
+    TRY(mem_blk(d, pl, &sub, gb, &gsub));
     TRY(make_reorder(d, pl, id, &pn->bd, &pn->ymd, pn->dy, &sub, gsub, false,
                      1.0f));
-    pn->zero_buf = &b->gx[0];
+    pn->zero_blk = gb;
     pn->zero_bytes = md_bytes(&w);
-    TRY(edge_grad(d, pl, id, 0, &w, gm, &b->gx[0], 1.0f));
+    TRY(edge_grad(d, pl, id, 0, &w, gm, gb, 1.0f));
   }
 fail:
   return rc;
@@ -1212,8 +1342,8 @@ static enum gm_status build_shuffle(struct dnn *d, struct plan *pl, int id) {
   dnnl_memory_desc_t dd_md = qmd(pd_b, dnnl_query_diff_dst_md);
   dnnl_memory_desc_t g = qmd(pd_b, dnnl_query_diff_src_md);
   dnnl_memory_t dy;
-  TRY(dy_as(d, pl, id, &dd_md, &d->nb[id].dyd, &pn->dyd_re, &dy));
-  TRY(edge_grad(d, pl, id, 0, &g, NULL, NULL, 1.0f));
+  TRY(dy_as(d, pl, id, &dd_md, &pn->dyd_re, &dy));
+  TRY(edge_grad(d, pl, id, 0, &g, NULL, -1, 1.0f));
   TRY(make_prim(d, pl, id, &pn->bd, pd_b, "shuffle backward creation"));
   arg(&pn->bd, DNNL_ARG_DIFF_DST, dy);
   arg(&pn->bd, DNNL_ARG_DIFF_SRC, pn->e[0].gm);
@@ -1261,6 +1391,317 @@ static enum gm_status build_node(struct dnn *d, struct plan *pl, int id) {
   return GM_ERR_NOT_SUPPORTED;
 }
 
+/* ---- placing a plan's tensors -------------------------------------------- */
+
+/* Steps of a pass: the forward of node id is step id, the output copy step
+ * n_nodes, the backward of node id step 2 n_nodes - id. */
+static int out_step(const struct dnn *d) { return d->n_nodes; }
+static int bwd_step(const struct dnn *d, int id) { return 2 * d->n_nodes - id; }
+static int n_steps(const struct dnn *d) { return 2 * d->n_nodes; }
+
+/* A memory of the plan and its tensor, sorted by memory for look-ups. */
+struct mref {
+  dnnl_memory_t m;
+  int blk;
+};
+
+static int mref_cmp(const void *a, const void *b) {
+  uintptr_t x = (uintptr_t)((const struct mref *)a)->m;
+  uintptr_t y = (uintptr_t)((const struct mref *)b)->m;
+  return (x > y) - (x < y);
+}
+
+struct lifetimes {
+  struct plan *pl;
+  const struct mref *refs;
+  size_t n_refs;
+  int mode;
+};
+
+static void touch(struct lifetimes *lt, int blk, int step) {
+  if (blk < 0)
+    return;
+  struct blk *t = &lt->pl->blks[blk];
+  if (step < t->t0[lt->mode])
+    t->t0[lt->mode] = step;
+  if (step > t->t1[lt->mode])
+    t->t1[lt->mode] = step;
+}
+
+/* Every tensor that primitive p reads or writes is in use at step. */
+static void touch_prim(struct lifetimes *lt, const struct prim *p, int step) {
+  if (!p->p)
+    return;
+  for (int i = 0; i < p->nargs; i++) {
+    struct mref key = {p->args[i].memory, -1};
+    const struct mref *r =
+        bsearch(&key, lt->refs, lt->n_refs, sizeof(key), mref_cmp);
+    if (r)
+      touch(lt, r->blk, step);
+  }
+}
+
+/* The steps of one pass in placement mode that use each tensor: what the
+ * running code below executes, primitive by primitive, plus the loops on
+ * host pointers (input, output, dropout, zeroing). */
+static void pass_lifetimes(struct dnn *d, struct lifetimes *lt) {
+  struct plan *pl = lt->pl;
+  const int out = gm_nn_output(d->net), m = lt->mode;
+  touch(lt, pl->nodes[0].yb, 0);
+  for (int id = 1; id < d->n_nodes; id++) {
+    const struct gm__nn_node *nd = node(d, id);
+    const struct pnode *pn = &pl->nodes[id];
+    const bool drop = nd->op == GM_NN_DROPOUT || nd->op == GM_NN_DROP_PATH;
+    for (int s = 0; s < nd->n_in; s++)
+      touch_prim(lt, &pn->e[s].re, id);
+    touch_prim(lt, &pn->wf_re, id);
+    touch_prim(lt, m == EVAL && nd->op == GM_NN_BATCHNORM ? &pn->fe : &pn->f,
+               id);
+    if (drop) {
+      touch(lt, pn->e[0].xb, id);
+      touch(lt, pn->yb, id);
+      if (m == TRAIN)
+        touch(lt, pn->wsb, id);
+    }
+    if (m != TRAIN || !pn->bwd)
+      continue;
+    const int t = bwd_step(d, id);
+    const struct prim *bp[] = {&pn->dyd_re, &pn->dyw_re, &pn->xw_re, &pn->wf_re,
+                               &pn->wb_re,  &pn->bd,     &pn->bw,    &pn->dw_re,
+                               &pn->aux1,   &pn->aux2};
+    for (size_t k = 0; k < sizeof(bp) / sizeof(bp[0]); k++)
+      touch_prim(lt, bp[k], t);
+    for (int s = 0; s < nd->n_in; s++)
+      if (pn->e[s].grad)
+        touch_prim(lt, &pn->e[s].acc, t);
+    touch(lt, pn->zero_blk, t);
+    if (drop && pn->e[0].grad) {
+      touch(lt, pn->dyb, t);
+      touch(lt, pn->wsb, t);
+      touch(lt, pn->e[0].gb, t);
+    }
+  }
+  touch_prim(lt, &pl->out_re, out_step(d));
+  if (pl->out_plain)
+    touch(lt, pl->nodes[out].yb, out_step(d));
+  if (m == TRAIN) {
+    touch_prim(lt, &pl->dout_re, bwd_step(d, out));
+    if (pl->out_plain)
+      touch(lt, pl->nodes[out].dyb, bwd_step(d, out));
+  }
+}
+
+static size_t round_up(size_t bytes) {
+  return (bytes + ALIGN - 1) / ALIGN * ALIGN;
+}
+
+struct order {
+  size_t bytes;
+  int t0, blk;
+};
+
+static int order_cmp(const void *a, const void *b) {
+  const struct order *x = a, *y = b;
+  if (x->bytes != y->bytes)
+    return x->bytes > y->bytes ? -1 : 1;
+  if (x->t0 != y->t0)
+    return x->t0 < y->t0 ? -1 : 1;
+  return (x->blk > y->blk) - (x->blk < y->blk);
+}
+
+/* Offsets for placement mode: largest tensor first, each at the lowest
+ * offset where it meets no placed tensor alive at the same time. Returns
+ * the bytes needed, or SIZE_MAX without memory. */
+static size_t place(struct plan *pl, int mode) {
+  const size_t nb = pl->n_blks;
+  struct order *ord = calloc(nb ? nb : 1, sizeof(*ord));
+  int *placed = calloc(nb ? nb : 1, sizeof(*placed)); /* by offset */
+  size_t n_ord = 0, n_placed = 0, top = 0;
+  if (!ord || !placed) {
+    free(ord);
+    free(placed);
+    return SIZE_MAX;
+  }
+  for (size_t i = 0; i < nb; i++) {
+    struct blk *t = &pl->blks[i];
+    t->off[mode] = 0;
+    if (t->t0[mode] <= t->t1[mode])
+      ord[n_ord++] = (struct order){round_up(t->bytes), t->t0[mode], (int)i};
+  }
+  qsort(ord, n_ord, sizeof(*ord), order_cmp);
+  for (size_t k = 0; k < n_ord; k++) {
+    struct blk *t = &pl->blks[ord[k].blk];
+    size_t off = 0, at = n_placed;
+    for (size_t j = 0; j < n_placed; j++) {
+      const struct blk *p = &pl->blks[placed[j]];
+      if (p->t1[mode] < t->t0[mode] || p->t0[mode] > t->t1[mode])
+        continue;
+      if (off + ord[k].bytes <= p->off[mode])
+        break;
+      size_t end = p->off[mode] + round_up(p->bytes);
+      if (end > off)
+        off = end;
+    }
+    t->off[mode] = off;
+    while (at > 0 && pl->blks[placed[at - 1]].off[mode] > off) {
+      placed[at] = placed[at - 1];
+      at--;
+    }
+    placed[at] = ord[k].blk;
+    n_placed++;
+    if (off + ord[k].bytes > top)
+      top = off + ord[k].bytes;
+  }
+  free(ord);
+  free(placed);
+  return top;
+}
+
+/* Per step, the padded tensors whose first use it is. */
+static bool zero_lists(const struct dnn *d, struct plan *pl, int mode) {
+  const int ns = n_steps(d);
+  int *idx = calloc((size_t)ns + 2, sizeof(int));
+  int *list = calloc(pl->n_blks ? pl->n_blks : 1, sizeof(int));
+  if (!idx || !list) {
+    free(idx);
+    free(list);
+    return false;
+  }
+  for (size_t i = 0; i < pl->n_blks; i++) {
+    const struct blk *t = &pl->blks[i];
+    if (t->padded && t->t0[mode] <= t->t1[mode])
+      idx[t->t0[mode] + 1]++;
+  }
+  for (int s = 0; s <= ns; s++)
+    idx[s + 1] += idx[s];
+  int *fill = calloc((size_t)ns + 1, sizeof(int));
+  if (!fill) {
+    free(idx);
+    free(list);
+    return false;
+  }
+  for (size_t i = 0; i < pl->n_blks; i++) {
+    const struct blk *t = &pl->blks[i];
+    if (t->padded && t->t0[mode] <= t->t1[mode]) {
+      const int s = t->t0[mode];
+      list[idx[s] + fill[s]++] = (int)i;
+    }
+  }
+  free(fill);
+  pl->zidx[mode] = idx;
+  pl->zlist[mode] = list;
+  return true;
+}
+
+/* Lifetimes, offsets and zeroing lists of both placements, and an arena
+ * large enough for them. */
+static enum gm_status plan_place(struct dnn *d, struct plan *pl) {
+  struct mref *refs = calloc(pl->n_mems ? pl->n_mems : 1, sizeof(*refs));
+  if (!refs)
+    return nomem(d, pl->n_mems * sizeof(*refs));
+  for (size_t i = 0; i < pl->n_mems; i++)
+    refs[i] = (struct mref){pl->mems[i].m, pl->mems[i].blk};
+  qsort(refs, pl->n_mems, sizeof(*refs), mref_cmp);
+  struct lifetimes lt = {pl, refs, pl->n_mems, TRAIN};
+  for (int m = 0; m < N_MODES; m++) {
+    lt.mode = m;
+    pass_lifetimes(d, &lt);
+  }
+  free(refs);
+  pl->naive = 0;
+  for (size_t i = 0; i < pl->n_blks; i++)
+    pl->naive += round_up(pl->blks[i].bytes);
+  size_t need_bytes = 1;
+  for (int m = 0; m < N_MODES; m++) {
+    pl->size[m] = place(pl, m);
+    if (pl->size[m] == SIZE_MAX || !zero_lists(d, pl, m))
+      return nomem(d, pl->n_blks * sizeof(struct order));
+    if (pl->size[m] > need_bytes)
+      need_bytes = pl->size[m];
+  }
+  if (!need(d, &d->arena, need_bytes))
+    return nomem(d, need_bytes);
+  return GM_OK;
+}
+
+/* The element offset of index pos in blocked layout md. */
+static dnnl_dim_t blocked_off(const dnnl_memory_desc_t *md,
+                              const dnnl_dims_t index) {
+  const dnnl_blocking_desc_t *bk = &md->format_desc.blocking;
+  dnnl_dims_t pos;
+  for (int k = 0; k < md->ndims; k++)
+    pos[k] = index[k];
+  dnnl_dim_t off = md->offset0, stride = 1;
+  for (int b = bk->inner_nblks - 1; b >= 0; b--) {
+    const int k = bk->inner_idxs[b];
+    off += pos[k] % bk->inner_blks[b] * stride;
+    pos[k] /= bk->inner_blks[b];
+    stride *= bk->inner_blks[b];
+  }
+  for (int k = 0; k < md->ndims; k++)
+    off += pos[k] * bk->strides[k];
+  return off;
+}
+
+/* Zeroes the padding of a blocked layout at p: the elements whose index
+ * lies beyond dims within padded_dims. Where the padding of a dimension
+ * lies within its innermost block (nChw16c), each run is one memset. */
+static void zero_padding(const dnnl_memory_desc_t *md, char *p) {
+  const dnnl_blocking_desc_t *bk = &md->format_desc.blocking;
+  const int nd = md->ndims;
+  const size_t es = dnnl_data_type_size(md->data_type);
+  for (int pd = 0; pd < nd; pd++) {
+    const dnnl_dim_t lo = md->dims[pd], run = md->padded_dims[pd] - lo;
+    if (run == 0)
+      continue;
+    int blocks = 0;
+    for (int b = 0; b < bk->inner_nblks; b++)
+      blocks += bk->inner_idxs[b] == pd;
+    const dnnl_dim_t inner =
+        bk->inner_nblks > 0 ? bk->inner_blks[bk->inner_nblks - 1] : 1;
+    const bool contiguous = blocks == 1 && bk->inner_nblks > 0 &&
+                            bk->inner_idxs[bk->inner_nblks - 1] == pd &&
+                            lo / inner == (lo + run - 1) / inner;
+    /* indices before pd within dims (the regions of earlier dimensions
+     * cover the rest), after pd anything; pd itself runs inside */
+    dnnl_dims_t i, hi;
+    for (int k = 0; k < nd; k++) {
+      i[k] = 0;
+      hi[k] = k < pd ? md->dims[k] : md->padded_dims[k];
+    }
+    hi[pd] = 1;
+    for (;;) {
+      i[pd] = lo;
+      if (contiguous) {
+        memset(p + (size_t)blocked_off(md, i) * es, 0, (size_t)run * es);
+      } else {
+        for (; i[pd] < lo + run; i[pd]++)
+          memset(p + (size_t)blocked_off(md, i) * es, 0, es);
+      }
+      i[pd] = 0;
+      int k = nd - 1;
+      while (k >= 0 && ++i[k] >= hi[k]) {
+        i[k] = 0;
+        k--;
+      }
+      if (k < 0)
+        break;
+    }
+  }
+}
+
+/* Before the work of step t: the padding of the tensors first used then. */
+static void zero_step(const struct dnn *d, const struct plan *pl, int t) {
+  const int m = pl->mode;
+  for (int k = pl->zidx[m][t]; k < pl->zidx[m][t + 1]; k++) {
+    const int b = pl->zlist[m][k];
+    zero_padding(&pl->blks[b].md, blk_ptr(d, pl, b));
+  }
+}
+
+/* ---- plans ----------------------------------------------------------------
+ */
+
 static enum gm_status plan_create(struct dnn *d, int n, struct plan **out) {
   const int id = gm_nn_output(d->net);
   enum gm_status rc = GM_OK;
@@ -1271,9 +1712,16 @@ static enum gm_status plan_create(struct dnn *d, int n, struct plan **out) {
   }
   pl->n = n;
   pl->id = ++d->next_plan;
+  pl->mode = -1;
+  for (int i = 0; i < d->n_nodes; i++) {
+    struct pnode *pn = &pl->nodes[i];
+    pn->yb = pn->dyb = pn->wsb = pn->zero_blk = -1;
+    for (int s = 0; s < GM_NN_MAX_INPUTS; s++)
+      pn->e[s].xb = pn->e[s].gb = -1;
+  }
   struct pnode *in = &pl->nodes[0];
   in->ymd = shape_md(n, shape_of(d, 0), dnnl_abcd);
-  TRY(mem_on(d, pl, &in->ymd, &d->nb[0].y, &in->y));
+  TRY(mem_new(d, pl, &in->ymd, &in->yb, &in->y));
   for (int i = 1; i < d->n_nodes; i++)
     TRY(build_node(d, pl, i));
   /* the host boundary at the output */
@@ -1291,7 +1739,7 @@ static enum gm_status plan_create(struct dnn *d, int n, struct plan **out) {
                        false, 1.0f));
     }
   }
-  TRY(plan_bind(d, pl));
+  TRY(plan_place(d, pl));
   *out = pl;
   return GM_OK;
 fail:
@@ -1300,8 +1748,9 @@ fail:
 }
 
 /* The plan for n samples: cached, or built (evicting the least recently
- * used), and bound to the current buffers. */
-static enum gm_status plan_get(struct dnn *d, int n, struct plan **out) {
+ * used), and bound to the current buffers in placement mode. */
+static enum gm_status plan_get(struct dnn *d, int n, int mode,
+                               struct plan **out) {
   enum gm_status rc = GM_OK;
   struct plan *pl = NULL;
   int slot = -1;
@@ -1325,8 +1774,8 @@ static enum gm_status plan_get(struct dnn *d, int n, struct plan **out) {
     TRY(plan_create(d, n, &pl));
     d->plans[slot] = pl;
   }
-  if (pl->gen != d->gen)
-    TRY(plan_bind(d, pl));
+  if (pl->gen != d->gen || pl->mode != mode)
+    TRY(plan_bind(d, pl, mode));
   pl->used = ++d->tick;
   *out = pl;
 fail:
@@ -1397,8 +1846,9 @@ static enum gm_status forward_node(struct dnn *d, struct plan *pl, int id,
   case GM_NN_DROP_PATH: {
     CK(dnnl_stream_wait(d->strm), "stream wait");
     const size_t per = numel(nd->shape), len = (size_t)n * per;
-    const float *x = pn->e[0].xb->p;
-    float *y = b->y.p, *mask = b->ws.p;
+    const float *x = (const float *)blk_ptr(d, pl, pn->e[0].xb);
+    float *y = (float *)blk_ptr(d, pl, pn->yb);
+    float *mask = (float *)blk_ptr(d, pl, pn->wsb);
     if (!training) {
       memcpy(y, x, len * sizeof(float));
       break;
@@ -1436,8 +1886,8 @@ static enum gm_status backward_node(struct dnn *d, struct plan *pl, int id) {
   struct pnode *pn = &pl->nodes[id];
   struct nbufs *b = &d->nb[id];
   dnnl_status_t st = dnnl_success;
-  if (pn->zero_buf)
-    memset(pn->zero_buf->p, 0, pn->zero_bytes);
+  if (pn->zero_blk >= 0)
+    memset(blk_ptr(d, pl, pn->zero_blk), 0, pn->zero_bytes);
   switch (nd->op) {
   case GM_NN_CONV2D:
   case GM_NN_LINEAR:
@@ -1448,8 +1898,7 @@ static enum gm_status backward_node(struct dnn *d, struct plan *pl, int id) {
       /* the forward layout may be shared with backward data */
       weights_fresh(d, pl, &pn->wf_re, &b->wf_plan, &b->wf_ver, &st);
       CK(st, "weight reorder");
-      weights_fresh(d, pl, &pn->wb_re, &b->wb_plan, &b->wb_ver, &st);
-      CK(st, "weight reorder");
+      RUN(&pn->wb_re, "weight reorder");
       RUN(&pn->bd, "backward data");
     }
     RUN(&pn->bw, "backward weights");
@@ -1461,8 +1910,9 @@ static enum gm_status backward_node(struct dnn *d, struct plan *pl, int id) {
       break;
     CK(dnnl_stream_wait(d->strm), "stream wait");
     const size_t per = numel(nd->shape), len = (size_t)pl->n * per;
-    const float *dy = b->dy.p, *mask = b->ws.p;
-    float *dx = pn->e[0].gb->p;
+    const float *dy = (const float *)blk_ptr(d, pl, pn->dyb);
+    const float *mask = (const float *)blk_ptr(d, pl, pn->wsb);
+    float *dx = (float *)blk_ptr(d, pl, pn->e[0].gb);
     if (nd->op == GM_NN_DROPOUT) {
       for (size_t i = 0; i < len; i++)
         dx[i] = dy[i] * mask[i];
@@ -1510,17 +1960,11 @@ static void dnn_destroy(void *self) {
     plan_free(d->plans[i]);
   if (d->nb)
     for (int i = 0; i < d->n_nodes; i++) {
-      struct nbufs *b = &d->nb[i];
-      struct buf *all[] = {&b->y,   &b->dy,   &b->ws, &b->mean, &b->var,
-                           &b->tmp, &b->tmp2, &b->wf, &b->wb,   &b->dw,
-                           &b->xw,  &b->dyd,  &b->dyw};
-      for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
-        buf_free(all[k]);
-      for (int k = 0; k < GM_NN_MAX_INPUTS; k++) {
-        buf_free(&b->xs[k]);
-        buf_free(&b->gx[k]);
-      }
+      buf_free(&d->nb[i].mean);
+      buf_free(&d->nb[i].var);
+      buf_free(&d->nb[i].wf);
     }
+  buf_free(&d->arena);
   buf_free(&d->scratch);
   buf_free(&d->hostg);
   if (d->attr)
@@ -1632,8 +2076,11 @@ static enum gm_status dnn_create(const struct gm_nn_net *net,
   CK(dnnl_primitive_attr_set_scratchpad_mode(d->attr,
                                              dnnl_scratchpad_mode_user),
      "scratchpad mode");
-  TRY(plan_get(d, d->max_batch, &d->cur));
-  d->cur = NULL;
+  struct plan *pl;
+  TRY(plan_get(d, d->max_batch, EVAL, &pl));
+  d->planned = (struct gm__nn_memory_plan){.training = pl->size[TRAIN],
+                                           .evaluation = pl->size[EVAL],
+                                           .naive = pl->naive};
   threads_leave(d, saved);
   *self = d;
   return GM_OK;
@@ -1752,15 +2199,20 @@ static enum gm_status dnn_forward(void *self, const float *x, int n,
       goto fail;
     }
   }
-  TRY(plan_get(d, n, &pl));
+  TRY(plan_get(d, n, training ? TRAIN : EVAL, &pl));
   d->cur = pl;
-  memcpy(d->nb[0].y.p, x, (size_t)n * numel(shape_of(d, 0)) * sizeof(float));
-  for (id = 1; id < d->n_nodes; id++)
+  zero_step(d, pl, 0);
+  memcpy(blk_ptr(d, pl, pl->nodes[0].yb), x,
+         (size_t)n * numel(shape_of(d, 0)) * sizeof(float));
+  for (id = 1; id < d->n_nodes; id++) {
+    zero_step(d, pl, id);
     TRY(forward_node(d, pl, id, training, seed));
+  }
   id = out_id;
+  zero_step(d, pl, out_step(d));
   if (pl->out_plain) {
     CK(dnnl_stream_wait(d->strm), "stream wait");
-    memcpy(out, d->nb[out_id].y.p,
+    memcpy(out, blk_ptr(d, pl, pl->nodes[out_id].yb),
            (size_t)n * numel(shape_of(d, out_id)) * sizeof(float));
   } else {
     CK(dnnl_memory_set_data_handle(pl->out_host, out), "output binding");
@@ -1790,17 +2242,19 @@ static enum gm_status dnn_backward(void *self, const float *dout) {
   int saved = threads_enter(d);
   const size_t bytes =
       (size_t)pl->n * numel(shape_of(d, out_id)) * sizeof(float);
-  if (pl->nodes[out_id].dy) {
-    if (pl->out_plain) {
-      memcpy(d->nb[out_id].dy.p, dout, bytes);
-    } else {
-      memcpy(d->hostg.p, dout, bytes);
-      RUN(&pl->dout_re, "output gradient reorder");
+  for (id = out_id; id > 0; id--) {
+    zero_step(d, pl, bwd_step(d, id));
+    if (id == out_id && pl->nodes[out_id].dy) {
+      if (pl->out_plain) {
+        memcpy(blk_ptr(d, pl, pl->nodes[out_id].dyb), dout, bytes);
+      } else {
+        memcpy(d->hostg.p, dout, bytes);
+        RUN(&pl->dout_re, "output gradient reorder");
+      }
     }
-  }
-  for (id = out_id; id > 0; id--)
     if (pl->nodes[id].bwd)
       TRY(backward_node(d, pl, id));
+  }
   id = out_id;
   CK(dnnl_stream_wait(d->strm), "stream wait");
   d->have_grads = true;
@@ -1858,6 +2312,13 @@ static enum gm_status dnn_sync(void *self) {
                                                    : GM_ERR_NOT_SUPPORTED;
 }
 
+static enum gm_status dnn_memory(const void *self,
+                                 struct gm__nn_memory_plan *out) {
+  const struct dnn *d = self;
+  *out = d->planned;
+  return GM_OK;
+}
+
 static const char *dnn_error(const void *self) {
   const struct dnn *d = self;
   return d->err;
@@ -1879,5 +2340,6 @@ const struct gm__nn_backend_ops gm__nn_backend_onednn = {
     .backward = dnn_backward,
     .sgd_step = dnn_sgd_step,
     .sync = dnn_sync,
+    .memory = dnn_memory,
     .error = dnn_error,
 };
