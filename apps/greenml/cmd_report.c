@@ -240,7 +240,7 @@ static void write_energy(FILE *fp, const struct rep_group *g,
           "baseline). Provenance of the totals: ",
           g->main_batch);
   html(fp, g->energy_prov);
-  fprintf(fp, ". Carbon is of the gross total x PUE %.2f at %.0f gCO2e/kWh (",
+  fprintf(fp, ". Carbon is of the gross total x PUE %.2f at %.4g gCO2e/kWh (",
           c->pue, c->g_per_kwh);
   html(fp, c->source);
   fputs(")", fp);
@@ -526,7 +526,8 @@ static int write_report(FILE *fp, const struct rep_data *d,
       if (figs[f].svg)
         (*n_drawn)++;
       else
-        printf("omitted: %s\n", figs[f].omitted);
+        printf("omitted: %s%s%s\n", d->groups[i].prefix,
+               d->groups[i].prefix[0] ? ": " : "", figs[f].omitted);
     }
     rep_figures_free(figs);
   }
