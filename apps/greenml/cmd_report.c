@@ -535,6 +535,45 @@ static int write_report(FILE *fp, const struct rep_data *d,
   return 0;
 }
 
+/* The page is written beside its final name and renamed when complete, so
+ * a failed report never leaves a half page behind. NULL (after printing)
+ * when the directory cannot be written. */
+static FILE *page_open(const char *out, char *tmp, size_t size) {
+  snprintf(tmp, size, "%s.XXXXXX", out);
+  int fd = mkstemp(tmp);
+  FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+  if (fp)
+    return fp;
+  gm_cli_error("report",
+               "cannot write '%s': %s; pass --out FILE in a writable "
+               "directory",
+               out, strerror(errno));
+  if (fd >= 0) {
+    close(fd);
+    unlink(tmp);
+  }
+  return NULL;
+}
+
+/* Closes the page and gives it its name: 0 or an exit code (printed). */
+static int page_close(FILE *fp, const char *tmp, const char *out) {
+  bool bad = ferror(fp) != 0;
+  if (fclose(fp) != 0 || bad) {
+    gm_cli_error("report", "cannot write '%s': %s", out, strerror(errno));
+    return GM_EXIT_IOERR;
+  }
+  /* mkstemp made it 0600; a report is as readable as any file */
+  mode_t mask = umask(0);
+  umask(mask);
+  chmod(tmp, 0666 & ~mask);
+  if (rename(tmp, out) != 0) {
+    gm_cli_error("report", "cannot write '%s': %s; pass --out FILE", out,
+                 strerror(errno));
+    return GM_EXIT_CANTCREAT;
+  }
+  return 0;
+}
+
 int cmd_report(int argc, char **argv) {
   struct report_opts o = {.out = "report.html"};
   int ec = parse(argc, argv, &o);
@@ -568,19 +607,8 @@ int cmd_report(int argc, char **argv) {
     rep_data_free(&d);
     return GM_EXIT_UNAVAIL;
   }
-  /* the page is written beside its final name and renamed when complete */
-  snprintf(tmp, sizeof(tmp), "%s.XXXXXX", o.out);
-  int fd = mkstemp(tmp);
-  FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+  FILE *fp = page_open(o.out, tmp, sizeof(tmp));
   if (!fp) {
-    gm_cli_error("report",
-                 "cannot write '%s': %s; pass --out FILE in a "
-                 "writable directory",
-                 o.out, strerror(errno));
-    if (fd >= 0) {
-      close(fd);
-      unlink(tmp);
-    }
     rep_data_free(&d);
     return GM_EXIT_CANTCREAT;
   }
@@ -601,23 +629,10 @@ int cmd_report(int argc, char **argv) {
   printf("%s\n", o.run ? "" : " (every complete bench)");
   size_t drawn = 0;
   ec = write_report(fp, &d, &o, gnuplot, &drawn);
-  bool bad = ferror(fp) != 0;
-  if (fclose(fp) != 0 || bad) {
-    if (!ec) {
-      gm_cli_error("report", "cannot write '%s': %s", o.out, strerror(errno));
-      ec = GM_EXIT_IOERR;
-    }
-  }
-  if (!ec) { /* mkstemp made it 0600; a report is as readable as a file */
-    mode_t mask = umask(0);
-    umask(mask);
-    chmod(tmp, 0666 & ~mask);
-  }
-  if (!ec && rename(tmp, o.out) != 0) {
-    gm_cli_error("report", "cannot write '%s': %s; pass --out FILE", o.out,
-                 strerror(errno));
-    ec = GM_EXIT_CANTCREAT;
-  }
+  if (!ec)
+    ec = page_close(fp, tmp, o.out);
+  else
+    fclose(fp);
   if (ec)
     unlink(tmp);
   else
