@@ -778,7 +778,7 @@ static struct band band_of(const double *v, size_t n) {
   return b;
 }
 
-#define MAX_EPOCHS 256
+#define MAX_EPOCHS 256 /* drawn in Fig. 5; later epochs are left out */
 
 static enum gm_status fig5(struct rep_plotter *pl, const struct rep_group *g,
                            struct rep_figure *f) {
@@ -811,7 +811,7 @@ static enum gm_status fig5(struct rep_plotter *pl, const struct rep_group *g,
     return GM_OK;
   }
   /* rows[e][q]: loss, accuracy (%), cumulative energy (J) after epoch e */
-  static struct band rows[MAX_EPOCHS][3];
+  struct band rows[MAX_EPOCHS][3];
   bool has[3] = {false, false, false};
   double e_max = 0;
   for (int e = 0; e < epochs; e++) {
