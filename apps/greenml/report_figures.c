@@ -339,6 +339,21 @@ static void part_title(const struct rep_group *g, enum rep_part p, char *buf,
   snprintf(buf, size, "%s (%s)", rep_part_label(p), g->part[p].prov);
 }
 
+/* A panel's title: "(a) training" and, for energy, a second line with the
+ * provenance of the energy ("CPU modelled, DRAM modelled, GPU measured
+ * counter"), so that the PNG and PDF carry it too. */
+static void panel_title(FILE *fp, char letter, const char *what,
+                        const char *prov) {
+  fprintf(fp, "  set title \"(%c)%s%s", letter, what[0] ? " " : "", what);
+  if (prov) {
+    fputs("\\n\" . ", fp);
+    gp_string(fp, prov);
+  } else {
+    fputc('"', fp);
+  }
+  fputc('\n', fp);
+}
+
 /* Opens the data file of one kind of phase: "<id>-train<extra>.dat". */
 static FILE *kind_open(struct rep_plotter *pl, struct rep_figure *f, int k,
                        const char *extra) {
@@ -861,7 +876,7 @@ static enum gm_status fig5(struct rep_plotter *pl, const struct rep_group *g,
     omit(f, "no loss, accuracy or energy was recorded per epoch");
     return GM_OK;
   }
-  fp = script_begin(pl, f, 40 + 420 * panels, 480);
+  fp = script_begin(pl, f, 40 + 480 * panels, 500);
   if (!fp)
     return GM_ERR_IO;
   fprintf(fp,
@@ -870,6 +885,7 @@ static enum gm_status fig5(struct rep_plotter *pl, const struct rep_group *g,
           "  set xtics 1\n"
           "  set xrange [0.8:%d.2]\n"
           "  set key top left\n"
+          "  set tmargin 4  # room for two-line titles, axes aligned\n"
           "  set style fill transparent solid 0.25 noborder\n",
           panels, epochs);
   static const char *const colours[] = {"c_infer", "c_train", "c_gpu"};
@@ -891,7 +907,8 @@ static enum gm_status fig5(struct rep_plotter *pl, const struct rep_group *g,
       continue;
     appendf(names, sizeof(names), "%s(%c) %s", letter > 'a' ? ", " : "", letter,
             what[q]);
-    fprintf(fp, "  set title \"(%c)\"\n  set ylabel ", letter++);
+    panel_title(fp, letter++, "", q == 2 ? g->energy_prov : NULL);
+    fputs("  set ylabel ", fp);
     gp_string(fp, ylabel[q]);
     fprintf(fp,
             "\n  plot \"%s.dat\" using 1:%d:%d with filledcurves lc rgb %s "
@@ -1061,8 +1078,8 @@ static enum gm_status fig6(struct rep_plotter *pl, const struct rep_group *g,
   for (int k = 0; k < REP_N_KINDS; k++) {
     if (!has[k])
       continue;
-    fprintf(fp, "  set title \"(%c) %s\"\n  set ylabel ", letter++,
-            kind_title[k]);
+    panel_title(fp, letter++, kind_title[k], g->energy_prov);
+    fputs("  set ylabel ", fp);
     gp_string(fp, ylab[k]);
     fputs("\n  plot ", fp);
     if (fitted[k])
@@ -1249,8 +1266,8 @@ static enum gm_status fig7(struct rep_plotter *pl, const struct rep_group *g,
   for (int k = 0; k < REP_N_KINDS; k++) {
     if (!has[k])
       continue;
-    fprintf(fp, "  set title \"(%c) %s\"\n  set ylabel ", letter++,
-            kind_title[k]);
+    panel_title(fp, letter++, kind_title[k], g->energy_prov);
+    fputs("  set ylabel ", fp);
     char yl[128];
     snprintf(yl, sizeof(yl), "energy per %s, %s (%s)",
              per_sample       ? "sample"
