@@ -28,6 +28,7 @@ int cmd_models(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_infer(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Parses "100ms", "2s", "1.5s", "250us", "3m" into nanoseconds. A bare number
  * means seconds. */

@@ -23,6 +23,7 @@ static const struct command commands[] = {
     {"train", cmd_train, "train a model of the zoo on CIFAR-10"},
     {"infer", cmd_infer, "run a model over the (replicated) test set"},
     {"bench", cmd_bench, "run the study's grid: train and infer, measured"},
+    {"report", cmd_report, "HTML report of the benches: figures, tables"},
 };
 
 static void usage(FILE *f) {

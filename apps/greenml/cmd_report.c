@@ -1,0 +1,644 @@
+/* cmd_report.c: `greenml report`: one self-contained HTML page (inline CSS
+ * and SVG, no script, no external reference) with the study's figures
+ * (Figs. 2-7 of the paper), the models' characteristics and the energy,
+ * carbon and cost per model, every number with its unit and provenance.
+ * The data come from report_data.c, the figures from report_figures.c
+ * (gnuplot, whose files stay in the figures' directory for re-use); this
+ * file holds the flags, the exit codes and the HTML. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "greenml/version.h"
+#include "report.h"
+
+static const char usage_text[] =
+    "usage: greenml report [--db PATH] [--run NAME|ID] [--out FILE]\n"
+    "                      [--figures DIR] [carbon and cost options]\n"
+    "\n"
+    "Writes one self-contained HTML page (it opens offline: inline SVG and\n"
+    "CSS, no script) from the benches in the database: duration (Fig. 2),\n"
+    "power per part (Fig. 3), power against utilisation (Fig. 4), loss,\n"
+    "accuracy and energy per epoch (Fig. 5), energy against MACs per\n"
+    "parameter with a fitted line and correlations (Fig. 6), energy against\n"
+    "batch size (Fig. 7), the models' characteristics and the energy, carbon\n"
+    "and cost per model. A figure whose data are missing is left out with\n"
+    "the reason. Needs gnuplot (apt-get install gnuplot-nox).\n"
+    "\n"
+    "  --db PATH            database (default "
+    "$XDG_DATA_HOME/greenml/greenml.db)\n"
+    "  --run NAME|ID        the bench to report (default: every complete "
+    "one)\n"
+    "  --out FILE           the HTML page (default report.html)\n"
+    "  --figures DIR        where each figure's data, gnuplot script, SVG,\n"
+    "                       PNG and PDF go (default: FILE without .html,\n"
+    "                       plus -figures)\n" GM_CLI_COST_HELP;
+
+enum { O_DB = GM_OPT_FIRST_FREE, O_RUN, O_OUT, O_FIGURES };
+
+struct report_opts {
+  const char *db, *run, *out, *figures;
+  struct gm_cli_cost cost;
+};
+
+/* ---- HTML helpers -------------------------------------------------------- */
+
+static void html(FILE *fp, const char *s) {
+  for (; *s; s++) {
+    switch (*s) {
+    case '<':
+      fputs("&lt;", fp);
+      break;
+    case '>':
+      fputs("&gt;", fp);
+      break;
+    case '&':
+      fputs("&amp;", fp);
+      break;
+    case '"':
+      fputs("&quot;", fp);
+      break;
+    default:
+      fputc(*s, fp);
+    }
+  }
+}
+
+/* An energy cell with its unit: "571.0 J", "17.74 kJ", or "n/a". */
+static void td_energy(FILE *fp, double j) {
+  double a = fabs(j);
+  if (isnan(j))
+    fputs("<td class=\"num\">n/a</td>", fp);
+  else if (a >= 1e6)
+    fprintf(fp, "<td class=\"num\">%.3f MJ</td>", j / 1e6);
+  else if (a >= 1e3)
+    fprintf(fp, "<td class=\"num\">%.2f kJ</td>", j / 1e3);
+  else
+    fprintf(fp, "<td class=\"num\">%.*f J</td>", a >= 100 ? 1 : 3, j);
+}
+
+static void td_carbon(FILE *fp, double g) {
+  if (g < 1)
+    fprintf(fp, "<td class=\"num\">%.3g gCO2e</td>", g);
+  else
+    fprintf(fp, "<td class=\"num\">%.*f gCO2e</td>", g < 10 ? 2 : 1, g);
+}
+
+static const char css[] =
+    "body{font-family:Helvetica,Arial,sans-serif;margin:2em auto;"
+    "max-width:1250px;padding:0 1em;color:#222;line-height:1.4}"
+    "h1{font-size:1.6em}h2{margin-top:2em;border-bottom:2px solid #ccc}"
+    "h3{margin-top:1.6em}"
+    "table{border-collapse:collapse;margin:.6em 0;font-size:.88em}"
+    "th,td{border:1px solid #ccc;padding:.25em .5em;vertical-align:top}"
+    "th{background:#f0f0f0;text-align:left}td.num{text-align:right;"
+    "white-space:nowrap}tr:nth-child(even) td{background:#fafafa}"
+    "tr.total td{font-weight:bold}"
+    "figure{margin:1.5em 0;padding:0}figure svg{width:100%;height:auto;"
+    "max-width:1250px;display:block}"
+    "figcaption{font-size:.9em;margin-top:.4em}"
+    ".omitted{background:#fff6e0;border-left:4px solid #e8a33d;"
+    "padding:.4em .8em}.partial{color:#8a5a00}.files{color:#666;"
+    "font-size:.85em}.prov{color:#555;font-size:.9em}";
+
+/* ---- sections ------------------------------------------------------------ */
+
+static void write_benches(FILE *fp, const struct rep_data *d,
+                          const struct report_opts *o) {
+  fputs("<section id=\"benches\"><h2>Benches</h2>\n<p>", fp);
+  if (o->run) {
+    fputs("Selected with --run ", fp);
+    html(fp, o->run);
+  } else {
+    fprintf(fp, "Every complete bench in the database (%zu)", d->n_benches);
+  }
+  fputs(".</p>\n<table><tr><th>Bench</th><th>Id</th><th>Status</th>"
+        "<th>Created (UTC)</th><th>Grid</th></tr>\n",
+        fp);
+  for (size_t i = 0; i < d->n_benches; i++) {
+    const struct rep_bench *b = &d->benches[i];
+    fputs("<tr><td>", fp);
+    html(fp, b->name);
+    fprintf(fp, "</td><td class=\"num\">%lld</td><td>", (long long)b->id);
+    html(fp, b->status);
+    fputs("</td><td>", fp);
+    html(fp, b->created);
+    fputs("</td><td>", fp);
+    html(fp, b->grid);
+    fputs("</td></tr>\n", fp);
+  }
+  fputs("</table></section>\n", fp);
+}
+
+static void write_components(FILE *fp, const struct rep_group *g) {
+  fputs("<h3>How each component was measured</h3>\n<table><tr><th>Component"
+        "</th><th>Kind</th><th>Source</th><th>Provenance</th><th>In the "
+        "total</th><th>Detail</th></tr>\n",
+        fp);
+  for (size_t i = 0; i < g->n_components; i++) {
+    const struct rep_component *c = &g->components[i];
+    fputs("<tr><td>", fp);
+    html(fp, c->name);
+    fputs("</td><td>", fp);
+    html(fp, c->kind);
+    fputs("</td><td>", fp);
+    html(fp, c->source);
+    fputs("</td><td>", fp);
+    html(fp, c->prov);
+    fprintf(fp, "</td><td>%s</td><td>",
+            c->in_total ? "yes"
+                        : "no (inside "
+                          "another)");
+    html(fp, c->detail);
+    fputs("</td></tr>\n", fp);
+  }
+  fputs("</table>\n", fp);
+  if (!g->metered)
+    fputs("<p class=\"partial\">No energy was measured: the bench ran "
+          "unmetered (--no-meter), so only durations are shown.</p>\n",
+          fp);
+  else if (!g->part[REP_GPU].present)
+    fputs("<p class=\"partial\">No GPU was measured on this host: the "
+          "figures and tables have no GPU part.</p>\n",
+          fp);
+}
+
+static void write_models(FILE *fp, const struct rep_group *g) {
+  fputs("<h3>Model characteristics</h3>\n<p class=\"prov\">Counted from each "
+        "model's graph when the bench ran (as <code>greenml models</code> "
+        "prints them): parameters, size of parameters and buffers, "
+        "multiply-accumulates per 3x32x32 sample.</p>\n<table><tr><th>Model"
+        "</th><th>Parameters (M)</th><th>Size (MB)</th><th>MACs per sample "
+        "(M)</th><th>MACs per parameter</th></tr>\n",
+        fp);
+  for (size_t i = 0; i < g->n_models; i++) {
+    const struct rep_model *m = &g->models[i];
+    fputs("<tr><td>", fp);
+    html(fp, m->name);
+    fprintf(fp,
+            "</td><td class=\"num\">%.3f M</td><td class=\"num\">%.2f MB</td>"
+            "<td class=\"num\">%.1f M</td><td class=\"num\">%.1f</td></tr>\n",
+            (double)m->params / 1e6, (double)m->size_bytes / 1e6,
+            (double)m->macs / 1e6, m->macs_per_param);
+  }
+  fputs("</table>\n", fp);
+}
+
+static void write_figure(FILE *fp, const struct rep_figure *f,
+                         const char *dir) {
+  if (!f->svg) {
+    fprintf(fp, "<p class=\"omitted\" id=\"%s-omitted\">", f->id);
+    html(fp, f->omitted);
+    fputs("</p>\n", fp);
+    return;
+  }
+  fprintf(fp, "<figure id=\"%s\">\n%s\n<figcaption><b>Fig. %d.</b> ", f->id,
+          f->svg, f->number);
+  html(fp, f->title);
+  fputs(". ", fp);
+  html(fp, f->caption);
+  if (f->partial[0]) {
+    fputs(" <span class=\"partial\">", fp);
+    html(fp, f->partial);
+    fputs("</span>", fp);
+  }
+  fputs("<br><span class=\"files\">Files in ", fp);
+  html(fp, dir);
+  fputs(": ", fp);
+  html(fp, f->files);
+  fprintf(fp,
+          " (re-draw with: gnuplot %s.gp)</span></figcaption>\n"
+          "</figure>\n",
+          f->id);
+}
+
+/* Energy, carbon and cost per model at the group's main batch size. */
+static void write_energy(FILE *fp, const struct rep_group *g,
+                         const struct report_opts *o) {
+  const struct gm_cli_cost *c = &o->cost;
+  bool price = !isnan(c->price_per_kwh);
+  if (!g->metered) {
+    fputs("<h3>Energy, carbon and cost per model</h3>\n<p class=\"omitted\">"
+          "No energy was measured (the bench ran unmetered), so there is no "
+          "energy, carbon or cost to show.</p>\n",
+          fp);
+    return;
+  }
+  fprintf(fp,
+          "<h3>Energy, carbon and cost per model</h3>\n<p class=\"prov\">"
+          "Batch size %d. Training: all its epochs; inference: all its "
+          "passes. Gross energy is what the parts drew; net energy has each "
+          "part's idle power x duration subtracted (n/a without an idle "
+          "baseline). Provenance of the totals: ",
+          g->main_batch);
+  html(fp, g->energy_prov);
+  fprintf(fp, ". Carbon is of the gross total x PUE %.2f at %.4g gCO2e/kWh (",
+          c->pue, c->g_per_kwh);
+  html(fp, c->source);
+  fputs(")", fp);
+  if (price) {
+    fprintf(fp, "; cost at %.4g ", c->price_per_kwh);
+    html(fp, c->currency);
+    fputs(" per kWh", fp);
+  }
+  fputs(".</p>\n<table><tr><th>Model</th><th>Training, gross</th><th>"
+        "Training, net</th><th>Inference, gross</th><th>Inference, net</th>",
+        fp);
+  for (int p = 0; p < REP_N_PARTS; p++)
+    if (g->part[p].present) {
+      fprintf(fp, "<th>%s (%s)</th>", rep_part_label((enum rep_part)p),
+              g->part[p].prov);
+    }
+  fputs("<th>Total, gross</th><th>Total, net</th><th>Carbon (gCO2e)</th>", fp);
+  if (price) {
+    fputs("<th>Cost (", fp);
+    html(fp, c->currency);
+    fputs(")</th>", fp);
+  }
+  fputs("</tr>\n", fp);
+  /* the four phase columns, the parts, gross, net */
+  double sum[4 + REP_N_PARTS + 2] = {0};
+  for (size_t i = 0; i < g->n_models; i++) {
+    const struct rep_cell *cell =
+        rep_cell_find(g, g->models[i].name, g->main_batch);
+    if (!cell)
+      continue;
+    const struct rep_phases *tr = &cell->ph[REP_TRAIN],
+                            *in = &cell->ph[REP_INFER];
+    double gross = (tr->n ? tr->energy_j : 0) + (in->n ? in->energy_j : 0);
+    double net =
+        (tr->n ? tr->net_energy_j : 0) + (in->n ? in->net_energy_j : 0);
+    fputs("<tr><td>", fp);
+    html(fp, cell->model);
+    fputs("</td>", fp);
+    double v[4] = {tr->n ? tr->energy_j : NAN, tr->n ? tr->net_energy_j : NAN,
+                   in->n ? in->energy_j : NAN, in->n ? in->net_energy_j : NAN};
+    for (int k = 0; k < 4; k++) {
+      td_energy(fp, v[k]);
+      sum[k] += v[k];
+    }
+    for (int p = 0; p < REP_N_PARTS; p++) {
+      if (!g->part[p].present)
+        continue;
+      double e = 0;
+      for (int k = 0; k < REP_N_KINDS; k++)
+        if (cell->ph[k].n)
+          e += cell->ph[k].power_w[p] * cell->ph[k].duration_s;
+      td_energy(fp, e);
+      sum[4 + p] += e;
+    }
+    td_energy(fp, gross);
+    td_energy(fp, net);
+    sum[4 + REP_N_PARTS] += gross;
+    sum[5 + REP_N_PARTS] += net;
+    td_carbon(fp, gm_cli_cost_carbon_g(c, gross));
+    if (price) {
+      fprintf(fp, "<td class=\"num\">%.4f ", gm_cli_cost_money(c, gross));
+      html(fp, c->currency);
+      fputs("</td>", fp);
+    }
+    fputs("</tr>\n", fp);
+  }
+  fputs("<tr class=\"total\"><td>All models</td>", fp);
+  for (int k = 0; k < 4; k++)
+    td_energy(fp, sum[k]);
+  for (int p = 0; p < REP_N_PARTS; p++)
+    if (g->part[p].present)
+      td_energy(fp, sum[4 + p]);
+  td_energy(fp, sum[4 + REP_N_PARTS]);
+  td_energy(fp, sum[5 + REP_N_PARTS]);
+  td_carbon(fp, gm_cli_cost_carbon_g(c, sum[4 + REP_N_PARTS]));
+  if (price) {
+    fprintf(fp, "<td class=\"num\">%.4f ",
+            gm_cli_cost_money(c, sum[4 + REP_N_PARTS]));
+    html(fp, c->currency);
+    fputs("</td>", fp);
+  }
+  fputs("</tr>\n</table>\n", fp);
+  if (!price)
+    fputs("<p class=\"prov\">No cost: give the electricity price with "
+          "<code>--price P</code> (per kWh) and <code>--currency C</code>."
+          "</p>\n",
+          fp);
+}
+
+static void write_group(FILE *fp, const struct rep_group *g,
+                        const struct rep_figure figs[REP_N_FIGURES],
+                        const struct report_opts *o) {
+  fprintf(fp, "<section id=\"%s\"><h2>", g->prefix[0] ? g->prefix : "host");
+  if (g->prefix[0])
+    fprintf(fp, "%s: ", g->prefix);
+  html(fp, g->host);
+  fputs("</h2>\n<p>Benches: ", fp);
+  html(fp, g->bench_names);
+  fputs(".", fp);
+  if (g->n_superseded)
+    fprintf(fp,
+            " %zu (model, batch size) cell%s measured by more than one bench "
+            "use%s the newest bench's rows.",
+            g->n_superseded, g->n_superseded == 1 ? "" : "s",
+            g->n_superseded == 1 ? "s" : "");
+  fprintf(fp,
+          " Figures 2 to 6 and the tables are at batch size %d, the size "
+          "measured for the most models.",
+          g->main_batch);
+  size_t others = 0;
+  for (size_t i = 0; i < g->n_models; i++)
+    if (!rep_cell_find(g, g->models[i].name, g->main_batch)) {
+      fputs(others++ ? ", " : " Not measured at that size: ", fp);
+      html(fp, g->models[i].name);
+    }
+  fputs(others ? ".</p>\n" : "</p>\n", fp);
+  write_components(fp, g);
+  write_models(fp, g);
+  fputs("<h3>Figures</h3>\n", fp);
+  for (int i = 0; i < REP_N_FIGURES; i++)
+    write_figure(fp, &figs[i], o->figures);
+  write_energy(fp, g, o);
+  fputs("</section>\n", fp);
+}
+
+static void write_head(FILE *fp, const struct rep_data *d,
+                       const struct report_opts *o) {
+  char now[32];
+  time_t t = time(NULL);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(now, sizeof(now), "%Y-%m-%d %H:%M UTC", &tm);
+  fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">"
+        "\n<meta name=\"viewport\" content=\"width=device-width, "
+        "initial-scale=1\">\n<title>greenml report: ",
+        fp);
+  for (size_t i = 0; i < d->n_benches; i++) {
+    fputs(i ? ", " : "", fp);
+    html(fp, d->benches[i].name);
+  }
+  fprintf(fp, "</title>\n<style>%s</style>\n</head>\n<body>\n", css);
+  fputs("<header><h1>Energy of training and inference</h1>\n<p>Generated by "
+        "greenml " GM_VERSION_STRING " on ",
+        fp);
+  fprintf(fp, "%s from ", now);
+  html(fp, o->db);
+  fputs(". Figures follow Mavromatis, Katsaros and Khan, <i>Computing "
+        "Within Limits: An Empirical Study of Energy Consumption in ML "
+        "Training and Inference</i> (2024), Figs. 2-7.</p>\n<p class=\"prov\">"
+        "Provenance of every energy and power: <b>measured counter</b> (a "
+        "hardware energy counter, RAPL or NVML, differenced), <b>measured "
+        "power</b> (a hardware power sensor, integrated over time) or "
+        "<b>modelled</b> (no hardware measurement: TDP x utilisation for a "
+        "CPU, N x 1/2 C V<sup>2</sup> f for DRAM); <b>mixed</b> when a "
+        "total adds up parts of different provenance. Durations are "
+        "measured wall-clock time.</p></header>\n",
+        fp);
+}
+
+/* ---- the command --------------------------------------------------------- */
+
+static int parse(int argc, char **argv, struct report_opts *o) {
+  struct gm_cli_cost_opts co;
+  gm_cli_cost_opts_init(&co);
+  static const struct option longopts[] = {{"db", 1, 0, O_DB},
+                                           {"run", 1, 0, O_RUN},
+                                           {"out", 1, 0, O_OUT},
+                                           {"figures", 1, 0, O_FIGURES},
+                                           GM_CLI_COST_LONGOPTS,
+                                           {"help", 0, 0, 'h'},
+                                           {0}};
+  int opt;
+  optind = 1;
+  while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+    int r = gm_cli_cost_opt(&co, opt, optarg, "report");
+    if (r < 0)
+      return GM_EXIT_USAGE;
+    if (r > 0)
+      continue;
+    switch (opt) {
+    case O_DB:
+      o->db = optarg;
+      break;
+    case O_RUN:
+      o->run = optarg;
+      break;
+    case O_OUT:
+      o->out = optarg;
+      break;
+    case O_FIGURES:
+      o->figures = optarg;
+      break;
+    case 'h':
+      fputs(usage_text, stdout);
+      return -1;
+    default:
+      fputs(usage_text, stderr);
+      return GM_EXIT_USAGE;
+    }
+  }
+  if (optind < argc) {
+    gm_cli_error("report", "unexpected argument '%s'", argv[optind]);
+    return GM_EXIT_USAGE;
+  }
+  if (!*o->out) {
+    gm_cli_error("report", "--out needs a file name");
+    return GM_EXIT_USAGE;
+  }
+  return gm_cli_cost_resolve("report", &co, &o->cost);
+}
+
+/* Opens the database after checking that it exists (a report never
+ * creates one). */
+static int open_db(const struct report_opts *o, struct gm_store **st) {
+  struct stat sb;
+  if (stat(o->db, &sb) != 0) {
+    gm_cli_error("report",
+                 "database '%s' does not exist: %s; measure into it first "
+                 "(greenml bench --db %s) or pass --db PATH",
+                 o->db, strerror(errno), o->db);
+    return GM_EXIT_NOINPUT;
+  }
+  return gm_cli_open_store("report", o->db, st);
+}
+
+static int load(const struct report_opts *o, struct gm_store *st,
+                struct rep_data *d) {
+  char err[1024];
+  enum gm_status rc =
+      rep_data_load(gm_store_db(st), o->run, d, err, sizeof(err));
+  if (rc == GM_OK)
+    return 0;
+  switch (rc == GM_ERR_NOT_FOUND ? d->missing : REP_MISSING_NOTHING) {
+  case REP_MISSING_BENCHES:
+    gm_cli_error("report",
+                 "'%s': %s; run the study first: greenml bench --db %s", o->db,
+                 err, o->db);
+    return GM_EXIT_DATAERR;
+  case REP_MISSING_NAMED:
+    gm_cli_error("report", "'%s': %s", o->db, err);
+    return GM_EXIT_NOINPUT;
+  case REP_MISSING_COMPLETE:
+    gm_cli_error("report",
+                 "'%s': %s; finish one (greenml bench --db %s --resume "
+                 "--run-id NAME) or report it as it is with --run NAME",
+                 o->db, err, o->db);
+    return GM_EXIT_DATAERR;
+  case REP_MISSING_PHASES:
+    gm_cli_error("report", "'%s': %s; run it (greenml bench --resume)", o->db,
+                 err);
+    return GM_EXIT_DATAERR;
+  case REP_MISSING_NOTHING:
+    break;
+  }
+  gm_cli_error("report", "'%s': %s", o->db, err);
+  return rc == GM_ERR_NO_MEMORY ? GM_EXIT_SOFTWARE : GM_EXIT_IOERR;
+}
+
+/* Draws every group's figures and writes the page into fp. */
+static int write_report(FILE *fp, const struct rep_data *d,
+                        const struct report_opts *o, const char *gnuplot,
+                        size_t *n_drawn) {
+  struct rep_plotter pl = {.gnuplot = gnuplot, .dir = o->figures};
+  write_head(fp, d, o);
+  write_benches(fp, d, o);
+  for (size_t i = 0; i < d->n_groups; i++) {
+    struct rep_figure figs[REP_N_FIGURES];
+    enum gm_status rc = rep_draw_figures(&pl, &d->groups[i], figs);
+    if (rc != GM_OK) {
+      rep_figures_free(figs);
+      if (rc == GM_ERR_UNAVAILABLE) {
+        gm_cli_error("report",
+                     "%s; install gnuplot: apt-get install "
+                     "gnuplot-nox",
+                     pl.err);
+        return GM_EXIT_UNAVAIL;
+      }
+      gm_cli_error("report", "%s", pl.err);
+      return rc == GM_ERR_IO ? GM_EXIT_CANTCREAT : GM_EXIT_SOFTWARE;
+    }
+    write_group(fp, &d->groups[i], figs, o);
+    for (int f = 0; f < REP_N_FIGURES; f++) {
+      if (figs[f].svg)
+        (*n_drawn)++;
+      else
+        printf("omitted: %s%s%s\n", d->groups[i].prefix,
+               d->groups[i].prefix[0] ? ": " : "", figs[f].omitted);
+    }
+    rep_figures_free(figs);
+  }
+  fputs("</body>\n</html>\n", fp);
+  return 0;
+}
+
+/* The page is written beside its final name and renamed when complete, so
+ * a failed report never leaves a half page behind. NULL (after printing)
+ * when the directory cannot be written. */
+static FILE *page_open(const char *out, char *tmp, size_t size) {
+  snprintf(tmp, size, "%s.XXXXXX", out);
+  int fd = mkstemp(tmp);
+  FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+  if (fp)
+    return fp;
+  gm_cli_error("report",
+               "cannot write '%s': %s; pass --out FILE in a writable "
+               "directory",
+               out, strerror(errno));
+  if (fd >= 0) {
+    close(fd);
+    unlink(tmp);
+  }
+  return NULL;
+}
+
+/* Closes the page and gives it its name: 0 or an exit code (printed). */
+static int page_close(FILE *fp, const char *tmp, const char *out) {
+  bool bad = ferror(fp) != 0;
+  if (fclose(fp) != 0 || bad) {
+    gm_cli_error("report", "cannot write '%s': %s", out, strerror(errno));
+    return GM_EXIT_IOERR;
+  }
+  /* mkstemp made it 0600; a report is as readable as any file */
+  mode_t mask = umask(0);
+  umask(mask);
+  chmod(tmp, 0666 & ~mask);
+  if (rename(tmp, out) != 0) {
+    gm_cli_error("report", "cannot write '%s': %s; pass --out FILE", out,
+                 strerror(errno));
+    return GM_EXIT_CANTCREAT;
+  }
+  return 0;
+}
+
+int cmd_report(int argc, char **argv) {
+  struct report_opts o = {.out = "report.html"};
+  int ec = parse(argc, argv, &o);
+  if (ec)
+    return ec < 0 ? 0 : ec;
+  char dbpath[1024], figdir[1024], tmp[1100], gnuplot[1024];
+  if (!o.db) {
+    gm_cli_default_db(dbpath, sizeof(dbpath));
+    o.db = dbpath;
+  }
+  if (!o.figures) {
+    size_t n = strlen(o.out);
+    if (n > 5 && strcmp(o.out + n - 5, ".html") == 0)
+      n -= 5;
+    snprintf(figdir, sizeof(figdir), "%.*s-figures", (int)n, o.out);
+    o.figures = figdir;
+  }
+  struct gm_store *st = NULL;
+  if ((ec = open_db(&o, &st)))
+    return ec;
+  struct rep_data d;
+  ec = load(&o, st, &d);
+  gm_store_close(st);
+  if (ec) {
+    rep_data_free(&d);
+    return ec;
+  }
+  if (!rep_find_gnuplot(gnuplot, sizeof(gnuplot))) {
+    gm_cli_error("report", "gnuplot is not installed (not found in PATH); "
+                           "install it: apt-get install gnuplot-nox");
+    rep_data_free(&d);
+    return GM_EXIT_UNAVAIL;
+  }
+  FILE *fp = page_open(o.out, tmp, sizeof(tmp));
+  if (!fp) {
+    rep_data_free(&d);
+    return GM_EXIT_CANTCREAT;
+  }
+  if (!gm_cli_mkdirs(o.figures)) {
+    gm_cli_error("report",
+                 "cannot create the figures' directory '%s': %s; "
+                 "pass --figures DIR",
+                 o.figures, strerror(errno));
+    fclose(fp);
+    unlink(tmp);
+    rep_data_free(&d);
+    return GM_EXIT_CANTCREAT;
+  }
+  printf("benches: ");
+  for (size_t i = 0; i < d.n_benches; i++)
+    printf("%s%s (id %lld)", i ? ", " : "", d.benches[i].name,
+           (long long)d.benches[i].id);
+  printf("%s\n", o.run ? "" : " (every complete bench)");
+  size_t drawn = 0;
+  ec = write_report(fp, &d, &o, gnuplot, &drawn);
+  if (!ec)
+    ec = page_close(fp, tmp, o.out);
+  else
+    fclose(fp);
+  if (ec)
+    unlink(tmp);
+  else
+    printf("figures: %zu drawn in %s (data, gnuplot script, SVG, PNG, PDF "
+           "each)\nreport: %s\n",
+           drawn, o.figures, o.out);
+  rep_data_free(&d);
+  return ec;
+}

@@ -1,0 +1,313 @@
+#!/usr/bin/env bash
+# `greenml report` end to end on study databases built by
+# tests/fixtures/make_study_db.py (schema from the real binary): the files of
+# every figure, a self-contained HTML page that headless Chromium loads
+# without console errors and whose figures all have drawn SVG, numbers that
+# agree with the database, the omission sentences (one batch size, no GPU),
+# several hosts, --run, and the exit codes of bad input.
+# usage: report_scenarios.sh GREENML FIXTURES_DIR ARTEFACTS_DIR
+set -u
+GM=$(readlink -f "$1")
+FIX=$(readlink -f "$2")
+mkdir -p "$3"
+ART=$(readlink -f "$3")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+export HOME="$work/home" XDG_CACHE_HOME="$work/cache" XDG_DATA_HOME="$work/xdg"
+export XDG_CONFIG_HOME="$work/config"
+mkdir -p "$HOME"
+passed=0
+failed=0
+ok() { echo "ok - $1"; passed=$((passed + 1)); }
+not_ok() { echo "not ok - $1${2:+ ($2)}"; failed=$((failed + 1)); }
+check() { if eval "$2"; then ok "$1"; else not_ok "$1" "${3:-}"; fi; }
+# check_py NAME PYTHON ARGS...: runs PYTHON with sys.argv[1:] = ARGS and
+# want(cond, msg); passes when every want holds.
+check_py() {
+  local name=$1 code=$2 out
+  shift 2
+  if out=$(python3 - "$code" "$@" 2>&1 <<'EOF'
+import html.parser, json, math, re, sqlite3, struct, sys, zlib
+bad = []
+def want(c, m):
+    if not c:
+        bad.append(m)
+args = sys.argv[2:]
+exec(sys.argv[1])
+if bad:
+    print("; ".join(bad[:6]))
+    sys.exit(1)
+EOF
+  ); then ok "$name"; else not_ok "$name" "$out"; fi
+}
+# Figures of an HTML file: {id: number of drawn path/polyline elements}.
+FIGS='
+class Figs(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.figs, self.cur, self.depth = {}, None, 0
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "figure":
+            self.cur, self.depth = a.get("id"), 0
+            self.figs[self.cur] = 0
+        if self.cur and tag in ("path", "polyline"):
+            self.figs[self.cur] += 1
+    def handle_endtag(self, tag):
+        if tag == "figure":
+            self.cur = None
+def figures(text):
+    p = Figs()
+    p.feed(text)
+    return p.figs
+'
+chromium_bin=$(command -v chromium || command -v chromium-browser || true)
+# chrome OUT_PREFIX HTML: a screenshot (OUT_PREFIX.png), the console on
+# stderr (OUT_PREFIX.log) and the DOM after loading (OUT_PREFIX.dom).
+chrome() {
+  local flags=(--headless --no-sandbox --disable-gpu --no-first-run
+    --user-data-dir="$work/chrome" --hide-scrollbars)
+  timeout 180 "$chromium_bin" "${flags[@]}" --window-size=1280,4000 \
+    --screenshot="$1.png" --enable-logging=stderr --v=0 "file://$2" \
+    >/dev/null 2>"$1.log"
+  timeout 180 "$chromium_bin" "${flags[@]}" --dump-dom "file://$2" \
+    >"$1.dom" 2>/dev/null
+}
+
+# ---- 1. the study: 16 models, a GPU, a batch-size sweep ---------------------
+python3 "$FIX/make_study_db.py" "$GM" study.db >fixture.out 2>&1
+check "1: the fixture builds (schema from 'greenml runs')" "[ -s study.db ]" \
+  "$(cat fixture.out)"
+"$GM" report --db study.db --out report.html --region FR --price 0.25 \
+  >r1.out 2>r1.err
+rc=$?
+check "1: report exits 0" "[ $rc -eq 0 ]" "exit $rc: $(cat r1.err)"
+check "1: nothing on stderr" "[ ! -s r1.err ]" "$(cat r1.err)"
+check "1: says which benches it used" \
+  "grep -q '^benches: study (id 1), sweep (id 2) (every complete bench)' r1.out" \
+  "$(cat r1.out)"
+check "1: six figures drawn, in report-figures" \
+  "grep -q '^figures: 6 drawn in report-figures' r1.out" "$(cat r1.out)"
+missing=""
+for n in 2 3 4 5 6 7; do
+  for ext in gp svg png pdf; do
+    [ -s "report-figures/fig$n.$ext" ] || missing="$missing fig$n.$ext"
+  done
+  ls report-figures/fig$n*.dat >/dev/null 2>&1 || missing="$missing fig$n*.dat"
+done
+check "1: every figure's .gp, .svg, .png, .pdf and data" "[ -z \"$missing\" ]" \
+  "missing:$missing"
+check_py "1: PNG and PDF files are what they say" '
+import glob
+for f in glob.glob(args[0] + "/*.png"):
+    want(open(f, "rb").read(8) == b"\x89PNG\r\n\x1a\n", f)
+for f in glob.glob(args[0] + "/*.pdf"):
+    want(open(f, "rb").read(5) == b"%PDF-", f)
+' report-figures
+check_py "1: data files carry units and provenance" '
+d = args[0]
+h = open(d + "/fig3-train.dat").read()
+want("cpu_w (modelled)" in h and "gpu_w (measured counter)" in h, "fig3 header: " + h[:200])
+want("energy_kJ" in open(d + "/fig6-train.dat").read(), "fig6 energy unit")
+want(len(open(d + "/fig2.dat").read().splitlines()) == 2 + 16, "fig2 rows")
+' report-figures
+check "1: a script re-draws its figure in the figures' directory" \
+  "(cd report-figures && rm fig2.svg fig2.png fig2.pdf && gnuplot fig2.gp 2>&1 && [ -s fig2.svg ] && [ -s fig2.png ] && [ -s fig2.pdf ])"
+check_py "1: HTML has Figs. 2-7 inline, drawn, and nothing external" "$FIGS"'
+t = open(args[0], encoding="utf-8").read()
+figs = figures(t)
+want(sorted(figs) == ["fig%d" % n for n in range(2, 8)], "figures %r" % sorted(figs))
+for k, v in figs.items():
+    want(v >= 5, "%s has %d paths" % (k, v))
+want("omitted" not in re.sub(r"<style>.*?</style>", "", t, flags=re.S), "something omitted")
+for pat in [r"https?:", r"<script", r"<link", r"<img", r"<iframe", r"@import",
+            r"\bsrc\s*=", r"href\s*=\s*[\"\x27](?!#)", r"url\((?!#)"]:
+    m = re.search(pat, t, re.I)
+    want(not m, "external reference %r: %r" % (pat, t[m.start() - 40:m.end() + 40] if m else ""))
+ids = re.findall(r"\sid=[\"\x27]([^\"\x27]+)[\"\x27]", t)
+dups = {i for i in ids if ids.count(i) > 1}
+want(not dups, "duplicate ids %r" % sorted(dups)[:5])
+' report.html
+check_py "1: provenance on figures and table columns, carbon source, cost" '
+t = open(args[0], encoding="utf-8").read()
+for s in ["<th>CPU (modelled)</th>", "<th>DRAM (modelled)</th>",
+          "<th>GPU (measured counter)</th>", "GPU (measured counter)",
+          "region FR", "<th>Cost (EUR)</th>", "EUR</td>", "gCO2e</td>",
+          "Spearman ρ", "Pearson r", "95 % prediction band"]:
+    want(s in t, "missing %r" % s)
+svg3 = t[t.index("<figure id=\"fig3\""):]
+svg3 = svg3[:svg3.index("</figure>")]
+want("CPU (modelled)" in svg3 and "GPU (measured counter)" in svg3, "fig3 legend without provenance")
+want(t.count("<tr><td>") >= 2 + 16 + 16 + 3, "table rows")
+' report.html
+check_py "1: the energy table agrees with the database" '
+t = open(args[1], encoding="utf-8").read()
+db = sqlite3.connect(args[0])
+gross, net = db.execute("SELECT SUM(energy_j), SUM(net_energy_j) FROM bench_phases WHERE bench_id = 1 AND batch_size = 128").fetchone()
+row = re.search(r"<tr class=\"total\"><td>All models</td>(.*?)</tr>", t).group(1)
+cells = re.findall(r"<td class=\"num\">([-0-9.]+) (J|kJ|MJ)</td>", row)
+val = lambda c: float(c[0]) * {"J": 1, "kJ": 1e3, "MJ": 1e6}[c[1]]
+want(len(cells) >= 9, "total row %r" % row)
+if len(cells) >= 9:
+    want(abs(val(cells[7]) - gross) <= 0.006e3 + 1e-6 * gross, "gross %r vs %r" % (cells[7], gross))
+    want(abs(val(cells[8]) - net) <= 0.006e3 + 1e-6 * net, "net %r vs %r" % (cells[8], net))
+    parts = sum(val(c) for c in cells[4:7])
+    want(abs(parts - gross) <= 0.02e3, "parts %r vs gross %r" % (parts, gross))
+carbon = float(re.search(r"([0-9.]+) gCO2e</td>", row).group(1))
+m = re.search(r"at ([0-9.]+) gCO2e/kWh", t)
+want(m and abs(carbon - gross / 3.6e6 * float(m.group(1))) < 0.06, "carbon %r" % carbon)
+' study.db report.html
+check_py "1: Fig. 6 Spearman rho agrees with the database" '
+t = open(args[1], encoding="utf-8").read()
+db = sqlite3.connect(args[0])
+rows = db.execute("SELECT m.macs_per_param, SUM(p.net_energy_j) FROM bench_models m JOIN bench_phases p ON p.bench_id = m.bench_id AND p.model = m.model WHERE m.bench_id = 1 AND p.kind = \"train\" GROUP BY m.model").fetchall()
+def ranks(v):
+    s = sorted(v)
+    return [s.index(x) + (s.count(x) - 1) / 2 for x in v]
+rx, ry = ranks([r[0] for r in rows]), ranks([r[1] for r in rows])
+n = len(rows)
+mx, my = sum(rx) / n, sum(ry) / n
+rho = sum((a - mx) * (b - my) for a, b in zip(rx, ry)) / math.sqrt(sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry))
+cap = t[t.index("<figure id=\"fig6\""):]
+m = re.search(r"Training: Spearman ρ = (-?[0-9.]+)", cap)
+want(m and abs(float(m.group(1)) - rho) < 0.006, "caption %r, computed %.3f" % (m and m.group(1), rho))
+' study.db report.html
+
+# headless Chromium: loads offline, no console errors, every figure drawn
+if [ -z "$chromium_bin" ]; then
+  not_ok "1: chromium is installed (scripts/deps.sh installs it)"
+else
+  chrome shot "$work/report.html"
+  check "1: Chromium logs no console message" "! grep -q 'CONSOLE' shot.log" \
+    "$(grep CONSOLE shot.log | head -3)"
+  check_py "1: Chromium's DOM has every figure with drawn SVG" "$FIGS"'
+figs = figures(open(args[0], encoding="utf-8").read())
+want(sorted(figs) == ["fig%d" % n for n in range(2, 8)], "figures %r" % sorted(figs))
+for k, v in figs.items():
+    want(v >= 5, "%s has %d paths in the DOM" % (k, v))
+' shot.dom
+  cp shot.png "$ART/report.png" 2>/dev/null
+  check_py "1: the screenshot is a non-trivial 1280x4000 PNG ($ART/report.png)" '
+b = open(args[0], "rb").read()
+want(b[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG")
+w, h, depth, colour = struct.unpack(">IIBB", b[16:26])
+want((w, h) == (1280, 4000), "size %dx%d" % (w, h))
+want(len(b) > 100000, "only %d bytes" % len(b))
+idat, i = b"", 8
+while i < len(b):
+    n, kind = struct.unpack(">I4s", b[i:i + 8])
+    if kind == b"IDAT":
+        idat += b[i + 8:i + 8 + n]
+    i += 12 + n
+raw = zlib.decompress(idat)
+want(len(set(raw[::97])) > 64, "%d distinct values: a blank page?" % len(set(raw[::97])))
+' "$ART/report.png"
+fi
+
+# ---- 2. one batch size, no GPU: omissions said, never an empty chart --------
+python3 "$FIX/make_study_db.py" "$GM" cpu.db --single-batch --no-gpu \
+  >fixture2.out 2>&1
+"$GM" report --db cpu.db --out cpu.html >r2.out 2>r2.err
+rc=$?
+check "2: report exits 0" "[ $rc -eq 0 ]" "exit $rc: $(cat r2.err)"
+check "2: stdout says Fig. 7 is omitted and why" \
+  "grep -q '^omitted: Fig. 7 is omitted: only one batch size (128) was measured' r2.out" \
+  "$(cat r2.out)"
+check "2: no Fig. 7 files" "! ls cpu-figures/fig7* >/dev/null 2>&1"
+check_py "2: the page says what is left out and why" "$FIGS"'
+t = open(args[0], encoding="utf-8").read()
+figs = figures(t)
+want(sorted(figs) == ["fig%d" % n for n in range(2, 7)], "figures %r" % sorted(figs))
+for k, v in figs.items():
+    want(v >= 5, "%s has %d paths" % (k, v))
+want(re.search(r"id=\"fig7-omitted\">Fig\. 7 is omitted: only one batch size \(128\) was measured", t), "fig7 sentence")
+for n in (3, 4):
+    cap = t[t.index("<figure id=\"fig%d\"" % n):]
+    cap = cap[:cap.index("</figure>")]
+    want("no GPU was measured" in cap, "fig%d without the GPU sentence" % n)
+    want("GPU (" not in cap, "fig%d shows a GPU" % n)
+want("<th>GPU" not in t, "a GPU column in the table")
+want("<th>Cost" not in t and "--price P" in t, "cost without --price")
+' cpu.html
+if [ -n "$chromium_bin" ]; then
+  chrome cpu "$work/cpu.html"
+  check "2: Chromium logs no console message" "! grep -q 'CONSOLE' cpu.log" \
+    "$(grep CONSOLE cpu.log | head -3)"
+fi
+
+# ---- 3. two hosts, --run by name and by id ----------------------------------
+cp study.db two.db
+python3 "$FIX/make_study_db.py" "$GM" two.db --host hc3 --no-gpu \
+  --single-batch >fixture3.out 2>&1
+"$GM" report --db two.db --out two.html --figures figs-two >r3.out 2>r3.err
+rc=$?
+check "3: two hosts: exits 0" "[ $rc -eq 0 ]" "exit $rc: $(cat r3.err)"
+check_py "3: one section per host, figure ids and files prefixed" "$FIGS"'
+t = open(args[0], encoding="utf-8").read()
+figs = figures(t)
+want(sorted(figs) == sorted(["hc1-fig%d" % n for n in range(2, 8)] + ["hc2-fig%d" % n for n in range(2, 7)]), "figures %r" % sorted(figs))
+want("<section id=\"hc1\">" in t and "<section id=\"hc2\">" in t, "sections")
+want("id=\"hc2-fig7-omitted\"" in t, "hc2 fig7 omitted")
+import os
+want(os.path.exists("figs-two/hc1-fig7.gp") and os.path.exists("figs-two/hc2-fig2.svg"), "files")
+' two.html
+"$GM" report --db study.db --run sweep --out sweep.html >r4.out 2>r4.err
+rc=$?
+check "3: --run NAME reports that bench only" \
+  "[ $rc -eq 0 ] && grep -q '^benches: sweep (id 2)\$' r4.out" "exit $rc: $(cat r4.out r4.err)"
+"$GM" report --db study.db --run 1 --out one.html >r5.out 2>r5.err
+rc=$?
+check "3: --run ID too" \
+  "[ $rc -eq 0 ] && grep -q '^benches: study (id 1)\$' r5.out" "exit $rc: $(cat r5.out r5.err)"
+
+# ---- 4. bad input -----------------------------------------------------------
+"$GM" report --db nothere.db --out x.html >/dev/null 2>e1.err
+rc=$?
+check "4: missing database: exit 66 naming the file" \
+  "[ $rc -eq 66 ] && grep -q \"'nothere.db' does not exist\" e1.err" "exit $rc: $(cat e1.err)"
+check "4: ... and creates nothing" "[ ! -e nothere.db ] && [ ! -e x.html ]"
+"$GM" runs --db empty.db >/dev/null 2>&1
+"$GM" report --db empty.db --out x.html >/dev/null 2>e2.err
+rc=$?
+check "4: database without benches: exit 65 naming the fix" \
+  "[ $rc -eq 65 ] && grep -q 'no bench' e2.err && grep -q 'greenml bench --db empty.db' e2.err" \
+  "exit $rc: $(cat e2.err)"
+touch plainfile
+"$GM" report --db study.db --out plainfile/r.html >/dev/null 2>e3.err
+rc=$?
+check "4: unwritable --out: exit 73" \
+  "[ $rc -eq 73 ] && grep -q \"cannot write 'plainfile/r.html'\" e3.err" "exit $rc: $(cat e3.err)"
+"$GM" report --db study.db --out y.html --figures plainfile/figs >/dev/null 2>e4.err
+rc=$?
+check "4: unwritable --figures: exit 73, no page left behind" \
+  "[ $rc -eq 73 ] && [ -z \"\$(ls y.html* 2>/dev/null)\" ]" "exit $rc: $(cat e4.err)"
+PATH=/nonexistent "$GM" report --db study.db --out z.html >/dev/null 2>e5.err
+rc=$?
+check "4: no gnuplot: exit 69 with the fix" \
+  "[ $rc -eq 69 ] && grep -q 'apt-get install gnuplot-nox' e5.err && [ ! -e z.html ]" \
+  "exit $rc: $(cat e5.err)"
+"$GM" report --db study.db --run nosuch --out x.html >/dev/null 2>e6.err
+rc=$?
+check "4: --run names no bench: exit 66 listing them" \
+  "[ $rc -eq 66 ] && grep -q 'study (complete), sweep (complete)' e6.err" "exit $rc: $(cat e6.err)"
+python3 "$FIX/make_study_db.py" "$GM" running.db --single-batch \
+  --status interrupted >/dev/null 2>&1
+"$GM" report --db running.db --out x.html >/dev/null 2>e7.err
+rc=$?
+check "4: no complete bench: exit 65 with --run and --resume" \
+  "[ $rc -eq 65 ] && grep -q -- '--resume' e7.err && grep -q -- '--run NAME' e7.err" \
+  "exit $rc: $(cat e7.err)"
+"$GM" report --db running.db --run study --out x.html >/dev/null 2>e8.err
+rc=$?
+check "4: ... which --run reports anyway" "[ $rc -eq 0 ] && grep -q interrupted x.html" \
+  "exit $rc: $(cat e8.err)"
+"$GM" report --db study.db --region XX >/dev/null 2>e9.err
+rc=$?
+check "4: unknown --region: exit 64" "[ $rc -eq 64 ]" "exit $rc: $(cat e9.err)"
+"$GM" report --db study.db extra >/dev/null 2>&1
+rc=$?
+check "4: stray argument: exit 64" "[ $rc -eq 64 ]" "exit $rc"
+
+echo "# report scenarios: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
