@@ -95,8 +95,7 @@ static void host_label(const struct gm_analysis_table *t, size_t bench,
            b->cpu_model[0] ? ", " : "", b->cpu_model);
 }
 
-/* ---- summary ---------------------------------------------------------------
- */
+/* ---- summary ------------------------------------------------------------- */
 
 static int cmp_cell(const void *a, const void *b) {
   const struct gm_analysis_cell *x = a, *y = b;
@@ -242,8 +241,7 @@ static int summary(struct ctx *c, const struct gm_analysis_bench *b) {
   return 0;
 }
 
-/* ---- correlations
- * ------------------------------------------------------------ */
+/* ---- correlations -------------------------------------------------------- */
 
 static void json_corr(struct gm__json *j, const char *name,
                       const struct gm_stats_corr *k) {
@@ -332,8 +330,7 @@ static int correlations(struct ctx *c, int64_t host, const char *label) {
   return 0;
 }
 
-/* ---- claims
- * ------------------------------------------------------------------- */
+/* ---- claims -------------------------------------------------------------- */
 
 static void print_claim(const struct gm_analysis_claim *cl, const char *kind) {
   printf("    %s: ", kind);
@@ -442,8 +439,7 @@ static int claims(struct ctx *c, int64_t host, const char *label) {
   return 0;
 }
 
-/* ---- the command ----------------------------------------------------------
- */
+/* ---- the command --------------------------------------------------------- */
 
 static void json_benches(struct ctx *c) {
   struct gm__json *j = &c->j;

@@ -69,8 +69,7 @@ static bool parse_long(const char *s, long lo, long hi, long *out) {
   return true;
 }
 
-/* ---- text ------------------------------------------------------------------
- */
+/* ---- text ---------------------------------------------------------------- */
 
 static void print_value(const char *name, const struct gm_estimate_value *v,
                         void (*fmt)(char *, size_t, double)) {
@@ -190,8 +189,7 @@ static void print_text(const struct opts *o, const struct gm_estimate *e,
   printf("\n    energy %s: %s\n", b->provenance, b->provenance_detail);
 }
 
-/* ---- JSON -------------------------------------------------------------------
- */
+/* ---- JSON ---------------------------------------------------------------- */
 
 static void json_value(struct gm__json *j, const char *key,
                        const struct gm_estimate_value *v, double scale) {
@@ -404,8 +402,7 @@ static int print_json(const struct opts *o, const struct gm_estimate *e,
   return ec;
 }
 
-/* ---- the command ------------------------------------------------------------
- */
+/* ---- the command --------------------------------------------------------- */
 
 enum {
   O_DB = GM_OPT_FIRST_FREE,

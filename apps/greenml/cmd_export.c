@@ -162,8 +162,7 @@ static void sink_end(struct sink *s) {
     fputs(s->rows ? "\n]\n" : "]\n", s->f);
 }
 
-/* ---- column names
- * ------------------------------------------------------------ */
+/* ---- column names -------------------------------------------------------- */
 
 /* Lower case, every character outside [a-z0-9] as '_': "package-0" ->
  * "package_0". */
@@ -243,8 +242,7 @@ static void names_free(struct names *ns) {
   free(ns->unit);
 }
 
-/* ---- the phase table ------------------------------------------------------
- */
+/* ---- the phase table ----------------------------------------------------- */
 
 static const char *const phase_cols[] = {"bench",
                                          "bench_id",
@@ -401,8 +399,7 @@ out:
   return ec;
 }
 
-/* ---- the time series
- * --------------------------------------------------------- */
+/* ---- the time series ----------------------------------------------------- */
 
 static int write_samples(FILE *f, bool json, struct gm_store *st,
                          const struct gm_analysis_table *t, size_t *rows) {
@@ -541,8 +538,7 @@ out:
   return ec;
 }
 
-/* ---- the command
- * -------------------------------------------------------------- */
+/* ---- the command --------------------------------------------------------- */
 
 enum { O_DB = GM_OPT_FIRST_FREE, O_RUN, O_FORMAT, O_OUT, O_WHAT };
 

@@ -25,8 +25,7 @@
 #include "greenml/status.h"
 #include "greenml/store.h"
 
-/* ---- the phase table ------------------------------------------------------
- */
+/* ---- the phase table ----------------------------------------------------- */
 
 /* One component's share of a phase (bench_phase_components). */
 struct gm_analysis_component {
@@ -104,8 +103,7 @@ GM_API void gm_analysis_table_free(struct gm_analysis_table *t); /* NULL ok */
 GM_API long gm_analysis_phase_at(const struct gm_analysis_table *t,
                                  int64_t run_id, double t_s);
 
-/* ---- a run's time series ----------------------------------------------------
- */
+/* ---- a run's time series ------------------------------------------------- */
 
 struct gm_analysis_series_component {
   char name[48], kind[16], provenance[16];
@@ -140,12 +138,11 @@ GM_API enum gm_status gm_analysis_load_series(struct gm_store *st,
                                               char *err, size_t err_size);
 GM_API void gm_analysis_series_free(struct gm_analysis_series *s);
 
-/* ---- selections, cells and variables ----------------------------------------
- */
+/* ---- selections, cells and variables ------------------------------------- */
 
-/* Which phases an analysis uses: metered phases with an energy, of the given
- * bench, host, kind, model and batch size (0 / NULL: any). kind NULL means
- * "train" and "infer" (never the partial profile-* phases) unless
+/* Which phases an analysis uses: metered phases with an energy, of the
+ * given bench, host, kind, model and batch size (0 / NULL: any). kind NULL
+ * means "train" and "infer" (never the partial profile-* phases) unless
  * with_profile is set, which also counts "profile-train" as "train" and
  * "profile-infer" as "infer". net uses net instead of gross energy (phases
  * without a net energy are then left out). */
@@ -249,9 +246,7 @@ GM_API void gm_analysis_provenance(const struct gm_analysis_table *t,
                                    char *prov, size_t prov_size, char *detail,
                                    size_t detail_size);
 
-/* ---- the paper's claims
- * -------------------------------------------------------
- */
+/* ---- the paper's claims -------------------------------------------------- */
 
 enum gm_analysis_claim_id {
   /* energy is linear in time, r ~ 0.99: Pearson r of energy on duration
@@ -318,9 +313,7 @@ GM_API enum gm_status gm_analysis_check_claim(
     const struct gm_analysis_table *t, const struct gm_analysis_select *sel,
     enum gm_analysis_claim_id id, struct gm_analysis_claim *out);
 
-/* ---- estimates
- * ----------------------------------------------------------------
- */
+/* ---- estimates ----------------------------------------------------------- */
 
 struct gm_estimate_request {
   const char *model; /* a zoo name, any case */

@@ -12,8 +12,7 @@
 #include "analysis/analysis_internal.h"
 #include "base/util.h"
 
-/* ---- selections ------------------------------------------------------------
- */
+/* ---- selections ---------------------------------------------------------- */
 
 bool gm__an_selected(const struct gm_analysis_phase *p,
                      const struct gm_analysis_select *sel, const char **kind) {
@@ -136,9 +135,7 @@ const char *gm_analysis_var_label(enum gm_analysis_var v) {
   return (unsigned)v < GM_AVAR_COUNT_ ? vars[v].label : NULL;
 }
 
-/* ---- cells
- * -------------------------------------------------------------------
- */
+/* ---- cells --------------------------------------------------------------- */
 
 static void merge_provenance(char *dst, size_t size, const char *p) {
   if (!*p)
@@ -232,8 +229,7 @@ enum gm_status gm_analysis_cells(const struct gm_analysis_table *t,
   return GM_OK;
 }
 
-/* ---- provenance ------------------------------------------------------------
- */
+/* ---- provenance ---------------------------------------------------------- */
 
 #define MAX_NAMES 24
 
@@ -306,8 +302,7 @@ void gm_analysis_provenance(const struct gm_analysis_table *t,
   }
 }
 
-/* ---- correlations ----------------------------------------------------------
- */
+/* ---- correlations -------------------------------------------------------- */
 
 /* The (x, y) values of the selected points into malloc'ed arrays (NULL when
  * there are none); *n_all counts every point, *n_x and *n_y those with a
@@ -367,11 +362,16 @@ static enum gm_status points(const struct gm_analysis_table *t,
   return GM_OK;
 }
 
+/* All values equal up to rounding: a mean of equal values weighted by
+ * durations may differ from them in the last bits, and a coefficient of
+ * that noise would mean nothing. */
 static bool constant(const double *v, size_t n) {
-  for (size_t i = 1; i < n; i++)
-    if (v[i] != v[0])
-      return false;
-  return true;
+  double lo = v[0], hi = v[0];
+  for (size_t i = 1; i < n; i++) {
+    lo = fmin(lo, v[i]);
+    hi = fmax(hi, v[i]);
+  }
+  return hi - lo <= 1e-12 * fmax(fabs(lo), fabs(hi));
 }
 
 static const char *unit_name(enum gm_analysis_unit u, size_t n) {
@@ -457,8 +457,7 @@ enum gm_status gm_analysis_correlate(const struct gm_analysis_table *t,
   return rc;
 }
 
-/* ---- claims ----------------------------------------------------------------
- */
+/* ---- claims -------------------------------------------------------------- */
 
 const char *gm_analysis_verdict_name(enum gm_analysis_verdict v) {
   switch (v) {

@@ -183,8 +183,7 @@ static void batches_measured(const struct gm_analysis_table *t,
   free(cells);
 }
 
-/* ---- (a) the short profile ------------------------------------------------
- */
+/* ---- (a) the short profile ----------------------------------------------- */
 
 static enum gm_status by_profile(const struct gm_analysis_table *t,
                                  const struct gm_analysis_select *base,
@@ -275,8 +274,7 @@ out:
   return rc;
 }
 
-/* ---- (b) the regression across models --------------------------------------
- */
+/* ---- (b) the regression across models ------------------------------------ */
 
 static enum gm_status by_regression(const struct gm_analysis_table *t,
                                     const struct gm_analysis_select *base,

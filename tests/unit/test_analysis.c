@@ -18,8 +18,7 @@
 #include "greenml/store.h"
 #include "helpers.h"
 
-/* ---- building databases ---------------------------------------------------
- */
+/* ---- building databases -------------------------------------------------- */
 
 struct db {
   char *dir, *path;
@@ -131,8 +130,7 @@ static void phase(struct db *d, const char *model, const char *kind, int batch,
   add_phase(d, d->bench, &p);
 }
 
-/* ---- loading
- * ------------------------------------------------------------------ */
+/* ---- loading ------------------------------------------------------------- */
 
 static void loads_benches_phases_and_components(void **state) {
   (void)state;
@@ -277,8 +275,7 @@ static void reads_a_time_series_back(void **state) {
   db_close(&d);
 }
 
-/* ---- correlations and claims ------------------------------------------------
- */
+/* ---- correlations and claims --------------------------------------------- */
 
 static void energy_proportional_to_time_agrees(void **state) {
   (void)state;
@@ -519,8 +516,41 @@ static void cells_net_energy_and_profile_phases(void **state) {
   db_close(&d);
 }
 
-/* ---- estimates
- * ---------------------------------------------------------------- */
+/* A time-weighted mean of equal values can differ from them in the last
+ * bits: (10 x 0.3 + 10 x 0.7 + 10 x 0.11) / 1.11 = 9.999999999999998, where
+ * durations of 0.1, 0.7 and 1.3 s give 10 exactly. It is still a constant,
+ * not a variable to correlate. */
+static void a_mean_of_equal_values_is_constant(void **state) {
+  (void)state;
+  struct db d;
+  db_open(&d);
+  static const double durs[2][3] = {{0.3, 0.7, 0.11}, {0.1, 0.7, 1.3}};
+  for (int m = 0; m < 4; m++) {
+    const double *dur = durs[m % 2];
+    char name[8];
+    snprintf(name, sizeof(name), "M%d", m);
+    for (int e = 0; e < 3; e++) {
+      struct phase p = {
+          name, "infer", 32, e + 1, 100, dur[e], (m + 1) * dur[e] * 7.0,
+          10,   NAN,     NAN};
+      add_phase(&d, d.bench, &p);
+    }
+  }
+  struct gm_analysis_table *t = load(&d, NULL);
+  struct gm_analysis_select sel = {.kind = "infer"};
+  struct gm_analysis_corr c;
+  assert_int_equal(gm_analysis_correlate(t, &sel, GM_AUNIT_CELL,
+                                         GM_AVAR_GPU_UTIL_PCT,
+                                         GM_AVAR_J_PER_SAMPLE, &c),
+                   GM_OK);
+  assert_int_equal(c.n, 4);
+  assert_int_equal(c.untestable, GM_AUNTESTABLE_CONSTANT);
+  assert_non_null(strstr(c.why, "the same (10) for all 4 model x batch"));
+  gm_analysis_table_free(t);
+  db_close(&d);
+}
+
+/* ---- estimates ----------------------------------------------------------- */
 
 static double zoo_mpp(const char *model) {
   struct gm_nn_net *net = NULL;
@@ -698,6 +728,7 @@ int main(void) {
       cmocka_unit_test(spearman_with_ties_and_an_inconclusive_claim),
       cmocka_unit_test(claims_that_agree_disagree_or_cannot_run),
       cmocka_unit_test(cells_net_energy_and_profile_phases),
+      cmocka_unit_test(a_mean_of_equal_values_is_constant),
       cmocka_unit_test(estimates_return_an_exact_law),
       cmocka_unit_test(an_outlier_model_is_the_worst_left_out),
       cmocka_unit_test(estimates_say_what_is_missing),
