@@ -401,6 +401,21 @@ out:
 
 /* ---- the time series ----------------------------------------------------- */
 
+/* Loads run's series (or its columns only); 0 or an exit code after
+ * printing. */
+static int load_run(struct gm_store *st, int64_t run, bool columns_only,
+                    struct gm_analysis_series **out) {
+  char err[512] = "";
+  enum gm_status rc =
+      columns_only
+          ? gm_analysis_load_series_columns(st, run, out, err, sizeof(err))
+          : gm_analysis_load_series(st, run, out, err, sizeof(err));
+  if (rc == GM_OK)
+    return 0;
+  gm_cli_error("export", "%s", err[0] ? err : gm_status_str(rc));
+  return rc == GM_ERR_NO_MEMORY ? GM_EXIT_SOFTWARE : GM_EXIT_IOERR;
+}
+
 static int write_samples(FILE *f, bool json, struct gm_store *st,
                          const struct gm_analysis_table *t, size_t *rows) {
   /* the runs of the benches, in order, and the union of their columns */
@@ -408,40 +423,34 @@ static int write_samples(FILE *f, bool json, struct gm_store *st,
   size_t *first = malloc((t->n_phases ? t->n_phases : 1) * sizeof(size_t));
   struct names comps = {0}, metrics = {0};
   struct cols cols = {0};
-  struct gm_analysis_series **series = NULL;
+  struct gm_analysis_series *r = NULL;
   size_t nr = 0;
   int ec = GM_EXIT_SOFTWARE;
   if (!runs || !first)
     goto out;
   for (size_t i = 0; i < t->n_phases; i++) {
-    int64_t r = t->phases[i].run_id;
-    bool seen = r <= 0;
+    int64_t id = t->phases[i].run_id;
+    bool seen = id <= 0;
     for (size_t k = 0; k < nr && !seen; k++)
-      seen = runs[k] == r;
+      seen = runs[k] == id;
     if (!seen) {
       first[nr] = i;
-      runs[nr++] = r;
+      runs[nr++] = id;
     }
   }
-  series = calloc(nr ? nr : 1, sizeof(*series));
-  if (!series)
-    goto out;
+  /* the columns of every run first; then one run's rows at a time */
   for (size_t k = 0; k < nr; k++) {
-    char err[512] = "";
-    enum gm_status rc =
-        gm_analysis_load_series(st, runs[k], &series[k], err, sizeof(err));
-    if (rc != GM_OK) {
-      gm_cli_error("export", "%s", err[0] ? err : gm_status_str(rc));
-      ec = rc == GM_ERR_NO_MEMORY ? GM_EXIT_SOFTWARE : GM_EXIT_IOERR;
+    if ((ec = load_run(st, runs[k], true, &r)))
       goto out;
-    }
-    for (size_t c = 0; c < series[k]->n_components; c++)
-      if (!names_add(&comps, series[k]->components[c].name, NULL))
+    ec = GM_EXIT_SOFTWARE;
+    for (size_t c = 0; c < r->n_components; c++)
+      if (!names_add(&comps, r->components[c].name, NULL))
         goto out;
-    for (size_t m = 0; m < series[k]->n_metrics; m++)
-      if (!names_add(&metrics, series[k]->metrics[m].name,
-                     series[k]->metrics[m].unit))
+    for (size_t m = 0; m < r->n_metrics; m++)
+      if (!names_add(&metrics, r->metrics[m].name, r->metrics[m].unit))
         goto out;
+    gm_analysis_series_free(r);
+    r = NULL;
   }
   static const char *const fixed[] = {"bench",      "run_id",     "model",
                                       "batch_size", "seq",        "t_s",
@@ -474,7 +483,11 @@ static int write_samples(FILE *f, bool json, struct gm_store *st,
   struct sink s;
   sink_begin(&s, f, json, cols.name, cols.n);
   for (size_t k = 0; k < nr && !s.failed; k++) {
-    const struct gm_analysis_series *r = series[k];
+    if ((ec = load_run(st, runs[k], false, &r))) {
+      free(cmap);
+      free(mmap);
+      goto out;
+    }
     const struct gm_analysis_phase *p0 = &t->phases[first[k]];
     for (size_t c = 0; c < comps.n; c++) {
       cmap[c] = -1;
@@ -520,6 +533,8 @@ static int write_samples(FILE *f, bool json, struct gm_store *st,
                          : r->metric[row * r->n_metrics + (size_t)mmap[m]]);
       sink_row_end(&s);
     }
+    gm_analysis_series_free(r);
+    r = NULL;
   }
   sink_end(&s);
   free(cmap);
@@ -527,9 +542,7 @@ static int write_samples(FILE *f, bool json, struct gm_store *st,
   *rows = s.rows;
   ec = s.failed ? GM_EXIT_SOFTWARE : 0;
 out:
-  for (size_t k = 0; series && k < nr; k++)
-    gm_analysis_series_free(series[k]);
-  free(series);
+  gm_analysis_series_free(r);
   free(runs);
   free(first);
   names_free(&comps);

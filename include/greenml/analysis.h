@@ -136,6 +136,13 @@ GM_API enum gm_status gm_analysis_load_series(struct gm_store *st,
                                               int64_t run_id,
                                               struct gm_analysis_series **out,
                                               char *err, size_t err_size);
+/* The same without the rows (n_rows 0): which components and metrics the
+ * run has, to lay out the columns of several runs before reading them one
+ * at a time. */
+GM_API enum gm_status
+gm_analysis_load_series_columns(struct gm_store *st, int64_t run_id,
+                                struct gm_analysis_series **out, char *err,
+                                size_t err_size);
 GM_API void gm_analysis_series_free(struct gm_analysis_series *s);
 
 /* ---- selections, cells and variables ------------------------------------- */

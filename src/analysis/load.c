@@ -362,9 +362,11 @@ static long find_idx(const int *idx, size_t n, int v) {
   return -1;
 }
 
-enum gm_status gm_analysis_load_series(struct gm_store *st, int64_t run_id,
-                                       struct gm_analysis_series **out,
-                                       char *err, size_t err_size) {
+/* The series, or with columns_only its components and metrics alone. */
+static enum gm_status load_series(struct gm_store *st, int64_t run_id,
+                                  bool columns_only,
+                                  struct gm_analysis_series **out, char *err,
+                                  size_t err_size) {
   if (!st || !out)
     return GM_ERR_INVALID_ARG;
   *out = NULL;
@@ -399,7 +401,7 @@ enum gm_status gm_analysis_load_series(struct gm_store *st, int64_t run_id,
     goto dberr;
   r->n_components = (size_t)sqlite3_column_int64(s, 0);
   r->n_metrics = (size_t)sqlite3_column_int64(s, 1);
-  r->n_rows = (size_t)sqlite3_column_int64(s, 2);
+  r->n_rows = columns_only ? 0 : (size_t)sqlite3_column_int64(s, 2);
   sqlite3_finalize(s);
   s = NULL;
   size_t nc = r->n_components ? r->n_components : 1;
@@ -521,4 +523,17 @@ out:
   }
   *out = r;
   return GM_OK;
+}
+
+enum gm_status gm_analysis_load_series(struct gm_store *st, int64_t run_id,
+                                       struct gm_analysis_series **out,
+                                       char *err, size_t err_size) {
+  return load_series(st, run_id, false, out, err, err_size);
+}
+
+enum gm_status gm_analysis_load_series_columns(struct gm_store *st,
+                                               int64_t run_id,
+                                               struct gm_analysis_series **out,
+                                               char *err, size_t err_size) {
+  return load_series(st, run_id, true, out, err, err_size);
 }

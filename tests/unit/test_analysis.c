@@ -239,6 +239,13 @@ static void reads_a_time_series_back(void **state) {
   assert_true(isnan(s->metric[0]));
   gm_analysis_series_free(s);
   s = NULL;
+  assert_int_equal(gm_analysis_load_series_columns(d.st, 7, &s, NULL, 0),
+                   GM_OK);
+  assert_int_equal(s->n_rows, 0);
+  assert_int_equal(s->n_components, 2);
+  assert_string_equal(s->metrics[1].name, "mem.used");
+  gm_analysis_series_free(s);
+  s = NULL;
   assert_int_equal(gm_analysis_load_series(d.st, 8, &s, NULL, 0),
                    GM_ERR_NOT_FOUND);
   assert_null(s);
