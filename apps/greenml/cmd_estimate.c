@@ -130,19 +130,21 @@ static void print_text(const struct opts *o, const struct gm_estimate *e,
                        const char *scope) {
   char cost[512];
   gm_cli_describe_cost(cost, sizeof(cost), &o->cost);
+  char batch[128];
+  if (e->batch_size == 0)
+    snprintf(batch, sizeof(batch), "(no measured batch size)");
+  else
+    snprintf(batch, sizeof(batch), "at batch %d%s", e->batch_size,
+             e->batch_chosen ? " (the measured batch size with the most "
+                               "data; --batch-size B chooses)"
+                             : "");
   if (strcmp(e->kind, "train") == 0)
     printf("estimate for %s, training: %ld epochs x %ld samples = %.0f "
-           "samples at batch %d%s\n",
-           e->model, o->epochs, o->epoch_samples, e->samples, e->batch_size,
-           e->batch_chosen ? " (the measured batch size with the most data; "
-                             "--batch-size B chooses)"
-                           : "");
+           "samples %s\n",
+           e->model, o->epochs, o->epoch_samples, e->samples, batch);
   else
-    printf("estimate for %s, inference over %.0f samples at batch %d%s\n",
-           e->model, e->samples, e->batch_size,
-           e->batch_chosen ? " (the measured batch size with the most data; "
-                             "--batch-size B chooses)"
-                           : "");
+    printf("estimate for %s, inference over %.0f samples %s\n", e->model,
+           e->samples, batch);
   printf("from %s; %s\n", scope, cost);
   const struct gm_estimate_profile *a = &e->profile;
   printf("\n(a) short profile extrapolated: ");
@@ -569,10 +571,15 @@ int cmd_estimate(int argc, char **argv) {
     print_text(&o, &e, scope);
   }
   if (!ec && !e.profile.ok && !e.regression.ok) {
-    gm_cli_error("estimate",
-                 "neither method could estimate: the database has too "
-                 "little on %s at batch %d (see above)",
-                 e.model, e.batch_size);
+    if (e.batch_size)
+      gm_cli_error("estimate",
+                   "neither method could estimate: the database has too "
+                   "little on %s at batch %d (see above)",
+                   e.model, e.batch_size);
+    else
+      gm_cli_error("estimate",
+                   "nothing measured to estimate from: run 'greenml bench' "
+                   "with the meter on (see above)");
     ec = GM_EXIT_DATAERR;
   }
   gm_estimate_clear(&e);

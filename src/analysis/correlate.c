@@ -385,11 +385,15 @@ static const char *unit_name(enum gm_analysis_unit u, size_t n) {
 static bool untestable(const double *x, const double *y, size_t n, size_t n_all,
                        size_t n_x, size_t n_y, enum gm_analysis_var vx,
                        enum gm_analysis_var vy, const char *what, size_t need,
-                       const char *pts, enum gm_analysis_untestable *u,
-                       char *why, size_t why_size) {
+                       const char *pts, const char *kind,
+                       enum gm_analysis_untestable *u, char *why,
+                       size_t why_size) {
   if (n_all == 0) {
     *u = GM_AUNTESTABLE_TOO_FEW;
-    gm__fmt(why, why_size, "no measured phase selected");
+    gm__fmt(why, why_size,
+            "no metered %s phase with an energy (unmetered and profile "
+            "phases are not used here)",
+            kind ? kind : "train or infer");
     return true;
   }
   if (n_x == 0 || n_y == 0) {
@@ -439,7 +443,7 @@ enum gm_status gm_analysis_correlate(const struct gm_analysis_table *t,
   gm_analysis_provenance(t, sel, out->provenance, sizeof(out->provenance), NULL,
                          0);
   if (!untestable(xs, ys, n, n_all, n_x, n_y, x, y, "a correlation", 3,
-                  unit_name(unit, n_all), &out->untestable, out->why,
+                  unit_name(unit, n_all), sel->kind, &out->untestable, out->why,
                   sizeof(out->why))) {
     enum gm_status a = gm_stats_pearson(xs, ys, n, &out->pearson);
     enum gm_status b =
@@ -746,7 +750,10 @@ enum gm_status gm_analysis_check_claim(const struct gm_analysis_table *t,
     out->batch_size = s.batch_size;
     out->points = "models";
     if (!s.batch_size) {
-      gm__fmt(out->why, sizeof(out->why), "no measured phase selected");
+      gm__fmt(out->why, sizeof(out->why),
+              "no metered %s phase with an energy (unmetered and profile "
+              "phases are not used here)",
+              sel->kind ? sel->kind : "train or infer");
       break;
     }
     gm_analysis_provenance(t, &s, out->provenance, sizeof(out->provenance),

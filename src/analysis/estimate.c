@@ -61,9 +61,9 @@ static enum gm_status loo(enum gm_stats_model model, const double *x,
   size_t need = model == GM_STATS_LINEAR ? 4 : 3;
   if (n < need) {
     gm__fmt(out->why, sizeof(out->why),
-            "%zu %s; leaving one out needs %zu (a fit on the rest with a "
-            "residual degree of freedom)",
-            n, what, need);
+            "%zu %.*s; leaving one out needs %zu, so that the rest keep a "
+            "residual degree of freedom",
+            n, (int)(strlen(what) - (n == 1)), what, need);
     return GM_OK;
   }
   double *fx = malloc(n * sizeof(double)), *fy = malloc(n * sizeof(double));
@@ -438,7 +438,9 @@ enum gm_status gm_estimate(const struct gm_analysis_table *t,
     no_value(&out->regression.s_per_sample);
     out->regression.loo_linear_mape_pct = NAN;
     gm__fmt(out->profile.why, sizeof(out->profile.why),
-            "no measured %s phase to estimate from", out->kind);
+            "no metered %s phase with an energy to estimate from (an "
+            "unmetered bench records time only)",
+            out->kind);
     gm__strlcpy(out->regression.why, out->profile.why,
                 sizeof(out->regression.why));
     return GM_OK;
