@@ -29,6 +29,9 @@ int cmd_train(int argc, char **argv);
 int cmd_infer(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
+int cmd_estimate(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* Parses "100ms", "2s", "1.5s", "250us", "3m" into nanoseconds. A bare number
  * means seconds. */
@@ -217,3 +220,27 @@ int gm_cli_open_cifar(const char *cmd, const char *data, uint64_t seed,
 
 /* Prints a baseline as a table on f. */
 void gm_cli_print_idle(FILE *f, const struct gm_idle_baseline *b);
+
+/* ---- reading results back (analyze, estimate, export; results.c) ---- */
+
+#include "greenml/analysis.h"
+
+/* Opens the database db (NULL: the default; its path goes into path) that
+ * must exist, and loads its benches (all, or the one named or numbered by
+ * run) into *t. Returns 0, or after printing: 66 when the file or the bench
+ * does not exist, 65 when the database holds no bench, 74 when it cannot
+ * be read. On success the caller frees *t and closes *st. */
+int gm_cli_load_results(const char *cmd, const char *db, const char *run,
+                        char *path, size_t path_size, struct gm_store **st,
+                        struct gm_analysis_table **t);
+/* "12.3 s", "4.5 min", "2.9 h", "3.1 days". */
+void gm_cli_fmt_seconds(char *buf, size_t size, double s);
+/* "0.123 g CO2e", "4.5 kg CO2e". */
+void gm_cli_fmt_carbon(char *buf, size_t size, double g);
+/* "0.0123 EUR"; "n/a" for NAN (no --price). */
+void gm_cli_fmt_money(char *buf, size_t size, const struct gm_cli_cost *c,
+                      double amount);
+/* One line: the intensity and its source, PUE, the price. */
+void gm_cli_describe_cost(char *buf, size_t size, const struct gm_cli_cost *c);
+/* The cost factors as a JSON object value. */
+void gm_cli_json_cost(struct gm__json *j, const struct gm_cli_cost *c);

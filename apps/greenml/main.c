@@ -24,6 +24,9 @@ static const struct command commands[] = {
     {"infer", cmd_infer, "run a model over the (replicated) test set"},
     {"bench", cmd_bench, "run the study's grid: train and infer, measured"},
     {"report", cmd_report, "HTML report of the benches: figures, tables"},
+    {"analyze", cmd_analyze, "correlations and the paper's claims on benches"},
+    {"estimate", cmd_estimate, "energy, time, carbon and cost of a workload"},
+    {"export", cmd_export, "bench phases and time series as CSV or JSON"},
 };
 
 static void usage(FILE *f) {

@@ -1,0 +1,611 @@
+/* cmd_analyze.c: `greenml analyze`: a summary of the benches in the
+ * database with carbon and cost, the correlations of energy with time,
+ * model characteristics, batch size and utilisation per host and phase
+ * kind, and the claims of Mavromatis et al. (2024) checked one by one. The
+ * numbers come from greenml/analysis.h; this file prints them. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "cli.h"
+
+static const char usage_text[] =
+    "usage: greenml analyze [--db PATH] [--run ID] [--json] [--net] "
+    "[options]\n"
+    "\n"
+    "Analyses the benches in the database (written by 'greenml bench'):\n"
+    "  - a summary per bench, model, batch size and phase kind: phases,\n"
+    "    samples, time, energy, energy per sample, carbon and cost;\n"
+    "  - Pearson r and Spearman rho (ties averaged) with two-sided p-values\n"
+    "    and n, per host and phase kind: energy against time (points:\n"
+    "    phases), energy per sample against MACs, parameters, MACs per\n"
+    "    parameter, batch size and CPU/GPU utilisation (points: model x\n"
+    "    batch cells), mean power against utilisation (points: phases);\n"
+    "  - the paper's claims, each with its threshold, n, the provenance of\n"
+    "    the energy and a verdict: agrees, does not agree, inconclusive\n"
+    "    (past the threshold but p >= 0.05) or cannot test (and why).\n"
+    "\n"
+    "  --db PATH            database (default "
+    "$XDG_DATA_HOME/greenml/greenml.db)\n"
+    "  --run ID             one bench: its name (bench --run-id) or id\n"
+    "                       (default: every bench, grouped by host)\n"
+    "  --json               the same as one JSON document on stdout\n"
+    "  --net                net energy (idle power subtracted) instead of "
+    "gross\n" GM_CLI_COST_HELP;
+
+/* The correlations reported for every host and kind. */
+static const struct {
+  enum gm_analysis_unit unit;
+  enum gm_analysis_var x, y;
+} specs[] = {
+    {GM_AUNIT_PHASE, GM_AVAR_DURATION_S, GM_AVAR_ENERGY_J},
+    {GM_AUNIT_CELL, GM_AVAR_MACS, GM_AVAR_J_PER_SAMPLE},
+    {GM_AUNIT_CELL, GM_AVAR_PARAMS, GM_AVAR_J_PER_SAMPLE},
+    {GM_AUNIT_CELL, GM_AVAR_MACS_PER_PARAM, GM_AVAR_J_PER_SAMPLE},
+    {GM_AUNIT_CELL, GM_AVAR_BATCH_SIZE, GM_AVAR_J_PER_SAMPLE},
+    {GM_AUNIT_CELL, GM_AVAR_CPU_UTIL_PCT, GM_AVAR_J_PER_SAMPLE},
+    {GM_AUNIT_CELL, GM_AVAR_GPU_UTIL_PCT, GM_AVAR_J_PER_SAMPLE},
+    {GM_AUNIT_PHASE, GM_AVAR_CPU_UTIL_PCT, GM_AVAR_AVG_POWER_W},
+    {GM_AUNIT_PHASE, GM_AVAR_GPU_UTIL_PCT, GM_AVAR_AVG_POWER_W},
+};
+#define N_SPECS (sizeof(specs) / sizeof(specs[0]))
+
+static const char *const kinds[] = {"train", "infer"};
+static const char *const summary_kinds[] = {"train", "infer", "profile-train",
+                                            "profile-infer"};
+
+struct ctx {
+  const struct gm_analysis_table *t;
+  struct gm_cli_cost cost;
+  bool json, net;
+  const char *db;
+  struct gm__json j;
+};
+
+static const char *unit_points(enum gm_analysis_unit u) {
+  return u == GM_AUNIT_CELL ? "cells" : "phases";
+}
+
+/* The distinct host ids of the benches, in order of first appearance. */
+static size_t hosts_of(const struct gm_analysis_table *t, int64_t *ids,
+                       size_t **first) {
+  size_t n = 0;
+  for (size_t i = 0; i < t->n_benches; i++) {
+    bool seen = false;
+    for (size_t k = 0; k < n; k++)
+      if (ids[k] == t->benches[i].host_id)
+        seen = true;
+    if (!seen) {
+      (*first)[n] = i;
+      ids[n++] = t->benches[i].host_id;
+    }
+  }
+  return n;
+}
+
+static void host_label(const struct gm_analysis_table *t, size_t bench,
+                       char *buf, size_t size) {
+  const struct gm_analysis_bench *b = &t->benches[bench];
+  snprintf(buf, size, "host %lld (%s%s%s)", (long long)b->host_id,
+           b->hostname[0] ? b->hostname : "unnamed",
+           b->cpu_model[0] ? ", " : "", b->cpu_model);
+}
+
+/* ---- summary ------------------------------------------------------------- */
+
+static int cmp_cell(const void *a, const void *b) {
+  const struct gm_analysis_cell *x = a, *y = b;
+  return x->first_phase < y->first_phase ? -1 : x->first_phase > y->first_phase;
+}
+
+/* The cells of one bench, every kind, in recorded order (caller frees). */
+static int bench_cells(struct ctx *c, const struct gm_analysis_bench *b,
+                       struct gm_analysis_cell **out, size_t *n) {
+  *out = NULL;
+  *n = 0;
+  for (size_t k = 0; k < sizeof(summary_kinds) / sizeof(*summary_kinds); k++) {
+    struct gm_analysis_select sel = {
+        .bench_id = b->id, .kind = summary_kinds[k], .net = c->net};
+    struct gm_analysis_cell *cells;
+    size_t m;
+    if (gm_analysis_cells(c->t, &sel, &cells, &m) != GM_OK) {
+      free(*out);
+      return GM_EXIT_SOFTWARE;
+    }
+    if (m) {
+      void *p = realloc(*out, (*n + m) * sizeof(**out));
+      if (!p) {
+        free(cells);
+        free(*out);
+        return GM_EXIT_SOFTWARE;
+      }
+      *out = p;
+      memcpy(*out + *n, cells, m * sizeof(*cells));
+      *n += m;
+    }
+    free(cells);
+  }
+  if (*n)
+    qsort(*out, *n, sizeof(**out), cmp_cell);
+  return 0;
+}
+
+static int summary(struct ctx *c, const struct gm_analysis_bench *b) {
+  struct gm_analysis_cell *cells;
+  size_t n;
+  int ec = bench_cells(c, b, &cells, &n);
+  if (ec)
+    return ec;
+  double te = 0, tt = 0, ts = 0;
+  size_t tp = 0;
+  if (c->json) {
+    gm__json_begin_object(&c->j);
+    gm__json_key(&c->j, "bench");
+    gm__json_string(&c->j, b->name);
+    gm__json_key(&c->j, "bench_id");
+    gm__json_int(&c->j, b->id);
+    gm__json_key(&c->j, "rows");
+    gm__json_begin_array(&c->j);
+  } else {
+    printf("\nsummary of bench '%s' (sums over its metered phases; %s "
+           "energy)\n",
+           b->name, c->net ? "net" : "gross");
+    printf("%-16s %5s %-13s %6s %9s %10s %12s %12s %14s %12s  %s\n", "model",
+           "batch", "kind", "phases", "samples", "time", "energy", "J/sample",
+           "carbon", "cost", "provenance");
+  }
+  for (size_t i = 0; i < n; i++) {
+    const struct gm_analysis_cell *x = &cells[i];
+    double g = gm_cli_cost_carbon_g(&c->cost, x->energy_j);
+    double money = gm_cli_cost_money(&c->cost, x->energy_j);
+    te += x->energy_j;
+    tt += x->duration_s;
+    ts += x->samples;
+    tp += x->n_phases;
+    if (c->json) {
+      struct gm__json *j = &c->j;
+      gm__json_begin_object(j);
+      gm__json_key(j, "model");
+      gm__json_string(j, x->model);
+      gm__json_key(j, "batch_size");
+      gm__json_int(j, x->batch_size);
+      gm__json_key(j, "kind");
+      gm__json_string(j, x->kind);
+      gm__json_key(j, "phases");
+      gm__json_int(j, (int64_t)x->n_phases);
+      gm__json_key(j, "samples");
+      gm__json_number(j, x->samples);
+      gm__json_key(j, "duration_s");
+      gm__json_number(j, x->duration_s);
+      gm__json_key(j, "energy_j");
+      gm__json_number(j, x->energy_j);
+      gm__json_key(j, "j_per_sample");
+      gm__json_number(j, x->j_per_sample);
+      gm__json_key(j, "avg_power_w");
+      gm__json_number(j, x->avg_power_w);
+      gm__json_key(j, "carbon_g");
+      gm__json_number(j, g);
+      gm__json_key(j, "cost");
+      gm__json_number(j, money);
+      gm__json_key(j, "provenance");
+      gm__json_string(j, x->provenance);
+      gm__json_end_object(j);
+    } else {
+      char tb[32], eb[32], cb[32], mb[32];
+      gm_cli_fmt_seconds(tb, sizeof(tb), x->duration_s);
+      gm_cli_fmt_energy(eb, sizeof(eb), x->energy_j);
+      gm_cli_fmt_carbon(cb, sizeof(cb), g);
+      gm_cli_fmt_money(mb, sizeof(mb), &c->cost, money);
+      printf("%-16s %5d %-13s %6zu %9.0f %10s %12s %12.4g %14s %12s  %s\n",
+             x->model, x->batch_size, x->kind, x->n_phases, x->samples, tb, eb,
+             x->j_per_sample, cb, mb, x->provenance);
+    }
+  }
+  free(cells);
+  double g = gm_cli_cost_carbon_g(&c->cost, te);
+  double money = gm_cli_cost_money(&c->cost, te);
+  if (c->json) {
+    struct gm__json *j = &c->j;
+    gm__json_end_array(j);
+    gm__json_key(j, "total");
+    gm__json_begin_object(j);
+    gm__json_key(j, "phases");
+    gm__json_int(j, (int64_t)tp);
+    gm__json_key(j, "samples");
+    gm__json_number(j, ts);
+    gm__json_key(j, "duration_s");
+    gm__json_number(j, tt);
+    gm__json_key(j, "energy_j");
+    gm__json_number(j, te);
+    gm__json_key(j, "carbon_g");
+    gm__json_number(j, g);
+    gm__json_key(j, "cost");
+    gm__json_number(j, money);
+    gm__json_end_object(j);
+    gm__json_end_object(j);
+  } else if (n == 0) {
+    printf("(no metered phase with an energy)\n");
+  } else {
+    char tb[32], eb[32], cb[32], mb[32];
+    gm_cli_fmt_seconds(tb, sizeof(tb), tt);
+    gm_cli_fmt_energy(eb, sizeof(eb), te);
+    gm_cli_fmt_carbon(cb, sizeof(cb), g);
+    gm_cli_fmt_money(mb, sizeof(mb), &c->cost, money);
+    printf("%-16s %5s %-13s %6zu %9.0f %10s %12s %12s %14s %12s\n", "total", "",
+           "", tp, ts, tb, eb, "", cb, mb);
+  }
+  return 0;
+}
+
+/* ---- correlations -------------------------------------------------------- */
+
+static void json_corr(struct gm__json *j, const char *name,
+                      const struct gm_stats_corr *k) {
+  gm__json_key(j, name);
+  gm__json_begin_object(j);
+  gm__json_key(j, "coefficient");
+  gm__json_number(j, k->r);
+  gm__json_key(j, "p");
+  gm__json_number(j, k->p);
+  gm__json_key(j, "t");
+  gm__json_number(j, k->t);
+  gm__json_key(j, "n");
+  gm__json_int(j, (int64_t)k->n);
+  gm__json_key(j, "p_method");
+  gm__json_string(j, k->p_method == GM_STATS_P_STUDENT_T
+                         ? "student-t"
+                         : "student-t approximation on ranks");
+  gm__json_end_object(j);
+}
+
+static int correlations(struct ctx *c, int64_t host, const char *label) {
+  if (!c->json)
+    printf("\ncorrelations on %s: Pearson r and Spearman rho, two-sided p, "
+           "n points\n%-6s %-22s %-20s %-6s %3s %7s %9s %7s %9s  %s\n",
+           label, "kind", "y", "x", "points", "n", "r", "p", "rho", "p",
+           "energy");
+  for (size_t k = 0; k < sizeof(kinds) / sizeof(*kinds); k++)
+    for (size_t i = 0; i < N_SPECS; i++) {
+      struct gm_analysis_select sel = {
+          .host_id = host, .kind = kinds[k], .net = c->net};
+      struct gm_analysis_corr r;
+      if (gm_analysis_correlate(c->t, &sel, specs[i].unit, specs[i].x,
+                                specs[i].y, &r) != GM_OK)
+        return GM_EXIT_SOFTWARE;
+      bool ok = r.untestable == GM_AUNTESTABLE_NONE;
+      if (c->json) {
+        struct gm__json *j = &c->j;
+        gm__json_begin_object(j);
+        gm__json_key(j, "host_id");
+        gm__json_int(j, host);
+        gm__json_key(j, "kind");
+        gm__json_string(j, kinds[k]);
+        gm__json_key(j, "x");
+        gm__json_string(j, gm_analysis_var_name(r.x));
+        gm__json_key(j, "y");
+        gm__json_string(j, gm_analysis_var_name(r.y));
+        gm__json_key(j, "points");
+        gm__json_string(j, unit_points(r.unit));
+        gm__json_key(j, "n");
+        gm__json_int(j, (int64_t)r.n);
+        gm__json_key(j, "n_missing");
+        gm__json_int(j, (int64_t)r.n_missing);
+        gm__json_key(j, "testable");
+        gm__json_bool(j, ok);
+        gm__json_key(j, "why");
+        if (ok)
+          gm__json_null(j);
+        else
+          gm__json_string(j, r.why);
+        if (ok) {
+          json_corr(j, "pearson", &r.pearson);
+          json_corr(j, "spearman", &r.spearman);
+        } else {
+          gm__json_key(j, "pearson");
+          gm__json_null(j);
+          gm__json_key(j, "spearman");
+          gm__json_null(j);
+        }
+        gm__json_key(j, "provenance");
+        gm__json_string(j, r.provenance);
+        gm__json_end_object(j);
+        continue;
+      }
+      printf("%-6s %-22s %-20s %-6s %3zu", kinds[k], gm_analysis_var_label(r.y),
+             gm_analysis_var_label(r.x), unit_points(r.unit), r.n);
+      if (ok && r.n_missing)
+        printf(" %7.3f %9.2g %7.3f %9.2g  %s (%zu %s without a value)\n",
+               r.pearson.r, r.pearson.p, r.spearman.r, r.spearman.p,
+               r.provenance, r.n_missing, unit_points(r.unit));
+      else if (ok)
+        printf(" %7.3f %9.2g %7.3f %9.2g  %s\n", r.pearson.r, r.pearson.p,
+               r.spearman.r, r.spearman.p, r.provenance);
+      else
+        printf("  cannot test: %s\n", r.why);
+    }
+  return 0;
+}
+
+/* ---- claims -------------------------------------------------------------- */
+
+static void print_claim(const struct gm_analysis_claim *cl, const char *kind) {
+  printf("    %s: ", kind);
+  if (cl->verdict == GM_VERDICT_UNTESTABLE) {
+    printf("cannot test: %s", cl->why);
+  } else if (cl->id == GM_CLAIM_TRAIN_3X) {
+    printf("measured %.2fx (median over %zu %s; range %.2fx .. %.2fx; %zu "
+           "within 2x .. 4x)",
+           cl->value, cl->n, cl->points, cl->min, cl->max, cl->n_pass);
+  } else if (cl->id == GM_CLAIM_BATCH) {
+    printf("higher at the smallest batch for %zu of %zu models (%.0f %%; "
+           "smallest over largest: median %.2fx, range %.2fx .. %.2fx)",
+           cl->n_pass, cl->n, 100 * cl->value, cl->median, cl->min, cl->max);
+  } else {
+    printf("%s = %.3f, p = %.2g, n = %zu %s", cl->statistic, cl->value, cl->p,
+           cl->n, cl->points);
+    if (cl->batch_size)
+      printf(" at batch %d", cl->batch_size);
+  }
+  if (cl->verdict != GM_VERDICT_UNTESTABLE)
+    printf(" (paper %s): %s", cl->paper, gm_analysis_verdict_name(cl->verdict));
+  if (cl->id == GM_CLAIM_TRAIN_3X)
+    printf(" [%s]", cl->provenance_detail);
+  else
+    printf(" [energy %s%s%s]", cl->provenance[0] ? cl->provenance : "n/a",
+           cl->provenance_detail[0] ? ": " : "", cl->provenance_detail);
+  if (cl->verdict != GM_VERDICT_UNTESTABLE && cl->why[0])
+    printf("; note: %s", cl->why);
+  putchar('\n');
+}
+
+static void json_claim(struct gm__json *j, const struct gm_analysis_claim *cl,
+                       int64_t host, const char *kind) {
+  gm__json_begin_object(j);
+  gm__json_key(j, "claim");
+  gm__json_string(j, cl->key);
+  gm__json_key(j, "statement");
+  gm__json_string(j, cl->statement);
+  gm__json_key(j, "host_id");
+  gm__json_int(j, host);
+  gm__json_key(j, "kind");
+  gm__json_string(j, kind);
+  gm__json_key(j, "paper");
+  gm__json_string(j, cl->paper);
+  gm__json_key(j, "threshold");
+  gm__json_string(j, cl->threshold);
+  gm__json_key(j, "statistic");
+  gm__json_string(j, cl->statistic);
+  gm__json_key(j, "value");
+  gm__json_number(j, cl->value);
+  gm__json_key(j, "p");
+  gm__json_number(j, cl->p);
+  gm__json_key(j, "n");
+  gm__json_int(j, (int64_t)cl->n);
+  gm__json_key(j, "points");
+  gm__json_string(j, cl->points);
+  gm__json_key(j, "batch_size");
+  if (cl->batch_size)
+    gm__json_int(j, cl->batch_size);
+  else
+    gm__json_null(j);
+  gm__json_key(j, "min");
+  gm__json_number(j, cl->min);
+  gm__json_key(j, "max");
+  gm__json_number(j, cl->max);
+  gm__json_key(j, "median");
+  gm__json_number(j, cl->median);
+  gm__json_key(j, "n_pass");
+  gm__json_int(j, (int64_t)cl->n_pass);
+  gm__json_key(j, "verdict");
+  gm__json_string(j, gm_analysis_verdict_name(cl->verdict));
+  gm__json_key(j, "provenance");
+  gm__json_string(j, cl->provenance);
+  gm__json_key(j, "provenance_detail");
+  gm__json_string(j, cl->provenance_detail);
+  gm__json_key(j, "note");
+  if (cl->why[0])
+    gm__json_string(j, cl->why);
+  else
+    gm__json_null(j);
+  gm__json_end_object(j);
+}
+
+static int claims(struct ctx *c, int64_t host, const char *label) {
+  if (!c->json)
+    printf("\nthe paper's claims on %s\n", label);
+  for (int id = 0; id < GM_CLAIM_COUNT_; id++) {
+    bool both = id == GM_CLAIM_TRAIN_3X;
+    for (size_t k = 0; k < (both ? 1 : sizeof(kinds) / sizeof(*kinds)); k++) {
+      struct gm_analysis_select sel = {
+          .host_id = host, .kind = both ? NULL : kinds[k], .net = c->net};
+      struct gm_analysis_claim cl;
+      if (gm_analysis_check_claim(c->t, &sel, (enum gm_analysis_claim_id)id,
+                                  &cl) != GM_OK)
+        return GM_EXIT_SOFTWARE;
+      const char *kind = both ? "train/infer" : kinds[k];
+      if (c->json) {
+        json_claim(&c->j, &cl, host, kind);
+        continue;
+      }
+      if (k == 0)
+        printf("  %s (paper: %s; %s)\n", cl.statement, cl.paper, cl.threshold);
+      print_claim(&cl, kind);
+    }
+  }
+  return 0;
+}
+
+/* ---- the command --------------------------------------------------------- */
+
+static void json_benches(struct ctx *c) {
+  struct gm__json *j = &c->j;
+  gm__json_key(j, "benches");
+  gm__json_begin_array(j);
+  for (size_t i = 0; i < c->t->n_benches; i++) {
+    const struct gm_analysis_bench *b = &c->t->benches[i];
+    gm__json_begin_object(j);
+    gm__json_key(j, "id");
+    gm__json_int(j, b->id);
+    gm__json_key(j, "name");
+    gm__json_string(j, b->name);
+    gm__json_key(j, "status");
+    gm__json_string(j, b->status);
+    gm__json_key(j, "created_at");
+    gm__json_string(j, b->created_at);
+    gm__json_key(j, "host_id");
+    gm__json_int(j, b->host_id);
+    gm__json_key(j, "hostname");
+    gm__json_string(j, b->hostname);
+    gm__json_key(j, "cpu_model");
+    gm__json_string(j, b->cpu_model);
+    gm__json_key(j, "phases");
+    gm__json_int(j, (int64_t)b->n_phases);
+    gm__json_end_object(j);
+  }
+  gm__json_end_array(j);
+}
+
+static int run(struct ctx *c) {
+  const struct gm_analysis_table *t = c->t;
+  int64_t *hosts = malloc(t->n_benches * sizeof(int64_t));
+  size_t *first = malloc(t->n_benches * sizeof(size_t));
+  if (!hosts || !first) {
+    free(hosts);
+    free(first);
+    return GM_EXIT_SOFTWARE;
+  }
+  size_t nh = hosts_of(t, hosts, &first);
+  char cost[512];
+  gm_cli_describe_cost(cost, sizeof(cost), &c->cost);
+  int ec = 0;
+  if (c->json) {
+    gm__json_begin_object(&c->j);
+    gm__json_key(&c->j, "database");
+    gm__json_string(&c->j, c->db);
+    gm__json_key(&c->j, "energy");
+    gm__json_string(&c->j, c->net ? "net" : "gross");
+    gm__json_key(&c->j, "cost");
+    gm_cli_json_cost(&c->j, &c->cost);
+    json_benches(c);
+    gm__json_key(&c->j, "summary");
+    gm__json_begin_array(&c->j);
+  } else {
+    printf("database '%s': %zu bench%s\n", c->db, t->n_benches,
+           t->n_benches == 1 ? "" : "es");
+    for (size_t i = 0; i < t->n_benches; i++) {
+      char hl[320];
+      host_label(t, i, hl, sizeof(hl));
+      printf("  '%s' (id %lld, %s, %zu phases) on %s\n", t->benches[i].name,
+             (long long)t->benches[i].id, t->benches[i].status,
+             t->benches[i].n_phases, hl);
+    }
+    printf("energy: %s, over the components in each phase's total; %s\n",
+           c->net ? "net (idle power x time subtracted)" : "gross", cost);
+  }
+  for (size_t i = 0; i < t->n_benches && !ec; i++)
+    ec = summary(c, &t->benches[i]);
+  if (c->json) {
+    gm__json_end_array(&c->j);
+    gm__json_key(&c->j, "correlations");
+    gm__json_begin_array(&c->j);
+  }
+  for (size_t h = 0; h < nh && !ec; h++) {
+    char hl[320];
+    host_label(t, first[h], hl, sizeof(hl));
+    ec = correlations(c, hosts[h], hl);
+  }
+  if (c->json) {
+    gm__json_end_array(&c->j);
+    gm__json_key(&c->j, "claims");
+    gm__json_begin_array(&c->j);
+  }
+  for (size_t h = 0; h < nh && !ec; h++) {
+    char hl[320];
+    host_label(t, first[h], hl, sizeof(hl));
+    ec = claims(c, hosts[h], hl);
+  }
+  if (c->json) {
+    gm__json_end_array(&c->j);
+    gm__json_end_object(&c->j);
+    if (!ec && c->j.oom)
+      ec = GM_EXIT_SOFTWARE;
+    if (!ec)
+      printf("%s\n", c->j.buf);
+  }
+  free(hosts);
+  free(first);
+  return ec;
+}
+
+enum { O_DB = GM_OPT_FIRST_FREE, O_RUN, O_JSON, O_NET };
+
+int cmd_analyze(int argc, char **argv) {
+  const char *db = NULL, *bench = NULL;
+  struct ctx c;
+  memset(&c, 0, sizeof(c));
+  struct gm_cli_cost_opts co;
+  gm_cli_cost_opts_init(&co);
+  static const struct option longopts[] = {{"db", 1, 0, O_DB},
+                                           {"run", 1, 0, O_RUN},
+                                           {"json", 0, 0, O_JSON},
+                                           {"net", 0, 0, O_NET},
+                                           {"help", 0, 0, 'h'},
+                                           GM_CLI_COST_LONGOPTS,
+                                           {0}};
+  int opt;
+  optind = 1;
+  while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+    int r = gm_cli_cost_opt(&co, opt, optarg, "analyze");
+    if (r < 0)
+      return GM_EXIT_USAGE;
+    if (r > 0)
+      continue;
+    switch (opt) {
+    case O_DB:
+      db = optarg;
+      break;
+    case O_RUN:
+      bench = optarg;
+      break;
+    case O_JSON:
+      c.json = true;
+      break;
+    case O_NET:
+      c.net = true;
+      break;
+    case 'h':
+      fputs(usage_text, stdout);
+      return 0;
+    default:
+      fputs(usage_text, stderr);
+      return GM_EXIT_USAGE;
+    }
+  }
+  if (optind < argc) {
+    gm_cli_error("analyze", "unexpected argument '%s'", argv[optind]);
+    return GM_EXIT_USAGE;
+  }
+  int ec = gm_cli_cost_resolve("analyze", &co, &c.cost);
+  if (ec)
+    return ec;
+  char path[1024];
+  struct gm_store *st = NULL;
+  struct gm_analysis_table *t = NULL;
+  if ((ec = gm_cli_load_results("analyze", db, bench, path, sizeof(path), &st,
+                                &t)))
+    return ec;
+  c.t = t;
+  c.db = path;
+  gm__json_init(&c.j);
+  ec = run(&c);
+  if (ec == GM_EXIT_SOFTWARE)
+    gm_cli_error("analyze", "out of memory");
+  gm__json_release(&c.j);
+  gm_analysis_table_free(t);
+  gm_store_close(st);
+  return ec;
+}

@@ -1,0 +1,129 @@
+/* results.c: what analyze, estimate and export share: a database that must
+ * already hold benches, the --run selection, and numbers with units
+ * (seconds, carbon, money). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/json.h"
+#include "cli.h"
+
+int gm_cli_load_results(const char *cmd, const char *db, const char *run,
+                        char *path, size_t path_size, struct gm_store **st,
+                        struct gm_analysis_table **t) {
+  *st = NULL;
+  *t = NULL;
+  if (db)
+    snprintf(path, path_size, "%s", db);
+  else if (!gm_cli_default_db(path, path_size)) {
+    gm_cli_error(cmd, "cannot build the database path; pass --db PATH");
+    return GM_EXIT_USAGE;
+  }
+  struct stat sb;
+  if (stat(path, &sb) != 0) {
+    if (errno == ENOENT)
+      gm_cli_error(cmd,
+                   "no database at '%s': record a bench first with "
+                   "'greenml bench --db %s', or pass --db PATH",
+                   path, path);
+    else
+      gm_cli_error(cmd, "cannot read the database '%s': %s", path,
+                   strerror(errno));
+    return GM_EXIT_NOINPUT;
+  }
+  if (!S_ISREG(sb.st_mode)) {
+    gm_cli_error(cmd, "'%s' is not a database file; pass --db PATH", path);
+    return GM_EXIT_NOINPUT;
+  }
+  int ec = gm_cli_open_store(cmd, path, st);
+  if (ec)
+    return ec;
+  char err[512] = "";
+  enum gm_status rc = gm_analysis_load(*st, run, t, err, sizeof(err));
+  if (rc == GM_ERR_NOT_FOUND) {
+    gm_cli_error(cmd,
+                 "%s in '%s'; 'greenml analyze --db %s' lists the benches "
+                 "(--run takes a bench's name or id)",
+                 err, path, path);
+    ec = GM_EXIT_NOINPUT;
+  } else if (rc != GM_OK) {
+    gm_cli_error(cmd, "%s", err[0] ? err : gm_status_str(rc));
+    ec = rc == GM_ERR_NO_MEMORY ? GM_EXIT_SOFTWARE : GM_EXIT_IOERR;
+  } else if ((*t)->n_benches == 0) {
+    gm_cli_error(cmd,
+                 "'%s' holds no bench: run one first, e.g. 'greenml bench "
+                 "--db %s --quick' (the analysis reads the tables it "
+                 "writes)",
+                 path, path);
+    ec = GM_EXIT_DATAERR;
+  }
+  if (ec) {
+    gm_analysis_table_free(*t);
+    *t = NULL;
+    gm_store_close(*st);
+    *st = NULL;
+  }
+  return ec;
+}
+
+void gm_cli_fmt_seconds(char *buf, size_t size, double s) {
+  if (!isfinite(s))
+    snprintf(buf, size, "n/a");
+  else if (fabs(s) < 120)
+    snprintf(buf, size, "%.3g s", s);
+  else if (fabs(s) < 7200)
+    snprintf(buf, size, "%.3g min", s / 60);
+  else if (fabs(s) < 3 * 86400)
+    snprintf(buf, size, "%.3g h", s / 3600);
+  else
+    snprintf(buf, size, "%.3g days", s / 86400);
+}
+
+void gm_cli_fmt_carbon(char *buf, size_t size, double g) {
+  if (!isfinite(g))
+    snprintf(buf, size, "n/a");
+  else if (fabs(g) >= 1e6)
+    snprintf(buf, size, "%.3g t CO2e", g / 1e6);
+  else if (fabs(g) >= 1e3)
+    snprintf(buf, size, "%.3g kg CO2e", g / 1e3);
+  else
+    snprintf(buf, size, "%.3g g CO2e", g);
+}
+
+void gm_cli_fmt_money(char *buf, size_t size, const struct gm_cli_cost *c,
+                      double amount) {
+  if (!isfinite(amount))
+    snprintf(buf, size, "n/a");
+  else
+    snprintf(buf, size, "%.3g %s", amount, c->currency);
+}
+
+void gm_cli_describe_cost(char *buf, size_t size, const struct gm_cli_cost *c) {
+  int n = snprintf(buf, size, "carbon %g gCO2e/kWh (%s), PUE %g; ",
+                   c->g_per_kwh, c->source, c->pue);
+  if (n < 0 || (size_t)n >= size)
+    return;
+  if (isnan(c->price_per_kwh))
+    snprintf(buf + n, size - (size_t)n, "cost: no --price given");
+  else
+    snprintf(buf + n, size - (size_t)n, "price %g %s/kWh", c->price_per_kwh,
+             c->currency);
+}
+
+void gm_cli_json_cost(struct gm__json *j, const struct gm_cli_cost *c) {
+  gm__json_begin_object(j);
+  gm__json_key(j, "carbon_g_per_kwh");
+  gm__json_number(j, c->g_per_kwh);
+  gm__json_key(j, "carbon_source");
+  gm__json_string(j, c->source);
+  gm__json_key(j, "pue");
+  gm__json_number(j, c->pue);
+  gm__json_key(j, "price_per_kwh");
+  gm__json_number(j, c->price_per_kwh);
+  gm__json_key(j, "currency");
+  gm__json_string(j, c->currency);
+  gm__json_end_object(j);
+}
