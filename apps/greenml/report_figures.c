@@ -1260,7 +1260,7 @@ static enum gm_status fig7(struct rep_plotter *pl, const struct rep_group *g,
     fprintf(fp, "%s%d", b ? ", " : "", batches[b]);
   fprintf(fp,
           ")\n  set xrange [%g:%g]\n  set yrange [0:*]\n"
-          "  set key top right\n",
+          "  set key outside top center horizontal\n",
           batches[0] / 1.2, batches[nb - 1] * 1.2);
   char letter = 'a';
   for (int k = 0; k < REP_N_KINDS; k++) {
