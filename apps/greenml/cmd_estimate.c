@@ -188,6 +188,10 @@ static void print_text(const struct opts *o, const struct gm_estimate *e,
     printf("\n    a linear fit of J/sample on MACs/param, for comparison: "
            "leave-one-model-out MAPE %.1f %%",
            b->loo_linear_mape_pct);
+  if (isfinite(b->loo_macs_mape_pct))
+    printf("\n    the same log-log fit on MACs instead of MACs/param, for "
+           "comparison: leave-one-model-out MAPE %.1f %%",
+           b->loo_macs_mape_pct);
   printf("\n    energy %s: %s\n", b->provenance, b->provenance_detail);
 }
 
@@ -389,6 +393,8 @@ static int print_json(const struct opts *o, const struct gm_estimate *e,
   json_loo(&j, "loo_time", &b->loo_time);
   gm__json_key(&j, "loo_linear_mape_pct");
   gm__json_number(&j, b->loo_linear_mape_pct);
+  gm__json_key(&j, "loo_macs_mape_pct");
+  gm__json_number(&j, b->loo_macs_mape_pct);
   gm__json_key(&j, "provenance");
   gm__json_string(&j, b->provenance);
   gm__json_key(&j, "provenance_detail");

@@ -395,6 +395,8 @@ struct gm_estimate_regression {
   struct gm_estimate_value j_per_sample, energy_j, s_per_sample, duration_s;
   struct gm_estimate_loo loo_energy, loo_time;
   double loo_linear_mape_pct; /* linear J/sample on MACs/param; NAN: n/a */
+  double loo_macs_mape_pct;   /* the same log-log fit on MACs instead of
+                                 MACs/param, for comparison; NAN: n/a */
   char provenance[16], provenance_detail[128];
 };
 

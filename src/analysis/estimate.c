@@ -285,6 +285,7 @@ static enum gm_status by_regression(const struct gm_analysis_table *t,
   no_value(&r->s_per_sample);
   no_value(&r->duration_s);
   r->loo_linear_mape_pct = NAN;
+  r->loo_macs_mape_pct = NAN;
   r->batch_size = e->batch_size;
   r->macs_per_param = mpp;
   struct gm_analysis_select sel = *base;
@@ -300,8 +301,9 @@ static enum gm_status by_regression(const struct gm_analysis_table *t,
   double *lx = malloc((nc ? nc : 1) * sizeof(double));
   double *ly = malloc((nc ? nc : 1) * sizeof(double));
   double *lz = malloc((nc ? nc : 1) * sizeof(double));
+  double *macs = malloc((nc ? nc : 1) * sizeof(double));
   char(*labels)[64] = malloc((nc ? nc : 1) * sizeof(*labels));
-  if (!x || !y || !z || !lx || !ly || !lz || !labels) {
+  if (!x || !y || !z || !lx || !ly || !lz || !macs || !labels) {
     rc = GM_ERR_NO_MEMORY;
     goto out;
   }
@@ -313,6 +315,7 @@ static enum gm_status by_regression(const struct gm_analysis_table *t,
         !(c->s_per_sample > 0) || !isfinite(c->j_per_sample))
       continue;
     x[n] = c->macs_per_param;
+    macs[n] = (double)c->macs;
     y[n] = c->j_per_sample;
     z[n] = c->s_per_sample;
     lx[n] = log(x[n]);
@@ -384,6 +387,13 @@ static enum gm_status by_regression(const struct gm_analysis_table *t,
   if (lin.ok)
     r->loo_linear_mape_pct = lin.mape_pct;
   free(lin.points);
+  struct gm_estimate_loo by_macs;
+  if ((rc = loo(GM_STATS_LINEAR, macs, y, labels, n, e->alpha, true, "models",
+                &by_macs)) != GM_OK)
+    goto out;
+  if (by_macs.ok)
+    r->loo_macs_mape_pct = by_macs.mape_pct;
+  free(by_macs.points);
 out:
   free(cells);
   free(x);
@@ -392,6 +402,7 @@ out:
   free(lx);
   free(ly);
   free(lz);
+  free(macs);
   free(labels);
   return rc;
 }
@@ -437,6 +448,7 @@ enum gm_status gm_estimate(const struct gm_analysis_table *t,
     no_value(&out->regression.j_per_sample);
     no_value(&out->regression.s_per_sample);
     out->regression.loo_linear_mape_pct = NAN;
+    out->regression.loo_macs_mape_pct = NAN;
     gm__fmt(out->profile.why, sizeof(out->profile.why),
             "no metered %s phase with an energy to estimate from (an "
             "unmetered bench records time only)",

@@ -189,6 +189,7 @@ slope = sum(p["samples"] * p["energy_j"] for p in ph) / sum(p["samples"] ** 2 fo
 want(close(a["energy_j"]["value"], slope * 150000, 1e-9), "profile %r vs %r" % (a["energy_j"]["value"], slope * 150000))
 want(close(b["macs_per_param"], q("SELECT macs_per_param AS m FROM bench_models WHERE model=\"MobileNet\"")[0]["m"], 1e-12), "mpp %r" % b["macs_per_param"])
 want(b["loo_linear_mape_pct"] is not None, "linear comparison")
+want(b["loo_macs_mape_pct"] is not None and b["loo_macs_mape_pct"] >= 0, "MACs comparison %r" % b.get("loo_macs_mape_pct"))
 '
 "$GM" estimate --db a.db --model resnet18 --samples 10000 --json >est2.json 2>est2.err
 check "2: an unmeasured model is estimated across models (exit 0)" "[ $? -eq 0 ]" "$(cat est2.err)"
