@@ -82,6 +82,8 @@ enum {
   GM_OPT_BACKEND,
   GM_OPT_LIMIT,
   GM_OPT_SAMPLES,
+  GM_OPT_DB,
+  GM_OPT_RUN,
   GM_OPT_FIRST_FREE
 };
 
@@ -150,6 +152,22 @@ int gm_cli_cost_opt(struct gm_cli_cost_opts *o, int opt, const char *arg,
  * printing. */
 int gm_cli_cost_resolve(const char *cmd, const struct gm_cli_cost_opts *o,
                         struct gm_cli_cost *out);
+/* The flags of the commands that read bench results (report, analyze,
+ * estimate, export): --db, --run and the carbon and cost flags. */
+struct gm_cli_results_opts {
+  const char *db;  /* NULL: the default database */
+  const char *run; /* a bench's name or id; NULL: every bench */
+  struct gm_cli_cost_opts cost;
+};
+
+#define GM_CLI_RESULTS_LONGOPTS                                                \
+  {"db", 1, 0, GM_OPT_DB}, {"run", 1, 0, GM_OPT_RUN}, GM_CLI_COST_LONGOPTS
+
+void gm_cli_results_opts_init(struct gm_cli_results_opts *o);
+/* 1 handled, 0 not one of them, -1 usage error (printed). */
+int gm_cli_results_opt(struct gm_cli_results_opts *o, int opt, const char *arg,
+                       const char *cmd);
+
 /* Grams CO2e and money for energy drawn by the machine (PUE applied). */
 double gm_cli_cost_carbon_g(const struct gm_cli_cost *c, double energy_j);
 double gm_cli_cost_money(const struct gm_cli_cost *c, double energy_j);

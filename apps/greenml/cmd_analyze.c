@@ -541,36 +541,28 @@ static int run(struct ctx *c) {
   return ec;
 }
 
-enum { O_DB = GM_OPT_FIRST_FREE, O_RUN, O_JSON, O_NET };
+enum { O_JSON = GM_OPT_FIRST_FREE, O_NET };
 
 int cmd_analyze(int argc, char **argv) {
   const char *db = NULL, *bench = NULL;
   struct ctx c;
   memset(&c, 0, sizeof(c));
-  struct gm_cli_cost_opts co;
-  gm_cli_cost_opts_init(&co);
-  static const struct option longopts[] = {{"db", 1, 0, O_DB},
-                                           {"run", 1, 0, O_RUN},
-                                           {"json", 0, 0, O_JSON},
+  struct gm_cli_results_opts ro;
+  gm_cli_results_opts_init(&ro);
+  static const struct option longopts[] = {{"json", 0, 0, O_JSON},
                                            {"net", 0, 0, O_NET},
                                            {"help", 0, 0, 'h'},
-                                           GM_CLI_COST_LONGOPTS,
+                                           GM_CLI_RESULTS_LONGOPTS,
                                            {0}};
   int opt;
   optind = 1;
   while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-    int r = gm_cli_cost_opt(&co, opt, optarg, "analyze");
+    int r = gm_cli_results_opt(&ro, opt, optarg, "analyze");
     if (r < 0)
       return GM_EXIT_USAGE;
     if (r > 0)
       continue;
     switch (opt) {
-    case O_DB:
-      db = optarg;
-      break;
-    case O_RUN:
-      bench = optarg;
-      break;
     case O_JSON:
       c.json = true;
       break;
@@ -585,11 +577,13 @@ int cmd_analyze(int argc, char **argv) {
       return GM_EXIT_USAGE;
     }
   }
+  db = ro.db;
+  bench = ro.run;
   if (optind < argc) {
     gm_cli_error("analyze", "unexpected argument '%s'", argv[optind]);
     return GM_EXIT_USAGE;
   }
-  int ec = gm_cli_cost_resolve("analyze", &co, &c.cost);
+  int ec = gm_cli_cost_resolve("analyze", &ro.cost, &c.cost);
   if (ec)
     return ec;
   char path[1024];

@@ -413,9 +413,7 @@ static int print_json(const struct opts *o, const struct gm_estimate *e,
 /* ---- the command --------------------------------------------------------- */
 
 enum {
-  O_DB = GM_OPT_FIRST_FREE,
-  O_RUN,
-  O_MODEL,
+  O_MODEL = GM_OPT_FIRST_FREE,
   O_EPOCHS,
   O_SAMPLES,
   O_BATCH,
@@ -424,11 +422,9 @@ enum {
 };
 
 static int parse(int argc, char **argv, struct opts *o) {
-  struct gm_cli_cost_opts co;
-  gm_cli_cost_opts_init(&co);
+  struct gm_cli_results_opts ro;
+  gm_cli_results_opts_init(&ro);
   static const struct option longopts[] = {
-      {"db", 1, 0, O_DB},
-      {"run", 1, 0, O_RUN},
       {"model", 1, 0, O_MODEL},
       {"epochs", 1, 0, O_EPOCHS},
       {"samples", 1, 0, O_SAMPLES},
@@ -436,24 +432,18 @@ static int parse(int argc, char **argv, struct opts *o) {
       {"epoch-samples", 1, 0, O_EPOCH_SAMPLES},
       {"json", 0, 0, O_JSON},
       {"help", 0, 0, 'h'},
-      GM_CLI_COST_LONGOPTS,
+      GM_CLI_RESULTS_LONGOPTS,
       {0}};
   int opt;
   long v;
   optind = 1;
   while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-    int r = gm_cli_cost_opt(&co, opt, optarg, "estimate");
+    int r = gm_cli_results_opt(&ro, opt, optarg, "estimate");
     if (r < 0)
       return GM_EXIT_USAGE;
     if (r > 0)
       continue;
     switch (opt) {
-    case O_DB:
-      o->db = optarg;
-      break;
-    case O_RUN:
-      o->bench = optarg;
-      break;
     case O_MODEL:
       o->model = optarg;
       break;
@@ -498,6 +488,8 @@ static int parse(int argc, char **argv, struct opts *o) {
       return GM_EXIT_USAGE;
     }
   }
+  o->db = ro.db;
+  o->bench = ro.run;
   if (optind < argc) {
     gm_cli_error("estimate", "unexpected argument '%s'", argv[optind]);
     return GM_EXIT_USAGE;
@@ -524,7 +516,7 @@ static int parse(int argc, char **argv, struct opts *o) {
                  "inference workload)");
     return GM_EXIT_USAGE;
   }
-  return gm_cli_cost_resolve("estimate", &co, &o->cost);
+  return gm_cli_cost_resolve("estimate", &ro.cost, &o->cost);
 }
 
 int cmd_estimate(int argc, char **argv) {

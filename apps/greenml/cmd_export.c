@@ -553,7 +553,7 @@ out:
 
 /* ---- the command --------------------------------------------------------- */
 
-enum { O_DB = GM_OPT_FIRST_FREE, O_RUN, O_FORMAT, O_OUT, O_WHAT };
+enum { O_FORMAT = GM_OPT_FIRST_FREE, O_OUT, O_WHAT };
 
 static int write_one(const char *what, const char *out_dir, bool json,
                      struct gm_store *st, const struct gm_analysis_table *t,
@@ -590,28 +590,21 @@ static int write_one(const char *what, const char *out_dir, bool json,
 int cmd_export(int argc, char **argv) {
   const char *db = NULL, *bench = NULL, *out = "-", *what = "phases";
   bool json = false;
-  struct gm_cli_cost_opts co;
-  gm_cli_cost_opts_init(&co);
+  struct gm_cli_results_opts ro;
+  gm_cli_results_opts_init(&ro);
   static const struct option longopts[] = {
-      {"db", 1, 0, O_DB},         {"run", 1, 0, O_RUN},
       {"format", 1, 0, O_FORMAT}, {"out", 1, 0, O_OUT},
       {"what", 1, 0, O_WHAT},     {"help", 0, 0, 'h'},
-      GM_CLI_COST_LONGOPTS,       {0}};
+      GM_CLI_RESULTS_LONGOPTS,    {0}};
   int opt;
   optind = 1;
   while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-    int r = gm_cli_cost_opt(&co, opt, optarg, "export");
+    int r = gm_cli_results_opt(&ro, opt, optarg, "export");
     if (r < 0)
       return GM_EXIT_USAGE;
     if (r > 0)
       continue;
     switch (opt) {
-    case O_DB:
-      db = optarg;
-      break;
-    case O_RUN:
-      bench = optarg;
-      break;
     case O_FORMAT:
       if (strcmp(optarg, "csv") == 0)
         json = false;
@@ -646,6 +639,8 @@ int cmd_export(int argc, char **argv) {
       return GM_EXIT_USAGE;
     }
   }
+  db = ro.db;
+  bench = ro.run;
   if (optind < argc) {
     gm_cli_error("export", "unexpected argument '%s'", argv[optind]);
     return GM_EXIT_USAGE;
@@ -657,7 +652,7 @@ int cmd_export(int argc, char **argv) {
     return GM_EXIT_USAGE;
   }
   struct gm_cli_cost cost;
-  int ec = gm_cli_cost_resolve("export", &co, &cost);
+  int ec = gm_cli_cost_resolve("export", &ro.cost, &cost);
   if (ec)
     return ec;
   char path[1024];

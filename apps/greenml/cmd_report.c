@@ -42,7 +42,7 @@ static const char usage_text[] =
     "                       PNG and PDF go (default: FILE without .html,\n"
     "                       plus -figures)\n" GM_CLI_COST_HELP;
 
-enum { O_DB = GM_OPT_FIRST_FREE, O_RUN, O_OUT, O_FIGURES };
+enum { O_OUT = GM_OPT_FIRST_FREE, O_FIGURES };
 
 struct report_opts {
   const char *db, *run, *out, *figures;
@@ -403,30 +403,22 @@ static void write_head(FILE *fp, const struct rep_data *d,
 /* ---- the command --------------------------------------------------------- */
 
 static int parse(int argc, char **argv, struct report_opts *o) {
-  struct gm_cli_cost_opts co;
-  gm_cli_cost_opts_init(&co);
-  static const struct option longopts[] = {{"db", 1, 0, O_DB},
-                                           {"run", 1, 0, O_RUN},
-                                           {"out", 1, 0, O_OUT},
+  struct gm_cli_results_opts ro;
+  gm_cli_results_opts_init(&ro);
+  static const struct option longopts[] = {{"out", 1, 0, O_OUT},
                                            {"figures", 1, 0, O_FIGURES},
-                                           GM_CLI_COST_LONGOPTS,
+                                           GM_CLI_RESULTS_LONGOPTS,
                                            {"help", 0, 0, 'h'},
                                            {0}};
   int opt;
   optind = 1;
   while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-    int r = gm_cli_cost_opt(&co, opt, optarg, "report");
+    int r = gm_cli_results_opt(&ro, opt, optarg, "report");
     if (r < 0)
       return GM_EXIT_USAGE;
     if (r > 0)
       continue;
     switch (opt) {
-    case O_DB:
-      o->db = optarg;
-      break;
-    case O_RUN:
-      o->run = optarg;
-      break;
     case O_OUT:
       o->out = optarg;
       break;
@@ -441,6 +433,8 @@ static int parse(int argc, char **argv, struct report_opts *o) {
       return GM_EXIT_USAGE;
     }
   }
+  o->db = ro.db;
+  o->run = ro.run;
   if (optind < argc) {
     gm_cli_error("report", "unexpected argument '%s'", argv[optind]);
     return GM_EXIT_USAGE;
@@ -449,7 +443,7 @@ static int parse(int argc, char **argv, struct report_opts *o) {
     gm_cli_error("report", "--out needs a file name");
     return GM_EXIT_USAGE;
   }
-  return gm_cli_cost_resolve("report", &co, &o->cost);
+  return gm_cli_cost_resolve("report", &ro.cost, &o->cost);
 }
 
 /* Opens the database after checking that it exists (a report never

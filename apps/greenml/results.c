@@ -127,3 +127,23 @@ void gm_cli_json_cost(struct gm__json *j, const struct gm_cli_cost *c) {
   gm__json_string(j, c->currency);
   gm__json_end_object(j);
 }
+
+void gm_cli_results_opts_init(struct gm_cli_results_opts *o) {
+  o->db = NULL;
+  o->run = NULL;
+  gm_cli_cost_opts_init(&o->cost);
+}
+
+int gm_cli_results_opt(struct gm_cli_results_opts *o, int opt, const char *arg,
+                       const char *cmd) {
+  switch (opt) {
+  case GM_OPT_DB:
+    o->db = arg;
+    return 1;
+  case GM_OPT_RUN:
+    o->run = arg;
+    return 1;
+  default:
+    return gm_cli_cost_opt(&o->cost, opt, arg, cmd);
+  }
+}
