@@ -430,6 +430,34 @@ static void omit(struct rep_figure *f, const char *why) {
 
 /* ---- Fig. 2: duration ---------------------------------------------------- */
 
+/* Whether the models' phases of either kind processed different numbers of
+ * samples (epochs cut by --limit-batches, benches with other
+ * --infer-samples): their totals are then not comparable, only their
+ * values per sample. lo and hi receive the range of samples per phase. */
+static bool samples_differ(const struct model_list *ml, double *lo,
+                           double *hi) {
+  bool differ = false;
+  *lo = INFINITY;
+  *hi = 0;
+  for (int k = 0; k < REP_N_KINDS; k++) {
+    double klo = INFINITY, khi = 0;
+    for (size_t i = 0; i < ml->n; i++) {
+      const struct rep_phases *p = &ml->cells[i]->ph[k];
+      if (!p->n)
+        continue;
+      double s = p->samples / p->n;
+      klo = fmin(klo, s);
+      khi = fmax(khi, s);
+    }
+    if (khi > 0 && khi - klo > 0.01 * khi) {
+      differ = true;
+      *lo = fmin(*lo, klo);
+      *hi = fmax(*hi, khi);
+    }
+  }
+  return differ;
+}
+
 static enum gm_status fig2(struct rep_plotter *pl, const struct rep_group *g,
                            struct rep_figure *f) {
   struct model_list ml;
@@ -439,10 +467,14 @@ static enum gm_status fig2(struct rep_plotter *pl, const struct rep_group *g,
            g->main_batch);
   double t[REP_N_KINDS][256], samples[REP_N_KINDS] = {0, 0};
   bool has[REP_N_KINDS] = {false, false};
+  double s_lo, s_hi;
+  bool per_k = samples_differ(&ml, &s_lo, &s_hi);
   for (size_t i = 0; i < ml.n; i++)
     for (int k = 0; k < REP_N_KINDS; k++) {
       const struct rep_phases *p = &ml.cells[i]->ph[k];
       t[k][i] = mean_of(p, p->duration_s);
+      if (per_k)
+        t[k][i] = p->samples > 0 ? p->duration_s / p->samples * 1000 : NAN;
       has[k] = has[k] || isfinite(t[k][i]);
       if (p->n)
         samples[k] = fmax(samples[k], p->samples / p->n);
@@ -481,20 +513,25 @@ static enum gm_status fig2(struct rep_plotter *pl, const struct rep_group *g,
         "  set style histogram clustered gap 1\n"
         "  set style fill solid 0.85 border -1\n"
         "  set xtics rotate by 40 right\n"
-        "  set ylabel \"duration (s), measured\"\n"
         "  set yrange [0:*]\n"
-        "  set key top left\n"
-        "  plot ",
+        "  set key top left\n",
         fp);
+  fprintf(fp, "  set ylabel \"%s, measured\"\n  plot ",
+          per_k ? "duration per 1000 samples (s)" : "duration (s)");
   static const char *const series[] = {"training epoch", "inference pass"};
   static const char *const colours[] = {"c_train", "c_infer"};
   bool first = true;
   for (int k = 0; k < REP_N_KINDS; k++) {
     if (!has[k])
       continue;
-    fprintf(fp, "%s\"%s.dat\" using %d%s title \"%s (%.0f samples)\" lc rgb %s",
+    char what[64];
+    if (per_k)
+      snprintf(what, sizeof(what), "%s", series[k]);
+    else
+      snprintf(what, sizeof(what), "%s (%.0f samples)", series[k], samples[k]);
+    fprintf(fp, "%s\"%s.dat\" using %d%s title \"%s\" lc rgb %s",
             first ? "" : ", \\\n    ", f->id, k + 2, first ? ":xtic(1)" : "",
-            series[k], samples[k], colours[k]);
+            what, colours[k]);
     first = false;
   }
   fputc('\n', fp);
@@ -505,6 +542,12 @@ static enum gm_status fig2(struct rep_plotter *pl, const struct rep_group *g,
            "inference pass, mean over the epochs measured, per model at batch "
            "size %d.",
            g->main_batch);
+  if (per_k)
+    appendf(f->caption, sizeof(f->caption),
+            " The models' epochs or passes processed different numbers of "
+            "samples (%.0f to %.0f), so the bars show the time per 1000 "
+            "samples.",
+            s_lo, s_hi);
   if (!has[REP_INFER] || !has[REP_TRAIN])
     snprintf(f->partial, sizeof(f->partial),
              "No %s was measured, so its bars are left out.",
@@ -1007,12 +1050,15 @@ static enum gm_status fig6(struct rep_plotter *pl, const struct rep_group *g,
   double x[REP_N_KINDS][256], y[REP_N_KINDS][256];
   const char *names[REP_N_KINDS][256];
   size_t n[REP_N_KINDS] = {0, 0};
-  double ymax = 0;
+  double ymax = 0, s_lo, s_hi;
+  bool per_sample = samples_differ(&ml, &s_lo, &s_hi);
   for (int k = 0; k < REP_N_KINDS; k++)
     for (size_t i = 0; i < ml.n; i++) {
       const struct rep_phases *p = &ml.cells[i]->ph[k];
       double e = rep_energy(g, p);
-      if (k == REP_INFER || !same_epochs)
+      if (per_sample)
+        e = p->samples > 0 ? e / p->samples : NAN;
+      else if (k == REP_INFER || !same_epochs)
         e = mean_of(p, e);
       if (!ml.models[i] || !isfinite(e) ||
           !isfinite(ml.models[i]->macs_per_param))
@@ -1032,14 +1078,17 @@ static enum gm_status fig6(struct rep_plotter *pl, const struct rep_group *g,
   const char *unit;
   double div = energy_scale(ymax, &unit);
   char ylab[REP_N_KINDS][160];
-  if (same_epochs)
+  if (per_sample)
+    snprintf(ylab[0], sizeof(ylab[0]), "training energy per sample, %s (%s)",
+             net_word(g), unit);
+  else if (same_epochs)
     snprintf(ylab[0], sizeof(ylab[0]), "training energy, %d epoch%s, %s (%s)",
              epochs, epochs == 1 ? "" : "s", net_word(g), unit);
   else
     snprintf(ylab[0], sizeof(ylab[0]), "training energy per epoch, %s (%s)",
              net_word(g), unit);
-  snprintf(ylab[1], sizeof(ylab[1]), "inference energy per pass, %s (%s)",
-           net_word(g), unit);
+  snprintf(ylab[1], sizeof(ylab[1]), "inference energy per %s, %s (%s)",
+           per_sample ? "sample" : "pass", net_word(g), unit);
   bool fitted[REP_N_KINDS] = {false, false};
   char key[REP_N_KINDS][192], stats[1024] = "";
   for (int k = 0; k < REP_N_KINDS; k++) {
@@ -1106,11 +1155,19 @@ static enum gm_status fig6(struct rep_plotter *pl, const struct rep_group *g,
   snprintf(f->caption, sizeof(f->caption),
            "%s energy of each model against its MACs per parameter (MACs per "
            "3x32x32 sample over parameters, counted from the model's graph): "
-           "%s; training %s, inference per pass; batch size %d; from %s. "
+           "%s; training %s, inference %s; batch size %d; from %s. "
            "Lines: least-squares fits with their 95 %% prediction bands.%s",
            g->net ? "Net" : "Gross", panels,
-           same_epochs ? "over all epochs" : "per epoch", g->main_batch,
+           per_sample    ? "per sample"
+           : same_epochs ? "over all epochs"
+                         : "per epoch",
+           per_sample ? "per sample" : "per pass", g->main_batch,
            g->energy_prov, stats);
+  if (per_sample)
+    appendf(f->caption, sizeof(f->caption),
+            " The models' phases processed different numbers of samples "
+            "(%.0f to %.0f), so energies are per sample.",
+            s_lo, s_hi);
   for (int k = 0; k < REP_N_KINDS; k++)
     if (has[k] && !fitted[k])
       appendf(f->partial, sizeof(f->partial),

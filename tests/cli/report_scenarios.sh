@@ -236,6 +236,25 @@ if [ -n "$chromium_bin" ]; then
     "$(grep CONSOLE cpu.log | head -3)"
 fi
 
+# ---- 2b. phases of different lengths: totals are not comparable --------------
+python3 "$FIX/make_study_db.py" "$GM" mixed.db --single-batch --mixed-samples \
+  >fixture2b.out 2>&1
+"$GM" report --db mixed.db --out mixed.html >r2b.out 2>r2b.err
+rc=$?
+check "2b: report exits 0" "[ $rc -eq 0 ]" "exit $rc: $(cat r2b.err)"
+check_py "2b: durations and energies shown per sample, and said so" "$FIGS"'
+t = open(args[0], encoding="utf-8").read()
+def caption(n):
+    c = t[t.index("<figure id=\"fig%d\"" % n):]
+    return c[:c.index("</figure>")]
+want("time per 1000 samples" in caption(2), "fig2 caption")
+want("energies are per sample" in caption(6), "fig6 caption")
+gp = open(args[1], encoding="utf-8").read()
+want("duration per 1000 samples (s)" in gp, "fig2 axis")
+' mixed.html mixed-figures/fig2.gp
+check "2b: the same database with equal phases keeps totals" \
+  "! grep -q 'per 1000 samples' cpu-figures/fig2.gp"
+
 # ---- 3. two hosts, --run by name and by id ----------------------------------
 cp study.db two.db
 python3 "$FIX/make_study_db.py" "$GM" two.db --host hc3 --no-gpu \
