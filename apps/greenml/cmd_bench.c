@@ -1722,6 +1722,28 @@ static int load_stored_opts(struct bench *b, const struct gm_bench_info *bi) {
   return 0;
 }
 
+/* On resume: the work already recorded is not left to do. */
+static void discount_done(struct bench *b) {
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(gm_store_db(b->st),
+                         "SELECT p.kind, sum(p.samples * m.macs) FROM "
+                         "bench_phases p JOIN bench_models m ON "
+                         "m.bench_id = p.bench_id AND m.model = p.model "
+                         "WHERE p.bench_id=? GROUP BY p.kind",
+                         -1, &s, NULL) != SQLITE_OK)
+    return;
+  sqlite3_bind_int64(s, 1, b->bench_id);
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    const char *kind = (const char *)sqlite3_column_text(s, 0);
+    double done = sqlite3_column_double(s, 1);
+    if (kind && strstr(kind, "train"))
+      b->left_train = fmax(0, b->left_train - done);
+    else if (kind)
+      b->left_infer = fmax(0, b->left_infer - done);
+  }
+  sqlite3_finalize(s);
+}
+
 static void print_summary(struct bench *b) {
   sqlite3 *db = gm_store_db(b->st);
   sqlite3_stmt *s = NULL;
@@ -1852,7 +1874,8 @@ int cmd_bench(int argc, char **argv) {
     if (ec)
       goto out;
     pcfg = gm_cli_meter_config(&b.o.mo);
-    if (idle_id > 0 && gm_store_load_idle(b.st, b.host_id, &b.idle) != GM_OK)
+    /* the bench's own baseline, not a newer one of the host */
+    if (idle_id > 0 && gm_store_load_idle_id(b.st, idle_id, &b.idle) != GM_OK)
       b.idle = NULL;
     printf("resuming bench '%s' from '%s'\n", b.name, b.db_path);
   } else {
@@ -2026,6 +2049,8 @@ int cmd_bench(int argc, char **argv) {
       }
     }
   }
+  if (!fresh)
+    discount_done(&b);
   for (int i = 0; i < b.o.n_models && !ec; i++)
     for (int k = 0; k < b.o.n_batches && !ec; k++) {
       if (b.o.overhead && (ec = warm_up(&b, b.o.models[i], b.o.batches[k])))

@@ -107,6 +107,10 @@ GM_API enum gm_status gm_store_save_idle(struct gm_store *st, int64_t host_id,
  * Free with gm_idle_baseline_free. */
 GM_API enum gm_status gm_store_load_idle(struct gm_store *st, int64_t host_id,
                                          struct gm_idle_baseline **out);
+/* Loads the baseline with that id. GM_ERR_NOT_FOUND when there is none. */
+GM_API enum gm_status gm_store_load_idle_id(struct gm_store *st,
+                                            int64_t baseline_id,
+                                            struct gm_idle_baseline **out);
 GM_API void gm_idle_baseline_free(struct gm_idle_baseline *b);
 
 /* ---- the study runner (greenml bench) -------------------------------------

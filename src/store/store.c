@@ -573,23 +573,20 @@ fail:
   return rc;
 }
 
-enum gm_status gm_store_load_idle(struct gm_store *st, int64_t host_id,
-                                  struct gm_idle_baseline **out) {
+/* The baseline that sql (one ? bound to key) selects, with its entries. */
+static enum gm_status load_idle(struct gm_store *st, const char *sql,
+                                int64_t key, const char *none,
+                                struct gm_idle_baseline **out) {
   *out = NULL;
   sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(st->db,
-                         "SELECT id, measured_at, duration_s FROM "
-                         "idle_baselines WHERE host_id=? ORDER BY id DESC "
-                         "LIMIT 1",
-                         -1, &s, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
     return fail(st, "cannot read the idle baseline");
-  sqlite3_bind_int64(s, 1, host_id);
+  sqlite3_bind_int64(s, 1, key);
   int rc = sqlite3_step(s);
   if (rc != SQLITE_ROW) {
     sqlite3_finalize(s);
     if (rc == SQLITE_DONE) {
-      gm__fmt(st->err, sizeof(st->err),
-              "no idle baseline stored for this host");
+      gm__fmt(st->err, sizeof(st->err), "%s", none);
       return GM_ERR_NOT_FOUND;
     }
     return fail(st, "cannot read the idle baseline");
@@ -636,6 +633,22 @@ enum gm_status gm_store_load_idle(struct gm_store *st, int64_t host_id,
   sqlite3_finalize(s);
   *out = b;
   return GM_OK;
+}
+
+enum gm_status gm_store_load_idle(struct gm_store *st, int64_t host_id,
+                                  struct gm_idle_baseline **out) {
+  return load_idle(st,
+                   "SELECT id, measured_at, duration_s FROM idle_baselines "
+                   "WHERE host_id=? ORDER BY id DESC LIMIT 1",
+                   host_id, "no idle baseline stored for this host", out);
+}
+
+enum gm_status gm_store_load_idle_id(struct gm_store *st, int64_t baseline_id,
+                                     struct gm_idle_baseline **out) {
+  return load_idle(st,
+                   "SELECT id, measured_at, duration_s FROM idle_baselines "
+                   "WHERE id=?",
+                   baseline_id, "no idle baseline with that id", out);
 }
 
 void gm_idle_baseline_free(struct gm_idle_baseline *b) {

@@ -206,6 +206,19 @@ static void a_run_and_an_idle_baseline(void **state) {
     }
   assert_true(dram);
   gm_idle_baseline_free(b);
+  /* a newer baseline becomes the host's; the first stays loadable by id */
+  int64_t bid2 = 0;
+  assert_int_equal(gm_store_save_idle(st, host, 0, m, &bid2), GM_OK);
+  assert_true(bid2 > bid);
+  assert_int_equal(gm_store_load_idle(st, host, &b), GM_OK);
+  assert_int_equal(b->id, bid2);
+  gm_idle_baseline_free(b);
+  assert_int_equal(gm_store_load_idle_id(st, bid, &b), GM_OK);
+  assert_int_equal(b->id, bid);
+  assert_int_equal(b->n, gm_meter_component_count(m));
+  gm_idle_baseline_free(b);
+  assert_int_equal(gm_store_load_idle_id(st, bid2 + 100, &b), GM_ERR_NOT_FOUND);
+  assert_null(b);
   gm_meter_destroy(m);
 
   struct sink k = {.st = st};
