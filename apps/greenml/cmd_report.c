@@ -494,6 +494,61 @@ static int load(const struct report_opts *o, struct gm_store *st,
 }
 
 /* Draws every group's figures and writes the page into fp. */
+/* The short-profile predictions and their errors, when benches made any. */
+static void write_predictions(FILE *fp, const struct rep_data *d) {
+  if (!d->n_predictions)
+    return;
+  fputs("<section id=\"predictions\"><h2>Predictions from short "
+        "profiles</h2>\n<p>Made by <code>greenml bench --profile-epochs K"
+        "</code> from the first K epochs (training) or the same share of one "
+        "pass (inference), for all the cell's epochs or passes: per-sample "
+        "rates of the profile's windows extrapolated, with the 95 % Student-t "
+        "interval of the windows' mean rate. With <code>--verify</code> the "
+        "full run was measured too and the error is the prediction's, "
+        "relative to the measurement.</p>\n<table><tr><th>Bench</th>"
+        "<th>Model</th><th>Batch</th><th>Phase</th><th>Profile (epochs)</th>"
+        "<th>Predicted energy</th><th>95 % interval</th><th>Measured energy"
+        "</th><th>Energy error</th><th>Predicted time</th><th>Measured time"
+        "</th><th>Time error</th><th>Provenance</th></tr>\n",
+        fp);
+  for (size_t i = 0; i < d->n_predictions; i++) {
+    const struct rep_prediction *p = &d->predictions[i];
+    fputs("<tr><td>", fp);
+    html(fp, p->bench);
+    fputs("</td><td>", fp);
+    html(fp, p->model);
+    fprintf(fp,
+            "</td><td class=\"num\">%d</td><td>%s</td>"
+            "<td class=\"num\">%g</td>",
+            p->batch, strcmp(p->kind, "train") == 0 ? "training" : "inference",
+            p->profile_epochs);
+    td_energy(fp, p->energy_j);
+    if (isnan(p->energy_lo_j))
+      fputs("<td>n/a</td>", fp);
+    else
+      fprintf(fp, "<td class=\"num\">%.4g .. %.4g J</td>", p->energy_lo_j,
+              p->energy_hi_j);
+    td_energy(fp, p->actual_energy_j);
+    if (isnan(p->actual_energy_j) || !(p->actual_energy_j > 0))
+      fputs("<td>not measured</td>", fp);
+    else
+      fprintf(fp, "<td class=\"num\">%+.1f %%</td>",
+              100 * (p->energy_j - p->actual_energy_j) / p->actual_energy_j);
+    fprintf(fp, "<td class=\"num\">%.1f s</td>", p->duration_s);
+    if (isnan(p->actual_duration_s) || !(p->actual_duration_s > 0))
+      fputs("<td>n/a</td><td>not measured</td>", fp);
+    else
+      fprintf(
+          fp, "<td class=\"num\">%.1f s</td><td class=\"num\">%+.1f %%</td>",
+          p->actual_duration_s,
+          100 * (p->duration_s - p->actual_duration_s) / p->actual_duration_s);
+    fputs("<td>", fp);
+    html(fp, p->prov);
+    fputs("</td></tr>\n", fp);
+  }
+  fputs("</table></section>\n", fp);
+}
+
 static int write_report(FILE *fp, const struct rep_data *d,
                         const struct report_opts *o, const char *gnuplot,
                         size_t *n_drawn) {
@@ -525,6 +580,7 @@ static int write_report(FILE *fp, const struct rep_data *d,
     }
     rep_figures_free(figs);
   }
+  write_predictions(fp, d);
   fputs("</body>\n</html>\n", fp);
   return 0;
 }

@@ -112,9 +112,22 @@ enum rep_missing {
   REP_MISSING_PHASES,   /* the selected benches have no train/infer row */
 };
 
+/* A short-profile prediction (greenml bench --profile-epochs) and, with
+ * --verify, what was measured. */
+struct rep_prediction {
+  char bench[128], model[64], kind[16], prov[16];
+  int batch;
+  double profile_epochs;
+  double energy_j, energy_lo_j, energy_hi_j;
+  double duration_s, duration_lo_s, duration_hi_s;
+  double actual_energy_j, actual_duration_s; /* NAN: not measured */
+};
+
 struct rep_data {
   struct rep_bench *benches;
   size_t n_benches;
+  struct rep_prediction *predictions;
+  size_t n_predictions;
   struct rep_group *groups;
   size_t n_groups;
   enum rep_missing missing;

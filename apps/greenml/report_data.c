@@ -558,6 +558,60 @@ static enum gm_status load_groups(struct loader *L, struct rep_data *d) {
   return L->rc;
 }
 
+static double col_or_nan(sqlite3_stmt *s, int i) {
+  return sqlite3_column_type(s, i) == SQLITE_NULL ? NAN
+                                                  : sqlite3_column_double(s, i);
+}
+
+/* The predictions of the selected benches, in bench and model order. */
+static enum gm_status load_predictions(struct loader *L, struct rep_data *d) {
+  for (size_t b = 0; b < d->n_benches; b++) {
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(
+            L->db,
+            "SELECT model, batch_size, kind, profile_epochs, energy_j, "
+            "energy_lo_j, energy_hi_j, duration_s, duration_lo_s, "
+            "duration_hi_s, actual_energy_j, actual_duration_s, provenance "
+            "FROM bench_predictions WHERE bench_id=? ORDER BY rowid",
+            -1, &s, NULL) != SQLITE_OK) {
+      gm__fmt(L->err, L->err_size, "cannot read the predictions: %s",
+              sqlite3_errmsg(L->db));
+      return GM_ERR_DATABASE;
+    }
+    sqlite3_bind_int64(s, 1, d->benches[b].id);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+      struct rep_prediction *np = realloc(
+          d->predictions, (d->n_predictions + 1) * sizeof(*d->predictions));
+      if (!np) {
+        sqlite3_finalize(s);
+        return GM_ERR_NO_MEMORY;
+      }
+      d->predictions = np;
+      struct rep_prediction *p = &d->predictions[d->n_predictions++];
+      memset(p, 0, sizeof(*p));
+      gm__strlcpy(p->bench, d->benches[b].name, sizeof(p->bench));
+      const char *t = (const char *)sqlite3_column_text(s, 0);
+      gm__strlcpy(p->model, t ? t : "", sizeof(p->model));
+      p->batch = sqlite3_column_int(s, 1);
+      t = (const char *)sqlite3_column_text(s, 2);
+      gm__strlcpy(p->kind, t ? t : "", sizeof(p->kind));
+      p->profile_epochs = col_or_nan(s, 3);
+      p->energy_j = col_or_nan(s, 4);
+      p->energy_lo_j = col_or_nan(s, 5);
+      p->energy_hi_j = col_or_nan(s, 6);
+      p->duration_s = col_or_nan(s, 7);
+      p->duration_lo_s = col_or_nan(s, 8);
+      p->duration_hi_s = col_or_nan(s, 9);
+      p->actual_energy_j = col_or_nan(s, 10);
+      p->actual_duration_s = col_or_nan(s, 11);
+      t = (const char *)sqlite3_column_text(s, 12);
+      gm__strlcpy(p->prov, t ? t : "", sizeof(p->prov));
+    }
+    sqlite3_finalize(s);
+  }
+  return GM_OK;
+}
+
 enum gm_status rep_data_load(struct sqlite3 *db, const char *run,
                              struct rep_data *out, char *err, size_t err_size) {
   memset(out, 0, sizeof(*out));
@@ -567,6 +621,9 @@ enum gm_status rep_data_load(struct sqlite3 *db, const char *run,
   if (rc != GM_OK)
     return rc;
   rc = load_groups(&L, out);
+  if (rc != GM_OK)
+    return rc;
+  rc = load_predictions(&L, out);
   if (rc != GM_OK)
     return rc;
   size_t cells = 0;
@@ -596,6 +653,7 @@ void rep_data_free(struct rep_data *d) {
   }
   free(d->groups);
   free(d->benches);
+  free(d->predictions);
   memset(d, 0, sizeof(*d));
 }
 

@@ -236,6 +236,21 @@ if [ -n "$chromium_bin" ]; then
     "$(grep CONSOLE cpu.log | head -3)"
 fi
 
+check_py "2: a bench without predictions has no prediction table" '
+t = open(args[0], encoding="utf-8").read()
+want("id=\"predictions\"" not in t, "a predictions section")
+' cpu.html
+check_py "1: the short-profile predictions with their errors" '
+t = open(args[0], encoding="utf-8").read()
+want("id=\"predictions\"" in t, "no predictions section")
+sec = t[t.index("id=\"predictions\""):]
+sec = sec[:sec.index("</section>")]
+rows = re.findall(r"<tr><td>study</td>.*?</tr>", sec)
+want(len(rows) == 2, "%d prediction rows" % len(rows))
+want(rows and "+5.0 %" in rows[0] and "+5.3 %" in rows[0], "training errors (energy +5.0 %%, time +5.3 %%): %r" % rows[:1])
+want(len(rows) > 1 and "not measured" in rows[1], "inference not verified: %r" % rows[1:])
+' report.html
+
 # ---- 2b. phases of different lengths: totals are not comparable --------------
 python3 "$FIX/make_study_db.py" "$GM" mixed.db --single-batch --mixed-samples \
   >fixture2b.out 2>&1
