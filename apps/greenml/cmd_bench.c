@@ -76,9 +76,10 @@ static const char usage_text[] =
     "  --checkpoint-dir DIR where epoch checkpoints go (default beside the\n"
     "                       database, in bench-ID/)\n"
     "  --no-meter           run the same work unmeasured (time only)\n"
-    "  --overhead           run every cell unmeasured, then measured (after\n"
-    "                       an unrecorded warm-up), and report the meter's\n"
-    "                       cost in time\n"
+    "  --overhead           run every cell unmeasured and measured (after an\n"
+    "                       unrecorded warm-up; the order alternates from\n"
+    "                       cell to cell), and report the meter's cost in "
+    "time\n"
     "  --profile-epochs K   measure only the first K epochs (K may be a\n"
     "                       fraction, e.g. 0.1) and predict the full run's\n"
     "                       energy and time with a 95 % interval\n"
@@ -1796,7 +1797,8 @@ static void print_summary(struct bench *b) {
           "WHERE u.bench_id=? GROUP BY u.kind ORDER BY u.kind DESC",
           -1, &s, NULL) == SQLITE_OK) {
     sqlite3_bind_int64(s, 1, b->bench_id);
-    printf("\nmeter overhead (same work unmeasured, then measured):\n");
+    printf("\nmeter overhead (the same work unmeasured and measured, in "
+           "alternating order):\n");
     while (sqlite3_step(s) == SQLITE_ROW) {
       double u = sqlite3_column_double(s, 1), m = sqlite3_column_double(s, 2);
       printf("  %-6s %3d phases: %.3f s unmeasured, %.3f s measured: %+.2f "
@@ -2055,13 +2057,15 @@ int cmd_bench(int argc, char **argv) {
     for (int k = 0; k < b.o.n_batches && !ec; k++) {
       if (b.o.overhead && (ec = warm_up(&b, b.o.models[i], b.o.batches[k])))
         break;
-      if (b.o.overhead || b.o.no_meter) {
+      /* an overhead pair alternates its order from cell to cell, so that
+       * whatever favours the first or the second run cancels out */
+      bool metered_first = b.o.overhead && (i * b.o.n_batches + k) % 2 == 1;
+      for (int v = 0; v < 2 && !ec; v++) {
+        bool metered = (v == 0) == metered_first;
+        if (metered ? b.o.no_meter : !(b.o.overhead || b.o.no_meter))
+          continue;
         b.cell_no++;
-        ec = run_cell(&b, b.o.models[i], b.o.batches[k], false);
-      }
-      if (!ec && !b.o.no_meter) {
-        b.cell_no++;
-        ec = run_cell(&b, b.o.models[i], b.o.batches[k], true);
+        ec = run_cell(&b, b.o.models[i], b.o.batches[k], metered);
       }
     }
   if (ec == 130 || stop_requested) {
