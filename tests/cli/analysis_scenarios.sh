@@ -10,26 +10,15 @@
 set -u
 GM=$(readlink -f "$1")
 FAKE_NVML=$(readlink -f "$2")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-export HOME="$work/home" XDG_CACHE_HOME="$work/cache" XDG_DATA_HOME="$work/xdg"
+. "$(dirname "$0")/lib.sh"
+workdir
 export OMP_WAIT_POLICY=PASSIVE GREENML_SYSFS="$work/sys" GREENML_DEVFS="$work/dev"
 unset GREENML_MARK GREENML_PROCFS GREENML_FAKE_NVML_INIT
-mkdir -p "$HOME" sys dev
-passed=0
-failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $1${2:+ ($2)}"; failed=$((failed + 1)); }
-check() { if eval "$2"; then ok "$1"; else not_ok "$1" "${3:-}"; fi; }
-# check_py NAME PYTHON: runs PYTHON with `db` (sqlite3, rows as dicts via
-# q(sql)), `load(path)` (JSON file), close(a, b) and want(cond, msg).
-check_py() {
-  local out
-  if out=$(python3 - "$2" 2>&1 <<'EOF'
-import csv, json, math, sqlite3, sys
-db = sqlite3.connect("a.db")
-db.row_factory = sqlite3.Row
+mkdir -p sys dev
+# check_py NAME PYTHON: PYTHON runs with `db` (a.db) and q(sql) (rows as
+# dicts), load(path) (a JSON file), a stricter close(a, b), pearson(x, y)
+# and ranks(v) besides py_check's helpers.
+HELPERS='db = connect("a.db")
 def q(sql, *a):
     return [dict(r) for r in db.execute(sql, a)]
 def load(path):
@@ -52,17 +41,8 @@ def ranks(v):  # ties take the average of the ranks they span
             r[order[k]] = (i + j) / 2 + 1
         i = j + 1
     return r
-bad = []
-def want(c, m):
-    if not c:
-        bad.append(m)
-exec(sys.argv[1])
-if bad:
-    print("; ".join(bad[:6]))
-    sys.exit(1)
-EOF
-  ); then ok "$1"; else not_ok "$1" "$out"; fi
-}
+'
+check_py() { py_check "$1" "$HELPERS$2"; }
 
 cat >nvml.script <<'EOF'
 driver 550.54.15
@@ -285,5 +265,4 @@ bad "analyze: a bad --pue" 64 "--pue '0.5'" analyze --db a.db --pue 0.5
 bad "analyze: an unknown --region" 64 "--region 'XX'" analyze --db a.db --region XX
 bad "analyze: a stray argument" 64 "unexpected argument 'x'" analyze --db a.db x
 
-echo "# $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+tap_done

@@ -8,40 +8,18 @@
 set -u
 GM=$(readlink -f "$1")
 FAKE_NVML=$(readlink -f "$2")
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
-cd "$work" || exit 1
-export HOME="$work/home" XDG_CACHE_HOME="$work/cache" XDG_DATA_HOME="$work/xdg"
+. "$(dirname "$0")/lib.sh"
+workdir
 export OMP_WAIT_POLICY=PASSIVE GREENML_SYSFS="$work/sys" GREENML_DEVFS="$work/dev"
 unset GREENML_MARK GREENML_PROCFS GREENML_FAKE_NVML_INIT
-mkdir -p "$HOME" sys dev
-passed=0
-failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $1${2:+ ($2)}"; failed=$((failed + 1)); }
-check() { if eval "$2"; then ok "$1"; else not_ok "$1" "${3:-}"; fi; }
-# check_db NAME DB PYTHON: runs PYTHON with `db` (sqlite3 connection), `q`
-# (query -> list of rows as dicts) and want(cond, msg).
+mkdir -p sys dev
+# check_db NAME DB PYTHON: PYTHON runs with `db` (the database) and `q`
+# (query -> list of rows as dicts) besides py_check's helpers.
 check_db() {
-  local out
-  if out=$(python3 - "$2" "$3" 2>&1 <<'EOF'
-import math, sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-db.row_factory = sqlite3.Row
+  py_check "$1" "db = connect(args[0])
 def q(sql, *a):
     return [dict(r) for r in db.execute(sql, a)]
-def close(a, b, rel=1e-6, ab=1e-9):
-    return a is not None and b is not None and abs(a - b) <= ab + rel * abs(b)
-bad = []
-def want(c, m):
-    if not c:
-        bad.append(m)
-exec(sys.argv[2])
-if bad:
-    print("; ".join(bad[:6]))
-    sys.exit(1)
-EOF
-  ); then ok "$1"; else not_ok "$1" "$out"; fi
+$3" "$2"
 }
 
 cat >nvml.script <<'EOF'
@@ -266,5 +244,4 @@ bad "--no-meter with --overhead" 64 "exclude each other" --no-meter --overhead -
 bad "bad gap" 64 "--gap 'soon'" --gap soon --db b.db
 check "6: nothing was measured for bad input" "[ ! -e b.db ] || [ \"\$(sqlite3 b.db 'SELECT count(*) FROM benches')\" -eq 0 ]"
 
-echo "# $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+tap_done

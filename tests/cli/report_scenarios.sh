@@ -11,36 +11,9 @@ GM=$(readlink -f "$1")
 FIX=$(readlink -f "$2")
 mkdir -p "$3"
 ART=$(readlink -f "$3")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-export HOME="$work/home" XDG_CACHE_HOME="$work/cache" XDG_DATA_HOME="$work/xdg"
-export XDG_CONFIG_HOME="$work/config"
-mkdir -p "$HOME"
-passed=0
-failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $1${2:+ ($2)}"; failed=$((failed + 1)); }
-check() { if eval "$2"; then ok "$1"; else not_ok "$1" "${3:-}"; fi; }
-# check_py NAME PYTHON ARGS...: runs PYTHON with sys.argv[1:] = ARGS and
-# want(cond, msg); passes when every want holds.
-check_py() {
-  local name=$1 code=$2 out
-  shift 2
-  if out=$(python3 - "$code" "$@" 2>&1 <<'EOF'
-import html.parser, json, math, re, sqlite3, struct, sys, zlib
-bad = []
-def want(c, m):
-    if not c:
-        bad.append(m)
-args = sys.argv[2:]
-exec(sys.argv[1])
-if bad:
-    print("; ".join(bad[:6]))
-    sys.exit(1)
-EOF
-  ); then ok "$name"; else not_ok "$name" "$out"; fi
-}
+. "$(dirname "$0")/lib.sh"
+workdir
+check_py() { py_check "$@"; }
 # Figures of an HTML file: {id: number of drawn path/polyline elements}.
 FIGS='
 class Figs(html.parser.HTMLParser):
@@ -343,5 +316,4 @@ check "4: unknown --region: exit 64" "[ $rc -eq 64 ]" "exit $rc: $(cat e9.err)"
 rc=$?
 check "4: stray argument: exit 64" "[ $rc -eq 64 ]" "exit $rc"
 
-echo "# report scenarios: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+tap_done "report scenarios"

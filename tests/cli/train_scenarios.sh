@@ -4,17 +4,9 @@
 # usage: train_scenarios.sh GREENML
 set -u
 GM=$(readlink -f "$1")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-export HOME="$work/home" XDG_CACHE_HOME="$work/cache" XDG_DATA_HOME="$work/xdg"
+. "$(dirname "$0")/lib.sh"
+workdir
 export GREENML_NVML_LIB=/nonexistent/libnvidia-ml.so.1 OMP_WAIT_POLICY=PASSIVE
-mkdir -p "$HOME"
-passed=0
-failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $1${2:+ ($2)}"; failed=$((failed + 1)); }
-check() { if eval "$2"; then ok "$1"; else not_ok "$1" "${3:-}"; fi; }
 
 common=(--model LeNet --data synthetic --batch-size 32 --lr 0.01 --limit-batches 25)
 
@@ -76,5 +68,4 @@ check "truncated checkpoint: says so" "grep -q 'truncated or corrupt' bad.err" "
 rc=$?
 check "checkpoint of another model: exit 65, names both" "[ $rc -eq 65 ] && grep -q 'LeNet' other.err" "exit $rc: $(cat other.err)"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+tap_done
