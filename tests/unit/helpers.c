@@ -107,3 +107,10 @@ void gmt_assert_near(double a, double b, double eps, const char *ea,
               b, fabs(a - b), eps);
   _fail(file, line);
 }
+
+void gmt_roots(const char *root, char *sysfs, char *procfs, char *devfs,
+               size_t size) {
+  snprintf(sysfs, size, "%s/sys", root);
+  snprintf(procfs, size, "%s/proc", root);
+  snprintf(devfs, size, "%s/dev", root);
+}

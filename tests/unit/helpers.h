@@ -34,6 +34,10 @@ void gmt_write_bin(const char *root, const char *rel, const void *data,
                    size_t len);
 /* Joins root and rel into a static-lifetime-free malloc'ed path. */
 char *gmt_path(const char *root, const char *rel);
+/* The fake /sys, /proc and /dev of a temporary tree: root/sys, root/proc
+ * and root/dev into buffers of size bytes each. */
+void gmt_roots(const char *root, char *sysfs, char *procfs, char *devfs,
+               size_t size);
 /* Sets an environment variable for the rest of the test. */
 void gmt_setenv(const char *name, const char *value);
 

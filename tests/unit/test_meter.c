@@ -30,9 +30,7 @@ static char *fake_machine(void) {
 
 static struct gm_meter_config config(const char *root, char *sys, char *proc,
                                      char *dev) {
-  snprintf(sys, 512, "%s/sys", root);
-  snprintf(proc, 512, "%s/proc", root);
-  snprintf(dev, 512, "%s/dev", root);
+  gmt_roots(root, sys, proc, dev, 512);
   struct gm_meter_config c = gm_meter_config_default();
   c.sysfs_root = sys;
   c.procfs_root = proc;

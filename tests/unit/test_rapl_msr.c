@@ -30,9 +30,7 @@ static int setup(void **state) {
   struct fixture *f = calloc(1, sizeof(*f));
   assert_non_null(f);
   f->root = gmt_mkdtemp();
-  snprintf(f->sysfs, sizeof(f->sysfs), "%s/sys", f->root);
-  snprintf(f->procfs, sizeof(f->procfs), "%s/proc", f->root);
-  snprintf(f->devfs, sizeof(f->devfs), "%s/dev", f->root);
+  gmt_roots(f->root, f->sysfs, f->procfs, f->devfs, sizeof(f->sysfs));
   f->env.sysfs = f->sysfs;
   f->env.procfs = f->procfs;
   f->env.devfs = f->devfs;

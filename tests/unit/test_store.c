@@ -44,9 +44,7 @@ static void sink_flush(void *ctx) {
 
 static struct gm_meter *meter_on(const char *root, char bufs[3][512],
                                  struct sink *k) {
-  snprintf(bufs[0], 512, "%s/sys", root);
-  snprintf(bufs[1], 512, "%s/proc", root);
-  snprintf(bufs[2], 512, "%s/dev", root);
+  gmt_roots(root, bufs[0], bufs[1], bufs[2], 512);
   struct gm_meter_config c = gm_meter_config_default();
   c.sysfs_root = bufs[0];
   c.procfs_root = bufs[1];
