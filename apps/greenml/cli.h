@@ -213,13 +213,13 @@ void gm_cli_fmt_energy(char *buf, size_t size, double j);
 void gm_cli_fmt_provenance(char *buf, size_t size,
                            const struct gm_component_info *ci);
 
-struct gm__json;
+struct gm_json;
 /* Writes the keys describing a component (name, kind, domain, source,
  * provenance, signal, detail, in_total) into the open JSON object. */
-void gm_cli_json_component(struct gm__json *j,
+void gm_cli_json_component(struct gm_json *j,
                            const struct gm_component_info *c);
 /* Writes name, unit and source of a metric into the open JSON object. */
-void gm_cli_json_metric(struct gm__json *j, const struct gm_metric_info *mi);
+void gm_cli_json_metric(struct gm_json *j, const struct gm_metric_info *mi);
 
 /* Prints the table of probes (greenml sources). */
 void gm_cli_print_probes(FILE *f, const struct gm_meter *m);
@@ -261,4 +261,4 @@ void gm_cli_fmt_money(char *buf, size_t size, const struct gm_cli_cost *c,
 /* One line: the intensity and its source, PUE, the price. */
 void gm_cli_describe_cost(char *buf, size_t size, const struct gm_cli_cost *c);
 /* The cost factors as a JSON object value. */
-void gm_cli_json_cost(struct gm__json *j, const struct gm_cli_cost *c);
+void gm_cli_json_cost(struct gm_json *j, const struct gm_cli_cost *c);

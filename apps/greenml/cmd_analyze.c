@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/json.h"
+#include "greenml/json.h"
 #include "cli.h"
 
 static const char usage_text[] =
@@ -63,7 +63,7 @@ struct ctx {
   struct gm_cli_cost cost;
   bool json, net;
   const char *db;
-  struct gm__json j;
+  struct gm_json j;
 };
 
 static const char *unit_points(enum gm_analysis_unit u) {
@@ -143,13 +143,13 @@ static int summary(struct ctx *c, const struct gm_analysis_bench *b) {
   double te = 0, tt = 0, ts = 0;
   size_t tp = 0;
   if (c->json) {
-    gm__json_begin_object(&c->j);
-    gm__json_key(&c->j, "bench");
-    gm__json_string(&c->j, b->name);
-    gm__json_key(&c->j, "bench_id");
-    gm__json_int(&c->j, b->id);
-    gm__json_key(&c->j, "rows");
-    gm__json_begin_array(&c->j);
+    gm_json_begin_object(&c->j);
+    gm_json_key(&c->j, "bench");
+    gm_json_string(&c->j, b->name);
+    gm_json_key(&c->j, "bench_id");
+    gm_json_int(&c->j, b->id);
+    gm_json_key(&c->j, "rows");
+    gm_json_begin_array(&c->j);
   } else {
     printf("\nsummary of bench '%s' (sums over its metered phases; %s "
            "energy)\n",
@@ -167,33 +167,33 @@ static int summary(struct ctx *c, const struct gm_analysis_bench *b) {
     ts += x->samples;
     tp += x->n_phases;
     if (c->json) {
-      struct gm__json *j = &c->j;
-      gm__json_begin_object(j);
-      gm__json_key(j, "model");
-      gm__json_string(j, x->model);
-      gm__json_key(j, "batch_size");
-      gm__json_int(j, x->batch_size);
-      gm__json_key(j, "kind");
-      gm__json_string(j, x->kind);
-      gm__json_key(j, "phases");
-      gm__json_int(j, (int64_t)x->n_phases);
-      gm__json_key(j, "samples");
-      gm__json_number(j, x->samples);
-      gm__json_key(j, "duration_s");
-      gm__json_number(j, x->duration_s);
-      gm__json_key(j, "energy_j");
-      gm__json_number(j, x->energy_j);
-      gm__json_key(j, "j_per_sample");
-      gm__json_number(j, x->j_per_sample);
-      gm__json_key(j, "avg_power_w");
-      gm__json_number(j, x->avg_power_w);
-      gm__json_key(j, "carbon_g");
-      gm__json_number(j, g);
-      gm__json_key(j, "cost");
-      gm__json_number(j, money);
-      gm__json_key(j, "provenance");
-      gm__json_string(j, x->provenance);
-      gm__json_end_object(j);
+      struct gm_json *j = &c->j;
+      gm_json_begin_object(j);
+      gm_json_key(j, "model");
+      gm_json_string(j, x->model);
+      gm_json_key(j, "batch_size");
+      gm_json_int(j, x->batch_size);
+      gm_json_key(j, "kind");
+      gm_json_string(j, x->kind);
+      gm_json_key(j, "phases");
+      gm_json_int(j, (int64_t)x->n_phases);
+      gm_json_key(j, "samples");
+      gm_json_number(j, x->samples);
+      gm_json_key(j, "duration_s");
+      gm_json_number(j, x->duration_s);
+      gm_json_key(j, "energy_j");
+      gm_json_number(j, x->energy_j);
+      gm_json_key(j, "j_per_sample");
+      gm_json_number(j, x->j_per_sample);
+      gm_json_key(j, "avg_power_w");
+      gm_json_number(j, x->avg_power_w);
+      gm_json_key(j, "carbon_g");
+      gm_json_number(j, g);
+      gm_json_key(j, "cost");
+      gm_json_number(j, money);
+      gm_json_key(j, "provenance");
+      gm_json_string(j, x->provenance);
+      gm_json_end_object(j);
     } else {
       char tb[32], eb[32], cb[32], mb[32];
       gm_cli_fmt_seconds(tb, sizeof(tb), x->duration_s);
@@ -209,24 +209,24 @@ static int summary(struct ctx *c, const struct gm_analysis_bench *b) {
   double g = gm_cli_cost_carbon_g(&c->cost, te);
   double money = gm_cli_cost_money(&c->cost, te);
   if (c->json) {
-    struct gm__json *j = &c->j;
-    gm__json_end_array(j);
-    gm__json_key(j, "total");
-    gm__json_begin_object(j);
-    gm__json_key(j, "phases");
-    gm__json_int(j, (int64_t)tp);
-    gm__json_key(j, "samples");
-    gm__json_number(j, ts);
-    gm__json_key(j, "duration_s");
-    gm__json_number(j, tt);
-    gm__json_key(j, "energy_j");
-    gm__json_number(j, te);
-    gm__json_key(j, "carbon_g");
-    gm__json_number(j, g);
-    gm__json_key(j, "cost");
-    gm__json_number(j, money);
-    gm__json_end_object(j);
-    gm__json_end_object(j);
+    struct gm_json *j = &c->j;
+    gm_json_end_array(j);
+    gm_json_key(j, "total");
+    gm_json_begin_object(j);
+    gm_json_key(j, "phases");
+    gm_json_int(j, (int64_t)tp);
+    gm_json_key(j, "samples");
+    gm_json_number(j, ts);
+    gm_json_key(j, "duration_s");
+    gm_json_number(j, tt);
+    gm_json_key(j, "energy_j");
+    gm_json_number(j, te);
+    gm_json_key(j, "carbon_g");
+    gm_json_number(j, g);
+    gm_json_key(j, "cost");
+    gm_json_number(j, money);
+    gm_json_end_object(j);
+    gm_json_end_object(j);
   } else if (n == 0) {
     printf("(no metered phase with an energy)\n");
   } else {
@@ -243,23 +243,23 @@ static int summary(struct ctx *c, const struct gm_analysis_bench *b) {
 
 /* ---- correlations -------------------------------------------------------- */
 
-static void json_corr(struct gm__json *j, const char *name,
+static void json_corr(struct gm_json *j, const char *name,
                       const struct gm_stats_corr *k) {
-  gm__json_key(j, name);
-  gm__json_begin_object(j);
-  gm__json_key(j, "coefficient");
-  gm__json_number(j, k->r);
-  gm__json_key(j, "p");
-  gm__json_number(j, k->p);
-  gm__json_key(j, "t");
-  gm__json_number(j, k->t);
-  gm__json_key(j, "n");
-  gm__json_int(j, (int64_t)k->n);
-  gm__json_key(j, "p_method");
-  gm__json_string(j, k->p_method == GM_STATS_P_STUDENT_T
-                         ? "student-t"
-                         : "student-t approximation on ranks");
-  gm__json_end_object(j);
+  gm_json_key(j, name);
+  gm_json_begin_object(j);
+  gm_json_key(j, "coefficient");
+  gm_json_number(j, k->r);
+  gm_json_key(j, "p");
+  gm_json_number(j, k->p);
+  gm_json_key(j, "t");
+  gm_json_number(j, k->t);
+  gm_json_key(j, "n");
+  gm_json_int(j, (int64_t)k->n);
+  gm_json_key(j, "p_method");
+  gm_json_string(j, k->p_method == GM_STATS_P_STUDENT_T
+                        ? "student-t"
+                        : "student-t approximation on ranks");
+  gm_json_end_object(j);
 }
 
 static int correlations(struct ctx *c, int64_t host, const char *label) {
@@ -278,41 +278,41 @@ static int correlations(struct ctx *c, int64_t host, const char *label) {
         return GM_EXIT_SOFTWARE;
       bool ok = r.untestable == GM_AUNTESTABLE_NONE;
       if (c->json) {
-        struct gm__json *j = &c->j;
-        gm__json_begin_object(j);
-        gm__json_key(j, "host_id");
-        gm__json_int(j, host);
-        gm__json_key(j, "kind");
-        gm__json_string(j, kinds[k]);
-        gm__json_key(j, "x");
-        gm__json_string(j, gm_analysis_var_name(r.x));
-        gm__json_key(j, "y");
-        gm__json_string(j, gm_analysis_var_name(r.y));
-        gm__json_key(j, "points");
-        gm__json_string(j, unit_points(r.unit));
-        gm__json_key(j, "n");
-        gm__json_int(j, (int64_t)r.n);
-        gm__json_key(j, "n_missing");
-        gm__json_int(j, (int64_t)r.n_missing);
-        gm__json_key(j, "testable");
-        gm__json_bool(j, ok);
-        gm__json_key(j, "why");
+        struct gm_json *j = &c->j;
+        gm_json_begin_object(j);
+        gm_json_key(j, "host_id");
+        gm_json_int(j, host);
+        gm_json_key(j, "kind");
+        gm_json_string(j, kinds[k]);
+        gm_json_key(j, "x");
+        gm_json_string(j, gm_analysis_var_name(r.x));
+        gm_json_key(j, "y");
+        gm_json_string(j, gm_analysis_var_name(r.y));
+        gm_json_key(j, "points");
+        gm_json_string(j, unit_points(r.unit));
+        gm_json_key(j, "n");
+        gm_json_int(j, (int64_t)r.n);
+        gm_json_key(j, "n_missing");
+        gm_json_int(j, (int64_t)r.n_missing);
+        gm_json_key(j, "testable");
+        gm_json_bool(j, ok);
+        gm_json_key(j, "why");
         if (ok)
-          gm__json_null(j);
+          gm_json_null(j);
         else
-          gm__json_string(j, r.why);
+          gm_json_string(j, r.why);
         if (ok) {
           json_corr(j, "pearson", &r.pearson);
           json_corr(j, "spearman", &r.spearman);
         } else {
-          gm__json_key(j, "pearson");
-          gm__json_null(j);
-          gm__json_key(j, "spearman");
-          gm__json_null(j);
+          gm_json_key(j, "pearson");
+          gm_json_null(j);
+          gm_json_key(j, "spearman");
+          gm_json_null(j);
         }
-        gm__json_key(j, "provenance");
-        gm__json_string(j, r.provenance);
-        gm__json_end_object(j);
+        gm_json_key(j, "provenance");
+        gm_json_string(j, r.provenance);
+        gm_json_end_object(j);
         continue;
       }
       printf("%-6s %-22s %-20s %-6s %3zu", kinds[k], gm_analysis_var_label(r.y),
@@ -362,56 +362,56 @@ static void print_claim(const struct gm_analysis_claim *cl, const char *kind) {
   putchar('\n');
 }
 
-static void json_claim(struct gm__json *j, const struct gm_analysis_claim *cl,
+static void json_claim(struct gm_json *j, const struct gm_analysis_claim *cl,
                        int64_t host, const char *kind) {
-  gm__json_begin_object(j);
-  gm__json_key(j, "claim");
-  gm__json_string(j, cl->key);
-  gm__json_key(j, "statement");
-  gm__json_string(j, cl->statement);
-  gm__json_key(j, "host_id");
-  gm__json_int(j, host);
-  gm__json_key(j, "kind");
-  gm__json_string(j, kind);
-  gm__json_key(j, "paper");
-  gm__json_string(j, cl->paper);
-  gm__json_key(j, "threshold");
-  gm__json_string(j, cl->threshold);
-  gm__json_key(j, "statistic");
-  gm__json_string(j, cl->statistic);
-  gm__json_key(j, "value");
-  gm__json_number(j, cl->value);
-  gm__json_key(j, "p");
-  gm__json_number(j, cl->p);
-  gm__json_key(j, "n");
-  gm__json_int(j, (int64_t)cl->n);
-  gm__json_key(j, "points");
-  gm__json_string(j, cl->points);
-  gm__json_key(j, "batch_size");
+  gm_json_begin_object(j);
+  gm_json_key(j, "claim");
+  gm_json_string(j, cl->key);
+  gm_json_key(j, "statement");
+  gm_json_string(j, cl->statement);
+  gm_json_key(j, "host_id");
+  gm_json_int(j, host);
+  gm_json_key(j, "kind");
+  gm_json_string(j, kind);
+  gm_json_key(j, "paper");
+  gm_json_string(j, cl->paper);
+  gm_json_key(j, "threshold");
+  gm_json_string(j, cl->threshold);
+  gm_json_key(j, "statistic");
+  gm_json_string(j, cl->statistic);
+  gm_json_key(j, "value");
+  gm_json_number(j, cl->value);
+  gm_json_key(j, "p");
+  gm_json_number(j, cl->p);
+  gm_json_key(j, "n");
+  gm_json_int(j, (int64_t)cl->n);
+  gm_json_key(j, "points");
+  gm_json_string(j, cl->points);
+  gm_json_key(j, "batch_size");
   if (cl->batch_size)
-    gm__json_int(j, cl->batch_size);
+    gm_json_int(j, cl->batch_size);
   else
-    gm__json_null(j);
-  gm__json_key(j, "min");
-  gm__json_number(j, cl->min);
-  gm__json_key(j, "max");
-  gm__json_number(j, cl->max);
-  gm__json_key(j, "median");
-  gm__json_number(j, cl->median);
-  gm__json_key(j, "n_pass");
-  gm__json_int(j, (int64_t)cl->n_pass);
-  gm__json_key(j, "verdict");
-  gm__json_string(j, gm_analysis_verdict_name(cl->verdict));
-  gm__json_key(j, "provenance");
-  gm__json_string(j, cl->provenance);
-  gm__json_key(j, "provenance_detail");
-  gm__json_string(j, cl->provenance_detail);
-  gm__json_key(j, "note");
+    gm_json_null(j);
+  gm_json_key(j, "min");
+  gm_json_number(j, cl->min);
+  gm_json_key(j, "max");
+  gm_json_number(j, cl->max);
+  gm_json_key(j, "median");
+  gm_json_number(j, cl->median);
+  gm_json_key(j, "n_pass");
+  gm_json_int(j, (int64_t)cl->n_pass);
+  gm_json_key(j, "verdict");
+  gm_json_string(j, gm_analysis_verdict_name(cl->verdict));
+  gm_json_key(j, "provenance");
+  gm_json_string(j, cl->provenance);
+  gm_json_key(j, "provenance_detail");
+  gm_json_string(j, cl->provenance_detail);
+  gm_json_key(j, "note");
   if (cl->why[0])
-    gm__json_string(j, cl->why);
+    gm_json_string(j, cl->why);
   else
-    gm__json_null(j);
-  gm__json_end_object(j);
+    gm_json_null(j);
+  gm_json_end_object(j);
 }
 
 static int claims(struct ctx *c, int64_t host, const char *label) {
@@ -442,31 +442,31 @@ static int claims(struct ctx *c, int64_t host, const char *label) {
 /* ---- the command --------------------------------------------------------- */
 
 static void json_benches(struct ctx *c) {
-  struct gm__json *j = &c->j;
-  gm__json_key(j, "benches");
-  gm__json_begin_array(j);
+  struct gm_json *j = &c->j;
+  gm_json_key(j, "benches");
+  gm_json_begin_array(j);
   for (size_t i = 0; i < c->t->n_benches; i++) {
     const struct gm_analysis_bench *b = &c->t->benches[i];
-    gm__json_begin_object(j);
-    gm__json_key(j, "id");
-    gm__json_int(j, b->id);
-    gm__json_key(j, "name");
-    gm__json_string(j, b->name);
-    gm__json_key(j, "status");
-    gm__json_string(j, b->status);
-    gm__json_key(j, "created_at");
-    gm__json_string(j, b->created_at);
-    gm__json_key(j, "host_id");
-    gm__json_int(j, b->host_id);
-    gm__json_key(j, "hostname");
-    gm__json_string(j, b->hostname);
-    gm__json_key(j, "cpu_model");
-    gm__json_string(j, b->cpu_model);
-    gm__json_key(j, "phases");
-    gm__json_int(j, (int64_t)b->n_phases);
-    gm__json_end_object(j);
+    gm_json_begin_object(j);
+    gm_json_key(j, "id");
+    gm_json_int(j, b->id);
+    gm_json_key(j, "name");
+    gm_json_string(j, b->name);
+    gm_json_key(j, "status");
+    gm_json_string(j, b->status);
+    gm_json_key(j, "created_at");
+    gm_json_string(j, b->created_at);
+    gm_json_key(j, "host_id");
+    gm_json_int(j, b->host_id);
+    gm_json_key(j, "hostname");
+    gm_json_string(j, b->hostname);
+    gm_json_key(j, "cpu_model");
+    gm_json_string(j, b->cpu_model);
+    gm_json_key(j, "phases");
+    gm_json_int(j, (int64_t)b->n_phases);
+    gm_json_end_object(j);
   }
-  gm__json_end_array(j);
+  gm_json_end_array(j);
 }
 
 static int run(struct ctx *c) {
@@ -483,16 +483,16 @@ static int run(struct ctx *c) {
   gm_cli_describe_cost(cost, sizeof(cost), &c->cost);
   int ec = 0;
   if (c->json) {
-    gm__json_begin_object(&c->j);
-    gm__json_key(&c->j, "database");
-    gm__json_string(&c->j, c->db);
-    gm__json_key(&c->j, "energy");
-    gm__json_string(&c->j, c->net ? "net" : "gross");
-    gm__json_key(&c->j, "cost");
+    gm_json_begin_object(&c->j);
+    gm_json_key(&c->j, "database");
+    gm_json_string(&c->j, c->db);
+    gm_json_key(&c->j, "energy");
+    gm_json_string(&c->j, c->net ? "net" : "gross");
+    gm_json_key(&c->j, "cost");
     gm_cli_json_cost(&c->j, &c->cost);
     json_benches(c);
-    gm__json_key(&c->j, "summary");
-    gm__json_begin_array(&c->j);
+    gm_json_key(&c->j, "summary");
+    gm_json_begin_array(&c->j);
   } else {
     printf("database '%s': %zu bench%s\n", c->db, t->n_benches,
            t->n_benches == 1 ? "" : "es");
@@ -509,9 +509,9 @@ static int run(struct ctx *c) {
   for (size_t i = 0; i < t->n_benches && !ec; i++)
     ec = summary(c, &t->benches[i]);
   if (c->json) {
-    gm__json_end_array(&c->j);
-    gm__json_key(&c->j, "correlations");
-    gm__json_begin_array(&c->j);
+    gm_json_end_array(&c->j);
+    gm_json_key(&c->j, "correlations");
+    gm_json_begin_array(&c->j);
   }
   for (size_t h = 0; h < nh && !ec; h++) {
     char hl[320];
@@ -519,9 +519,9 @@ static int run(struct ctx *c) {
     ec = correlations(c, hosts[h], hl);
   }
   if (c->json) {
-    gm__json_end_array(&c->j);
-    gm__json_key(&c->j, "claims");
-    gm__json_begin_array(&c->j);
+    gm_json_end_array(&c->j);
+    gm_json_key(&c->j, "claims");
+    gm_json_begin_array(&c->j);
   }
   for (size_t h = 0; h < nh && !ec; h++) {
     char hl[320];
@@ -529,8 +529,8 @@ static int run(struct ctx *c) {
     ec = claims(c, hosts[h], hl);
   }
   if (c->json) {
-    gm__json_end_array(&c->j);
-    gm__json_end_object(&c->j);
+    gm_json_end_array(&c->j);
+    gm_json_end_object(&c->j);
     if (!ec && c->j.oom)
       ec = GM_EXIT_SOFTWARE;
     if (!ec)
@@ -594,11 +594,11 @@ int cmd_analyze(int argc, char **argv) {
     return ec;
   c.t = t;
   c.db = path;
-  gm__json_init(&c.j);
+  gm_json_init(&c.j);
   ec = run(&c);
   if (ec == GM_EXIT_SOFTWARE)
     gm_cli_error("analyze", "out of memory");
-  gm__json_release(&c.j);
+  gm_json_release(&c.j);
   gm_analysis_table_free(t);
   gm_store_close(st);
   return ec;

@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/json.h"
+#include "greenml/json.h"
 #include "cli.h"
 #include "greenml/data.h"
 #include "greenml/engine.h"
@@ -1173,8 +1173,8 @@ static int cell_meter(struct bench *b, struct cell *c) {
   char cmd[256], tags[512], nm_json[160], model_json[96];
   snprintf(cmd, sizeof(cmd), "greenml bench %s: %s batch %d", b->name, c->model,
            c->batch);
-  gm__json_escape_into(nm_json, sizeof(nm_json), b->name);
-  gm__json_escape_into(model_json, sizeof(model_json), c->model);
+  gm_json_escape_into(nm_json, sizeof(nm_json), b->name);
+  gm_json_escape_into(model_json, sizeof(model_json), c->model);
   snprintf(tags, sizeof(tags), "{\"bench\":%s,\"model\":%s,\"batch_size\":%d}",
            nm_json, model_json, c->batch);
   struct gm_run_meta meta = {.kind = "bench",
@@ -1551,64 +1551,64 @@ static int warm_up(struct bench *b, const char *model, int batch) {
 /* ---- the bench ----------------------------------------------------------- */
 
 static char *config_json(const struct bench_opts *o, int argc, char **argv) {
-  struct gm__json j;
-  gm__json_init(&j);
-  gm__json_begin_object(&j);
-  gm__json_key(&j, "models");
-  gm__json_begin_array(&j);
+  struct gm_json j;
+  gm_json_init(&j);
+  gm_json_begin_object(&j);
+  gm_json_key(&j, "models");
+  gm_json_begin_array(&j);
   for (int i = 0; i < o->n_models; i++)
-    gm__json_string(&j, o->models[i]);
-  gm__json_end_array(&j);
-  gm__json_key(&j, "batch_sizes");
-  gm__json_begin_array(&j);
+    gm_json_string(&j, o->models[i]);
+  gm_json_end_array(&j);
+  gm_json_key(&j, "batch_sizes");
+  gm_json_begin_array(&j);
   for (int i = 0; i < o->n_batches; i++)
-    gm__json_int(&j, o->batches[i]);
-  gm__json_end_array(&j);
-  gm__json_key(&j, "epochs");
-  gm__json_int(&j, o->w.epochs);
-  gm__json_key(&j, "infer_samples");
-  gm__json_int(&j, o->w.samples);
-  gm__json_key(&j, "lr");
-  gm__json_number(&j, o->w.lr);
-  gm__json_key(&j, "momentum");
-  gm__json_number(&j, 0.9);
-  gm__json_key(&j, "weight_decay");
-  gm__json_number(&j, 5e-4);
-  gm__json_key(&j, "optimizer");
-  gm__json_string(&j, "SGD");
-  gm__json_key(&j, "seed");
-  gm__json_int(&j, (int64_t)o->w.seed);
-  gm__json_key(&j, "data");
-  gm__json_string(&j, o->w.data);
-  gm__json_key(&j, "limit_batches");
-  gm__json_int(&j, o->w.limit_batches);
-  gm__json_key(&j, "threads");
+    gm_json_int(&j, o->batches[i]);
+  gm_json_end_array(&j);
+  gm_json_key(&j, "epochs");
+  gm_json_int(&j, o->w.epochs);
+  gm_json_key(&j, "infer_samples");
+  gm_json_int(&j, o->w.samples);
+  gm_json_key(&j, "lr");
+  gm_json_number(&j, o->w.lr);
+  gm_json_key(&j, "momentum");
+  gm_json_number(&j, 0.9);
+  gm_json_key(&j, "weight_decay");
+  gm_json_number(&j, 5e-4);
+  gm_json_key(&j, "optimizer");
+  gm_json_string(&j, "SGD");
+  gm_json_key(&j, "seed");
+  gm_json_int(&j, (int64_t)o->w.seed);
+  gm_json_key(&j, "data");
+  gm_json_string(&j, o->w.data);
+  gm_json_key(&j, "limit_batches");
+  gm_json_int(&j, o->w.limit_batches);
+  gm_json_key(&j, "threads");
   if (o->w.threads)
-    gm__json_int(&j, o->w.threads);
+    gm_json_int(&j, o->w.threads);
   else
-    gm__json_null(&j);
-  gm__json_key(&j, "backend");
+    gm_json_null(&j);
+  gm_json_key(&j, "backend");
   if (o->w.backend)
-    gm__json_string(&j, o->w.backend);
+    gm_json_string(&j, o->w.backend);
   else
-    gm__json_null(&j);
-  gm__json_key(&j, "interval_s");
-  gm__json_number(&j, (double)o->mo.interval_ns / 1e9);
-  gm__json_key(&j, "idle_s");
-  gm__json_number(&j, (double)o->idle_ns / 1e9);
-  gm__json_key(&j, "gap_s");
-  gm__json_number(&j, (double)o->gap_ns / 1e9);
-  gm__json_key(&j, "mode");
-  gm__json_string(&j, o->overhead   ? "overhead"
-                      : o->no_meter ? "unmetered"
-                                    : "metered");
-  gm__json_key(&j, "profile_epochs");
-  gm__json_number(&j, o->profile_epochs > 0 ? o->profile_epochs : NAN);
-  gm__json_key(&j, "verify");
-  gm__json_bool(&j, o->verify);
+    gm_json_null(&j);
+  gm_json_key(&j, "interval_s");
+  gm_json_number(&j, (double)o->mo.interval_ns / 1e9);
+  gm_json_key(&j, "idle_s");
+  gm_json_number(&j, (double)o->idle_ns / 1e9);
+  gm_json_key(&j, "gap_s");
+  gm_json_number(&j, (double)o->gap_ns / 1e9);
+  gm_json_key(&j, "mode");
+  gm_json_string(&j, o->overhead   ? "overhead"
+                     : o->no_meter ? "unmetered"
+                                   : "metered");
+  gm_json_key(&j, "profile_epochs");
+  gm_json_number(&j, o->profile_epochs > 0 ? o->profile_epochs : NAN);
+  gm_json_key(&j, "verify");
+  gm_json_bool(&j, o->verify);
   /* the flags themselves, so that --resume rebuilds the same grid */
-  gm__json_key(&j, "argv");
-  gm__json_begin_array(&j);
+  gm_json_key(&j, "argv");
+  gm_json_begin_array(&j);
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--resume") == 0)
@@ -1620,16 +1620,16 @@ static char *config_json(const struct bench_opts *o, int argc, char **argv) {
     }
     if (strncmp(a, "--db=", 5) == 0 || strncmp(a, "--run-id=", 9) == 0)
       continue;
-    gm__json_string(&j, a);
+    gm_json_string(&j, a);
   }
   if (!o->w.data_given) { /* the data chosen for the user stays chosen */
-    gm__json_string(&j, "--data");
-    gm__json_string(&j, o->w.data);
+    gm_json_string(&j, "--data");
+    gm_json_string(&j, o->w.data);
   }
-  gm__json_end_array(&j);
-  gm__json_end_object(&j);
+  gm_json_end_array(&j);
+  gm_json_end_object(&j);
   if (j.oom) {
-    gm__json_release(&j);
+    gm_json_release(&j);
     return NULL;
   }
   return j.buf;
@@ -1638,44 +1638,44 @@ static char *config_json(const struct bench_opts *o, int argc, char **argv) {
 static char *host_json(const struct gm_meter *m, const char *threads_note) {
   struct gm_host h;
   gm_host_detect(m, &h);
-  struct gm__json j;
-  gm__json_init(&j);
-  gm__json_begin_object(&j);
-  gm__json_key(&j, "hostname");
-  gm__json_string(&j, h.hostname);
-  gm__json_key(&j, "cpu_model");
-  gm__json_string(&j, h.cpu_model);
-  gm__json_key(&j, "logical_cpus");
-  gm__json_int(&j, h.logical_cpus);
-  gm__json_key(&j, "sockets");
-  gm__json_int(&j, h.sockets);
-  gm__json_key(&j, "mem_total_bytes");
-  gm__json_number(&j, h.mem_total_bytes);
-  gm__json_key(&j, "kernel");
-  gm__json_string(&j, h.kernel);
-  gm__json_key(&j, "virtualised");
-  gm__json_bool(&j, h.virtualised);
-  gm__json_key(&j, "virt_detail");
-  gm__json_string(&j, h.virt_detail);
-  gm__json_key(&j, "dimms");
-  gm__json_raw(&j, h.dimms_json);
-  gm__json_key(&j, "gpus");
-  gm__json_raw(&j, h.gpus_json);
-  gm__json_key(&j, "threads");
-  gm__json_string(&j, threads_note);
+  struct gm_json j;
+  gm_json_init(&j);
+  gm_json_begin_object(&j);
+  gm_json_key(&j, "hostname");
+  gm_json_string(&j, h.hostname);
+  gm_json_key(&j, "cpu_model");
+  gm_json_string(&j, h.cpu_model);
+  gm_json_key(&j, "logical_cpus");
+  gm_json_int(&j, h.logical_cpus);
+  gm_json_key(&j, "sockets");
+  gm_json_int(&j, h.sockets);
+  gm_json_key(&j, "mem_total_bytes");
+  gm_json_number(&j, h.mem_total_bytes);
+  gm_json_key(&j, "kernel");
+  gm_json_string(&j, h.kernel);
+  gm_json_key(&j, "virtualised");
+  gm_json_bool(&j, h.virtualised);
+  gm_json_key(&j, "virt_detail");
+  gm_json_string(&j, h.virt_detail);
+  gm_json_key(&j, "dimms");
+  gm_json_raw(&j, h.dimms_json);
+  gm_json_key(&j, "gpus");
+  gm_json_raw(&j, h.gpus_json);
+  gm_json_key(&j, "threads");
+  gm_json_string(&j, threads_note);
   /* the components say how each is measured: the CPU model's TDP, the GPU
    * and its driver, the DRAM model's DIMMs */
-  gm__json_key(&j, "components");
-  gm__json_begin_array(&j);
+  gm_json_key(&j, "components");
+  gm_json_begin_array(&j);
   for (size_t i = 0; i < gm_meter_component_count(m); i++) {
-    gm__json_begin_object(&j);
+    gm_json_begin_object(&j);
     gm_cli_json_component(&j, gm_meter_component(m, i));
-    gm__json_end_object(&j);
+    gm_json_end_object(&j);
   }
-  gm__json_end_array(&j);
-  gm__json_end_object(&j);
+  gm_json_end_array(&j);
+  gm_json_end_object(&j);
   if (j.oom) {
-    gm__json_release(&j);
+    gm_json_release(&j);
     return NULL;
   }
   return j.buf;

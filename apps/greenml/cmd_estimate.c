@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "base/json.h"
+#include "greenml/json.h"
 #include "cli.h"
 #include "greenml/nn.h"
 
@@ -197,20 +197,20 @@ static void print_text(const struct opts *o, const struct gm_estimate *e,
 
 /* ---- JSON ---------------------------------------------------------------- */
 
-static void json_value(struct gm__json *j, const char *key,
+static void json_value(struct gm_json *j, const char *key,
                        const struct gm_estimate_value *v, double scale) {
-  gm__json_key(j, key);
-  gm__json_begin_object(j);
-  gm__json_key(j, "value");
-  gm__json_number(j, v->value * scale);
-  gm__json_key(j, "lo");
-  gm__json_number(j, v->lo * scale);
-  gm__json_key(j, "hi");
-  gm__json_number(j, v->hi * scale);
-  gm__json_end_object(j);
+  gm_json_key(j, key);
+  gm_json_begin_object(j);
+  gm_json_key(j, "value");
+  gm_json_number(j, v->value * scale);
+  gm_json_key(j, "lo");
+  gm_json_number(j, v->lo * scale);
+  gm_json_key(j, "hi");
+  gm_json_number(j, v->hi * scale);
+  gm_json_end_object(j);
 }
 
-static void json_costs(struct gm__json *j, const struct gm_cli_cost *c,
+static void json_costs(struct gm_json *j, const struct gm_cli_cost *c,
                        const struct gm_estimate_value *e) {
   struct gm_estimate_value g = {gm_cli_cost_carbon_g(c, e->value),
                                 gm_cli_cost_carbon_g(c, e->lo),
@@ -222,164 +222,164 @@ static void json_costs(struct gm__json *j, const struct gm_cli_cost *c,
   json_value(j, "cost", &m, 1);
 }
 
-static void json_loo(struct gm__json *j, const char *key,
+static void json_loo(struct gm_json *j, const char *key,
                      const struct gm_estimate_loo *l) {
-  gm__json_key(j, key);
-  gm__json_begin_object(j);
-  gm__json_key(j, "ok");
-  gm__json_bool(j, l->ok);
-  gm__json_key(j, "why");
+  gm_json_key(j, key);
+  gm_json_begin_object(j);
+  gm_json_key(j, "ok");
+  gm_json_bool(j, l->ok);
+  gm_json_key(j, "why");
   if (l->ok)
-    gm__json_null(j);
+    gm_json_null(j);
   else
-    gm__json_string(j, l->why);
-  gm__json_key(j, "n");
-  gm__json_int(j, (int64_t)l->n);
-  gm__json_key(j, "mape_pct");
-  gm__json_number(j, l->ok ? l->mape_pct : NAN);
-  gm__json_key(j, "coverage");
-  gm__json_number(j, l->ok ? l->coverage : NAN);
-  gm__json_key(j, "worst");
+    gm_json_string(j, l->why);
+  gm_json_key(j, "n");
+  gm_json_int(j, (int64_t)l->n);
+  gm_json_key(j, "mape_pct");
+  gm_json_number(j, l->ok ? l->mape_pct : NAN);
+  gm_json_key(j, "coverage");
+  gm_json_number(j, l->ok ? l->coverage : NAN);
+  gm_json_key(j, "worst");
   if (l->ok)
-    gm__json_string(j, l->points[l->worst].label);
+    gm_json_string(j, l->points[l->worst].label);
   else
-    gm__json_null(j);
-  gm__json_key(j, "points");
-  gm__json_begin_array(j);
+    gm_json_null(j);
+  gm_json_key(j, "points");
+  gm_json_begin_array(j);
   for (size_t i = 0; l->ok && i < l->n; i++) {
     const struct gm_estimate_loo_point *p = &l->points[i];
-    gm__json_begin_object(j);
-    gm__json_key(j, "label");
-    gm__json_string(j, p->label);
-    gm__json_key(j, "x");
-    gm__json_number(j, p->x);
-    gm__json_key(j, "actual");
-    gm__json_number(j, p->actual);
-    gm__json_key(j, "predicted");
-    gm__json_number(j, p->pred);
-    gm__json_key(j, "lo");
-    gm__json_number(j, p->lo);
-    gm__json_key(j, "hi");
-    gm__json_number(j, p->hi);
-    gm__json_key(j, "rel_err");
-    gm__json_number(j, p->rel_err);
-    gm__json_key(j, "inside");
-    gm__json_bool(j, p->inside);
-    gm__json_end_object(j);
+    gm_json_begin_object(j);
+    gm_json_key(j, "label");
+    gm_json_string(j, p->label);
+    gm_json_key(j, "x");
+    gm_json_number(j, p->x);
+    gm_json_key(j, "actual");
+    gm_json_number(j, p->actual);
+    gm_json_key(j, "predicted");
+    gm_json_number(j, p->pred);
+    gm_json_key(j, "lo");
+    gm_json_number(j, p->lo);
+    gm_json_key(j, "hi");
+    gm_json_number(j, p->hi);
+    gm_json_key(j, "rel_err");
+    gm_json_number(j, p->rel_err);
+    gm_json_key(j, "inside");
+    gm_json_bool(j, p->inside);
+    gm_json_end_object(j);
   }
-  gm__json_end_array(j);
-  gm__json_end_object(j);
+  gm_json_end_array(j);
+  gm_json_end_object(j);
 }
 
-static void json_fit(struct gm__json *j, const char *key,
+static void json_fit(struct gm_json *j, const char *key,
                      const struct gm_stats_fit *f) {
-  gm__json_key(j, key);
-  gm__json_begin_object(j);
-  gm__json_key(j, "a");
-  gm__json_number(j, f->a);
-  gm__json_key(j, "b");
-  gm__json_number(j, f->b);
-  gm__json_key(j, "se_b");
-  gm__json_number(j, f->se_b);
-  gm__json_key(j, "r2");
-  gm__json_number(j, f->r2);
-  gm__json_key(j, "n");
-  gm__json_int(j, (int64_t)f->n);
-  gm__json_end_object(j);
+  gm_json_key(j, key);
+  gm_json_begin_object(j);
+  gm_json_key(j, "a");
+  gm_json_number(j, f->a);
+  gm_json_key(j, "b");
+  gm_json_number(j, f->b);
+  gm_json_key(j, "se_b");
+  gm_json_number(j, f->se_b);
+  gm_json_key(j, "r2");
+  gm_json_number(j, f->r2);
+  gm_json_key(j, "n");
+  gm_json_int(j, (int64_t)f->n);
+  gm_json_end_object(j);
 }
 
 static int print_json(const struct opts *o, const struct gm_estimate *e,
                       const struct gm_analysis_table *t, int64_t host) {
-  struct gm__json j;
-  gm__json_init(&j);
-  gm__json_begin_object(&j);
-  gm__json_key(&j, "model");
-  gm__json_string(&j, e->model);
-  gm__json_key(&j, "kind");
-  gm__json_string(&j, e->kind);
-  gm__json_key(&j, "epochs");
+  struct gm_json j;
+  gm_json_init(&j);
+  gm_json_begin_object(&j);
+  gm_json_key(&j, "model");
+  gm_json_string(&j, e->model);
+  gm_json_key(&j, "kind");
+  gm_json_string(&j, e->kind);
+  gm_json_key(&j, "epochs");
   if (o->epochs)
-    gm__json_int(&j, o->epochs);
+    gm_json_int(&j, o->epochs);
   else
-    gm__json_null(&j);
-  gm__json_key(&j, "epoch_samples");
+    gm_json_null(&j);
+  gm_json_key(&j, "epoch_samples");
   if (o->epochs)
-    gm__json_int(&j, o->epoch_samples);
+    gm_json_int(&j, o->epoch_samples);
   else
-    gm__json_null(&j);
-  gm__json_key(&j, "samples");
-  gm__json_number(&j, e->samples);
-  gm__json_key(&j, "batch_size");
-  gm__json_int(&j, e->batch_size);
-  gm__json_key(&j, "batch_size_chosen");
-  gm__json_bool(&j, e->batch_chosen);
-  gm__json_key(&j, "level");
-  gm__json_number(&j, 1 - e->alpha);
-  gm__json_key(&j, "host_id");
-  gm__json_int(&j, host);
-  gm__json_key(&j, "benches");
-  gm__json_begin_array(&j);
+    gm_json_null(&j);
+  gm_json_key(&j, "samples");
+  gm_json_number(&j, e->samples);
+  gm_json_key(&j, "batch_size");
+  gm_json_int(&j, e->batch_size);
+  gm_json_key(&j, "batch_size_chosen");
+  gm_json_bool(&j, e->batch_chosen);
+  gm_json_key(&j, "level");
+  gm_json_number(&j, 1 - e->alpha);
+  gm_json_key(&j, "host_id");
+  gm_json_int(&j, host);
+  gm_json_key(&j, "benches");
+  gm_json_begin_array(&j);
   for (size_t i = 0; i < t->n_benches; i++)
     if (t->benches[i].host_id == host)
-      gm__json_string(&j, t->benches[i].name);
-  gm__json_end_array(&j);
-  gm__json_key(&j, "cost_factors");
+      gm_json_string(&j, t->benches[i].name);
+  gm_json_end_array(&j);
+  gm_json_key(&j, "cost_factors");
   gm_cli_json_cost(&j, &o->cost);
 
   const struct gm_estimate_profile *a = &e->profile;
-  gm__json_key(&j, "profile");
-  gm__json_begin_object(&j);
-  gm__json_key(&j, "method");
-  gm__json_string(&j, "energy and time through the origin against samples, "
-                      "over the model's measured phases");
-  gm__json_key(&j, "ok");
-  gm__json_bool(&j, a->ok);
-  gm__json_key(&j, "why");
+  gm_json_key(&j, "profile");
+  gm_json_begin_object(&j);
+  gm_json_key(&j, "method");
+  gm_json_string(&j, "energy and time through the origin against samples, "
+                     "over the model's measured phases");
+  gm_json_key(&j, "ok");
+  gm_json_bool(&j, a->ok);
+  gm_json_key(&j, "why");
   if (a->why[0])
-    gm__json_string(&j, a->why);
+    gm_json_string(&j, a->why);
   else
-    gm__json_null(&j);
-  gm__json_key(&j, "phases");
-  gm__json_int(&j, (int64_t)a->n_phases);
-  gm__json_key(&j, "samples_measured");
-  gm__json_number(&j, a->samples_measured);
-  gm__json_key(&j, "energy_measured_j");
-  gm__json_number(&j, a->energy_measured_j);
-  gm__json_key(&j, "duration_measured_s");
-  gm__json_number(&j, a->duration_measured_s);
+    gm_json_null(&j);
+  gm_json_key(&j, "phases");
+  gm_json_int(&j, (int64_t)a->n_phases);
+  gm_json_key(&j, "samples_measured");
+  gm_json_number(&j, a->samples_measured);
+  gm_json_key(&j, "energy_measured_j");
+  gm_json_number(&j, a->energy_measured_j);
+  gm_json_key(&j, "duration_measured_s");
+  gm_json_number(&j, a->duration_measured_s);
   json_value(&j, "energy_j", &a->energy_j, 1);
   json_value(&j, "duration_s", &a->duration_s, 1);
   json_value(&j, "j_per_sample", &a->energy_j, 1 / e->samples);
   json_costs(&j, &o->cost, &a->energy_j);
   json_loo(&j, "loo_energy", &a->loo_energy);
   json_loo(&j, "loo_time", &a->loo_time);
-  gm__json_key(&j, "provenance");
-  gm__json_string(&j, a->provenance);
-  gm__json_key(&j, "provenance_detail");
-  gm__json_string(&j, a->provenance_detail);
-  gm__json_end_object(&j);
+  gm_json_key(&j, "provenance");
+  gm_json_string(&j, a->provenance);
+  gm_json_key(&j, "provenance_detail");
+  gm_json_string(&j, a->provenance_detail);
+  gm_json_end_object(&j);
 
   const struct gm_estimate_regression *b = &e->regression;
-  gm__json_key(&j, "regression");
-  gm__json_begin_object(&j);
-  gm__json_key(&j, "method");
-  gm__json_string(&j, "log-log: ln(J/sample) = a + b ln(MACs/param) across "
-                      "the measured models");
-  gm__json_key(&j, "ok");
-  gm__json_bool(&j, b->ok);
-  gm__json_key(&j, "why");
+  gm_json_key(&j, "regression");
+  gm_json_begin_object(&j);
+  gm_json_key(&j, "method");
+  gm_json_string(&j, "log-log: ln(J/sample) = a + b ln(MACs/param) across "
+                     "the measured models");
+  gm_json_key(&j, "ok");
+  gm_json_bool(&j, b->ok);
+  gm_json_key(&j, "why");
   if (b->why[0])
-    gm__json_string(&j, b->why);
+    gm_json_string(&j, b->why);
   else
-    gm__json_null(&j);
-  gm__json_key(&j, "models");
-  gm__json_int(&j, (int64_t)b->n_models);
-  gm__json_key(&j, "macs_per_param");
-  gm__json_number(&j, b->macs_per_param);
-  gm__json_key(&j, "model_measured");
-  gm__json_bool(&j, b->model_measured);
-  gm__json_key(&j, "extrapolated");
-  gm__json_bool(&j, b->extrapolated);
+    gm_json_null(&j);
+  gm_json_key(&j, "models");
+  gm_json_int(&j, (int64_t)b->n_models);
+  gm_json_key(&j, "macs_per_param");
+  gm_json_number(&j, b->macs_per_param);
+  gm_json_key(&j, "model_measured");
+  gm_json_bool(&j, b->model_measured);
+  gm_json_key(&j, "extrapolated");
+  gm_json_bool(&j, b->extrapolated);
   if (b->ok) {
     json_fit(&j, "fit_energy", &b->fit_energy);
     json_fit(&j, "fit_time", &b->fit_time);
@@ -391,22 +391,22 @@ static int print_json(const struct opts *o, const struct gm_estimate *e,
   json_costs(&j, &o->cost, &b->energy_j);
   json_loo(&j, "loo_energy", &b->loo_energy);
   json_loo(&j, "loo_time", &b->loo_time);
-  gm__json_key(&j, "loo_linear_mape_pct");
-  gm__json_number(&j, b->loo_linear_mape_pct);
-  gm__json_key(&j, "loo_macs_mape_pct");
-  gm__json_number(&j, b->loo_macs_mape_pct);
-  gm__json_key(&j, "provenance");
-  gm__json_string(&j, b->provenance);
-  gm__json_key(&j, "provenance_detail");
-  gm__json_string(&j, b->provenance_detail);
-  gm__json_end_object(&j);
-  gm__json_end_object(&j);
+  gm_json_key(&j, "loo_linear_mape_pct");
+  gm_json_number(&j, b->loo_linear_mape_pct);
+  gm_json_key(&j, "loo_macs_mape_pct");
+  gm_json_number(&j, b->loo_macs_mape_pct);
+  gm_json_key(&j, "provenance");
+  gm_json_string(&j, b->provenance);
+  gm_json_key(&j, "provenance_detail");
+  gm_json_string(&j, b->provenance_detail);
+  gm_json_end_object(&j);
+  gm_json_end_object(&j);
   int ec = 0;
   if (j.oom)
     ec = GM_EXIT_SOFTWARE;
   else
     printf("%s\n", j.buf);
-  gm__json_release(&j);
+  gm_json_release(&j);
   return ec;
 }
 

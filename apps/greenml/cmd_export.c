@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/json.h"
+#include "greenml/json.h"
 #include "cli.h"
 
 static const char usage_text[] =
@@ -51,7 +51,7 @@ struct sink {
   char (*cols)[80];
   size_t col; /* the next column of the open row */
   size_t rows;
-  struct gm__json j;
+  struct gm_json j;
   bool failed;
 };
 
@@ -93,15 +93,15 @@ static void sink_begin(struct sink *s, FILE *f, bool json, char (*cols)[80],
 static void sink_row(struct sink *s) {
   s->col = 0;
   if (s->json) {
-    gm__json_init(&s->j);
-    gm__json_begin_object(&s->j);
+    gm_json_init(&s->j);
+    gm_json_begin_object(&s->j);
   }
 }
 
 /* Before a value: the separator (CSV) or the key (JSON). */
 static void sink_next(struct sink *s) {
   if (s->json)
-    gm__json_key(&s->j, s->cols[s->col]);
+    gm_json_key(&s->j, s->cols[s->col]);
   else if (s->col)
     fputc(',', s->f);
   s->col++;
@@ -110,7 +110,7 @@ static void sink_next(struct sink *s) {
 static void sink_num(struct sink *s, double v) {
   sink_next(s);
   if (s->json)
-    gm__json_number(&s->j, v);
+    gm_json_number(&s->j, v);
   else if (isfinite(v))
     fprintf(s->f, "%.17g", v);
 }
@@ -118,7 +118,7 @@ static void sink_num(struct sink *s, double v) {
 static void sink_int(struct sink *s, int64_t v) {
   sink_next(s);
   if (s->json)
-    gm__json_int(&s->j, v);
+    gm_json_int(&s->j, v);
   else
     fprintf(s->f, "%lld", (long long)v);
 }
@@ -126,7 +126,7 @@ static void sink_int(struct sink *s, int64_t v) {
 static void sink_null(struct sink *s) {
   sink_next(s);
   if (s->json)
-    gm__json_null(&s->j);
+    gm_json_null(&s->j);
 }
 
 static void sink_str(struct sink *s, const char *v) {
@@ -136,7 +136,7 @@ static void sink_str(struct sink *s, const char *v) {
   }
   sink_next(s);
   if (s->json)
-    gm__json_string(&s->j, v);
+    gm_json_string(&s->j, v);
   else
     csv_field(s->f, v);
 }
@@ -145,12 +145,12 @@ static void sink_row_end(struct sink *s) {
   while (s->col < s->ncols)
     sink_null(s);
   if (s->json) {
-    gm__json_end_object(&s->j);
+    gm_json_end_object(&s->j);
     if (s->j.oom)
       s->failed = true;
     else
       fprintf(s->f, "%s\n%s", s->rows ? "," : "", s->j.buf);
-    gm__json_release(&s->j);
+    gm_json_release(&s->j);
   } else {
     fputs("\r\n", s->f);
   }

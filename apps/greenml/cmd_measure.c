@@ -24,7 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "base/json.h"
+#include "greenml/json.h"
 #include "cli.h"
 #include "greenml/carbon.h"
 #include "greenml/mark.h"
@@ -97,8 +97,8 @@ static bool add_tag(struct measure_opts *o, const char *kv) {
   memcpy(key, kv, kl);
   key[kl] = '\0';
   char ek[600], ev[2048];
-  gm__json_escape_into(ek, sizeof(ek), key);
-  gm__json_escape_into(ev, sizeof(ev), eq + 1);
+  gm_json_escape_into(ek, sizeof(ek), key);
+  gm_json_escape_into(ev, sizeof(ev), eq + 1);
   size_t len = strlen(o->tags_json);
   int n = snprintf(o->tags_json + len, sizeof(o->tags_json) - len, "%s%s:%s",
                    o->n_tags ? "," : "{", ek, ev);
@@ -386,116 +386,116 @@ static void print_summary(FILE *f, struct gm_meter *m, const struct summary *s,
 static bool write_json(const char *path, struct gm_meter *m,
                        const struct summary *s, const char *cmdline,
                        const struct measure_opts *o, int64_t run_id) {
-  struct gm__json j;
-  gm__json_init(&j);
-  gm__json_begin_object(&j);
-  gm__json_key(&j, "greenml_version");
-  gm__json_string(&j, GM_VERSION_STRING);
-  gm__json_key(&j, "command");
-  gm__json_string(&j, cmdline);
-  gm__json_key(&j, "run_id");
+  struct gm_json j;
+  gm_json_init(&j);
+  gm_json_begin_object(&j);
+  gm_json_key(&j, "greenml_version");
+  gm_json_string(&j, GM_VERSION_STRING);
+  gm_json_key(&j, "command");
+  gm_json_string(&j, cmdline);
+  gm_json_key(&j, "run_id");
   if (run_id > 0)
-    gm__json_int(&j, run_id);
+    gm_json_int(&j, run_id);
   else
-    gm__json_null(&j);
-  gm__json_key(&j, "exit_code");
-  gm__json_int(&j, s->exit_code);
-  gm__json_key(&j, "duration_s");
-  gm__json_number(&j, s->dur_s);
-  gm__json_key(&j, "interval_s");
-  gm__json_number(&j, (double)o->mo.interval_ns / 1e9);
-  gm__json_key(&j, "total_energy_j");
-  gm__json_number(&j, s->total_j);
-  gm__json_key(&j, "total_net_energy_j");
-  gm__json_number(&j, s->have_idle ? s->total_net_j : NAN);
-  gm__json_key(&j, "carbon_g");
-  gm__json_number(&j, s->carbon_g);
-  gm__json_key(&j, "carbon_net_g");
-  gm__json_number(&j, s->have_idle ? s->carbon_net_g : NAN);
-  gm__json_key(&j, "carbon_intensity_g_per_kwh");
-  gm__json_number(&j, s->intensity);
-  gm__json_key(&j, "carbon_source");
-  gm__json_string(&j, s->carbon_source);
-  gm__json_key(&j, "pue");
-  gm__json_number(&j, s->pue);
-  gm__json_key(&j, "sampler_cpu_s");
-  gm__json_number(&j, s->sampler_cpu_s);
-  gm__json_key(&j, "command_cpu_s");
-  gm__json_number(&j, s->command_cpu_s);
-  gm__json_key(&j, "missed_ticks");
-  gm__json_int(&j, (int64_t)gm_meter_missed_ticks(m));
-  gm__json_key(&j, "dropped_samples");
-  gm__json_int(&j, (int64_t)gm_meter_dropped_samples(m));
-  gm__json_key(&j, "idle_baseline");
-  gm__json_string(&j, s->have_idle ? "subtracted" : "none");
-  gm__json_key(&j, "tags");
-  gm__json_raw(&j, o->n_tags ? o->tags_json : "{}");
-  gm__json_key(&j, "components");
-  gm__json_begin_array(&j);
+    gm_json_null(&j);
+  gm_json_key(&j, "exit_code");
+  gm_json_int(&j, s->exit_code);
+  gm_json_key(&j, "duration_s");
+  gm_json_number(&j, s->dur_s);
+  gm_json_key(&j, "interval_s");
+  gm_json_number(&j, (double)o->mo.interval_ns / 1e9);
+  gm_json_key(&j, "total_energy_j");
+  gm_json_number(&j, s->total_j);
+  gm_json_key(&j, "total_net_energy_j");
+  gm_json_number(&j, s->have_idle ? s->total_net_j : NAN);
+  gm_json_key(&j, "carbon_g");
+  gm_json_number(&j, s->carbon_g);
+  gm_json_key(&j, "carbon_net_g");
+  gm_json_number(&j, s->have_idle ? s->carbon_net_g : NAN);
+  gm_json_key(&j, "carbon_intensity_g_per_kwh");
+  gm_json_number(&j, s->intensity);
+  gm_json_key(&j, "carbon_source");
+  gm_json_string(&j, s->carbon_source);
+  gm_json_key(&j, "pue");
+  gm_json_number(&j, s->pue);
+  gm_json_key(&j, "sampler_cpu_s");
+  gm_json_number(&j, s->sampler_cpu_s);
+  gm_json_key(&j, "command_cpu_s");
+  gm_json_number(&j, s->command_cpu_s);
+  gm_json_key(&j, "missed_ticks");
+  gm_json_int(&j, (int64_t)gm_meter_missed_ticks(m));
+  gm_json_key(&j, "dropped_samples");
+  gm_json_int(&j, (int64_t)gm_meter_dropped_samples(m));
+  gm_json_key(&j, "idle_baseline");
+  gm_json_string(&j, s->have_idle ? "subtracted" : "none");
+  gm_json_key(&j, "tags");
+  gm_json_raw(&j, o->n_tags ? o->tags_json : "{}");
+  gm_json_key(&j, "components");
+  gm_json_begin_array(&j);
   for (size_t i = 0; i < gm_meter_component_count(m); i++) {
     const struct gm_component_info *ci = gm_meter_component(m, i);
     struct gm_component_stats cs;
     gm_meter_stats(m, i, &cs);
-    gm__json_begin_object(&j);
+    gm_json_begin_object(&j);
     gm_cli_json_component(&j, ci);
-    gm__json_key(&j, "energy_j");
-    gm__json_number(&j, cs.energy_j);
-    gm__json_key(&j, "net_energy_j");
-    gm__json_number(
+    gm_json_key(&j, "energy_j");
+    gm_json_number(&j, cs.energy_j);
+    gm_json_key(&j, "net_energy_j");
+    gm_json_number(
         &j, isnan(s->idle_w[i]) ? NAN : cs.energy_j - s->idle_w[i] * s->dur_s);
-    gm__json_key(&j, "avg_power_w");
-    gm__json_number(&j, cs.avg_power_w);
-    gm__json_key(&j, "peak_power_w");
-    gm__json_number(&j, cs.peak_power_w);
-    gm__json_key(&j, "power_sd_w");
-    gm__json_number(&j, cs.power_sd_w);
-    gm__json_key(&j, "idle_power_w");
-    gm__json_number(&j, s->idle_w[i]);
-    gm__json_key(&j, "power_integral_j");
-    gm__json_number(&j, cs.power_energy_j >= 0 ? cs.power_energy_j : NAN);
-    gm__json_key(&j, "counter_vs_power_rel");
-    gm__json_number(&j, cs.xcheck_rel >= 0 ? cs.xcheck_rel : NAN);
-    gm__json_key(&j, "counter_vs_power_disagree");
-    gm__json_bool(&j, cs.xcheck_failed);
-    gm__json_key(&j, "wraps");
-    gm__json_int(&j, (int64_t)cs.wraps);
-    gm__json_key(&j, "resets");
-    gm__json_int(&j, (int64_t)cs.resets);
-    gm__json_key(&j, "read_errors");
-    gm__json_int(&j, (int64_t)cs.read_errors);
-    gm__json_end_object(&j);
+    gm_json_key(&j, "avg_power_w");
+    gm_json_number(&j, cs.avg_power_w);
+    gm_json_key(&j, "peak_power_w");
+    gm_json_number(&j, cs.peak_power_w);
+    gm_json_key(&j, "power_sd_w");
+    gm_json_number(&j, cs.power_sd_w);
+    gm_json_key(&j, "idle_power_w");
+    gm_json_number(&j, s->idle_w[i]);
+    gm_json_key(&j, "power_integral_j");
+    gm_json_number(&j, cs.power_energy_j >= 0 ? cs.power_energy_j : NAN);
+    gm_json_key(&j, "counter_vs_power_rel");
+    gm_json_number(&j, cs.xcheck_rel >= 0 ? cs.xcheck_rel : NAN);
+    gm_json_key(&j, "counter_vs_power_disagree");
+    gm_json_bool(&j, cs.xcheck_failed);
+    gm_json_key(&j, "wraps");
+    gm_json_int(&j, (int64_t)cs.wraps);
+    gm_json_key(&j, "resets");
+    gm_json_int(&j, (int64_t)cs.resets);
+    gm_json_key(&j, "read_errors");
+    gm_json_int(&j, (int64_t)cs.read_errors);
+    gm_json_end_object(&j);
   }
-  gm__json_end_array(&j);
-  gm__json_key(&j, "metrics");
-  gm__json_begin_array(&j);
+  gm_json_end_array(&j);
+  gm_json_key(&j, "metrics");
+  gm_json_begin_array(&j);
   for (size_t k = 0; k < gm_meter_metric_count(m); k++) {
-    gm__json_begin_object(&j);
+    gm_json_begin_object(&j);
     gm_cli_json_metric(&j, gm_meter_metric(m, k));
-    gm__json_key(&j, "provenance");
-    gm__json_string(&j, "measured");
-    gm__json_key(&j, "mean");
-    gm__json_number(&j, gm_meter_metric_mean(m, k));
-    gm__json_key(&j, "max");
-    gm__json_number(&j, gm_meter_metric_max(m, k));
-    gm__json_end_object(&j);
+    gm_json_key(&j, "provenance");
+    gm_json_string(&j, "measured");
+    gm_json_key(&j, "mean");
+    gm_json_number(&j, gm_meter_metric_mean(m, k));
+    gm_json_key(&j, "max");
+    gm_json_number(&j, gm_meter_metric_max(m, k));
+    gm_json_end_object(&j);
   }
-  gm__json_end_array(&j);
-  gm__json_key(&j, "phases");
-  gm__json_begin_array(&j);
+  gm_json_end_array(&j);
+  gm_json_key(&j, "phases");
+  gm_json_begin_array(&j);
   for (size_t p = 0; p < gm_meter_phase_count(m); p++) {
     const struct gm_phase *ph = gm_meter_phase(m, p);
     double tot = 0, net = 0;
-    gm__json_begin_object(&j);
-    gm__json_key(&j, "name");
-    gm__json_string(&j, ph->name);
-    gm__json_key(&j, "start_s");
-    gm__json_number(&j, ph->start_s);
-    gm__json_key(&j, "duration_s");
-    gm__json_number(&j, ph->duration_s);
-    gm__json_key(&j, "ended_by_exit");
-    gm__json_bool(&j, ph->open);
-    gm__json_key(&j, "components");
-    gm__json_begin_array(&j);
+    gm_json_begin_object(&j);
+    gm_json_key(&j, "name");
+    gm_json_string(&j, ph->name);
+    gm_json_key(&j, "start_s");
+    gm_json_number(&j, ph->start_s);
+    gm_json_key(&j, "duration_s");
+    gm_json_number(&j, ph->duration_s);
+    gm_json_key(&j, "ended_by_exit");
+    gm_json_bool(&j, ph->open);
+    gm_json_key(&j, "components");
+    gm_json_begin_array(&j);
     for (size_t c = 0; c < gm_meter_component_count(m); c++) {
       const struct gm_component_info *ci = gm_meter_component(m, c);
       double idle = s->idle_w[c];
@@ -504,31 +504,31 @@ static bool write_json(const char *path, struct gm_meter *m,
         tot += ph->energy_j[c];
         net += isnan(cnet) ? ph->energy_j[c] : cnet;
       }
-      gm__json_begin_object(&j);
-      gm__json_key(&j, "name");
-      gm__json_string(&j, ci->name);
-      gm__json_key(&j, "energy_j");
-      gm__json_number(&j, ph->energy_j[c]);
-      gm__json_key(&j, "net_energy_j");
-      gm__json_number(&j, cnet);
-      gm__json_end_object(&j);
+      gm_json_begin_object(&j);
+      gm_json_key(&j, "name");
+      gm_json_string(&j, ci->name);
+      gm_json_key(&j, "energy_j");
+      gm_json_number(&j, ph->energy_j[c]);
+      gm_json_key(&j, "net_energy_j");
+      gm_json_number(&j, cnet);
+      gm_json_end_object(&j);
     }
-    gm__json_end_array(&j);
-    gm__json_key(&j, "energy_j");
-    gm__json_number(&j, tot);
-    gm__json_key(&j, "net_energy_j");
-    gm__json_number(&j, s->have_idle ? net : NAN);
-    gm__json_end_object(&j);
+    gm_json_end_array(&j);
+    gm_json_key(&j, "energy_j");
+    gm_json_number(&j, tot);
+    gm_json_key(&j, "net_energy_j");
+    gm_json_number(&j, s->have_idle ? net : NAN);
+    gm_json_end_object(&j);
   }
-  gm__json_end_array(&j);
-  gm__json_end_object(&j);
+  gm_json_end_array(&j);
+  gm_json_end_object(&j);
   bool ok = false;
   FILE *f = j.oom ? NULL : fopen(path, "w");
   if (f) {
     ok = fprintf(f, "%s\n", j.buf) > 0;
     ok = (fclose(f) == 0) && ok;
   }
-  gm__json_release(&j);
+  gm_json_release(&j);
   return ok;
 }
 

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "base/json.h"
+#include "greenml/json.h"
 #include "cli.h"
 #include "greenml/nn.h"
 
@@ -26,43 +26,43 @@ static const char usage_text[] =
     "output elements x in_channels/groups x kh x kw and linear layers as\n"
     "in_features x out_features.\n";
 
-static void json_model(struct gm__json *j, const char *name,
+static void json_model(struct gm_json *j, const char *name,
                        const struct gm_nn_net *net,
                        const struct gm_nn_stats *st, bool params) {
-  gm__json_begin_object(j);
-  gm__json_key(j, "name");
-  gm__json_string(j, name);
-  gm__json_key(j, "params");
-  gm__json_int(j, (int64_t)st->params);
-  gm__json_key(j, "trainable_params");
-  gm__json_int(j, (int64_t)st->trainable_params);
-  gm__json_key(j, "param_bytes");
-  gm__json_int(j, (int64_t)st->param_bytes);
-  gm__json_key(j, "buffer_bytes");
-  gm__json_int(j, (int64_t)st->buffer_bytes);
-  gm__json_key(j, "size_bytes");
-  gm__json_int(j, (int64_t)st->size_bytes);
-  gm__json_key(j, "macs");
-  gm__json_int(j, (int64_t)st->macs);
-  gm__json_key(j, "macs_per_param");
-  gm__json_number(j, st->macs_per_param);
+  gm_json_begin_object(j);
+  gm_json_key(j, "name");
+  gm_json_string(j, name);
+  gm_json_key(j, "params");
+  gm_json_int(j, (int64_t)st->params);
+  gm_json_key(j, "trainable_params");
+  gm_json_int(j, (int64_t)st->trainable_params);
+  gm_json_key(j, "param_bytes");
+  gm_json_int(j, (int64_t)st->param_bytes);
+  gm_json_key(j, "buffer_bytes");
+  gm_json_int(j, (int64_t)st->buffer_bytes);
+  gm_json_key(j, "size_bytes");
+  gm_json_int(j, (int64_t)st->size_bytes);
+  gm_json_key(j, "macs");
+  gm_json_int(j, (int64_t)st->macs);
+  gm_json_key(j, "macs_per_param");
+  gm_json_number(j, st->macs_per_param);
   if (params) {
-    gm__json_key(j, "parameters");
-    gm__json_begin_array(j);
+    gm_json_key(j, "parameters");
+    gm_json_begin_array(j);
     for (size_t i = 0; i < gm_nn_param_count(net); i++) {
       int ndim, dims[4];
       const char *pn = gm_nn_param_name(net, i, &ndim, dims);
-      gm__json_begin_array(j);
-      gm__json_string(j, pn);
-      gm__json_begin_array(j);
+      gm_json_begin_array(j);
+      gm_json_string(j, pn);
+      gm_json_begin_array(j);
       for (int d = 0; d < ndim; d++)
-        gm__json_int(j, dims[d]);
-      gm__json_end_array(j);
-      gm__json_end_array(j);
+        gm_json_int(j, dims[d]);
+      gm_json_end_array(j);
+      gm_json_end_array(j);
     }
-    gm__json_end_array(j);
+    gm_json_end_array(j);
   }
-  gm__json_end_object(j);
+  gm_json_end_object(j);
 }
 
 int cmd_models(int argc, char **argv) {
@@ -98,10 +98,10 @@ int cmd_models(int argc, char **argv) {
     gm_cli_error("models", "unexpected argument '%s'", argv[optind]);
     return GM_EXIT_USAGE;
   }
-  struct gm__json j;
-  gm__json_init(&j);
+  struct gm_json j;
+  gm_json_init(&j);
   if (json)
-    gm__json_begin_array(&j);
+    gm_json_begin_array(&j);
   else
     printf("%-16s %12s %12s %12s %12s %12s %14s %10s\n", "model", "params",
            "trainable", "param B", "buffer B", "size B", "MACs", "MACs/param");
@@ -146,18 +146,18 @@ int cmd_models(int argc, char **argv) {
     gm_nn_net_destroy(net);
   }
   if (only && !found) {
-    gm__json_release(&j);
+    gm_json_release(&j);
     gm_cli_error("models",
                  "no model '%s' in the zoo; 'greenml models' lists them", only);
     return GM_EXIT_USAGE;
   }
   if (json) {
-    gm__json_end_array(&j);
+    gm_json_end_array(&j);
     printf("%s\n", j.buf ? j.buf : "[]");
   } else {
     printf("\nCounted from the graphs (not measured): parameters float32; "
            "MACs per 3x32x32 sample.\n");
   }
-  gm__json_release(&j);
+  gm_json_release(&j);
   return ec;
 }

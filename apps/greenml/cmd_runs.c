@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/json.h"
+#include "greenml/json.h"
 #include "cli.h"
 
 static const char usage_text[] =
@@ -86,10 +86,10 @@ int cmd_runs(int argc, char **argv) {
     return GM_EXIT_IOERR;
   }
   sqlite3_bind_int(s, 1, limit);
-  struct gm__json j;
-  gm__json_init(&j);
+  struct gm_json j;
+  gm_json_init(&j);
   if (json)
-    gm__json_begin_array(&j);
+    gm_json_begin_array(&j);
   else
     printf("%5s  %-20s %-8s %-10s %10s %13s %13s %-9s %5s  %s\n", "id",
            "started", "kind", "state", "duration", "gross", "net", "energy",
@@ -110,34 +110,34 @@ int cmd_runs(int argc, char **argv) {
     if (!prov)
       prov = "n/a";
     if (json) {
-      gm__json_begin_object(&j);
-      gm__json_key(&j, "id");
-      gm__json_int(&j, id);
-      gm__json_key(&j, "started_at");
-      gm__json_string(&j, started);
-      gm__json_key(&j, "kind");
-      gm__json_string(&j, kind);
-      gm__json_key(&j, "complete");
-      gm__json_bool(&j, complete);
-      gm__json_key(&j, "duration_s");
-      gm__json_number(&j, dur);
-      gm__json_key(&j, "total_energy_j");
-      gm__json_number(&j, e);
-      gm__json_key(&j, "total_net_energy_j");
+      gm_json_begin_object(&j);
+      gm_json_key(&j, "id");
+      gm_json_int(&j, id);
+      gm_json_key(&j, "started_at");
+      gm_json_string(&j, started);
+      gm_json_key(&j, "kind");
+      gm_json_string(&j, kind);
+      gm_json_key(&j, "complete");
+      gm_json_bool(&j, complete);
+      gm_json_key(&j, "duration_s");
+      gm_json_number(&j, dur);
+      gm_json_key(&j, "total_energy_j");
+      gm_json_number(&j, e);
+      gm_json_key(&j, "total_net_energy_j");
       if (have_net)
-        gm__json_number(&j, net);
+        gm_json_number(&j, net);
       else
-        gm__json_null(&j);
-      gm__json_key(&j, "exit_code");
+        gm_json_null(&j);
+      gm_json_key(&j, "exit_code");
       if (have_exit)
-        gm__json_int(&j, exit_code);
+        gm_json_int(&j, exit_code);
       else
-        gm__json_null(&j);
-      gm__json_key(&j, "command");
-      gm__json_string(&j, cmd);
-      gm__json_key(&j, "provenance");
-      gm__json_string(&j, prov);
-      gm__json_end_object(&j);
+        gm_json_null(&j);
+      gm_json_key(&j, "command");
+      gm_json_string(&j, cmd);
+      gm_json_key(&j, "provenance");
+      gm_json_string(&j, prov);
+      gm_json_end_object(&j);
     } else {
       char eb[32], nb[32], xb[16], cb[160];
       /* one line per run: control characters of the command become spaces */
@@ -161,10 +161,10 @@ int cmd_runs(int argc, char **argv) {
   }
   sqlite3_finalize(s);
   if (json) {
-    gm__json_end_array(&j);
+    gm_json_end_array(&j);
     printf("%s\n", j.buf ? j.buf : "[]");
   }
-  gm__json_release(&j);
+  gm_json_release(&j);
   gm_store_close(st);
   return 0;
 }

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/json.h"
+#include "greenml/json.h"
 #include "cli.h"
 
 static const char usage_text[] =
@@ -21,51 +21,51 @@ static const char usage_text[] =
     "/proc, /dev; GREENML_NVML_LIB names the NVML library.\n";
 
 static void print_json(struct gm_meter *m) {
-  struct gm__json j;
-  gm__json_init(&j);
-  gm__json_begin_object(&j);
-  gm__json_key(&j, "sources");
-  gm__json_begin_array(&j);
+  struct gm_json j;
+  gm_json_init(&j);
+  gm_json_begin_object(&j);
+  gm_json_key(&j, "sources");
+  gm_json_begin_array(&j);
   for (size_t i = 0; i < gm_meter_probe_count(m); i++) {
     const struct gm_probe *p = gm_meter_probe(m, i);
-    gm__json_begin_object(&j);
-    gm__json_key(&j, "source");
-    gm__json_string(&j, p->source);
-    gm__json_key(&j, "usable");
-    gm__json_bool(&j, p->status == GM_OK);
-    gm__json_key(&j, "used");
-    gm__json_bool(&j, p->used);
-    gm__json_key(&j, "status");
-    gm__json_string(&j, gm_status_name(p->status));
-    gm__json_key(&j, "found");
-    gm__json_string(&j, p->found);
-    gm__json_key(&j, "reason");
-    gm__json_string(&j, p->reason);
-    gm__json_key(&j, "fix");
-    gm__json_string(&j, p->fix);
-    gm__json_end_object(&j);
+    gm_json_begin_object(&j);
+    gm_json_key(&j, "source");
+    gm_json_string(&j, p->source);
+    gm_json_key(&j, "usable");
+    gm_json_bool(&j, p->status == GM_OK);
+    gm_json_key(&j, "used");
+    gm_json_bool(&j, p->used);
+    gm_json_key(&j, "status");
+    gm_json_string(&j, gm_status_name(p->status));
+    gm_json_key(&j, "found");
+    gm_json_string(&j, p->found);
+    gm_json_key(&j, "reason");
+    gm_json_string(&j, p->reason);
+    gm_json_key(&j, "fix");
+    gm_json_string(&j, p->fix);
+    gm_json_end_object(&j);
   }
-  gm__json_end_array(&j);
-  gm__json_key(&j, "components");
-  gm__json_begin_array(&j);
+  gm_json_end_array(&j);
+  gm_json_key(&j, "components");
+  gm_json_begin_array(&j);
   for (size_t i = 0; i < gm_meter_component_count(m); i++) {
-    gm__json_begin_object(&j);
+    gm_json_begin_object(&j);
     gm_cli_json_component(&j, gm_meter_component(m, i));
-    gm__json_end_object(&j);
+    gm_json_end_object(&j);
   }
-  gm__json_end_array(&j);
-  gm__json_key(&j, "metrics");
-  gm__json_begin_array(&j);
+  gm_json_end_array(&j);
+  gm_json_key(&j, "metrics");
+  gm_json_begin_array(&j);
   for (size_t i = 0; i < gm_meter_metric_count(m); i++) {
-    gm__json_begin_object(&j);
+    gm_json_begin_object(&j);
     gm_cli_json_metric(&j, gm_meter_metric(m, i));
-    gm__json_end_object(&j);
+    gm_json_end_object(&j);
   }
-  gm__json_end_array(&j);
-  gm__json_end_object(&j);
+  gm_json_end_array(&j);
+  gm_json_end_object(&j);
   if (j.buf)
     printf("%s\n", j.buf);
-  gm__json_release(&j);
+  gm_json_release(&j);
 }
 
 int cmd_sources(int argc, char **argv) {

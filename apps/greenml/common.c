@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base/json.h"
+#include "greenml/json.h"
 #include "cli.h"
 
 bool gm_cli_parse_duration(const char *s, int64_t *out_ns) {
@@ -245,31 +245,31 @@ void gm_cli_print_probes(FILE *f, const struct gm_meter *m) {
   }
 }
 
-void gm_cli_json_component(struct gm__json *j,
+void gm_cli_json_component(struct gm_json *j,
                            const struct gm_component_info *c) {
-  gm__json_key(j, "name");
-  gm__json_string(j, c->name);
-  gm__json_key(j, "kind");
-  gm__json_string(j, gm_kind_name(c->kind));
-  gm__json_key(j, "domain");
-  gm__json_string(j, gm_domain_name(c->domain));
-  gm__json_key(j, "source");
-  gm__json_string(j, c->source);
-  gm__json_key(j, "provenance");
-  gm__json_string(j, gm_provenance_name(c->provenance));
-  gm__json_key(j, "signal");
-  gm__json_string(j, gm_provenance_detail(c->provenance));
-  gm__json_key(j, "detail");
-  gm__json_string(j, c->detail);
-  gm__json_key(j, "in_total");
-  gm__json_bool(j, c->in_total);
+  gm_json_key(j, "name");
+  gm_json_string(j, c->name);
+  gm_json_key(j, "kind");
+  gm_json_string(j, gm_kind_name(c->kind));
+  gm_json_key(j, "domain");
+  gm_json_string(j, gm_domain_name(c->domain));
+  gm_json_key(j, "source");
+  gm_json_string(j, c->source);
+  gm_json_key(j, "provenance");
+  gm_json_string(j, gm_provenance_name(c->provenance));
+  gm_json_key(j, "signal");
+  gm_json_string(j, gm_provenance_detail(c->provenance));
+  gm_json_key(j, "detail");
+  gm_json_string(j, c->detail);
+  gm_json_key(j, "in_total");
+  gm_json_bool(j, c->in_total);
 }
 
-void gm_cli_json_metric(struct gm__json *j, const struct gm_metric_info *mi) {
-  gm__json_key(j, "name");
-  gm__json_string(j, mi->name);
-  gm__json_key(j, "unit");
-  gm__json_string(j, mi->unit);
-  gm__json_key(j, "source");
-  gm__json_string(j, mi->source);
+void gm_cli_json_metric(struct gm_json *j, const struct gm_metric_info *mi) {
+  gm_json_key(j, "name");
+  gm_json_string(j, mi->name);
+  gm_json_key(j, "unit");
+  gm_json_string(j, mi->unit);
+  gm_json_key(j, "source");
+  gm_json_string(j, mi->source);
 }

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "base/json.h"
+#include "greenml/json.h"
 #include "cli.h"
 
 int gm_cli_load_results(const char *cmd, const char *db, const char *run,
@@ -113,19 +113,19 @@ void gm_cli_describe_cost(char *buf, size_t size, const struct gm_cli_cost *c) {
              c->currency);
 }
 
-void gm_cli_json_cost(struct gm__json *j, const struct gm_cli_cost *c) {
-  gm__json_begin_object(j);
-  gm__json_key(j, "carbon_g_per_kwh");
-  gm__json_number(j, c->g_per_kwh);
-  gm__json_key(j, "carbon_source");
-  gm__json_string(j, c->source);
-  gm__json_key(j, "pue");
-  gm__json_number(j, c->pue);
-  gm__json_key(j, "price_per_kwh");
-  gm__json_number(j, c->price_per_kwh);
-  gm__json_key(j, "currency");
-  gm__json_string(j, c->currency);
-  gm__json_end_object(j);
+void gm_cli_json_cost(struct gm_json *j, const struct gm_cli_cost *c) {
+  gm_json_begin_object(j);
+  gm_json_key(j, "carbon_g_per_kwh");
+  gm_json_number(j, c->g_per_kwh);
+  gm_json_key(j, "carbon_source");
+  gm_json_string(j, c->source);
+  gm_json_key(j, "pue");
+  gm_json_number(j, c->pue);
+  gm_json_key(j, "price_per_kwh");
+  gm_json_number(j, c->price_per_kwh);
+  gm_json_key(j, "currency");
+  gm_json_string(j, c->currency);
+  gm_json_end_object(j);
 }
 
 void gm_cli_results_opts_init(struct gm_cli_results_opts *o) {

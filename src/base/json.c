@@ -1,19 +1,19 @@
 /* json.c: see json.h. */
-#include "base/json.h"
+#include "greenml/json.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void gm__json_init(struct gm__json *j) { memset(j, 0, sizeof(*j)); }
+void gm_json_init(struct gm_json *j) { memset(j, 0, sizeof(*j)); }
 
-void gm__json_release(struct gm__json *j) {
+void gm_json_release(struct gm_json *j) {
   free(j->buf);
   memset(j, 0, sizeof(*j));
 }
 
-static void put(struct gm__json *j, const char *s, size_t n) {
+static void put(struct gm_json *j, const char *s, size_t n) {
   if (j->oom)
     return;
   if (j->len + n + 1 > j->cap) {
@@ -33,10 +33,10 @@ static void put(struct gm__json *j, const char *s, size_t n) {
   j->buf[j->len] = '\0';
 }
 
-static void puts_(struct gm__json *j, const char *s) { put(j, s, strlen(s)); }
+static void puts_(struct gm_json *j, const char *s) { put(j, s, strlen(s)); }
 
 /* Separates values inside a container; a key already wrote its comma. */
-static void value_prefix(struct gm__json *j) {
+static void value_prefix(struct gm_json *j) {
   if (j->depth > 0 && j->depth < 32) {
     if (j->need_comma[j->depth])
       puts_(j, ",");
@@ -44,7 +44,7 @@ static void value_prefix(struct gm__json *j) {
   }
 }
 
-static void prefix(struct gm__json *j) {
+static void prefix(struct gm_json *j) {
   if (j->after_key) {
     j->after_key = false;
     return;
@@ -52,33 +52,33 @@ static void prefix(struct gm__json *j) {
   value_prefix(j);
 }
 
-void gm__json_begin_object(struct gm__json *j) {
+void gm_json_begin_object(struct gm_json *j) {
   prefix(j);
   puts_(j, "{");
   if (j->depth < 31)
     j->need_comma[++j->depth] = false;
 }
 
-void gm__json_end_object(struct gm__json *j) {
+void gm_json_end_object(struct gm_json *j) {
   puts_(j, "}");
   if (j->depth > 0)
     j->depth--;
 }
 
-void gm__json_begin_array(struct gm__json *j) {
+void gm_json_begin_array(struct gm_json *j) {
   prefix(j);
   puts_(j, "[");
   if (j->depth < 31)
     j->need_comma[++j->depth] = false;
 }
 
-void gm__json_end_array(struct gm__json *j) {
+void gm_json_end_array(struct gm_json *j) {
   puts_(j, "]");
   if (j->depth > 0)
     j->depth--;
 }
 
-static void escaped(struct gm__json *j, const char *s) {
+static void escaped(struct gm_json *j, const char *s) {
   puts_(j, "\"");
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
     char tmp[8];
@@ -110,14 +110,14 @@ static void escaped(struct gm__json *j, const char *s) {
   puts_(j, "\"");
 }
 
-void gm__json_key(struct gm__json *j, const char *key) {
+void gm_json_key(struct gm_json *j, const char *key) {
   value_prefix(j);
   escaped(j, key);
   puts_(j, ":");
   j->after_key = true;
 }
 
-void gm__json_string(struct gm__json *j, const char *s) {
+void gm_json_string(struct gm_json *j, const char *s) {
   prefix(j);
   if (!s)
     puts_(j, "null");
@@ -125,7 +125,7 @@ void gm__json_string(struct gm__json *j, const char *s) {
     escaped(j, s);
 }
 
-void gm__json_number(struct gm__json *j, double v) {
+void gm_json_number(struct gm_json *j, double v) {
   prefix(j);
   if (!isfinite(v)) {
     puts_(j, "null");
@@ -136,31 +136,31 @@ void gm__json_number(struct gm__json *j, double v) {
   puts_(j, tmp);
 }
 
-void gm__json_int(struct gm__json *j, int64_t v) {
+void gm_json_int(struct gm_json *j, int64_t v) {
   prefix(j);
   char tmp[32];
   snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
   puts_(j, tmp);
 }
 
-void gm__json_bool(struct gm__json *j, bool v) {
+void gm_json_bool(struct gm_json *j, bool v) {
   prefix(j);
   puts_(j, v ? "true" : "false");
 }
 
-void gm__json_null(struct gm__json *j) {
+void gm_json_null(struct gm_json *j) {
   prefix(j);
   puts_(j, "null");
 }
 
-void gm__json_raw(struct gm__json *j, const char *text) {
+void gm_json_raw(struct gm_json *j, const char *text) {
   prefix(j);
   puts_(j, text);
 }
 
-void gm__json_escape_into(char *out, size_t size, const char *s) {
-  struct gm__json j;
-  gm__json_init(&j);
+void gm_json_escape_into(char *out, size_t size, const char *s) {
+  struct gm_json j;
+  gm_json_init(&j);
   escaped(&j, s);
   if (size) {
     size_t n = j.oom ? 0 : j.len;
@@ -170,5 +170,5 @@ void gm__json_escape_into(char *out, size_t size, const char *s) {
       memcpy(out, j.buf, n);
     out[n] = '\0';
   }
-  gm__json_release(&j);
+  gm_json_release(&j);
 }

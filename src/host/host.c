@@ -11,7 +11,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "base/json.h"
+#include "greenml/json.h"
 #include "base/util.h"
 #include "greenml/meter.h"
 #include "meter/dimm.h"
@@ -101,54 +101,54 @@ static void dimms(const struct gm__env *env, struct gm_host *h) {
     free(d);
     return;
   }
-  struct gm__json j;
-  gm__json_init(&j);
-  gm__json_begin_array(&j);
+  struct gm_json j;
+  gm_json_init(&j);
+  gm_json_begin_array(&j);
   for (size_t i = 0; i < n; i++) {
-    gm__json_begin_object(&j);
-    gm__json_key(&j, "locator");
-    gm__json_string(&j, d[i].locator);
-    gm__json_key(&j, "size_bytes");
-    gm__json_int(&j, (int64_t)d[i].size_bytes);
-    gm__json_key(&j, "type");
-    gm__json_string(&j, d[i].type);
-    gm__json_key(&j, "speed_mts");
-    gm__json_int(&j, d[i].speed_mts);
-    gm__json_key(&j, "configured_speed_mts");
-    gm__json_int(&j, d[i].configured_speed_mts);
-    gm__json_key(&j, "configured_voltage_mv");
-    gm__json_int(&j, d[i].configured_voltage_mv);
-    gm__json_key(&j, "source");
-    gm__json_string(&j, gm__dimm_method_name(method));
-    gm__json_end_object(&j);
+    gm_json_begin_object(&j);
+    gm_json_key(&j, "locator");
+    gm_json_string(&j, d[i].locator);
+    gm_json_key(&j, "size_bytes");
+    gm_json_int(&j, (int64_t)d[i].size_bytes);
+    gm_json_key(&j, "type");
+    gm_json_string(&j, d[i].type);
+    gm_json_key(&j, "speed_mts");
+    gm_json_int(&j, d[i].speed_mts);
+    gm_json_key(&j, "configured_speed_mts");
+    gm_json_int(&j, d[i].configured_speed_mts);
+    gm_json_key(&j, "configured_voltage_mv");
+    gm_json_int(&j, d[i].configured_voltage_mv);
+    gm_json_key(&j, "source");
+    gm_json_string(&j, gm__dimm_method_name(method));
+    gm_json_end_object(&j);
   }
-  gm__json_end_array(&j);
+  gm_json_end_array(&j);
   if (!j.oom && j.len < sizeof(h->dimms_json))
     gm__strlcpy(h->dimms_json, j.buf, sizeof(h->dimms_json));
-  gm__json_release(&j);
+  gm_json_release(&j);
   free(d);
 }
 
 static void gpus(const struct gm_meter *m, struct gm_host *h) {
-  struct gm__json j;
-  gm__json_init(&j);
-  gm__json_begin_array(&j);
+  struct gm_json j;
+  gm_json_init(&j);
+  gm_json_begin_array(&j);
   for (size_t i = 0; i < gm_meter_component_count(m); i++) {
     const struct gm_component_info *ci = gm_meter_component(m, i);
     if (ci->kind != GM_KIND_GPU)
       continue;
-    gm__json_begin_object(&j);
-    gm__json_key(&j, "name");
-    gm__json_string(&j, ci->name);
-    gm__json_key(&j, "detail");
-    gm__json_string(&j, ci->detail);
-    gm__json_end_object(&j);
+    gm_json_begin_object(&j);
+    gm_json_key(&j, "name");
+    gm_json_string(&j, ci->name);
+    gm_json_key(&j, "detail");
+    gm_json_string(&j, ci->detail);
+    gm_json_end_object(&j);
   }
-  gm__json_end_array(&j);
+  gm_json_end_array(&j);
   gm__strlcpy(h->gpus_json, "[]", sizeof(h->gpus_json));
   if (!j.oom && j.len < sizeof(h->gpus_json))
     gm__strlcpy(h->gpus_json, j.buf, sizeof(h->gpus_json));
-  gm__json_release(&j);
+  gm_json_release(&j);
 }
 
 /* FNV-1a, 64 bit: a stable key, not a security property. */
