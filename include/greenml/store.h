@@ -16,6 +16,7 @@
 
 #include "greenml/api.h"
 #include "greenml/host.h"
+#include "greenml/idle.h"
 #include "greenml/meter.h"
 #include "greenml/status.h"
 
@@ -82,23 +83,6 @@ GM_API enum gm_status gm_store_finish_run(struct gm_store *st, int64_t run_id,
                                           const struct gm_run_result *res,
                                           struct gm_meter *m);
 
-/* One component's idle power. */
-struct gm_idle_entry {
-  char name[48];
-  char source[24];
-  double mean_power_w;
-  double sd_power_w;
-  uint64_t n_intervals;
-};
-
-struct gm_idle_baseline {
-  int64_t id;
-  char measured_at[32]; /* UTC, ISO 8601 */
-  double duration_s;
-  size_t n;
-  struct gm_idle_entry *entries; /* owned by the baseline */
-};
-
 /* Stores the idle power of every component of a stopped meter. */
 GM_API enum gm_status gm_store_save_idle(struct gm_store *st, int64_t host_id,
                                          int64_t run_id, struct gm_meter *m,
@@ -111,7 +95,6 @@ GM_API enum gm_status gm_store_load_idle(struct gm_store *st, int64_t host_id,
 GM_API enum gm_status gm_store_load_idle_id(struct gm_store *st,
                                             int64_t baseline_id,
                                             struct gm_idle_baseline **out);
-GM_API void gm_idle_baseline_free(struct gm_idle_baseline *b);
 
 /* ---- the study runner (greenml bench) -------------------------------------
  * A bench is a named grid (models x batch sizes x epochs). Each of its phases
