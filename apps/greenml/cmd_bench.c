@@ -1185,8 +1185,9 @@ static int cell_meter(struct bench *b, struct cell *c) {
                              .pue = NAN,
                              .idle_baseline_id = b->idle ? b->idle->id : 0};
   pthread_mutex_lock(&b->st_mu);
-  enum gm_status rc =
-      gm_store_begin_run(b->st, b->host_id, &meta, c->m, &c->run_id);
+  enum gm_status rc = gm_store_begin_run(b->st, b->host_id, &meta, c->nc,
+                                         gm_meter_components(c->m), c->nm,
+                                         gm_meter_metrics(c->m), &c->run_id);
   pthread_mutex_unlock(&b->st_mu);
   if (rc != GM_OK) {
     gm_cli_error("bench", "%s", gm_store_last_error(b->st));
@@ -1206,31 +1207,14 @@ static int cell_meter_finish(struct bench *b, struct cell *c, int exit_code) {
   if (!c->m)
     return 0;
   gm_meter_stop(c->m);
-  double tot = 0, net = 0;
-  bool all = true;
-  double dur = gm_meter_duration_s(c->m);
-  for (size_t i = 0; i < c->nc; i++) {
-    struct gm_component_stats cs;
-    gm_meter_stats(c->m, i, &cs);
-    if (!gm_meter_component(c->m, i)->in_total)
-      continue;
-    tot += cs.energy_j;
-    if (isnan(c->idle_w[i]))
-      all = false;
-    else
-      net += cs.energy_j - c->idle_w[i] * dur;
-  }
-  struct gm_run_result res = {.exit_code = exit_code,
-                              .duration_s = dur,
-                              .total_energy_j = tot,
-                              .total_net_energy_j = all ? net : NAN,
-                              .carbon_g = NAN,
-                              .sampler_cpu_s = gm_meter_self_cpu_s(c->m),
-                              .dropped_samples = gm_meter_dropped_samples(c->m),
-                              .idle_power_w = b->idle ? c->idle_w : NULL};
+  struct gm_run_record *rec = NULL;
+  if (gm_run_record_from_meter(c->m, b->idle, &rec) != GM_OK)
+    return GM_EXIT_SOFTWARE;
+  struct gm_run_result res = {.exit_code = exit_code, .carbon_g = NAN};
   pthread_mutex_lock(&b->st_mu);
-  enum gm_status rc = gm_store_finish_run(b->st, c->run_id, &res, c->m);
+  enum gm_status rc = gm_store_finish_run(b->st, c->run_id, &res, rec);
   pthread_mutex_unlock(&b->st_mu);
+  gm_run_record_free(rec);
   if (rc != GM_OK) {
     gm_cli_error("bench", "%s", gm_store_last_error(b->st));
     return GM_EXIT_IOERR;

@@ -79,33 +79,22 @@ int gm_cli_measure_idle(const char *cmd, const struct gm_cli_meter_opts *mo,
     gm_meter_destroy(m);
     return 130;
   }
-  struct gm_idle_baseline *b = calloc(1, sizeof(*b));
-  size_t nc = gm_meter_component_count(m);
-  if (b)
-    b->entries = calloc(nc ? nc : 1, sizeof(*b->entries));
-  if (!b || !b->entries) {
-    gm_idle_baseline_free(b);
+  struct gm_run_record *rec = NULL;
+  struct gm_idle_baseline *b = NULL;
+  if (gm_run_record_from_meter(m, NULL, &rec) != GM_OK ||
+      gm_idle_baseline_from_record(rec, &b) != GM_OK) {
+    gm_run_record_free(rec);
     gm_meter_destroy(m);
     return GM_EXIT_SOFTWARE;
   }
-  b->duration_s = gm_meter_duration_s(m);
-  for (size_t i = 0; i < nc; i++) {
-    const struct gm_component_info *ci = gm_meter_component(m, i);
-    struct gm_component_stats cs;
-    gm_meter_stats(m, i, &cs);
-    struct gm_idle_entry *e = &b->entries[b->n++];
-    snprintf(e->name, sizeof(e->name), "%s", ci->name);
-    snprintf(e->source, sizeof(e->source), "%s", ci->source);
-    e->mean_power_w = cs.avg_power_w;
-    e->sd_power_w = cs.power_sd_w;
-  }
+  gm_run_record_free(rec);
   time_t now = time(NULL);
   struct tm tm;
   gmtime_r(&now, &tm);
   strftime(b->measured_at, sizeof(b->measured_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
   if (st) {
     int64_t id = 0;
-    if (gm_store_save_idle(st, host_id, 0, m, &id) != GM_OK) {
+    if (gm_store_save_idle(st, host_id, 0, b, &id) != GM_OK) {
       gm_cli_error(cmd, "%s", gm_store_last_error(st));
       gm_idle_baseline_free(b);
       gm_meter_destroy(m);

@@ -273,7 +273,7 @@ static void print_summary(FILE *f, struct gm_meter *m, const struct summary *s,
             ci->in_total ? "" : "  (inside another; not in total)");
   }
   gm_cli_fmt_energy(buf, sizeof(buf), s->total_j);
-  if (s->have_idle)
+  if (s->have_idle && !isnan(s->total_net_j))
     gm_cli_fmt_energy(buf2, sizeof(buf2), s->total_net_j);
   else
     snprintf(buf2, sizeof(buf2), "n/a");
@@ -725,6 +725,7 @@ int cmd_measure(int argc, char **argv) {
   struct run_ctx rc = {0};
   struct gm_meter *m = NULL;
   struct gm_idle_baseline *base = NULL;
+  struct gm_run_record *rec = NULL;
   struct mark_reader mr = {.fifo_fd = -1, .stop_pipe = {-1, -1}};
   char fifo_dir[256] = "", fifo_path[300] = "";
   int go_fd = -1, err_fd = -1;
@@ -853,7 +854,9 @@ int cmd_measure(int argc, char **argv) {
                                .carbon_source = s.carbon_source,
                                .pue = s.pue,
                                .idle_baseline_id = base ? base->id : 0};
-    if (gm_store_begin_run(rc.st, host_id, &meta, m, &rc.run_id) != GM_OK) {
+    if (gm_store_begin_run(rc.st, host_id, &meta, nc, gm_meter_components(m),
+                           gm_meter_metric_count(m), gm_meter_metrics(m),
+                           &rc.run_id) != GM_OK) {
       gm_cli_error("measure", "%s", gm_store_last_error(rc.st));
       ec = GM_EXIT_IOERR;
       goto out;
@@ -930,33 +933,23 @@ int cmd_measure(int argc, char **argv) {
   s.command_cpu_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
                     (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
   s.sampler_cpu_s = gm_meter_self_cpu_s(m);
-  for (size_t i = 0; i < nc; i++) {
-    const struct gm_component_info *ci = gm_meter_component(m, i);
-    if (!ci->in_total)
-      continue;
-    struct gm_component_stats cs;
-    gm_meter_stats(m, i, &cs);
-    s.total_j += cs.energy_j;
-    s.total_net_j +=
-        isnan(s.idle_w[i]) ? cs.energy_j : cs.energy_j - s.idle_w[i] * s.dur_s;
+  if (gm_run_record_from_meter(m, base, &rec) != GM_OK) {
+    gm_cli_error("measure", "out of memory");
+    ec = GM_EXIT_SOFTWARE;
+    goto out;
   }
+  s.total_j = rec->total.gross_j;
+  s.total_net_j = rec->total.net_j;
   s.carbon_g = gm_carbon_grams(s.total_j, s.intensity, s.pue);
   s.carbon_net_g = gm_carbon_grams(s.total_net_j, s.intensity, s.pue);
   ec = s.exit_code;
 
   if (rc.st) {
     struct gm_run_result res = {.exit_code = s.exit_code,
-                                .duration_s = s.dur_s,
-                                .total_energy_j = s.total_j,
-                                .total_net_energy_j =
-                                    s.have_idle ? s.total_net_j : NAN,
-                                .carbon_g = s.carbon_g,
-                                .sampler_cpu_s = s.sampler_cpu_s,
-                                .dropped_samples = gm_meter_dropped_samples(m),
-                                .idle_power_w = s.have_idle ? s.idle_w : NULL};
+                                .carbon_g = s.carbon_g};
     if (rc.db_failed)
       gm_cli_error("measure", "samples could not all be stored: %s", rc.db_err);
-    if (gm_store_finish_run(rc.st, rc.run_id, &res, m) != GM_OK)
+    if (gm_store_finish_run(rc.st, rc.run_id, &res, rec) != GM_OK)
       gm_cli_error("measure", "cannot store the run summary: %s",
                    gm_store_last_error(rc.st));
   }
@@ -998,6 +991,7 @@ out:
   if (fifo_dir[0])
     rmdir(fifo_dir);
   gm_idle_baseline_free(base);
+  gm_run_record_free(rec);
   free(s.idle_w);
   free(cmdline);
   return ec;

@@ -143,7 +143,12 @@ GM_API const struct gm_probe *gm_meter_probe(const struct gm_meter *m,
 GM_API size_t gm_meter_component_count(const struct gm_meter *m);
 GM_API const struct gm_component_info *
 gm_meter_component(const struct gm_meter *m, size_t i);
+/* All components as one borrowed array of gm_meter_component_count. */
+GM_API const struct gm_component_info *
+gm_meter_components(const struct gm_meter *m);
 GM_API size_t gm_meter_metric_count(const struct gm_meter *m);
+/* All metrics as one borrowed array of gm_meter_metric_count. */
+GM_API const struct gm_metric_info *gm_meter_metrics(const struct gm_meter *m);
 GM_API const struct gm_metric_info *gm_meter_metric(const struct gm_meter *m,
                                                     size_t i);
 

@@ -18,6 +18,7 @@
 #include "greenml/host.h"
 #include "greenml/idle.h"
 #include "greenml/meter.h"
+#include "greenml/run.h"
 #include "greenml/status.h"
 
 /* The schema version this greenml writes. */
@@ -54,12 +55,13 @@ struct gm_run_meta {
   int64_t idle_baseline_id; /* 0: none */
 };
 
-/* Records a new run (complete = 0) with the meter's components and metrics,
- * and commits. Call after gm_meter_create, before or after start. */
-GM_API enum gm_status gm_store_begin_run(struct gm_store *st, int64_t host_id,
-                                         const struct gm_run_meta *meta,
-                                         const struct gm_meter *m,
-                                         int64_t *run_id);
+/* Records a new run (complete = 0) with its components and metrics (for a
+ * meter: gm_meter_components and gm_meter_metrics), and commits. */
+GM_API enum gm_status
+gm_store_begin_run(struct gm_store *st, int64_t host_id,
+                   const struct gm_run_meta *meta, size_t n_components,
+                   const struct gm_component_info *components, size_t n_metrics,
+                   const struct gm_metric_info *metrics, int64_t *run_id);
 /* Appends one sample to the open transaction (begun on demand). */
 GM_API enum gm_status gm_store_add_sample(struct gm_store *st, int64_t run_id,
                                           const struct gm_sample *s);
@@ -67,25 +69,20 @@ GM_API enum gm_status gm_store_add_sample(struct gm_store *st, int64_t run_id,
 GM_API enum gm_status gm_store_commit(struct gm_store *st);
 
 struct gm_run_result {
-  int exit_code;
-  double duration_s;
-  double total_energy_j;
-  double total_net_energy_j;
-  double carbon_g;
-  double sampler_cpu_s;
-  uint64_t dropped_samples;
-  const double *idle_power_w; /* per component, NULL: none */
+  int exit_code;   /* the measured command's */
+  double carbon_g; /* of the total gross energy, PUE applied */
 };
 
-/* Writes the per-component statistics, phases and totals and marks the run
- * complete. The meter must be stopped. */
+/* Writes the record's per-component statistics, metrics, phases and totals
+ * and marks the run complete. */
 GM_API enum gm_status gm_store_finish_run(struct gm_store *st, int64_t run_id,
                                           const struct gm_run_result *res,
-                                          struct gm_meter *m);
+                                          const struct gm_run_record *rec);
 
-/* Stores the idle power of every component of a stopped meter. */
+/* Stores a baseline (run_id: the idle run that measured it, 0: none). */
 GM_API enum gm_status gm_store_save_idle(struct gm_store *st, int64_t host_id,
-                                         int64_t run_id, struct gm_meter *m,
+                                         int64_t run_id,
+                                         const struct gm_idle_baseline *b,
                                          int64_t *baseline_id);
 /* Loads the newest baseline of the host. GM_ERR_NOT_FOUND when none.
  * Free with gm_idle_baseline_free. */

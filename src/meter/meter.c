@@ -811,7 +811,15 @@ const struct gm_component_info *gm_meter_component(const struct gm_meter *m,
   return i < m->nc ? &m->comps[i] : NULL;
 }
 
+const struct gm_component_info *gm_meter_components(const struct gm_meter *m) {
+  return m->comps;
+}
+
 size_t gm_meter_metric_count(const struct gm_meter *m) { return m->nm; }
+
+const struct gm_metric_info *gm_meter_metrics(const struct gm_meter *m) {
+  return m->metrics;
+}
 
 const struct gm_metric_info *gm_meter_metric(const struct gm_meter *m,
                                              size_t i) {

@@ -251,9 +251,11 @@ enum gm_status gm_store_put_host(struct gm_store *st, const struct gm_host *h,
   return rc == SQLITE_ROW ? GM_OK : fail(st, "cannot read the host");
 }
 
-enum gm_status gm_store_begin_run(struct gm_store *st, int64_t host_id,
-                                  const struct gm_run_meta *meta,
-                                  const struct gm_meter *m, int64_t *run_id) {
+enum gm_status
+gm_store_begin_run(struct gm_store *st, int64_t host_id,
+                   const struct gm_run_meta *meta, size_t n_components,
+                   const struct gm_component_info *components, size_t n_metrics,
+                   const struct gm_metric_info *metrics, int64_t *run_id) {
   char now[32];
   utc_now(now, sizeof(now));
   enum gm_status rc = exec(st, "BEGIN IMMEDIATE", "cannot record the run");
@@ -293,8 +295,8 @@ enum gm_status gm_store_begin_run(struct gm_store *st, int64_t host_id,
                          "in_total) VALUES (?,?,?,?,?,?,?,?,?,?)",
                          -1, &s, NULL) != SQLITE_OK)
     goto fail;
-  for (size_t i = 0; i < gm_meter_component_count(m); i++) {
-    const struct gm_component_info *ci = gm_meter_component(m, i);
+  for (size_t i = 0; i < n_components; i++) {
+    const struct gm_component_info *ci = &components[i];
     sqlite3_reset(s);
     sqlite3_bind_int64(s, 1, *run_id);
     sqlite3_bind_int64(s, 2, (int64_t)i);
@@ -316,8 +318,8 @@ enum gm_status gm_store_begin_run(struct gm_store *st, int64_t host_id,
                          "source) VALUES (?,?,?,?,?)",
                          -1, &s, NULL) != SQLITE_OK)
     goto fail;
-  for (size_t i = 0; i < gm_meter_metric_count(m); i++) {
-    const struct gm_metric_info *mi = gm_meter_metric(m, i);
+  for (size_t i = 0; i < n_metrics; i++) {
+    const struct gm_metric_info *mi = &metrics[i];
     sqlite3_reset(s);
     sqlite3_bind_int64(s, 1, *run_id);
     sqlite3_bind_int64(s, 2, (int64_t)i);
@@ -381,7 +383,7 @@ enum gm_status gm_store_commit(struct gm_store *st) {
 
 enum gm_status gm_store_finish_run(struct gm_store *st, int64_t run_id,
                                    const struct gm_run_result *res,
-                                   struct gm_meter *m) {
+                                   const struct gm_run_record *rec) {
   enum gm_status rc = gm_store_commit(st);
   if (rc != GM_OK)
     return rc;
@@ -389,8 +391,7 @@ enum gm_status gm_store_finish_run(struct gm_store *st, int64_t run_id,
   if (rc != GM_OK)
     return rc;
   sqlite3_stmt *s = NULL;
-  size_t nc = gm_meter_component_count(m);
-  double dur = gm_meter_duration_s(m);
+  size_t nc = rec->n_components;
   if (sqlite3_prepare_v2(
           st->db,
           "UPDATE components SET energy_j=?, net_energy_j=?, avg_power_w=?, "
@@ -399,12 +400,11 @@ enum gm_status gm_store_finish_run(struct gm_store *st, int64_t run_id,
           -1, &s, NULL) != SQLITE_OK)
     goto fail;
   for (size_t i = 0; i < nc; i++) {
-    struct gm_component_stats cs;
-    gm_meter_stats(m, i, &cs);
-    double idle = res->idle_power_w ? res->idle_power_w[i] : NAN;
+    const struct gm_component_stats cs = rec->components[i].stats;
+    double idle = rec->components[i].idle_w;
     sqlite3_reset(s);
     sqlite3_bind_double(s, 1, cs.energy_j);
-    bind_real(s, 2, isnan(idle) ? NAN : cs.energy_j - idle * dur);
+    bind_real(s, 2, rec->components[i].net_energy_j);
     sqlite3_bind_double(s, 3, cs.avg_power_w);
     sqlite3_bind_double(s, 4, cs.peak_power_w);
     bind_real(s, 5, idle);
@@ -425,10 +425,10 @@ enum gm_status gm_store_finish_run(struct gm_store *st, int64_t run_id,
                          "idx=?",
                          -1, &s, NULL) != SQLITE_OK)
     goto fail;
-  for (size_t k = 0; k < gm_meter_metric_count(m); k++) {
+  for (size_t k = 0; k < rec->n_metrics; k++) {
     sqlite3_reset(s);
-    bind_real(s, 1, gm_meter_metric_mean(m, k));
-    bind_real(s, 2, gm_meter_metric_max(m, k));
+    bind_real(s, 1, rec->metrics[k].mean);
+    bind_real(s, 2, rec->metrics[k].max);
     sqlite3_bind_int64(s, 3, run_id);
     sqlite3_bind_int64(s, 4, (int64_t)k);
     if (sqlite3_step(s) != SQLITE_DONE)
@@ -451,24 +451,15 @@ enum gm_status gm_store_finish_run(struct gm_store *st, int64_t run_id,
     sqlite3_finalize(pc);
     goto fail;
   }
-  for (size_t p = 0; p < gm_meter_phase_count(m); p++) {
-    const struct gm_phase *ph = gm_meter_phase(m, p);
-    double tot = 0, net = 0;
-    bool have_idle = res->idle_power_w != NULL;
+  for (size_t p = 0; p < rec->n_phases; p++) {
+    const struct gm_run_phase *ph = &rec->phases[p];
     for (size_t c = 0; c < nc; c++) {
-      const struct gm_component_info *ci = gm_meter_component(m, c);
-      double idle = res->idle_power_w ? res->idle_power_w[c] : NAN;
-      double cnet = isnan(idle) ? NAN : ph->energy_j[c] - idle * ph->duration_s;
-      if (ci->in_total) {
-        tot += ph->energy_j[c];
-        net += isnan(cnet) ? ph->energy_j[c] : cnet;
-      }
       sqlite3_reset(pc);
       sqlite3_bind_int64(pc, 1, run_id);
       sqlite3_bind_int64(pc, 2, (int64_t)p);
       sqlite3_bind_int64(pc, 3, (int64_t)c);
       sqlite3_bind_double(pc, 4, ph->energy_j[c]);
-      bind_real(pc, 5, cnet);
+      bind_real(pc, 5, ph->net_energy_j[c]);
       if (sqlite3_step(pc) != SQLITE_DONE) {
         sqlite3_finalize(pc);
         goto fail;
@@ -480,9 +471,9 @@ enum gm_status gm_store_finish_run(struct gm_store *st, int64_t run_id,
     bind_text(s, 3, ph->name);
     sqlite3_bind_double(s, 4, ph->start_s);
     sqlite3_bind_double(s, 5, ph->duration_s);
-    sqlite3_bind_double(s, 6, tot);
-    bind_real(s, 7, have_idle ? net : NAN);
-    sqlite3_bind_int(s, 8, ph->open);
+    sqlite3_bind_double(s, 6, ph->total.gross_j);
+    bind_real(s, 7, ph->total.net_j);
+    sqlite3_bind_int(s, 8, ph->ended_by_stop);
     if (sqlite3_step(s) != SQLITE_DONE) {
       sqlite3_finalize(pc);
       goto fail;
@@ -500,12 +491,12 @@ enum gm_status gm_store_finish_run(struct gm_store *st, int64_t run_id,
           -1, &s, NULL) != SQLITE_OK)
     goto fail;
   sqlite3_bind_int(s, 1, res->exit_code);
-  sqlite3_bind_double(s, 2, res->duration_s);
-  sqlite3_bind_double(s, 3, res->total_energy_j);
-  bind_real(s, 4, res->total_net_energy_j);
+  sqlite3_bind_double(s, 2, rec->duration_s);
+  sqlite3_bind_double(s, 3, rec->total.gross_j);
+  bind_real(s, 4, rec->total.net_j);
   bind_real(s, 5, res->carbon_g);
-  sqlite3_bind_double(s, 6, res->sampler_cpu_s);
-  sqlite3_bind_int64(s, 7, (int64_t)res->dropped_samples);
+  sqlite3_bind_double(s, 6, rec->meter_cpu_s);
+  sqlite3_bind_int64(s, 7, (int64_t)rec->dropped_samples);
   sqlite3_bind_int64(s, 8, run_id);
   if (sqlite3_step(s) != SQLITE_DONE)
     goto fail;
@@ -519,7 +510,8 @@ fail:
 }
 
 enum gm_status gm_store_save_idle(struct gm_store *st, int64_t host_id,
-                                  int64_t run_id, struct gm_meter *m,
+                                  int64_t run_id,
+                                  const struct gm_idle_baseline *b,
                                   int64_t *baseline_id) {
   char now[32];
   utc_now(now, sizeof(now));
@@ -538,7 +530,7 @@ enum gm_status gm_store_save_idle(struct gm_store *st, int64_t host_id,
   else
     sqlite3_bind_null(s, 2);
   bind_text(s, 3, now);
-  sqlite3_bind_double(s, 4, gm_meter_duration_s(m));
+  sqlite3_bind_double(s, 4, b->duration_s);
   if (sqlite3_step(s) != SQLITE_DONE)
     goto fail;
   sqlite3_finalize(s);
@@ -550,17 +542,15 @@ enum gm_status gm_store_save_idle(struct gm_store *st, int64_t host_id,
                          "VALUES (?,?,?,?,?,?)",
                          -1, &s, NULL) != SQLITE_OK)
     goto fail;
-  for (size_t i = 0; i < gm_meter_component_count(m); i++) {
-    const struct gm_component_info *ci = gm_meter_component(m, i);
-    struct gm_component_stats cs;
-    gm_meter_stats(m, i, &cs);
+  for (size_t i = 0; i < b->n; i++) {
+    const struct gm_idle_entry *e = &b->entries[i];
     sqlite3_reset(s);
     sqlite3_bind_int64(s, 1, *baseline_id);
-    bind_text(s, 2, ci->name);
-    bind_text(s, 3, ci->source);
-    sqlite3_bind_double(s, 4, cs.avg_power_w);
-    sqlite3_bind_double(s, 5, cs.power_sd_w);
-    sqlite3_bind_int64(s, 6, 0);
+    bind_text(s, 2, e->name);
+    bind_text(s, 3, e->source);
+    sqlite3_bind_double(s, 4, e->mean_power_w);
+    sqlite3_bind_double(s, 5, e->sd_power_w);
+    sqlite3_bind_int64(s, 6, (int64_t)e->n_intervals);
     if (sqlite3_step(s) != SQLITE_DONE)
       goto fail;
   }
@@ -649,11 +639,4 @@ enum gm_status gm_store_load_idle_id(struct gm_store *st, int64_t baseline_id,
                    "SELECT id, measured_at, duration_s FROM idle_baselines "
                    "WHERE id=?",
                    baseline_id, "no idle baseline with that id", out);
-}
-
-void gm_idle_baseline_free(struct gm_idle_baseline *b) {
-  if (!b)
-    return;
-  free(b->entries);
-  free(b);
 }

@@ -192,7 +192,12 @@ static void a_run_and_an_idle_baseline(void **state) {
   sleep_ms(50);
   gm_meter_stop(m);
   int64_t bid = 0;
-  assert_int_equal(gm_store_save_idle(st, host, 0, m, &bid), GM_OK);
+  struct gm_run_record *rec = NULL;
+  struct gm_idle_baseline *ib = NULL;
+  assert_int_equal(gm_run_record_from_meter(m, NULL, &rec), GM_OK);
+  assert_int_equal(gm_idle_baseline_from_record(rec, &ib), GM_OK);
+  gm_run_record_free(rec);
+  assert_int_equal(gm_store_save_idle(st, host, 0, ib, &bid), GM_OK);
   assert_int_equal(gm_store_load_idle(st, host, &b), GM_OK);
   assert_int_equal(b->id, bid);
   assert_int_equal(b->n, gm_meter_component_count(m));
@@ -206,7 +211,7 @@ static void a_run_and_an_idle_baseline(void **state) {
   gm_idle_baseline_free(b);
   /* a newer baseline becomes the host's; the first stays loadable by id */
   int64_t bid2 = 0;
-  assert_int_equal(gm_store_save_idle(st, host, 0, m, &bid2), GM_OK);
+  assert_int_equal(gm_store_save_idle(st, host, 0, ib, &bid2), GM_OK);
   assert_true(bid2 > bid);
   assert_int_equal(gm_store_load_idle(st, host, &b), GM_OK);
   assert_int_equal(b->id, bid2);
@@ -229,7 +234,11 @@ static void a_run_and_an_idle_baseline(void **state) {
                              .carbon_source = "test",
                              .pue = 1.2,
                              .idle_baseline_id = bid};
-  assert_int_equal(gm_store_begin_run(st, host, &meta, m, &k.run_id), GM_OK);
+  assert_int_equal(
+      gm_store_begin_run(st, host, &meta, gm_meter_component_count(m),
+                         gm_meter_components(m), gm_meter_metric_count(m),
+                         gm_meter_metrics(m), &k.run_id),
+      GM_OK);
   sqlite3 *db = gm_store_db(st);
   char q[512];
   snprintf(q, sizeof(q), "SELECT complete FROM runs WHERE id=%lld",
@@ -241,15 +250,14 @@ static void a_run_and_an_idle_baseline(void **state) {
   gm_meter_stop(m);
   assert_int_equal(k.errors, 0);
   size_t nc = gm_meter_component_count(m);
-  double idle[16] = {0};
-  struct gm_run_result res = {.exit_code = 3,
-                              .duration_s = gm_meter_duration_s(m),
-                              .total_energy_j = 1.5,
-                              .total_net_energy_j = 0.5,
-                              .carbon_g = 0.1,
-                              .sampler_cpu_s = 0.001,
-                              .idle_power_w = idle};
-  assert_int_equal(gm_store_finish_run(st, k.run_id, &res, m), GM_OK);
+  /* The stored baseline applies: every component has an idle power. */
+  assert_int_equal(gm_run_record_from_meter(m, ib, &rec), GM_OK);
+  assert_false(isnan(rec->total.net_j));
+  assert_double_equal(rec->total.net_j,
+                      rec->total.gross_j - rec->total.idle_w * rec->duration_s,
+                      1e-9);
+  struct gm_run_result res = {.exit_code = 3, .carbon_g = 0.1};
+  assert_int_equal(gm_store_finish_run(st, k.run_id, &res, rec), GM_OK);
   snprintf(q, sizeof(q),
            "SELECT complete*100+exit_code FROM runs WHERE id=%lld",
            (long long)k.run_id);
@@ -283,6 +291,14 @@ static void a_run_and_an_idle_baseline(void **state) {
            "WHERE id=%lld",
            (long long)k.run_id);
   assert_int_equal(scalar(db, q), 1);
+  /* Totals and net come from the record. */
+  snprintf(q, sizeof(q),
+           "SELECT total_energy_j - %.17g, total_net_energy_j - %.17g FROM "
+           "runs WHERE id=%lld",
+           rec->total.gross_j, rec->total.net_j, (long long)k.run_id);
+  assert_double_equal(scalar_d(db, q), 0.0, 1e-9);
+  gm_run_record_free(rec);
+  gm_idle_baseline_free(ib);
   gm_meter_destroy(m);
   gm_store_close(st);
   free(path);

@@ -1,0 +1,70 @@
+/* run.h: a finished measurement as plain data, independent of the meter
+ * that took it: per-component gross and net energy with provenance, metric
+ * means, phases and totals, accounted by the rules of energy.h. The store
+ * writes it, the front ends print it, bindings copy it. */
+#ifndef GREENML_RUN_H
+#define GREENML_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "greenml/api.h"
+#include "greenml/energy.h"
+#include "greenml/idle.h"
+#include "greenml/meter.h"
+#include "greenml/status.h"
+
+struct gm_run_component {
+  struct gm_component_info info;
+  struct gm_component_stats stats; /* gross energy, powers, counter events */
+  double idle_w;                   /* baseline idle power; NAN: none */
+  double net_energy_j;             /* NAN when idle_w is NAN */
+};
+
+struct gm_run_metric {
+  struct gm_metric_info info;
+  double mean, max; /* NAN: never available */
+};
+
+struct gm_run_phase {
+  char name[64];
+  double start_s, duration_s; /* since the meter's start */
+  bool ended_by_stop;         /* still open when the meter stopped */
+  double *energy_j;           /* per component, n_components entries */
+  double *net_energy_j;       /* per component; NAN without a baseline */
+  struct gm_energy_total total;
+};
+
+struct gm_run_record {
+  double duration_s;
+  int64_t idle_baseline_id; /* the baseline's id; 0: none */
+  size_t n_components;
+  struct gm_run_component *components;
+  size_t n_metrics;
+  struct gm_run_metric *metrics;
+  size_t n_phases;
+  struct gm_run_phase *phases;
+  struct gm_energy_total total; /* over the in-total components */
+  double meter_cpu_s;           /* CPU time of the meter's own threads */
+  uint64_t dropped_samples;     /* samples the writer could not store */
+  uint64_t missed_ticks;        /* ticks that missed their deadline */
+};
+
+/* The record of a stopped meter with baseline idle (NULL: none) applied.
+ * GM_ERR_STATE when the meter has not been stopped. *out is owned by the
+ * caller: gm_run_record_free. */
+GM_API enum gm_status
+gm_run_record_from_meter(struct gm_meter *m,
+                         const struct gm_idle_baseline *idle,
+                         struct gm_run_record **out);
+GM_API void gm_run_record_free(struct gm_run_record *r); /* NULL: no-op */
+
+/* The idle baseline a stopped meter's record describes: each component's
+ * mean power and its spread. *out is owned by the caller
+ * (gm_idle_baseline_free); its id is 0 until a store saves it. */
+GM_API enum gm_status
+gm_idle_baseline_from_record(const struct gm_run_record *r,
+                             struct gm_idle_baseline **out);
+
+#endif

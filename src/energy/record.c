@@ -1,0 +1,125 @@
+/* record.c: a stopped meter as plain data, with the idle baseline applied
+ * by the rules of account.c (run.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "greenml/run.h"
+
+void gm_run_record_free(struct gm_run_record *r) {
+  if (!r)
+    return;
+  for (size_t p = 0; p < r->n_phases; p++) {
+    free(r->phases[p].energy_j);
+    free(r->phases[p].net_energy_j);
+  }
+  free(r->phases);
+  free(r->components);
+  free(r->metrics);
+  free(r);
+}
+
+/* The account of per-component energies e over a window of dur seconds. */
+static void account(const struct gm_run_record *r, const double *e, double dur,
+                    struct gm_energy_total *out) {
+  struct gm_energy_part stack[16];
+  struct gm_energy_part *parts =
+      r->n_components <= 16 ? stack : malloc(r->n_components * sizeof(*parts));
+  if (!parts) {
+    memset(out, 0, sizeof(*out));
+    out->net_j = out->idle_w = NAN;
+    out->gross_j = NAN;
+    out->provenance = "none";
+    return;
+  }
+  for (size_t i = 0; i < r->n_components; i++)
+    parts[i] =
+        (struct gm_energy_part){.provenance = r->components[i].info.provenance,
+                                .in_total = r->components[i].info.in_total,
+                                .gross_j = e[i],
+                                .idle_w = r->components[i].idle_w};
+  gm_energy_account(parts, r->n_components, dur, out);
+  if (parts != stack)
+    free(parts);
+}
+
+static enum gm_status add_phases(struct gm_run_record *r,
+                                 const struct gm_meter *m) {
+  size_t np = gm_meter_phase_count(m), nc = r->n_components;
+  if (np == 0)
+    return GM_OK;
+  r->phases = calloc(np, sizeof(*r->phases));
+  if (!r->phases)
+    return GM_ERR_NO_MEMORY;
+  r->n_phases = np;
+  for (size_t p = 0; p < np; p++) {
+    const struct gm_phase *ph = gm_meter_phase(m, p);
+    struct gm_run_phase *rp = &r->phases[p];
+    memcpy(rp->name, ph->name, sizeof(rp->name));
+    rp->start_s = ph->start_s;
+    rp->duration_s = ph->duration_s;
+    rp->ended_by_stop = ph->open;
+    rp->energy_j = calloc(nc ? nc : 1, sizeof(double));
+    rp->net_energy_j = calloc(nc ? nc : 1, sizeof(double));
+    if (!rp->energy_j || !rp->net_energy_j)
+      return GM_ERR_NO_MEMORY;
+    for (size_t c = 0; c < nc; c++) {
+      rp->energy_j[c] = ph->energy_j[c];
+      rp->net_energy_j[c] = gm_energy_net(
+          ph->energy_j[c], r->components[c].idle_w, ph->duration_s);
+    }
+    account(r, rp->energy_j, rp->duration_s, &rp->total);
+  }
+  return GM_OK;
+}
+
+enum gm_status gm_run_record_from_meter(struct gm_meter *m,
+                                        const struct gm_idle_baseline *idle,
+                                        struct gm_run_record **out) {
+  *out = NULL;
+  size_t nc = gm_meter_component_count(m), nm = gm_meter_metric_count(m);
+  struct gm_component_stats probe;
+  if (nc > 0 && gm_meter_stats(m, 0, &probe) != GM_OK)
+    return GM_ERR_STATE;
+  struct gm_run_record *r = calloc(1, sizeof(*r));
+  if (!r)
+    return GM_ERR_NO_MEMORY;
+  r->duration_s = gm_meter_duration_s(m);
+  r->idle_baseline_id = idle ? idle->id : 0;
+  r->components = calloc(nc ? nc : 1, sizeof(*r->components));
+  r->metrics = calloc(nm ? nm : 1, sizeof(*r->metrics));
+  double *gross = calloc(nc ? nc : 1, sizeof(double));
+  enum gm_status rc = GM_ERR_NO_MEMORY;
+  if (!r->components || !r->metrics || !gross)
+    goto fail;
+  r->n_components = nc;
+  r->n_metrics = nm;
+  for (size_t i = 0; i < nc; i++) {
+    struct gm_run_component *c = &r->components[i];
+    c->info = *gm_meter_component(m, i);
+    gm_meter_stats(m, i, &c->stats);
+    c->idle_w = gm_energy_idle_of(idle, c->info.name, c->info.source);
+    c->net_energy_j =
+        gm_energy_net(c->stats.energy_j, c->idle_w, r->duration_s);
+    gross[i] = c->stats.energy_j;
+  }
+  for (size_t k = 0; k < nm; k++) {
+    r->metrics[k].info = *gm_meter_metric(m, k);
+    r->metrics[k].mean = gm_meter_metric_mean(m, k);
+    r->metrics[k].max = gm_meter_metric_max(m, k);
+  }
+  account(r, gross, r->duration_s, &r->total);
+  r->meter_cpu_s = gm_meter_self_cpu_s(m);
+  r->dropped_samples = gm_meter_dropped_samples(m);
+  r->missed_ticks = gm_meter_missed_ticks(m);
+  rc = add_phases(r, m);
+  if (rc != GM_OK)
+    goto fail;
+  free(gross);
+  *out = r;
+  return GM_OK;
+fail:
+  free(gross);
+  gm_run_record_free(r);
+  return rc;
+}
