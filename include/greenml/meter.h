@@ -50,6 +50,9 @@ struct gm_component_info {
   bool power_interval_mean; /* power_w is the mean over the interval that
                                ended at the reading (models): integrated as
                                P x dt, not by the trapezoid rule */
+  double max_power_w; /* the most this component can plausibly draw (from its
+                         power limits, TDP or model); a reading implying more
+                         is a glitch. 0: the absolute ceiling of 20 kW */
 };
 
 /* Static description of one non-energy metric (utilisation, memory, ...). */
@@ -82,6 +85,13 @@ struct gm_component_stats {
   uint64_t wraps;        /* counter wraparounds handled */
   uint64_t resets;       /* counter resets (value went backwards) handled */
   uint64_t read_errors;  /* ticks in which the component could not be read */
+  uint64_t glitches;     /* readings discarded as physically implausible
+                            (power outside [0, max_power_w], a counter jump
+                            or value beyond its range); their intervals are
+                            filled from the neighbouring readings */
+  bool counter_stopped;  /* the energy counter stopped while the power sensor
+                            showed load: integrated from power since */
+  double counter_stopped_at_s; /* when it last advanced (since the start) */
 };
 
 /* One sample as handed to the sample callback (on the writer thread). The

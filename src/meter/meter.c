@@ -618,6 +618,8 @@ static void tick(struct gm_meter *m, int64_t t_ns, bool final) {
     struct gm__accum *a = &m->acc[c];
     double before = a->energy_j;
     gm__accum_update(a, &m->comps[c], &m->readings[c], t_ns);
+    if (final)
+      gm__accum_finish(a);
     m->cum_j[c] = a->energy_j;
     if (a->energy_j != before || m->readings[c].ok)
       m->interval_w[c] = a->last_interval_w;
@@ -848,13 +850,21 @@ enum gm_status gm_meter_stats(const struct gm_meter *m, size_t i,
   out->power_sd_w = gm__accum_power_sd_w(a);
   out->power_energy_j = a->xcheck_active ? a->power_energy_j : -1.0;
   out->xcheck_rel = -1.0;
-  if (a->xcheck_active && a->energy_j > 0) {
-    out->xcheck_rel = fabs(a->energy_j - a->power_energy_j) / a->energy_j;
+  if (a->xcheck_active) {
+    /* Always compared: a counter that counted nothing against a sensor that
+     * integrated something disagrees completely. */
+    double ref = fmax(a->energy_j, a->power_energy_j);
+    out->xcheck_rel =
+        ref > 0 ? fabs(a->energy_j - a->power_energy_j) / ref : 0.0;
     out->xcheck_failed = out->xcheck_rel > m->cfg.xcheck_threshold;
   }
   out->wraps = a->wraps;
   out->resets = a->resets;
   out->read_errors = a->read_errors;
+  out->glitches = a->glitches;
+  out->counter_stopped = a->counter_stopped;
+  out->counter_stopped_at_s =
+      a->counter_stopped ? a->counter_stopped_at_s : NAN;
   return GM_OK;
 }
 

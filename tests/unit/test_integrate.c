@@ -1,7 +1,11 @@
 /* test_integrate.c: the integrator on analytic traces, where the exact
  * answer is known: constant and linear power (trapezoid exact), quadratic
  * power (known trapezoid error), counters that wrap several times, counter
- * resets, read errors, interval-mean models and the cross-check. */
+ * resets, read errors, interval-mean models and the cross-check; and
+ * hostile readings, each against the true energy: a garbage counter value,
+ * a counter jump, a value beyond the counter's range, a power reading of
+ * 0xFFFFFFFF mW, a negative or NaN power, a counter that stops while its
+ * sensor shows load. */
 #include <math.h>
 #include <string.h>
 
@@ -223,6 +227,190 @@ static void duplicate_timestamps_add_nothing(void **state) {
   assert_double_equal(a.energy_j, 100, 1e-9);
 }
 
+/* A RAPL-like counter (range 262 kJ) at a true 50 W sampled every 50 ms;
+ * reading 5 is replaced by `bad`. The truth is 50 W x 0.5 s = 25 J. */
+static void one_bad_counter_reading(double bad, uint64_t want_glitches) {
+  struct gm_component_info ci = gauge();
+  ci.provenance = GM_PROV_MEASURED_COUNTER;
+  ci.wrap_j = 262143.328850;
+  struct gm__accum a;
+  gm__accum_init(&a);
+  for (int k = 0; k <= 10; k++) {
+    double v = 1000.0 + 2.5 * k;
+    struct gm__reading r = counter(k == 5 ? bad : v);
+    gm__accum_update(&a, &ci, &r, (int64_t)k * NS / 20);
+  }
+  gm__accum_finish(&a);
+  assert_double_equal(a.energy_j, 25.0, 1e-6);
+  assert_int_equal(a.glitches, want_glitches);
+  assert_int_equal(a.resets, 0);
+  assert_int_equal(a.wraps, 0);
+  assert_double_equal(a.peak_w, 50.0, 1e-6);
+}
+
+static void garbage_counter_values_are_glitches(void **state) {
+  (void)state;
+  one_bad_counter_reading(18446744073709551615.0, 1); /* 2^64 - 1 */
+  one_bad_counter_reading(1012.5 + 200000.0, 1);      /* +200 kJ in 50 ms */
+  one_bad_counter_reading(300000.0, 1); /* beyond max_energy_range */
+  one_bad_counter_reading(-1.0, 1);
+  one_bad_counter_reading(NAN, 1);
+  one_bad_counter_reading(5.0, 1); /* a drop that no wrap explains */
+}
+
+/* A value beyond the counter's range, then the count resumes: no wrap (the
+ * old test `(d + wrap) / dt <= 20 kW` accepted the negative d + wrap). */
+static void out_of_range_value_is_not_a_wrap(void **state) {
+  (void)state;
+  struct gm_component_info ci = gauge();
+  ci.provenance = GM_PROV_MEASURED_COUNTER;
+  ci.wrap_j = 1000.0;
+  struct gm__accum a;
+  gm__accum_init(&a);
+  const double vals[] = {500, 510, 2600, 530, 540}; /* 10 W */
+  for (int k = 0; k < 5; k++) {
+    struct gm__reading r = counter(vals[k]);
+    gm__accum_update(&a, &ci, &r, (int64_t)k * NS);
+  }
+  assert_double_equal(a.energy_j, 40.0, 1e-9);
+  assert_int_equal(a.wraps, 0);
+  assert_int_equal(a.resets, 0);
+  assert_int_equal(a.glitches, 1);
+}
+
+/* A GPU without an energy counter: one power reading of 0xFFFFFFFF mW. */
+static void absurd_power_reading_is_a_glitch(void **state) {
+  (void)state;
+  struct gm_component_info ci = gauge();
+  ci.max_power_w = 700.0;
+  struct gm__accum a;
+  gm__accum_init(&a);
+  for (int k = 0; k <= 10; k++) {
+    struct gm__reading r = power(k == 4 ? 4294967.295 : 300.0);
+    if (k == 6)
+      r.power_w = -5.0;
+    if (k == 7)
+      r.power_w = NAN;
+    gm__accum_update(&a, &ci, &r, (int64_t)k * NS / 10);
+  }
+  assert_double_equal(a.energy_j, 300.0, 1e-9); /* 300 W x 1 s */
+  assert_int_equal(a.glitches, 3);
+  assert_double_equal(a.peak_w, 300.0, 1e-9);
+}
+
+/* Without a declared limit the absolute ceiling applies. */
+static void absolute_ceiling_without_a_limit(void **state) {
+  (void)state;
+  struct gm_component_info ci = gauge();
+  struct gm__accum a;
+  gm__accum_init(&a);
+  struct gm__reading r0 = power(100), r1 = power(25000), r2 = power(100);
+  gm__accum_update(&a, &ci, &r0, 0);
+  gm__accum_update(&a, &ci, &r1, NS);
+  gm__accum_update(&a, &ci, &r2, 2 * NS);
+  assert_double_equal(a.energy_j, 200.0, 1e-9);
+  assert_int_equal(a.glitches, 1);
+}
+
+/* An NVML counter that jumps once by 50 kJ in 100 ms: the jump is not the
+ * total; the sensor and the next deltas are. */
+static void counter_jump_is_not_the_total(void **state) {
+  (void)state;
+  struct gm_component_info ci = gauge();
+  ci.provenance = GM_PROV_MEASURED_COUNTER;
+  ci.max_power_w = 1400.0;
+  struct gm__accum a;
+  gm__accum_init(&a);
+  for (int k = 0; k <= 20; k++) {
+    double e = 1000.0 + 20.0 * k; /* 200 W */
+    struct gm__reading r = {.ok = true,
+                            .has_energy = true,
+                            .energy_j = k == 7 ? e + 50000.0 : e,
+                            .has_power = true,
+                            .power_w = 200.0};
+    gm__accum_update(&a, &ci, &r, (int64_t)k * NS / 10);
+  }
+  gm__accum_finish(&a);
+  assert_double_equal(a.energy_j, 400.0, 1e-9);
+  assert_double_equal(a.power_energy_j, 400.0, 1e-9);
+  assert_int_equal(a.glitches, 1);
+}
+
+/* The counter stops at 2 s while the sensor reads 700 W until 5 s: the
+ * energy is the sensor's, flagged. */
+static void stopped_counter_switches_to_power(void **state) {
+  (void)state;
+  struct gm_component_info ci = gauge();
+  ci.provenance = GM_PROV_MEASURED_COUNTER;
+  ci.max_power_w = 1000.0;
+  struct gm__accum a;
+  gm__accum_init(&a);
+  for (int k = 0; k <= 50; k++) {
+    double t = k * 0.1;
+    struct gm__reading r = {.ok = true,
+                            .has_energy = true,
+                            .energy_j = 700.0 * fmin(t, 2.0),
+                            .has_power = true,
+                            .power_w = 700.0};
+    gm__accum_update(&a, &ci, &r, (int64_t)k * NS / 10);
+  }
+  assert_true(a.counter_stopped);
+  assert_double_equal(a.counter_stopped_at_s, 2.0, 1e-9);
+  assert_double_equal(a.energy_j, 3500.0, 1e-6);
+}
+
+/* An NVML counter that updates every 100 ms, sampled every 10 ms, is not a
+ * stopped counter. */
+static void slow_counter_updates_are_not_a_stop(void **state) {
+  (void)state;
+  struct gm_component_info ci = gauge();
+  ci.provenance = GM_PROV_MEASURED_COUNTER;
+  struct gm__accum a;
+  gm__accum_init(&a);
+  for (int k = 0; k <= 300; k++) {
+    struct gm__reading r = {.ok = true,
+                            .has_energy = true,
+                            .energy_j = 30.0 * (k / 10), /* 300 W */
+                            .has_power = true,
+                            .power_w = 300.0};
+    gm__accum_update(&a, &ci, &r, (int64_t)k * NS / 100);
+  }
+  assert_false(a.counter_stopped);
+  assert_double_equal(a.energy_j, 900.0, 1e-9);
+  assert_int_equal(a.glitches, 0);
+}
+
+/* A reset held until the window ends is filled from power at stop. */
+static void reset_at_the_last_reading(void **state) {
+  (void)state;
+  struct gm_component_info ci = gauge();
+  ci.provenance = GM_PROV_MEASURED_COUNTER;
+  struct gm__accum a;
+  gm__accum_init(&a);
+  struct gm__reading r[] = {
+      {.ok = true,
+       .has_energy = true,
+       .energy_j = 500,
+       .has_power = true,
+       .power_w = 100},
+      {.ok = true,
+       .has_energy = true,
+       .energy_j = 510,
+       .has_power = true,
+       .power_w = 100},
+      {.ok = true,
+       .has_energy = true,
+       .energy_j = 2,
+       .has_power = true,
+       .power_w = 100},
+  };
+  for (int k = 0; k < 3; k++)
+    gm__accum_update(&a, &ci, &r[k], (int64_t)k * NS / 10);
+  gm__accum_finish(&a);
+  assert_double_equal(a.energy_j, 20.0, 1e-9);
+  assert_int_equal(a.resets, 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(constant_power_irregular_steps),
@@ -235,6 +423,14 @@ int main(void) {
       cmocka_unit_test(interval_mean_models_use_p_dt),
       cmocka_unit_test(cross_check_agrees_and_disagrees),
       cmocka_unit_test(duplicate_timestamps_add_nothing),
+      cmocka_unit_test(garbage_counter_values_are_glitches),
+      cmocka_unit_test(out_of_range_value_is_not_a_wrap),
+      cmocka_unit_test(absurd_power_reading_is_a_glitch),
+      cmocka_unit_test(absolute_ceiling_without_a_limit),
+      cmocka_unit_test(counter_jump_is_not_the_total),
+      cmocka_unit_test(stopped_counter_switches_to_power),
+      cmocka_unit_test(slow_counter_updates_are_not_a_stop),
+      cmocka_unit_test(reset_at_the_last_reading),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

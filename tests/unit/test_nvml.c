@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/util.h"
 #include "greenml/meter.h"
@@ -556,7 +557,8 @@ static size_t find_metric(const struct gm_meter *m, const char *name) {
 }
 
 /* The counter reads 1000 J at open and at start, 1050 J from then on: the
- * meter must report exactly 50 J for the GPU, whatever the tick count. */
+ * meter must report exactly 50 J for the GPU, whatever the tick count. The
+ * window lasts 0.2 s, so that 50 J is a plausible 250 W. */
 static void test_meter_counter(void **state) {
   struct fx *fx = *state;
   use_script(fx, "gpu name=\"NVIDIA H100 80GB HBM3\" arch=9 temp=64\n"
@@ -580,10 +582,12 @@ static void test_meter_counter(void **state) {
   assert_string_equal(gm_meter_metric(m, temp)->unit, "C");
 
   assert_int_equal(gm_meter_start(m), GM_OK);
+  nanosleep(&(struct timespec){.tv_nsec = 200000000}, NULL);
   assert_int_equal(gm_meter_stop(m), GM_OK);
   struct gm_component_stats st;
   assert_int_equal(gm_meter_stats(m, gpu, &st), GM_OK);
   assert_near(st.energy_j, 50);
+  assert_int_equal(st.glitches, 0);
   assert_int_equal(st.resets, 0);
   assert_int_equal(st.read_errors, 0);
   assert_near(gm_meter_metric_mean(m, temp), 64);
