@@ -256,9 +256,7 @@ static void json_corr(struct gm_json *j, const char *name,
   gm_json_key(j, "n");
   gm_json_int(j, (int64_t)k->n);
   gm_json_key(j, "p_method");
-  gm_json_string(j, k->p_method == GM_STATS_P_STUDENT_T
-                        ? "student-t"
-                        : "student-t approximation on ranks");
+  gm_json_string(j, gm_stats_p_method_name(k->p_method));
   gm_json_end_object(j);
 }
 

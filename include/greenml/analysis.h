@@ -280,6 +280,12 @@ enum gm_analysis_claim_id {
   GM_CLAIM_COUNT_
 };
 
+/* Correlation claims give no verdict from fewer points than this: with
+ * n ranks the smallest two-sided p is 2/n! (1/3 for 3, 1/12 for 4), so
+ * below 5 no sample could reach p < 0.05. The coefficient is still
+ * reported. */
+#define GM_ANALYSIS_MIN_N_VERDICT 5
+
 enum gm_analysis_verdict {
   GM_VERDICT_AGREES,
   GM_VERDICT_DISAGREES,

@@ -23,17 +23,27 @@
 #include "greenml/api.h"
 #include "greenml/status.h"
 
-/* How a correlation's p-value was obtained. Both use
+/* Up to this many pairs Spearman's p-value is exact (all n! pairings). */
+#define GM_STATS_EXACT_MAX_N 9
+
+/* How a correlation's p-value was obtained, two-sided. The t methods use
  * t = r sqrt((n - 2) / (1 - r^2)) against Student's t with n - 2 degrees of
- * freedom, two-sided. */
+ * freedom. */
 enum gm_stats_p_method {
   /* Exact when (x, y) is bivariate normal (Pearson). */
   GM_STATS_P_STUDENT_T,
-  /* An approximation applied to ranks (Spearman): reasonable from n of about
-   * 10; with ties it is the only one available. No exact permutation
-   * distribution is computed. */
+  /* An approximation applied to ranks (Spearman, more than
+   * GM_STATS_EXACT_MAX_N pairs): reasonable from n of about 10. */
   GM_STATS_P_STUDENT_T_APPROX,
+  /* Exact: the share of all n! pairings of the ranks at least as extreme
+   * (Spearman, up to GM_STATS_EXACT_MAX_N pairs; ties keep their average
+   * ranks). With n = 3 the smallest possible p is 1/3, with n = 4 1/12. */
+  GM_STATS_P_PERMUTATION_EXACT,
 };
+
+/* The name of a p method: "student-t", "student-t approximation on ranks",
+ * "exact permutation". */
+GM_API const char *gm_stats_p_method_name(enum gm_stats_p_method m);
 
 struct gm_stats_corr {
   double r; /* coefficient, in [-1, 1] */
@@ -52,9 +62,10 @@ GM_API enum gm_status gm_stats_pearson(const double *x, const double *y,
 /* Spearman's rank correlation: Pearson's r of the ranks, tied values taking
  * the average of the ranks they span (so the shortcut
  * 1 - 6 sum d^2 / (n (n^2 - 1)) is not used; it is wrong with ties).
- * p_method is GM_STATS_P_STUDENT_T_APPROX. Allocates 2n doubles of scratch
- * (GM_ERR_NO_MEMORY). GM_ERR_INVALID_ARG when n < 3 or when x or y is
- * constant (all ranks tied). */
+ * p_method is GM_STATS_P_PERMUTATION_EXACT up to GM_STATS_EXACT_MAX_N pairs
+ * (t and p as for the other methods except that p is the exact one), else
+ * GM_STATS_P_STUDENT_T_APPROX. Allocates scratch (GM_ERR_NO_MEMORY).
+ * GM_ERR_INVALID_ARG when n < 3 or when x or y is constant (all ranks tied). */
 GM_API enum gm_status gm_stats_spearman(const double *x, const double *y,
                                         size_t n, struct gm_stats_corr *out);
 

@@ -547,17 +547,22 @@ static void corr_verdict(struct gm_analysis_claim *c,
   const struct gm_stats_corr *k = spearman ? &r->spearman : &r->pearson;
   c->value = k->r;
   c->p = k->p;
+  if (r->n < GM_ANALYSIS_MIN_N_VERDICT) {
+    /* Too few points for any p below 0.05: the coefficient is reported,
+     * no verdict is given. */
+    c->verdict = GM_VERDICT_UNTESTABLE;
+    gm__fmt(c->why, sizeof(c->why),
+            "%zu points: no verdict below %d (with n ranks the smallest "
+            "two-sided p is 2/n!, %.3g here)",
+            r->n, GM_ANALYSIS_MIN_N_VERDICT, 2.0 / tgamma((double)r->n + 1));
+    return;
+  }
   if (k->r < claims[c->id].pass)
     c->verdict = GM_VERDICT_DISAGREES;
   else if (k->p < P_SIGNIFICANT)
     c->verdict = GM_VERDICT_AGREES;
   else
     c->verdict = GM_VERDICT_INCONCLUSIVE;
-  if (spearman && r->n < 10)
-    gm__fmt(c->why, sizeof(c->why),
-            "with %zu points p is a t approximation, reasonable from about "
-            "10",
-            r->n);
 }
 
 /* The batch size at which the most models were measured; on a tie the one

@@ -15,6 +15,7 @@
 
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_fit.h>
+#include <gsl/gsl_sort_double.h>
 #include <gsl/gsl_statistics_double.h>
 
 #include "greenml/stats.h"
@@ -97,21 +98,94 @@ enum gm_status gm_stats_pearson(const double *x, const double *y, size_t n,
   return corr_finish(r, n, GM_STATS_P_STUDENT_T, out);
 }
 
-/* gsl_stats_spearman ranks both samples with ties given their average rank
- * and returns the Pearson correlation of the ranks; its workspace is 2n. */
+const char *gm_stats_p_method_name(enum gm_stats_p_method m) {
+  switch (m) {
+  case GM_STATS_P_STUDENT_T:
+    return "student-t";
+  case GM_STATS_P_STUDENT_T_APPROX:
+    return "student-t approximation on ranks";
+  case GM_STATS_P_PERMUTATION_EXACT:
+    return "exact permutation";
+  }
+  return "unknown";
+}
+
+/* Average ranks (1-based) of v into rank; idx is scratch for n indices. */
+static void avg_ranks(const double *v, size_t n, size_t *idx, double *rank) {
+  gsl_sort_index(idx, v, 1, n);
+  for (size_t i = 0; i < n;) {
+    size_t j = i + 1;
+    while (j < n && v[idx[j]] == v[idx[i]])
+      j++;
+    double r = 0.5 * (double)(i + 1 + j); /* mean of ranks i+1 .. j */
+    for (size_t k = i; k < j; k++)
+      rank[idx[k]] = r;
+    i = j;
+  }
+}
+
+/* The exact two-sided permutation p-value of the rank correlation: the share
+ * of the n! pairings of the y ranks with the x ranks whose sum of products
+ * lies at least as far from its mean as the observed one (ties kept as
+ * average ranks). Heap's algorithm changes two positions per step, so each
+ * pairing costs O(1); ranks are multiples of 1/2, so every sum is exact. */
+static double spearman_exact_p(const double *rx, double *ry, size_t n) {
+  double mean = 0.5 * (double)(n + 1);
+  double centre = (double)n * mean * mean, s = 0;
+  for (size_t i = 0; i < n; i++)
+    s += rx[i] * ry[i];
+  double obs = fabs(s - centre) - 1e-9;
+  unsigned c[GM_STATS_EXACT_MAX_N] = {0};
+  uint64_t hits = fabs(s - centre) >= obs, total = 1;
+  for (size_t i = 1; i < n;) {
+    if (c[i] < i) {
+      size_t j = i % 2 == 0 ? 0 : c[i];
+      s += (rx[j] - rx[i]) * (ry[i] - ry[j]);
+      double t = ry[i];
+      ry[i] = ry[j];
+      ry[j] = t;
+      hits += fabs(s - centre) >= obs;
+      total++;
+      c[i]++;
+      i = 1;
+    } else {
+      c[i] = 0;
+      i++;
+    }
+  }
+  return (double)hits / (double)total;
+}
+
+/* Ranks with ties given their average rank, and the Pearson correlation of
+ * the ranks; the p-value is exact (permutation) up to
+ * GM_STATS_EXACT_MAX_N pairs, the t approximation above. */
 enum gm_status gm_stats_spearman(const double *x, const double *y, size_t n,
                                  struct gm_stats_corr *out) {
   enum gm_status st = check_pairs(x, y, n, out);
   if (st != GM_OK)
     return st;
-  if (n > SIZE_MAX / (2 * sizeof(double)))
+  if (n > SIZE_MAX / (2 * sizeof(double) + sizeof(size_t)))
     return GM_ERR_NO_MEMORY;
-  double *work = malloc(2 * n * sizeof(double));
-  if (!work)
+  double *rank = malloc(2 * n * sizeof(double));
+  size_t *idx = malloc(n * sizeof(size_t));
+  if (!rank || !idx) {
+    free(rank);
+    free(idx);
     return GM_ERR_NO_MEMORY;
-  double r = gsl_stats_spearman(x, 1, y, 1, n, work);
-  free(work);
-  return corr_finish(r, n, GM_STATS_P_STUDENT_T_APPROX, out);
+  }
+  double *rx = rank, *ry = rank + n;
+  avg_ranks(x, n, idx, rx);
+  avg_ranks(y, n, idx, ry);
+  free(idx);
+  double r = gsl_stats_correlation(rx, 1, ry, 1, n);
+  bool exact = n <= GM_STATS_EXACT_MAX_N;
+  st = corr_finish(
+      r, n, exact ? GM_STATS_P_PERMUTATION_EXACT : GM_STATS_P_STUDENT_T_APPROX,
+      out);
+  if (st == GM_OK && exact)
+    out->p = spearman_exact_p(rx, ry, n);
+  free(rank);
+  return st;
 }
 
 enum gm_status gm_stats_fit(enum gm_stats_model model, const double *x,

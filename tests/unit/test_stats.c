@@ -106,9 +106,10 @@ static void spearman_ties_by_hand(void **state) {
    * rho = 13.75 / 17 = 55/68 = 0.80882... (the no-ties shortcut would give
    * 1 - 6 * 6.5 / 210 = 0.81428..., which is wrong here).
    * t = rho sqrt(4 / (1 - rho^2)) = 110 / sqrt(1599) = 2.750859...
-   * With 4 df, t^2 / (t^2 + 4) = rho^2 and Student's CDF is
-   * F(t) = 1/2 + (3/4) s - (1/4) s^3 with s = t / sqrt(t^2 + 4) = rho, so the
-   * two-sided p = 2 (1 - F) = 1 - (3/2) rho + (1/2) rho^3 = 0.0513290632. */
+   * With 6 pairs the p-value is exact: of the 720 pairings of the y ranks
+   * with the x ranks, 46 give |rho| >= 55/68 (counted by
+   * enumeration), p = 46/720. (The t approximation would give
+   * 1 - (3/2) rho + (1/2) rho^3 = 0.0513.) */
   const double x[] = {10, 20, 20, 30, 40, 50};
   const double y[] = {1, 3, 2, 2, 5, 4};
   const double rho = 55.0 / 68.0;
@@ -116,8 +117,8 @@ static void spearman_ties_by_hand(void **state) {
   assert_int_equal(gm_stats_spearman(x, y, 6, &c), GM_OK);
   assert_double_equal(c.r, rho, 1e-12);
   assert_double_equal(c.t, 110.0 / sqrt(1599.0), 1e-10);
-  assert_double_equal(c.p, 1 - 1.5 * rho + 0.5 * rho * rho * rho, 1e-9);
-  assert_double_equal(c.p, 0.0513290632, 1e-9);
+  assert_double_equal(c.p, 46.0 / 720.0, 1e-12);
+  assert_int_equal(c.p_method, GM_STATS_P_PERMUTATION_EXACT);
   /* Symmetric in its arguments. */
   struct gm_stats_corr c2;
   assert_int_equal(gm_stats_spearman(y, x, 6, &c2), GM_OK);
@@ -157,11 +158,38 @@ static void perfect_correlation(void **state) {
   assert_double_equal(c.r, -1, 1e-15);
   assert_true(c.p < 1e-12);
   assert_true(c.t < -1e6);
-  /* Ranks of a monotonic relation are identical. */
+  /* Ranks of a monotonic relation are identical; with 5 pairs only the
+   * identity and the reversal are as extreme: p = 2/120 exactly, not the
+   * 0 of the t approximation. */
   assert_int_equal(gm_stats_spearman(x, mono, 5, &c), GM_OK);
   assert_double_equal(c.r, 1, 1e-15);
-  assert_true(c.p < 1e-12);
+  assert_double_equal(c.p, 2.0 / 120.0, 1e-15);
   assert_true(c.t > 1e6);
+}
+
+static void spearman_exact_small_samples(void **state) {
+  (void)state;
+  /* n = 3, perfectly monotonic: the smallest p three ranks allow is 1/3. */
+  const double a[] = {1, 2, 3}, b[] = {10, 20, 30};
+  struct gm_stats_corr c;
+  assert_int_equal(gm_stats_spearman(a, b, 3, &c), GM_OK);
+  assert_double_equal(c.r, 1, 1e-15);
+  assert_double_equal(c.p, 1.0 / 3.0, 1e-15);
+  assert_int_equal(c.p_method, GM_STATS_P_PERMUTATION_EXACT);
+  /* Published (R 4.x, cor.test(1:6, c(2,1,4,3,6,5), method = "spearman")):
+   * rho = 0.8285714, S = 6, exact p-value = 0.05833. */
+  const double x[] = {1, 2, 3, 4, 5, 6}, y[] = {2, 1, 4, 3, 6, 5};
+  assert_int_equal(gm_stats_spearman(x, y, 6, &c), GM_OK);
+  assert_double_equal(c.r, 0.8285714, 1e-7);
+  assert_double_equal(c.p, 0.05833, 1e-5);
+  assert_double_equal(c.p, 42.0 / 720.0, 1e-15);
+  /* Nine pairs: 9! pairings, still exact; anti-monotonic. */
+  const double u[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  const double v[] = {9, 8, 7, 6, 5, 4, 3, 2, 1};
+  assert_int_equal(gm_stats_spearman(u, v, 9, &c), GM_OK);
+  assert_double_equal(c.r, -1, 1e-15);
+  assert_double_equal(c.p, 2.0 / 362880.0, 1e-18);
+  assert_string_equal(gm_stats_p_method_name(c.p_method), "exact permutation");
 }
 
 static void prediction_interval_by_hand(void **state) {
@@ -499,6 +527,7 @@ int main(void) {
       cmocka_unit_test(anscombe_quartet),
       cmocka_unit_test(spearman_wikipedia_iq_tv),
       cmocka_unit_test(spearman_ties_by_hand),
+      cmocka_unit_test(spearman_exact_small_samples),
       cmocka_unit_test(spearman_and_pearson_on_cars),
       cmocka_unit_test(perfect_correlation),
       cmocka_unit_test(prediction_interval_by_hand),
