@@ -80,6 +80,8 @@ static void print_value(const char *name, const struct gm_estimate_value *v,
     fmt(lo, sizeof(lo), v->lo);
     fmt(hi, sizeof(hi), v->hi);
     printf(" [95 %% prediction interval %s .. %s]", lo, hi);
+  } else if (v->no_interval[0]) {
+    printf(" [no interval: %s]", v->no_interval);
   } else {
     printf(" [no interval]");
   }
@@ -207,17 +209,23 @@ static void json_value(struct gm_json *j, const char *key,
   gm_json_number(j, v->lo * scale);
   gm_json_key(j, "hi");
   gm_json_number(j, v->hi * scale);
+  gm_json_key(j, "no_interval");
+  if (v->no_interval[0])
+    gm_json_string(j, v->no_interval);
+  else
+    gm_json_null(j);
   gm_json_end_object(j);
 }
 
 static void json_costs(struct gm_json *j, const struct gm_cli_cost *c,
                        const struct gm_estimate_value *e) {
-  struct gm_estimate_value g = {gm_cli_cost_carbon_g(c, e->value),
-                                gm_cli_cost_carbon_g(c, e->lo),
-                                gm_cli_cost_carbon_g(c, e->hi)};
-  struct gm_estimate_value m = {gm_cli_cost_money(c, e->value),
-                                gm_cli_cost_money(c, e->lo),
-                                gm_cli_cost_money(c, e->hi)};
+  struct gm_estimate_value g = *e, m = *e;
+  g.value = gm_cli_cost_carbon_g(c, e->value);
+  g.lo = gm_cli_cost_carbon_g(c, e->lo);
+  g.hi = gm_cli_cost_carbon_g(c, e->hi);
+  m.value = gm_cli_cost_money(c, e->value);
+  m.lo = gm_cli_cost_money(c, e->lo);
+  m.hi = gm_cli_cost_money(c, e->hi);
   json_value(j, "carbon_g", &g, 1);
   json_value(j, "cost", &m, 1);
 }

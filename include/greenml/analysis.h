@@ -340,8 +340,17 @@ struct gm_estimate_request {
 };
 
 /* A prediction with its (1 - alpha) prediction interval. */
+/* An interval the data cannot support is withheld rather than printed:
+ * from a fit with fewer than GM_ESTIMATE_MIN_DOF residual degrees of freedom
+ * (three models give one, and a t quantile of 12.7 at 95 %), or one whose
+ * bounds lie more than GM_ESTIMATE_MAX_SPREAD times above or below the
+ * value. */
+#define GM_ESTIMATE_MIN_DOF 2
+#define GM_ESTIMATE_MAX_SPREAD 10.0
+
 struct gm_estimate_value {
-  double value, lo, hi; /* lo, hi NAN when no interval could be made */
+  double value, lo, hi;  /* lo, hi NAN when no interval is given */
+  char no_interval[128]; /* why lo and hi are NAN ("" when given) */
 };
 
 /* One left-out point of a leave-one-out check, in the estimate's units. */

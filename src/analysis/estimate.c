@@ -141,14 +141,39 @@ out:
 static void predict(const struct gm_stats_fit *f, double x0, double alpha,
                     double floor_, struct gm_estimate_value *v) {
   struct gm_stats_pred p;
+  v->no_interval[0] = 0;
   if (gm_stats_predict(f, x0, alpha, &p) != GM_OK) {
     v->value = f->a + f->b * x0;
     v->lo = v->hi = NAN;
+    gm__fmt(v->no_interval, sizeof(v->no_interval),
+            "the fit has no residual degree of freedom");
     return;
   }
   v->value = p.y;
   v->lo = fmax(p.lo, floor_);
   v->hi = p.hi;
+}
+
+/* Withholds v's interval when the data cannot support it (analysis.h):
+ * too few degrees of freedom, or bounds beyond GM_ESTIMATE_MAX_SPREAD. The
+ * values are in the estimate's own units (after any back-transform). */
+static void support(const struct gm_stats_fit *f, struct gm_estimate_value *v) {
+  if (isnan(v->lo))
+    return;
+  if (f->dof < GM_ESTIMATE_MIN_DOF)
+    gm__fmt(v->no_interval, sizeof(v->no_interval),
+            "%zu residual degree(s) of freedom: an interval needs %d (one "
+            "more point)",
+            f->dof, GM_ESTIMATE_MIN_DOF);
+  else if (!(v->hi <= v->value * GM_ESTIMATE_MAX_SPREAD &&
+             v->lo * GM_ESTIMATE_MAX_SPREAD >= v->value))
+    gm__fmt(v->no_interval, sizeof(v->no_interval),
+            "the prediction interval spans more than %gx either side of the "
+            "value: the points scatter too much to bound it",
+            GM_ESTIMATE_MAX_SPREAD);
+  else
+    return;
+  v->lo = v->hi = NAN;
 }
 
 /* "32 (4 models), 16 (3 models)" or "32 (5 phases)": what was measured
@@ -260,6 +285,8 @@ static enum gm_status by_profile(const struct gm_analysis_table *t,
   } else {
     predict(&r->fit_energy, e->samples, e->alpha, 0, &r->energy_j);
     predict(&r->fit_time, e->samples, e->alpha, 0, &r->duration_s);
+    support(&r->fit_energy, &r->energy_j);
+    support(&r->fit_time, &r->duration_s);
   }
   if ((rc = loo(GM_STATS_ORIGIN, x, y, labels, n, e->alpha, false, "phases",
                 &r->loo_energy)) != GM_OK ||
@@ -364,16 +391,24 @@ static enum gm_status by_regression(const struct gm_analysis_table *t,
   r->j_per_sample.value = exp(v.value);
   r->j_per_sample.lo = exp(v.lo);
   r->j_per_sample.hi = exp(v.hi);
+  memcpy(r->j_per_sample.no_interval, v.no_interval, sizeof(v.no_interval));
+  memcpy(r->energy_j.no_interval, v.no_interval, sizeof(v.no_interval));
   predict(&r->fit_time, log(mpp), e->alpha, -INFINITY, &v);
   r->s_per_sample.value = exp(v.value);
   r->s_per_sample.lo = exp(v.lo);
   r->s_per_sample.hi = exp(v.hi);
+  memcpy(r->s_per_sample.no_interval, v.no_interval, sizeof(v.no_interval));
+  memcpy(r->duration_s.no_interval, v.no_interval, sizeof(v.no_interval));
   r->energy_j.value = r->j_per_sample.value * e->samples;
   r->energy_j.lo = r->j_per_sample.lo * e->samples;
   r->energy_j.hi = r->j_per_sample.hi * e->samples;
   r->duration_s.value = r->s_per_sample.value * e->samples;
   r->duration_s.lo = r->s_per_sample.lo * e->samples;
   r->duration_s.hi = r->s_per_sample.hi * e->samples;
+  support(&r->fit_energy, &r->j_per_sample);
+  support(&r->fit_energy, &r->energy_j);
+  support(&r->fit_time, &r->s_per_sample);
+  support(&r->fit_time, &r->duration_s);
   r->ok = true;
   if ((rc = loo(GM_STATS_LINEAR, x, y, labels, n, e->alpha, true, "models",
                 &r->loo_energy)) != GM_OK ||

@@ -708,6 +708,57 @@ static void an_outlier_model_is_the_worst_left_out(void **state) {
   db_close(&d);
 }
 
+/* Three models with scatter: one residual degree of freedom, so the
+ * regression gives its value but withholds the interval (a t of 12.7 would
+ * stretch it over decades); and with six the interval comes back. */
+static void estimates_withhold_unsupported_intervals(void **state) {
+  (void)state;
+  struct db d;
+  db_open(&d);
+  static const char *models[] = {"A", "B", "C", "D", "E", "F"};
+  static const double mpp[] = {2, 8, 32, 4, 16, 64};
+  static const double scatter[] = {1.3, 0.7, 1.4, 0.95, 1.05, 1.0};
+  for (int i = 0; i < 3; i++) {
+    add_model(&d, d.bench, models[i], mpp[i]);
+    double jps = 0.05 * pow(mpp[i], 0.7) * scatter[i];
+    phase(&d, models[i], "train", 128, 1, 1000, 1e-3 * jps * 1000, jps * 1000);
+  }
+  struct gm_analysis_table *t = load(&d, NULL);
+  struct gm_estimate_request rq = {.model = "MobileNet",
+                                   .kind = "train",
+                                   .batch_size = 128,
+                                   .samples = 5e4,
+                                   .alpha = 0.05};
+  struct gm_estimate e;
+  assert_int_equal(gm_estimate(t, &rq, &e), GM_OK);
+  assert_true(e.regression.ok);
+  assert_int_equal(e.regression.fit_energy.dof, 1);
+  assert_true(isfinite(e.regression.energy_j.value));
+  assert_true(isnan(e.regression.energy_j.lo));
+  assert_true(isnan(e.regression.energy_j.hi));
+  assert_non_null(strstr(e.regression.energy_j.no_interval,
+                         "1 residual degree(s) of freedom"));
+  assert_non_null(strstr(e.regression.j_per_sample.no_interval, "freedom"));
+  gm_estimate_clear(&e);
+  gm_analysis_table_free(t);
+  for (int i = 3; i < 6; i++) {
+    add_model(&d, d.bench, models[i], mpp[i]);
+    double jps = 0.05 * pow(mpp[i], 0.7) * scatter[i];
+    phase(&d, models[i], "train", 128, 1, 1000, 1e-3 * jps * 1000, jps * 1000);
+  }
+  t = load(&d, NULL);
+  assert_int_equal(gm_estimate(t, &rq, &e), GM_OK);
+  assert_int_equal(e.regression.n_models, 6);
+  assert_string_equal(e.regression.energy_j.no_interval, "");
+  assert_true(e.regression.energy_j.lo < e.regression.energy_j.value &&
+              e.regression.energy_j.value < e.regression.energy_j.hi);
+  assert_true(e.regression.energy_j.hi <
+              GM_ESTIMATE_MAX_SPREAD * e.regression.energy_j.value);
+  gm_estimate_clear(&e);
+  gm_analysis_table_free(t);
+  db_close(&d);
+}
+
 static void estimates_say_what_is_missing(void **state) {
   (void)state;
   struct db d;
@@ -749,6 +800,7 @@ int main(void) {
       cmocka_unit_test(a_mean_of_equal_values_is_constant),
       cmocka_unit_test(estimates_return_an_exact_law),
       cmocka_unit_test(an_outlier_model_is_the_worst_left_out),
+      cmocka_unit_test(estimates_withhold_unsupported_intervals),
       cmocka_unit_test(estimates_say_what_is_missing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
