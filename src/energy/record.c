@@ -19,19 +19,10 @@ void gm_run_record_free(struct gm_run_record *r) {
   free(r);
 }
 
-/* The account of per-component energies e over a window of dur seconds. */
+/* The account of per-component energies e over a window of dur seconds;
+ * parts is scratch for n_components entries. */
 static void account(const struct gm_run_record *r, const double *e, double dur,
-                    struct gm_energy_total *out) {
-  struct gm_energy_part stack[16];
-  struct gm_energy_part *parts =
-      r->n_components <= 16 ? stack : malloc(r->n_components * sizeof(*parts));
-  if (!parts) {
-    memset(out, 0, sizeof(*out));
-    out->net_j = out->idle_w = NAN;
-    out->gross_j = NAN;
-    out->provenance = "none";
-    return;
-  }
+                    struct gm_energy_part *parts, struct gm_energy_total *out) {
   for (size_t i = 0; i < r->n_components; i++)
     parts[i] =
         (struct gm_energy_part){.provenance = r->components[i].info.provenance,
@@ -39,12 +30,11 @@ static void account(const struct gm_run_record *r, const double *e, double dur,
                                 .gross_j = e[i],
                                 .idle_w = r->components[i].idle_w};
   gm_energy_account(parts, r->n_components, dur, out);
-  if (parts != stack)
-    free(parts);
 }
 
 static enum gm_status add_phases(struct gm_run_record *r,
-                                 const struct gm_meter *m) {
+                                 const struct gm_meter *m,
+                                 struct gm_energy_part *parts) {
   size_t np = gm_meter_phase_count(m), nc = r->n_components;
   if (np == 0)
     return GM_OK;
@@ -68,7 +58,7 @@ static enum gm_status add_phases(struct gm_run_record *r,
       rp->net_energy_j[c] = gm_energy_net(
           ph->energy_j[c], r->components[c].idle_w, ph->duration_s);
     }
-    account(r, rp->energy_j, rp->duration_s, &rp->total);
+    account(r, rp->energy_j, rp->duration_s, parts, &rp->total);
   }
   return GM_OK;
 }
@@ -89,8 +79,9 @@ enum gm_status gm_run_record_from_meter(struct gm_meter *m,
   r->components = calloc(nc ? nc : 1, sizeof(*r->components));
   r->metrics = calloc(nm ? nm : 1, sizeof(*r->metrics));
   double *gross = calloc(nc ? nc : 1, sizeof(double));
+  struct gm_energy_part *parts = calloc(nc ? nc : 1, sizeof(*parts));
   enum gm_status rc = GM_ERR_NO_MEMORY;
-  if (!r->components || !r->metrics || !gross)
+  if (!r->components || !r->metrics || !gross || !parts)
     goto fail;
   r->n_components = nc;
   r->n_metrics = nm;
@@ -108,18 +99,20 @@ enum gm_status gm_run_record_from_meter(struct gm_meter *m,
     r->metrics[k].mean = gm_meter_metric_mean(m, k);
     r->metrics[k].max = gm_meter_metric_max(m, k);
   }
-  account(r, gross, r->duration_s, &r->total);
+  account(r, gross, r->duration_s, parts, &r->total);
   r->meter_cpu_s = gm_meter_self_cpu_s(m);
   r->dropped_samples = gm_meter_dropped_samples(m);
   r->missed_ticks = gm_meter_missed_ticks(m);
-  rc = add_phases(r, m);
+  rc = add_phases(r, m, parts);
   if (rc != GM_OK)
     goto fail;
   free(gross);
+  free(parts);
   *out = r;
   return GM_OK;
 fail:
   free(gross);
+  free(parts);
   gm_run_record_free(r);
   return rc;
 }
