@@ -30,7 +30,11 @@ function(greenml_pc name lib description requires)
   set(PC_NAME ${name})
   set(PC_LIB ${lib})
   set(PC_DESCRIPTION "${description}")
-  set(PC_REQUIRES "${requires}")
+  if(requires)
+    set(PC_REQUIRES_LINE "Requires: ${requires}")
+  else()
+    set(PC_REQUIRES_LINE "")
+  endif()
   configure_file(${CMAKE_SOURCE_DIR}/cmake/greenml.pc.in
                  ${CMAKE_BINARY_DIR}/pkgconfig/${name}.pc @ONLY)
   install(FILES ${CMAKE_BINARY_DIR}/pkgconfig/${name}.pc
