@@ -232,6 +232,8 @@ for w in GREENML_SYSFS GREENML_PROCFS GREENML_DEVFS GREENML_NVML_LIB \
 done
 check "the man page has the environment variables and exit codes" \
   '[ -z "$missing" ]' "missing:$missing"
+check "the man page is that of greenml $VERSION" \
+  'grep -q "greenml $VERSION" man.out'
 
 # ---- bash completion --------------------------------------------------------
 COMP=$P/share/bash-completion/completions/greenml
