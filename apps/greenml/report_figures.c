@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "base/util.h"
+#include "text.h"
 #include "greenml/stats.h"
 #include "report.h"
 
@@ -85,15 +85,15 @@ static double mean_of(const struct rep_phases *p, double sum) {
 static FILE *fig_open(struct rep_plotter *pl, struct rep_figure *f,
                       const char *suffix) {
   char path[1024];
-  if (!gm__fmt(path, sizeof(path), "%s/%s%s", pl->dir, f->id, suffix)) {
-    gm__fmt(pl->err, sizeof(pl->err), "path too long: '%s/%s%s'", pl->dir,
-            f->id, suffix);
+  if (!gm_cli_text_fmt(path, sizeof(path), "%s/%s%s", pl->dir, f->id, suffix)) {
+    gm_cli_text_fmt(pl->err, sizeof(pl->err), "path too long: '%s/%s%s'",
+                    pl->dir, f->id, suffix);
     return NULL;
   }
   FILE *fp = fopen(path, "w");
   if (!fp) {
-    gm__fmt(pl->err, sizeof(pl->err), "cannot write '%s': %s", path,
-            strerror(errno));
+    gm_cli_text_fmt(pl->err, sizeof(pl->err), "cannot write '%s': %s", path,
+                    strerror(errno));
     return NULL;
   }
   appendf(f->files, sizeof(f->files), "%s%s%s", f->files[0] ? " " : "", f->id,
@@ -105,8 +105,8 @@ static enum gm_status fig_close(struct rep_plotter *pl, struct rep_figure *f,
                                 FILE *fp) {
   bool bad = ferror(fp) != 0;
   if (fclose(fp) != 0 || bad) {
-    gm__fmt(pl->err, sizeof(pl->err), "cannot write the files of %s in '%s'",
-            f->id, pl->dir);
+    gm_cli_text_fmt(pl->err, sizeof(pl->err),
+                    "cannot write the files of %s in '%s'", f->id, pl->dir);
     return GM_ERR_IO;
   }
   return GM_OK;
@@ -119,7 +119,8 @@ static enum gm_status fig_close(struct rep_plotter *pl, struct rep_figure *f,
 static FILE *script_begin(struct rep_plotter *pl, struct rep_figure *f,
                           int width, int height) {
   char data[sizeof(f->files)];
-  gm__strlcpy(data, f->files, sizeof(data)); /* the data files, written first */
+  /* the data files, written first */
+  gm_cli_text_copy(data, f->files, sizeof(data));
   FILE *fp = fig_open(pl, f, ".gp");
   if (!fp)
     return NULL;
@@ -217,19 +218,19 @@ static char *inline_svg(const char *svg, const struct rep_figure *f) {
 static enum gm_status gnuplot_run(struct rep_plotter *pl,
                                   struct rep_figure *f) {
   char script[64];
-  gm__fmt(script, sizeof(script), "%s.gp", f->id);
+  gm_cli_text_fmt(script, sizeof(script), "%s.gp", f->id);
   int fds[2];
   if (pipe(fds) != 0) {
-    gm__fmt(pl->err, sizeof(pl->err), "cannot run gnuplot: pipe: %s",
-            strerror(errno));
+    gm_cli_text_fmt(pl->err, sizeof(pl->err), "cannot run gnuplot: pipe: %s",
+                    strerror(errno));
     return GM_ERR_SYSTEM;
   }
   pid_t pid = fork();
   if (pid < 0) {
     close(fds[0]);
     close(fds[1]);
-    gm__fmt(pl->err, sizeof(pl->err), "cannot run gnuplot: fork: %s",
-            strerror(errno));
+    gm_cli_text_fmt(pl->err, sizeof(pl->err), "cannot run gnuplot: fork: %s",
+                    strerror(errno));
     return GM_ERR_SYSTEM;
   }
   if (pid == 0) {
@@ -264,29 +265,31 @@ static enum gm_status gnuplot_run(struct rep_plotter *pl,
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     if (code == 127 || code == 126) {
-      gm__fmt(pl->err, sizeof(pl->err), "cannot start '%s' in '%s' (exit %d)",
-              pl->gnuplot, pl->dir, code);
+      gm_cli_text_fmt(pl->err, sizeof(pl->err),
+                      "cannot start '%s' in '%s' (exit %d)", pl->gnuplot,
+                      pl->dir, code);
       return GM_ERR_UNAVAILABLE;
     }
-    gm__fmt(pl->err, sizeof(pl->err), "gnuplot failed on '%s/%s' (exit %d): %s",
-            pl->dir, script, code, msg);
+    gm_cli_text_fmt(pl->err, sizeof(pl->err),
+                    "gnuplot failed on '%s/%s' (exit %d): %s", pl->dir, script,
+                    code, msg);
     return GM_ERR_SYSTEM;
   }
   appendf(f->files, sizeof(f->files), " %s.svg %s.png %s.pdf", f->id, f->id,
           f->id);
   char path[1024];
-  gm__fmt(path, sizeof(path), "%s/%s.svg", pl->dir, f->id);
+  gm_cli_text_fmt(path, sizeof(path), "%s/%s.svg", pl->dir, f->id);
   char *svg = NULL;
   size_t svg_len = 0;
-  if (gm__read_all(path, &svg, &svg_len) != GM_OK) {
-    gm__fmt(pl->err, sizeof(pl->err), "gnuplot wrote no '%s'", path);
+  if (gm_cli_text_read(path, &svg, &svg_len) != GM_OK) {
+    gm_cli_text_fmt(pl->err, sizeof(pl->err), "gnuplot wrote no '%s'", path);
     return GM_ERR_SYSTEM;
   }
   f->svg = inline_svg(svg, f);
   free(svg);
   if (!f->svg) {
-    gm__fmt(pl->err, sizeof(pl->err), "'%s' is not an SVG gnuplot writes",
-            path);
+    gm_cli_text_fmt(pl->err, sizeof(pl->err),
+                    "'%s' is not an SVG gnuplot writes", path);
     return GM_ERR_SYSTEM;
   }
   return GM_OK;
@@ -1360,10 +1363,10 @@ static enum gm_status fig7(struct rep_plotter *pl, const struct rep_group *g,
 bool rep_find_gnuplot(char *path, size_t size) {
   const char *env = getenv("PATH");
   char dirs[4096];
-  gm__strlcpy(dirs, env && *env ? env : "/usr/bin:/bin", sizeof(dirs));
+  gm_cli_text_copy(dirs, env && *env ? env : "/usr/bin:/bin", sizeof(dirs));
   char *save = NULL;
   for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save))
-    if (gm__fmt(path, size, "%s/gnuplot", *d ? d : ".") &&
+    if (gm_cli_text_fmt(path, size, "%s/gnuplot", *d ? d : ".") &&
         access(path, X_OK) == 0)
       return true;
   return false;
@@ -1380,8 +1383,8 @@ enum gm_status rep_draw_figures(struct rep_plotter *pl,
   pl->err[0] = '\0';
   for (int i = 0; i < REP_N_FIGURES; i++) {
     figs[i].number = i + 2;
-    gm__fmt(figs[i].id, sizeof(figs[i].id), "%s%sfig%d", g->prefix,
-            g->prefix[0] ? "-" : "", i + 2);
+    gm_cli_text_fmt(figs[i].id, sizeof(figs[i].id), "%s%sfig%d", g->prefix,
+                    g->prefix[0] ? "-" : "", i + 2);
     enum gm_status rc = draw[i](pl, g, &figs[i]);
     if (rc != GM_OK)
       return rc;

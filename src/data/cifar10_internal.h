@@ -1,5 +1,5 @@
 /* cifar10_internal.h: pieces shared by the CIFAR-10 loader (cifar10.c) and
- * the downloader (cifar10_fetch.c). */
+ * the downloader (cifar10_fetch.c), defined in files.c. */
 #ifndef GM_DATA_CIFAR10_INTERNAL_H
 #define GM_DATA_CIFAR10_INTERNAL_H
 

@@ -16,8 +16,12 @@
 #include "base/util.h"
 #include "nn/backend.h"
 
+/* Fastest first. oneDNN is compiled in when the build finds it
+ * (GREENML_ONEDNN, which defines GM_HAVE_ONEDNN); ref always is. */
 static const struct gm__nn_backend_ops *const backends[] = {
+#ifdef GM_HAVE_ONEDNN
     &gm__nn_backend_onednn,
+#endif
     &gm__nn_backend_ref,
 };
 

@@ -1,9 +1,11 @@
-/* version.c: see greenml/version.h. */
+/* version.c: see greenml/version.h. It is part of libgreenml-data, the one
+ * library that links (itself or through libgreenml-nn and libgreenml) every
+ * library it names; the oneDNN entry says "not built" when the oneDNN
+ * backend is not compiled in (GM_HAVE_ONEDNN). */
 #include "greenml/version.h"
 
 #include <archive.h>
 #include <curl/curl.h>
-#include <dnnl.h>
 #include <openssl/crypto.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -11,13 +13,19 @@
 #include "greenml/json.h"
 #include "base/util.h"
 
+#ifdef GM_HAVE_ONEDNN
+#include <dnnl.h>
+#endif
+
 enum gm_status gm_versions_json(char *buf, size_t size) {
   if (!buf || size == 0)
     return GM_ERR_INVALID_ARG;
+  char dnnl[64] = "not built";
+#ifdef GM_HAVE_ONEDNN
   const dnnl_version_t *dv = dnnl_version();
-  char dnnl[64];
   gm__fmt(dnnl, sizeof(dnnl), "%d.%d.%d (%s)", dv->major, dv->minor, dv->patch,
           dv->hash ? dv->hash : "?");
+#endif
   const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
   struct gm_json j;
   gm_json_init(&j);

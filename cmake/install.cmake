@@ -1,0 +1,73 @@
+# Install rules (GNUInstallDirs): the four shared libraries, the public
+# headers, the greenml command, pkg-config files, a CMake package, the man
+# page and the bash completion. `cmake --install DIR --prefix P` or
+# `make install PREFIX=P [DESTDIR=D]`. Every generated file locates the
+# others relative to itself, so an install tree can be moved.
+include(CMakePackageConfigHelpers)
+
+set(GREENML_LIBRARIES greenml greenml_nn greenml_data greenml_study)
+install(TARGETS ${GREENML_LIBRARIES} EXPORT greenmlTargets
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(TARGETS greenml_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/include/greenml
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} FILES_MATCHING PATTERN "*.h")
+
+# pkg-config: greenml, greenml-nn, greenml-data, greenml-study. Only shared
+# libraries are installed, so no Libs.private / Requires.private: the public
+# headers include nothing but the C library's and greenml's own.
+file(RELATIVE_PATH GREENML_PC_TO_PREFIX ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig
+     ${CMAKE_INSTALL_PREFIX})
+string(REGEX REPLACE "/$" "" GREENML_PC_TO_PREFIX "${GREENML_PC_TO_PREFIX}")
+foreach(dir LIBDIR INCLUDEDIR)
+  if(IS_ABSOLUTE "${CMAKE_INSTALL_${dir}}")
+    set(GREENML_PC_${dir} "${CMAKE_INSTALL_${dir}}")
+  else()
+    set(GREENML_PC_${dir} "\${prefix}/${CMAKE_INSTALL_${dir}}")
+  endif()
+endforeach()
+function(greenml_pc name lib description requires)
+  set(PC_NAME ${name})
+  set(PC_LIB ${lib})
+  set(PC_DESCRIPTION "${description}")
+  if(requires)
+    set(PC_REQUIRES_LINE "Requires: ${requires}")
+  else()
+    set(PC_REQUIRES_LINE "")
+  endif()
+  configure_file(${CMAKE_SOURCE_DIR}/cmake/greenml.pc.in
+                 ${CMAKE_BINARY_DIR}/pkgconfig/${name}.pc @ONLY)
+  install(FILES ${CMAKE_BINARY_DIR}/pkgconfig/${name}.pc
+          DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+endfunction()
+set(V ${PROJECT_VERSION})
+greenml_pc(greenml greenml
+  "energy meter (RAPL, NVML, models) and its SQLite store" "")
+greenml_pc(greenml-nn greenml-nn
+  "CNN graphs, the model zoo, the training engine, the CIFAR-10 loader"
+  "greenml = ${V}")
+greenml_pc(greenml-data greenml-data
+  "CIFAR-10 download and the versions of greenml's libraries"
+  "greenml-nn = ${V}, greenml = ${V}")
+greenml_pc(greenml-study greenml-study
+  "statistics, bench results read back, claims and estimates"
+  "greenml-nn = ${V}, greenml = ${V}")
+
+# CMake: find_package(greenml [COMPONENTS nn data study]) gives
+# greenml::greenml, greenml::nn, greenml::data, greenml::study.
+set(GREENML_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/greenml)
+install(EXPORT greenmlTargets NAMESPACE greenml:: DESTINATION ${GREENML_CMAKE_DIR})
+configure_package_config_file(${CMAKE_SOURCE_DIR}/cmake/greenmlConfig.cmake.in
+  ${CMAKE_BINARY_DIR}/greenmlConfig.cmake INSTALL_DESTINATION ${GREENML_CMAKE_DIR})
+# 0.x: a minor version may break the API.
+write_basic_package_version_file(${CMAKE_BINARY_DIR}/greenmlConfigVersion.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${CMAKE_BINARY_DIR}/greenmlConfig.cmake
+        ${CMAKE_BINARY_DIR}/greenmlConfigVersion.cmake
+        DESTINATION ${GREENML_CMAKE_DIR})
+
+install(FILES ${CMAKE_SOURCE_DIR}/docs/man/greenml.1
+        DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+install(FILES ${CMAKE_SOURCE_DIR}/scripts/completion/greenml.bash
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
+        RENAME greenml)
