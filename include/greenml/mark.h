@@ -41,14 +41,16 @@ struct gm_mark_listener;
 
 /* Creates a private directory greenml-XXXXXX (mode 0700) under dir (NULL:
  * $TMPDIR when set, else /tmp) holding the FIFO "mark" (mode 0600), and
- * opens it, so that lines written from now on wait in the pipe until the
- * reader runs. The lines will begin and end phases of m (borrowed: it must
- * outlive the reader thread). Errors: GM_ERR_INVALID_ARG (NULL m or out, dir
- * too long), GM_ERR_NO_MEMORY, and for mkdtemp/mkfifo/open the mapping of
- * errno (GM_ERR_PERMISSION, GM_ERR_UNAVAILABLE for a missing dir,
- * GM_ERR_IO), with a specific message in err (err_size bytes; may be NULL).
- * *out is owned by the caller: gm_mark_listener_close. */
-GM_API enum gm_status gm_mark_listener_open(struct gm_meter *m, const char *dir,
+ * opens it, so that lines written from now on wait in the pipe (64 KiB)
+ * until the reader runs. The channel exists before the meter that will
+ * receive its phases: a measured program is forked (and inherits
+ * GREENML_MARK) before its meter, which follows its process tree, is
+ * created. Errors: GM_ERR_INVALID_ARG (NULL out, dir too long),
+ * GM_ERR_NO_MEMORY, and for mkdtemp/mkfifo/open the mapping of errno
+ * (GM_ERR_PERMISSION, GM_ERR_UNAVAILABLE for a missing dir, GM_ERR_IO), with
+ * a specific message in err (err_size bytes; may be NULL). *out is owned by
+ * the caller: gm_mark_listener_close. */
+GM_API enum gm_status gm_mark_listener_open(const char *dir,
                                             struct gm_mark_listener **out,
                                             char *err, size_t err_size);
 
@@ -56,13 +58,18 @@ GM_API enum gm_status gm_mark_listener_open(struct gm_meter *m, const char *dir,
  * Borrowed, valid until gm_mark_listener_close. */
 GM_API const char *gm_mark_listener_path(const struct gm_mark_listener *l);
 
-/* Starts the reader thread. Each line that gm_mark_parse accepts begins or
- * ends a phase of the meter at the line's own timestamp; any other line
- * (malformed, longer than any marker, or cut short at stop) is counted and
- * otherwise ignored. Start it after gm_meter_start: the meter refuses phases
- * before. GM_ERR_STATE when already started, GM_ERR_SYSTEM when the thread
- * cannot be created (gm_mark_listener_last_error says why). */
-GM_API enum gm_status gm_mark_listener_start(struct gm_mark_listener *l);
+/* Starts the reader thread, which begins and ends phases of m (borrowed:
+ * it must outlive the reader, i.e. until gm_mark_listener_stop). Each line
+ * that gm_mark_parse accepts begins or ends a phase at the line's own
+ * timestamp (gm_meter_phase_begin/end; one the meter refuses, such as an
+ * end without a phase, changes nothing); any other line (malformed, longer
+ * than any marker, or cut short at stop) is counted and otherwise ignored.
+ * Start it after gm_meter_start: the meter refuses phases before.
+ * GM_ERR_INVALID_ARG for NULL, GM_ERR_STATE when already started,
+ * GM_ERR_SYSTEM when the thread cannot be created
+ * (gm_mark_listener_last_error says why). */
+GM_API enum gm_status gm_mark_listener_start(struct gm_mark_listener *l,
+                                             struct gm_meter *m);
 
 /* Applies every line already written to the channel (those of a measured
  * program that has exited are all there), then joins the reader thread.

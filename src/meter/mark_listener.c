@@ -26,7 +26,7 @@
 #define POLL_MS 100
 
 struct gm_mark_listener {
-  struct gm_meter *m; /* borrowed */
+  struct gm_meter *m; /* borrowed, from start to stop */
   char dir[512];
   char path[520];
   int fd;      /* the FIFO, O_RDWR: never at end of file */
@@ -122,14 +122,14 @@ static void *reader_main(void *arg) {
   return NULL;
 }
 
-enum gm_status gm_mark_listener_open(struct gm_meter *m, const char *dir,
+enum gm_status gm_mark_listener_open(const char *dir,
                                      struct gm_mark_listener **out, char *err,
                                      size_t err_size) {
   set_err(err, err_size, "%s", "");
   if (out)
     *out = NULL;
-  if (!m || !out) {
-    set_err(err, err_size, "a marker listener needs a meter and an output");
+  if (!out) {
+    set_err(err, err_size, "a marker listener needs an output");
     return GM_ERR_INVALID_ARG;
   }
   const char *parent = dir;
@@ -143,7 +143,6 @@ enum gm_status gm_mark_listener_open(struct gm_meter *m, const char *dir,
     set_err(err, err_size, "out of memory");
     return GM_ERR_NO_MEMORY;
   }
-  l->m = m;
   l->fd = l->wake[0] = l->wake[1] = -1;
   atomic_init(&l->stop, false);
   atomic_init(&l->bad_lines, 0);
@@ -187,8 +186,9 @@ const char *gm_mark_listener_path(const struct gm_mark_listener *l) {
   return l ? l->path : "";
 }
 
-enum gm_status gm_mark_listener_start(struct gm_mark_listener *l) {
-  if (!l)
+enum gm_status gm_mark_listener_start(struct gm_mark_listener *l,
+                                      struct gm_meter *m) {
+  if (!l || !m)
     return GM_ERR_INVALID_ARG;
   if (l->started) {
     gm__fmt(l->err, sizeof(l->err), "the marker listener was already started");
@@ -200,6 +200,7 @@ enum gm_status gm_mark_listener_start(struct gm_mark_listener *l) {
     l->wake[0] = l->wake[1] = -1;
     return GM_ERR_SYSTEM;
   }
+  l->m = m;
   int e = pthread_create(&l->thread, NULL, reader_main, l);
   if (e != 0) {
     gm__fmt(l->err, sizeof(l->err), "cannot start the marker reader: %s",

@@ -125,8 +125,8 @@ static void *program_main(void *arg) {
 static void phases_from_a_writer_thread(void **state) {
   struct fixture *f = *state;
   char err[256] = "x";
-  assert_int_equal(
-      gm_mark_listener_open(f->m, f->root, &f->l, err, sizeof(err)), GM_OK);
+  assert_int_equal(gm_mark_listener_open(f->root, &f->l, err, sizeof(err)),
+                   GM_OK);
   assert_string_equal(err, "");
   const char *path = gm_mark_listener_path(f->l);
   assert_true(strncmp(path, f->root, strlen(f->root)) == 0);
@@ -141,8 +141,8 @@ static void phases_from_a_writer_thread(void **state) {
   assert_int_equal(sb.st_mode & 0777, 0700);
 
   assert_int_equal(gm_meter_start(f->m), GM_OK);
-  assert_int_equal(gm_mark_listener_start(f->l), GM_OK);
-  assert_int_equal(gm_mark_listener_start(f->l), GM_ERR_STATE);
+  assert_int_equal(gm_mark_listener_start(f->l, f->m), GM_OK);
+  assert_int_equal(gm_mark_listener_start(f->l, f->m), GM_ERR_STATE);
   assert_true(gm_mark_listener_last_error(f->l)[0] != '\0');
   gmt_setenv(GM_MARK_ENV, path);
   struct program p = {.path = path};
@@ -192,14 +192,14 @@ static void phases_from_a_writer_thread(void **state) {
  * are all applied: the stop drains the FIFO first. */
 static void stop_drains_what_was_written(void **state) {
   struct fixture *f = *state;
-  assert_int_equal(gm_mark_listener_open(f->m, f->root, &f->l, NULL, 0), GM_OK);
+  assert_int_equal(gm_mark_listener_open(f->root, &f->l, NULL, 0), GM_OK);
   const char *path = gm_mark_listener_path(f->l);
   gmt_setenv(GM_MARK_ENV, path);
   assert_int_equal(gm_meter_start(f->m), GM_OK);
   /* before the reader runs: the line waits in the pipe */
   assert_int_equal(gm_phase_begin("first"), GM_OK);
   sleep_ms(10);
-  assert_int_equal(gm_mark_listener_start(f->l), GM_OK);
+  assert_int_equal(gm_mark_listener_start(f->l, f->m), GM_OK);
   sleep_ms(10);
   assert_int_equal(gm_phase_begin("last"), GM_OK);
   sleep_ms(10);
@@ -226,8 +226,7 @@ static void default_directory_and_errors(void **state) {
   const char *old = getenv("TMPDIR");
   char *saved = old ? strdup(old) : NULL;
   gmt_setenv("TMPDIR", tmp);
-  assert_int_equal(gm_mark_listener_open(f->m, NULL, &f->l, err, sizeof(err)),
-                   GM_OK);
+  assert_int_equal(gm_mark_listener_open(NULL, &f->l, err, sizeof(err)), GM_OK);
   assert_true(strncmp(gm_mark_listener_path(f->l), tmp, strlen(tmp)) == 0);
   assert_non_null(strstr(gm_mark_listener_path(f->l), "/greenml-"));
   if (saved)
@@ -244,15 +243,14 @@ static void default_directory_and_errors(void **state) {
   /* *out is cleared on failure */
   struct gm_mark_listener *l = (struct gm_mark_listener *)(uintptr_t)1;
   char *missing = gmt_path(f->root, "no/such/dir");
-  assert_int_equal(gm_mark_listener_open(f->m, missing, &l, err, sizeof(err)),
+  assert_int_equal(gm_mark_listener_open(missing, &l, err, sizeof(err)),
                    GM_ERR_UNAVAILABLE);
   assert_null(l);
   assert_non_null(strstr(err, missing));
   free(missing);
-  assert_int_equal(gm_mark_listener_open(NULL, NULL, &l, err, sizeof(err)),
+  assert_int_equal(gm_mark_listener_open(NULL, NULL, err, sizeof(err)),
                    GM_ERR_INVALID_ARG);
-  assert_null(l);
-  assert_int_equal(gm_mark_listener_start(NULL), GM_ERR_INVALID_ARG);
+  assert_int_equal(gm_mark_listener_start(NULL, f->m), GM_ERR_INVALID_ARG);
   assert_int_equal(gm_mark_listener_stop(NULL), GM_ERR_INVALID_ARG);
   assert_int_equal(gm_mark_listener_bad_lines(NULL), 0);
   gm_mark_listener_close(NULL);
