@@ -4,9 +4,12 @@
  * created and started; the command is released and exec'd (so the first
  * sample precedes its first instruction); signals sent to greenml by another
  * process are forwarded (terminal signals already reach the whole foreground
- * process group); phase markers arrive on a FIFO named by GREENML_MARK; the
- * meter stops when the command has been reaped. The summary goes to stderr
- * so the command's stdout stays clean. */
+ * process group); phase markers arrive on a FIFO named by GREENML_MARK (the
+ * library's listener, mark.h); the meter stops when the command has been
+ * reaped and the markers it wrote are applied. Every number printed, written
+ * as JSON or stored comes from the run record (run.h), accounted once by the
+ * rules of energy.h. The summary goes to stderr so the command's stdout
+ * stays clean. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +28,7 @@
 #include "cli.h"
 #include "greenml/carbon.h"
 #include "greenml/mark.h"
+#include "greenml/run.h"
 
 static const char usage_text[] =
     "usage: greenml measure [options] -- CMD [ARGS...]\n"
