@@ -1,17 +1,16 @@
 /* cmd_idle.c: `greenml idle [--duration D]`: measures the mean and spread of
- * idle power per component and stores it for this host. `measure` subtracts
- * it (mean idle power x run duration, per component). */
+ * idle power per component (gm_idle_measure, idle.h) and stores it for this
+ * host. `measure` subtracts it (mean idle power x run duration, per
+ * component; energy.h). Also the idle step that `measure --idle DUR` and
+ * `bench` share: gm_cli_measure_idle. */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
+#include "greenml/idle.h"
 
 static const char usage_text[] =
     "usage: greenml idle [--duration DUR] [--db PATH | --no-db] [options]\n"
@@ -45,17 +44,16 @@ void gm_cli_print_idle(FILE *f, const struct gm_idle_baseline *b) {
             strstr(b->entries[i].source, "model") ? "modelled" : "measured");
 }
 
+static bool stop_requested(void *ctx) {
+  (void)ctx;
+  return interrupted != 0;
+}
+
 int gm_cli_measure_idle(const char *cmd, const struct gm_cli_meter_opts *mo,
                         int64_t dur_ns, struct gm_store *st, int64_t host_id,
                         struct gm_idle_baseline **out) {
   *out = NULL;
   struct gm_meter_config cfg = gm_cli_meter_config(mo);
-  struct gm_meter *m = NULL;
-  enum gm_status rc = gm_meter_create(&cfg, &m);
-  if (rc != GM_OK) {
-    gm_cli_error(cmd, "cannot create the meter: %s", gm_status_str(rc));
-    return GM_EXIT_SOFTWARE;
-  }
   fprintf(stderr,
           "greenml %s: measuring idle power for %.1f s; keep the machine "
           "quiet\n",
@@ -66,43 +64,29 @@ int gm_cli_measure_idle(const char *cmd, const struct gm_cli_meter_opts *mo,
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
   interrupted = 0;
-  gm_meter_start(m);
-  struct timespec ts = {.tv_sec = dur_ns / 1000000000,
-                        .tv_nsec = dur_ns % 1000000000};
-  while (!interrupted && nanosleep(&ts, &ts) != 0 && errno == EINTR)
-    ;
-  gm_meter_stop(m);
+  struct gm_idle_baseline *b = NULL;
+  char err[256];
+  enum gm_status rc =
+      gm_idle_measure(&cfg, dur_ns, stop_requested, NULL, &b, err, sizeof(err));
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGTERM, &old_term, NULL);
-  if (interrupted) {
+  if (rc == GM_ERR_INTERRUPTED) {
     gm_cli_error(cmd, "interrupted: no baseline stored");
-    gm_meter_destroy(m);
     return 130;
   }
-  struct gm_run_record *rec = NULL;
-  struct gm_idle_baseline *b = NULL;
-  if (gm_run_record_from_meter(m, NULL, &rec) != GM_OK ||
-      gm_idle_baseline_from_record(rec, &b) != GM_OK) {
-    gm_run_record_free(rec);
-    gm_meter_destroy(m);
+  if (rc != GM_OK) {
+    gm_cli_error(cmd, "%s", err);
     return GM_EXIT_SOFTWARE;
   }
-  gm_run_record_free(rec);
-  time_t now = time(NULL);
-  struct tm tm;
-  gmtime_r(&now, &tm);
-  strftime(b->measured_at, sizeof(b->measured_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
   if (st) {
     int64_t id = 0;
     if (gm_store_save_idle(st, host_id, 0, b, &id) != GM_OK) {
       gm_cli_error(cmd, "%s", gm_store_last_error(st));
       gm_idle_baseline_free(b);
-      gm_meter_destroy(m);
       return GM_EXIT_IOERR;
     }
     b->id = id;
   }
-  gm_meter_destroy(m);
   *out = b;
   return 0;
 }

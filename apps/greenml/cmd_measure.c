@@ -4,22 +4,22 @@
  * created and started; the command is released and exec'd (so the first
  * sample precedes its first instruction); signals sent to greenml by another
  * process are forwarded (terminal signals already reach the whole foreground
- * process group); phase markers arrive on a FIFO named by GREENML_MARK; the
- * meter stops when the command has been reaped. The summary goes to stderr
- * so the command's stdout stays clean. */
+ * process group); phase markers arrive on a FIFO named by GREENML_MARK (the
+ * library's listener, mark.h); the meter stops when the command has been
+ * reaped and the markers it wrote are applied. Every number printed, written
+ * as JSON or stored comes from the run record (run.h), accounted once by the
+ * rules of energy.h. The summary goes to stderr so the command's stdout
+ * stays clean. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,6 +28,7 @@
 #include "cli.h"
 #include "greenml/carbon.h"
 #include "greenml/mark.h"
+#include "greenml/run.h"
 
 static const char usage_text[] =
     "usage: greenml measure [options] -- CMD [ARGS...]\n"
@@ -170,126 +171,89 @@ static void csv_header(FILE *f, const struct gm_meter *m) {
   fputc('\n', f);
 }
 
-/* ---- phase markers --------------------------------------------------------
- */
-
-struct mark_reader {
-  int fifo_fd;
-  int stop_pipe[2];
-  struct gm_meter *m;
-  pthread_t thread;
-  unsigned bad_lines;
-};
-
-static void *mark_main(void *arg) {
-  struct mark_reader *mr = arg;
-  char buf[4096];
-  size_t have = 0;
-  for (;;) {
-    struct pollfd p[2] = {{mr->fifo_fd, POLLIN, 0},
-                          {mr->stop_pipe[0], POLLIN, 0}};
-    if (poll(p, 2, -1) < 0) {
-      if (errno == EINTR)
-        continue;
-      break;
-    }
-    bool stopping = p[1].revents != 0;
-    for (;;) {
-      ssize_t n = read(mr->fifo_fd, buf + have, sizeof(buf) - 1 - have);
-      if (n <= 0)
-        break;
-      have += (size_t)n;
-      buf[have] = '\0';
-      char *line = buf, *nl;
-      while ((nl = strchr(line, '\n')) != NULL) {
-        *nl = '\0';
-        int begin;
-        long long t;
-        char name[GM_MARK_NAME_MAX + 1];
-        if (gm_mark_parse(line, &begin, &t, name, sizeof(name)) == GM_OK) {
-          if (begin)
-            gm_meter_phase_begin(mr->m, name, t);
-          else
-            gm_meter_phase_end(mr->m, t);
-        } else {
-          mr->bad_lines++;
-        }
-        line = nl + 1;
-      }
-      have = strlen(line);
-      memmove(buf, line, have);
-      if (have == sizeof(buf) - 1)
-        have = 0; /* a line longer than any valid marker: drop it */
-    }
-    if (stopping)
-      break;
-  }
-  return NULL;
-}
-
 /* ---- summary ---------------------------------------------------------------
  */
 
 struct summary {
-  double dur_s;
-  double total_j, total_net_j;
-  bool have_idle;
-  double *idle_w; /* per component, NAN when no baseline entry */
+  const struct gm_run_record *rec;
+  bool have_idle; /* a baseline applies to at least one component */
   double carbon_g, carbon_net_g;
   double intensity, pue;
   char carbon_source[256];
-  double sampler_cpu_s;
   double command_cpu_s; /* user + system of the command and its reaped
                            descendants (wait4) */
   int exit_code;
-  char idle_note[256];
+  char idle_note[512];
 };
 
-static void print_summary(FILE *f, struct gm_meter *m, const struct summary *s,
+/* Energy with its unit, "n/a" when unknown (net without a baseline). */
+static void fmt_j(char *buf, size_t size, double j) {
+  if (isnan(j))
+    snprintf(buf, size, "n/a");
+  else
+    gm_cli_fmt_energy(buf, size, j);
+}
+
+/* Why a total's net is unknown although a baseline applies: the in-total
+ * components it has no entry for. */
+static void note_missing_baseline(struct summary *s) {
+  const struct gm_run_record *r = s->rec;
+  if (r->total.n_without_baseline == 0 || r->total.n_in_total == 0)
+    return;
+  size_t len = (size_t)snprintf(s->idle_note, sizeof(s->idle_note),
+                                "net not computed: no idle baseline for");
+  const char *sep = " ";
+  for (size_t i = 0; i < r->n_components && len < sizeof(s->idle_note); i++) {
+    const struct gm_run_component *c = &r->components[i];
+    if (!c->info.in_total || !isnan(c->idle_w))
+      continue;
+    len += (size_t)snprintf(s->idle_note + len, sizeof(s->idle_note) - len,
+                            "%s%s (%s)", sep, c->info.name, c->info.source);
+    sep = ", ";
+  }
+  if (len < sizeof(s->idle_note))
+    snprintf(s->idle_note + len, sizeof(s->idle_note) - len,
+             "; measure a new one with 'greenml idle', or pass --idle 30s");
+}
+
+static void print_summary(FILE *f, const struct summary *s,
                           const char *cmdline) {
+  const struct gm_run_record *r = s->rec;
+  double dur_s = r->duration_s;
   char buf[64], buf2[64];
   fprintf(f, "\n Energy of '%s' (exit status %d):\n\n", cmdline, s->exit_code);
   fprintf(f, " %-12s %-5s %-14s %-26s %13s %13s %10s %10s %10s\n", "component",
           "kind", "source", "provenance", "gross", "net", "avg", "peak",
           "idle");
-  for (size_t i = 0; i < gm_meter_component_count(m); i++) {
-    const struct gm_component_info *ci = gm_meter_component(m, i);
-    struct gm_component_stats cs;
-    gm_meter_stats(m, i, &cs);
+  for (size_t i = 0; i < r->n_components; i++) {
+    const struct gm_run_component *c = &r->components[i];
     char prov[64], idle[32], net[40];
-    gm_cli_fmt_provenance(prov, sizeof(prov), ci);
-    gm_cli_fmt_energy(buf, sizeof(buf), cs.energy_j);
-    if (isnan(s->idle_w[i])) {
+    gm_cli_fmt_provenance(prov, sizeof(prov), &c->info);
+    gm_cli_fmt_energy(buf, sizeof(buf), c->stats.energy_j);
+    fmt_j(net, sizeof(net), c->net_energy_j);
+    if (isnan(c->idle_w))
       snprintf(idle, sizeof(idle), "n/a");
-      snprintf(net, sizeof(net), "n/a");
-    } else {
-      snprintf(idle, sizeof(idle), "%.2f W", s->idle_w[i]);
-      gm_cli_fmt_energy(net, sizeof(net),
-                        cs.energy_j - s->idle_w[i] * s->dur_s);
-    }
+    else
+      snprintf(idle, sizeof(idle), "%.2f W", c->idle_w);
     fprintf(f, " %-12s %-5s %-14s %-26s %13s %13s %8.2f W %8.2f W %10s%s\n",
-            ci->name, gm_kind_name(ci->kind), ci->source, prov, buf, net,
-            cs.avg_power_w, cs.peak_power_w, idle,
-            ci->in_total ? "" : "  (inside another; not in total)");
+            c->info.name, gm_kind_name(c->info.kind), c->info.source, prov, buf,
+            net, c->stats.avg_power_w, c->stats.peak_power_w, idle,
+            c->info.in_total ? "" : "  (inside another; not in total)");
   }
-  gm_cli_fmt_energy(buf, sizeof(buf), s->total_j);
-  if (s->have_idle && !isnan(s->total_net_j))
-    gm_cli_fmt_energy(buf2, sizeof(buf2), s->total_net_j);
-  else
-    snprintf(buf2, sizeof(buf2), "n/a");
-  fprintf(f, " %-12s %-5s %-14s %-26s %13s %13s %8.2f W\n", "total", "", "", "",
-          buf, buf2, s->dur_s > 0 ? s->total_j / s->dur_s : 0.0);
-  fprintf(f, "\n %12.3f s   duration (wall clock, CLOCK_MONOTONIC)\n",
-          s->dur_s);
+  gm_cli_fmt_energy(buf, sizeof(buf), r->total.gross_j);
+  fmt_j(buf2, sizeof(buf2), r->total.net_j);
+  fprintf(f, " %-12s %-5s %-14s %-26s %13s %13s %8.2f W\n", "total", "", "",
+          r->total.provenance, buf, buf2,
+          dur_s > 0 ? r->total.gross_j / dur_s : 0.0);
+  fprintf(f, "\n %12.3f s   duration (wall clock, CLOCK_MONOTONIC)\n", dur_s);
   fprintf(f,
           " %12.3f s   meter CPU time (sampler + writer threads, %.3f %% of "
           "one core)\n",
-          s->sampler_cpu_s,
-          s->dur_s > 0 ? 100.0 * s->sampler_cpu_s / s->dur_s : 0.0);
+          r->meter_cpu_s, dur_s > 0 ? 100.0 * r->meter_cpu_s / dur_s : 0.0);
   bool cores_header = false;
-  for (size_t k = 0; k < gm_meter_metric_count(m); k++) {
-    const struct gm_metric_info *mi = gm_meter_metric(m, k);
-    double mean = gm_meter_metric_mean(m, k), mx = gm_meter_metric_max(m, k);
+  for (size_t k = 0; k < r->n_metrics; k++) {
+    const struct gm_metric_info *mi = &r->metrics[k].info;
+    double mean = r->metrics[k].mean, mx = r->metrics[k].max;
     if (isnan(mean))
       continue;
     bool per_core =
@@ -323,69 +287,134 @@ static void print_summary(FILE *f, struct gm_meter *m, const struct summary *s,
           " %12.3f s   CPU time of the command and its children (user + "
           "system, wait4) [measured]\n",
           s->command_cpu_s);
-  fprintf(
-      f, " %12.3f g   CO2e gross (%.6f kWh x PUE %.2f x %.0f gCO2e/kWh, %s)\n",
-      s->carbon_g, s->total_j / 3.6e6, s->pue, s->intensity, s->carbon_source);
-  if (s->have_idle)
+  fprintf(f,
+          " %12.3f g   CO2e gross (%.6f kWh x PUE %.2f x %.0f gCO2e/kWh, %s)\n",
+          s->carbon_g, r->total.gross_j / 3.6e6, s->pue, s->intensity,
+          s->carbon_source);
+  if (s->have_idle && isnan(s->carbon_net_g))
+    fprintf(f, " %12s g   CO2e net of idle\n", "n/a");
+  else if (s->have_idle)
     fprintf(f, " %12.3f g   CO2e net of idle\n", s->carbon_net_g);
   if (s->idle_note[0])
     fprintf(f, "\n note: %s\n", s->idle_note);
-  for (size_t i = 0; i < gm_meter_component_count(m); i++) {
-    const struct gm_component_info *ci = gm_meter_component(m, i);
-    struct gm_component_stats cs;
-    gm_meter_stats(m, i, &cs);
+  for (size_t i = 0; i < r->n_components; i++) {
+    const struct gm_component_info *ci = &r->components[i].info;
+    const struct gm_component_stats *cs = &r->components[i].stats;
     if (ci->provenance == GM_PROV_MODELLED)
       fprintf(f, " note: %s is modelled, not measured: %s\n", ci->name,
               ci->detail);
-    if (cs.xcheck_failed)
+    if (cs->xcheck_failed)
       fprintf(f,
               " warning: %s energy counter and integrated power disagree by "
               "%.1f %% (counter %.3f J, power %.3f J)\n",
-              ci->name, 100 * cs.xcheck_rel, cs.energy_j, cs.power_energy_j);
-    if (cs.read_errors)
+              ci->name, 100 * cs->xcheck_rel, cs->energy_j, cs->power_energy_j);
+    if (cs->read_errors)
       fprintf(f, " warning: %s could not be read %llu times\n", ci->name,
-              (unsigned long long)cs.read_errors);
-    if (cs.resets)
+              (unsigned long long)cs->read_errors);
+    if (cs->resets)
       fprintf(f,
               " warning: %s counter reset %llu times (interval filled from "
               "power)\n",
-              ci->name, (unsigned long long)cs.resets);
+              ci->name, (unsigned long long)cs->resets);
   }
-  if (gm_meter_missed_ticks(m))
+  if (r->missed_ticks)
     fprintf(f,
             " warning: %llu sampling deadlines missed (machine overloaded)\n",
-            (unsigned long long)gm_meter_missed_ticks(m));
-  size_t np = gm_meter_phase_count(m);
-  if (np) {
+            (unsigned long long)r->missed_ticks);
+  if (r->n_phases) {
     fprintf(f,
             "\n %-20s %10s %10s %13s %13s   (in-total components; "
             "provenance as above)\n",
             "phase", "start", "duration", "gross", "net");
-    for (size_t p = 0; p < np; p++) {
-      const struct gm_phase *ph = gm_meter_phase(m, p);
-      double tot = 0, net = 0;
-      for (size_t c = 0; c < gm_meter_component_count(m); c++) {
-        if (!gm_meter_component(m, c)->in_total)
-          continue;
-        tot += ph->energy_j[c];
-        net += ph->energy_j[c] -
-               (isnan(s->idle_w[c]) ? 0.0 : s->idle_w[c] * ph->duration_s);
-      }
-      gm_cli_fmt_energy(buf, sizeof(buf), tot);
-      if (s->have_idle)
-        gm_cli_fmt_energy(buf2, sizeof(buf2), net);
-      else
-        snprintf(buf2, sizeof(buf2), "n/a");
+    for (size_t p = 0; p < r->n_phases; p++) {
+      const struct gm_run_phase *ph = &r->phases[p];
+      gm_cli_fmt_energy(buf, sizeof(buf), ph->total.gross_j);
+      fmt_j(buf2, sizeof(buf2), ph->total.net_j);
       fprintf(f, " %-20s %8.3f s %8.3f s %13s %13s%s\n", ph->name, ph->start_s,
-              ph->duration_s, buf, buf2, ph->open ? "  (ended at exit)" : "");
+              ph->duration_s, buf, buf2,
+              ph->ended_by_stop ? "  (ended at exit)" : "");
     }
   }
   fputc('\n', f);
 }
 
-static bool write_json(const char *path, struct gm_meter *m,
-                       const struct summary *s, const char *cmdline,
-                       const struct measure_opts *o, int64_t run_id) {
+static void json_components(struct gm_json *j, const struct gm_run_record *r) {
+  gm_json_begin_array(j);
+  for (size_t i = 0; i < r->n_components; i++) {
+    const struct gm_run_component *c = &r->components[i];
+    const struct gm_component_stats *cs = &c->stats;
+    gm_json_begin_object(j);
+    gm_cli_json_component(j, &c->info);
+    gm_json_key(j, "energy_j");
+    gm_json_number(j, cs->energy_j);
+    gm_json_key(j, "net_energy_j");
+    gm_json_number(j, c->net_energy_j);
+    gm_json_key(j, "avg_power_w");
+    gm_json_number(j, cs->avg_power_w);
+    gm_json_key(j, "peak_power_w");
+    gm_json_number(j, cs->peak_power_w);
+    gm_json_key(j, "power_sd_w");
+    gm_json_number(j, cs->power_sd_w);
+    gm_json_key(j, "idle_power_w");
+    gm_json_number(j, c->idle_w);
+    gm_json_key(j, "power_integral_j");
+    gm_json_number(j, cs->power_energy_j >= 0 ? cs->power_energy_j : NAN);
+    gm_json_key(j, "counter_vs_power_rel");
+    gm_json_number(j, cs->xcheck_rel >= 0 ? cs->xcheck_rel : NAN);
+    gm_json_key(j, "counter_vs_power_disagree");
+    gm_json_bool(j, cs->xcheck_failed);
+    gm_json_key(j, "wraps");
+    gm_json_int(j, (int64_t)cs->wraps);
+    gm_json_key(j, "resets");
+    gm_json_int(j, (int64_t)cs->resets);
+    gm_json_key(j, "read_errors");
+    gm_json_int(j, (int64_t)cs->read_errors);
+    gm_json_end_object(j);
+  }
+  gm_json_end_array(j);
+}
+
+static void json_phases(struct gm_json *j, const struct gm_run_record *r) {
+  gm_json_begin_array(j);
+  for (size_t p = 0; p < r->n_phases; p++) {
+    const struct gm_run_phase *ph = &r->phases[p];
+    gm_json_begin_object(j);
+    gm_json_key(j, "name");
+    gm_json_string(j, ph->name);
+    gm_json_key(j, "start_s");
+    gm_json_number(j, ph->start_s);
+    gm_json_key(j, "duration_s");
+    gm_json_number(j, ph->duration_s);
+    gm_json_key(j, "ended_by_exit");
+    gm_json_bool(j, ph->ended_by_stop);
+    gm_json_key(j, "components");
+    gm_json_begin_array(j);
+    for (size_t c = 0; c < r->n_components; c++) {
+      gm_json_begin_object(j);
+      gm_json_key(j, "name");
+      gm_json_string(j, r->components[c].info.name);
+      gm_json_key(j, "energy_j");
+      gm_json_number(j, ph->energy_j[c]);
+      gm_json_key(j, "net_energy_j");
+      gm_json_number(j, ph->net_energy_j[c]);
+      gm_json_end_object(j);
+    }
+    gm_json_end_array(j);
+    gm_json_key(j, "energy_j");
+    gm_json_number(j, ph->total.gross_j);
+    gm_json_key(j, "net_energy_j");
+    gm_json_number(j, ph->total.net_j);
+    gm_json_key(j, "provenance");
+    gm_json_string(j, ph->total.provenance);
+    gm_json_end_object(j);
+  }
+  gm_json_end_array(j);
+}
+
+static bool write_json(const char *path, const struct summary *s,
+                       const char *cmdline, const struct measure_opts *o,
+                       int64_t run_id) {
+  const struct gm_run_record *r = s->rec;
   struct gm_json j;
   gm_json_init(&j);
   gm_json_begin_object(&j);
@@ -401,17 +430,19 @@ static bool write_json(const char *path, struct gm_meter *m,
   gm_json_key(&j, "exit_code");
   gm_json_int(&j, s->exit_code);
   gm_json_key(&j, "duration_s");
-  gm_json_number(&j, s->dur_s);
+  gm_json_number(&j, r->duration_s);
   gm_json_key(&j, "interval_s");
   gm_json_number(&j, (double)o->mo.interval_ns / 1e9);
   gm_json_key(&j, "total_energy_j");
-  gm_json_number(&j, s->total_j);
+  gm_json_number(&j, r->total.gross_j);
   gm_json_key(&j, "total_net_energy_j");
-  gm_json_number(&j, s->have_idle ? s->total_net_j : NAN);
+  gm_json_number(&j, r->total.net_j);
+  gm_json_key(&j, "total_provenance");
+  gm_json_string(&j, r->total.provenance);
   gm_json_key(&j, "carbon_g");
   gm_json_number(&j, s->carbon_g);
   gm_json_key(&j, "carbon_net_g");
-  gm_json_number(&j, s->have_idle ? s->carbon_net_g : NAN);
+  gm_json_number(&j, s->carbon_net_g);
   gm_json_key(&j, "carbon_intensity_g_per_kwh");
   gm_json_number(&j, s->intensity);
   gm_json_key(&j, "carbon_source");
@@ -419,108 +450,35 @@ static bool write_json(const char *path, struct gm_meter *m,
   gm_json_key(&j, "pue");
   gm_json_number(&j, s->pue);
   gm_json_key(&j, "sampler_cpu_s");
-  gm_json_number(&j, s->sampler_cpu_s);
+  gm_json_number(&j, r->meter_cpu_s);
   gm_json_key(&j, "command_cpu_s");
   gm_json_number(&j, s->command_cpu_s);
   gm_json_key(&j, "missed_ticks");
-  gm_json_int(&j, (int64_t)gm_meter_missed_ticks(m));
+  gm_json_int(&j, (int64_t)r->missed_ticks);
   gm_json_key(&j, "dropped_samples");
-  gm_json_int(&j, (int64_t)gm_meter_dropped_samples(m));
+  gm_json_int(&j, (int64_t)r->dropped_samples);
   gm_json_key(&j, "idle_baseline");
   gm_json_string(&j, s->have_idle ? "subtracted" : "none");
   gm_json_key(&j, "tags");
   gm_json_raw(&j, o->n_tags ? o->tags_json : "{}");
   gm_json_key(&j, "components");
-  gm_json_begin_array(&j);
-  for (size_t i = 0; i < gm_meter_component_count(m); i++) {
-    const struct gm_component_info *ci = gm_meter_component(m, i);
-    struct gm_component_stats cs;
-    gm_meter_stats(m, i, &cs);
-    gm_json_begin_object(&j);
-    gm_cli_json_component(&j, ci);
-    gm_json_key(&j, "energy_j");
-    gm_json_number(&j, cs.energy_j);
-    gm_json_key(&j, "net_energy_j");
-    gm_json_number(
-        &j, isnan(s->idle_w[i]) ? NAN : cs.energy_j - s->idle_w[i] * s->dur_s);
-    gm_json_key(&j, "avg_power_w");
-    gm_json_number(&j, cs.avg_power_w);
-    gm_json_key(&j, "peak_power_w");
-    gm_json_number(&j, cs.peak_power_w);
-    gm_json_key(&j, "power_sd_w");
-    gm_json_number(&j, cs.power_sd_w);
-    gm_json_key(&j, "idle_power_w");
-    gm_json_number(&j, s->idle_w[i]);
-    gm_json_key(&j, "power_integral_j");
-    gm_json_number(&j, cs.power_energy_j >= 0 ? cs.power_energy_j : NAN);
-    gm_json_key(&j, "counter_vs_power_rel");
-    gm_json_number(&j, cs.xcheck_rel >= 0 ? cs.xcheck_rel : NAN);
-    gm_json_key(&j, "counter_vs_power_disagree");
-    gm_json_bool(&j, cs.xcheck_failed);
-    gm_json_key(&j, "wraps");
-    gm_json_int(&j, (int64_t)cs.wraps);
-    gm_json_key(&j, "resets");
-    gm_json_int(&j, (int64_t)cs.resets);
-    gm_json_key(&j, "read_errors");
-    gm_json_int(&j, (int64_t)cs.read_errors);
-    gm_json_end_object(&j);
-  }
-  gm_json_end_array(&j);
+  json_components(&j, r);
   gm_json_key(&j, "metrics");
   gm_json_begin_array(&j);
-  for (size_t k = 0; k < gm_meter_metric_count(m); k++) {
+  for (size_t k = 0; k < r->n_metrics; k++) {
     gm_json_begin_object(&j);
-    gm_cli_json_metric(&j, gm_meter_metric(m, k));
+    gm_cli_json_metric(&j, &r->metrics[k].info);
     gm_json_key(&j, "provenance");
     gm_json_string(&j, "measured");
     gm_json_key(&j, "mean");
-    gm_json_number(&j, gm_meter_metric_mean(m, k));
+    gm_json_number(&j, r->metrics[k].mean);
     gm_json_key(&j, "max");
-    gm_json_number(&j, gm_meter_metric_max(m, k));
+    gm_json_number(&j, r->metrics[k].max);
     gm_json_end_object(&j);
   }
   gm_json_end_array(&j);
   gm_json_key(&j, "phases");
-  gm_json_begin_array(&j);
-  for (size_t p = 0; p < gm_meter_phase_count(m); p++) {
-    const struct gm_phase *ph = gm_meter_phase(m, p);
-    double tot = 0, net = 0;
-    gm_json_begin_object(&j);
-    gm_json_key(&j, "name");
-    gm_json_string(&j, ph->name);
-    gm_json_key(&j, "start_s");
-    gm_json_number(&j, ph->start_s);
-    gm_json_key(&j, "duration_s");
-    gm_json_number(&j, ph->duration_s);
-    gm_json_key(&j, "ended_by_exit");
-    gm_json_bool(&j, ph->open);
-    gm_json_key(&j, "components");
-    gm_json_begin_array(&j);
-    for (size_t c = 0; c < gm_meter_component_count(m); c++) {
-      const struct gm_component_info *ci = gm_meter_component(m, c);
-      double idle = s->idle_w[c];
-      double cnet = isnan(idle) ? NAN : ph->energy_j[c] - idle * ph->duration_s;
-      if (ci->in_total) {
-        tot += ph->energy_j[c];
-        net += isnan(cnet) ? ph->energy_j[c] : cnet;
-      }
-      gm_json_begin_object(&j);
-      gm_json_key(&j, "name");
-      gm_json_string(&j, ci->name);
-      gm_json_key(&j, "energy_j");
-      gm_json_number(&j, ph->energy_j[c]);
-      gm_json_key(&j, "net_energy_j");
-      gm_json_number(&j, cnet);
-      gm_json_end_object(&j);
-    }
-    gm_json_end_array(&j);
-    gm_json_key(&j, "energy_j");
-    gm_json_number(&j, tot);
-    gm_json_key(&j, "net_energy_j");
-    gm_json_number(&j, s->have_idle ? net : NAN);
-    gm_json_end_object(&j);
-  }
-  gm_json_end_array(&j);
+  json_phases(&j, r);
   gm_json_end_object(&j);
   bool ok = false;
   FILE *f = j.oom ? NULL : fopen(path, "w");
@@ -703,6 +661,53 @@ static pid_t spawn_held(char **argv, int *go_fd, int *err_fd) {
   return pid;
 }
 
+/* The idle baseline --idle asks for: measured now, loaded, or none (with
+ * the note that says why). 0 or an exit code after printing. */
+static int idle_baseline(const struct measure_opts *o, struct gm_store *st,
+                         int64_t host_id, struct gm_idle_baseline **base,
+                         struct summary *s) {
+  if (o->idle_ns > 0)
+    return gm_cli_measure_idle("measure", &o->mo, o->idle_ns, st, host_id,
+                               base);
+  if (strcmp(o->idle, "auto") == 0 && st) {
+    if (gm_store_load_idle(st, host_id, base) != GM_OK)
+      snprintf(s->idle_note, sizeof(s->idle_note),
+               "no idle baseline for this host, net energy not computed: "
+               "run 'greenml idle' once, or pass --idle 30s");
+  } else if (strcmp(o->idle, "auto") == 0) {
+    snprintf(s->idle_note, sizeof(s->idle_note),
+             "--no-db: no stored idle baseline; pass --idle 30s to measure "
+             "one");
+  }
+  return 0;
+}
+
+/* Releases the held command and learns whether exec worked: the errno of
+ * a failed exec, else 0. A command killed while held (a signal forwarded to
+ * it) has closed the pipe: that write must fail with EPIPE, not kill greenml
+ * with SIGPIPE. Closes both descriptors. */
+static int release(int *go_fd, int *err_fd) {
+  char go = 1;
+  struct sigaction ign = {0}, old_pipe;
+  ign.sa_handler = SIG_IGN;
+  sigemptyset(&ign.sa_mask);
+  sigaction(SIGPIPE, &ign, &old_pipe);
+  /* EPIPE: the command is gone; its status says how */
+  ssize_t sent = write(*go_fd, &go, 1);
+  (void)sent;
+  sigaction(SIGPIPE, &old_pipe, NULL);
+  close(*go_fd);
+  *go_fd = -1;
+  ssize_t got;
+  int child_errno = 0;
+  do {
+    got = read(*err_fd, &child_errno, sizeof(child_errno));
+  } while (got < 0 && errno == EINTR);
+  close(*err_fd);
+  *err_fd = -1;
+  return got == (ssize_t)sizeof(child_errno) ? child_errno : 0;
+}
+
 int cmd_measure(int argc, char **argv) {
   struct measure_opts o;
   memset(&o, 0, sizeof(o));
@@ -726,8 +731,7 @@ int cmd_measure(int argc, char **argv) {
   struct gm_meter *m = NULL;
   struct gm_idle_baseline *base = NULL;
   struct gm_run_record *rec = NULL;
-  struct mark_reader mr = {.fifo_fd = -1, .stop_pipe = {-1, -1}};
-  char fifo_dir[256] = "", fifo_path[300] = "";
+  struct gm_mark_listener *marks = NULL;
   int go_fd = -1, err_fd = -1;
   pid_t pid = -1;
   int64_t host_id = 0;
@@ -767,25 +771,13 @@ int cmd_measure(int argc, char **argv) {
       goto out;
   }
 
-  struct gm_meter_config cfg = gm_cli_meter_config(&o.mo);
-  /* The command is forked first, held on a pipe, so the one meter knows the
-   * process tree to follow; it also describes the host. */
+  /* The marker channel exists before the command is forked, which inherits
+   * its path; without one the command runs unmarked. */
+  if (gm_mark_listener_open(NULL, &marks, NULL, 0) == GM_OK)
+    setenv(GM_MARK_ENV, gm_mark_listener_path(marks), 1);
 
-  /* The marker channel. */
-  const char *tmpdir = getenv("TMPDIR");
-  if (!tmpdir || !*tmpdir || strlen(tmpdir) > sizeof(fifo_dir) - 24)
-    tmpdir = "/tmp";
-  snprintf(fifo_dir, sizeof(fifo_dir), "%s/greenml-XXXXXX", tmpdir);
-  if (!mkdtemp(fifo_dir)) {
-    fifo_dir[0] = '\0';
-  } else {
-    snprintf(fifo_path, sizeof(fifo_path), "%s/mark", fifo_dir);
-    if (mkfifo(fifo_path, 0600) == 0)
-      mr.fifo_fd = open(fifo_path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (mr.fifo_fd >= 0)
-      setenv(GM_MARK_ENV, fifo_path, 1);
-  }
-
+  /* The command is forked first, held on a pipe, so that the meter knows the
+   * process tree to follow; the meter also describes the host. */
   pid = spawn_held(cmd, &go_fd, &err_fd);
   if (pid < 0) {
     gm_cli_error("measure", "cannot fork: %s", strerror(errno));
@@ -793,13 +785,12 @@ int cmd_measure(int argc, char **argv) {
     goto out;
   }
   child_pid = pid;
+  struct gm_meter_config cfg = gm_cli_meter_config(&o.mo);
   cfg.track_pid = (int)pid;
-  cfg.on_sample = on_sample;
-  cfg.on_flush = on_flush;
-  cfg.callback_ctx = &rc;
-  if (!rc.st && !rc.csv) {
-    cfg.on_sample = NULL;
-    cfg.on_flush = NULL;
+  if (rc.st || rc.csv) {
+    cfg.on_sample = on_sample;
+    cfg.on_flush = on_flush;
+    cfg.callback_ctx = &rc;
   }
   if (gm_meter_create(&cfg, &m) != GM_OK) {
     gm_cli_error("measure", "cannot create the meter");
@@ -811,38 +802,9 @@ int cmd_measure(int argc, char **argv) {
     if (ec)
       goto out;
   }
-  if (o.idle_ns > 0) {
-    ec =
-        gm_cli_measure_idle("measure", &o.mo, o.idle_ns, rc.st, host_id, &base);
-    if (ec)
-      goto out;
-  } else if (strcmp(o.idle, "auto") == 0 && rc.st) {
-    if (gm_store_load_idle(rc.st, host_id, &base) != GM_OK)
-      snprintf(s.idle_note, sizeof(s.idle_note),
-               "no idle baseline for this host, net energy not computed: "
-               "run 'greenml idle' once, or pass --idle 30s");
-  } else if (strcmp(o.idle, "auto") == 0) {
-    snprintf(s.idle_note, sizeof(s.idle_note),
-             "--no-db: no stored idle baseline; pass --idle 30s to measure "
-             "one");
-  }
-
-  size_t nc = gm_meter_component_count(m);
-  s.idle_w = malloc((nc ? nc : 1) * sizeof(double));
-  if (!s.idle_w) {
-    ec = GM_EXIT_SOFTWARE;
+  ec = idle_baseline(&o, rc.st, host_id, &base, &s);
+  if (ec)
     goto out;
-  }
-  for (size_t i = 0; i < nc; i++) {
-    s.idle_w[i] = NAN;
-    const struct gm_component_info *ci = gm_meter_component(m, i);
-    for (size_t k = 0; base && k < base->n; k++)
-      if (strcmp(base->entries[k].name, ci->name) == 0 &&
-          strcmp(base->entries[k].source, ci->source) == 0) {
-        s.idle_w[i] = base->entries[k].mean_power_w;
-        s.have_idle = true;
-      }
-  }
   if (rc.csv)
     csv_header(rc.csv, m);
   if (rc.st) {
@@ -854,9 +816,9 @@ int cmd_measure(int argc, char **argv) {
                                .carbon_source = s.carbon_source,
                                .pue = s.pue,
                                .idle_baseline_id = base ? base->id : 0};
-    if (gm_store_begin_run(rc.st, host_id, &meta, nc, gm_meter_components(m),
-                           gm_meter_metric_count(m), gm_meter_metrics(m),
-                           &rc.run_id) != GM_OK) {
+    if (gm_store_begin_run(rc.st, host_id, &meta, gm_meter_component_count(m),
+                           gm_meter_components(m), gm_meter_metric_count(m),
+                           gm_meter_metrics(m), &rc.run_id) != GM_OK) {
       gm_cli_error("measure", "%s", gm_store_last_error(rc.st));
       ec = GM_EXIT_IOERR;
       goto out;
@@ -870,52 +832,26 @@ int cmd_measure(int argc, char **argv) {
   for (size_t i = 0; i < N_FORWARDED; i++)
     sigaction(forwarded[i], &sa, NULL);
 
-  mr.m = m;
-  bool reader = false;
   if (gm_meter_start(m) != GM_OK) {
     gm_cli_error("measure", "cannot start the meter: %s",
                  gm_meter_last_error(m));
     ec = GM_EXIT_SOFTWARE;
     goto out;
   }
-  if (mr.fifo_fd >= 0 && pipe2(mr.stop_pipe, O_CLOEXEC) == 0 &&
-      pthread_create(&mr.thread, NULL, mark_main, &mr) == 0)
-    reader = true;
+  if (marks && gm_mark_listener_start(marks, m) != GM_OK)
+    gm_cli_error("measure", "%s; phase markers are ignored",
+                 gm_mark_listener_last_error(marks));
 
-  /* Release the command and learn whether exec worked. A command killed
-   * while held (a signal forwarded to it) has closed the pipe: that write
-   * must fail with EPIPE, not kill greenml with SIGPIPE. */
-  char go = 1;
-  int exec_errno = 0;
-  struct sigaction ign = {0}, old_pipe;
-  ign.sa_handler = SIG_IGN;
-  sigemptyset(&ign.sa_mask);
-  sigaction(SIGPIPE, &ign, &old_pipe);
-  if (write(go_fd, &go, 1) != 1)
-    exec_errno = errno;
-  sigaction(SIGPIPE, &old_pipe, NULL);
-  close(go_fd);
-  go_fd = -1;
-  ssize_t got;
-  do {
-    got = read(err_fd, &exec_errno, sizeof(exec_errno));
-  } while (got < 0 && errno == EINTR);
-  close(err_fd);
-  err_fd = -1;
-
+  int exec_errno = release(&go_fd, &err_fd);
   int status = 0;
   struct rusage ru;
   while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
     ;
   child_pid = 0;
   pid = -1;
-  /* The reader drains the markers the command wrote before it exited while
-   * the meter still runs: a stopped meter refuses them. */
-  if (reader) {
-    if (write(mr.stop_pipe[1], "x", 1) < 0)
-      gm_cli_error("measure", "cannot stop the marker reader");
-    pthread_join(mr.thread, NULL);
-  }
+  /* The markers the command wrote before it exited are applied while the
+   * meter still runs: a stopped meter refuses them. */
+  gm_mark_listener_stop(marks);
   gm_meter_stop(m);
   if (WIFEXITED(status))
     s.exit_code = WEXITSTATUS(status);
@@ -923,25 +859,26 @@ int cmd_measure(int argc, char **argv) {
     s.exit_code = 128 + WTERMSIG(status);
   else
     s.exit_code = 127;
-  if (got == (ssize_t)sizeof(exec_errno) && exec_errno) {
+  if (exec_errno) {
     gm_cli_error("measure", "cannot run '%s': %s", cmd[0],
                  strerror(exec_errno));
     s.exit_code = 127;
   }
 
-  s.dur_s = gm_meter_duration_s(m);
   s.command_cpu_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
                     (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-  s.sampler_cpu_s = gm_meter_self_cpu_s(m);
   if (gm_run_record_from_meter(m, base, &rec) != GM_OK) {
     gm_cli_error("measure", "out of memory");
     ec = GM_EXIT_SOFTWARE;
     goto out;
   }
-  s.total_j = rec->total.gross_j;
-  s.total_net_j = rec->total.net_j;
-  s.carbon_g = gm_carbon_grams(s.total_j, s.intensity, s.pue);
-  s.carbon_net_g = gm_carbon_grams(s.total_net_j, s.intensity, s.pue);
+  s.rec = rec;
+  for (size_t i = 0; i < rec->n_components; i++)
+    s.have_idle |= !isnan(rec->components[i].idle_w);
+  if (base)
+    note_missing_baseline(&s);
+  s.carbon_g = gm_carbon_grams(rec->total.gross_j, s.intensity, s.pue);
+  s.carbon_net_g = gm_carbon_grams(rec->total.net_j, s.intensity, s.pue);
   ec = s.exit_code;
 
   if (rc.st) {
@@ -953,21 +890,22 @@ int cmd_measure(int argc, char **argv) {
       gm_cli_error("measure", "cannot store the run summary: %s",
                    gm_store_last_error(rc.st));
   }
-  if (!(got == (ssize_t)sizeof(exec_errno) && exec_errno)) {
+  if (!exec_errno) {
     if (!o.quiet)
-      print_summary(stderr, m, &s, cmdline);
+      print_summary(stderr, &s, cmdline);
     if (rc.st && !o.quiet)
       fprintf(stderr, " stored as run %lld in '%s'\n\n", (long long)rc.run_id,
               o.db);
   }
   if (o.json_path &&
-      !write_json(o.json_path, m, &s, cmdline, &o, rc.st ? rc.run_id : 0))
+      !write_json(o.json_path, &s, cmdline, &o, rc.st ? rc.run_id : 0))
     gm_cli_error("measure", "cannot write --json '%s': %s", o.json_path,
                  strerror(errno));
   if (rc.csv_failed)
     gm_cli_error("measure", "cannot write --csv '%s'", o.csv_path);
-  if (mr.bad_lines)
-    gm_cli_error("measure", "%u malformed phase markers ignored", mr.bad_lines);
+  if (gm_mark_listener_bad_lines(marks))
+    gm_cli_error("measure", "%u malformed phase markers ignored",
+                 gm_mark_listener_bad_lines(marks));
 
 out:
   if (go_fd >= 0)
@@ -976,23 +914,13 @@ out:
     close(err_fd);
   if (pid > 0)
     waitpid(pid, NULL, 0);
+  gm_mark_listener_close(marks); /* before the meter it feeds */
   gm_meter_destroy(m);
   gm_store_close(rc.st);
   if (rc.csv)
     fclose(rc.csv);
-  if (mr.fifo_fd >= 0)
-    close(mr.fifo_fd);
-  if (mr.stop_pipe[0] >= 0) {
-    close(mr.stop_pipe[0]);
-    close(mr.stop_pipe[1]);
-  }
-  if (fifo_path[0])
-    unlink(fifo_path);
-  if (fifo_dir[0])
-    rmdir(fifo_dir);
   gm_idle_baseline_free(base);
   gm_run_record_free(rec);
-  free(s.idle_w);
   free(cmdline);
   return ec;
 }

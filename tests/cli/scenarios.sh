@@ -792,5 +792,68 @@ else
   not_ok "j: measure --dimm-capacitance exits 0" "got $RC; stderr: $(squash j3.err)"
 fi
 
+# ---- k. a partial baseline: net energy only where it is known --------------
+# The baseline is measured with the CPU and DRAM modelled; then a powercap
+# tree with a package but no DRAM domain appears (as when RAPL becomes
+# readable): package-0 (rapl-powercap) has no baseline entry, the DRAM model
+# has one. THE rule (energy.h): package-0's net is unknown, and so is every
+# total's net (the run's and each phase's), never package-0's gross in
+# disguise; the summary says which component lacks a baseline.
+new_env k
+gm k1 idle --duration 300ms --db t.db
+expect_rc "k: idle with the CPU and DRAM modelled exits 0" 0 k1
+PC=$D/sys/class/powercap
+mkdir -p "$PC/intel-rapl:0"
+printf 'package-0\n' >"$PC/intel-rapl:0/name"
+printf '262143328850\n' >"$PC/intel-rapl:0/max_energy_range_uj"
+printf '1000000\n' >"$PC/intel-rapl:0/energy_uj"
+export GM_BIN=$GREENML PC
+gm k2 measure --db t.db --json k.json -- sh -c '"$GM_BIN" mark work && '"$BUSY"' &&
+  printf 3000000 >"$PC/intel-rapl:0/e" && mv "$PC/intel-rapl:0/e" "$PC/intel-rapl:0/energy_uj"'
+unset GM_BIN PC
+if expect_rc "k: measure with a baseline for some components only exits 0" 0 k2; then
+  check_json "k: package-0 has no baseline: its net and every total net are null; dram's net is known" k.json '
+c = {x["name"]: x for x in d["components"]}
+want(sorted(c) == ["dram", "package-0"], "components %r" % sorted(c))
+p, m = c.get("package-0", {}), c.get("dram", {})
+want(p.get("source") == "rapl-powercap" and p.get("in_total") is True, "package-0 %r" % p)
+want(close(p.get("energy_j"), 2.0, 1e-9, 1e-9), "package-0 energy %r" % p.get("energy_j"))
+want(p.get("idle_power_w") is None and p.get("net_energy_j") is None,
+     "package-0 idle %r net %r" % (p.get("idle_power_w"), p.get("net_energy_j")))
+want(m.get("source") == "dram-model" and num(m.get("idle_power_w")), "dram %r" % m)
+if num(m.get("idle_power_w")):
+    want(close(m.get("net_energy_j"), m["energy_j"] - m["idle_power_w"] * d["duration_s"], 1e-6, 1e-9),
+         "dram net %r" % m.get("net_energy_j"))
+want(close(d["total_energy_j"], p.get("energy_j", 0) + m.get("energy_j", 0)), "total %r" % d["total_energy_j"])
+want(d["total_net_energy_j"] is None, "total_net_energy_j %r" % d["total_net_energy_j"])
+want(d["carbon_net_g"] is None, "carbon_net_g %r" % d["carbon_net_g"])
+want(d["idle_baseline"] == "subtracted", "idle_baseline %r" % d["idle_baseline"])
+want(d.get("total_provenance") == "mixed", "total_provenance %r" % d.get("total_provenance"))
+ph = d["phases"]
+want([x["name"] for x in ph] == ["work"], "phases %r" % ph)
+for x in ph:
+    want(x["net_energy_j"] is None, "phase net %r" % x["net_energy_j"])
+    want(num(x["energy_j"]), "phase gross %r" % x["energy_j"])
+    pc = {y["name"]: y for y in x["components"]}
+    want(pc["package-0"]["net_energy_j"] is None, "phase package-0 net")
+    want(num(pc["dram"]["net_energy_j"]), "phase dram net %r" % pc["dram"]["net_energy_j"])
+'
+  check "k: the summary note names the component without a baseline" \
+    grep -q "^ note: net not computed: no idle baseline for package-0 (rapl-powercap);" k2.err
+  check "k: the summary's total and phase nets are n/a, dram's net a number" \
+    bash -c 'grep -Eq "^ total +mixed +[0-9.]+ [kMG]?J +n/a " k2.err &&
+             grep -Eq "^ work +[0-9.]+ s +[0-9.]+ s +[0-9.]+ [kMG]?J +n/a" k2.err &&
+             grep -Eq "^ dram +dram .* [0-9.]+ [kMG]?J +-?[0-9.]+ [kMG]?J " k2.err'
+  check "k: CO2e net of idle is n/a" grep -Eq "^ +n/a g   CO2e net of idle" k2.err
+  q="SELECT r.complete, r.total_net_energy_j IS NULL,
+            (SELECT group_concat(name || ':' || (net_energy_j IS NULL), ',')
+               FROM (SELECT name, net_energy_j FROM components
+                     WHERE run_id = r.id ORDER BY name)),
+            (SELECT group_concat(net_energy_j IS NULL) FROM phases WHERE run_id = r.id)
+     FROM runs r WHERE r.id = (SELECT max(id) FROM runs)"
+  check "k: the stored run has the same nulls (run total, package-0, the phase)" \
+    test "$(sqlite3 t.db "$q" 2>&1)" = "1|1|dram:0,package-0:1|1"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
