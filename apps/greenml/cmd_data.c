@@ -398,12 +398,17 @@ int cmd_data(int argc, char **argv) {
     fputs(usage_text, stdout);
     return 0;
   }
-  if (strcmp(sub, "fetch") == 0)
-    return data_fetch(argc - 1, argv + 1);
-  if (strcmp(sub, "synth") == 0)
-    return data_synth(argc - 1, argv + 1);
-  if (strcmp(sub, "check") == 0)
-    return data_check(argc - 1, argv + 1);
+  /* getopt's messages name "greenml data SUB" */
+  static char self[32];
+  int (*fn)(int, char **) = strcmp(sub, "fetch") == 0   ? data_fetch
+                            : strcmp(sub, "synth") == 0 ? data_synth
+                            : strcmp(sub, "check") == 0 ? data_check
+                                                        : NULL;
+  if (fn) {
+    snprintf(self, sizeof(self), "greenml data %s", sub);
+    argv[1] = self;
+    return fn(argc - 1, argv + 1);
+  }
   gm_cli_error("data",
                "'%s' is not a data subcommand (fetch, synth, check); run "
                "'greenml data --help'",
