@@ -792,5 +792,61 @@ else
   not_ok "j: measure --dimm-capacitance exits 0" "got $RC; stderr: $(squash j3.err)"
 fi
 
+# ---- k. monitor: power over a window, and the total --------------------------
+if [ -z "$FAKE_NVML" ] || [ ! -f "$FAKE_NVML" ]; then
+  not_ok "k: fake NVML" "the fake libnvidia-ml.so.1 was not built or not passed ('$FAKE_NVML')"
+else
+  new_env k
+  # gpu0's energy counter rises by 4.2 J and 8.5 J in turn, one step per
+  # reading: at 100 ms per tick the single intervals show 42 W and 85 W, the
+  # mean over a second 63.5 W.
+  python3 -c '
+v, vals = 1000000, [1000000]
+for s in [4200, 8500] * 60:
+    v += s
+    vals.append(v)
+print("gpu name=\"NVIDIA H100 80GB HBM3\" arch=9 power_mw=60000")
+print("energy_trace 0 = " + ",".join(map(str, vals)))
+' >nvml.script
+  export GREENML_NVML_LIB=$FAKE_NVML GREENML_FAKE_NVML_SCRIPT=$D/nvml.script
+  gm k1 monitor --refresh 100ms --duration 2500ms
+  expect_rc "k: monitor with a fake GPU exits 0" 0 k1
+  check "k: the header names the window" \
+    grep -q "^# greenml monitor: power is the mean over the last 1\.0 s" k1.out
+  # Every line: the total is the sum of the in-total components (all three
+  # here) and mixes measured and modelled; from 1.2 s on gpu0 is the mean
+  # over a second (63.5 W), never a single interval (42 or 85 W).
+  if msg=$(python3 -c '
+import re, sys
+lines = [l for l in open(sys.argv[1]) if l.startswith("t=")]
+errs, late = [], 0
+if len(lines) < 15:
+    errs.append("%d lines" % len(lines))
+for l in lines:
+    t = float(re.match(r"t=([0-9.]+)s", l).group(1))
+    f = {m.group(1): (float(m.group(2)), m.group(3))
+         for m in re.finditer(r" ([a-z0-9]+)=(-?[0-9.]+)W\[([a-z]+)\]", l)}
+    if set(f) != {"dram", "cpu", "gpu0", "total"}:
+        errs.append("fields %r" % sorted(f))
+        continue
+    parts = f["dram"][0] + f["cpu"][0] + f["gpu0"][0]
+    if abs(f["total"][0] - parts) > 0.005 or f["total"][1] != "mixed":
+        errs.append("total %r, parts %.3f" % (f["total"], parts))
+    if t >= 1.2:
+        late += 1
+        if not 55.0 <= f["gpu0"][0] <= 72.0:
+            errs.append("t=%.3f: gpu0 %.3f W, not a mean over a second" % (t, f["gpu0"][0]))
+if late < 5:
+    errs.append("%d lines after 1.2 s" % late)
+print("; ".join(errs)[:600])
+sys.exit(1 if errs else 0)
+' k1.out 2>&1); then
+    ok "k: gpu0 is the mean over a second; total = sum of the parts, mixed"
+  else
+    not_ok "k: gpu0 is the mean over a second; total = sum of the parts, mixed" "$msg"
+  fi
+  unset GREENML_FAKE_NVML_SCRIPT
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
