@@ -327,7 +327,8 @@ static void print_summary(FILE *f, struct gm_meter *m, const struct summary *s,
       f, " %12.3f g   CO2e gross (%.6f kWh x PUE %.2f x %.0f gCO2e/kWh, %s)\n",
       s->carbon_g, s->total_j / 3.6e6, s->pue, s->intensity, s->carbon_source);
   if (s->have_idle)
-    fprintf(f, " %12.3f g   CO2e net of idle\n", s->carbon_net_g);
+    fprintf(f, " %12.3f g   CO2e net of idle\n", /* never -0.000 */
+            fabs(s->carbon_net_g) < 0.0005 ? 0.0 : s->carbon_net_g);
   if (s->idle_note[0])
     fprintf(f, "\n note: %s\n", s->idle_note);
   for (size_t i = 0; i < gm_meter_component_count(m); i++) {

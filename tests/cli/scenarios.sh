@@ -848,5 +848,24 @@ sys.exit(1 if errs else 0)
   unset GREENML_FAKE_NVML_SCRIPT
 fi
 
+# ---- l. an energy that rounds to zero prints as 0.000, never -0.000 ----------
+new_env l
+DMI=$TESTS/fixtures/dmidecode-ddr4.txt
+# The idle baseline holds the DRAM model at C = 3.1 nF; the run models it at
+# 1e-4 less, so its net is a few tens of microjoules below zero.
+gm l1 idle --duration 200ms --dmidecode "$DMI"
+expect_rc "l: idle with the DIMM listing exits 0" 0 l1
+gm l2 measure --dmidecode "$DMI" --dimm-capacitance 3.0997e-9 --json l.json -- true
+if expect_rc "l: measure at a slightly smaller capacitance exits 0" 0 l2; then
+  check_json "l: dram net is negative and rounds to zero" l.json '
+c = [c for c in d["components"] if c["name"] == "dram"]
+want(len(c) == 1 and num(c[0].get("net_energy_j")) and -0.0005 < c[0]["net_energy_j"] < 0,
+     "dram %r" % c)
+'
+  check "l: the summary prints the dram net as 0.000 J" \
+    grep -Eq "^ dram +dram +dram-model +modelled \(model\) +[0-9.]+ J +0\.000 J " l2.err
+  check "l: no -0.000 anywhere in the summary" bash -c '! grep -q -- "-0\.000" l2.err'
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
