@@ -45,13 +45,18 @@ static const char fetch_usage[] =
     "  --dir D     directory of the data set (default ./" DEFAULT_DIR
     ", created)\n"
     "  --url URL   http(s) URL of the archive (default\n"
-    "              " GM_CIFAR10_URL ")\n"
+    "              " GM_CIFAR10_URL "),\n"
+    "              or file:///path/to/" GM_CIFAR10_ARCHIVE " for a copy on\n"
+    "              disk\n"
     "  --md5 HEX   expected MD5 of the archive (default\n"
     "              " GM_CIFAR10_MD5 ", the official one)\n"
     "\n"
     "Progress is shown when stderr is a terminal. Exit status: 0 done, 64\n"
     "usage, 65 checksum mismatch or bad archive, 73 D cannot be created, 74\n"
-    "network, HTTP or write error.\n";
+    "network, HTTP or write error.\n"
+    "\n"
+    "Offline, 'greenml train --data synthetic' (and infer, bench) use\n"
+    "generated data in the same format instead.\n";
 
 static const char synth_usage[] =
     "usage: greenml data synth [--dir D] [--seed S] [--train-per-batch N] "
@@ -217,10 +222,11 @@ static int data_fetch(int argc, char **argv) {
                  "--md5 '%s' is not an MD5 (32 hexadecimal digits)", md5);
     return GM_EXIT_USAGE;
   }
-  if (url && strncasecmp(url, "http://", 7) != 0 &&
+  bool file_url = url && strncasecmp(url, "file://", 7) == 0;
+  if (url && !file_url && strncasecmp(url, "http://", 7) != 0 &&
       strncasecmp(url, "https://", 8) != 0) {
-    gm_cli_error("data fetch", "--url '%s' is not an http:// or https:// URL",
-                 url);
+    gm_cli_error("data fetch",
+                 "--url '%s' is not an http://, https:// or file:// URL", url);
     return GM_EXIT_USAGE;
   }
   int ec = prepare_dir("data fetch", dir);
@@ -235,6 +241,15 @@ static int data_fetch(int argc, char **argv) {
       gm_cifar10_fetch(url, dir, md5, on_progress, &p, &info, err, sizeof(err));
   if (p.shown)
     fputc('\n', stderr);
+  if (rc != GM_OK && info.transfer_failed && !file_url) {
+    gm_cli_error(
+        "data fetch",
+        "%s; offline, 'greenml train --data synthetic' (and infer, "
+        "bench) use generated data instead, and an archive already "
+        "on disk installs with --url file:///path/to/" GM_CIFAR10_ARCHIVE,
+        err);
+    return exit_for(rc);
+  }
   if (rc != GM_OK) {
     gm_cli_error("data fetch", "%s", err);
     return exit_for(rc);
@@ -398,12 +413,17 @@ int cmd_data(int argc, char **argv) {
     fputs(usage_text, stdout);
     return 0;
   }
-  if (strcmp(sub, "fetch") == 0)
-    return data_fetch(argc - 1, argv + 1);
-  if (strcmp(sub, "synth") == 0)
-    return data_synth(argc - 1, argv + 1);
-  if (strcmp(sub, "check") == 0)
-    return data_check(argc - 1, argv + 1);
+  /* getopt's messages name "greenml data SUB" */
+  static char self[32];
+  int (*fn)(int, char **) = strcmp(sub, "fetch") == 0   ? data_fetch
+                            : strcmp(sub, "synth") == 0 ? data_synth
+                            : strcmp(sub, "check") == 0 ? data_check
+                                                        : NULL;
+  if (fn) {
+    snprintf(self, sizeof(self), "greenml data %s", sub);
+    argv[1] = self;
+    return fn(argc - 1, argv + 1);
+  }
   gm_cli_error("data",
                "'%s' is not a data subcommand (fetch, synth, check); run "
                "'greenml data --help'",

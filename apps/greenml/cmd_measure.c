@@ -294,7 +294,8 @@ static void print_summary(FILE *f, const struct summary *s,
   if (s->have_idle && isnan(s->carbon_net_g))
     fprintf(f, " %12s g   CO2e net of idle\n", "n/a");
   else if (s->have_idle)
-    fprintf(f, " %12.3f g   CO2e net of idle\n", s->carbon_net_g);
+    fprintf(f, " %12.3f g   CO2e net of idle\n", /* never -0.000 */
+            fabs(s->carbon_net_g) < 0.0005 ? 0.0 : s->carbon_net_g);
   if (s->idle_note[0])
     fprintf(f, "\n note: %s\n", s->idle_note);
   for (size_t i = 0; i < r->n_components; i++) {

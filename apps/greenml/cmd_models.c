@@ -98,6 +98,14 @@ int cmd_models(int argc, char **argv) {
     gm_cli_error("models", "unexpected argument '%s'", argv[optind]);
     return GM_EXIT_USAGE;
   }
+  bool found = false;
+  for (size_t i = 0; only && i < gm_nn_zoo_count(); i++)
+    found = found || strcasecmp(only, gm_nn_zoo_name(i)) == 0;
+  if (only && !found) {
+    gm_cli_error("models",
+                 "no model '%s' in the zoo; 'greenml models' lists them", only);
+    return GM_EXIT_USAGE;
+  }
   struct gm_json j;
   gm_json_init(&j);
   if (json)
@@ -105,13 +113,11 @@ int cmd_models(int argc, char **argv) {
   else
     printf("%-16s %12s %12s %12s %12s %12s %14s %10s\n", "model", "params",
            "trainable", "param B", "buffer B", "size B", "MACs", "MACs/param");
-  bool found = false;
   int ec = 0;
   for (size_t i = 0; i < gm_nn_zoo_count(); i++) {
     const char *name = gm_nn_zoo_name(i);
     if (only && strcasecmp(only, name) != 0)
       continue;
-    found = true;
     struct gm_nn_net *net = NULL;
     struct gm_nn_stats st;
     enum gm_status rc = gm_nn_zoo_build(name, &net);
@@ -144,12 +150,6 @@ int cmd_models(int argc, char **argv) {
       }
     }
     gm_nn_net_destroy(net);
-  }
-  if (only && !found) {
-    gm_json_release(&j);
-    gm_cli_error("models",
-                 "no model '%s' in the zoo; 'greenml models' lists them", only);
-    return GM_EXIT_USAGE;
   }
   if (json) {
     gm_json_end_array(&j);

@@ -75,6 +75,8 @@ static void html(FILE *fp, const char *s) {
 /* An energy cell with its unit: "571.0 J", "17.74 kJ", or "n/a". */
 static void td_energy(FILE *fp, double j) {
   double a = fabs(j);
+  if (a < 0.0005)
+    j = 0.0; /* 0.000 J, never -0.000 J */
   if (isnan(j))
     fputs("<td class=\"num\">n/a</td>", fp);
   else if (a >= 1e6)

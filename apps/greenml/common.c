@@ -218,6 +218,9 @@ void gm_cli_fmt_energy(char *buf, size_t size, double j) {
     snprintf(buf, size, "%.3f kJ", j / 1e3);
   else
     snprintf(buf, size, "%.3f J", j);
+  /* a value that rounds to zero prints as 0.000, never -0.000 */
+  if (buf[0] == '-' && strspn(buf + 1, "0.") == strcspn(buf + 1, " "))
+    memmove(buf, buf + 1, strlen(buf));
 }
 
 void gm_cli_fmt_provenance(char *buf, size_t size,

@@ -97,11 +97,16 @@ int gm_cli_cost_resolve(const char *cmd, const struct gm_cli_cost_opts *o,
   struct gm_carbon_entry e;
   const char *code = o->region ? o->region : "WORLD";
   if (gm_carbon_lookup(code, &e) != GM_OK) {
+    /* the countries are the rows with a 2-letter code (not WORLD) */
+    size_t countries = 0;
+    for (size_t i = 0; i < gm_carbon_count(); i++)
+      countries += gm_carbon_at(i, &e) == GM_OK && strlen(e.code) == 2;
     gm_cli_error(cmd,
-                 "--region '%s' is not in the carbon table (%zu ISO 3166-1 "
-                 "alpha-2 codes, tables/carbon_intensity.csv); pass "
-                 "--carbon-intensity G_PER_KWH instead",
-                 code, gm_carbon_count());
+                 "--region '%s' is not in the carbon table (%zu countries by "
+                 "ISO 3166-1 alpha-2 code, and WORLD; "
+                 "tables/carbon_intensity.csv); pass --carbon-intensity "
+                 "G_PER_KWH instead",
+                 code, countries);
     return GM_EXIT_USAGE;
   }
   out->g_per_kwh = e.g_per_kwh;

@@ -50,9 +50,15 @@ int main(int argc, char **argv) {
     printf("greenml %s\n", GM_VERSION_STRING);
     return 0;
   }
+  /* The command sees itself as "greenml NAME", which getopt's messages
+   * ("greenml sources: unrecognized option ...") then name. */
+  static char self[64];
   for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-    if (strcmp(argv[1], commands[i].name) == 0)
+    if (strcmp(argv[1], commands[i].name) == 0) {
+      snprintf(self, sizeof(self), "greenml %s", commands[i].name);
+      argv[1] = self;
       return commands[i].fn(argc - 1, argv + 1);
+    }
   fprintf(stderr,
           "greenml: '%s' is not a greenml command; run 'greenml --help' for "
           "the list\n",

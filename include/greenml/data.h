@@ -183,6 +183,8 @@ struct gm_cifar10_fetch_info {
   uint64_t archive_bytes;  /* size of the archive checked */
   char md5[33];            /* its MD5, lowercase hex ("" when not computed) */
   char archive_path[1024]; /* DIR/cifar-10-binary.tar.gz */
+  bool transfer_failed;    /* the URL could not be read (network, HTTP status,
+                              missing file): nothing was downloaded */
 };
 
 /* Downloads the binary archive and installs the data set into dir:
@@ -190,8 +192,9 @@ struct gm_cifar10_fetch_info {
  * 1. when dir already holds a valid official set (both splits load, no
  *    manifest) nothing is done: info->already_present;
  * 2. when DIR/GM_CIFAR10_ARCHIVE exists with the expected MD5 it is used;
- *    otherwise url (NULL: GM_CIFAR10_URL; http or https, redirects followed)
- *    is downloaded with libcurl into DIR/cifar-10-binary.tar.gz.part
+ *    otherwise url (NULL: GM_CIFAR10_URL; http or https, redirects followed
+ *    to http or https only; or file:// for an archive already on disk) is
+ *    downloaded with libcurl into DIR/cifar-10-binary.tar.gz.part
  *    (truncated first: no resume), its MD5 computed on the way, and renamed
  *    to DIR/cifar-10-binary.tar.gz when it equals expected_md5 (NULL:
  *    GM_CIFAR10_MD5; 32 hex digits, any case);

@@ -21,7 +21,8 @@
 #include "greenml/status.h"
 
 struct gm_nn_engine_config {
-  const char *backend; /* "ref" or "onednn"; NULL: the fastest available */
+  const char *backend; /* "ref" or "onednn"; NULL: the fastest available
+                          that implements every operator of the net */
   int max_batch;       /* largest n passed to forward (> 0) */
   int threads;         /* 0: the backend's default */
 };
@@ -47,7 +48,8 @@ GM_API const char *gm_nn_backend_name(size_t i);
 
 /* Creates an engine for net; parameters start at zero until
  * gm_nn_engine_init or gm_nn_engine_set_params. err (optional) receives the
- * specific message. GM_ERR_NOT_FOUND for an unknown backend name. */
+ * specific message. GM_ERR_NOT_FOUND for an unknown backend name,
+ * GM_ERR_NOT_SUPPORTED when the backend lacks an operator of the net. */
 GM_API enum gm_status gm_nn_engine_create(const struct gm_nn_net *net,
                                           const struct gm_nn_engine_config *cfg,
                                           struct gm_nn_engine **out, char *err,

@@ -143,11 +143,12 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
   return 0;
 }
 
-/* Downloads url into part, computing its MD5 into md5 (hex). */
+/* Downloads url into part, computing its MD5 into md5 (hex); *failed is
+ * set when the transfer itself fails (not when writing part does). */
 static enum gm_status download(const char *url, const char *part,
                                gm_cifar10_progress_fn progress, void *ctx,
-                               char md5[33], uint64_t *bytes, char *err,
-                               size_t err_size) {
+                               char md5[33], uint64_t *bytes, bool *failed,
+                               char *err, size_t err_size) {
   struct download d = {.progress = progress, .ctx = ctx};
   CURL *h = NULL;
   bool curl_inited = false;
@@ -191,13 +192,15 @@ static enum gm_status download(const char *url, const char *part,
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
   curl_easy_setopt(h, CURLOPT_USERAGENT, "greenml/" GM_VERSION_STRING);
 #if LIBCURL_VERSION_NUM >= 0x075500
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  /* file:// for an archive already on disk; a redirect never leads there */
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https,file");
   curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 #endif
   CURLcode cc = curl_easy_perform(h);
   long status = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
   if (cc == CURLE_HTTP_RETURNED_ERROR) {
+    *failed = true;
     gm__data_err(err, err_size,
                  "cannot download '%s': HTTP status %ld; check the URL (the "
                  "official one is %s)",
@@ -212,6 +215,7 @@ static enum gm_status download(const char *url, const char *part,
     goto out;
   }
   if (cc != CURLE_OK) {
+    *failed = true;
     gm__data_err(err, err_size, "cannot download '%s': %s", url,
                  cerr[0] ? cerr : curl_easy_strerror(cc));
     rc = GM_ERR_IO;
@@ -459,8 +463,10 @@ enum gm_status gm_cifar10_fetch(const char *url, const char *dir,
     return GM_ERR_INVALID_ARG;
   }
   if (strncasecmp(url, "http://", 7) != 0 &&
-      strncasecmp(url, "https://", 8) != 0) {
-    gm__data_err(err, err_size, "'%s' is not an http:// or https:// URL", url);
+      strncasecmp(url, "https://", 8) != 0 &&
+      strncasecmp(url, "file://", 7) != 0) {
+    gm__data_err(err, err_size,
+                 "'%s' is not an http://, https:// or file:// URL", url);
     return GM_ERR_INVALID_ARG;
   }
   char want[33];
@@ -493,7 +499,8 @@ enum gm_status gm_cifar10_fetch(const char *url, const char *dir,
     info->reused_archive = true;
   } else {
     unlink(archive);
-    rc = download(url, part, progress, ctx, got, &bytes, err, err_size);
+    rc = download(url, part, progress, ctx, got, &bytes, &info->transfer_failed,
+                  err, err_size);
     if (rc != GM_OK) {
       unlink(part);
       return rc;

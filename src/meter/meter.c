@@ -173,14 +173,35 @@ static void set_err(struct gm_meter *m, const char *msg) {
 
 /* ---- source selection ---------------------------------------------------- */
 
-static bool is_rapl(const struct gm__source_ops *ops) {
-  return strncmp(ops->name, "rapl-", 5) == 0;
-}
-
-static void close_unused(struct gm_meter *m, void **selves, bool *use) {
-  for (size_t i = 0; i < gm__source_count; i++)
+static void close_unused(size_t n, void **selves, const bool *use) {
+  for (size_t i = 0; i < n; i++)
     if (selves[i] && !use[i])
       gm__sources[i]->close(selves[i]);
+}
+
+static bool has_domain(size_t i, void *self, enum gm_domain d) {
+  const struct gm__source_ops *o = gm__sources[i];
+  for (size_t c = 0; c < o->component_count(self); c++)
+    if (o->component(self, c)->domain == d)
+      return true;
+  return false;
+}
+
+/* The open source declaring role with the lowest preference (registry order
+ * on ties) that has a component in domain *need (any when need is NULL);
+ * SIZE_MAX when there is none. */
+static size_t pick(void *const *selves, unsigned role,
+                   const enum gm_domain *need) {
+  size_t best = SIZE_MAX;
+  for (size_t i = 0; i < gm__source_count && i < MAX_SOURCES; i++) {
+    const struct gm__source_ops *o = gm__sources[i];
+    if (!selves[i] || !(o->roles & role) ||
+        (need && !has_domain(i, selves[i], *need)))
+      continue;
+    if (best == SIZE_MAX || o->preference < gm__sources[best]->preference)
+      best = i;
+  }
+  return best;
 }
 
 static enum gm_status build_sources(struct gm_meter *m) {
@@ -188,8 +209,10 @@ static enum gm_status build_sources(struct gm_meter *m) {
   bool use[MAX_SOURCES] = {0};
   enum gm_status st[MAX_SOURCES];
   size_t first_probe = m->n_probes;
+  const size_t n =
+      gm__source_count < MAX_SOURCES ? gm__source_count : MAX_SOURCES;
 
-  for (size_t i = 0; i < gm__source_count && i < MAX_SOURCES; i++) {
+  for (size_t i = 0; i < n; i++) {
     struct gm_probe *p = &m->probes[m->n_probes++];
     memset(p, 0, sizeof(*p));
     gm__strlcpy(p->source, gm__sources[i]->name, sizeof(p->source));
@@ -199,53 +222,53 @@ static enum gm_status build_sources(struct gm_meter *m) {
       selves[i] = NULL;
   }
 
-  /* CPU: the first RAPL method with a package component. */
-  size_t rapl = SIZE_MAX;
-  bool rapl_dram = false;
-  for (size_t i = 0; i < gm__source_count; i++) {
-    if (!selves[i] || !is_rapl(gm__sources[i]))
-      continue;
-    const struct gm__source_ops *o = gm__sources[i];
-    bool pkg = false, dram = false;
-    for (size_t c = 0; c < o->component_count(selves[i]); c++) {
-      const struct gm_component_info *ci = o->component(selves[i], c);
-      pkg |= ci->domain == GM_DOMAIN_PACKAGE;
-      dram |= ci->domain == GM_DOMAIN_DRAM;
-    }
-    if (pkg && rapl == SIZE_MAX) {
-      rapl = i;
-      rapl_dram = dram;
-      use[i] = true;
-    }
-  }
-  for (size_t i = 0; i < gm__source_count; i++) {
+  /* The CPU: the most preferred CPU_PACKAGE source that has packages;
+   * failing that, the most preferred CPU model. Sources without a
+   * competing role (GPUs) are used whenever they open. */
+  const enum gm_domain package = GM_DOMAIN_PACKAGE;
+  const unsigned competing =
+      GM__ROLE_CPU_PACKAGE | GM__ROLE_CPU_FALLBACK | GM__ROLE_DRAM_FALLBACK;
+  size_t cpu = pick(selves, GM__ROLE_CPU_PACKAGE, &package);
+  size_t cpu_model =
+      cpu == SIZE_MAX ? pick(selves, GM__ROLE_CPU_FALLBACK, NULL) : SIZE_MAX;
+  for (size_t i = 0; i < n; i++)
+    use[i] = selves[i] && (i == cpu || i == cpu_model ||
+                           !(gm__sources[i]->roles & competing));
+  /* DRAM: modelled only when no source in use measures it. */
+  const enum gm_domain dram_domain = GM_DOMAIN_DRAM;
+  size_t dram = SIZE_MAX;
+  for (size_t i = 0; i < n && dram == SIZE_MAX; i++)
+    if (use[i] && (gm__sources[i]->roles & GM__ROLE_DRAM) &&
+        has_domain(i, selves[i], dram_domain))
+      dram = i;
+  size_t dram_model =
+      dram == SIZE_MAX ? pick(selves, GM__ROLE_DRAM_FALLBACK, NULL) : SIZE_MAX;
+  if (dram_model != SIZE_MAX)
+    use[dram_model] = true;
+
+  for (size_t i = 0; i < n; i++) {
     struct gm_probe *p = &m->probes[first_probe + i];
-    const char *name = gm__sources[i]->name;
-    if (!selves[i])
-      continue;
-    if (is_rapl(gm__sources[i]) && i != rapl) {
-      gm__fmt(p->reason, sizeof(p->reason), "not needed: %s measures the CPU",
-              rapl != SIZE_MAX ? gm__sources[rapl]->name : "another source");
-    } else if (strcmp(name, "dram-model") == 0) {
-      if (rapl_dram)
-        gm__fmt(p->reason, sizeof(p->reason),
-                "not needed: %s has a DRAM domain", gm__sources[rapl]->name);
-      else
-        use[i] = true;
-    } else if (strcmp(name, "cpu-tdp-model") == 0) {
-      if (rapl != SIZE_MAX)
-        gm__fmt(p->reason, sizeof(p->reason), "not needed: %s measures the CPU",
-                gm__sources[rapl]->name);
-      else
-        use[i] = true;
-    } else if (!is_rapl(gm__sources[i])) {
-      use[i] = true;
-    }
+    unsigned roles = gm__sources[i]->roles;
     p->used = use[i];
+    if (!selves[i] || use[i])
+      continue;
+    if ((roles & GM__ROLE_CPU_PACKAGE) ||
+        ((roles & GM__ROLE_CPU_FALLBACK) && cpu != SIZE_MAX))
+      gm__fmt(p->reason, sizeof(p->reason), "not needed: %s measures the CPU",
+              cpu != SIZE_MAX ? gm__sources[cpu]->name : "another source");
+    else if ((roles & GM__ROLE_DRAM_FALLBACK) && dram != SIZE_MAX)
+      gm__fmt(p->reason, sizeof(p->reason), "not needed: %s has a DRAM domain",
+              gm__sources[dram]->name);
+    else if (roles & GM__ROLE_DRAM_FALLBACK)
+      gm__fmt(p->reason, sizeof(p->reason), "not needed: %s models DRAM",
+              gm__sources[dram_model]->name);
+    else
+      gm__fmt(p->reason, sizeof(p->reason), "not needed: %s models the CPU",
+              gm__sources[cpu_model]->name);
   }
 
   size_t nc = 0, nm = m->ps ? gm__procstat_metric_count(m->ps) : 0;
-  for (size_t i = 0; i < gm__source_count; i++) {
+  for (size_t i = 0; i < n; i++) {
     if (!use[i])
       continue;
     struct src_slot *s = &m->srcs[m->n_srcs++];
@@ -258,7 +281,7 @@ static enum gm_status build_sources(struct gm_meter *m) {
     nc += s->n_comp;
     nm += s->n_metric;
   }
-  close_unused(m, selves, use);
+  close_unused(n, selves, use);
 
   m->nc = nc;
   m->nm = nm;

@@ -1,8 +1,10 @@
-/* registry.c: the only file that lists the power sources, in probing order.
- * The meter opens all of them (so `greenml sources` can explain each) and
- * then selects: the first RAPL method that yields packages measures the CPU;
- * the DRAM model stands in when that method has no DRAM domain; the CPU model
- * stands in when no RAPL method works. */
+/* registry.c: the only file that lists the power sources, in probing order
+ * (the order of `greenml sources`). The meter opens all of them, so that each
+ * is explained, and then selects by the roles and preferences each source
+ * declares in its ops (source.h): the preferred CPU_PACKAGE source with
+ * packages measures the CPU, the DRAM model stands in when no source in use
+ * measures DRAM, the CPU model when no CPU_PACKAGE source works. Every entry
+ * needs a case in tests/unit/test_source_contract.c. */
 #include "meter/source.h"
 
 const struct gm__source_ops *const gm__sources[] = {

@@ -46,8 +46,59 @@ struct gm__reading {
   bool lost; /* the device is gone for good: stop reading it */
 };
 
+/* What a source is for, declared in its ops (a set of these bits). The
+ * meter selects sources by role and preference, never by name
+ * (build_sources in meter.c):
+ *   CPU_PACKAGE    measures CPU packages (and may have cores, uncore and
+ *                  psys components); of the sources that open with a
+ *                  package component, the most preferred is used, the
+ *                  others are "not needed";
+ *   DRAM           measures DRAM alongside (a DRAM component when the
+ *                  hardware has one);
+ *   GPU            measures GPUs; used whenever it opens;
+ *   DRAM_FALLBACK  models DRAM; the most preferred one is used when no used
+ *                  source has a DRAM component;
+ *   CPU_FALLBACK   models the CPU; the most preferred one is used when no
+ *                  CPU_PACKAGE source is.
+ * A source without CPU_PACKAGE or a fallback role is used whenever it opens.
+ * Every component a source declares belongs to one of its roles
+ * (gm__source_component_role), which tests/unit/test_source_contract.c
+ * checks for every registry entry. */
+enum gm__source_role {
+  GM__ROLE_CPU_PACKAGE = 1u << 0,
+  GM__ROLE_DRAM = 1u << 1,
+  GM__ROLE_GPU = 1u << 2,
+  GM__ROLE_DRAM_FALLBACK = 1u << 3,
+  GM__ROLE_CPU_FALLBACK = 1u << 4,
+};
+
+/* The role a component belongs to: measured package, cores, uncore and psys
+ * components are CPU_PACKAGE, a modelled package CPU_FALLBACK, measured DRAM
+ * DRAM, modelled DRAM DRAM_FALLBACK, a GPU GPU. */
+static inline unsigned
+gm__source_component_role(const struct gm_component_info *ci) {
+  bool modelled = ci->provenance == GM_PROV_MODELLED;
+  switch (ci->domain) {
+  case GM_DOMAIN_PACKAGE:
+    return modelled ? GM__ROLE_CPU_FALLBACK : GM__ROLE_CPU_PACKAGE;
+  case GM_DOMAIN_CORES:
+  case GM_DOMAIN_UNCORE:
+  case GM_DOMAIN_PSYS:
+    return modelled ? 0u : GM__ROLE_CPU_PACKAGE;
+  case GM_DOMAIN_DRAM:
+    return modelled ? GM__ROLE_DRAM_FALLBACK : GM__ROLE_DRAM;
+  case GM_DOMAIN_GPU:
+    return modelled ? 0u : GM__ROLE_GPU;
+  }
+  return 0u;
+}
+
 struct gm__source_ops {
-  const char *name; /* as in gm_component_info.source */
+  const char *name; /* as in gm_component_info.source; never compared */
+  unsigned roles;   /* enum gm__source_role bits */
+  /* Among the sources competing for one role (CPU_PACKAGE, DRAM_FALLBACK,
+   * CPU_FALLBACK), lower is chosen first; ties go to registry order. */
+  unsigned preference;
 
   /* Probes the machine. On GM_OK *self is owned by the meter and released
    * with close; otherwise *self is NULL. Either way probe->found/reason/fix

@@ -23,8 +23,18 @@ struct gm__nn_memory_plan {
   size_t naive;      /* bytes if every tensor had a buffer of its own */
 };
 
+/* The operators a backend implements, forward and backward, declared as a
+ * set of GM__NN_OP_BIT(op) over enum gm_nn_op (greenml/nn.h). The engine
+ * gives a net to the first backend, fastest first, that implements every op
+ * of it (gm__nn_backend_supports), and refuses a named backend that does
+ * not; tests/unit/test_nn_backends.c checks each declared op against ref. */
+#define GM__NN_OP_COUNT ((int)GM_NN_SHUFFLE + 1) /* the last op, plus one */
+#define GM__NN_OP_BIT(op) (UINT32_C(1) << (unsigned)(op))
+#define GM__NN_OPS_ALL (GM__NN_OP_BIT(GM__NN_OP_COUNT) - 1u)
+
 struct gm__nn_backend_ops {
   const char *name;
+  uint32_t ops; /* GM__NN_OP_BIT of every op implemented */
   /* Builds everything needed to run net for up to cfg->max_batch samples.
    * Parameters and statistics start at zero. err receives the reason on
    * failure. */
@@ -59,6 +69,31 @@ struct gm__nn_backend_ops {
 
 extern const struct gm__nn_backend_ops gm__nn_backend_ref;
 extern const struct gm__nn_backend_ops gm__nn_backend_onednn;
+
+/* The registry (src/nn/engine.c): every compiled-in backend, fastest
+ * first. */
+extern const struct gm__nn_backend_ops *const gm__nn_backends[];
+extern const size_t gm__nn_backend_count;
+
+/* Whether b implements op / every op of net; *missing (optional) receives
+ * the first op of net it lacks. */
+bool gm__nn_backend_supports_op(const struct gm__nn_backend_ops *b,
+                                enum gm_nn_op op);
+bool gm__nn_backend_supports(const struct gm__nn_backend_ops *b,
+                             const struct gm_nn_net *net,
+                             enum gm_nn_op *missing);
+/* The engine's choice from list[n] (fastest first): the backend called name
+ * (case-insensitive), or with name NULL the first that implements every op
+ * of net. GM_ERR_NOT_FOUND: no backend has that name; GM_ERR_NOT_SUPPORTED:
+ * the named one, or every one, lacks an op of net. err (optional) receives
+ * the message. */
+enum gm_status gm__nn_backend_pick(const struct gm__nn_backend_ops *const *list,
+                                   size_t n, const char *name,
+                                   const struct gm_nn_net *net,
+                                   const struct gm__nn_backend_ops **out,
+                                   char *err, size_t err_size);
+/* "conv2d", "batchnorm", ...; "?" for a value outside the enum. */
+const char *gm__nn_op_name(enum gm_nn_op op);
 
 /* Helpers shared by backends. */
 /* Number of float elements of all parameters / of all running statistics,

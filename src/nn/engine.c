@@ -16,16 +16,18 @@
 #include "base/util.h"
 #include "nn/backend.h"
 
-/* Fastest first. oneDNN is compiled in when the build finds it
- * (GREENML_ONEDNN, which defines GM_HAVE_ONEDNN); ref always is. */
-static const struct gm__nn_backend_ops *const backends[] = {
+/* The registry: every backend, fastest first. oneDNN is compiled in when
+ * the build finds it (GREENML_ONEDNN, which defines GM_HAVE_ONEDNN); ref
+ * always is. */
+const struct gm__nn_backend_ops *const gm__nn_backends[] = {
 #ifdef GM_HAVE_ONEDNN
     &gm__nn_backend_onednn,
 #endif
     &gm__nn_backend_ref,
 };
 
-#define N_BACKENDS (sizeof(backends) / sizeof(backends[0]))
+const size_t gm__nn_backend_count =
+    sizeof(gm__nn_backends) / sizeof(gm__nn_backends[0]);
 
 struct gm_nn_engine {
   const struct gm_nn_net *net;
@@ -47,7 +49,84 @@ struct gm_nn_sgd gm_nn_sgd_default(void) {
 }
 
 const char *gm_nn_backend_name(size_t i) {
-  return i < N_BACKENDS ? backends[i]->name : NULL;
+  return i < gm__nn_backend_count ? gm__nn_backends[i]->name : NULL;
+}
+
+const char *gm__nn_op_name(enum gm_nn_op op) {
+  static const char *const names[GM__NN_OP_COUNT] = {
+      "input",     "conv2d",  "batchnorm",      "relu",   "sigmoid", "swish",
+      "maxpool",   "avgpool", "global_avgpool", "linear", "flatten", "dropout",
+      "drop_path", "add",     "mul_channel",    "concat", "slice",   "shuffle"};
+  return (int)op >= 0 && (int)op < GM__NN_OP_COUNT ? names[op] : "?";
+}
+
+bool gm__nn_backend_supports_op(const struct gm__nn_backend_ops *b,
+                                enum gm_nn_op op) {
+  return (int)op >= 0 && (int)op < GM__NN_OP_COUNT &&
+         (b->ops & GM__NN_OP_BIT(op)) != 0;
+}
+
+bool gm__nn_backend_supports(const struct gm__nn_backend_ops *b,
+                             const struct gm_nn_net *net,
+                             enum gm_nn_op *missing) {
+  for (int id = 0; id < gm_nn_node_count(net); id++) {
+    enum gm_nn_op op = gm_nn_node_op(net, id);
+    if (!gm__nn_backend_supports_op(b, op)) {
+      if (missing)
+        *missing = op;
+      return false;
+    }
+  }
+  return true;
+}
+
+/* "onednn, ref" into buf. */
+static const char *backend_list(const struct gm__nn_backend_ops *const *list,
+                                size_t n, char *buf, size_t size) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < n && used < size; i++) {
+    gm__fmt(buf + used, size - used, "%s%s", i ? ", " : "", list[i]->name);
+    used = strlen(buf);
+  }
+  return buf;
+}
+
+enum gm_status gm__nn_backend_pick(const struct gm__nn_backend_ops *const *list,
+                                   size_t n, const char *name,
+                                   const struct gm_nn_net *net,
+                                   const struct gm__nn_backend_ops **out,
+                                   char *err, size_t err_size) {
+  const struct gm__nn_backend_ops *b = NULL;
+  enum gm_nn_op missing = GM_NN_INPUT;
+  char names[128];
+  *out = NULL;
+  for (size_t i = 0; i < n && !b; i++)
+    if (name ? strcasecmp(name, list[i]->name) == 0
+             : gm__nn_backend_supports(list[i], net, NULL))
+      b = list[i];
+  if (!b && name) {
+    if (err)
+      gm__fmt(err, err_size, "no backend '%s' (available: %s)", name,
+              backend_list(list, n, names, sizeof(names)));
+    return GM_ERR_NOT_FOUND;
+  }
+  if (!b) {
+    if (err)
+      gm__fmt(err, err_size,
+              "no backend implements every operator of the net (available: "
+              "%s)",
+              backend_list(list, n, names, sizeof(names)));
+    return GM_ERR_NOT_SUPPORTED;
+  }
+  if (!gm__nn_backend_supports(b, net, &missing)) {
+    if (err)
+      gm__fmt(err, err_size, "backend '%s' does not implement %s", b->name,
+              gm__nn_op_name(missing));
+    return GM_ERR_NOT_SUPPORTED;
+  }
+  *out = b;
+  return GM_OK;
 }
 
 /* ---- shared helpers
@@ -143,17 +222,10 @@ enum gm_status gm_nn_engine_create(const struct gm_nn_net *net,
     return GM_ERR_INVALID_ARG;
   }
   const struct gm__nn_backend_ops *ops = NULL;
-  for (size_t i = 0; i < N_BACKENDS; i++)
-    if (!c.backend || strcasecmp(c.backend, backends[i]->name) == 0) {
-      ops = backends[i];
-      break;
-    }
-  if (!ops) {
-    if (err)
-      gm__fmt(err, err_size, "no backend '%s' (available: %s)", c.backend,
-              backends[0]->name);
-    return GM_ERR_NOT_FOUND;
-  }
+  enum gm_status st = gm__nn_backend_pick(gm__nn_backends, gm__nn_backend_count,
+                                          c.backend, net, &ops, err, err_size);
+  if (st != GM_OK)
+    return st;
   struct gm_nn_engine *e = calloc(1, sizeof(*e));
   if (!e)
     return GM_ERR_NO_MEMORY;

@@ -7,8 +7,9 @@
 # A small synthetic data set is packed as cifar-10-batches-bin/*.bin (plus its
 # manifest) into a .tar.gz with tar, its MD5 taken with md5sum, and the
 # directory served by `python3 -m http.server` on 127.0.0.1 (a port the
-# kernel picks). Checked: a good download, its validation, a wrong MD5, an
-# HTTP 404, a refused connection, archives without the batch files or not
+# kernel picks). Checked: a good download, its validation, an archive
+# already on disk given as a file:// URL, a wrong MD5, an HTTP 404, a refused
+# connection (with the offline hint), archives without the batch files or not
 # archives at all, an output directory that cannot be created, the loader's
 # exit codes, and a directory that already holds an official-size set.
 #
@@ -155,6 +156,20 @@ run "check after fetch" 0 "synthetic data set" "^0 airplane +25 +4$" \
 run "fetch with the option after the name, upper-case MD5" 0 "MD5 $MD5 verified" -- \
   data fetch --dir "$D" cifar10 --md5 "${MD5^^}" --url "$BASE/x.tar.gz"
 
+# An archive the user already has, given as a file:// URL: no server.
+DF=$TMP/dfile
+run "fetch from a file:// URL: MD5 verified, installed" 0 \
+  "archive .*cifar-10-binary\.tar\.gz' \([0-9]+ bytes, MD5 $MD5 verified\)" \
+  "installed and validated" -- \
+  data fetch cifar10 --url "file://$WWW/x.tar.gz" --md5 "$MD5" --dir "$DF"
+check "file:// fetch: the files equal the packed ones" \
+  cmp -s "$DF/test_batch.bin" "$TMP/src/cifar-10-batches-bin/test_batch.bin"
+check "file:// fetch: the source archive is left alone" test -f "$WWW/x.tar.gz"
+run "fetch from a missing file:// archive: 74, named" 74 \
+  "^greenml data fetch: cannot download 'file://$TMP/none\.tar\.gz': .*$TMP/none\.tar\.gz" -- \
+  data fetch cifar10 --url "file://$TMP/none.tar.gz" --md5 "$MD5" --dir "$TMP/dnone"
+check "missing file:// archive: nothing left in D" no_leftovers "$TMP/dnone"
+
 # A verified archive already in D (an interrupted install) is used as it is:
 # the URL is never contacted.
 D3=$TMP/d3
@@ -189,8 +204,10 @@ run "HTTP 404: 74 with the status code" 74 \
   "cannot download '$BASE/missing\.tar\.gz': HTTP status 404" -- \
   data fetch cifar10 --url "$BASE/missing.tar.gz" --md5 "$MD5" --dir "$D2"
 check "HTTP 404: nothing left in D" no_leftovers "$D2"
-run "connection refused: 74" 74 \
-  "cannot download 'http://127\.0\.0\.1:$DEAD_PORT/x\.tar\.gz': .*connect" -- \
+run "connection refused: 74, with the offline alternatives" 74 \
+  "cannot download 'http://127\.0\.0\.1:$DEAD_PORT/x\.tar\.gz': .*connect" \
+  "offline, 'greenml train --data synthetic' .* use generated data instead" \
+  "--url file:///path/to/cifar-10-binary\.tar\.gz" -- \
   data fetch cifar10 --url "http://127.0.0.1:$DEAD_PORT/x.tar.gz" --dir "$D2"
 check "connection refused: nothing left in D" no_leftovers "$D2"
 run "archive without the batch files: 65" 65 \

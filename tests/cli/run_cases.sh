@@ -13,7 +13,8 @@
 # that point, so single-quoted '$$' reaches the command as it is). The
 # runner runs `greenml ARGS` with a 60 s timeout and checks the exit status
 # and that the combined stdout and stderr match every REGEX (grep -E, one
-# line at a time; no REGEX: only the status is checked).
+# line at a time; no REGEX: only the status is checked). A REGEX written
+# !REGEX must match no line.
 #
 # Every case runs in its own directory (relative paths in ARGS land there)
 # with a private HOME and XDG_DATA_HOME, an empty fake sysfs and devfs (no
@@ -130,6 +131,16 @@ while IFS= read -r line || [ -n "$line" ]; do
       fi
       re=$(trim "$re")
       [ -n "$re" ] || continue
+      if [[ $re == '!'* ]]; then
+        re=${re#!}
+        grep -Eq -e "$re" "$dir/out" 2>/dev/null
+        case $? in
+          1) continue ;;
+          0) why="expected no output matching /$re/" ;;
+          *) why="bad regex /$re/" ;;
+        esac
+        break
+      fi
       grep -Eq -e "$re" "$dir/out" 2>/dev/null
       case $? in
         0) ;;

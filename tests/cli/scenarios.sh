@@ -855,5 +855,80 @@ for x in ph:
     test "$(sqlite3 t.db "$q" 2>&1)" = "1|1|dram:0,package-0:1|1"
 fi
 
+# ---- m. monitor: power over a window, and the total --------------------------
+if [ -z "$FAKE_NVML" ] || [ ! -f "$FAKE_NVML" ]; then
+  not_ok "m: fake NVML" "the fake libnvidia-ml.so.1 was not built or not passed ('$FAKE_NVML')"
+else
+  new_env m
+  # gpu0's energy counter rises by 4.2 J and 8.5 J in turn, one step per
+  # reading: at 100 ms per tick the single intervals show 42 W and 85 W, the
+  # mean over a second 63.5 W.
+  python3 -c '
+v, vals = 1000000, [1000000]
+for s in [4200, 8500] * 60:
+    v += s
+    vals.append(v)
+print("gpu name=\"NVIDIA H100 80GB HBM3\" arch=9 power_mw=60000")
+print("energy_trace 0 = " + ",".join(map(str, vals)))
+' >nvml.script
+  export GREENML_NVML_LIB=$FAKE_NVML GREENML_FAKE_NVML_SCRIPT=$D/nvml.script
+  gm k1 monitor --refresh 100ms --duration 2500ms
+  expect_rc "m: monitor with a fake GPU exits 0" 0 k1
+  check "m: the header names the window" \
+    grep -q "^# greenml monitor: power is the mean over the last 1\.0 s" k1.out
+  # Every line: the total is the sum of the in-total components (all three
+  # here) and mixes measured and modelled; from 1.2 s on gpu0 is the mean
+  # over a second (63.5 W), never a single interval (42 or 85 W).
+  if msg=$(python3 -c '
+import re, sys
+lines = [l for l in open(sys.argv[1]) if l.startswith("t=")]
+errs, late = [], 0
+if len(lines) < 15:
+    errs.append("%d lines" % len(lines))
+for l in lines:
+    t = float(re.match(r"t=([0-9.]+)s", l).group(1))
+    f = {m.group(1): (float(m.group(2)), m.group(3))
+         for m in re.finditer(r" ([a-z0-9]+)=(-?[0-9.]+)W\[([a-z]+)\]", l)}
+    if set(f) != {"dram", "cpu", "gpu0", "total"}:
+        errs.append("fields %r" % sorted(f))
+        continue
+    parts = f["dram"][0] + f["cpu"][0] + f["gpu0"][0]
+    if abs(f["total"][0] - parts) > 0.005 or f["total"][1] != "mixed":
+        errs.append("total %r, parts %.3f" % (f["total"], parts))
+    if t >= 1.2:
+        late += 1
+        if not 55.0 <= f["gpu0"][0] <= 72.0:
+            errs.append("t=%.3f: gpu0 %.3f W, not a mean over a second" % (t, f["gpu0"][0]))
+if late < 5:
+    errs.append("%d lines after 1.2 s" % late)
+print("; ".join(errs)[:600])
+sys.exit(1 if errs else 0)
+' k1.out 2>&1); then
+    ok "m: gpu0 is the mean over a second; total = sum of the parts, mixed"
+  else
+    not_ok "m: gpu0 is the mean over a second; total = sum of the parts, mixed" "$msg"
+  fi
+  unset GREENML_FAKE_NVML_SCRIPT
+fi
+
+# ---- n. an energy that rounds to zero prints as 0.000, never -0.000 ----------
+new_env n
+DMI=$TESTS/fixtures/dmidecode-ddr4.txt
+# The idle baseline holds the DRAM model at C = 3.1 nF; the run models it at
+# 1e-4 less, so its net is a few tens of microjoules below zero.
+gm l1 idle --duration 200ms --dmidecode "$DMI"
+expect_rc "n: idle with the DIMM listing exits 0" 0 l1
+gm l2 measure --dmidecode "$DMI" --dimm-capacitance 3.0997e-9 --json l.json -- true
+if expect_rc "n: measure at a slightly smaller capacitance exits 0" 0 l2; then
+  check_json "n: dram net is negative and rounds to zero" l.json '
+c = [c for c in d["components"] if c["name"] == "dram"]
+want(len(c) == 1 and num(c[0].get("net_energy_j")) and -0.0005 < c[0]["net_energy_j"] < 0,
+     "dram %r" % c)
+'
+  check "n: the summary prints the dram net as 0.000 J" \
+    grep -Eq "^ dram +dram +dram-model +modelled \(model\) +[0-9.]+ J +0\.000 J " l2.err
+  check "n: no -0.000 anywhere in the summary" bash -c '! grep -q -- "-0\.000" l2.err'
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

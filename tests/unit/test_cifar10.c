@@ -811,13 +811,22 @@ static void test_fetch_offline(void **state) {
   assert_int_equal(gm_cifar10_fetch("ftp://example.org/x.tar.gz", dir, NULL,
                                     NULL, NULL, &info, err, sizeof(err)),
                    GM_ERR_INVALID_ARG);
-  assert_non_null(strstr(err, "not an http:// or https:// URL"));
+  assert_non_null(strstr(err, "not an http://, https:// or file:// URL"));
+  assert_false(info.transfer_failed);
 
   /* port 1 on loopback: connection refused, nothing left behind */
   assert_int_equal(gm_cifar10_fetch("http://127.0.0.1:1/x.tar.gz", dir, NULL,
                                     NULL, NULL, &info, err, sizeof(err)),
                    GM_ERR_IO);
   assert_non_null(strstr(err, "cannot download 'http://127.0.0.1:1/x.tar.gz'"));
+  assert_true(info.transfer_failed);
+  /* a file:// URL of a missing archive: the same failure */
+  assert_int_equal(gm_cifar10_fetch("file:///nonexistent/greenml/x.tar.gz", dir,
+                                    NULL, NULL, NULL, &info, err, sizeof(err)),
+                   GM_ERR_IO);
+  assert_non_null(
+      strstr(err, "cannot download 'file:///nonexistent/greenml/x.tar.gz'"));
+  assert_true(info.transfer_failed);
   char *part = gmt_path(dir, GM_CIFAR10_ARCHIVE ".part");
   assert_int_equal(access(part, F_OK), -1);
   free(part);

@@ -337,6 +337,8 @@ static void close_(void *self) { free(self); }
 
 const struct gm__source_ops gm__source_cpu_model = {
     .name = "cpu-tdp-model",
+    .roles = GM__ROLE_CPU_FALLBACK,
+    .preference = 0,
     .open = open_,
     .component_count = component_count_,
     .component = component_,

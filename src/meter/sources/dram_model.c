@@ -348,6 +348,8 @@ static void close_(void *self) { free(self); }
 
 const struct gm__source_ops gm__source_dram_model = {
     .name = "dram-model",
+    .roles = GM__ROLE_DRAM_FALLBACK,
+    .preference = 0,
     .open = open_,
     .component_count = component_count,
     .component = component,

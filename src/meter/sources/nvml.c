@@ -811,6 +811,8 @@ static enum gm_status read_(void *self, const struct gm__tick *tick,
 
 const struct gm__source_ops gm__source_nvml = {
     .name = "nvml",
+    .roles = GM__ROLE_GPU,
+    .preference = 0,
     .open = open_,
     .component_count = component_count_,
     .component = component_,

@@ -439,6 +439,8 @@ static enum gm_status read_(void *self, const struct gm__tick *tick,
 
 const struct gm__source_ops gm__source_rapl_msr = {
     .name = "rapl-msr",
+    .roles = GM__ROLE_CPU_PACKAGE | GM__ROLE_DRAM,
+    .preference = 2,
     .open = open_,
     .component_count = component_count_,
     .component = component_,

@@ -389,6 +389,8 @@ static enum gm_status read_(void *self, const struct gm__tick *tick,
 
 const struct gm__source_ops gm__source_rapl_perf = {
     .name = "rapl-perf",
+    .roles = GM__ROLE_CPU_PACKAGE | GM__ROLE_DRAM,
+    .preference = 1,
     .open = open_,
     .component_count = component_count_,
     .component = component_,

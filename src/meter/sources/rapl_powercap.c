@@ -319,6 +319,8 @@ static enum gm_status read_(void *self, const struct gm__tick *tick,
 
 const struct gm__source_ops gm__source_rapl_powercap = {
     .name = "rapl-powercap",
+    .roles = GM__ROLE_CPU_PACKAGE | GM__ROLE_DRAM,
+    .preference = 0,
     .open = open_,
     .component_count = component_count,
     .component = component,

@@ -1,6 +1,6 @@
 /* onednn.c: the CPU backend on oneDNN 2.x (C API, the Debian libdnnl2
  * package). Same semantics as ref.c, operator for operator; ref is the
- * oracle of tests/unit/test_nn_onednn.c.
+ * oracle of tests/unit/test_nn_backends.c.
  *
  * Layouts. The parameters, their gradients, the momentum buffers and the
  * running statistics are kept once, in the host layout of greenml/engine.h
@@ -224,18 +224,11 @@ static size_t numel(struct gm_nn_shape s) {
 static float *param(struct dnn *d, int t) { return d->p + d->poff[t]; }
 static float *grad(struct dnn *d, int t) { return d->g + d->poff[t]; }
 
-static const char *op_name(enum gm_nn_op op) {
-  static const char *const names[] = {
-      "input",     "conv2d",  "batchnorm",      "relu",   "sigmoid", "swish",
-      "maxpool",   "avgpool", "global_avgpool", "linear", "flatten", "dropout",
-      "drop_path", "add",     "mul_channel",    "concat", "slice",   "shuffle"};
-  return (unsigned)op < sizeof(names) / sizeof(names[0]) ? names[op] : "?";
-}
-
 static enum gm_status dfail(struct dnn *d, dnnl_status_t st, int id,
                             const char *what) {
   gm__fmt(d->err, sizeof(d->err), "onednn: node %d (%s): %s failed: %s", id,
-          id >= 0 ? op_name(node(d, id)->op) : "-", what, dnnl_status2str(st));
+          id >= 0 ? gm__nn_op_name(node(d, id)->op) : "-", what,
+          dnnl_status2str(st));
   return st == dnnl_out_of_memory ? GM_ERR_NO_MEMORY : GM_ERR_NOT_SUPPORTED;
 }
 
@@ -2326,6 +2319,7 @@ static const char *dnn_error(const void *self) {
 
 const struct gm__nn_backend_ops gm__nn_backend_onednn = {
     .name = "onednn",
+    .ops = GM__NN_OPS_ALL,
     .create = dnn_create,
     .destroy = dnn_destroy,
     .set_params = dnn_set_params,

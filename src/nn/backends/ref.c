@@ -1107,6 +1107,7 @@ static const char *ref_error(const void *self) {
 
 const struct gm__nn_backend_ops gm__nn_backend_ref = {
     .name = "ref",
+    .ops = GM__NN_OPS_ALL,
     .create = ref_create,
     .destroy = ref_destroy,
     .set_params = ref_set_params,

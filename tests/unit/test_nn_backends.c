@@ -1,18 +1,24 @@
-/* test_nn_onednn.c: the oneDNN backend against the reference backend.
+/* test_nn_backends.c: the contract test of the compute backends: every
+ * registered backend other than ref (gm__nn_backends[], src/nn/engine.c)
+ * against the reference backend, one cmocka group per backend, and the
+ * registry itself (names, declared operators, the engine's choice).
  *
- * Every case runs the same net on "ref" and "onednn" with the same
- * parameters (set_params), running statistics (set_stats), input and mask
- * seed, and compares: the training forward's output, the running
+ * Every case runs the same net on "ref" and on the backend under test with
+ * the same parameters (set_params), running statistics (set_stats), input
+ * and mask seed, and compares: the training forward's output, the running
  * statistics it leaves, every parameter gradient of the backward pass, and
- * the evaluation forward's output. Each tiny net starts with a 1x1 "probe"
+ * the evaluation forward's output. A case whose net uses an operator the
+ * backend does not declare (its ops set) is skipped for that backend, and
+ * the last test of each group fails unless every declared operator was
+ * compared by some case. Each tiny net starts with a 1x1 "probe"
  * convolution (with bias) on the input, so the gradient reaching the
  * operator's input shows up in the probe's parameter gradients.
  *
- * Tolerance. ref accumulates in double; oneDNN in float, in another order,
- * with other (blocked) algorithms. A float sum of K terms of magnitude M is
- * off by at most about K * 2^-24 * M, and far less in practice (errors
- * cancel). In the tiny nets K is at most a few hundred, so a difference is
- * allowed up to TOL_OP = 1e-4 of the largest magnitude of the compared
+ * Tolerance. ref accumulates in double; a backend such as oneDNN in float,
+ * in another order, with other (blocked) algorithms. A float sum of K terms of
+ * magnitude M is off by at most about K * 2^-24 * M, and far less in practice
+ * (errors cancel). In the tiny nets K is at most a few hundred, so a difference
+ * is allowed up to TOL_OP = 1e-4 of the largest magnitude of the compared
  * tensor (gradients: of each parameter tensor, floored at 1e-3 of the
  * largest gradient of the net, so that near-zero tensors are not judged on
  * rounding alone); a wrong index, layout, mask or formula gives errors of
@@ -77,17 +83,39 @@ static double compare(const char *what, const float *a, const float *b,
   }
   double rel = md / mx;
   if (!(rel <= tol))
-    print_error("%s: element %zu: ref %.9g, onednn %.9g (max |ref| %.3g, "
+    print_error("%s: element %zu: ref %.9g, backend %.9g (max |ref| %.3g, "
                 "relative difference %.3g > %.1g)\n",
                 what, at, n ? a[at] : 0.0f, n ? b[at] : 0.0f, mx, rel, tol);
   assert_true(rel <= tol);
   return rel;
 }
 
+/* The backend under test (the state of every test of its group) and the
+ * operators compared so far. */
+struct under_test {
+  const struct gm__nn_backend_ops *ops;
+  uint32_t compared; /* GM__NN_OP_BIT of every op compared with ref */
+};
+
+/* Whether the backend under test declares every operator of net; if so the
+ * operators count as compared, else the case is skipped for it. */
+static bool usable(struct under_test *ut, const struct gm_nn_net *net,
+                   const char *what) {
+  enum gm_nn_op missing = GM_NN_INPUT;
+  if (!gm__nn_backend_supports(ut->ops, net, &missing)) {
+    print_message("%-34s skipped: %s does not declare %s\n", what,
+                  ut->ops->name, gm__nn_op_name(missing));
+    return false;
+  }
+  for (int id = 0; id < gm_nn_node_count(net); id++)
+    ut->compared |= GM__NN_OP_BIT(gm_nn_node_op(net, id));
+  return true;
+}
+
 /* Both engines of a comparison, and what they share. */
 struct duo {
   const struct gm_nn_net *net;
-  struct gm_nn_engine *e[2]; /* ref, onednn */
+  struct gm_nn_engine *e[2]; /* ref, the backend under test */
   size_t np, ns, in_per, out_per;
   int max_batch;
 };
@@ -112,14 +140,14 @@ static struct gm_nn_engine *engine(const struct gm_nn_net *net,
 /* Random parameters (batch-norm gamma near 1, beta near 0, conv and linear
  * weights from the default initialisation) and running statistics, set on
  * both engines. */
-static void duo_open(struct duo *d, const struct gm_nn_net *net, int max_batch,
-                     int threads) {
+static void duo_open(struct duo *d, const struct under_test *ut,
+                     const struct gm_nn_net *net, int max_batch, int threads) {
   assert_int_equal(gm_nn_net_status(net), GM_OK);
   memset(d, 0, sizeof(*d));
   d->net = net;
   d->max_batch = max_batch;
   d->e[0] = engine(net, "ref", max_batch, 0);
-  d->e[1] = engine(net, "onednn", max_batch, threads);
+  d->e[1] = engine(net, ut->ops->name, max_batch, threads);
   d->np = gm_nn_engine_param_floats(d->e[0]);
   d->ns = gm_nn_engine_stat_floats(d->e[0]);
   assert_int_equal(gm_nn_engine_param_floats(d->e[1]), d->np);
@@ -295,8 +323,8 @@ typedef int (*op_builder)(struct gm_nn_net *net, int a);
 
 /* input 3 x h x w -> probe (1x1, bias) to probe_c channels -> the
  * operator(s). */
-static void op_case(const char *what, op_builder build, int probe_c, int h,
-                    int w, int n) {
+static void op_case(struct under_test *ut, const char *what, op_builder build,
+                    int probe_c, int h, int w, int n) {
   struct gm_nn_net *net = NULL;
   assert_int_equal(gm_nn_net_create(3, h, w, &net), GM_OK);
   int a =
@@ -304,8 +332,12 @@ static void op_case(const char *what, op_builder build, int probe_c, int h,
   int out = build(net, a);
   assert_int_equal(gm_nn_net_status(net), GM_OK);
   assert_int_equal(gm_nn_output(net), out);
+  if (!usable(ut, net, what)) {
+    gm_nn_net_destroy(net);
+    return;
+  }
   struct duo d;
-  duo_open(&d, net, n, 1);
+  duo_open(&d, ut, net, n, 1);
   struct diffs r = duo_round(&d, what, n, 17, TOL_OP);
   print_message("%-34s out %.1e  stats %.1e  grads %.1e  eval %.1e\n", what,
                 r.out, r.stats, r.grads, r.eval);
@@ -338,14 +370,14 @@ static int b_conv_5x5_nopad(struct gm_nn_net *net, int a) {
 }
 
 static void op_conv(void **state) {
-  (void)state;
-  op_case("conv 3x3 s1 p1 bias 8->20", b_conv_3x3_bias, 8, 7, 7, 3);
-  op_case("conv 3x3 s2 p1 groups 4 16->24", b_conv_grouped_s2, 16, 8, 8, 2);
-  op_case("conv depthwise 3x3 s2 p1 16", b_conv_depthwise_s2, 16, 7, 7, 2);
-  op_case("conv depthwise 5x5 s1 p2 20", b_conv_depthwise_5x5, 20, 6, 6, 2);
-  op_case("conv 1x1 s2 bias 16->32", b_conv_1x1_s2, 16, 8, 8, 2);
-  op_case("conv chain 16->32->16", b_conv_chain, 16, 6, 6, 2);
-  op_case("conv 5x5 p0 bias 3->6 (LeNet)", b_conv_5x5_nopad, 3, 9, 9, 2);
+  struct under_test *ut = *state;
+  op_case(ut, "conv 3x3 s1 p1 bias 8->20", b_conv_3x3_bias, 8, 7, 7, 3);
+  op_case(ut, "conv 3x3 s2 p1 groups 4 16->24", b_conv_grouped_s2, 16, 8, 8, 2);
+  op_case(ut, "conv depthwise 3x3 s2 p1 16", b_conv_depthwise_s2, 16, 7, 7, 2);
+  op_case(ut, "conv depthwise 5x5 s1 p2 20", b_conv_depthwise_5x5, 20, 6, 6, 2);
+  op_case(ut, "conv 1x1 s2 bias 16->32", b_conv_1x1_s2, 16, 8, 8, 2);
+  op_case(ut, "conv chain 16->32->16", b_conv_chain, 16, 6, 6, 2);
+  op_case(ut, "conv 5x5 p0 bias 3->6 (LeNet)", b_conv_5x5_nopad, 3, 9, 9, 2);
 }
 
 /* (a ReLU first: the probe's bias right before batch norm would have a
@@ -363,10 +395,10 @@ static int b_conv_bn_16(struct gm_nn_net *net, int a) {
 }
 
 static void op_batchnorm(void **state) {
-  (void)state;
-  op_case("relu-batch norm on nchw (C 5)", b_bn, 5, 4, 4, 3);
-  op_case("conv-bn-relu (C 20, padded block)", b_conv_bn_relu, 8, 5, 5, 2);
-  op_case("conv-bn (C 32)", b_conv_bn_16, 16, 6, 6, 4);
+  struct under_test *ut = *state;
+  op_case(ut, "relu-batch norm on nchw (C 5)", b_bn, 5, 4, 4, 3);
+  op_case(ut, "conv-bn-relu (C 20, padded block)", b_conv_bn_relu, 8, 5, 5, 2);
+  op_case(ut, "conv-bn (C 32)", b_conv_bn_16, 16, 6, 6, 4);
 }
 
 static int b_conv_relu(struct gm_nn_net *net, int a) {
@@ -385,13 +417,13 @@ static int b_sigmoid(struct gm_nn_net *net, int a) {
 static int b_swish(struct gm_nn_net *net, int a) { return gm_nn_swish(net, a); }
 
 static void op_activations(void **state) {
-  (void)state;
-  op_case("relu (nchw)", b_relu, 5, 5, 5, 2);
-  op_case("sigmoid (nchw)", b_sigmoid, 5, 5, 5, 2);
-  op_case("swish (nchw)", b_swish, 5, 5, 5, 2);
-  op_case("conv-relu (blocked)", b_conv_relu, 8, 5, 5, 2);
-  op_case("conv-sigmoid (blocked)", b_conv_sigmoid, 8, 5, 5, 2);
-  op_case("conv-swish (blocked, padded)", b_conv_swish, 8, 5, 5, 2);
+  struct under_test *ut = *state;
+  op_case(ut, "relu (nchw)", b_relu, 5, 5, 5, 2);
+  op_case(ut, "sigmoid (nchw)", b_sigmoid, 5, 5, 5, 2);
+  op_case(ut, "swish (nchw)", b_swish, 5, 5, 5, 2);
+  op_case(ut, "conv-relu (blocked)", b_conv_relu, 8, 5, 5, 2);
+  op_case(ut, "conv-sigmoid (blocked)", b_conv_sigmoid, 8, 5, 5, 2);
+  op_case(ut, "conv-swish (blocked, padded)", b_conv_swish, 8, 5, 5, 2);
 }
 
 static int b_maxpool_3_2_1(struct gm_nn_net *net, int a) {
@@ -425,15 +457,15 @@ static int b_global(struct gm_nn_net *net, int a) {
 }
 
 static void op_pools(void **state) {
-  (void)state;
-  op_case("maxpool 3x3 s2 p1 (blocked)", b_maxpool_3_2_1, 8, 7, 7, 2);
-  op_case("maxpool 2x2 s2 (nchw)", b_maxpool_2_2, 5, 6, 6, 2);
-  op_case("relu-maxpool 2x2 (ties at 0)", b_relu_maxpool, 8, 6, 6, 2);
-  op_case("avgpool 3x3 s1 p1 (blocked)", b_avgpool_3_1_1, 8, 5, 5, 2);
-  op_case("avgpool 3x3 s2 p1 (nchw)", b_avgpool_3_2_1, 5, 7, 7, 2);
-  op_case("avgpool 2x2 s2 (nchw)", b_avgpool_2_2, 5, 6, 6, 2);
-  op_case("global avgpool-flatten-linear", b_global_linear, 8, 5, 5, 3);
-  op_case("global avgpool (nchw)", b_global, 5, 4, 3, 2);
+  struct under_test *ut = *state;
+  op_case(ut, "maxpool 3x3 s2 p1 (blocked)", b_maxpool_3_2_1, 8, 7, 7, 2);
+  op_case(ut, "maxpool 2x2 s2 (nchw)", b_maxpool_2_2, 5, 6, 6, 2);
+  op_case(ut, "relu-maxpool 2x2 (ties at 0)", b_relu_maxpool, 8, 6, 6, 2);
+  op_case(ut, "avgpool 3x3 s1 p1 (blocked)", b_avgpool_3_1_1, 8, 5, 5, 2);
+  op_case(ut, "avgpool 3x3 s2 p1 (nchw)", b_avgpool_3_2_1, 5, 7, 7, 2);
+  op_case(ut, "avgpool 2x2 s2 (nchw)", b_avgpool_2_2, 5, 6, 6, 2);
+  op_case(ut, "global avgpool-flatten-linear", b_global_linear, 8, 5, 5, 3);
+  op_case(ut, "global avgpool (nchw)", b_global, 5, 4, 3, 2);
 }
 
 /* flatten of a 4x4 map -> linear with bias -> relu -> linear without, and
@@ -450,9 +482,9 @@ static int b_flatten_nchw_linear(struct gm_nn_net *net, int a) {
 }
 
 static void op_linear_flatten(void **state) {
-  (void)state;
-  op_case("flatten (blocked) - linear x2", b_flatten_linear, 8, 8, 8, 3);
-  op_case("flatten (nchw) - linear", b_flatten_nchw_linear, 4, 3, 3, 2);
+  struct under_test *ut = *state;
+  op_case(ut, "flatten (blocked) - linear x2", b_flatten_linear, 8, 8, 8, 3);
+  op_case(ut, "flatten (nchw) - linear", b_flatten_nchw_linear, 4, 3, 3, 2);
 }
 
 /* the probe feeds a convolution branch and the sum (fan-out), then x + x */
@@ -483,11 +515,12 @@ static int b_mul_channel_nchw(struct gm_nn_net *net, int a) {
 }
 
 static void op_add_mul(void **state) {
-  (void)state;
-  op_case("add with fan-out, x + x", b_add_fanout, 16, 5, 5, 2);
-  op_case("residual block", b_residual, 16, 6, 6, 3);
-  op_case("mul_channel (squeeze-excitation)", b_mul_channel, 8, 5, 5, 2);
-  op_case("mul_channel (nchw, shared input)", b_mul_channel_nchw, 6, 4, 4, 2);
+  struct under_test *ut = *state;
+  op_case(ut, "add with fan-out, x + x", b_add_fanout, 16, 5, 5, 2);
+  op_case(ut, "residual block", b_residual, 16, 6, 6, 3);
+  op_case(ut, "mul_channel (squeeze-excitation)", b_mul_channel, 8, 5, 5, 2);
+  op_case(ut, "mul_channel (nchw, shared input)", b_mul_channel_nchw, 6, 4, 4,
+          2);
 }
 
 /* 16 + 16 + 16 channels: stays blocked */
@@ -541,14 +574,14 @@ static int b_shufflenet_block(struct gm_nn_net *net, int a) {
 }
 
 static void op_concat_slice_shuffle(void **state) {
-  (void)state;
-  op_case("concat 16+16+16 (blocked)", b_concat_aligned, 8, 5, 5, 2);
-  op_case("concat 5+11+8 (nchw)", b_concat_unaligned, 8, 5, 5, 2);
-  op_case("slice on block boundaries", b_slice_aligned, 8, 4, 4, 2);
-  op_case("slice off block boundaries", b_slice_unaligned, 8, 4, 4, 2);
-  op_case("shuffle 4 groups (blocked)", b_shuffle_blocked, 8, 4, 4, 2);
-  op_case("shuffle 3 groups (nchw)", b_shuffle_nchw, 6, 4, 4, 2);
-  op_case("ShuffleNetV2 block (C 116)", b_shufflenet_block, 116, 4, 4, 2);
+  struct under_test *ut = *state;
+  op_case(ut, "concat 16+16+16 (blocked)", b_concat_aligned, 8, 5, 5, 2);
+  op_case(ut, "concat 5+11+8 (nchw)", b_concat_unaligned, 8, 5, 5, 2);
+  op_case(ut, "slice on block boundaries", b_slice_aligned, 8, 4, 4, 2);
+  op_case(ut, "slice off block boundaries", b_slice_unaligned, 8, 4, 4, 2);
+  op_case(ut, "shuffle 4 groups (blocked)", b_shuffle_blocked, 8, 4, 4, 2);
+  op_case(ut, "shuffle 3 groups (nchw)", b_shuffle_nchw, 6, 4, 4, 2);
+  op_case(ut, "ShuffleNetV2 block (C 116)", b_shufflenet_block, 116, 4, 4, 2);
 }
 
 /* ---- dropout and drop path: identical masks ------------------------------ */
@@ -573,14 +606,19 @@ static int b_drop_path_residual(struct gm_nn_net *net, int a) {
 }
 
 /* The output of dropout / drop path itself: the zeros are the masks. */
-static void mask_case(const char *what, op_builder build, int n,
-                      size_t *zeros_out) {
+static void mask_case(struct under_test *ut, const char *what, op_builder build,
+                      int n, size_t *zeros_out) {
   struct gm_nn_net *net = NULL;
   assert_int_equal(gm_nn_net_create(3, 5, 5, &net), GM_OK);
   int a = gm_nn_conv2d(net, gm_nn_input(net), "probe", 8, 1, 1, 0, 1, true);
   build(net, a);
+  *zeros_out = 0;
+  if (!usable(ut, net, what)) {
+    gm_nn_net_destroy(net);
+    return;
+  }
   struct duo d;
-  duo_open(&d, net, n, 1);
+  duo_open(&d, ut, net, n, 1);
   const size_t in_len = (size_t)n * d.in_per, out_len = (size_t)n * d.out_per;
   float *x = alloc_floats(in_len);
   float *out[2] = {alloc_floats(out_len), alloc_floats(out_len)};
@@ -607,14 +645,17 @@ static void mask_case(const char *what, op_builder build, int n,
 }
 
 static void op_dropout(void **state) {
-  (void)state;
+  struct under_test *ut = *state;
   size_t zeros = 0;
-  mask_case("dropout masks (p 0.3)", b_dropout_out, 3, &zeros);
-  assert_true(zeros > 0);
-  mask_case("drop path masks (p 0.5)", b_drop_path_out, 4, &zeros);
-  assert_true(zeros > 0);
-  op_case("dropout before linear", b_dropout_mid, 8, 4, 4, 4);
-  op_case("drop path on a residual branch", b_drop_path_residual, 16, 4, 4, 4);
+  bool dropout = gm__nn_backend_supports_op(ut->ops, GM_NN_DROPOUT);
+  bool drop_path = gm__nn_backend_supports_op(ut->ops, GM_NN_DROP_PATH);
+  mask_case(ut, "dropout masks (p 0.3)", b_dropout_out, 3, &zeros);
+  assert_true(zeros > 0 || !dropout);
+  mask_case(ut, "drop path masks (p 0.5)", b_drop_path_out, 4, &zeros);
+  assert_true(zeros > 0 || !drop_path);
+  op_case(ut, "dropout before linear", b_dropout_mid, 8, 4, 4, 4);
+  op_case(ut, "drop path on a residual branch", b_drop_path_residual, 16, 4, 4,
+          4);
 }
 
 /* ---- batch sizes, statistics, counters, SGD, errors ------------------------
@@ -642,10 +683,14 @@ static struct gm_nn_net *small_net(void) {
 /* Batches smaller than max_batch, alternating, and back: each agrees with
  * ref (the plan for each size is built once and cached). */
 static void batch_sizes(void **state) {
-  (void)state;
+  struct under_test *ut = *state;
   struct gm_nn_net *net = small_net();
+  if (!usable(ut, net, "batch sizes")) {
+    gm_nn_net_destroy(net);
+    skip();
+  }
   struct duo d;
-  duo_open(&d, net, 6, 1);
+  duo_open(&d, ut, net, 6, 1);
   const int sizes[] = {6, 3, 2, 3, 1, 5, 6, 2};
   for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
     char what[64];
@@ -665,10 +710,14 @@ static void batch_sizes(void **state) {
 /* SGD with momentum and weight decay, several steps, and the declared
  * layer's parameters never change. */
 static void sgd_steps(void **state) {
-  (void)state;
+  struct under_test *ut = *state;
   struct gm_nn_net *net = small_net();
+  if (!usable(ut, net, "sgd")) {
+    gm_nn_net_destroy(net);
+    skip();
+  }
   struct duo d;
-  duo_open(&d, net, 4, 1);
+  duo_open(&d, ut, net, 4, 1);
   float *p0 = alloc_floats(d.np);
   float *p[2] = {alloc_floats(d.np), alloc_floats(d.np)};
   assert_int_equal(gm_nn_engine_get_params(d.e[1], p0, d.np), GM_OK);
@@ -717,13 +766,16 @@ static void sgd_steps(void **state) {
 /* The backends directly: batch counters and optimiser state (get_state,
  * set_state), counters reset. */
 static void counters_and_state(void **state) {
-  (void)state;
+  struct under_test *ut = *state;
   struct gm_nn_net *net = small_net();
   struct gm_nn_engine_config cfg = gm_nn_engine_config_default();
   cfg.max_batch = 2;
   cfg.threads = 1;
-  const struct gm__nn_backend_ops *ops[2] = {&gm__nn_backend_ref,
-                                             &gm__nn_backend_onednn};
+  if (!usable(ut, net, "counters and state")) {
+    gm_nn_net_destroy(net);
+    skip();
+  }
+  const struct gm__nn_backend_ops *ops[2] = {&gm__nn_backend_ref, ut->ops};
   void *self[2] = {NULL, NULL};
   char err[256];
   for (int k = 0; k < 2; k++)
@@ -778,16 +830,13 @@ static void counters_and_state(void **state) {
   free(moms[1]);
   /* state round trip, then a reset */
   const int64_t set[2] = {7, 9};
-  assert_int_equal(gm__nn_backend_onednn.set_state(self[1], mom, 5, set),
-                   GM_OK);
-  assert_int_equal(gm__nn_backend_onednn.get_state(self[1], mom, &n_steps, got),
-                   GM_OK);
+  assert_int_equal(ops[1]->set_state(self[1], mom, 5, set), GM_OK);
+  assert_int_equal(ops[1]->get_state(self[1], mom, &n_steps, got), GM_OK);
   assert_int_equal(n_steps, 5);
   assert_int_equal(got[0], 7);
   assert_int_equal(got[1], 9);
-  assert_int_equal(gm__nn_backend_onednn.reset_counters(self[1]), GM_OK);
-  assert_int_equal(gm__nn_backend_onednn.get_state(self[1], mom, &n_steps, got),
-                   GM_OK);
+  assert_int_equal(ops[1]->reset_counters(self[1]), GM_OK);
+  assert_int_equal(ops[1]->get_state(self[1], mom, &n_steps, got), GM_OK);
   assert_int_equal(got[0], 0);
   for (int i = 0; i < 2; i++)
     ops[i]->destroy(self[i]);
@@ -797,9 +846,13 @@ static void counters_and_state(void **state) {
 }
 
 static void state_errors(void **state) {
-  (void)state;
+  struct under_test *ut = *state;
   struct gm_nn_net *net = small_net();
-  struct gm_nn_engine *e = engine(net, "onednn", 2, 1);
+  if (!usable(ut, net, "state errors")) {
+    gm_nn_net_destroy(net);
+    skip();
+  }
+  struct gm_nn_engine *e = engine(net, ut->ops->name, 2, 1);
   assert_int_equal(gm_nn_engine_init(e, 1), GM_OK);
   float x[3 * 3 * 6 * 6] = {0}, o[3 * 5] = {0};
   struct gm_nn_sgd opt = gm_nn_sgd_default();
@@ -814,8 +867,6 @@ static void state_errors(void **state) {
   assert_int_equal(gm_nn_engine_forward(e, x, 2, true, 0, o), GM_OK);
   assert_int_equal(gm_nn_engine_backward(e, o), GM_OK);
   assert_int_equal(gm_nn_engine_sgd_step(e, &opt), GM_OK);
-  /* the default backend is the fastest: this one */
-  assert_string_equal(gm_nn_backend_name(0), "onednn");
   gm_nn_engine_destroy(e);
   gm_nn_net_destroy(net);
 }
@@ -826,15 +877,19 @@ static void state_errors(void **state) {
  * for a backward pass) well under half of a training pass. ref reports
  * nothing. */
 static void planned_memory(void **state) {
-  (void)state;
+  struct under_test *ut = *state;
   struct gm_nn_net *net = NULL;
   assert_int_equal(gm_nn_zoo_build("ResNet18", &net), GM_OK);
   struct gm_nn_engine_config cfg = gm_nn_engine_config_default();
   cfg.max_batch = 16;
   cfg.threads = 1;
-  const struct gm__nn_backend_ops *ops = &gm__nn_backend_onednn;
+  const struct gm__nn_backend_ops *ops = ut->ops;
   assert_null(gm__nn_backend_ref.memory);
-  assert_non_null(ops->memory);
+  if (!ops->memory || !usable(ut, net, "planned memory")) {
+    print_message("%s reports no memory plan\n", ops->name);
+    gm_nn_net_destroy(net);
+    skip();
+  }
   void *self = NULL;
   char err[256] = "";
   assert_int_equal(ops->create(net, &cfg, &self, err, sizeof(err)), GM_OK);
@@ -868,13 +923,17 @@ static void planned_memory(void **state) {
 
 /* Two threads give the same results as one (within rounding). */
 static void threads(void **state) {
-  (void)state;
+  struct under_test *ut = *state;
   struct gm_nn_net *net = NULL;
   assert_int_equal(gm_nn_net_create(3, 6, 6, &net), GM_OK);
   int a = gm_nn_conv2d(net, gm_nn_input(net), "probe", 16, 1, 1, 0, 1, true);
   b_residual(net, a);
+  if (!usable(ut, net, "2 threads")) {
+    gm_nn_net_destroy(net);
+    skip();
+  }
   struct duo d;
-  duo_open(&d, net, 4, 2);
+  duo_open(&d, ut, net, 4, 2);
   struct diffs r = duo_round(&d, "2 threads", 4, 9, TOL_OP);
   print_message("%-34s out %.1e  stats %.1e  grads %.1e  eval %.1e\n",
                 "residual block, 2 threads", r.out, r.stats, r.grads, r.eval);
@@ -902,11 +961,15 @@ static void threads(void **state) {
  * Gradients are therefore compared by relative L2 norm per tensor within
  * TOL_MODEL_GRAD (0.1), which a wrong operator exceeds by far (errors of
  * order 1); the operator cases above hold every operator to TOL_OP. */
-static void model_case(const char *name, int n) {
+static void model_case(struct under_test *ut, const char *name, int n) {
   struct gm_nn_net *net = NULL;
   assert_int_equal(gm_nn_zoo_build(name, &net), GM_OK);
+  if (!usable(ut, net, name)) {
+    gm_nn_net_destroy(net);
+    return;
+  }
   struct duo d;
-  duo_open(&d, net, n, 1);
+  duo_open(&d, ut, net, n, 1);
   double t0 = 1e-9 * (double)gm__now_ns();
   struct diffs r =
       duo_round_tol(&d, name, n, 21, TOL_MODEL_FWD, TOL_MODEL_GRAD, true);
@@ -930,58 +993,186 @@ static void model_case(const char *name, int n) {
 #endif
 
 static void zoo_lenet(void **state) {
-  (void)state;
-  model_case("LeNet", 4);
+  struct under_test *ut = *state;
+  model_case(ut, "LeNet", 4);
 }
 static void zoo_resnet18(void **state) {
-  (void)state;
+  struct under_test *ut = *state;
 #ifdef GMT_TSAN
   skip();
 #endif
-  model_case("ResNet18", 2);
+  model_case(ut, "ResNet18", 2);
 }
 static void zoo_mobilenetv2(void **state) {
-  (void)state;
-  model_case("MobileNetV2", 2);
+  struct under_test *ut = *state;
+  model_case(ut, "MobileNetV2", 2);
 }
 static void zoo_shufflenetv2(void **state) {
-  (void)state;
-  model_case("ShuffleNetV2", 2);
+  struct under_test *ut = *state;
+  model_case(ut, "ShuffleNetV2", 2);
 }
 static void zoo_densenet121(void **state) {
-  (void)state;
+  struct under_test *ut = *state;
 #ifdef GMT_TSAN
   skip();
 #endif
-  model_case("DenseNet121", 2);
+  model_case(ut, "DenseNet121", 2);
 }
 static void zoo_efficientnetb0(void **state) {
+  struct under_test *ut = *state;
+  model_case(ut, "EfficientNetB0", 2);
+}
+
+/* Last in each group: every operator the backend declares was compared
+ * with ref by one of the cases above. */
+static void declared_ops_compared(void **state) {
+  struct under_test *ut = *state;
+  uint32_t missing = ut->ops->ops & ~ut->compared;
+  for (int op = 0; op < GM__NN_OP_COUNT; op++)
+    if (missing & GM__NN_OP_BIT(op))
+      print_error("%s declares %s, which no case compared with ref\n",
+                  ut->ops->name, gm__nn_op_name((enum gm_nn_op)op));
+  assert_int_equal(missing, 0);
+}
+
+/* ---- the registry --------------------------------------------------------
+ */
+
+/* Names, declared operators, and the public list in registry order; ref,
+ * the oracle, implements everything. */
+static void registry_declarations(void **state) {
   (void)state;
-  model_case("EfficientNetB0", 2);
+  bool have_ref = false;
+  assert_true(gm__nn_backend_count > 0);
+  for (size_t i = 0; i < gm__nn_backend_count; i++) {
+    const struct gm__nn_backend_ops *b = gm__nn_backends[i];
+    assert_non_null(b->name);
+    assert_string_equal(gm_nn_backend_name(i), b->name);
+    for (size_t j = 0; j < i; j++)
+      assert_string_not_equal(gm__nn_backends[j]->name, b->name);
+    assert_true(b->ops != 0);
+    assert_int_equal(b->ops & ~(uint32_t)GM__NN_OPS_ALL, 0);
+    assert_true(b->ops & GM__NN_OP_BIT(GM_NN_INPUT));
+    have_ref = have_ref || b == &gm__nn_backend_ref;
+  }
+  assert_null(gm_nn_backend_name(gm__nn_backend_count));
+  assert_true(have_ref);
+  assert_int_equal(gm__nn_backend_ref.ops, GM__NN_OPS_ALL);
+  assert_string_equal(gm__nn_op_name(GM_NN_CONV2D), "conv2d");
+  assert_string_equal(gm__nn_op_name(GM_NN_SHUFFLE), "shuffle");
+  assert_string_equal(gm__nn_op_name((enum gm_nn_op)GM__NN_OP_COUNT), "?");
+}
+
+/* The engine gives a net to the first backend, fastest first, that declares
+ * every operator of it, and refuses a named one that lacks an operator: on
+ * the registry, and on a list with a backend that lacks shuffle. */
+static void engine_picks_by_declared_ops(void **state) {
+  (void)state;
+  struct gm_nn_net *plain = small_net(), *shuffled = NULL;
+  assert_int_equal(gm_nn_net_create(3, 4, 4, &shuffled), GM_OK);
+  int a = gm_nn_conv2d(shuffled, gm_nn_input(shuffled), "probe", 6, 1, 1, 0, 1,
+                       true);
+  b_shuffle_nchw(shuffled, a);
+  assert_int_equal(gm_nn_net_status(shuffled), GM_OK);
+
+  struct gm_nn_net *nets[2] = {plain, shuffled};
+  for (int k = 0; k < 2; k++) {
+    size_t first = SIZE_MAX;
+    for (size_t i = 0; i < gm__nn_backend_count && first == SIZE_MAX; i++)
+      if (gm__nn_backend_supports(gm__nn_backends[i], nets[k], NULL))
+        first = i;
+    assert_true(first != SIZE_MAX); /* ref at least */
+    struct gm_nn_engine_config cfg = gm_nn_engine_config_default();
+    cfg.max_batch = 2;
+    struct gm_nn_engine *e = NULL;
+    assert_int_equal(gm_nn_engine_create(nets[k], &cfg, &e, NULL, 0), GM_OK);
+    assert_string_equal(gm_nn_engine_backend(e), gm__nn_backends[first]->name);
+    gm_nn_engine_destroy(e);
+  }
+
+  const struct gm__nn_backend_ops partial = {
+      .name = "partial", .ops = GM__NN_OPS_ALL & ~GM__NN_OP_BIT(GM_NN_SHUFFLE)};
+  const struct gm__nn_backend_ops *const list[] = {&partial,
+                                                   &gm__nn_backend_ref};
+  const struct gm__nn_backend_ops *got = NULL;
+  char err[256] = "";
+  enum gm_nn_op missing = GM_NN_INPUT;
+  assert_true(gm__nn_backend_supports(&partial, plain, &missing));
+  assert_false(gm__nn_backend_supports(&partial, shuffled, &missing));
+  assert_int_equal(missing, GM_NN_SHUFFLE);
+  assert_false(gm__nn_backend_supports_op(&partial, GM_NN_SHUFFLE));
+  assert_true(gm__nn_backend_supports_op(&partial, GM_NN_CONV2D));
+  /* the fastest for a net it covers, the next one otherwise */
+  assert_int_equal(
+      gm__nn_backend_pick(list, 2, NULL, plain, &got, err, sizeof(err)), GM_OK);
+  assert_ptr_equal(got, &partial);
+  assert_int_equal(
+      gm__nn_backend_pick(list, 2, NULL, shuffled, &got, err, sizeof(err)),
+      GM_OK);
+  assert_ptr_equal(got, &gm__nn_backend_ref);
+  /* named: by name, refused when it lacks an operator */
+  assert_int_equal(
+      gm__nn_backend_pick(list, 2, "REF", shuffled, &got, err, sizeof(err)),
+      GM_OK);
+  assert_ptr_equal(got, &gm__nn_backend_ref);
+  assert_int_equal(
+      gm__nn_backend_pick(list, 2, "partial", shuffled, &got, err, sizeof(err)),
+      GM_ERR_NOT_SUPPORTED);
+  assert_null(got);
+  assert_string_equal(err, "backend 'partial' does not implement shuffle");
+  assert_int_equal(
+      gm__nn_backend_pick(list, 1, NULL, shuffled, &got, err, sizeof(err)),
+      GM_ERR_NOT_SUPPORTED);
+  assert_string_equal(err, "no backend implements every operator of the net "
+                           "(available: partial)");
+  assert_int_equal(
+      gm__nn_backend_pick(list, 2, "nosuch", plain, &got, err, sizeof(err)),
+      GM_ERR_NOT_FOUND);
+  assert_string_equal(err, "no backend 'nosuch' (available: partial, ref)");
+  gm_nn_net_destroy(plain);
+  gm_nn_net_destroy(shuffled);
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {
-      cmocka_unit_test(op_conv),
-      cmocka_unit_test(op_batchnorm),
-      cmocka_unit_test(op_activations),
-      cmocka_unit_test(op_pools),
-      cmocka_unit_test(op_linear_flatten),
-      cmocka_unit_test(op_add_mul),
-      cmocka_unit_test(op_concat_slice_shuffle),
-      cmocka_unit_test(op_dropout),
-      cmocka_unit_test(batch_sizes),
-      cmocka_unit_test(sgd_steps),
-      cmocka_unit_test(counters_and_state),
-      cmocka_unit_test(state_errors),
-      cmocka_unit_test(threads),
-      cmocka_unit_test(planned_memory),
-      cmocka_unit_test(zoo_lenet),
-      cmocka_unit_test(zoo_resnet18),
-      cmocka_unit_test(zoo_mobilenetv2),
-      cmocka_unit_test(zoo_shufflenetv2),
-      cmocka_unit_test(zoo_densenet121),
-      cmocka_unit_test(zoo_efficientnetb0),
+  const struct CMUnitTest registry[] = {
+      cmocka_unit_test(registry_declarations),
+      cmocka_unit_test(engine_picks_by_declared_ops),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  int failed = cmocka_run_group_tests_name("registry", registry, NULL, NULL);
+  /* One group per backend besides ref, every test with it as state. */
+  for (size_t i = 0; i < gm__nn_backend_count; i++) {
+    if (gm__nn_backends[i] == &gm__nn_backend_ref)
+      continue;
+    struct under_test ut = {.ops = gm__nn_backends[i], .compared = 0};
+#define T(f) cmocka_unit_test_prestate(f, &ut)
+    const struct CMUnitTest tests[] = {
+        T(op_conv),
+        T(op_batchnorm),
+        T(op_activations),
+        T(op_pools),
+        T(op_linear_flatten),
+        T(op_add_mul),
+        T(op_concat_slice_shuffle),
+        T(op_dropout),
+        T(batch_sizes),
+        T(sgd_steps),
+        T(counters_and_state),
+        T(state_errors),
+        T(threads),
+        T(planned_memory),
+        T(zoo_lenet),
+        T(zoo_resnet18),
+        T(zoo_mobilenetv2),
+        T(zoo_shufflenetv2),
+        T(zoo_densenet121),
+        T(zoo_efficientnetb0),
+        T(declared_ops_compared),
+    };
+#undef T
+    char name[64];
+    snprintf(name, sizeof(name), "%s against ref", ut.ops->name);
+    print_message("%s\n", name);
+    failed += cmocka_run_group_tests_name(name, tests, NULL, NULL);
+  }
+  return failed;
 }
