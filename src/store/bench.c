@@ -409,19 +409,16 @@ static double column_real(sqlite3_stmt *s, int col) {
              : sqlite3_column_double(s, col);
 }
 
-/* Appends one zeroed row of `size` bytes to *rows (n rows so far). */
-static void *grow(void **rows, size_t *cap, size_t n, size_t size) {
-  if (n == *cap) {
-    size_t c = *cap ? 2 * *cap : 16;
-    void *p = realloc(*rows, c * size);
-    if (!p)
-      return NULL;
-    *rows = p;
+/* Room for row n of `size` bytes in rows (cap rows allocated): the array,
+ * moved if it had to grow, or NULL when out of memory (rows untouched). */
+static void *grow(void *rows, size_t *cap, size_t n, size_t size) {
+  if (n < *cap)
+    return rows;
+  size_t c = *cap ? 2 * *cap : 16;
+  void *p = realloc(rows, c * size);
+  if (p)
     *cap = c;
-  }
-  void *row = (char *)*rows + n * size;
-  memset(row, 0, size);
-  return row;
+  return p;
 }
 
 void gm_bench_flags_clear(struct gm_bench_flags *f) {
@@ -471,15 +468,16 @@ enum gm_status gm_store_bench_flags(struct gm_store *st, int64_t bench_id,
   size_t cap = 0;
   enum gm_status rc = GM_OK;
   while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-    char **slot = grow((void **)&out->flags, &cap, out->n, sizeof(char *));
+    char **flags = grow(out->flags, &cap, out->n, sizeof(char *));
+    if (flags)
+      out->flags = flags;
     const char *v = (const char *)sqlite3_column_text(s, 0);
-    char *dup = slot ? strdup(v ? v : "") : NULL;
+    char *dup = flags ? strdup(v ? v : "") : NULL;
     if (!dup) {
       rc = GM_ERR_NO_MEMORY;
       break;
     }
-    *slot = dup;
-    out->n++;
+    out->flags[out->n++] = dup;
   }
   if (rc == GM_OK && step != SQLITE_DONE)
     rc = fail(st, "cannot read the bench's flags");
@@ -508,11 +506,14 @@ enum gm_status gm_store_bench_work(struct gm_store *st, int64_t bench_id,
   int step;
   enum gm_status rc = GM_OK;
   while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-    struct gm_bench_work *w = grow((void **)rows, &cap, *n, sizeof(**rows));
-    if (!w) {
+    struct gm_bench_work *grown = grow(*rows, &cap, *n, sizeof(**rows));
+    if (!grown) {
       rc = GM_ERR_NO_MEMORY;
       break;
     }
+    *rows = grown;
+    struct gm_bench_work *w = &grown[*n];
+    memset(w, 0, sizeof(*w));
     copy_text(w->kind, sizeof(w->kind), s, 0);
     w->sample_macs = sqlite3_column_double(s, 1);
     (*n)++;
@@ -550,12 +551,14 @@ enum gm_status gm_store_bench_summary(struct gm_store *st, int64_t bench_id,
   int step;
   enum gm_status rc = GM_OK;
   while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-    struct gm_bench_summary_row *r =
-        grow((void **)rows, &cap, *n, sizeof(**rows));
-    if (!r) {
+    struct gm_bench_summary_row *grown = grow(*rows, &cap, *n, sizeof(**rows));
+    if (!grown) {
       rc = GM_ERR_NO_MEMORY;
       break;
     }
+    *rows = grown;
+    struct gm_bench_summary_row *r = &grown[*n];
+    memset(r, 0, sizeof(*r));
     copy_text(r->model, sizeof(r->model), s, 0);
     r->batch_size = sqlite3_column_int(s, 1);
     copy_text(r->kind, sizeof(r->kind), s, 2);
@@ -601,12 +604,14 @@ enum gm_status gm_store_bench_overhead(struct gm_store *st, int64_t bench_id,
   int step;
   enum gm_status rc = GM_OK;
   while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-    struct gm_bench_overhead_row *r =
-        grow((void **)rows, &cap, *n, sizeof(**rows));
-    if (!r) {
+    struct gm_bench_overhead_row *grown = grow(*rows, &cap, *n, sizeof(**rows));
+    if (!grown) {
       rc = GM_ERR_NO_MEMORY;
       break;
     }
+    *rows = grown;
+    struct gm_bench_overhead_row *r = &grown[*n];
+    memset(r, 0, sizeof(*r));
     copy_text(r->kind, sizeof(r->kind), s, 0);
     r->unmetered_s = sqlite3_column_double(s, 1);
     r->metered_s = sqlite3_column_double(s, 2);
