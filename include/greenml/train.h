@@ -165,13 +165,13 @@ GM_API enum gm_status gm_train_save(struct gm_train *t, const char *path,
  * its completed epochs. The record must match t's configuration (model,
  * batch size, learning rate, momentum, weight decay, schedule, seed, batch
  * limit; the epoch count under a cosine schedule): otherwise
- * GM_ERR_INVALID_ARG, nothing loaded, and the message names every
- * difference. A checkpoint without a record (written before records
- * existed) is compared on what the engine's file holds: model and seed.
- * GM_ERR_NOT_FOUND when path does not exist; GM_ERR_PARSE when it or its
- * record is malformed, belongs to another model, or the two disagree on
- * the epoch (a save cut short). After another failure the parameters are
- * unspecified. */
+ * GM_ERR_INVALID_ARG, the message naming every difference, and nothing is
+ * loaded. A checkpoint without a record (written before records existed)
+ * is compared, once loaded, on what the engine's file holds: model and
+ * seed. GM_ERR_NOT_FOUND when path does not exist; GM_ERR_PARSE when it or
+ * its record is malformed, belongs to another model, or the two disagree on
+ * the epoch (a save cut short). After a failure other than a differing
+ * record the parameters are unspecified (gm_train_init starts afresh). */
 GM_API enum gm_status gm_train_resume(struct gm_train *t, const char *path,
                                       uint32_t *epochs_done);
 
