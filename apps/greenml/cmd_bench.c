@@ -670,6 +670,53 @@ static int load_resumed(const char *db_path, const char *run_id,
   return 0;
 }
 
+/* The study the options describe (without data, flags or directory). */
+static struct gm_study_config study_config(const struct bench_opts *o,
+                                           const char *name,
+                                           const char *const *models) {
+  struct gm_study_config cfg = gm_study_config_default();
+  cfg.name = name;
+  cfg.resume = o->resume;
+  cfg.n_models = (size_t)o->n_models;
+  cfg.models = models;
+  cfg.n_batch_sizes = (size_t)o->n_batches;
+  cfg.batch_sizes = o->batches;
+  cfg.epochs = o->w.epochs;
+  cfg.infer_samples = o->w.samples;
+  cfg.lr = o->w.lr;
+  cfg.seed = o->w.seed;
+  cfg.limit_batches = o->w.limit_batches;
+  cfg.backend = o->w.backend;
+  cfg.threads = o->w.threads;
+  cfg.data = o->w.data;
+  cfg.mode = o->overhead   ? GM_STUDY_OVERHEAD
+             : o->no_meter ? GM_STUDY_UNMETERED
+                           : GM_STUDY_METERED;
+  cfg.idle_ns = o->idle_ns;
+  cfg.gap_ns = o->gap_ns;
+  cfg.meter = gm_cli_meter_config(&o->mo);
+  cfg.profile_epochs = o->profile_epochs;
+  cfg.verify = o->verify;
+  return cfg;
+}
+
+/* --checkpoint-dir, or bench-NAME beside the database. */
+static void checkpoint_dir(const struct bench_opts *o, const char *db_path,
+                           const char *name, char *buf, size_t size) {
+  if (o->ckpt_dir) {
+    snprintf(buf, size, "%s", o->ckpt_dir);
+    return;
+  }
+  char dir[1024];
+  snprintf(dir, sizeof(dir), "%s", db_path);
+  char *slash = strrchr(dir, '/');
+  if (slash)
+    *slash = '\0';
+  else
+    snprintf(dir, sizeof(dir), ".");
+  snprintf(buf, size, "%s/bench-%s", dir, name);
+}
+
 int cmd_bench(int argc, char **argv) {
   struct bench_opts o;
   default_opts(&o);
@@ -725,29 +772,7 @@ int cmd_bench(int argc, char **argv) {
     ec = GM_EXIT_SOFTWARE;
     goto out;
   }
-  struct gm_study_config cfg = gm_study_config_default();
-  cfg.name = name;
-  cfg.resume = o.resume;
-  cfg.n_models = (size_t)o.n_models;
-  cfg.models = models;
-  cfg.n_batch_sizes = (size_t)o.n_batches;
-  cfg.batch_sizes = o.batches;
-  cfg.epochs = o.w.epochs;
-  cfg.infer_samples = o.w.samples;
-  cfg.lr = o.w.lr;
-  cfg.seed = o.w.seed;
-  cfg.limit_batches = o.w.limit_batches;
-  cfg.backend = o.w.backend;
-  cfg.threads = o.w.threads;
-  cfg.data = o.w.data;
-  cfg.mode = o.overhead   ? GM_STUDY_OVERHEAD
-             : o.no_meter ? GM_STUDY_UNMETERED
-                          : GM_STUDY_METERED;
-  cfg.idle_ns = o.idle_ns;
-  cfg.gap_ns = o.gap_ns;
-  cfg.meter = gm_cli_meter_config(&o.mo);
-  cfg.profile_epochs = o.profile_epochs;
-  cfg.verify = o.verify;
+  struct gm_study_config cfg = study_config(&o, name, models);
   cfg.n_flags = o.resume ? 0 : stored_flags(&o, argc, argv, flags);
   cfg.flags = flags;
   char err[1024] = "";
@@ -766,18 +791,7 @@ int cmd_bench(int argc, char **argv) {
     goto out;
   cfg.train = train;
   cfg.test = test;
-  if (o.ckpt_dir) {
-    snprintf(ckpt_dir, sizeof(ckpt_dir), "%s", o.ckpt_dir);
-  } else {
-    char dir[1024];
-    snprintf(dir, sizeof(dir), "%s", db_path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-      *slash = '\0';
-    else
-      snprintf(dir, sizeof(dir), ".");
-    snprintf(ckpt_dir, sizeof(ckpt_dir), "%s/bench-%s", dir, name);
-  }
+  checkpoint_dir(&o, db_path, name, ckpt_dir, sizeof(ckpt_dir));
   if (!gm_cli_mkdirs(ckpt_dir)) {
     gm_cli_error("bench",
                  "cannot create the checkpoint directory '%s': %s; pass "
