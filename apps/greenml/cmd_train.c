@@ -1,5 +1,6 @@
-/* cmd_train.c: `greenml train` and `greenml infer`: the zoo's models on
- * CIFAR-10 (or generated data in the same format) with the engine. Under
+/* cmd_train.c: `greenml train` and `greenml infer`: flags, printing and
+ * exit codes around the protocol of include/greenml/train.h, which runs the
+ * zoo's models on CIFAR-10 (or generated data in the same format). Under
  * `greenml measure`, every epoch and every inference pass is a phase. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -8,16 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "greenml/data.h"
 #include "greenml/engine.h"
 #include "greenml/mark.h"
-#include "greenml/nn.h"
+#include "greenml/train.h"
 
 static const char train_usage[] =
     "usage: greenml train --model M [--epochs N] [--batch-size B] [--lr X]\n"
@@ -41,7 +40,9 @@ static const char train_usage[] =
     "  --threads T          compute threads (default: the backend's)\n"
     "  --backend NAME       compute backend (default: the fastest)\n"
     "  --checkpoint FILE    default ./checkpoints/MODEL.ckpt\n"
-    "  --resume             continue from the checkpoint's epoch\n"
+    "  --resume             continue from the checkpoint's epoch (made with\n"
+    "                       the same flags: a checkpoint of another seed,\n"
+    "                       lr, batch size, schedule or limit is refused)\n"
     "  --limit-batches K    at most K batches per epoch (short runs)\n"
     "  --schedule S         learning rate per epoch: constant (default) or\n"
     "                       cosine annealing from --lr to 0 over --epochs\n"
@@ -56,10 +57,20 @@ static const char infer_usage[] =
     "as often as needed (default 50000 = the test set x5, as in the study),\n"
     "and prints accuracy, time and images/s.\n"
     "\n"
+    "  --model M            a model of the zoo ('greenml models' lists them)\n"
+    "  --samples N          samples to run (default 50000)\n"
+    "  --batch-size B       default 128\n"
     "  --weights FILE       a checkpoint from 'greenml train' (default: "
     "weights\n"
     "                       initialised from --seed, i.e. an untrained "
-    "model)\n";
+    "model)\n"
+    "  --data DIR|synthetic CIFAR-10 binary files in DIR (default ./data), or "
+    "a\n"
+    "                       generated data set in the same format\n"
+    "  --seed S             the initial weights without --weights, and the\n"
+    "                       generated data set (default 1)\n"
+    "  --threads T          compute threads (default: the backend's)\n"
+    "  --backend NAME       compute backend (default: the fastest)\n";
 
 struct run_opts {
   struct gm_cli_work_opts w;
@@ -69,12 +80,6 @@ struct run_opts {
   const char *weights;
   bool cosine;
 };
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Opens DIR or, for "synthetic", generates a data set under the XDG cache
  * directory (once per seed). */
@@ -118,50 +123,6 @@ int gm_cli_open_cifar(const char *cmd, const char *data, uint64_t seed,
     return 0;
   gm_cli_error(cmd, "%s", err);
   return rc == GM_ERR_NOT_FOUND ? GM_EXIT_NOINPUT : GM_EXIT_DATAERR;
-}
-
-static int make_engine(const char *cmd, const struct run_opts *o,
-                       struct gm_nn_net **net, struct gm_nn_engine **eng) {
-  if (gm_nn_zoo_build(o->model, net) != GM_OK) {
-    gm_cli_error(cmd, "no model '%s' in the zoo; 'greenml models' lists them",
-                 o->model);
-    return GM_EXIT_USAGE;
-  }
-  struct gm_nn_engine_config cfg = gm_nn_engine_config_default();
-  cfg.backend = o->w.backend;
-  cfg.max_batch = o->w.batch;
-  cfg.threads = o->w.threads;
-  char err[512] = "";
-  enum gm_status rc = gm_nn_engine_create(*net, &cfg, eng, err, sizeof(err));
-  if (rc != GM_OK) {
-    gm_cli_error(cmd, "%s", err);
-    return rc == GM_ERR_NOT_FOUND ? GM_EXIT_USAGE : GM_EXIT_SOFTWARE;
-  }
-  return 0;
-}
-
-/* A phase "<what> <n>" under `greenml measure`; silent elsewhere. */
-static void phase(const char *what, long n) {
-  if (!getenv(GM_MARK_ENV))
-    return;
-  char name[64];
-  snprintf(name, sizeof(name), "%s %ld", what, n);
-  gm_phase_begin(name);
-}
-
-static void progress(const char *what, long done, long total, double loss,
-                     double acc, double ips) {
-  if (!isatty(STDERR_FILENO))
-    return;
-  int width = 30, filled = total ? (int)(width * done / total) : 0;
-  fprintf(stderr, "\r%s [", what);
-  for (int i = 0; i < width; i++)
-    fputc(i < filled ? '=' : (i == filled ? '>' : ' '), stderr);
-  fprintf(stderr, "] %ld/%ld", done, total);
-  if (!isnan(loss))
-    fprintf(stderr, " loss %.4f acc %.2f %%", loss, 100 * acc);
-  fprintf(stderr, " %.1f img/s  ", ips);
-  fflush(stderr);
 }
 
 static int parse(int argc, char **argv, bool train, struct run_opts *o) {
@@ -247,6 +208,79 @@ static void default_opts(struct run_opts *o) {
   gm_cli_work_opts_init(&o->w);
 }
 
+/* The protocol's configuration for the flags. */
+static struct gm_train_config train_config(const struct run_opts *o) {
+  struct gm_train_config c = gm_train_config_default();
+  c.model = o->model;
+  c.batch_size = o->w.batch;
+  c.lr = o->w.lr;
+  c.schedule = o->cosine ? GM_TRAIN_LR_COSINE : GM_TRAIN_LR_CONSTANT;
+  c.epochs = o->w.epochs;
+  c.seed = o->w.seed;
+  c.limit_batches = o->w.limit_batches;
+  c.backend = o->w.backend;
+  c.threads = o->w.threads;
+  return c;
+}
+
+static int make_trainer(const char *cmd, const struct run_opts *o,
+                        struct gm_train **t) {
+  struct gm_train_config c = train_config(o);
+  char err[512] = "";
+  enum gm_status rc = gm_train_create(&c, t, err, sizeof(err));
+  if (rc == GM_OK)
+    return 0;
+  gm_cli_error(cmd, "%s", err);
+  return rc == GM_ERR_NOT_FOUND || rc == GM_ERR_INVALID_ARG ? GM_EXIT_USAGE
+                                                            : GM_EXIT_SOFTWARE;
+}
+
+/* The display of a pass: a progress bar on a terminal, phase marks under
+ * `greenml measure`. */
+struct display {
+  bool tty, marks;
+  long samples; /* of an inference pass */
+};
+
+static void on_pass_begin(void *ctx, enum gm_train_pass pass, uint32_t epoch,
+                          long batches) {
+  struct display *d = ctx;
+  (void)batches;
+  if (!d->marks)
+    return;
+  char name[64];
+  if (pass == GM_TRAIN_PASS_TRAIN)
+    snprintf(name, sizeof(name), "train epoch %ld", (long)epoch + 1);
+  else
+    snprintf(name, sizeof(name), "infer samples %ld", d->samples);
+  gm_phase_begin(name);
+}
+
+static bool on_batch(void *ctx, const struct gm_train_batch *b) {
+  struct display *d = ctx;
+  if (!d->tty)
+    return true;
+  bool train = b->pass == GM_TRAIN_PASS_TRAIN;
+  int width = 30,
+      filled = b->batches ? (int)(width * b->batch / b->batches) : 0;
+  fprintf(stderr, "\r%s [", train ? "train" : "infer");
+  for (int i = 0; i < width; i++)
+    fputc(i < filled ? '=' : (i == filled ? '>' : ' '), stderr);
+  fprintf(stderr, "] %ld/%ld", b->batch, b->batches);
+  if (train)
+    fprintf(stderr, " loss %.4f acc %.2f %%", b->loss, 100 * b->accuracy);
+  fprintf(stderr, " %.1f img/s  ", (double)b->pass_samples / b->pass_s);
+  fflush(stderr);
+  return true;
+}
+
+/* The exit code of a failed checkpoint load. */
+static int load_exit(enum gm_status rc) {
+  return rc == GM_ERR_NOT_FOUND     ? GM_EXIT_NOINPUT
+         : rc == GM_ERR_INVALID_ARG ? GM_EXIT_USAGE
+                                    : GM_EXIT_DATAERR;
+}
+
 int cmd_train(int argc, char **argv) {
   struct run_opts o;
   default_opts(&o);
@@ -261,131 +295,64 @@ int cmd_train(int argc, char **argv) {
     snprintf(ckpt, sizeof(ckpt), "checkpoints/%s.ckpt", o.model);
   }
   struct gm_cifar10 *ds = NULL;
-  struct gm_nn_net *net = NULL;
-  struct gm_nn_engine *eng = NULL;
-  float *x = NULL, *logits = NULL, *dlogits = NULL;
-  int32_t *labels = NULL;
-  uint32_t *order = NULL;
+  struct gm_train *t = NULL;
   ec = gm_cli_open_cifar("train", o.w.data, o.w.seed, GM_CIFAR10_TRAIN, &ds);
-  if (ec)
+  if (ec || (ec = make_trainer("train", &o, &t)))
     goto out;
-  ec = make_engine("train", &o, &net, &eng);
-  if (ec)
-    goto out;
-  int classes = gm_nn_node_shape(net, gm_nn_output(net)).c;
   uint32_t start_epoch = 0;
-  char err[512] = "";
   if (o.resume) {
-    struct gm_nn_checkpoint_info info;
-    enum gm_status rc =
-        gm_nn_checkpoint_load(eng, ckpt, &info, err, sizeof(err));
+    enum gm_status rc = gm_train_resume(t, ckpt, &start_epoch);
     if (rc != GM_OK) {
-      gm_cli_error("train", "--resume: %s", err);
-      ec = rc == GM_ERR_NOT_FOUND ? GM_EXIT_NOINPUT : GM_EXIT_DATAERR;
+      gm_cli_error("train", "--resume: %s", gm_train_last_error(t));
+      ec = load_exit(rc);
       goto out;
     }
-    start_epoch = info.epoch;
-    o.w.seed = info.seed;
     fprintf(stderr, "greenml train: resuming %s from '%s' after epoch %u\n",
             o.model, ckpt, start_epoch);
-  } else if (gm_nn_engine_init(eng, o.w.seed) != GM_OK) {
-    gm_cli_error("train", "cannot initialise: %s", gm_nn_engine_error(eng));
+  } else if (gm_train_init(t) != GM_OK) {
+    gm_cli_error("train", "%s", gm_train_last_error(t));
     ec = GM_EXIT_SOFTWARE;
     goto out;
   }
   size_t n = gm_cifar10_count(ds);
-  x = malloc((size_t)o.w.batch * GM_CIFAR10_PIXELS * sizeof(float));
-  logits = malloc((size_t)o.w.batch * (size_t)classes * sizeof(float));
-  dlogits = malloc((size_t)o.w.batch * (size_t)classes * sizeof(float));
-  labels = malloc((size_t)o.w.batch * sizeof(int32_t));
-  order = malloc(n * sizeof(uint32_t));
-  if (!x || !logits || !dlogits || !labels || !order) {
-    ec = GM_EXIT_SOFTWARE;
-    goto out;
-  }
-  struct gm_nn_sgd sgd = gm_nn_sgd_default();
-  sgd.lr = o.w.lr;
   printf("model %s, backend %s, %zu training images%s, batch %d, lr %g, "
          "seed %llu\n",
-         o.model, gm_nn_engine_backend(eng), n,
+         o.model, gm_nn_engine_backend(gm_train_engine(t)), n,
          gm_cifar10_is_synthetic(ds) ? " (generated)" : "", o.w.batch, o.w.lr,
          (unsigned long long)o.w.seed);
+  struct display d = {.tty = isatty(STDERR_FILENO),
+                      .marks = getenv(GM_MARK_ENV) != NULL};
+  struct gm_train_observer obs = {
+      .ctx = &d, .pass_begin = on_pass_begin, .batch_done = on_batch};
   for (uint32_t epoch = start_epoch; epoch < (uint32_t)o.w.epochs; epoch++) {
-    phase("train epoch", (long)epoch + 1);
-    /* CosineAnnealingLR(T_max = epochs, eta_min = 0), stepped per epoch */
-    if (o.cosine)
-      sgd.lr =
-          o.w.lr * 0.5 * (1.0 + cos(M_PI * (double)epoch / (double)o.w.epochs));
-    gm_cifar10_epoch_order(order, n, o.w.seed, epoch);
-    uint64_t aug = o.w.seed * 1000003u + epoch;
-    long batches = (long)((n + (size_t)o.w.batch - 1) / (size_t)o.w.batch);
-    if (o.w.limit_batches && o.w.limit_batches < batches)
-      batches = o.w.limit_batches;
-    double t0 = now_s(), loss_sum = 0;
-    long seen = 0, right = 0;
-    for (long b = 0; b < batches; b++) {
-      size_t first = (size_t)b * (size_t)o.w.batch;
-      int m = (int)((n - first) < (size_t)o.w.batch ? n - first
-                                                    : (size_t)o.w.batch);
-      gm_cifar10_batch(ds, order + first, (size_t)m, true, &aug, x, labels);
-      double loss;
-      int correct;
-      if (gm_nn_engine_forward(eng, x, m, true,
-                               o.w.seed ^ ((uint64_t)epoch << 32 | (uint64_t)b),
-                               logits) != GM_OK ||
-          gm_nn_softmax_xent(logits, labels, m, classes, dlogits, &loss,
-                             &correct) != GM_OK ||
-          gm_nn_engine_backward(eng, dlogits) != GM_OK ||
-          gm_nn_engine_sgd_step(eng, &sgd) != GM_OK) {
-        gm_cli_error("train", "step %ld of epoch %u failed: %s", b, epoch + 1,
-                     gm_nn_engine_error(eng));
-        ec = GM_EXIT_SOFTWARE;
-        goto out;
-      }
-      if (!isfinite(loss)) {
-        gm_cli_error("train",
-                     "the loss diverged (%g) at step %ld of epoch %u; lower "
-                     "--lr",
-                     loss, b, epoch + 1);
-        ec = GM_EXIT_SOFTWARE;
-        goto out;
-      }
-      loss_sum += loss * m;
-      seen += m;
-      right += correct;
-      progress("train", b + 1, batches, loss_sum / (double)seen,
-               (double)right / (double)seen, (double)seen / (now_s() - t0));
+    struct gm_train_result r;
+    if (gm_train_epoch(t, ds, epoch, 0, &obs, &r) != GM_OK) {
+      if (d.tty)
+        fputc('\n', stderr);
+      gm_cli_error("train", "%s", gm_train_last_error(t));
+      ec = GM_EXIT_SOFTWARE;
+      goto out;
     }
-    gm_nn_engine_sync(eng);
-    double dt = now_s() - t0;
-    if (isatty(STDERR_FILENO))
+    if (d.tty)
       fputc('\n', stderr);
     printf("epoch %u/%d: loss %.4f, train accuracy %.2f %%, %.3f s, "
            "%.1f images/s, %.3f s/step, lr %g\n",
-           epoch + 1, o.w.epochs, loss_sum / (double)seen,
-           100.0 * (double)right / (double)seen, dt, (double)seen / dt,
-           dt / (double)batches, sgd.lr);
+           epoch + 1, o.w.epochs, r.loss, 100.0 * r.accuracy, r.duration_s,
+           (double)r.samples / r.duration_s, r.duration_s / (double)r.steps,
+           r.lr);
     fflush(stdout);
-    struct gm_nn_checkpoint_info info = {.epoch = epoch + 1, .seed = o.w.seed};
-    snprintf(info.model, sizeof(info.model), "%s", o.model);
-    if (gm_nn_checkpoint_save(eng, ckpt, &info, err, sizeof(err)) != GM_OK) {
-      gm_cli_error("train", "%s", err);
+    if (gm_train_save(t, ckpt, epoch + 1) != GM_OK) {
+      gm_cli_error("train", "%s", gm_train_last_error(t));
       ec = GM_EXIT_IOERR;
       goto out;
     }
   }
-  if (getenv(GM_MARK_ENV))
+  if (d.marks)
     gm_phase_end();
   printf("checkpoint: %s\n", ckpt);
 out:
-  gm_nn_engine_destroy(eng);
-  gm_nn_net_destroy(net);
+  gm_train_destroy(t);
   gm_cifar10_close(ds);
-  free(x);
-  free(logits);
-  free(dlogits);
-  free(labels);
-  free(order);
   return ec;
 }
 
@@ -396,86 +363,51 @@ int cmd_infer(int argc, char **argv) {
   if (ec)
     return ec < 0 ? 0 : ec;
   struct gm_cifar10 *ds = NULL;
-  struct gm_nn_net *net = NULL;
-  struct gm_nn_engine *eng = NULL;
-  float *x = NULL, *logits = NULL;
-  int32_t *labels = NULL;
-  uint32_t *idx = NULL;
+  struct gm_train *t = NULL;
   ec = gm_cli_open_cifar("infer", o.w.data, o.w.seed, GM_CIFAR10_TEST, &ds);
-  if (ec)
+  if (ec || (ec = make_trainer("infer", &o, &t)))
     goto out;
-  ec = make_engine("infer", &o, &net, &eng);
-  if (ec)
-    goto out;
-  char err[512] = "";
   if (o.weights) {
-    struct gm_nn_checkpoint_info info;
-    enum gm_status rc =
-        gm_nn_checkpoint_load(eng, o.weights, &info, err, sizeof(err));
+    enum gm_status rc = gm_train_load_weights(t, o.weights);
     if (rc != GM_OK) {
-      gm_cli_error("infer", "--weights: %s", err);
-      ec = rc == GM_ERR_NOT_FOUND ? GM_EXIT_NOINPUT : GM_EXIT_DATAERR;
+      gm_cli_error("infer", "--weights: %s", gm_train_last_error(t));
+      ec = load_exit(rc);
       goto out;
     }
   } else {
-    gm_nn_engine_init(eng, o.w.seed);
+    gm_train_init(t);
     fprintf(stderr,
             "greenml infer: no --weights: an untrained %s (seed %llu)\n",
             o.model, (unsigned long long)o.w.seed);
   }
-  int classes = gm_nn_node_shape(net, gm_nn_output(net)).c;
-  x = malloc((size_t)o.w.batch * GM_CIFAR10_PIXELS * sizeof(float));
-  logits = malloc((size_t)o.w.batch * (size_t)classes * sizeof(float));
-  labels = malloc((size_t)o.w.batch * sizeof(int32_t));
-  idx = malloc((size_t)o.w.batch * sizeof(uint32_t));
-  if (!x || !logits || !labels || !idx) {
-    ec = GM_EXIT_SOFTWARE;
-    goto out;
-  }
   size_t count = gm_cifar10_count(ds);
   printf("model %s, backend %s, %ld samples (%zu test images%s, repeated), "
          "batch %d\n",
-         o.model, gm_nn_engine_backend(eng), o.w.samples, count,
+         o.model, gm_nn_engine_backend(gm_train_engine(t)), o.w.samples, count,
          gm_cifar10_is_synthetic(ds) ? ", generated" : "", o.w.batch);
-  phase("infer samples", o.w.samples);
-  double t0 = now_s();
-  long right = 0;
-  long batches = (o.w.samples + o.w.batch - 1) / o.w.batch;
-  for (long b = 0; b < batches; b++) {
-    long first = b * o.w.batch;
-    int m = (int)(o.w.samples - first < o.w.batch ? o.w.samples - first
-                                                  : o.w.batch);
-    for (int k = 0; k < m; k++)
-      idx[k] = gm_cifar10_replicated_index(ds, (size_t)(first + k));
-    gm_cifar10_batch(ds, idx, (size_t)m, false, NULL, x, labels);
-    int correct = 0;
-    if (gm_nn_engine_forward(eng, x, m, false, 0, logits) != GM_OK ||
-        gm_nn_softmax_xent(logits, labels, m, classes, NULL, NULL, &correct) !=
-            GM_OK) {
-      gm_cli_error("infer", "batch %ld failed: %s", b, gm_nn_engine_error(eng));
-      ec = GM_EXIT_SOFTWARE;
-      goto out;
-    }
-    right += correct;
-    progress("infer", b + 1, batches, NAN, 0,
-             (double)(first + m) / (now_s() - t0));
+  struct display d = {.tty = isatty(STDERR_FILENO),
+                      .marks = getenv(GM_MARK_ENV) != NULL,
+                      .samples = o.w.samples};
+  struct gm_train_observer obs = {
+      .ctx = &d, .pass_begin = on_pass_begin, .batch_done = on_batch};
+  struct gm_train_result r;
+  if (gm_train_infer(t, ds, 0, o.w.samples, &obs, &r) != GM_OK) {
+    if (d.tty)
+      fputc('\n', stderr);
+    gm_cli_error("infer", "%s", gm_train_last_error(t));
+    ec = GM_EXIT_SOFTWARE;
+    goto out;
   }
-  gm_nn_engine_sync(eng);
-  double dt = now_s() - t0;
-  if (getenv(GM_MARK_ENV))
+  if (d.marks)
     gm_phase_end();
-  if (isatty(STDERR_FILENO))
+  if (d.tty)
     fputc('\n', stderr);
+  double dt = r.duration_s;
   printf("accuracy %.2f %%, %.3f s, %.1f images/s, %.3f ms/sample\n",
-         100.0 * (double)right / (double)o.w.samples, dt,
-         (double)o.w.samples / dt, 1000.0 * dt / (double)o.w.samples);
+         100.0 * r.accuracy, dt, (double)o.w.samples / dt,
+         1000.0 * dt / (double)o.w.samples);
 out:
-  gm_nn_engine_destroy(eng);
-  gm_nn_net_destroy(net);
+  gm_train_destroy(t);
   gm_cifar10_close(ds);
-  free(x);
-  free(logits);
-  free(labels);
-  free(idx);
   return ec;
 }

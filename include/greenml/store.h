@@ -203,4 +203,57 @@ gm_store_bench_put_prediction(struct gm_store *st, int64_t bench_id,
 struct sqlite3;
 GM_API struct sqlite3 *gm_store_db(struct gm_store *st);
 
+/* ---- study queries ----
+ * What the study runner and `greenml bench` read back. Results are plain
+ * arrays owned by the caller. */
+
+/* The flags a bench was started with (its configuration's "argv"), in
+ * order. Free with gm_bench_flags_clear. GM_ERR_NOT_FOUND: no such bench;
+ * GM_ERR_PARSE: its configuration is not JSON. */
+struct gm_bench_flags {
+  size_t n;
+  char **flags; /* n strings, owned */
+};
+GM_API enum gm_status gm_store_bench_flags(struct gm_store *st,
+                                           int64_t bench_id,
+                                           struct gm_bench_flags *out);
+GM_API void gm_bench_flags_clear(struct gm_bench_flags *f);
+
+/* The work recorded per phase kind: the sum of samples x the model's MACs
+ * per sample. *rows (n of them) is owned by the caller: free(). */
+struct gm_bench_work {
+  char kind[24]; /* "train", "infer", "profile-train", "profile-infer" */
+  double sample_macs;
+};
+GM_API enum gm_status gm_store_bench_work(struct gm_store *st, int64_t bench_id,
+                                          struct gm_bench_work **rows,
+                                          size_t *n);
+
+/* The metered phases per (model, batch size, kind), in the order they were
+ * first recorded: means per phase. *rows is owned by the caller: free(). */
+struct gm_bench_summary_row {
+  char model[64];
+  int batch_size;
+  char kind[24];
+  int phases;
+  double duration_s, energy_j, net_energy_j; /* NAN: no value recorded */
+  double j_per_sample, samples_per_s;
+  char provenance[16]; /* the largest label ("mixed" > "modelled" > ...) */
+};
+GM_API enum gm_status gm_store_bench_summary(struct gm_store *st,
+                                             int64_t bench_id,
+                                             struct gm_bench_summary_row **rows,
+                                             size_t *n);
+
+/* Phases run both unmetered and metered (--overhead), per kind ("train"
+ * first): their count and summed durations. *rows: free(). */
+struct gm_bench_overhead_row {
+  char kind[24];
+  int phases;
+  double unmetered_s, metered_s;
+};
+GM_API enum gm_status
+gm_store_bench_overhead(struct gm_store *st, int64_t bench_id,
+                        struct gm_bench_overhead_row **rows, size_t *n);
+
 #endif

@@ -222,6 +222,7 @@ check "5: --no-meter records no meter run" \
   "[ \"\$(sqlite3 n.db 'SELECT count(*) FROM runs')\" -eq 0 ] && [ \"\$(sqlite3 n.db 'SELECT count(*) FROM bench_phases WHERE metered=0')\" -eq 2 ]"
 
 # ---- 6. bad input ---------------------------------------------------------------
+dirs_before=$(ls -d bench-* 2>/dev/null)
 bad() { # NAME EXIT REGEX ARGS...
   local name=$1 want=$2 re=$3
   shift 3
@@ -243,5 +244,9 @@ bad "a profile as long as the run" 64 "must be below --epochs" --profile-epochs 
 bad "--no-meter with --overhead" 64 "exclude each other" --no-meter --overhead --db b.db
 bad "bad gap" 64 "--gap 'soon'" --gap soon --db b.db
 check "6: nothing was measured for bad input" "[ ! -e b.db ] || [ \"\$(sqlite3 b.db 'SELECT count(*) FROM benches')\" -eq 0 ]"
+bad "unknown backend" 64 "no backend 'nosuch'" --backend nosuch --models LeNet --data synthetic --db nf.db
+bad "--resume without a database" 66 "no unfinished bench in 'nf.db'" --resume --db nf.db
+check "6: a bench that fails before running leaves no database and no checkpoint directory" \
+  "[ ! -e b.db ] && [ ! -e nf.db ] && [ \"\$(ls -d bench-* 2>/dev/null)\" = \"\$dirs_before\" ]" "$(ls -d bench-*)"
 
 tap_done

@@ -28,6 +28,12 @@ rc=$?
 check "resume exits 0" "[ $rc -eq 0 ]" "exit $rc: $(tail -2 resume.err)"
 check "resume starts after epoch 2" "grep -q 'after epoch 2' resume.err"
 check "resume runs only epoch 3" "grep -q '^epoch 3/3: loss' resume.out && ! grep -q '^epoch [12]/' resume.out"
+"$GM" train "${common[@]}" --epochs 4 --seed 9 --lr 0.02 --checkpoint a.ckpt --resume >/dev/null 2>other-seed.err
+rc=$?
+check "resume under other flags: exit 64, the differences named" \
+  "[ $rc -eq 64 ] && grep -q 'seed 1 (here 9)' other-seed.err && grep -q 'learning rate 0.01 (here 0.02)' other-seed.err" \
+  "exit $rc: $(cat other-seed.err)"
+check "the checkpoint records its configuration" "grep -q '^seed 1$' a.ckpt.config && grep -q '^epoch 3$' a.ckpt.config"
 
 # 3. the trained model beats chance on the test set
 "$GM" infer --model LeNet --data synthetic --weights a.ckpt --samples 3000 --batch-size 100 >infer.out 2>infer.err

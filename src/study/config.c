@@ -1,0 +1,273 @@
+/* config.c: the study's configuration: defaults, the checks made before
+ * anything is opened, and the documents stored with a bench (its
+ * configuration and its host). */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/util.h"
+#include "greenml/engine.h"
+#include "greenml/host.h"
+#include "greenml/json.h"
+#include "greenml/nn.h"
+#include "study/study_internal.h"
+
+struct gm_study_config gm_study_config_default(void) {
+  struct gm_nn_sgd sgd = gm_nn_sgd_default();
+  return (struct gm_study_config){.epochs = 1,
+                                  .infer_samples = 50000,
+                                  .lr = sgd.lr,
+                                  .seed = 1,
+                                  .mode = GM_STUDY_METERED,
+                                  .idle_ns = 10 * GM_NS_PER_S,
+                                  .gap_ns = 2 * GM_NS_PER_S,
+                                  .meter = gm_meter_config_default()};
+}
+
+static enum gm_status bad(enum gm_status rc, char *err, size_t size,
+                          const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static enum gm_status bad(enum gm_status rc, char *err, size_t size,
+                          const char *fmt, ...) {
+  if (err && size) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, size, fmt, ap);
+    va_end(ap);
+  }
+  return rc;
+}
+
+enum gm_status gm_study_config_check(const struct gm_study_config *c, char *err,
+                                     size_t size) {
+  if (!c)
+    return bad(GM_ERR_INVALID_ARG, err, size, "no configuration");
+  if (!c->name || !*c->name || strlen(c->name) > 100 || strchr(c->name, '/'))
+    return bad(GM_ERR_INVALID_ARG, err, size,
+               "--run-id '%s' must be 1 to 100 characters without '/'",
+               c->name ? c->name : "");
+  if (c->n_models == 0 || !c->models)
+    return bad(GM_ERR_INVALID_ARG, err, size,
+               "--models: empty list; give 'all' or names");
+  for (size_t i = 0; i < c->n_models; i++) {
+    bool found = false;
+    for (size_t k = 0; c->models[i] && k < gm_nn_zoo_count(); k++)
+      found = found || strcasecmp(c->models[i], gm_nn_zoo_name(k)) == 0;
+    if (!found)
+      return bad(GM_ERR_NOT_FOUND, err, size,
+                 "--models: no model '%s' in the zoo; 'greenml models' lists "
+                 "them",
+                 c->models[i] ? c->models[i] : "");
+    for (size_t k = 0; k < i; k++)
+      if (strcasecmp(c->models[i], c->models[k]) == 0)
+        return bad(GM_ERR_INVALID_ARG, err, size,
+                   "--models: '%s' is listed twice", c->models[i]);
+  }
+  if (c->n_batch_sizes == 0 || !c->batch_sizes)
+    return bad(GM_ERR_INVALID_ARG, err, size, "--batch-sizes: empty list");
+  for (size_t i = 0; i < c->n_batch_sizes; i++)
+    if (c->batch_sizes[i] < 1 || c->batch_sizes[i] > 65536)
+      return bad(GM_ERR_INVALID_ARG, err, size,
+                 "--batch-sizes: '%d' is not a batch size from 1 to 65536",
+                 c->batch_sizes[i]);
+  if (c->epochs < 1)
+    return bad(GM_ERR_INVALID_ARG, err, size,
+               "--epochs '%d' is not a number from 1", c->epochs);
+  if (c->infer_samples < 1)
+    return bad(GM_ERR_INVALID_ARG, err, size,
+               "--infer-samples '%ld' is not a number from 1",
+               c->infer_samples);
+  if (!(c->lr > 0) || !isfinite(c->lr))
+    return bad(GM_ERR_INVALID_ARG, err, size,
+               "--lr '%g' is not a positive learning rate", c->lr);
+  if (c->limit_batches < 0 || c->threads < 0 || c->idle_ns < 0 || c->gap_ns < 0)
+    return bad(GM_ERR_INVALID_ARG, err, size,
+               "negative --limit-batches, --threads, --idle or --gap");
+  if (c->mode != GM_STUDY_METERED && c->mode != GM_STUDY_UNMETERED &&
+      c->mode != GM_STUDY_OVERHEAD)
+    return bad(GM_ERR_INVALID_ARG, err, size, "unknown mode %d", (int)c->mode);
+  if (c->meter.interval_ns < 1000000)
+    return bad(GM_ERR_INVALID_ARG, err, size,
+               "--interval must be at least 1ms");
+  if (!(c->profile_epochs >= 0) || c->profile_epochs > 1e5)
+    return bad(GM_ERR_INVALID_ARG, err, size,
+               "--profile-epochs '%g' is not a positive number of epochs",
+               c->profile_epochs);
+  if (c->verify && c->profile_epochs <= 0)
+    return bad(GM_ERR_INVALID_ARG, err, size,
+               "--verify needs --profile-epochs K");
+  if (c->profile_epochs > 0 && c->mode != GM_STUDY_METERED)
+    return bad(GM_ERR_INVALID_ARG, err, size,
+               "--profile-epochs predicts energy: it needs the meter (drop "
+               "--no-meter/--overhead)");
+  if (c->profile_epochs > 0 && c->profile_epochs >= (double)c->epochs)
+    return bad(GM_ERR_INVALID_ARG, err, size,
+               "--profile-epochs %g must be below --epochs %d (the profile "
+               "predicts a longer run)",
+               c->profile_epochs, c->epochs);
+  /* the backend must exist before anything is measured */
+  struct gm_nn_net *net = NULL;
+  struct gm_nn_engine *eng = NULL;
+  struct gm_nn_engine_config ecfg = gm_nn_engine_config_default();
+  ecfg.backend = c->backend;
+  ecfg.max_batch = 1;
+  ecfg.threads = c->threads;
+  enum gm_status rc = gm_nn_zoo_build("LeNet", &net);
+  if (rc == GM_OK)
+    rc = gm_nn_engine_create(net, &ecfg, &eng, err, size);
+  else
+    bad(rc, err, size, "cannot build LeNet: %s", gm_status_str(rc));
+  gm_nn_engine_destroy(eng);
+  gm_nn_net_destroy(net);
+  return rc;
+}
+
+char *gm__study_config_json(const struct gm_study_config *c) {
+  struct gm_json j;
+  gm_json_init(&j);
+  gm_json_begin_object(&j);
+  gm_json_key(&j, "models");
+  gm_json_begin_array(&j);
+  for (size_t i = 0; i < c->n_models; i++)
+    gm_json_string(&j, c->models[i]);
+  gm_json_end_array(&j);
+  gm_json_key(&j, "batch_sizes");
+  gm_json_begin_array(&j);
+  for (size_t i = 0; i < c->n_batch_sizes; i++)
+    gm_json_int(&j, c->batch_sizes[i]);
+  gm_json_end_array(&j);
+  struct gm_nn_sgd sgd = gm_nn_sgd_default();
+  gm_json_key(&j, "epochs");
+  gm_json_int(&j, c->epochs);
+  gm_json_key(&j, "infer_samples");
+  gm_json_int(&j, c->infer_samples);
+  gm_json_key(&j, "lr");
+  gm_json_number(&j, c->lr);
+  gm_json_key(&j, "momentum");
+  gm_json_number(&j, sgd.momentum);
+  gm_json_key(&j, "weight_decay");
+  gm_json_number(&j, sgd.weight_decay);
+  gm_json_key(&j, "optimizer");
+  gm_json_string(&j, "SGD");
+  gm_json_key(&j, "seed");
+  gm_json_int(&j, (int64_t)c->seed);
+  gm_json_key(&j, "data");
+  if (c->data)
+    gm_json_string(&j, c->data);
+  else
+    gm_json_null(&j);
+  gm_json_key(&j, "limit_batches");
+  gm_json_int(&j, c->limit_batches);
+  gm_json_key(&j, "threads");
+  if (c->threads)
+    gm_json_int(&j, c->threads);
+  else
+    gm_json_null(&j);
+  gm_json_key(&j, "backend");
+  if (c->backend)
+    gm_json_string(&j, c->backend);
+  else
+    gm_json_null(&j);
+  gm_json_key(&j, "interval_s");
+  gm_json_number(&j, (double)c->meter.interval_ns / 1e9);
+  gm_json_key(&j, "idle_s");
+  gm_json_number(&j, (double)c->idle_ns / 1e9);
+  gm_json_key(&j, "gap_s");
+  gm_json_number(&j, (double)c->gap_ns / 1e9);
+  gm_json_key(&j, "mode");
+  gm_json_string(&j, c->mode == GM_STUDY_OVERHEAD    ? "overhead"
+                     : c->mode == GM_STUDY_UNMETERED ? "unmetered"
+                                                     : "metered");
+  gm_json_key(&j, "profile_epochs");
+  gm_json_number(&j, c->profile_epochs > 0 ? c->profile_epochs : NAN);
+  gm_json_key(&j, "verify");
+  gm_json_bool(&j, c->verify);
+  /* the front end's flags, so that it can rebuild the same grid */
+  gm_json_key(&j, "argv");
+  gm_json_begin_array(&j);
+  for (size_t i = 0; i < c->n_flags; i++)
+    gm_json_string(&j, c->flags[i]);
+  gm_json_end_array(&j);
+  gm_json_end_object(&j);
+  if (j.oom) {
+    gm_json_release(&j);
+    return NULL;
+  }
+  return j.buf;
+}
+
+static void json_component(struct gm_json *j,
+                           const struct gm_component_info *c) {
+  gm_json_key(j, "name");
+  gm_json_string(j, c->name);
+  gm_json_key(j, "kind");
+  gm_json_string(j, gm_kind_name(c->kind));
+  gm_json_key(j, "domain");
+  gm_json_string(j, gm_domain_name(c->domain));
+  gm_json_key(j, "source");
+  gm_json_string(j, c->source);
+  gm_json_key(j, "provenance");
+  gm_json_string(j, gm_provenance_name(c->provenance));
+  gm_json_key(j, "signal");
+  gm_json_string(j, gm_provenance_detail(c->provenance));
+  gm_json_key(j, "detail");
+  gm_json_string(j, c->detail);
+  gm_json_key(j, "in_total");
+  gm_json_bool(j, c->in_total);
+}
+
+char *gm__study_host_json(const struct gm_meter *m, int threads) {
+  struct gm_host h;
+  gm_host_detect(m, &h);
+  char note[64];
+  if (threads)
+    gm__fmt(note, sizeof(note), "%d", threads);
+  else
+    gm__fmt(note, sizeof(note), "backend default");
+  struct gm_json j;
+  gm_json_init(&j);
+  gm_json_begin_object(&j);
+  gm_json_key(&j, "hostname");
+  gm_json_string(&j, h.hostname);
+  gm_json_key(&j, "cpu_model");
+  gm_json_string(&j, h.cpu_model);
+  gm_json_key(&j, "logical_cpus");
+  gm_json_int(&j, h.logical_cpus);
+  gm_json_key(&j, "sockets");
+  gm_json_int(&j, h.sockets);
+  gm_json_key(&j, "mem_total_bytes");
+  gm_json_number(&j, h.mem_total_bytes);
+  gm_json_key(&j, "kernel");
+  gm_json_string(&j, h.kernel);
+  gm_json_key(&j, "virtualised");
+  gm_json_bool(&j, h.virtualised);
+  gm_json_key(&j, "virt_detail");
+  gm_json_string(&j, h.virt_detail);
+  gm_json_key(&j, "dimms");
+  gm_json_raw(&j, h.dimms_json);
+  gm_json_key(&j, "gpus");
+  gm_json_raw(&j, h.gpus_json);
+  gm_json_key(&j, "threads");
+  gm_json_string(&j, note);
+  /* the components say how each is measured: the CPU model's TDP, the GPU
+   * and its driver, the DRAM model's DIMMs */
+  gm_json_key(&j, "components");
+  gm_json_begin_array(&j);
+  for (size_t i = 0; i < gm_meter_component_count(m); i++) {
+    gm_json_begin_object(&j);
+    json_component(&j, gm_meter_component(m, i));
+    gm_json_end_object(&j);
+  }
+  gm_json_end_array(&j);
+  gm_json_end_object(&j);
+  if (j.oom) {
+    gm_json_release(&j);
+    return NULL;
+  }
+  return j.buf;
+}

@@ -1,0 +1,327 @@
+/* run.c: gm_study_run: the bench (new or resumed), the idle baseline, the
+ * models, the ETA, the grid of cells and the bench's final status
+ * (study.h). */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/util.h"
+#include "greenml/host.h"
+#include "greenml/version.h"
+#include "study/study_internal.h"
+
+enum gm_status gm__study_fail(struct gm__study *s, enum gm_status rc,
+                              const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(s->err, sizeof(s->err), fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+void gm__study_say(struct gm__study *s, enum gm_study_message_kind kind,
+                   const char *fmt, ...) {
+  if (!s->obs || !s->obs->message)
+    return;
+  char text[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(text, sizeof(text), fmt, ap);
+  va_end(ap);
+  s->obs->message(s->obs->ctx, kind, text);
+}
+
+bool gm__study_stopping(struct gm__study *s) {
+  if (!s->stopped && s->obs && s->obs->stop && s->obs->stop(s->obs->ctx))
+    s->stopped = true;
+  return s->stopped;
+}
+
+void gm__study_gap(struct gm__study *s, int64_t dur_ns) {
+  int64_t end = gm__now_ns() + dur_ns;
+  while (!gm__study_stopping(s)) {
+    int64_t left = end - gm__now_ns();
+    if (left <= 0)
+      break;
+    if (left > 100 * INT64_C(1000000))
+      left = 100 * INT64_C(1000000);
+    struct timespec ts = {left / GM_NS_PER_S, left % GM_NS_PER_S};
+    nanosleep(&ts, NULL);
+  }
+}
+
+double gm__study_eta_s(const struct gm__study *s) {
+  double rt = s->rate_train, ri = s->rate_infer;
+  if (!(rt > 0) && !(ri > 0))
+    return NAN;
+  /* before the first of a kind is seen: training costs about 3x inference
+   * per sample */
+  if (!(rt > 0))
+    rt = 3 * ri;
+  if (!(ri > 0))
+    ri = rt / 3;
+  return s->left_train * rt + s->left_infer * ri;
+}
+
+static bool stop_cb(void *ctx) { return gm__study_stopping(ctx); }
+
+/* A new bench: the host, the configuration, the versions. */
+static enum gm_status create_bench(struct gm__study *s) {
+  const struct gm_study_config *cfg = s->cfg;
+  struct gm_bench_info bi;
+  if (gm_store_bench_find(s->st, cfg->name, &bi) == GM_OK) {
+    gm__study_fail(s, GM_ERR_STATE, "a bench named '%s' exists (%s)", cfg->name,
+                   bi.status);
+    gm_bench_info_clear(&bi);
+    return GM_ERR_STATE;
+  }
+  struct gm_meter_config mc = cfg->meter;
+  mc.on_sample = NULL;
+  mc.on_flush = NULL;
+  struct gm_meter *probe = NULL;
+  char *cfg_json = NULL, *host_json = NULL;
+  char versions[1024];
+  enum gm_status rc = gm_meter_create(&mc, &probe);
+  if (rc != GM_OK)
+    return gm__study_fail(s, rc, "cannot create the meter");
+  struct gm_host h;
+  gm_host_detect(probe, &h);
+  if ((rc = gm_store_put_host(s->st, &h, &s->host_id)) != GM_OK) {
+    gm__study_fail(s, rc, "%s", gm_store_last_error(s->st));
+    goto out;
+  }
+  cfg_json = gm__study_config_json(cfg);
+  host_json = gm__study_host_json(probe, cfg->threads);
+  if (!cfg_json || !host_json) {
+    rc = gm__study_fail(s, GM_ERR_NO_MEMORY, "out of memory");
+    goto out;
+  }
+  if (cfg->versions_json)
+    gm__fmt(versions, sizeof(versions), "%s", cfg->versions_json);
+  else
+    gm__fmt(versions, sizeof(versions), "{\"greenml\":\"%s\"}",
+            GM_VERSION_STRING);
+  struct gm_bench_meta meta = {.name = cfg->name,
+                               .config_json = cfg_json,
+                               .versions_json = versions,
+                               .host_json = host_json};
+  if ((rc = gm_store_bench_create(s->st, s->host_id, &meta, &s->bench_id)) !=
+      GM_OK)
+    gm__study_fail(s, rc, "%s", gm_store_last_error(s->st));
+out:
+  free(cfg_json);
+  free(host_json);
+  gm_meter_destroy(probe);
+  return rc;
+}
+
+/* The bench to resume, and its own baseline (not a newer one of the
+ * host). */
+static enum gm_status find_bench(struct gm__study *s) {
+  struct gm_bench_info bi;
+  enum gm_status rc = gm_store_bench_find(s->st, s->cfg->name, &bi);
+  if (rc == GM_ERR_NOT_FOUND)
+    return gm__study_fail(s, rc, "no bench '%s' in the database", s->cfg->name);
+  if (rc != GM_OK)
+    return gm__study_fail(s, rc, "%s", gm_store_last_error(s->st));
+  if (strcmp(bi.status, "complete") == 0) {
+    gm__study_fail(s, GM_ERR_STATE, "bench '%s' is complete; nothing to do",
+                   bi.name);
+    gm_bench_info_clear(&bi);
+    return GM_ERR_STATE;
+  }
+  s->bench_id = bi.id;
+  s->host_id = bi.host_id;
+  if (bi.idle_baseline_id > 0 &&
+      gm_store_load_idle_id(s->st, bi.idle_baseline_id, &s->idle) != GM_OK)
+    s->idle = NULL;
+  gm_bench_info_clear(&bi);
+  return GM_OK;
+}
+
+/* Measures and stores the idle baseline of a new bench. */
+static enum gm_status measure_idle(struct gm__study *s) {
+  const struct gm_study_config *cfg = s->cfg;
+  gm__study_say(s, GM_STUDY_INFO,
+                "measuring idle power for %.1f s; keep the machine quiet",
+                (double)cfg->idle_ns / 1e9);
+  char err[512] = "";
+  enum gm_status rc = gm_idle_measure(&cfg->meter, cfg->idle_ns, stop_cb, s,
+                                      &s->idle, err, sizeof(err));
+  if (rc == GM_ERR_INTERRUPTED)
+    return GM_OK; /* the stop request is seen by the caller */
+  if (rc != GM_OK)
+    return gm__study_fail(s, rc, "%s", err);
+  int64_t id = 0;
+  rc = gm_store_save_idle(s->st, s->host_id, 0, s->idle, &id);
+  if (rc == GM_OK) {
+    s->idle->id = id;
+    rc = gm_store_bench_set_idle(s->st, s->bench_id, id);
+  }
+  if (rc != GM_OK)
+    return gm__study_fail(s, rc, "%s", gm_store_last_error(s->st));
+  return GM_OK;
+}
+
+/* Records the models and the work the grid holds, for the ETA. */
+static enum gm_status plan(struct gm__study *s) {
+  const struct gm_study_config *cfg = s->cfg;
+  size_t n = gm_cifar10_count(cfg->train);
+  int variants = cfg->mode == GM_STUDY_OVERHEAD ? 2 : 1;
+  s->n_cells = cfg->n_models * cfg->n_batch_sizes * (size_t)variants;
+  for (size_t i = 0; i < cfg->n_models; i++) {
+    struct gm_nn_net *net = NULL;
+    struct gm_nn_stats ns;
+    enum gm_status rc = gm_nn_zoo_build(cfg->models[i], &net);
+    if (rc == GM_OK)
+      rc = gm_nn_net_stats(net, &ns);
+    gm_nn_net_destroy(net);
+    if (rc != GM_OK)
+      return gm__study_fail(s, rc, "cannot build %s", cfg->models[i]);
+    struct gm_bench_model bm = {.model = gm_nn_zoo_name(0),
+                                .params = (int64_t)ns.params,
+                                .trainable_params =
+                                    (int64_t)ns.trainable_params,
+                                .param_bytes = (int64_t)ns.param_bytes,
+                                .buffer_bytes = (int64_t)ns.buffer_bytes,
+                                .size_bytes = (int64_t)ns.size_bytes,
+                                .macs = (int64_t)ns.macs,
+                                .macs_per_param = ns.macs_per_param};
+    for (size_t k = 0; k < gm_nn_zoo_count(); k++)
+      if (strcasecmp(cfg->models[i], gm_nn_zoo_name(k)) == 0)
+        bm.model = gm_nn_zoo_name(k);
+    if ((rc = gm_store_bench_put_model(s->st, s->bench_id, &bm)) != GM_OK)
+      return gm__study_fail(s, rc, "%s", gm_store_last_error(s->st));
+    struct gm_train_config tc = gm_train_config_default();
+    tc.limit_batches = cfg->limit_batches;
+    for (size_t k = 0; k < cfg->n_batch_sizes; k++) {
+      tc.batch_size = cfg->batch_sizes[k];
+      long spe = gm_train_epoch_steps(&tc, n);
+      double es = fmin((double)n, (double)spe * tc.batch_size);
+      double mac = (double)ns.macs * variants;
+      double samples = (double)cfg->infer_samples;
+      if (cfg->profile_epochs > 0 && !cfg->verify) {
+        s->left_train += es * cfg->profile_epochs * mac;
+        s->left_infer += fmin(1.0, cfg->profile_epochs) * samples * mac;
+      } else {
+        s->left_train += es * cfg->epochs * mac;
+        s->left_infer += samples * cfg->epochs * mac;
+      }
+    }
+  }
+  return GM_OK;
+}
+
+/* On resume: the work already recorded is not left to do. */
+static void discount_done(struct gm__study *s) {
+  struct gm_bench_work *w = NULL;
+  size_t n = 0;
+  if (gm_store_bench_work(s->st, s->bench_id, &w, &n) != GM_OK)
+    return;
+  for (size_t i = 0; i < n; i++) {
+    if (strstr(w[i].kind, "train"))
+      s->left_train = fmax(0, s->left_train - w[i].sample_macs);
+    else
+      s->left_infer = fmax(0, s->left_infer - w[i].sample_macs);
+  }
+  free(w);
+}
+
+static enum gm_status run_grid(struct gm__study *s) {
+  const struct gm_study_config *cfg = s->cfg;
+  enum gm_status rc = GM_OK;
+  for (size_t i = 0; i < cfg->n_models; i++)
+    for (size_t k = 0; k < cfg->n_batch_sizes; k++) {
+      const char *model = cfg->models[i];
+      int batch = cfg->batch_sizes[k];
+      if (cfg->mode == GM_STUDY_OVERHEAD &&
+          (rc = gm__study_warm_up(s, model, batch)) != GM_OK)
+        return rc;
+      if (s->stopped)
+        return GM_OK;
+      /* an overhead pair alternates its order from cell to cell, so that
+       * whatever favours the first or the second run cancels out */
+      bool metered_first =
+          cfg->mode == GM_STUDY_OVERHEAD && (i * cfg->n_batch_sizes + k) % 2;
+      for (int v = 0; v < 2; v++) {
+        bool metered = (v == 0) == metered_first;
+        if (metered ? cfg->mode == GM_STUDY_UNMETERED
+                    : cfg->mode == GM_STUDY_METERED)
+          continue;
+        s->cell_no++;
+        if ((rc = gm__study_run_cell(s, model, batch, metered)) != GM_OK ||
+            s->stopped)
+          return rc;
+      }
+    }
+  return GM_OK;
+}
+
+enum gm_status gm_study_run(const struct gm_study_config *cfg,
+                            struct gm_store *st,
+                            const struct gm_study_observer *obs,
+                            struct gm_study_result *out, char *err,
+                            size_t err_size) {
+  if (out)
+    memset(out, 0, sizeof(*out));
+  struct gm__study *s = calloc(1, sizeof(*s));
+  if (!s)
+    return GM_ERR_NO_MEMORY;
+  s->cfg = cfg;
+  s->obs = obs;
+  s->st = st;
+  pthread_mutex_init(&s->st_mu, NULL);
+  enum gm_status rc = gm_study_config_check(cfg, s->err, sizeof(s->err));
+  if (rc != GM_OK)
+    goto out;
+  if (!st || !cfg->train || !cfg->test || !cfg->checkpoint_dir ||
+      gm_cifar10_count(cfg->train) == 0 || gm_cifar10_count(cfg->test) == 0) {
+    rc = gm__study_fail(s, GM_ERR_INVALID_ARG,
+                        "a study needs a store, both data splits and a "
+                        "checkpoint directory");
+    goto out;
+  }
+  rc = cfg->resume ? find_bench(s) : create_bench(s);
+  if (rc != GM_OK)
+    goto out;
+  bool measured = false;
+  if (!cfg->resume && cfg->mode != GM_STUDY_UNMETERED && cfg->idle_ns > 0) {
+    if ((rc = measure_idle(s)) != GM_OK || s->stopped)
+      goto done;
+    measured = true;
+  }
+  if ((rc = plan(s)) != GM_OK)
+    goto done;
+  if (cfg->resume)
+    discount_done(s);
+  if (obs && obs->begin) {
+    struct gm_study_begin b = {.name = cfg->name,
+                               .bench_id = s->bench_id,
+                               .resumed = cfg->resume,
+                               .idle = s->idle,
+                               .idle_measured = measured,
+                               .n_cells = s->n_cells};
+    obs->begin(obs->ctx, &b);
+  }
+  rc = run_grid(s);
+done:
+  gm_store_bench_set_status(st, s->bench_id,
+                            rc != GM_OK  ? "failed"
+                            : s->stopped ? "interrupted"
+                                         : "complete");
+out:
+  if (out) {
+    out->bench_id = s->bench_id;
+    out->interrupted = rc == GM_OK && s->stopped;
+  }
+  if (rc != GM_OK && err && err_size)
+    gm__fmt(err, err_size, "%s", s->err[0] ? s->err : gm_status_str(rc));
+  gm_idle_baseline_free(s->idle);
+  pthread_mutex_destroy(&s->st_mu);
+  free(s);
+  return rc;
+}

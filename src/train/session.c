@@ -1,0 +1,121 @@
+/* session.c: the training handle: the model, its engine and the buffers of
+ * one batch (train.h). The passes are in epoch.c and infer.c. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/util.h"
+#include "train/train_internal.h"
+
+enum gm_status gm_train_create(const struct gm_train_config *cfg,
+                               struct gm_train **out, char *err,
+                               size_t err_size) {
+  if (!out)
+    return GM_ERR_INVALID_ARG;
+  *out = NULL;
+  if (!cfg) {
+    if (err)
+      gm__fmt(err, err_size, "no configuration");
+    return GM_ERR_INVALID_ARG;
+  }
+  enum gm_status rc = gm__train_config_check(cfg, err, err_size);
+  if (rc != GM_OK)
+    return rc;
+  const char *canon = NULL;
+  for (size_t i = 0; i < gm_nn_zoo_count(); i++)
+    if (strcasecmp(cfg->model, gm_nn_zoo_name(i)) == 0)
+      canon = gm_nn_zoo_name(i);
+  if (!canon) {
+    if (err)
+      gm__fmt(err, err_size,
+              "no model '%s' in the zoo; 'greenml models' lists them",
+              cfg->model);
+    return GM_ERR_NOT_FOUND;
+  }
+  struct gm_train *t = calloc(1, sizeof(*t));
+  if (!t)
+    return GM_ERR_NO_MEMORY;
+  t->cfg = *cfg;
+  gm__strlcpy(t->model, canon, sizeof(t->model));
+  t->cfg.model = t->model;
+  if (cfg->backend) {
+    gm__strlcpy(t->backend, cfg->backend, sizeof(t->backend));
+    t->cfg.backend = t->backend;
+  }
+  rc = gm_nn_zoo_build(canon, &t->net);
+  if (rc == GM_OK)
+    rc = gm_nn_net_status(t->net);
+  if (rc != GM_OK) {
+    if (err)
+      gm__fmt(err, err_size, "cannot build %s: %s", canon,
+              t->net ? gm_nn_net_error(t->net) : gm_status_str(rc));
+    goto fail;
+  }
+  struct gm_nn_engine_config ecfg = gm_nn_engine_config_default();
+  ecfg.backend = cfg->backend;
+  ecfg.max_batch = cfg->batch_size;
+  ecfg.threads = cfg->threads;
+  rc = gm_nn_engine_create(t->net, &ecfg, &t->eng, err, err_size);
+  if (rc != GM_OK)
+    goto fail;
+  t->classes = gm_nn_node_shape(t->net, gm_nn_output(t->net)).c;
+  size_t b = (size_t)cfg->batch_size, k = (size_t)t->classes;
+  t->x = malloc(b * GM_CIFAR10_PIXELS * sizeof(float));
+  t->logits = malloc(b * k * sizeof(float));
+  t->dlogits = malloc(b * k * sizeof(float));
+  t->labels = malloc(b * sizeof(int32_t));
+  t->idx = malloc(b * sizeof(uint32_t));
+  if (!t->x || !t->logits || !t->dlogits || !t->labels || !t->idx) {
+    rc = GM_ERR_NO_MEMORY;
+    if (err)
+      gm__fmt(err, err_size, "out of memory for a batch of %d",
+              cfg->batch_size);
+    goto fail;
+  }
+  *out = t;
+  return GM_OK;
+fail:
+  gm_train_destroy(t);
+  return rc;
+}
+
+void gm_train_destroy(struct gm_train *t) {
+  if (!t)
+    return;
+  gm_nn_engine_destroy(t->eng);
+  gm_nn_net_destroy(t->net);
+  free(t->x);
+  free(t->logits);
+  free(t->dlogits);
+  free(t->labels);
+  free(t->idx);
+  free(t->order);
+  free(t);
+}
+
+const char *gm_train_last_error(const struct gm_train *t) {
+  return t ? t->err : "no training handle";
+}
+
+const struct gm_train_config *gm_train_config_of(const struct gm_train *t) {
+  return &t->cfg;
+}
+
+const struct gm_nn_net *gm_train_net(const struct gm_train *t) {
+  return t->net;
+}
+
+struct gm_nn_engine *gm_train_engine(struct gm_train *t) {
+  return t->eng;
+}
+
+enum gm_status gm_train_init(struct gm_train *t) {
+  if (!t)
+    return GM_ERR_INVALID_ARG;
+  enum gm_status rc = gm_nn_engine_init(t->eng, t->cfg.seed);
+  if (rc != GM_OK)
+    gm__fmt(t->err, sizeof(t->err), "cannot initialise %s: %s", t->model,
+            gm_nn_engine_error(t->eng));
+  return rc;
+}

@@ -1,0 +1,368 @@
+/* test_train.c: the training protocol through include/greenml/train.h, on
+ * LeNet and a small generated data set with the ref backend (deterministic):
+ * its rules (seeds, schedule, epoch length), an interrupted run resumed from
+ * its checkpoint giving the very losses and weights of one that never
+ * stopped, checkpoints refused under another configuration, weights loaded
+ * for inference, the observer. */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "greenml/train.h"
+#include "helpers.h"
+
+#define TRAIN_PER_FILE 16 /* 80 training images */
+#define TEST_COUNT 20
+
+struct fixture {
+  char *dir;
+  struct gm_cifar10 *train, *test;
+};
+
+static int setup(void **state) {
+  struct fixture *f = calloc(1, sizeof(*f));
+  f->dir = gmt_mkdtemp();
+  char err[512] = "";
+  if (gm_cifar10_synth(f->dir, 3, TRAIN_PER_FILE, TEST_COUNT, err,
+                       sizeof(err)) != GM_OK ||
+      gm_cifar10_open(f->dir, GM_CIFAR10_TRAIN, &f->train, err, sizeof(err)) !=
+          GM_OK ||
+      gm_cifar10_open(f->dir, GM_CIFAR10_TEST, &f->test, err, sizeof(err)) !=
+          GM_OK) {
+    fprintf(stderr, "synthetic data: %s\n", err);
+    return -1;
+  }
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  struct fixture *f = *state;
+  gm_cifar10_close(f->train);
+  gm_cifar10_close(f->test);
+  gmt_rmtree(f->dir);
+  free(f->dir);
+  free(f);
+  return 0;
+}
+
+static struct gm_train_config lenet(void) {
+  struct gm_train_config c = gm_train_config_default();
+  c.model = "lenet"; /* any case */
+  c.batch_size = 8;
+  c.lr = 0.01;
+  c.epochs = 3;
+  c.seed = 5;
+  c.limit_batches = 3;
+  c.backend = "ref";
+  c.threads = 1;
+  return c;
+}
+
+static struct gm_train *make(const struct gm_train_config *c) {
+  struct gm_train *t = NULL;
+  char err[512] = "";
+  enum gm_status rc = gm_train_create(c, &t, err, sizeof(err));
+  if (rc != GM_OK)
+    fail_msg("gm_train_create: %s", err);
+  return t;
+}
+
+static float *params(struct gm_train *t, size_t *n) {
+  *n = gm_nn_engine_param_floats(gm_train_engine(t));
+  float *p = malloc(*n * sizeof(float));
+  assert_int_equal(gm_nn_engine_get_params(gm_train_engine(t), p, *n), GM_OK);
+  return p;
+}
+
+/* ---- the rules ------------------------------------------------------------
+ */
+
+static void rules(void **state) {
+  (void)state;
+  assert_int_equal(gm_train_augment_seed(1, 0), 1000003);
+  assert_int_equal(gm_train_augment_seed(7, 2), 7 * 1000003 + 2);
+  assert_true(gm_train_dropout_seed(7, 2, 5) ==
+              (7 ^ ((UINT64_C(2) << 32) | 5)));
+  struct gm_train_config c = gm_train_config_default();
+  assert_int_equal(c.batch_size, 128);
+  assert_double_equal(c.lr, 0.001, 0);
+  assert_double_equal(c.momentum, 0.9, 0);
+  assert_double_equal(c.weight_decay, 5e-4, 0);
+  c.batch_size = 8;
+  assert_int_equal(gm_train_epoch_steps(&c, 80), 10);
+  assert_int_equal(gm_train_epoch_steps(&c, 81), 11);
+  c.limit_batches = 3;
+  assert_int_equal(gm_train_epoch_steps(&c, 80), 3);
+  c.limit_batches = 0;
+  c.batch_size = 30;
+  assert_int_equal(gm_train_epoch_steps(&c, 80), 3);
+  /* PyTorch's CosineAnnealingLR(T_max = 4) from 0.01, per epoch */
+  c.lr = 0.01;
+  c.epochs = 4;
+  assert_double_equal(gm_train_lr(&c, 3), 0.01, 0);
+  c.schedule = GM_TRAIN_LR_COSINE;
+  const double want[] = {0.01, 0.008535533905932738, 0.005,
+                         0.0014644660940672626};
+  for (uint32_t e = 0; e < 4; e++)
+    assert_double_equal(gm_train_lr(&c, e), want[e], 1e-15);
+}
+
+static void bad_configurations(void **state) {
+  (void)state;
+  struct gm_train_config c = lenet();
+  struct gm_train *t = NULL;
+  char err[512] = "";
+  c.model = "NoSuchNet";
+  assert_int_equal(gm_train_create(&c, &t, err, sizeof(err)), GM_ERR_NOT_FOUND);
+  assert_null(t);
+  assert_non_null(strstr(err, "NoSuchNet"));
+  c = lenet();
+  c.backend = "nosuch";
+  assert_int_equal(gm_train_create(&c, &t, err, sizeof(err)), GM_ERR_NOT_FOUND);
+  c = lenet();
+  c.batch_size = 0;
+  assert_int_equal(gm_train_create(&c, &t, err, sizeof(err)),
+                   GM_ERR_INVALID_ARG);
+  c = lenet();
+  c.lr = NAN;
+  assert_int_equal(gm_train_create(&c, &t, err, sizeof(err)),
+                   GM_ERR_INVALID_ARG);
+}
+
+/* ---- resuming gives the same run --------------------------------------------
+ */
+
+static void resumed_run_is_bit_identical(void **state) {
+  struct fixture *f = *state;
+  struct gm_train_config c = lenet();
+  char *ckpt = gmt_path(f->dir, "lenet.ckpt");
+
+  /* three epochs in one go */
+  struct gm_train *a = make(&c);
+  assert_string_equal(gm_train_config_of(a)->model, "LeNet");
+  assert_int_equal(gm_train_init(a), GM_OK);
+  struct gm_train_result ra[3];
+  for (uint32_t e = 0; e < 3; e++) {
+    assert_int_equal(gm_train_epoch(a, f->train, e, 0, NULL, &ra[e]), GM_OK);
+    assert_int_equal(ra[e].steps, 3);
+    assert_int_equal(ra[e].samples, 24);
+    assert_false(ra[e].cut);
+    assert_true(isfinite(ra[e].loss) && ra[e].loss > 0);
+    assert_true(ra[e].accuracy >= 0 && ra[e].accuracy <= 1);
+    assert_double_equal(ra[e].lr, 0.01, 0);
+  }
+  size_t na, nb;
+  float *pa = params(a, &na);
+
+  /* one epoch, a checkpoint, a new process (handle), two more */
+  struct gm_train *b = make(&c);
+  assert_int_equal(gm_train_init(b), GM_OK);
+  struct gm_train_result rb;
+  assert_int_equal(gm_train_epoch(b, f->train, 0, 0, NULL, &rb), GM_OK);
+  assert_true(rb.loss == ra[0].loss);
+  assert_int_equal(gm_train_save(b, ckpt, 1), GM_OK);
+  gm_train_destroy(b);
+  b = make(&c);
+  uint32_t done = 0;
+  assert_int_equal(gm_train_resume(b, ckpt, &done), GM_OK);
+  assert_int_equal(done, 1);
+  for (uint32_t e = done; e < 3; e++) {
+    assert_int_equal(gm_train_epoch(b, f->train, e, 0, NULL, &rb), GM_OK);
+    /* bit for bit: the same floating-point operations in the same order */
+    assert_true(rb.loss == ra[e].loss);
+    assert_true(rb.accuracy == ra[e].accuracy);
+  }
+  float *pb = params(b, &nb);
+  assert_int_equal(na, nb);
+  assert_memory_equal(pa, pb, na * sizeof(float));
+
+  /* and inference on both agrees too */
+  struct gm_train_result ia, ib;
+  assert_int_equal(gm_train_infer(a, f->test, 0, 30, NULL, &ia), GM_OK);
+  assert_int_equal(gm_train_infer(b, f->test, 0, 30, NULL, &ib), GM_OK);
+  assert_int_equal(ia.samples, 30); /* the 20 test images, replicated */
+  assert_int_equal(ia.steps, 4);
+  assert_true(isnan(ia.lr));
+  assert_true(ia.loss == ib.loss && ia.accuracy == ib.accuracy);
+  /* samples 20..29 are images 0..9 again */
+  struct gm_train_result i0, i20;
+  assert_int_equal(gm_train_infer(a, f->test, 0, 8, NULL, &i0), GM_OK);
+  assert_int_equal(gm_train_infer(a, f->test, 20, 8, NULL, &i20), GM_OK);
+  assert_true(i0.loss == i20.loss);
+
+  free(pa);
+  free(pb);
+  gm_train_destroy(a);
+  gm_train_destroy(b);
+  free(ckpt);
+}
+
+/* ---- checkpoints and their configuration ------------------------------------
+ */
+
+static void checkpoint_of_another_configuration_is_refused(void **state) {
+  struct fixture *f = *state;
+  struct gm_train_config c = lenet();
+  char *ckpt = gmt_path(f->dir, "conf.ckpt");
+  struct gm_train *t = make(&c);
+  assert_int_equal(gm_train_init(t), GM_OK);
+  struct gm_train_result r;
+  assert_int_equal(gm_train_epoch(t, f->train, 0, 0, NULL, &r), GM_OK);
+  assert_int_equal(gm_train_save(t, ckpt, 1), GM_OK);
+  size_t n;
+  float *saved = params(t, &n);
+  gm_train_destroy(t);
+
+  /* another seed, learning rate and batch size */
+  struct gm_train_config other = c;
+  other.seed = 6;
+  other.lr = 0.02;
+  other.batch_size = 16;
+  t = make(&other);
+  assert_int_equal(gm_train_init(t), GM_OK);
+  size_t n0;
+  float *before = params(t, &n0);
+  uint32_t done = 99;
+  assert_int_equal(gm_train_resume(t, ckpt, &done), GM_ERR_INVALID_ARG);
+  assert_int_equal(done, 99);
+  const char *msg = gm_train_last_error(t);
+  assert_non_null(strstr(msg, "conf.ckpt"));
+  assert_non_null(strstr(msg, "batch size 8 (here 16)"));
+  assert_non_null(strstr(msg, "learning rate 0.01 (here 0.02)"));
+  assert_non_null(strstr(msg, "seed 5 (here 6)"));
+  assert_null(strstr(msg, "momentum"));
+  /* nothing was loaded */
+  size_t n1;
+  float *after = params(t, &n1);
+  assert_memory_equal(before, after, n0 * sizeof(float));
+  free(before);
+  free(after);
+
+  /* weights for inference are taken whatever the configuration */
+  assert_int_equal(gm_train_load_weights(t, ckpt), GM_OK);
+  float *loaded = params(t, &n1);
+  assert_memory_equal(saved, loaded, n * sizeof(float));
+  free(loaded);
+  gm_train_destroy(t);
+
+  /* the epoch count matters only to a cosine schedule */
+  other = c;
+  other.epochs = 7;
+  t = make(&other);
+  assert_int_equal(gm_train_resume(t, ckpt, &done), GM_OK);
+  assert_int_equal(done, 1);
+  gm_train_destroy(t);
+  other.schedule = GM_TRAIN_LR_COSINE;
+  t = make(&other);
+  assert_int_equal(gm_train_resume(t, ckpt, &done), GM_ERR_INVALID_ARG);
+  assert_non_null(strstr(gm_train_last_error(t), "schedule constant"));
+  gm_train_destroy(t);
+
+  /* a record that disagrees with its checkpoint: a save cut short */
+  char *rec = gmt_path(f->dir, "conf.ckpt.config");
+  FILE *fp = fopen(rec, "r+");
+  assert_non_null(fp);
+  char text[1024];
+  size_t len = fread(text, 1, sizeof(text) - 1, fp);
+  text[len] = '\0';
+  char *ep = strstr(text, "epoch 1\n");
+  assert_non_null(ep);
+  ep[6] = '2';
+  rewind(fp);
+  fwrite(text, 1, len, fp);
+  fclose(fp);
+  t = make(&c);
+  assert_int_equal(gm_train_resume(t, ckpt, &done), GM_ERR_PARSE);
+  assert_non_null(strstr(gm_train_last_error(t), "cut short"));
+  gm_train_destroy(t);
+
+  /* absent */
+  t = make(&c);
+  char *none = gmt_path(f->dir, "none.ckpt");
+  assert_int_equal(gm_train_resume(t, none, &done), GM_ERR_NOT_FOUND);
+  assert_non_null(strstr(gm_train_last_error(t), "cannot open checkpoint"));
+  assert_int_equal(gm_train_load_weights(t, none), GM_ERR_NOT_FOUND);
+  gm_train_checkpoint_remove(ckpt);
+  assert_int_equal(gm_train_resume(t, ckpt, &done), GM_ERR_NOT_FOUND);
+  gm_train_destroy(t);
+  free(saved);
+  free(rec);
+  free(none);
+  free(ckpt);
+}
+
+/* ---- the observer ---------------------------------------------------------
+ */
+
+struct seen {
+  int begins, batches;
+  enum gm_train_pass pass;
+  long planned;
+  long stop_after;
+  double last_loss;
+};
+
+static void begin_cb(void *ctx, enum gm_train_pass pass, uint32_t epoch,
+                     long batches) {
+  struct seen *s = ctx;
+  s->begins++;
+  s->pass = pass;
+  s->planned = batches;
+  assert_int_equal(epoch, pass == GM_TRAIN_PASS_TRAIN ? 1 : 0);
+}
+
+static bool batch_cb(void *ctx, const struct gm_train_batch *b) {
+  struct seen *s = ctx;
+  s->batches++;
+  assert_int_equal(b->batch, s->batches);
+  assert_int_equal(b->batches, s->planned);
+  assert_true(b->batch_s >= 0 && b->pass_s >= b->batch_s);
+  assert_int_equal(b->pass_samples, (long)s->batches * 8);
+  s->last_loss = b->loss;
+  return s->batches < s->stop_after;
+}
+
+static void observer_sees_and_ends_passes(void **state) {
+  struct fixture *f = *state;
+  struct gm_train_config c = lenet();
+  c.limit_batches = 0; /* the whole epoch: 10 steps */
+  struct gm_train *t = make(&c);
+  assert_int_equal(gm_train_init(t), GM_OK);
+  struct seen s = {.stop_after = 4};
+  struct gm_train_observer obs = {
+      .ctx = &s, .pass_begin = begin_cb, .batch_done = batch_cb};
+  struct gm_train_result r;
+  assert_int_equal(gm_train_epoch(t, f->train, 1, 0, &obs, &r), GM_OK);
+  assert_int_equal(s.begins, 1);
+  assert_int_equal(s.planned, 10);
+  assert_int_equal(s.batches, 4);
+  assert_true(r.cut);
+  assert_int_equal(r.steps, 4);
+  assert_int_equal(r.samples, 32);
+  assert_true(r.loss == s.last_loss);
+  /* max_steps caps the pass; ending on its last batch is no cut */
+  s = (struct seen){.stop_after = 2};
+  assert_int_equal(gm_train_epoch(t, f->train, 1, 2, &obs, &r), GM_OK);
+  assert_int_equal(s.planned, 2);
+  assert_false(r.cut);
+  assert_int_equal(r.steps, 2);
+  s = (struct seen){.stop_after = 100};
+  assert_int_equal(gm_train_infer(t, f->test, 0, 16, &obs, &r), GM_OK);
+  assert_int_equal(s.pass, GM_TRAIN_PASS_INFER);
+  assert_int_equal(s.batches, 2);
+  gm_train_destroy(t);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(rules),
+      cmocka_unit_test(bad_configurations),
+      cmocka_unit_test(resumed_run_is_bit_identical),
+      cmocka_unit_test(checkpoint_of_another_configuration_is_refused),
+      cmocka_unit_test(observer_sees_and_ends_passes),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
