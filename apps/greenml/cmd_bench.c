@@ -34,6 +34,7 @@
 #include "greenml/nn.h"
 #include "greenml/stats.h"
 #include "greenml/version.h"
+#include "store/sqlite/sqlite.h" /* transitional: gm__store_sqlite_db */
 
 static const char usage_text[] =
     "usage: greenml bench [--models all|LIST] [--epochs N]\n"
@@ -1667,7 +1668,7 @@ static char *host_json(const struct gm_meter *m, const char *threads_note) {
 
 /* Loads the stored argv of a bench into o (grid flags only). */
 static int load_stored_opts(struct bench *b, const struct gm_bench_info *bi) {
-  sqlite3 *db = gm_store_db(b->st);
+  sqlite3 *db = gm__store_sqlite_db(b->st);
   sqlite3_stmt *s = NULL;
   if (sqlite3_prepare_v2(db,
                          "SELECT value FROM json_each(?, '$.argv') ORDER BY "
@@ -1710,7 +1711,7 @@ static int load_stored_opts(struct bench *b, const struct gm_bench_info *bi) {
 /* On resume: the work already recorded is not left to do. */
 static void discount_done(struct bench *b) {
   sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(gm_store_db(b->st),
+  if (sqlite3_prepare_v2(gm__store_sqlite_db(b->st),
                          "SELECT p.kind, sum(p.samples * m.macs) FROM "
                          "bench_phases p JOIN bench_models m ON "
                          "m.bench_id = p.bench_id AND m.model = p.model "
@@ -1730,7 +1731,7 @@ static void discount_done(struct bench *b) {
 }
 
 static void print_summary(struct bench *b) {
-  sqlite3 *db = gm_store_db(b->st);
+  sqlite3 *db = gm__store_sqlite_db(b->st);
   sqlite3_stmt *s = NULL;
   if (sqlite3_prepare_v2(
           db,

@@ -111,7 +111,7 @@ static const char css[] =
 
 /* ---- sections ------------------------------------------------------------ */
 
-static void write_benches(FILE *fp, const struct rep_data *d,
+static void write_benches(FILE *fp, const struct gm_report *d,
                           const struct report_opts *o) {
   fputs("<section id=\"benches\"><h2>Benches</h2>\n<p>", fp);
   if (o->run) {
@@ -124,7 +124,7 @@ static void write_benches(FILE *fp, const struct rep_data *d,
         "<th>Created (UTC)</th><th>Grid</th></tr>\n",
         fp);
   for (size_t i = 0; i < d->n_benches; i++) {
-    const struct rep_bench *b = &d->benches[i];
+    const struct gm_report_bench *b = &d->benches[i];
     fputs("<tr><td>", fp);
     html(fp, b->name);
     fprintf(fp, "</td><td class=\"num\">%lld</td><td>", (long long)b->id);
@@ -138,13 +138,13 @@ static void write_benches(FILE *fp, const struct rep_data *d,
   fputs("</table></section>\n", fp);
 }
 
-static void write_components(FILE *fp, const struct rep_group *g) {
+static void write_components(FILE *fp, const struct gm_report_group *g) {
   fputs("<h3>How each component was measured</h3>\n<table><tr><th>Component"
         "</th><th>Kind</th><th>Source</th><th>Provenance</th><th>In the "
         "total</th><th>Detail</th></tr>\n",
         fp);
   for (size_t i = 0; i < g->n_components; i++) {
-    const struct rep_component *c = &g->components[i];
+    const struct gm_report_component *c = &g->components[i];
     fputs("<tr><td>", fp);
     html(fp, c->name);
     fputs("</td><td>", fp);
@@ -165,13 +165,13 @@ static void write_components(FILE *fp, const struct rep_group *g) {
     fputs("<p class=\"partial\">No energy was measured: the bench ran "
           "unmetered (--no-meter), so only durations are shown.</p>\n",
           fp);
-  else if (!g->part[REP_GPU].present)
+  else if (!g->part[GM_REPORT_GPU].present)
     fputs("<p class=\"partial\">No GPU was measured on this host: the "
           "figures and tables have no GPU part.</p>\n",
           fp);
 }
 
-static void write_models(FILE *fp, const struct rep_group *g) {
+static void write_models(FILE *fp, const struct gm_report_group *g) {
   fputs("<h3>Model characteristics</h3>\n<p class=\"prov\">Counted from each "
         "model's graph when the bench ran (as <code>greenml models</code> "
         "prints them): parameters, size of parameters and buffers, "
@@ -180,7 +180,7 @@ static void write_models(FILE *fp, const struct rep_group *g) {
         "(M)</th><th>MACs per parameter</th></tr>\n",
         fp);
   for (size_t i = 0; i < g->n_models; i++) {
-    const struct rep_model *m = &g->models[i];
+    const struct gm_report_model *m = &g->models[i];
     fputs("<tr><td>", fp);
     html(fp, m->name);
     fprintf(fp,
@@ -221,7 +221,7 @@ static void write_figure(FILE *fp, const struct rep_figure *f,
 }
 
 /* Energy, carbon and cost per model at the group's main batch size. */
-static void write_energy(FILE *fp, const struct rep_group *g,
+static void write_energy(FILE *fp, const struct gm_report_group *g,
                          const struct report_opts *o) {
   const struct gm_cli_cost *c = &o->cost;
   bool price = !isnan(c->price_per_kwh);
@@ -252,10 +252,10 @@ static void write_energy(FILE *fp, const struct rep_group *g,
   fputs(".</p>\n<table><tr><th>Model</th><th>Training, gross</th><th>"
         "Training, net</th><th>Inference, gross</th><th>Inference, net</th>",
         fp);
-  for (int p = 0; p < REP_N_PARTS; p++)
+  for (int p = 0; p < GM_REPORT_N_PARTS; p++)
     if (g->part[p].present) {
-      fprintf(fp, "<th>%s (%s)</th>", rep_part_label((enum rep_part)p),
-              g->part[p].prov);
+      fprintf(fp, "<th>%s (%s)</th>",
+              gm_report_part_label((enum gm_report_part)p), g->part[p].prov);
     }
   fputs("<th>Total, gross</th><th>Total, net</th><th>Carbon (gCO2e)</th>", fp);
   if (price) {
@@ -265,14 +265,14 @@ static void write_energy(FILE *fp, const struct rep_group *g,
   }
   fputs("</tr>\n", fp);
   /* the four phase columns, the parts, gross, net */
-  double sum[4 + REP_N_PARTS + 2] = {0};
+  double sum[4 + GM_REPORT_N_PARTS + 2] = {0};
   for (size_t i = 0; i < g->n_models; i++) {
-    const struct rep_cell *cell =
-        rep_cell_find(g, g->models[i].name, g->main_batch);
+    const struct gm_report_cell *cell =
+        gm_report_cell_find(g, g->models[i].name, g->main_batch);
     if (!cell)
       continue;
-    const struct rep_phases *tr = &cell->ph[REP_TRAIN],
-                            *in = &cell->ph[REP_INFER];
+    const struct gm_report_phases *tr = &cell->ph[GM_REPORT_TRAIN],
+                                  *in = &cell->ph[GM_REPORT_INFER];
     double gross = (tr->n ? tr->energy_j : 0) + (in->n ? in->energy_j : 0);
     double net =
         (tr->n ? tr->net_energy_j : 0) + (in->n ? in->net_energy_j : 0);
@@ -285,11 +285,11 @@ static void write_energy(FILE *fp, const struct rep_group *g,
       td_energy(fp, v[k]);
       sum[k] += v[k];
     }
-    for (int p = 0; p < REP_N_PARTS; p++) {
+    for (int p = 0; p < GM_REPORT_N_PARTS; p++) {
       if (!g->part[p].present)
         continue;
       double e = 0;
-      for (int k = 0; k < REP_N_KINDS; k++)
+      for (int k = 0; k < GM_REPORT_N_KINDS; k++)
         if (cell->ph[k].n)
           e += cell->ph[k].power_w[p] * cell->ph[k].duration_s;
       td_energy(fp, e);
@@ -297,8 +297,8 @@ static void write_energy(FILE *fp, const struct rep_group *g,
     }
     td_energy(fp, gross);
     td_energy(fp, net);
-    sum[4 + REP_N_PARTS] += gross;
-    sum[5 + REP_N_PARTS] += net;
+    sum[4 + GM_REPORT_N_PARTS] += gross;
+    sum[5 + GM_REPORT_N_PARTS] += net;
     td_carbon(fp, gm_cli_cost_carbon_g(c, gross));
     if (price) {
       fprintf(fp, "<td class=\"num\">%.4f ", gm_cli_cost_money(c, gross));
@@ -310,15 +310,15 @@ static void write_energy(FILE *fp, const struct rep_group *g,
   fputs("<tr class=\"total\"><td>All models</td>", fp);
   for (int k = 0; k < 4; k++)
     td_energy(fp, sum[k]);
-  for (int p = 0; p < REP_N_PARTS; p++)
+  for (int p = 0; p < GM_REPORT_N_PARTS; p++)
     if (g->part[p].present)
       td_energy(fp, sum[4 + p]);
-  td_energy(fp, sum[4 + REP_N_PARTS]);
-  td_energy(fp, sum[5 + REP_N_PARTS]);
-  td_carbon(fp, gm_cli_cost_carbon_g(c, sum[4 + REP_N_PARTS]));
+  td_energy(fp, sum[4 + GM_REPORT_N_PARTS]);
+  td_energy(fp, sum[5 + GM_REPORT_N_PARTS]);
+  td_carbon(fp, gm_cli_cost_carbon_g(c, sum[4 + GM_REPORT_N_PARTS]));
   if (price) {
     fprintf(fp, "<td class=\"num\">%.4f ",
-            gm_cli_cost_money(c, sum[4 + REP_N_PARTS]));
+            gm_cli_cost_money(c, sum[4 + GM_REPORT_N_PARTS]));
     html(fp, c->currency);
     fputs("</td>", fp);
   }
@@ -330,7 +330,7 @@ static void write_energy(FILE *fp, const struct rep_group *g,
           fp);
 }
 
-static void write_group(FILE *fp, const struct rep_group *g,
+static void write_group(FILE *fp, const struct gm_report_group *g,
                         const struct rep_figure figs[REP_N_FIGURES],
                         const struct report_opts *o) {
   fprintf(fp, "<section id=\"%s\"><h2>", g->prefix[0] ? g->prefix : "host");
@@ -352,7 +352,7 @@ static void write_group(FILE *fp, const struct rep_group *g,
           g->main_batch);
   size_t others = 0;
   for (size_t i = 0; i < g->n_models; i++)
-    if (!rep_cell_find(g, g->models[i].name, g->main_batch)) {
+    if (!gm_report_cell_find(g, g->models[i].name, g->main_batch)) {
       fputs(others++ ? ", " : " Not measured at that size: ", fp);
       html(fp, g->models[i].name);
     }
@@ -366,7 +366,7 @@ static void write_group(FILE *fp, const struct rep_group *g,
   fputs("</section>\n", fp);
 }
 
-static void write_head(FILE *fp, const struct rep_data *d,
+static void write_head(FILE *fp, const struct gm_report *d,
                        const struct report_opts *o) {
   char now[32];
   time_t t = time(NULL);
@@ -446,47 +446,42 @@ static int parse(int argc, char **argv, struct report_opts *o) {
   return gm_cli_cost_resolve("report", &ro.cost, &o->cost);
 }
 
-/* Opens the database after checking that it exists (a report never
- * creates one). */
+/* Opens the database read-only: a report never creates, migrates or
+ * configures one. */
 static int open_db(const struct report_opts *o, struct gm_store **st) {
-  struct stat sb;
-  if (stat(o->db, &sb) != 0) {
-    gm_cli_error("report",
-                 "database '%s' does not exist: %s; measure into it first "
-                 "(greenml bench --db %s) or pass --db PATH",
-                 o->db, strerror(errno), o->db);
-    return GM_EXIT_NOINPUT;
-  }
-  return gm_cli_open_store("report", o->db, st);
+  char fix[1200];
+  snprintf(fix, sizeof(fix),
+           "measure into it first (greenml bench --db %s) or pass --db PATH",
+           o->db);
+  return gm_cli_open_store_readonly("report", o->db, fix, st);
 }
 
 static int load(const struct report_opts *o, struct gm_store *st,
-                struct rep_data *d) {
+                struct gm_report *d) {
   char err[1024];
-  enum gm_status rc =
-      rep_data_load(gm_store_db(st), o->run, d, err, sizeof(err));
+  enum gm_status rc = gm_report_load(st, o->run, d, err, sizeof(err));
   if (rc == GM_OK)
     return 0;
-  switch (rc == GM_ERR_NOT_FOUND ? d->missing : REP_MISSING_NOTHING) {
-  case REP_MISSING_BENCHES:
+  switch (rc == GM_ERR_NOT_FOUND ? d->missing : GM_REPORT_MISSING_NOTHING) {
+  case GM_REPORT_MISSING_BENCHES:
     gm_cli_error("report",
                  "'%s': %s; run the study first: greenml bench --db %s", o->db,
                  err, o->db);
     return GM_EXIT_DATAERR;
-  case REP_MISSING_NAMED:
+  case GM_REPORT_MISSING_NAMED:
     gm_cli_error("report", "'%s': %s", o->db, err);
     return GM_EXIT_NOINPUT;
-  case REP_MISSING_COMPLETE:
+  case GM_REPORT_MISSING_COMPLETE:
     gm_cli_error("report",
                  "'%s': %s; finish one (greenml bench --db %s --resume "
                  "--run-id NAME) or report it as it is with --run NAME",
                  o->db, err, o->db);
     return GM_EXIT_DATAERR;
-  case REP_MISSING_PHASES:
+  case GM_REPORT_MISSING_PHASES:
     gm_cli_error("report", "'%s': %s; run it (greenml bench --resume)", o->db,
                  err);
     return GM_EXIT_DATAERR;
-  case REP_MISSING_NOTHING:
+  case GM_REPORT_MISSING_NOTHING:
     break;
   }
   gm_cli_error("report", "'%s': %s", o->db, err);
@@ -495,7 +490,7 @@ static int load(const struct report_opts *o, struct gm_store *st,
 
 /* Draws every group's figures and writes the page into fp. */
 /* The short-profile predictions and their errors, when benches made any. */
-static void write_predictions(FILE *fp, const struct rep_data *d) {
+static void write_predictions(FILE *fp, const struct gm_report *d) {
   if (!d->n_predictions)
     return;
   fputs("<section id=\"predictions\"><h2>Predictions from short "
@@ -512,7 +507,7 @@ static void write_predictions(FILE *fp, const struct rep_data *d) {
         "</th><th>Time error</th><th>Provenance</th></tr>\n",
         fp);
   for (size_t i = 0; i < d->n_predictions; i++) {
-    const struct rep_prediction *p = &d->predictions[i];
+    const struct gm_report_prediction *p = &d->predictions[i];
     fputs("<tr><td>", fp);
     html(fp, p->bench);
     fputs("</td><td>", fp);
@@ -549,7 +544,7 @@ static void write_predictions(FILE *fp, const struct rep_data *d) {
   fputs("</table></section>\n", fp);
 }
 
-static int write_report(FILE *fp, const struct rep_data *d,
+static int write_report(FILE *fp, const struct gm_report *d,
                         const struct report_opts *o, const char *gnuplot,
                         size_t *n_drawn) {
   struct rep_plotter pl = {.gnuplot = gnuplot, .dir = o->figures};
@@ -644,22 +639,22 @@ int cmd_report(int argc, char **argv) {
   struct gm_store *st = NULL;
   if ((ec = open_db(&o, &st)))
     return ec;
-  struct rep_data d;
+  struct gm_report d;
   ec = load(&o, st, &d);
   gm_store_close(st);
   if (ec) {
-    rep_data_free(&d);
+    gm_report_clear(&d);
     return ec;
   }
   if (!rep_find_gnuplot(gnuplot, sizeof(gnuplot))) {
     gm_cli_error("report", "gnuplot is not installed (not found in PATH); "
                            "install it: apt-get install gnuplot-nox");
-    rep_data_free(&d);
+    gm_report_clear(&d);
     return GM_EXIT_UNAVAIL;
   }
   FILE *fp = page_open(o.out, tmp, sizeof(tmp));
   if (!fp) {
-    rep_data_free(&d);
+    gm_report_clear(&d);
     return GM_EXIT_CANTCREAT;
   }
   if (!gm_cli_mkdirs(o.figures)) {
@@ -669,7 +664,7 @@ int cmd_report(int argc, char **argv) {
                  o.figures, strerror(errno));
     fclose(fp);
     unlink(tmp);
-    rep_data_free(&d);
+    gm_report_clear(&d);
     return GM_EXIT_CANTCREAT;
   }
   printf("benches: ");
@@ -689,6 +684,6 @@ int cmd_report(int argc, char **argv) {
     printf("figures: %zu drawn in %s (data, gnuplot script, SVG, PNG, PDF "
            "each)\nreport: %s\n",
            drawn, o.figures, o.out);
-  rep_data_free(&d);
+  gm_report_clear(&d);
   return ec;
 }

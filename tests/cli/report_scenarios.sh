@@ -272,9 +272,18 @@ check "3: --run ID too" \
 "$GM" report --db nothere.db --out x.html >/dev/null 2>e1.err
 rc=$?
 check "4: missing database: exit 66 naming the file" \
-  "[ $rc -eq 66 ] && grep -q \"'nothere.db' does not exist\" e1.err" "exit $rc: $(cat e1.err)"
+  "[ $rc -eq 66 ] && grep -q \"no database at 'nothere.db'\" e1.err" "exit $rc: $(cat e1.err)"
 check "4: ... and creates nothing" "[ ! -e nothere.db ] && [ ! -e x.html ]"
-"$GM" runs --db empty.db >/dev/null 2>&1
+"$GM" runs --db nothere.db >/dev/null 2>e1b.err
+rc=$?
+check "4: runs on a missing database: exit 66, and creates nothing" \
+  "[ $rc -eq 66 ] && grep -q \"no database at 'nothere.db'\" e1b.err && [ -z \"\$(ls nothere.db* 2>/dev/null)\" ]" \
+  "exit $rc: $(cat e1b.err)"
+# a database with a run and no bench (measured on an empty fake /sys)
+mkdir -p fake/sys fake/dev
+GREENML_SYSFS="$work/fake/sys" GREENML_DEVFS="$work/fake/dev" \
+  GREENML_NVML_LIB=/nonexistent "$GM" measure --db empty.db --quiet --no-gpu \
+  --cpu-tdp 100 -- true >/dev/null 2>&1
 "$GM" report --db empty.db --out x.html >/dev/null 2>e2.err
 rc=$?
 check "4: database without benches: exit 65 naming the fix" \

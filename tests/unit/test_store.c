@@ -61,6 +61,15 @@ static struct gm_meter *meter_on(const char *root, char bufs[3][512],
   return m;
 }
 
+/* A connection of the test's own to the database file, to check rows. */
+static sqlite3 *open_file(const char *path) {
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL),
+                   SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  return db;
+}
+
 static long long scalar(sqlite3 *db, const char *sql) {
   sqlite3_stmt *s = NULL;
   assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
@@ -91,7 +100,8 @@ static void creates_and_reopens(void **state) {
   struct gm_store *st = NULL;
   assert_int_equal(gm_store_open(path, &st, NULL, 0), GM_OK);
   assert_int_equal(gm_store_schema_version(st), GM_STORE_SCHEMA_VERSION);
-  sqlite3 *db = gm_store_db(st);
+  assert_string_equal(gm_store_kind(st), "sqlite");
+  sqlite3 *db = open_file(path);
   assert_int_equal(
       scalar(db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND "
                  "name IN ('hosts','runs','components','samples','phases',"
@@ -103,6 +113,7 @@ static void creates_and_reopens(void **state) {
   assert_int_equal(sqlite3_step(s), SQLITE_ROW);
   assert_string_equal((const char *)sqlite3_column_text(s, 0), "wal");
   sqlite3_finalize(s);
+  sqlite3_close(db);
   gm_store_close(st);
   assert_int_equal(gm_store_open(path, &st, NULL, 0), GM_OK);
   assert_int_equal(gm_store_schema_version(st), GM_STORE_SCHEMA_VERSION);
@@ -239,7 +250,7 @@ static void a_run_and_an_idle_baseline(void **state) {
                          gm_meter_components(m), gm_meter_metric_count(m),
                          gm_meter_metrics(m), &k.run_id),
       GM_OK);
-  sqlite3 *db = gm_store_db(st);
+  sqlite3 *db = open_file(path);
   char q[512];
   snprintf(q, sizeof(q), "SELECT complete FROM runs WHERE id=%lld",
            (long long)k.run_id);
@@ -297,6 +308,7 @@ static void a_run_and_an_idle_baseline(void **state) {
            "runs WHERE id=%lld",
            rec->total.gross_j, rec->total.net_j, (long long)k.run_id);
   assert_double_equal(scalar_d(db, q), 0.0, 1e-9);
+  sqlite3_close(db);
   gm_run_record_free(rec);
   gm_idle_baseline_free(ib);
   gm_meter_destroy(m);
@@ -314,7 +326,8 @@ static void schema_1_migrates_to_2(void **state) {
   char *path = gmt_path(dir, "old.db");
   struct gm_store *st = NULL;
   assert_int_equal(gm_store_open(path, &st, NULL, 0), GM_OK);
-  sqlite3 *db = gm_store_db(st);
+  gm_store_close(st);
+  sqlite3 *db = open_file(path);
   assert_int_equal(
       sqlite3_exec(db,
                    "DROP TABLE bench_predictions; DROP TABLE "
@@ -324,12 +337,13 @@ static void schema_1_migrates_to_2(void **state) {
                    "VALUES ('h', 'x', 'x'); PRAGMA user_version=1;",
                    NULL, NULL, NULL),
       SQLITE_OK);
-  gm_store_close(st);
+  sqlite3_close(db);
   assert_int_equal(gm_store_open(path, &st, NULL, 0), GM_OK);
   assert_int_equal(gm_store_schema_version(st), 2);
-  db = gm_store_db(st);
+  db = open_file(path);
   assert_int_equal(scalar(db, "SELECT count(*) FROM hosts"), 1);
   assert_int_equal(scalar(db, "SELECT count(*) FROM benches"), 0);
+  sqlite3_close(db);
   gm_store_close(st);
   free(path);
   gmt_rmtree(dir);
@@ -342,7 +356,7 @@ static void bench_rows(void **state) {
   char *path = gmt_path(dir, "b.db");
   struct gm_store *st = NULL;
   assert_int_equal(gm_store_open(path, &st, NULL, 0), GM_OK);
-  sqlite3 *db = gm_store_db(st);
+  sqlite3 *db = open_file(path);
   assert_int_equal(sqlite3_exec(db,
                                 "INSERT INTO hosts(fingerprint, first_seen, "
                                 "last_seen) VALUES ('h', 'x', 'x')",
@@ -458,6 +472,7 @@ static void bench_rows(void **state) {
   assert_int_equal(gm_store_bench_find(st, "grid-a", &bi), GM_OK);
   assert_string_equal(bi.status, "complete");
   gm_bench_info_clear(&bi);
+  sqlite3_close(db);
   gm_store_close(st);
   free(path);
   gmt_rmtree(dir);
