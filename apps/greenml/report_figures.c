@@ -1149,7 +1149,19 @@ static enum gm_status fig6(struct rep_plotter *pl,
     if (!has[k])
       continue;
     panel_title(fp, letter++, kind_title[k], g->energy_prov);
-    fputs(positive[k] ? "  set logscale xy\n" : "  unset logscale\n", fp);
+    if (positive[k]) {
+      /* a decade around the points: with few models the band of the fit
+       * spans many more, and would squeeze them into a line */
+      double lo = INFINITY, hi = 0;
+      for (size_t i = 0; i < n[k]; i++) {
+        lo = fmin(lo, y[k][i] / div);
+        hi = fmax(hi, y[k][i] / div);
+      }
+      fprintf(fp, "  set logscale xy\n  set yrange [%.6g:%.6g]\n", lo / 10,
+              hi * 10);
+    } else {
+      fputs("  unset logscale\n  set yrange [*:*]\n", fp);
+    }
     fputs("  set ylabel ", fp);
     gp_string(fp, ylab[k]);
     fputs("\n  plot ", fp);
