@@ -130,7 +130,8 @@ GM_API enum gm_status gm_store_load_idle_id(struct gm_store *st,
  * (a training epoch, an inference pass) is one bench_phases row, written and
  * committed when the phase ends, keyed by (bench, model, batch size, kind,
  * epoch, metered) so a resumed bench never duplicates a row. Energy columns
- * are NULL for unmetered phases (--no-meter, the overhead baseline). */
+ * are not stored for unmetered phases (--no-meter, the overhead baseline):
+ * NAN when read back. */
 
 struct gm_bench_meta {
   const char *name;          /* unique: --run-id */
