@@ -62,7 +62,7 @@ int cmd_runs(int argc, char **argv) {
   struct gm_store *st = NULL;
   char fix[1200];
   snprintf(fix, sizeof(fix),
-           "nothing is stored yet: measure a command first with 'greenml "
+           "nothing is stored yet; measure a command first with 'greenml "
            "measure --db %s -- CMD', or pass --db PATH",
            db);
   int ec = gm_cli_open_store_readonly("runs", db, fix, &st);

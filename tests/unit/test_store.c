@@ -421,7 +421,10 @@ static void read_only_leaves_the_file_alone(void **state) {
   assert_string_equal((const char *)sqlite3_column_text(s, 0), "delete");
   sqlite3_finalize(s);
   sqlite3_close(db);
-  /* not a file, not a database */
+  /* no file, not a file, not a database */
+  assert_int_equal(gm_store_open("sqlite:", &st, err, sizeof(err)),
+                   GM_ERR_INVALID_ARG);
+  assert_null(st);
   assert_int_equal(gm_store_open_readonly(dir, &st, err, sizeof(err)),
                    GM_ERR_INVALID_ARG);
   assert_non_null(strstr(err, "is not a database file"));

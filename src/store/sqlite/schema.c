@@ -236,6 +236,10 @@ static enum gm_status migrate(struct gm_store *st, const char *path, int v) {
 static enum gm_status open_db(struct gm_store *st, const char *path,
                               bool read_only) {
   enum gm_status rc;
+  if (!*path) /* SQLite would open a private temporary database */
+    return gm__store_error(st, GM_ERR_INVALID_ARG,
+                           "no file in the store location: give "
+                           "sqlite:PATH");
   if (read_only && (rc = check_file(st, path)) != GM_OK)
     return rc;
   struct gm__sqlite *q = calloc(1, sizeof(*q));
