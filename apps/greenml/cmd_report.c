@@ -2,9 +2,10 @@
  * and SVG, no script, no external reference) with the study's figures
  * (Figs. 2-7 of the paper), the models' characteristics and the energy,
  * carbon and cost per model, every number with its unit and provenance.
- * The data come from report_data.c, the figures from report_figures.c
- * (gnuplot, whose files stay in the figures' directory for re-use); this
- * file holds the flags, the exit codes and the HTML. */
+ * The data come from the library (greenml/report.h, read from a store
+ * opened read-only), the figures from report_figures.c (gnuplot, whose
+ * files stay in the figures' directory for re-use); this file holds the
+ * flags, the exit codes and the HTML. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
