@@ -86,10 +86,10 @@ struct gm_analysis_table {
   struct gm_analysis_component *components_;
 };
 
-/* Loads the benches of the database open in st, and every phase of them,
- * into *out (owned by the caller: gm_analysis_table_free). bench NULL loads
- * all benches; otherwise the one with that name or, when none has it and
- * bench is a decimal number, that id. A database without benches gives an
+/* Loads the benches of the store st (gm_store_load_benches), and every
+ * phase of them, into *out (owned by the caller: gm_analysis_table_free). bench
+ * NULL loads all benches; otherwise the one with that name or, when none has it
+ * and bench is a decimal number, that id. A database without benches gives an
  * empty table (n_benches 0), not an error. GM_ERR_NOT_FOUND when the named
  * bench does not exist, GM_ERR_DATABASE when a query fails; err (optional)
  * receives the specific message. */
