@@ -243,11 +243,18 @@ void gm_cli_print_idle(FILE *f, const struct gm_idle_baseline *b);
 
 #include "greenml/analysis.h"
 
+/* Opens the store at path for reading (greenml/store.h's read-only mode:
+ * nothing is created, migrated or configured). Returns 0, or after
+ * printing: 66 when there is no database at path ("CMD: no database at
+ * 'PATH': FIX") or it is not a database file, 65 for a newer schema, 64 for
+ * an unsupported location, 74 when it cannot be read. */
+int gm_cli_open_store_readonly(const char *cmd, const char *path,
+                               const char *fix, struct gm_store **out);
 /* Opens the database db (NULL: the default; its path goes into path) that
- * must exist, and loads its benches (all, or the one named or numbered by
- * run) into *t. Returns 0, or after printing: 66 when the file or the bench
- * does not exist, 65 when the database holds no bench, 74 when it cannot
- * be read. On success the caller frees *t and closes *st. */
+ * must exist, read-only, and loads its benches (all, or the one named or
+ * numbered by run) into *t. Returns 0, or after printing: 66 when the file or
+ * the bench does not exist, 65 when the database holds no bench, 74 when it
+ * cannot be read. On success the caller frees *t and closes *st. */
 int gm_cli_load_results(const char *cmd, const char *db, const char *run,
                         char *path, size_t path_size, struct gm_store **st,
                         struct gm_analysis_table **t);

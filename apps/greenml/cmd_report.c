@@ -2,9 +2,10 @@
  * and SVG, no script, no external reference) with the study's figures
  * (Figs. 2-7 of the paper), the models' characteristics and the energy,
  * carbon and cost per model, every number with its unit and provenance.
- * The data come from report_data.c, the figures from report_figures.c
- * (gnuplot, whose files stay in the figures' directory for re-use); this
- * file holds the flags, the exit codes and the HTML. */
+ * The data come from the library (greenml/report.h, read from a store
+ * opened read-only), the figures from report_figures.c (gnuplot, whose
+ * files stay in the figures' directory for re-use); this file holds the
+ * flags, the exit codes and the HTML. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -28,10 +29,11 @@ static const char usage_text[] =
     "CSS, no script) from the benches in the database: duration (Fig. 2),\n"
     "power per part (Fig. 3), power against utilisation (Fig. 4), loss,\n"
     "accuracy and energy per epoch (Fig. 5), energy against MACs per\n"
-    "parameter with a fitted line and correlations (Fig. 6), energy against\n"
-    "batch size (Fig. 7), the models' characteristics and the energy, carbon\n"
-    "and cost per model. A figure whose data are missing is left out with\n"
-    "the reason. Needs gnuplot (apt-get install gnuplot-nox).\n"
+    "parameter on log-log axes with the fit of greenml estimate and\n"
+    "correlations (Fig. 6), energy against batch size (Fig. 7), the models'\n"
+    "characteristics and the energy, carbon and cost per model. A figure\n"
+    "whose data are missing is left out with the reason. The database is\n"
+    "only read. Needs gnuplot (apt-get install gnuplot-nox).\n"
     "\n"
     "  --db PATH            database (default "
     "$XDG_DATA_HOME/greenml/greenml.db)\n"
@@ -113,7 +115,7 @@ static const char css[] =
 
 /* ---- sections ------------------------------------------------------------ */
 
-static void write_benches(FILE *fp, const struct rep_data *d,
+static void write_benches(FILE *fp, const struct gm_report *d,
                           const struct report_opts *o) {
   fputs("<section id=\"benches\"><h2>Benches</h2>\n<p>", fp);
   if (o->run) {
@@ -126,7 +128,7 @@ static void write_benches(FILE *fp, const struct rep_data *d,
         "<th>Created (UTC)</th><th>Grid</th></tr>\n",
         fp);
   for (size_t i = 0; i < d->n_benches; i++) {
-    const struct rep_bench *b = &d->benches[i];
+    const struct gm_report_bench *b = &d->benches[i];
     fputs("<tr><td>", fp);
     html(fp, b->name);
     fprintf(fp, "</td><td class=\"num\">%lld</td><td>", (long long)b->id);
@@ -140,13 +142,13 @@ static void write_benches(FILE *fp, const struct rep_data *d,
   fputs("</table></section>\n", fp);
 }
 
-static void write_components(FILE *fp, const struct rep_group *g) {
+static void write_components(FILE *fp, const struct gm_report_group *g) {
   fputs("<h3>How each component was measured</h3>\n<table><tr><th>Component"
         "</th><th>Kind</th><th>Source</th><th>Provenance</th><th>In the "
         "total</th><th>Detail</th></tr>\n",
         fp);
   for (size_t i = 0; i < g->n_components; i++) {
-    const struct rep_component *c = &g->components[i];
+    const struct gm_report_component *c = &g->components[i];
     fputs("<tr><td>", fp);
     html(fp, c->name);
     fputs("</td><td>", fp);
@@ -167,13 +169,13 @@ static void write_components(FILE *fp, const struct rep_group *g) {
     fputs("<p class=\"partial\">No energy was measured: the bench ran "
           "unmetered (--no-meter), so only durations are shown.</p>\n",
           fp);
-  else if (!g->part[REP_GPU].present)
+  else if (!g->part[GM_REPORT_GPU].present)
     fputs("<p class=\"partial\">No GPU was measured on this host: the "
           "figures and tables have no GPU part.</p>\n",
           fp);
 }
 
-static void write_models(FILE *fp, const struct rep_group *g) {
+static void write_models(FILE *fp, const struct gm_report_group *g) {
   fputs("<h3>Model characteristics</h3>\n<p class=\"prov\">Counted from each "
         "model's graph when the bench ran (as <code>greenml models</code> "
         "prints them): parameters, size of parameters and buffers, "
@@ -182,7 +184,7 @@ static void write_models(FILE *fp, const struct rep_group *g) {
         "(M)</th><th>MACs per parameter</th></tr>\n",
         fp);
   for (size_t i = 0; i < g->n_models; i++) {
-    const struct rep_model *m = &g->models[i];
+    const struct gm_report_model *m = &g->models[i];
     fputs("<tr><td>", fp);
     html(fp, m->name);
     fprintf(fp,
@@ -223,7 +225,7 @@ static void write_figure(FILE *fp, const struct rep_figure *f,
 }
 
 /* Energy, carbon and cost per model at the group's main batch size. */
-static void write_energy(FILE *fp, const struct rep_group *g,
+static void write_energy(FILE *fp, const struct gm_report_group *g,
                          const struct report_opts *o) {
   const struct gm_cli_cost *c = &o->cost;
   bool price = !isnan(c->price_per_kwh);
@@ -254,10 +256,10 @@ static void write_energy(FILE *fp, const struct rep_group *g,
   fputs(".</p>\n<table><tr><th>Model</th><th>Training, gross</th><th>"
         "Training, net</th><th>Inference, gross</th><th>Inference, net</th>",
         fp);
-  for (int p = 0; p < REP_N_PARTS; p++)
+  for (int p = 0; p < GM_REPORT_N_PARTS; p++)
     if (g->part[p].present) {
-      fprintf(fp, "<th>%s (%s)</th>", rep_part_label((enum rep_part)p),
-              g->part[p].prov);
+      fprintf(fp, "<th>%s (%s)</th>",
+              gm_report_part_label((enum gm_report_part)p), g->part[p].prov);
     }
   fputs("<th>Total, gross</th><th>Total, net</th><th>Carbon (gCO2e)</th>", fp);
   if (price) {
@@ -267,14 +269,14 @@ static void write_energy(FILE *fp, const struct rep_group *g,
   }
   fputs("</tr>\n", fp);
   /* the four phase columns, the parts, gross, net */
-  double sum[4 + REP_N_PARTS + 2] = {0};
+  double sum[4 + GM_REPORT_N_PARTS + 2] = {0};
   for (size_t i = 0; i < g->n_models; i++) {
-    const struct rep_cell *cell =
-        rep_cell_find(g, g->models[i].name, g->main_batch);
+    const struct gm_report_cell *cell =
+        gm_report_cell_find(g, g->models[i].name, g->main_batch);
     if (!cell)
       continue;
-    const struct rep_phases *tr = &cell->ph[REP_TRAIN],
-                            *in = &cell->ph[REP_INFER];
+    const struct gm_report_phases *tr = &cell->ph[GM_REPORT_TRAIN],
+                                  *in = &cell->ph[GM_REPORT_INFER];
     double gross = (tr->n ? tr->energy_j : 0) + (in->n ? in->energy_j : 0);
     double net =
         (tr->n ? tr->net_energy_j : 0) + (in->n ? in->net_energy_j : 0);
@@ -287,11 +289,11 @@ static void write_energy(FILE *fp, const struct rep_group *g,
       td_energy(fp, v[k]);
       sum[k] += v[k];
     }
-    for (int p = 0; p < REP_N_PARTS; p++) {
+    for (int p = 0; p < GM_REPORT_N_PARTS; p++) {
       if (!g->part[p].present)
         continue;
       double e = 0;
-      for (int k = 0; k < REP_N_KINDS; k++)
+      for (int k = 0; k < GM_REPORT_N_KINDS; k++)
         if (cell->ph[k].n)
           e += cell->ph[k].power_w[p] * cell->ph[k].duration_s;
       td_energy(fp, e);
@@ -299,8 +301,8 @@ static void write_energy(FILE *fp, const struct rep_group *g,
     }
     td_energy(fp, gross);
     td_energy(fp, net);
-    sum[4 + REP_N_PARTS] += gross;
-    sum[5 + REP_N_PARTS] += net;
+    sum[4 + GM_REPORT_N_PARTS] += gross;
+    sum[5 + GM_REPORT_N_PARTS] += net;
     td_carbon(fp, gm_cli_cost_carbon_g(c, gross));
     if (price) {
       fprintf(fp, "<td class=\"num\">%.4f ", gm_cli_cost_money(c, gross));
@@ -312,15 +314,15 @@ static void write_energy(FILE *fp, const struct rep_group *g,
   fputs("<tr class=\"total\"><td>All models</td>", fp);
   for (int k = 0; k < 4; k++)
     td_energy(fp, sum[k]);
-  for (int p = 0; p < REP_N_PARTS; p++)
+  for (int p = 0; p < GM_REPORT_N_PARTS; p++)
     if (g->part[p].present)
       td_energy(fp, sum[4 + p]);
-  td_energy(fp, sum[4 + REP_N_PARTS]);
-  td_energy(fp, sum[5 + REP_N_PARTS]);
-  td_carbon(fp, gm_cli_cost_carbon_g(c, sum[4 + REP_N_PARTS]));
+  td_energy(fp, sum[4 + GM_REPORT_N_PARTS]);
+  td_energy(fp, sum[5 + GM_REPORT_N_PARTS]);
+  td_carbon(fp, gm_cli_cost_carbon_g(c, sum[4 + GM_REPORT_N_PARTS]));
   if (price) {
     fprintf(fp, "<td class=\"num\">%.4f ",
-            gm_cli_cost_money(c, sum[4 + REP_N_PARTS]));
+            gm_cli_cost_money(c, sum[4 + GM_REPORT_N_PARTS]));
     html(fp, c->currency);
     fputs("</td>", fp);
   }
@@ -332,7 +334,7 @@ static void write_energy(FILE *fp, const struct rep_group *g,
           fp);
 }
 
-static void write_group(FILE *fp, const struct rep_group *g,
+static void write_group(FILE *fp, const struct gm_report_group *g,
                         const struct rep_figure figs[REP_N_FIGURES],
                         const struct report_opts *o) {
   fprintf(fp, "<section id=\"%s\"><h2>", g->prefix[0] ? g->prefix : "host");
@@ -354,7 +356,7 @@ static void write_group(FILE *fp, const struct rep_group *g,
           g->main_batch);
   size_t others = 0;
   for (size_t i = 0; i < g->n_models; i++)
-    if (!rep_cell_find(g, g->models[i].name, g->main_batch)) {
+    if (!gm_report_cell_find(g, g->models[i].name, g->main_batch)) {
       fputs(others++ ? ", " : " Not measured at that size: ", fp);
       html(fp, g->models[i].name);
     }
@@ -368,7 +370,7 @@ static void write_group(FILE *fp, const struct rep_group *g,
   fputs("</section>\n", fp);
 }
 
-static void write_head(FILE *fp, const struct rep_data *d,
+static void write_head(FILE *fp, const struct gm_report *d,
                        const struct report_opts *o) {
   char now[32];
   time_t t = time(NULL);
@@ -448,47 +450,42 @@ static int parse(int argc, char **argv, struct report_opts *o) {
   return gm_cli_cost_resolve("report", &ro.cost, &o->cost);
 }
 
-/* Opens the database after checking that it exists (a report never
- * creates one). */
+/* Opens the database read-only: a report never creates, migrates or
+ * configures one. */
 static int open_db(const struct report_opts *o, struct gm_store **st) {
-  struct stat sb;
-  if (stat(o->db, &sb) != 0) {
-    gm_cli_error("report",
-                 "database '%s' does not exist: %s; measure into it first "
-                 "(greenml bench --db %s) or pass --db PATH",
-                 o->db, strerror(errno), o->db);
-    return GM_EXIT_NOINPUT;
-  }
-  return gm_cli_open_store("report", o->db, st);
+  char fix[1200];
+  snprintf(fix, sizeof(fix),
+           "measure into it first (greenml bench --db %s) or pass --db PATH",
+           o->db);
+  return gm_cli_open_store_readonly("report", o->db, fix, st);
 }
 
 static int load(const struct report_opts *o, struct gm_store *st,
-                struct rep_data *d) {
+                struct gm_report *d) {
   char err[1024];
-  enum gm_status rc =
-      rep_data_load(gm_store_db(st), o->run, d, err, sizeof(err));
+  enum gm_status rc = gm_report_load(st, o->run, d, err, sizeof(err));
   if (rc == GM_OK)
     return 0;
-  switch (rc == GM_ERR_NOT_FOUND ? d->missing : REP_MISSING_NOTHING) {
-  case REP_MISSING_BENCHES:
+  switch (rc == GM_ERR_NOT_FOUND ? d->missing : GM_REPORT_MISSING_NOTHING) {
+  case GM_REPORT_MISSING_BENCHES:
     gm_cli_error("report",
                  "'%s': %s; run the study first: greenml bench --db %s", o->db,
                  err, o->db);
     return GM_EXIT_DATAERR;
-  case REP_MISSING_NAMED:
+  case GM_REPORT_MISSING_NAMED:
     gm_cli_error("report", "'%s': %s", o->db, err);
     return GM_EXIT_NOINPUT;
-  case REP_MISSING_COMPLETE:
+  case GM_REPORT_MISSING_COMPLETE:
     gm_cli_error("report",
                  "'%s': %s; finish one (greenml bench --db %s --resume "
                  "--run-id NAME) or report it as it is with --run NAME",
                  o->db, err, o->db);
     return GM_EXIT_DATAERR;
-  case REP_MISSING_PHASES:
+  case GM_REPORT_MISSING_PHASES:
     gm_cli_error("report", "'%s': %s; run it (greenml bench --resume)", o->db,
                  err);
     return GM_EXIT_DATAERR;
-  case REP_MISSING_NOTHING:
+  case GM_REPORT_MISSING_NOTHING:
     break;
   }
   gm_cli_error("report", "'%s': %s", o->db, err);
@@ -497,7 +494,7 @@ static int load(const struct report_opts *o, struct gm_store *st,
 
 /* Draws every group's figures and writes the page into fp. */
 /* The short-profile predictions and their errors, when benches made any. */
-static void write_predictions(FILE *fp, const struct rep_data *d) {
+static void write_predictions(FILE *fp, const struct gm_report *d) {
   if (!d->n_predictions)
     return;
   fputs("<section id=\"predictions\"><h2>Predictions from short "
@@ -514,7 +511,7 @@ static void write_predictions(FILE *fp, const struct rep_data *d) {
         "</th><th>Time error</th><th>Provenance</th></tr>\n",
         fp);
   for (size_t i = 0; i < d->n_predictions; i++) {
-    const struct rep_prediction *p = &d->predictions[i];
+    const struct gm_report_prediction *p = &d->predictions[i];
     fputs("<tr><td>", fp);
     html(fp, p->bench);
     fputs("</td><td>", fp);
@@ -551,7 +548,7 @@ static void write_predictions(FILE *fp, const struct rep_data *d) {
   fputs("</table></section>\n", fp);
 }
 
-static int write_report(FILE *fp, const struct rep_data *d,
+static int write_report(FILE *fp, const struct gm_report *d,
                         const struct report_opts *o, const char *gnuplot,
                         size_t *n_drawn) {
   struct rep_plotter pl = {.gnuplot = gnuplot, .dir = o->figures};
@@ -646,22 +643,22 @@ int cmd_report(int argc, char **argv) {
   struct gm_store *st = NULL;
   if ((ec = open_db(&o, &st)))
     return ec;
-  struct rep_data d;
+  struct gm_report d;
   ec = load(&o, st, &d);
   gm_store_close(st);
   if (ec) {
-    rep_data_free(&d);
+    gm_report_clear(&d);
     return ec;
   }
   if (!rep_find_gnuplot(gnuplot, sizeof(gnuplot))) {
     gm_cli_error("report", "gnuplot is not installed (not found in PATH); "
                            "install it: apt-get install gnuplot-nox");
-    rep_data_free(&d);
+    gm_report_clear(&d);
     return GM_EXIT_UNAVAIL;
   }
   FILE *fp = page_open(o.out, tmp, sizeof(tmp));
   if (!fp) {
-    rep_data_free(&d);
+    gm_report_clear(&d);
     return GM_EXIT_CANTCREAT;
   }
   if (!gm_cli_mkdirs(o.figures)) {
@@ -671,7 +668,7 @@ int cmd_report(int argc, char **argv) {
                  o.figures, strerror(errno));
     fclose(fp);
     unlink(tmp);
-    rep_data_free(&d);
+    gm_report_clear(&d);
     return GM_EXIT_CANTCREAT;
   }
   printf("benches: ");
@@ -691,6 +688,6 @@ int cmd_report(int argc, char **argv) {
     printf("figures: %zu drawn in %s (data, gnuplot script, SVG, PNG, PDF "
            "each)\nreport: %s\n",
            drawn, o.figures, o.out);
-  rep_data_free(&d);
+  gm_report_clear(&d);
   return ec;
 }

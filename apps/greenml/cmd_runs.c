@@ -2,7 +2,7 @@
  * whose greenml was killed is shown as incomplete, with the energy its
  * stored samples account for. */
 #include <getopt.h>
-#include <sqlite3.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,32 +60,21 @@ int cmd_runs(int argc, char **argv) {
     db = dbpath;
   }
   struct gm_store *st = NULL;
-  int ec = gm_cli_open_store("runs", db, &st);
+  char fix[1200];
+  snprintf(fix, sizeof(fix),
+           "nothing is stored yet; measure a command first with 'greenml "
+           "measure --db %s -- CMD', or pass --db PATH",
+           db);
+  int ec = gm_cli_open_store_readonly("runs", db, fix, &st);
   if (ec)
     return ec;
-  sqlite3 *h = gm_store_db(st);
-  sqlite3_stmt *s = NULL;
-  /* For incomplete runs the energy is what the stored samples account for:
-   * the last cumulative value of each in-total component. */
-  const char *sql =
-      "SELECT r.id, r.started_at, r.kind, r.complete, "
-      " COALESCE(r.duration_s, (SELECT MAX(t_s) FROM samples WHERE "
-      "   run_id=r.id)), "
-      " COALESCE(r.total_energy_j, (SELECT SUM(e) FROM (SELECT "
-      "   MAX(s.energy_j) AS e FROM samples s JOIN components c ON "
-      "   c.run_id=s.run_id AND c.idx=s.component_idx WHERE s.run_id=r.id "
-      "   AND c.in_total=1 GROUP BY s.component_idx))), "
-      " r.total_net_energy_j, r.exit_code, r.command, "
-      " (SELECT CASE WHEN min(provenance) = max(provenance) THEN "
-      "   min(provenance) ELSE 'mixed' END FROM components WHERE "
-      "   run_id=r.id AND in_total=1) "
-      "FROM runs r ORDER BY r.id DESC LIMIT ?";
-  if (sqlite3_prepare_v2(h, sql, -1, &s, NULL) != SQLITE_OK) {
-    gm_cli_error("runs", "cannot query '%s': %s", db, sqlite3_errmsg(h));
+  struct gm_store_run_filter filter = {.limit = (size_t)limit};
+  struct gm_store_run_list *runs = NULL;
+  if (gm_store_list_runs(st, &filter, &runs) != GM_OK) {
+    gm_cli_error("runs", "cannot query '%s': %s", db, gm_store_last_error(st));
     gm_store_close(st);
     return GM_EXIT_IOERR;
   }
-  sqlite3_bind_int(s, 1, limit);
   struct gm_json j;
   gm_json_init(&j);
   if (json)
@@ -94,21 +83,22 @@ int cmd_runs(int argc, char **argv) {
     printf("%5s  %-20s %-8s %-10s %10s %13s %13s %-9s %5s  %s\n", "id",
            "started", "kind", "state", "duration", "gross", "net", "energy",
            "exit", "command");
-  while (sqlite3_step(s) == SQLITE_ROW) {
-    long long id = sqlite3_column_int64(s, 0);
-    const char *started = (const char *)sqlite3_column_text(s, 1);
-    const char *kind = (const char *)sqlite3_column_text(s, 2);
-    int complete = sqlite3_column_int(s, 3);
-    double dur = sqlite3_column_double(s, 4);
-    double e = sqlite3_column_double(s, 5);
-    bool have_net = sqlite3_column_type(s, 6) != SQLITE_NULL;
-    double net = sqlite3_column_double(s, 6);
-    bool have_exit = sqlite3_column_type(s, 7) != SQLITE_NULL;
-    int exit_code = sqlite3_column_int(s, 7);
-    const char *cmd = (const char *)sqlite3_column_text(s, 8);
-    const char *prov = (const char *)sqlite3_column_text(s, 9);
-    if (!prov)
-      prov = "n/a";
+  for (size_t i = 0; i < runs->n; i++) {
+    const struct gm_store_run *r = &runs->runs[i];
+    long long id = r->id;
+    const char *started = r->started_at;
+    const char *kind = r->kind;
+    bool complete = r->complete;
+    double dur = r->duration_s;
+    double e = r->energy_j;
+    bool have_net = !isnan(r->net_energy_j);
+    double net = r->net_energy_j;
+    bool have_exit = r->has_exit_code;
+    int exit_code = r->exit_code;
+    const char *cmd = r->command;
+    /* a run without in-total components has no provenance to state */
+    const char *prov =
+        strcmp(r->provenance, "none") == 0 ? "n/a" : r->provenance;
     if (json) {
       gm_json_begin_object(&j);
       gm_json_key(&j, "id");
@@ -155,11 +145,11 @@ int cmd_runs(int argc, char **argv) {
       else
         snprintf(xb, sizeof(xb), "-");
       printf("%5lld  %-20s %-8s %-10s %8.3f s %13s %13s %-9s %5s  %s\n", id,
-             started ? started : "", kind ? kind : "",
-             complete ? "complete" : "incomplete", dur, eb, nb, prov, xb, cb);
+             started, kind, complete ? "complete" : "incomplete", dur, eb, nb,
+             prov, xb, cb);
     }
   }
-  sqlite3_finalize(s);
+  gm_store_run_list_free(runs);
   if (json) {
     gm_json_end_array(&j);
     printf("%s\n", j.buf ? j.buf : "[]");

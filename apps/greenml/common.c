@@ -173,7 +173,8 @@ bool gm_cli_default_db(char *buf, size_t size) {
 int gm_cli_open_store(const char *cmd, const char *path,
                       struct gm_store **out) {
   char dir[1024];
-  snprintf(dir, sizeof(dir), "%s", path);
+  if (!gm_store_location_file(path, dir, sizeof(dir)))
+    dir[0] = '\0'; /* not a file: no directory to make */
   char *slash = strrchr(dir, '/');
   if (slash && slash != dir) {
     *slash = '\0';
@@ -192,6 +193,8 @@ int gm_cli_open_store(const char *cmd, const char *path,
   gm_cli_error(cmd, "%s", err);
   if (rc == GM_ERR_SCHEMA_NEWER)
     return GM_EXIT_DATAERR;
+  if (rc == GM_ERR_UNSUPPORTED)
+    return GM_EXIT_USAGE;
   return GM_EXIT_IOERR;
 }
 

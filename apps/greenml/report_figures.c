@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "greenml/analysis.h"
 #include "text.h"
 #include "greenml/stats.h"
 #include "report.h"
@@ -75,7 +76,7 @@ static void dat_num(FILE *fp, double v) {
     fputs(" NaN", fp);
 }
 
-static double mean_of(const struct rep_phases *p, double sum) {
+static double mean_of(const struct gm_report_phases *p, double sum) {
   return p->n > 0 ? sum / p->n : NAN;
 }
 
@@ -297,49 +298,51 @@ static enum gm_status gnuplot_run(struct rep_plotter *pl,
 
 /* ---- what the figures share ---------------------------------------------- */
 
-static const char *const kind_file[REP_N_KINDS] = {"train", "infer"};
-static const char *const kind_title[REP_N_KINDS] = {"training", "inference"};
+static const char *const kind_file[GM_REPORT_N_KINDS] = {"train", "infer"};
+static const char *const kind_title[GM_REPORT_N_KINDS] = {"training",
+                                                          "inference"};
 
 /* The models of g measured at its main batch size, in the bench's order
  * (models without recorded characteristics last). */
 struct model_list {
-  const struct rep_cell *cells[256];
-  const struct rep_model *models[256]; /* NULL: characteristics unknown */
+  const struct gm_report_cell *cells[256];
+  const struct gm_report_model *models[256]; /* NULL: characteristics unknown */
   size_t n;
 };
 
-static void main_models(const struct rep_group *g, struct model_list *ml) {
+static void main_models(const struct gm_report_group *g,
+                        struct model_list *ml) {
   ml->n = 0;
   for (size_t i = 0; i < g->n_models && ml->n < 256; i++) {
-    const struct rep_cell *c =
-        rep_cell_find(g, g->models[i].name, g->main_batch);
+    const struct gm_report_cell *c =
+        gm_report_cell_find(g, g->models[i].name, g->main_batch);
     if (c) {
       ml->cells[ml->n] = c;
       ml->models[ml->n++] = &g->models[i];
     }
   }
   for (size_t i = 0; i < g->n_cells && ml->n < 256; i++) {
-    const struct rep_cell *c = &g->cells[i];
-    if (c->batch == g->main_batch && !rep_model_find(g, c->model)) {
+    const struct gm_report_cell *c = &g->cells[i];
+    if (c->batch == g->main_batch && !gm_report_model_find(g, c->model)) {
       ml->cells[ml->n] = c;
       ml->models[ml->n++] = NULL;
     }
   }
 }
 
-static const char *energy_word(const struct rep_group *g) {
+static const char *energy_word(const struct gm_report_group *g) {
   return g->net ? "net energy (idle power x duration subtracted)"
                 : "gross energy (no idle baseline to subtract)";
 }
 
-static const char *net_word(const struct rep_group *g) {
+static const char *net_word(const struct gm_report_group *g) {
   return g->net ? "net" : "gross";
 }
 
 /* "CPU (measured counter)" and the like. */
-static void part_title(const struct rep_group *g, enum rep_part p, char *buf,
-                       size_t size) {
-  snprintf(buf, size, "%s (%s)", rep_part_label(p), g->part[p].prov);
+static void part_title(const struct gm_report_group *g, enum gm_report_part p,
+                       char *buf, size_t size) {
+  snprintf(buf, size, "%s (%s)", gm_report_part_label(p), g->part[p].prov);
 }
 
 /* A panel's title: "(a) training" and, for energy, a second line with the
@@ -373,12 +376,12 @@ static int panels_begin(FILE *fp, struct rep_figure *f, const bool has[2],
   int n = has[0] + has[1];
   fprintf(fp, "  set multiplot layout %d,%d\n", stacked ? n : 1,
           stacked ? 1 : n);
-  for (int k = 0; k < REP_N_KINDS; k++)
+  for (int k = 0; k < GM_REPORT_N_KINDS; k++)
     if (!has[k])
       appendf(f->partial, sizeof(f->partial),
               "%s%s: nothing was measured, so its panel is left out.",
               f->partial[0] ? " " : "",
-              k == REP_TRAIN ? "Training" : "Inference");
+              k == GM_REPORT_TRAIN ? "Training" : "Inference");
   return n;
 }
 
@@ -386,7 +389,7 @@ static int panels_begin(FILE *fp, struct rep_figure *f, const bool has[2],
 static void panel_names(const bool has[2], char *buf, size_t size) {
   buf[0] = '\0';
   char letter = 'a';
-  for (int k = 0; k < REP_N_KINDS; k++)
+  for (int k = 0; k < GM_REPORT_N_KINDS; k++)
     if (has[k]) {
       appendf(buf, size, "%s(%c) %s", letter > 'a' ? ", " : "", letter,
               kind_title[k]);
@@ -442,10 +445,10 @@ static bool samples_differ(const struct model_list *ml, double *lo,
   bool differ = false;
   *lo = INFINITY;
   *hi = 0;
-  for (int k = 0; k < REP_N_KINDS; k++) {
+  for (int k = 0; k < GM_REPORT_N_KINDS; k++) {
     double klo = INFINITY, khi = 0;
     for (size_t i = 0; i < ml->n; i++) {
-      const struct rep_phases *p = &ml->cells[i]->ph[k];
+      const struct gm_report_phases *p = &ml->cells[i]->ph[k];
       if (!p->n)
         continue;
       double s = p->samples / p->n;
@@ -461,20 +464,21 @@ static bool samples_differ(const struct model_list *ml, double *lo,
   return differ;
 }
 
-static enum gm_status fig2(struct rep_plotter *pl, const struct rep_group *g,
+static enum gm_status fig2(struct rep_plotter *pl,
+                           const struct gm_report_group *g,
                            struct rep_figure *f) {
   struct model_list ml;
   main_models(g, &ml);
   snprintf(f->title, sizeof(f->title),
            "Duration of a training epoch and of an inference pass, batch %d",
            g->main_batch);
-  double t[REP_N_KINDS][256], samples[REP_N_KINDS] = {0, 0};
-  bool has[REP_N_KINDS] = {false, false};
+  double t[GM_REPORT_N_KINDS][256], samples[GM_REPORT_N_KINDS] = {0, 0};
+  bool has[GM_REPORT_N_KINDS] = {false, false};
   double s_lo, s_hi;
   bool per_k = samples_differ(&ml, &s_lo, &s_hi);
   for (size_t i = 0; i < ml.n; i++)
-    for (int k = 0; k < REP_N_KINDS; k++) {
-      const struct rep_phases *p = &ml.cells[i]->ph[k];
+    for (int k = 0; k < GM_REPORT_N_KINDS; k++) {
+      const struct gm_report_phases *p = &ml.cells[i]->ph[k];
       t[k][i] = mean_of(p, p->duration_s);
       if (per_k)
         t[k][i] = p->samples > 0 ? p->duration_s / p->samples * 1000 : NAN;
@@ -482,7 +486,7 @@ static enum gm_status fig2(struct rep_plotter *pl, const struct rep_group *g,
       if (p->n)
         samples[k] = fmax(samples[k], p->samples / p->n);
     }
-  if (!has[REP_TRAIN] && !has[REP_INFER]) {
+  if (!has[GM_REPORT_TRAIN] && !has[GM_REPORT_INFER]) {
     omit(f, "no phase was measured");
     return GM_OK;
   }
@@ -497,12 +501,12 @@ static enum gm_status fig2(struct rep_plotter *pl, const struct rep_group *g,
   size_t n_both = 0;
   for (size_t i = 0; i < ml.n; i++) {
     dat_label(fp, ml.cells[i]->model);
-    dat_num(fp, t[REP_TRAIN][i]);
-    dat_num(fp, t[REP_INFER][i]);
+    dat_num(fp, t[GM_REPORT_TRAIN][i]);
+    dat_num(fp, t[GM_REPORT_INFER][i]);
     fputc('\n', fp);
-    if (isfinite(t[REP_TRAIN][i]) && t[REP_INFER][i] > 0) {
-      tr[n_both] = t[REP_TRAIN][i];
-      in[n_both++] = t[REP_INFER][i];
+    if (isfinite(t[GM_REPORT_TRAIN][i]) && t[GM_REPORT_INFER][i] > 0) {
+      tr[n_both] = t[GM_REPORT_TRAIN][i];
+      in[n_both++] = t[GM_REPORT_INFER][i];
     }
   }
   enum gm_status rc = fig_close(pl, f, fp);
@@ -524,7 +528,7 @@ static enum gm_status fig2(struct rep_plotter *pl, const struct rep_group *g,
   static const char *const series[] = {"training epoch", "inference pass"};
   static const char *const colours[] = {"c_train", "c_infer"};
   bool first = true;
-  for (int k = 0; k < REP_N_KINDS; k++) {
+  for (int k = 0; k < GM_REPORT_N_KINDS; k++) {
     if (!has[k])
       continue;
     char what[64];
@@ -551,10 +555,10 @@ static enum gm_status fig2(struct rep_plotter *pl, const struct rep_group *g,
             "samples (%.0f to %.0f), so the bars show the time per 1000 "
             "samples.",
             s_lo, s_hi);
-  if (!has[REP_INFER] || !has[REP_TRAIN])
+  if (!has[GM_REPORT_INFER] || !has[GM_REPORT_TRAIN])
     snprintf(f->partial, sizeof(f->partial),
              "No %s was measured, so its bars are left out.",
-             has[REP_TRAIN] ? "inference pass" : "training epoch");
+             has[GM_REPORT_TRAIN] ? "inference pass" : "training epoch");
   double lo = INFINITY, hi = 0;
   for (size_t i = 0; i < n_both; i++) {
     lo = fmin(lo, tr[i] / in[i]);
@@ -569,30 +573,31 @@ static enum gm_status fig2(struct rep_plotter *pl, const struct rep_group *g,
 
 /* ---- Fig. 3: average power per part -------------------------------------- */
 
-static enum gm_status fig3(struct rep_plotter *pl, const struct rep_group *g,
+static enum gm_status fig3(struct rep_plotter *pl,
+                           const struct gm_report_group *g,
                            struct rep_figure *f) {
   struct model_list ml;
   main_models(g, &ml);
   snprintf(f->title, sizeof(f->title),
            "Average power per model: CPU, DRAM and GPU, batch %d",
            g->main_batch);
-  bool has[REP_N_KINDS] = {false, false};
-  double gpu_w[REP_N_KINDS] = {0, 0}, all_w[REP_N_KINDS] = {0, 0};
+  bool has[GM_REPORT_N_KINDS] = {false, false};
+  double gpu_w[GM_REPORT_N_KINDS] = {0, 0}, all_w[GM_REPORT_N_KINDS] = {0, 0};
   for (size_t i = 0; i < ml.n; i++)
-    for (int k = 0; k < REP_N_KINDS; k++)
-      for (int q = 0; q < REP_N_PARTS; q++) {
+    for (int k = 0; k < GM_REPORT_N_KINDS; k++)
+      for (int q = 0; q < GM_REPORT_N_PARTS; q++) {
         double w = ml.cells[i]->ph[k].power_w[q];
         if (!isfinite(w))
           continue;
         has[k] = true;
         all_w[k] += w;
-        gpu_w[k] += q == REP_GPU ? w : 0;
+        gpu_w[k] += q == GM_REPORT_GPU ? w : 0;
       }
-  if (!has[REP_TRAIN] && !has[REP_INFER]) {
+  if (!has[GM_REPORT_TRAIN] && !has[GM_REPORT_INFER]) {
     omit(f, g->metered ? "no power per component was recorded" : UNMETERED);
     return GM_OK;
   }
-  for (int k = 0; k < REP_N_KINDS; k++) {
+  for (int k = 0; k < GM_REPORT_N_KINDS; k++) {
     if (!has[k])
       continue;
     FILE *fp = kind_open(pl, f, k, "");
@@ -602,12 +607,15 @@ static enum gm_status fig3(struct rep_plotter *pl, const struct rep_group *g,
             "# %s (%s)\n# model  cpu_w (%s)  dram_w (%s)  gpu_w (%s)  "
             "(mean power over the phases)\n",
             f->title, kind_title[k],
-            g->part[REP_CPU].present ? g->part[REP_CPU].prov : "absent",
-            g->part[REP_DRAM].present ? g->part[REP_DRAM].prov : "absent",
-            g->part[REP_GPU].present ? g->part[REP_GPU].prov : "absent");
+            g->part[GM_REPORT_CPU].present ? g->part[GM_REPORT_CPU].prov
+                                           : "absent",
+            g->part[GM_REPORT_DRAM].present ? g->part[GM_REPORT_DRAM].prov
+                                            : "absent",
+            g->part[GM_REPORT_GPU].present ? g->part[GM_REPORT_GPU].prov
+                                           : "absent");
     for (size_t i = 0; i < ml.n; i++) {
       dat_label(fp, ml.cells[i]->model);
-      for (int q = 0; q < REP_N_PARTS; q++)
+      for (int q = 0; q < GM_REPORT_N_PARTS; q++)
         dat_num(fp, ml.cells[i]->ph[k].power_w[q]);
       fputc('\n', fp);
     }
@@ -632,16 +640,16 @@ static enum gm_status fig3(struct rep_plotter *pl, const struct rep_group *g,
         fp);
   static const char *const colours[] = {"c_cpu", "c_dram", "c_gpu"};
   char letter = 'a';
-  for (int k = 0; k < REP_N_KINDS; k++) {
+  for (int k = 0; k < GM_REPORT_N_KINDS; k++) {
     if (!has[k])
       continue;
     fprintf(fp, "  set title \"(%c) %s\"\n  plot ", letter++, kind_title[k]);
     bool first = true;
-    for (int q = 0; q < REP_N_PARTS; q++) {
+    for (int q = 0; q < GM_REPORT_N_PARTS; q++) {
       if (!g->part[q].present)
         continue;
       char t[64];
-      part_title(g, (enum rep_part)q, t, sizeof(t));
+      part_title(g, (enum gm_report_part)q, t, sizeof(t));
       fprintf(fp, "%s\"%s-%s.dat\" using %d%s title ",
               first ? "" : ", \\\n    ", f->id, kind_file[k], q + 2,
               first ? ":xtic(1)" : "");
@@ -661,13 +669,13 @@ static enum gm_status fig3(struct rep_plotter *pl, const struct rep_group *g,
            "the phases' duration), stacked: %s, batch size %d. Provenance: "
            "%s.",
            panels, g->main_batch, g->energy_prov);
-  for (int k = 0; k < REP_N_KINDS && g->part[REP_GPU].present; k++)
+  for (int k = 0; k < GM_REPORT_N_KINDS && g->part[GM_REPORT_GPU].present; k++)
     if (all_w[k] > 0)
       appendf(f->caption, sizeof(f->caption),
               " In %s the GPU draws %.0f %% of the power (all models "
               "together).",
               kind_title[k], 100 * gpu_w[k] / all_w[k]);
-  if (!g->part[REP_GPU].present)
+  if (!g->part[GM_REPORT_GPU].present)
     appendf(f->partial, sizeof(f->partial),
             "%sGPU: no GPU was measured, so the bars hold the CPU and DRAM "
             "only.",
@@ -677,7 +685,8 @@ static enum gm_status fig3(struct rep_plotter *pl, const struct rep_group *g,
 
 /* ---- Fig. 4: power against utilisation ----------------------------------- */
 
-static enum gm_status fig4(struct rep_plotter *pl, const struct rep_group *g,
+static enum gm_status fig4(struct rep_plotter *pl,
+                           const struct gm_report_group *g,
                            struct rep_figure *f) {
   struct model_list ml;
   main_models(g, &ml);
@@ -685,32 +694,32 @@ static enum gm_status fig4(struct rep_plotter *pl, const struct rep_group *g,
            "Power against utilisation, marker size VRAM used, batch %d",
            g->main_batch);
   /* per kind, the CPU points and the GPU points */
-  double cx[REP_N_KINDS][256], cy[REP_N_KINDS][256];
-  double gx[REP_N_KINDS][256], gy[REP_N_KINDS][256];
-  size_t nc[REP_N_KINDS] = {0, 0}, ng[REP_N_KINDS] = {0, 0};
+  double cx[GM_REPORT_N_KINDS][256], cy[GM_REPORT_N_KINDS][256];
+  double gx[GM_REPORT_N_KINDS][256], gy[GM_REPORT_N_KINDS][256];
+  size_t nc[GM_REPORT_N_KINDS] = {0, 0}, ng[GM_REPORT_N_KINDS] = {0, 0};
   double vram_max = 0;
   for (size_t i = 0; i < ml.n; i++)
-    for (int k = 0; k < REP_N_KINDS; k++) {
-      const struct rep_phases *p = &ml.cells[i]->ph[k];
-      if (isfinite(p->cpu_util_pct) && isfinite(p->power_w[REP_CPU])) {
+    for (int k = 0; k < GM_REPORT_N_KINDS; k++) {
+      const struct gm_report_phases *p = &ml.cells[i]->ph[k];
+      if (isfinite(p->cpu_util_pct) && isfinite(p->power_w[GM_REPORT_CPU])) {
         cx[k][nc[k]] = p->cpu_util_pct;
-        cy[k][nc[k]++] = p->power_w[REP_CPU];
+        cy[k][nc[k]++] = p->power_w[GM_REPORT_CPU];
       }
-      if (isfinite(p->gpu_util_pct) && isfinite(p->power_w[REP_GPU])) {
+      if (isfinite(p->gpu_util_pct) && isfinite(p->power_w[GM_REPORT_GPU])) {
         gx[k][ng[k]] = p->gpu_util_pct;
-        gy[k][ng[k]++] = p->power_w[REP_GPU];
+        gy[k][ng[k]++] = p->power_w[GM_REPORT_GPU];
       }
       if (isfinite(p->vram_bytes))
         vram_max = fmax(vram_max, p->vram_bytes / 1073741824.0);
     }
-  bool has[REP_N_KINDS] = {nc[0] + ng[0] > 0, nc[1] + ng[1] > 0};
+  bool has[GM_REPORT_N_KINDS] = {nc[0] + ng[0] > 0, nc[1] + ng[1] > 0};
   bool gpu = ng[0] + ng[1] > 0;
-  if (!has[REP_TRAIN] && !has[REP_INFER]) {
+  if (!has[GM_REPORT_TRAIN] && !has[GM_REPORT_INFER]) {
     omit(f,
          g->metered ? "no utilisation was recorded with the power" : UNMETERED);
     return GM_OK;
   }
-  for (int k = 0; k < REP_N_KINDS; k++) {
+  for (int k = 0; k < GM_REPORT_N_KINDS; k++) {
     if (!has[k])
       continue;
     FILE *fp = kind_open(pl, f, k, "");
@@ -719,15 +728,16 @@ static enum gm_status fig4(struct rep_plotter *pl, const struct rep_group *g,
     fprintf(fp,
             "# %s (%s)\n# model  cpu_util_pct  cpu_power_w (%s)  "
             "gpu_util_pct  gpu_power_w (%s)  vram_used_gib\n",
-            f->title, kind_title[k], g->part[REP_CPU].prov,
-            g->part[REP_GPU].present ? g->part[REP_GPU].prov : "absent");
+            f->title, kind_title[k], g->part[GM_REPORT_CPU].prov,
+            g->part[GM_REPORT_GPU].present ? g->part[GM_REPORT_GPU].prov
+                                           : "absent");
     for (size_t i = 0; i < ml.n; i++) {
-      const struct rep_phases *p = &ml.cells[i]->ph[k];
+      const struct gm_report_phases *p = &ml.cells[i]->ph[k];
       dat_label(fp, ml.cells[i]->model);
       dat_num(fp, p->cpu_util_pct);
-      dat_num(fp, p->power_w[REP_CPU]);
+      dat_num(fp, p->power_w[GM_REPORT_CPU]);
       dat_num(fp, p->gpu_util_pct);
-      dat_num(fp, p->power_w[REP_GPU]);
+      dat_num(fp, p->power_w[GM_REPORT_GPU]);
       dat_num(fp, p->vram_bytes / 1073741824.0);
       fputc('\n', fp);
     }
@@ -750,11 +760,11 @@ static enum gm_status fig4(struct rep_plotter *pl, const struct rep_group *g,
         "  set key bottom right\n",
         fp);
   char cpu_t[64], gpu_t[96];
-  part_title(g, REP_CPU, cpu_t, sizeof(cpu_t));
-  part_title(g, REP_GPU, gpu_t, sizeof(gpu_t));
+  part_title(g, GM_REPORT_CPU, cpu_t, sizeof(cpu_t));
+  part_title(g, GM_REPORT_GPU, gpu_t, sizeof(gpu_t));
   appendf(gpu_t, sizeof(gpu_t), ", size: VRAM");
   char letter = 'a';
-  for (int k = 0; k < REP_N_KINDS; k++) {
+  for (int k = 0; k < GM_REPORT_N_KINDS; k++) {
     if (!has[k])
       continue;
     fprintf(fp, "  set title \"(%c) %s\"\n  plot ", letter++, kind_title[k]);
@@ -785,26 +795,26 @@ static enum gm_status fig4(struct rep_plotter *pl, const struct rep_group *g,
   snprintf(f->caption, sizeof(f->caption),
            "Mean power of the CPU (%s) against its mean utilisation, one "
            "point per model: %s, batch size %d.",
-           g->part[REP_CPU].prov, panels, g->main_batch);
+           g->part[GM_REPORT_CPU].prov, panels, g->main_batch);
   if (gpu)
     appendf(f->caption, sizeof(f->caption),
             " Circles: the GPU (%s), sized by the VRAM used (largest %.1f "
             "GiB).",
-            g->part[REP_GPU].prov, vram_max);
+            g->part[GM_REPORT_GPU].prov, vram_max);
   else
     appendf(f->partial, sizeof(f->partial),
             "%sGPU: no GPU was measured, so only the CPU is shown and there "
             "is no VRAM use to size the markers.",
             f->partial[0] ? " " : "");
   /* a modelled CPU's power is a function of its utilisation */
-  bool cpu_modelled = strcmp(g->part[REP_CPU].prov, "modelled") == 0;
-  for (int k = 0; k < REP_N_KINDS; k++) {
+  bool cpu_modelled = strcmp(g->part[GM_REPORT_CPU].prov, "modelled") == 0;
+  for (int k = 0; k < GM_REPORT_N_KINDS; k++) {
     char what[64];
     snprintf(what, sizeof(what), "%s, GPU",
-             k == REP_TRAIN ? "Training" : "Inference");
+             k == GM_REPORT_TRAIN ? "Training" : "Inference");
     caption_corr(f, what, gx[k], gy[k], ng[k]);
     snprintf(what, sizeof(what), "%s, CPU",
-             k == REP_TRAIN ? "Training" : "Inference");
+             k == GM_REPORT_TRAIN ? "Training" : "Inference");
     if (!cpu_modelled)
       caption_corr(f, what, cx[k], cy[k], nc[k]);
   }
@@ -841,7 +851,8 @@ static struct band band_of(const double *v, size_t n) {
 
 #define MAX_EPOCHS 256 /* drawn in Fig. 5; later epochs are left out */
 
-static enum gm_status fig5(struct rep_plotter *pl, const struct rep_group *g,
+static enum gm_status fig5(struct rep_plotter *pl,
+                           const struct gm_report_group *g,
                            struct rep_figure *f) {
   struct model_list ml;
   main_models(g, &ml);
@@ -854,11 +865,11 @@ static enum gm_status fig5(struct rep_plotter *pl, const struct rep_group *g,
       epochs = ml.cells[i]->n_epochs;
   epochs = epochs < MAX_EPOCHS ? epochs : MAX_EPOCHS;
   /* the models measured for every epoch */
-  const struct rep_cell *cells[256];
+  const struct gm_report_cell *cells[256];
   size_t n = 0;
   bool test_acc = true;
   for (size_t i = 0; i < ml.n; i++) {
-    const struct rep_cell *c = ml.cells[i];
+    const struct gm_report_cell *c = ml.cells[i];
     if (c->n_epochs < epochs || !c->epochs)
       continue;
     cells[n++] = c;
@@ -878,7 +889,7 @@ static enum gm_status fig5(struct rep_plotter *pl, const struct rep_group *g,
   for (int e = 0; e < epochs; e++) {
     double v[3][256];
     for (size_t i = 0; i < n; i++) {
-      const struct rep_epoch *ep = cells[i]->epochs;
+      const struct gm_report_epoch *ep = cells[i]->epochs;
       v[0][i] = ep[e].train_loss;
       v[1][i] = 100 * (test_acc ? ep[e].test_acc : ep[e].train_acc);
       v[2][i] = 0;
@@ -985,9 +996,10 @@ static enum gm_status fig5(struct rep_plotter *pl, const struct rep_group *g,
 
 /* ---- Fig. 6: energy against MACs per parameter --------------------------- */
 
-/* Writes the least-squares line of (x, y) and its 95 % prediction band,
- * sampled, into "<id>-<kind>-fit.dat", and its statistics into stats.
- * Returns false (nothing written) when no line can be fitted. */
+/* Writes the fit greenml estimate makes across models, ln E = a + b ln x
+ * (gm_analysis_fit_loglog), and its 95 % prediction band, sampled evenly on
+ * a log scale, into "<id>-<kind>-fit.dat", and its statistics into stats.
+ * Returns false (nothing written) when no fit can be made. */
 static bool fit_line(struct rep_plotter *pl, struct rep_figure *f, int k,
                      const double *x, const double *y, size_t n, double div,
                      const char *unit, char *key, size_t key_size, char *stats,
@@ -995,7 +1007,7 @@ static bool fit_line(struct rep_plotter *pl, struct rep_figure *f, int k,
   struct gm_stats_fit fit;
   char corr[160];
   double rho, r;
-  if (gm_stats_fit(GM_STATS_LINEAR, x, y, n, &fit) != GM_OK ||
+  if (gm_analysis_fit_loglog(x, y, n, &fit) != GM_OK ||
       !corr_text(corr, sizeof(corr), x, y, n, &rho, &r))
     return false;
   FILE *fp = kind_open(pl, f, k, "-fit");
@@ -1006,12 +1018,14 @@ static bool fit_line(struct rep_plotter *pl, struct rep_figure *f, int k,
   snprintf(key, key_size, "models: Spearman ρ = %.2f, Pearson r = %.2f", rho,
            r);
   appendf(stats, stats_size,
-          " %s: %s; fit E = %.4g + %.4g x MACs/param %s, R² = %.2f.",
-          k == REP_TRAIN ? "Training" : "Inference", corr, fit.a / div,
-          fit.b / div, unit, fit.r2);
+          " %s: %s; fit E = %.4g %s x (MACs/param)^%.3f, R² = %.2f in "
+          "log-log.",
+          k == GM_REPORT_TRAIN ? "Training" : "Inference", corr,
+          exp(fit.a) / div, unit, fit.b, fit.r2);
   fprintf(fp,
-          "# least-squares line E = a + b x and its 95 %% prediction "
-          "interval\n# macs_per_param  fit_%s  lo  hi\n",
+          "# the fit of greenml estimate, ln E = a + b ln x (E = e^a x^b), "
+          "and its 95 %% prediction interval\n# macs_per_param  fit_%s  lo  "
+          "hi\n",
           unit);
   double lo = x[0], hi = x[0];
   for (size_t i = 1; i < n; i++) {
@@ -1019,21 +1033,22 @@ static bool fit_line(struct rep_plotter *pl, struct rep_figure *f, int k,
     hi = fmax(hi, x[i]);
   }
   for (int s = 0; s <= 60; s++) {
-    struct gm_stats_pred pr;
-    double x0 = lo + (hi - lo) * s / 60.0;
-    if (gm_stats_predict(&fit, x0, 0.05, &pr) != GM_OK)
+    struct gm_estimate_value v;
+    double x0 = lo * pow(hi / lo, s / 60.0);
+    if (gm_analysis_predict_loglog(&fit, x0, 0.05, &v) != GM_OK)
       continue;
     fprintf(fp, "%.6g", x0);
-    dat_num(fp, pr.y / div);
-    dat_num(fp, pr.lo / div);
-    dat_num(fp, pr.hi / div);
+    dat_num(fp, v.value / div);
+    dat_num(fp, v.lo / div);
+    dat_num(fp, v.hi / div);
     fputc('\n', fp);
   }
   *rc = fig_close(pl, f, fp);
   return *rc == GM_OK;
 }
 
-static enum gm_status fig6(struct rep_plotter *pl, const struct rep_group *g,
+static enum gm_status fig6(struct rep_plotter *pl,
+                           const struct gm_report_group *g,
                            struct rep_figure *f) {
   struct model_list ml;
   main_models(g, &ml);
@@ -1044,24 +1059,24 @@ static enum gm_status fig6(struct rep_plotter *pl, const struct rep_group *g,
   int epochs = -1;
   bool same_epochs = true;
   for (size_t i = 0; i < ml.n; i++) {
-    int e = ml.cells[i]->ph[REP_TRAIN].n;
+    int e = ml.cells[i]->ph[GM_REPORT_TRAIN].n;
     if (!e)
       continue;
     same_epochs = same_epochs && (epochs < 0 || e == epochs);
     epochs = e;
   }
-  double x[REP_N_KINDS][256], y[REP_N_KINDS][256];
-  const char *names[REP_N_KINDS][256];
-  size_t n[REP_N_KINDS] = {0, 0};
+  double x[GM_REPORT_N_KINDS][256], y[GM_REPORT_N_KINDS][256];
+  const char *names[GM_REPORT_N_KINDS][256];
+  size_t n[GM_REPORT_N_KINDS] = {0, 0};
   double ymax = 0, s_lo, s_hi;
   bool per_sample = samples_differ(&ml, &s_lo, &s_hi);
-  for (int k = 0; k < REP_N_KINDS; k++)
+  for (int k = 0; k < GM_REPORT_N_KINDS; k++)
     for (size_t i = 0; i < ml.n; i++) {
-      const struct rep_phases *p = &ml.cells[i]->ph[k];
-      double e = rep_energy(g, p);
+      const struct gm_report_phases *p = &ml.cells[i]->ph[k];
+      double e = gm_report_energy(g, p);
       if (per_sample)
         e = p->samples > 0 ? e / p->samples : NAN;
-      else if (k == REP_INFER || !same_epochs)
+      else if (k == GM_REPORT_INFER || !same_epochs)
         e = mean_of(p, e);
       if (!ml.models[i] || !isfinite(e) ||
           !isfinite(ml.models[i]->macs_per_param))
@@ -1071,8 +1086,14 @@ static enum gm_status fig6(struct rep_plotter *pl, const struct rep_group *g,
       names[k][n[k]++] = ml.cells[i]->model;
       ymax = fmax(ymax, fabs(e));
     }
-  bool has[REP_N_KINDS] = {n[0] > 0, n[1] > 0};
-  if (!has[REP_TRAIN] && !has[REP_INFER]) {
+  bool has[GM_REPORT_N_KINDS] = {n[0] > 0, n[1] > 0};
+  /* a panel whose energies are all above 0 has log-log axes, on which the
+   * fit is a straight line */
+  bool positive[GM_REPORT_N_KINDS] = {true, true};
+  for (int k = 0; k < GM_REPORT_N_KINDS; k++)
+    for (size_t i = 0; i < n[k]; i++)
+      positive[k] = positive[k] && y[k][i] > 0 && x[k][i] > 0;
+  if (!has[GM_REPORT_TRAIN] && !has[GM_REPORT_INFER]) {
     omit(f, g->metered ? "no model has both its characteristics and its "
                          "energy"
                        : UNMETERED);
@@ -1080,7 +1101,7 @@ static enum gm_status fig6(struct rep_plotter *pl, const struct rep_group *g,
   }
   const char *unit;
   double div = energy_scale(ymax, &unit);
-  char ylab[REP_N_KINDS][160];
+  char ylab[GM_REPORT_N_KINDS][160];
   if (per_sample)
     snprintf(ylab[0], sizeof(ylab[0]), "training energy per sample, %s (%s)",
              net_word(g), unit);
@@ -1092,9 +1113,9 @@ static enum gm_status fig6(struct rep_plotter *pl, const struct rep_group *g,
              net_word(g), unit);
   snprintf(ylab[1], sizeof(ylab[1]), "inference energy per %s, %s (%s)",
            per_sample ? "sample" : "pass", net_word(g), unit);
-  bool fitted[REP_N_KINDS] = {false, false};
-  char key[REP_N_KINDS][192], stats[1024] = "";
-  for (int k = 0; k < REP_N_KINDS; k++) {
+  bool fitted[GM_REPORT_N_KINDS] = {false, false};
+  char key[GM_REPORT_N_KINDS][192], stats[1024] = "";
+  for (int k = 0; k < GM_REPORT_N_KINDS; k++) {
     if (!has[k])
       continue;
     FILE *fp = kind_open(pl, f, k, "");
@@ -1127,10 +1148,23 @@ static enum gm_status fig6(struct rep_plotter *pl, const struct rep_group *g,
         "  set style fill transparent solid 0.15 noborder\n",
         fp);
   char letter = 'a';
-  for (int k = 0; k < REP_N_KINDS; k++) {
+  for (int k = 0; k < GM_REPORT_N_KINDS; k++) {
     if (!has[k])
       continue;
     panel_title(fp, letter++, kind_title[k], g->energy_prov);
+    if (positive[k]) {
+      /* a decade around the points: with few models the band of the fit
+       * spans many more, and would squeeze them into a line */
+      double lo = INFINITY, hi = 0;
+      for (size_t i = 0; i < n[k]; i++) {
+        lo = fmin(lo, y[k][i] / div);
+        hi = fmax(hi, y[k][i] / div);
+      }
+      fprintf(fp, "  set logscale xy\n  set yrange [%.6g:%.6g]\n", lo / 10,
+              hi * 10);
+    } else {
+      fputs("  unset logscale\n  set yrange [*:*]\n", fp);
+    }
     fputs("  set ylabel ", fp);
     gp_string(fp, ylab[k]);
     fputs("\n  plot ", fp);
@@ -1139,12 +1173,12 @@ static enum gm_status fig6(struct rep_plotter *pl, const struct rep_group *g,
               "\"%s-%s-fit.dat\" using 1:3:4 with filledcurves lc rgb c_fit "
               "title \"95 %% prediction band\", \\\n"
               "    \"\" using 1:2 with lines lw 2 lc rgb c_fit title "
-              "\"least-squares fit\", \\\n    ",
+              "\"fit ln E = a + b ln x (as greenml estimate)\", \\\n    ",
               f->id, kind_file[k]);
     fprintf(fp,
             "\"%s-%s.dat\" using 2:3 with points pt 7 ps 1.2 lc rgb %s "
             "title ",
-            f->id, kind_file[k], k == REP_TRAIN ? "c_train" : "c_infer");
+            f->id, kind_file[k], k == GM_REPORT_TRAIN ? "c_train" : "c_infer");
     gp_string(fp, key[k]);
     fputs(", \\\n    \"\" using 2:3:1 with labels left offset 0.8,0.4 font "
           "\",8\" notitle\n",
@@ -1158,26 +1192,37 @@ static enum gm_status fig6(struct rep_plotter *pl, const struct rep_group *g,
   snprintf(f->caption, sizeof(f->caption),
            "%s energy of each model against its MACs per parameter (MACs per "
            "3x32x32 sample over parameters, counted from the model's graph): "
-           "%s; training %s, inference %s; batch size %d; from %s. "
-           "Lines: least-squares fits with their 95 %% prediction bands.%s",
+           "%s; training %s, inference %s; batch size %d; from %s.",
            g->net ? "Net" : "Gross", panels,
            per_sample    ? "per sample"
            : same_epochs ? "over all epochs"
                          : "per epoch",
            per_sample ? "per sample" : "per pass", g->main_batch,
-           g->energy_prov, stats);
+           g->energy_prov);
+  if ((has[0] && positive[0]) || (has[1] && positive[1]))
+    appendf(f->caption, sizeof(f->caption), " Both axes are logarithmic%s.",
+            (has[0] && !positive[0]) || (has[1] && !positive[1])
+                ? " where every energy is above 0"
+                : "");
+  if (fitted[0] || fitted[1])
+    appendf(f->caption, sizeof(f->caption),
+            " Lines: the fit greenml estimate makes across models, ln E = a "
+            "+ b ln(MACs/param), with its 95 %% prediction band.%s",
+            stats);
   if (per_sample)
     appendf(f->caption, sizeof(f->caption),
             " The models' phases processed different numbers of samples "
             "(%.0f to %.0f), so energies are per sample.",
             s_lo, s_hi);
-  for (int k = 0; k < REP_N_KINDS; k++)
+  for (int k = 0; k < GM_REPORT_N_KINDS; k++)
     if (has[k] && !fitted[k])
       appendf(f->partial, sizeof(f->partial),
               "%s%s: %s, so no line is fitted and no correlation is given.",
               f->partial[0] ? " " : "",
-              k == REP_TRAIN ? "Training" : "Inference",
-              n[k] < 3 ? "fewer than 3 models" : "the values do not vary");
+              k == GM_REPORT_TRAIN ? "Training" : "Inference",
+              n[k] < 3       ? "fewer than 3 models"
+              : !positive[k] ? "an energy is not above 0 (no logarithm)"
+                             : "the values do not vary");
   return gnuplot_run(pl, f);
 }
 
@@ -1189,14 +1234,15 @@ static int cmp_int(const void *a, const void *b) {
 }
 
 /* Energy of one phase of p for Fig. 7: per phase, or per sample. */
-static double batch_energy(const struct rep_group *g,
-                           const struct rep_phases *p, bool per_sample) {
+static double batch_energy(const struct gm_report_group *g,
+                           const struct gm_report_phases *p, bool per_sample) {
   if (per_sample)
-    return p->samples > 0 ? rep_energy(g, p) / p->samples : NAN;
-  return mean_of(p, rep_energy(g, p));
+    return p->samples > 0 ? gm_report_energy(g, p) / p->samples : NAN;
+  return mean_of(p, gm_report_energy(g, p));
 }
 
-static enum gm_status fig7(struct rep_plotter *pl, const struct rep_group *g,
+static enum gm_status fig7(struct rep_plotter *pl,
+                           const struct gm_report_group *g,
                            struct rep_figure *f) {
   snprintf(f->title, sizeof(f->title), "Energy against batch size");
   int batches[64];
@@ -1237,9 +1283,9 @@ static enum gm_status fig7(struct rep_plotter *pl, const struct rep_group *g,
     size_t count = 0;
     double samples = -1;
     for (size_t j = 0; j < g->n_cells; j++) {
-      const struct rep_cell *c = &g->cells[j];
-      const struct rep_phases *p = &c->ph[REP_TRAIN];
-      if (strcmp(c->model, m) != 0 || !isfinite(rep_energy(g, p)))
+      const struct gm_report_cell *c = &g->cells[j];
+      const struct gm_report_phases *p = &c->ph[GM_REPORT_TRAIN];
+      if (strcmp(c->model, m) != 0 || !isfinite(gm_report_energy(g, p)))
         continue;
       count++;
       double s = p->samples / p->n;
@@ -1254,11 +1300,12 @@ static enum gm_status fig7(struct rep_plotter *pl, const struct rep_group *g,
     return GM_OK;
   }
   double ymax = 0;
-  size_t points[REP_N_KINDS] = {0, 0};
+  size_t points[GM_REPORT_N_KINDS] = {0, 0};
   for (size_t m = 0; m < nm; m++)
     for (size_t b = 0; b < nb; b++) {
-      const struct rep_cell *c = rep_cell_find(g, models[m], batches[b]);
-      for (int k = 0; k < REP_N_KINDS && c; k++) {
+      const struct gm_report_cell *c =
+          gm_report_cell_find(g, models[m], batches[b]);
+      for (int k = 0; k < GM_REPORT_N_KINDS && c; k++) {
         double e = batch_energy(g, &c->ph[k], per_sample);
         if (isfinite(e)) {
           ymax = fmax(ymax, fabs(e));
@@ -1268,9 +1315,9 @@ static enum gm_status fig7(struct rep_plotter *pl, const struct rep_group *g,
     }
   const char *unit = "mJ";
   double div = per_sample ? 1e-3 : energy_scale(ymax, &unit);
-  bool has[REP_N_KINDS] = {points[0] > 0, points[1] > 0};
+  bool has[GM_REPORT_N_KINDS] = {points[0] > 0, points[1] > 0};
   char best[768] = "";
-  for (int k = 0; k < REP_N_KINDS; k++) {
+  for (int k = 0; k < GM_REPORT_N_KINDS; k++) {
     if (!has[k])
       continue;
     FILE *fp = kind_open(pl, f, k, "");
@@ -1279,15 +1326,16 @@ static enum gm_status fig7(struct rep_plotter *pl, const struct rep_group *g,
     fprintf(fp,
             "# %s (%s), one block per model (gnuplot: index i)\n"
             "# batch_size  energy_%s (%s%s, %s)\n",
-            f->title, k == REP_TRAIN ? "training epoch" : "inference pass",
-            unit, per_sample ? "per sample, " : "", energy_word(g),
-            g->energy_prov);
+            f->title,
+            k == GM_REPORT_TRAIN ? "training epoch" : "inference pass", unit,
+            per_sample ? "per sample, " : "", energy_word(g), g->energy_prov);
     for (size_t m = 0; m < nm; m++) {
       fprintf(fp, "%s# %s\n", m ? "\n\n" : "", models[m]);
       int best_b = 0;
       double best_e = INFINITY;
       for (size_t b = 0; b < nb; b++) {
-        const struct rep_cell *c = rep_cell_find(g, models[m], batches[b]);
+        const struct gm_report_cell *c =
+            gm_report_cell_find(g, models[m], batches[b]);
         double e = c ? batch_energy(g, &c->ph[k], per_sample) : NAN;
         if (!isfinite(e))
           continue;
@@ -1299,7 +1347,7 @@ static enum gm_status fig7(struct rep_plotter *pl, const struct rep_group *g,
           best_b = batches[b];
         }
       }
-      if (k == REP_TRAIN && best_b)
+      if (k == GM_REPORT_TRAIN && best_b)
         appendf(best, sizeof(best), "%s%s %d", m ? ", " : "", models[m],
                 best_b);
     }
@@ -1323,16 +1371,16 @@ static enum gm_status fig7(struct rep_plotter *pl, const struct rep_group *g,
           "  set key outside top center horizontal\n",
           batches[0] / 1.2, batches[nb - 1] * 1.2);
   char letter = 'a';
-  for (int k = 0; k < REP_N_KINDS; k++) {
+  for (int k = 0; k < GM_REPORT_N_KINDS; k++) {
     if (!has[k])
       continue;
     panel_title(fp, letter++, kind_title[k], g->energy_prov);
     fputs("  set ylabel ", fp);
     char yl[128];
     snprintf(yl, sizeof(yl), "energy per %s, %s (%s)",
-             per_sample       ? "sample"
-             : k == REP_TRAIN ? "epoch"
-                              : "pass",
+             per_sample             ? "sample"
+             : k == GM_REPORT_TRAIN ? "epoch"
+                                    : "pass",
              net_word(g), unit);
     gp_string(fp, yl);
     fprintf(fp,
@@ -1373,10 +1421,11 @@ bool rep_find_gnuplot(char *path, size_t size) {
 }
 
 enum gm_status rep_draw_figures(struct rep_plotter *pl,
-                                const struct rep_group *g,
+                                const struct gm_report_group *g,
                                 struct rep_figure figs[REP_N_FIGURES]) {
-  typedef enum gm_status (*draw_fn)(
-      struct rep_plotter *, const struct rep_group *, struct rep_figure *);
+  typedef enum gm_status (*draw_fn)(struct rep_plotter *,
+                                    const struct gm_report_group *,
+                                    struct rep_figure *);
   static const draw_fn draw[REP_N_FIGURES] = {fig2, fig3, fig4,
                                               fig5, fig6, fig7};
   memset(figs, 0, REP_N_FIGURES * sizeof(*figs));

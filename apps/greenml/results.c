@@ -2,14 +2,40 @@
  * already hold benches, the --run selection, and numbers with units
  * (seconds, carbon, money). */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "greenml/json.h"
 #include "cli.h"
+
+int gm_cli_open_store_readonly(const char *cmd, const char *path,
+                               const char *fix, struct gm_store **out) {
+  char err[512] = "";
+  enum gm_status rc = gm_store_open_readonly(path, out, err, sizeof(err));
+  switch (rc) {
+  case GM_OK:
+    return 0;
+  case GM_ERR_NOT_FOUND:
+    gm_cli_error(cmd, "%s: %s", err, fix);
+    return GM_EXIT_NOINPUT;
+  case GM_ERR_IO:
+    gm_cli_error(cmd, "%s", err);
+    return GM_EXIT_NOINPUT;
+  case GM_ERR_INVALID_ARG:
+    gm_cli_error(cmd, "%s; pass --db PATH", err);
+    return GM_EXIT_NOINPUT;
+  case GM_ERR_SCHEMA_NEWER:
+    gm_cli_error(cmd, "%s", err);
+    return GM_EXIT_DATAERR;
+  case GM_ERR_UNSUPPORTED:
+    gm_cli_error(cmd, "%s", err);
+    return GM_EXIT_USAGE;
+  default:
+    gm_cli_error(cmd, "%s", err[0] ? err : gm_status_str(rc));
+    return GM_EXIT_IOERR;
+  }
+}
 
 int gm_cli_load_results(const char *cmd, const char *db, const char *run,
                         char *path, size_t path_size, struct gm_store **st,
@@ -22,23 +48,12 @@ int gm_cli_load_results(const char *cmd, const char *db, const char *run,
     gm_cli_error(cmd, "cannot build the database path; pass --db PATH");
     return GM_EXIT_USAGE;
   }
-  struct stat sb;
-  if (stat(path, &sb) != 0) {
-    if (errno == ENOENT)
-      gm_cli_error(cmd,
-                   "no database at '%s': record a bench first with "
-                   "'greenml bench --db %s', or pass --db PATH",
-                   path, path);
-    else
-      gm_cli_error(cmd, "cannot read the database '%s': %s", path,
-                   strerror(errno));
-    return GM_EXIT_NOINPUT;
-  }
-  if (!S_ISREG(sb.st_mode)) {
-    gm_cli_error(cmd, "'%s' is not a database file; pass --db PATH", path);
-    return GM_EXIT_NOINPUT;
-  }
-  int ec = gm_cli_open_store(cmd, path, st);
+  char fix[1200];
+  snprintf(fix, sizeof(fix),
+           "record a bench first with 'greenml bench --db %s', or pass --db "
+           "PATH",
+           path);
+  int ec = gm_cli_open_store_readonly(cmd, path, fix, st);
   if (ec)
     return ec;
   char err[512] = "";

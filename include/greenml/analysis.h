@@ -86,10 +86,10 @@ struct gm_analysis_table {
   struct gm_analysis_component *components_;
 };
 
-/* Loads the benches of the database open in st, and every phase of them,
- * into *out (owned by the caller: gm_analysis_table_free). bench NULL loads
- * all benches; otherwise the one with that name or, when none has it and
- * bench is a decimal number, that id. A database without benches gives an
+/* Loads the benches of the store st (gm_store_load_benches), and every
+ * phase of them, into *out (owned by the caller: gm_analysis_table_free). bench
+ * NULL loads all benches; otherwise the one with that name or, when none has it
+ * and bench is a decimal number, that id. A database without benches gives an
  * empty table (n_benches 0), not an error. GM_ERR_NOT_FOUND when the named
  * bench does not exist, GM_ERR_DATABASE when a query fails; err (optional)
  * receives the specific message. */
@@ -424,6 +424,25 @@ struct gm_estimate {
   struct gm_estimate_profile profile;
   struct gm_estimate_regression regression;
 };
+
+/* THE fit of a per-model quantity (energy, energy per sample, time per
+ * sample) against MACs per parameter, shared by gm_estimate's regression
+ * and the report's Fig. 6: ln y = a + b ln x by least squares
+ * (gm_stats_fit, GM_STATS_LINEAR, on the logarithms), that is y = e^a x^b.
+ * *out is that log-space fit (its r2 too). GM_ERR_INVALID_ARG when a value
+ * is not > 0 or as gm_stats_fit (fewer than 3 points, one x value);
+ * GM_ERR_NO_MEMORY (2n doubles of scratch). */
+GM_API enum gm_status gm_analysis_fit_loglog(const double *x, const double *y,
+                                             size_t n,
+                                             struct gm_stats_fit *out);
+/* The value of such a fit at x0 > 0 with its (1 - alpha) prediction
+ * interval, taken back from log space: value = e^(a + b ln x0) (the median
+ * prediction), lo and hi the exponentials of the log-space bounds, so they
+ * stay positive; NAN when no interval can be made. GM_ERR_INVALID_ARG for
+ * x0 not > 0. */
+GM_API enum gm_status gm_analysis_predict_loglog(const struct gm_stats_fit *fit,
+                                                 double x0, double alpha,
+                                                 struct gm_estimate_value *out);
 
 /* Both estimates for req from the table's phases into *out (clear with
  * gm_estimate_clear, also after an error). Either method may fail on its

@@ -25,7 +25,8 @@
   X(ERR_STATE, "call not valid in the current state")                          \
   X(ERR_SYSTEM, "system call failed")                                          \
   X(ERR_NOT_FOUND, "not found")                                                \
-  X(ERR_INTERRUPTED, "interrupted")
+  X(ERR_INTERRUPTED, "interrupted")                                            \
+  X(ERR_UNSUPPORTED, "not supported by this greenml")
 
 enum gm_status {
 #define GM_X_(name, text) GM_##name,

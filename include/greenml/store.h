@@ -1,10 +1,21 @@
-/* store.h: the SQLite results store. One file per user (default in the XDG
- * data directory), WAL journal, versioned schema with forward migrations.
- * Samples are written in batched transactions (one per gm_store_commit, which
- * the meter's flush callback calls about once a second), so a run killed with
+/* store.h: the results store. Runs, their samples, idle baselines and the
+ * study runner's benches are written and read through one interface; where
+ * they live is the store's business. A location names the store:
+ *
+ *   a path, or sqlite:PATH   an SQLite file (WAL journal, versioned schema
+ *                            with forward migrations)
+ *
+ * and any other scheme ("postgresql://...") is refused with
+ * GM_ERR_UNSUPPORTED and a message naming the supported ones. Samples are
+ * written in batched transactions (one per gm_store_commit, which the
+ * meter's flush callback calls about once a second), so a run killed with
  * SIGKILL keeps everything up to its last second and stays marked
- * incomplete. A database written by a newer greenml is refused and left
+ * incomplete. A store written by a newer greenml is refused and left
  * untouched (GM_ERR_SCHEMA_NEWER).
+ *
+ * Reads return tables of plain structs owned by the caller (each with its
+ * *_free), never statements or cursors. Commands that only read open with
+ * gm_store_open_readonly.
  *
  * A store handle may be used from one thread at a time; the sample calls
  * normally come from the meter's writer thread while the main thread waits.
@@ -12,6 +23,8 @@
 #ifndef GREENML_STORE_H
 #define GREENML_STORE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "greenml/api.h"
@@ -26,17 +39,36 @@
 
 struct gm_store;
 
-/* Opens (creating when absent) the database at path and migrates it to the
- * current schema. The parent directory must exist. *out is owned by the
- * caller: gm_store_close. On error *out is NULL and, for
- * GM_ERR_SCHEMA_NEWER, the file is not modified. err (optional) receives the
- * specific message. */
-GM_API enum gm_status gm_store_open(const char *path, struct gm_store **out,
+/* Opens (creating when absent) the store at location and migrates it to the
+ * current schema. For a file, the parent directory must exist. *out is
+ * owned by the caller: gm_store_close. On error *out is NULL and, for
+ * GM_ERR_SCHEMA_NEWER, the store is not modified; GM_ERR_UNSUPPORTED when
+ * no implementation serves the location's scheme. err (optional) receives
+ * the specific message. */
+GM_API enum gm_status gm_store_open(const char *location, struct gm_store **out,
                                     char *err, size_t err_size);
+/* Opens an existing store for reading: it never creates anything, never
+ * migrates, never changes the store's settings (an SQLite file keeps its
+ * journal mode), and every call that writes returns GM_ERR_STATE.
+ * GM_ERR_NOT_FOUND when there is no store at location (err: "no database at
+ * 'PATH'"), GM_ERR_INVALID_ARG when the location is not a database file,
+ * GM_ERR_SCHEMA_NEWER as gm_store_open. A store of an older schema is read
+ * as it is: what it lacks reads as empty. */
+GM_API enum gm_status gm_store_open_readonly(const char *location,
+                                             struct gm_store **out, char *err,
+                                             size_t err_size);
 GM_API void gm_store_close(struct gm_store *st); /* NULL is a no-op */
 GM_API const char *gm_store_last_error(const struct gm_store *st);
-/* PRAGMA user_version of the open database. */
+/* The schema version of the open store. */
 GM_API int gm_store_schema_version(struct gm_store *st);
+/* Which implementation serves the handle: "sqlite". Static storage. */
+GM_API const char *gm_store_kind(const struct gm_store *st);
+GM_API bool gm_store_is_readonly(const struct gm_store *st);
+/* The file a location names ("PATH" for "PATH" and "sqlite:PATH") into
+ * path, so that a front end can create its directory first; false when the
+ * location is not a file of a supported store. */
+GM_API bool gm_store_location_file(const char *location, char *path,
+                                   size_t size);
 
 /* Inserts or refreshes the host (keyed by its fingerprint). */
 GM_API enum gm_status gm_store_put_host(struct gm_store *st,
@@ -98,7 +130,8 @@ GM_API enum gm_status gm_store_load_idle_id(struct gm_store *st,
  * (a training epoch, an inference pass) is one bench_phases row, written and
  * committed when the phase ends, keyed by (bench, model, batch size, kind,
  * epoch, metered) so a resumed bench never duplicates a row. Energy columns
- * are NULL for unmetered phases (--no-meter, the overhead baseline). */
+ * are not stored for unmetered phases (--no-meter, the overhead baseline):
+ * NAN when read back. */
 
 struct gm_bench_meta {
   const char *name;          /* unique: --run-id */
@@ -198,10 +231,170 @@ GM_API enum gm_status
 gm_store_bench_put_prediction(struct gm_store *st, int64_t bench_id,
                               const struct gm_bench_prediction *p);
 
-/* Raw access for tools that read the database (runs, report): the sqlite3
- * connection, borrowed. */
-struct sqlite3;
-GM_API struct sqlite3 *gm_store_db(struct gm_store *st);
+/* ---- queries -------------------------------------------------------------
+ * Tables of plain structs, owned by the caller and freed with their *_free
+ * (NULL is a no-op); strings inside are owned by the table. A value the
+ * store does not hold is NAN (numbers) or "" (text). */
+
+/* One run as `greenml runs` lists it. */
+struct gm_store_run {
+  int64_t id;
+  char started_at[32]; /* UTC, ISO 8601 */
+  char kind[16];       /* "measure", "idle" */
+  bool complete;       /* false: greenml died before the summary */
+  /* An incomplete run has what its stored samples account for: the time of
+   * its last sample and, per in-total component, the last cumulative energy
+   * (0 when it has none). */
+  double duration_s;
+  double energy_j;     /* gross total over the in-total components */
+  double net_energy_j; /* NAN: no baseline, or incomplete */
+  bool has_exit_code;
+  int exit_code;          /* the measured command's */
+  const char *command;    /* NULL: none */
+  const char *provenance; /* of the total, by energy.h's rule: "measured",
+                             "modelled", "mixed" or "none"; static */
+};
+
+struct gm_store_run_filter {
+  size_t limit; /* the newest runs only; 0: every run */
+};
+
+struct gm_store_run_list {
+  size_t n;
+  struct gm_store_run *runs; /* newest first */
+};
+
+/* The runs of the store, newest first (filter NULL: every run). */
+GM_API enum gm_status
+gm_store_list_runs(struct gm_store *st,
+                   const struct gm_store_run_filter *filter,
+                   struct gm_store_run_list **out);
+GM_API void gm_store_run_list_free(struct gm_store_run_list *l);
+
+/* A bench as stored, with its host's name and CPU. */
+struct gm_store_bench {
+  int64_t id, host_id;
+  int64_t idle_baseline_id; /* 0: none */
+  char name[128];
+  char status[16]; /* "running", "interrupted", "failed", "complete" */
+  char created_at[32], updated_at[32];
+  char hostname[128], cpu_model[128]; /* from the hosts table */
+  /* as gm_bench_meta gave them; NULL: none */
+  const char *config_json, *versions_json, *host_json;
+};
+
+/* A model's characteristics in a bench (gm_bench_model). */
+struct gm_store_bench_model {
+  int64_t bench_id;
+  char model[64];
+  int64_t params, trainable_params, param_bytes, buffer_bytes, size_bytes;
+  int64_t macs;
+  double macs_per_param;
+};
+
+/* One component's share of a phase (gm_bench_component). */
+struct gm_store_phase_component {
+  char name[48], kind[16], provenance[16];
+  bool in_total;
+  double energy_j, net_energy_j, avg_power_w, peak_power_w;
+};
+
+/* A phase row (gm_bench_phase) with what the store derived from it. */
+struct gm_store_bench_phase {
+  int64_t bench_id;
+  char model[64];
+  int batch_size;
+  char kind[16];
+  int epoch;
+  bool metered;
+  int64_t run_id; /* 0: none */
+  int phase_idx;  /* -1: none */
+  char ended_at[32];
+  double start_s, duration_s;
+  int64_t steps, samples;
+  double step_time_s, samples_per_s;
+  double loss, accuracy, lr;
+  double energy_j, net_energy_j, j_per_sample, net_j_per_sample;
+  double avg_power_w, peak_power_w;
+  char provenance[16]; /* "" unmetered */
+  double cpu_util_pct, dram_used_bytes, gpu_util_pct, vram_used_bytes;
+  size_t n_components;
+  const struct gm_store_phase_component *components; /* owned by the set */
+};
+
+/* A prediction (gm_bench_prediction) with its stored errors. */
+struct gm_store_bench_prediction {
+  int64_t bench_id;
+  char model[64];
+  int batch_size;
+  char kind[16];
+  char made_at[32];
+  double profile_epochs;
+  int64_t profile_steps, target_steps, target_samples;
+  double level;
+  double duration_s, duration_lo_s, duration_hi_s;
+  double energy_j, energy_lo_j, energy_hi_j, net_energy_j;
+  char provenance[16];
+  double actual_duration_s, actual_energy_j;
+  double duration_error_rel, energy_error_rel;
+};
+
+struct gm_store_bench_filter {
+  int64_t bench_id; /* 0: every bench */
+  bool rows;        /* false: the benches alone, without their rows */
+};
+
+/* Benches and their rows, each array in recorded order (benches oldest
+ * first; models, phases and predictions by bench, then as written). */
+struct gm_store_bench_set {
+  size_t n_benches;
+  struct gm_store_bench *benches;
+  size_t n_models;
+  struct gm_store_bench_model *models;
+  size_t n_phases;
+  struct gm_store_bench_phase *phases;
+  size_t n_predictions;
+  struct gm_store_bench_prediction *predictions;
+};
+
+/* The benches selected by filter (NULL: every bench with its rows). A
+ * bench_id that does not exist gives an empty set, not an error. */
+GM_API enum gm_status
+gm_store_load_benches(struct gm_store *st,
+                      const struct gm_store_bench_filter *filter,
+                      struct gm_store_bench_set **out);
+GM_API void gm_store_bench_set_free(struct gm_store_bench_set *s);
+
+/* A run's time series: its samples and metric samples, one row per tick.
+ * Matrices are row-major: energy_j[row * n_components + c]. */
+struct gm_store_series_component {
+  char name[48], kind[16], provenance[16];
+  bool in_total;
+};
+
+struct gm_store_series_metric {
+  char name[64]; /* "cpu.util", "mem.used", "gpu0.util" */
+  char unit[16]; /* "%", "B", "C", "MHz", "W", "s" */
+};
+
+struct gm_store_series {
+  int64_t run_id;
+  size_t n_rows, n_components, n_metrics;
+  struct gm_store_series_component *components;
+  struct gm_store_series_metric *metrics;
+  int64_t *seq;
+  double *t_s;      /* seconds since the run's start */
+  double *energy_j; /* cumulative energy, J */
+  double *power_w;  /* mean power over the interval ending at the tick, W */
+  double *metric;   /* the metric's value, in its unit */
+};
+
+/* Run run_id's series; with columns_only its components and metrics alone
+ * (n_rows 0). GM_ERR_NOT_FOUND when there is no such run. */
+GM_API enum gm_status gm_store_load_series(struct gm_store *st, int64_t run_id,
+                                           bool columns_only,
+                                           struct gm_store_series **out);
+GM_API void gm_store_series_free(struct gm_store_series *s);
 
 /* ---- study queries ----
  * What the study runner and `greenml bench` read back. Results are plain

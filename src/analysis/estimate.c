@@ -176,6 +176,43 @@ static void support(const struct gm_stats_fit *f, struct gm_estimate_value *v) {
   v->lo = v->hi = NAN;
 }
 
+enum gm_status gm_analysis_fit_loglog(const double *x, const double *y,
+                                      size_t n, struct gm_stats_fit *out) {
+  if (!x || !y || !out)
+    return GM_ERR_INVALID_ARG;
+  for (size_t i = 0; i < n; i++)
+    if (!(x[i] > 0) || !(y[i] > 0))
+      return GM_ERR_INVALID_ARG;
+  double *lx = malloc((n ? n : 1) * sizeof(double));
+  double *ly = malloc((n ? n : 1) * sizeof(double));
+  enum gm_status rc = GM_ERR_NO_MEMORY;
+  if (lx && ly) {
+    for (size_t i = 0; i < n; i++) {
+      lx[i] = log(x[i]);
+      ly[i] = log(y[i]);
+    }
+    rc = gm_stats_fit(GM_STATS_LINEAR, lx, ly, n, out);
+  }
+  free(lx);
+  free(ly);
+  return rc;
+}
+
+enum gm_status gm_analysis_predict_loglog(const struct gm_stats_fit *fit,
+                                          double x0, double alpha,
+                                          struct gm_estimate_value *out) {
+  if (!fit || !out || !(x0 > 0) || !isfinite(x0))
+    return GM_ERR_INVALID_ARG;
+  struct gm_estimate_value v;
+  predict(fit, log(x0), alpha, -INFINITY, &v);
+  out->value = exp(v.value);
+  out->lo = exp(v.lo);
+  out->hi = exp(v.hi);
+  memcpy(out->no_interval, v.no_interval, sizeof(v.no_interval));
+  support(fit, out);
+  return GM_OK;
+}
+
 /* "32 (4 models), 16 (3 models)" or "32 (5 phases)": what was measured
  * per batch size among the phases of sel. */
 static void batches_measured(const struct gm_analysis_table *t,
@@ -325,12 +362,9 @@ static enum gm_status by_regression(const struct gm_analysis_table *t,
   double *x = malloc((nc ? nc : 1) * sizeof(double));
   double *y = malloc((nc ? nc : 1) * sizeof(double));
   double *z = malloc((nc ? nc : 1) * sizeof(double));
-  double *lx = malloc((nc ? nc : 1) * sizeof(double));
-  double *ly = malloc((nc ? nc : 1) * sizeof(double));
-  double *lz = malloc((nc ? nc : 1) * sizeof(double));
   double *macs = malloc((nc ? nc : 1) * sizeof(double));
   char(*labels)[64] = malloc((nc ? nc : 1) * sizeof(*labels));
-  if (!x || !y || !z || !lx || !ly || !lz || !macs || !labels) {
+  if (!x || !y || !z || !macs || !labels) {
     rc = GM_ERR_NO_MEMORY;
     goto out;
   }
@@ -345,9 +379,6 @@ static enum gm_status by_regression(const struct gm_analysis_table *t,
     macs[n] = (double)c->macs;
     y[n] = c->j_per_sample;
     z[n] = c->s_per_sample;
-    lx[n] = log(x[n]);
-    ly[n] = log(y[n]);
-    lz[n] = log(z[n]);
     gm__strlcpy(labels[n], c->model, sizeof(labels[n]));
     if (strcasecmp(c->model, e->model) == 0)
       r->model_measured = true;
@@ -372,8 +403,11 @@ static enum gm_status by_regression(const struct gm_analysis_table *t,
             have[0] ? have : "nothing");
     goto out;
   }
-  if (gm_stats_fit(GM_STATS_LINEAR, lx, ly, n, &r->fit_energy) != GM_OK ||
-      gm_stats_fit(GM_STATS_LINEAR, lx, lz, n, &r->fit_time) != GM_OK) {
+  if ((rc = gm_analysis_fit_loglog(x, y, n, &r->fit_energy)) != GM_OK ||
+      (rc = gm_analysis_fit_loglog(x, z, n, &r->fit_time)) != GM_OK) {
+    if (rc == GM_ERR_NO_MEMORY)
+      goto out;
+    rc = GM_OK;
     gm__fmt(r->why, sizeof(r->why),
             "the %zu models (%s) share one MACs/param value: no slope can be "
             "fitted",
@@ -386,29 +420,16 @@ static enum gm_status by_regression(const struct gm_analysis_table *t,
     hi = fmax(hi, x[i]);
   }
   r->extrapolated = mpp < lo || mpp > hi;
-  struct gm_estimate_value v;
-  predict(&r->fit_energy, log(mpp), e->alpha, -INFINITY, &v);
-  r->j_per_sample.value = exp(v.value);
-  r->j_per_sample.lo = exp(v.lo);
-  r->j_per_sample.hi = exp(v.hi);
-  memcpy(r->j_per_sample.no_interval, v.no_interval, sizeof(v.no_interval));
-  memcpy(r->energy_j.no_interval, v.no_interval, sizeof(v.no_interval));
-  predict(&r->fit_time, log(mpp), e->alpha, -INFINITY, &v);
-  r->s_per_sample.value = exp(v.value);
-  r->s_per_sample.lo = exp(v.lo);
-  r->s_per_sample.hi = exp(v.hi);
-  memcpy(r->s_per_sample.no_interval, v.no_interval, sizeof(v.no_interval));
-  memcpy(r->duration_s.no_interval, v.no_interval, sizeof(v.no_interval));
-  r->energy_j.value = r->j_per_sample.value * e->samples;
-  r->energy_j.lo = r->j_per_sample.lo * e->samples;
-  r->energy_j.hi = r->j_per_sample.hi * e->samples;
-  r->duration_s.value = r->s_per_sample.value * e->samples;
-  r->duration_s.lo = r->s_per_sample.lo * e->samples;
-  r->duration_s.hi = r->s_per_sample.hi * e->samples;
-  support(&r->fit_energy, &r->j_per_sample);
-  support(&r->fit_energy, &r->energy_j);
-  support(&r->fit_time, &r->s_per_sample);
-  support(&r->fit_time, &r->duration_s);
+  gm_analysis_predict_loglog(&r->fit_energy, mpp, e->alpha, &r->j_per_sample);
+  gm_analysis_predict_loglog(&r->fit_time, mpp, e->alpha, &r->s_per_sample);
+  r->energy_j = r->j_per_sample; /* the interval's note with it */
+  r->energy_j.value *= e->samples;
+  r->energy_j.lo *= e->samples;
+  r->energy_j.hi *= e->samples;
+  r->duration_s = r->s_per_sample;
+  r->duration_s.value *= e->samples;
+  r->duration_s.lo *= e->samples;
+  r->duration_s.hi *= e->samples;
   r->ok = true;
   if ((rc = loo(GM_STATS_LINEAR, x, y, labels, n, e->alpha, true, "models",
                 &r->loo_energy)) != GM_OK ||
@@ -434,9 +455,6 @@ out:
   free(x);
   free(y);
   free(z);
-  free(lx);
-  free(ly);
-  free(lz);
   free(macs);
   free(labels);
   return rc;

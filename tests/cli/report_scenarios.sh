@@ -4,13 +4,17 @@
 # every figure, a self-contained HTML page that headless Chromium loads
 # without console errors and whose figures all have drawn SVG, numbers that
 # agree with the database, the omission sentences (one batch size, no GPU),
-# several hosts, --run, and the exit codes of bad input.
-# usage: report_scenarios.sh GREENML FIXTURES_DIR ARTEFACTS_DIR
+# several hosts, --run, and the exit codes of bad input; then a database
+# written by a real `greenml bench` (fake GPU through the fake NVML), whose
+# figures and tables must hold that bench's numbers, and which reading
+# (runs, report) leaves byte for byte as it was.
+# usage: report_scenarios.sh GREENML FIXTURES_DIR ARTEFACTS_DIR [FAKE_NVML]
 set -u
 GM=$(readlink -f "$1")
 FIX=$(readlink -f "$2")
 mkdir -p "$3"
 ART=$(readlink -f "$3")
+FAKE_NVML=${4:+$(readlink -f "$4")}
 . "$(dirname "$0")/lib.sh"
 workdir
 check_py() { py_check "$@"; }
@@ -50,7 +54,7 @@ chrome() {
 
 # ---- 1. the study: 16 models, a GPU, a batch-size sweep ---------------------
 python3 "$FIX/make_study_db.py" "$GM" study.db >fixture.out 2>&1
-check "1: the fixture builds (schema from 'greenml runs')" "[ -s study.db ]" \
+check "1: the fixture builds (schema from 'greenml measure')" "[ -s study.db ]" \
   "$(cat fixture.out)"
 "$GM" report --db study.db --out report.html --region FR --price 0.25 \
   >r1.out 2>r1.err
@@ -272,9 +276,18 @@ check "3: --run ID too" \
 "$GM" report --db nothere.db --out x.html >/dev/null 2>e1.err
 rc=$?
 check "4: missing database: exit 66 naming the file" \
-  "[ $rc -eq 66 ] && grep -q \"'nothere.db' does not exist\" e1.err" "exit $rc: $(cat e1.err)"
+  "[ $rc -eq 66 ] && grep -q \"no database at 'nothere.db'\" e1.err" "exit $rc: $(cat e1.err)"
 check "4: ... and creates nothing" "[ ! -e nothere.db ] && [ ! -e x.html ]"
-"$GM" runs --db empty.db >/dev/null 2>&1
+"$GM" runs --db nothere.db >/dev/null 2>e1b.err
+rc=$?
+check "4: runs on a missing database: exit 66, and creates nothing" \
+  "[ $rc -eq 66 ] && grep -q \"no database at 'nothere.db'\" e1b.err && [ -z \"\$(ls nothere.db* 2>/dev/null)\" ]" \
+  "exit $rc: $(cat e1b.err)"
+# a database with a run and no bench (measured on an empty fake /sys)
+mkdir -p fake/sys fake/dev
+GREENML_SYSFS="$work/fake/sys" GREENML_DEVFS="$work/fake/dev" \
+  GREENML_NVML_LIB=/nonexistent "$GM" measure --db empty.db --quiet --no-gpu \
+  --cpu-tdp 100 -- true >/dev/null 2>&1
 "$GM" report --db empty.db --out x.html >/dev/null 2>e2.err
 rc=$?
 check "4: database without benches: exit 65 naming the fix" \
@@ -315,5 +328,153 @@ check "4: unknown --region: exit 64" "[ $rc -eq 64 ]" "exit $rc: $(cat e9.err)"
 "$GM" report --db study.db extra >/dev/null 2>&1
 rc=$?
 check "4: stray argument: exit 64" "[ $rc -eq 64 ]" "exit $rc"
+
+# ---- 5. a database written by a real greenml bench ---------------------------
+# Three models at batch sizes 16 and 8, two epochs of two batches, each cell
+# unmeasured and measured (--overhead), no idle baseline (gross energy), a
+# fake GPU at a constant 50 W. The report must show exactly what the bench
+# stored, from its metered rows.
+if [ -z "$FAKE_NVML" ] || [ ! -f "$FAKE_NVML" ]; then
+  not_ok "5: fake NVML" "the fake libnvidia-ml.so.1 was not built or not passed ('$FAKE_NVML')"
+else
+  mkdir -p real/sys real/dev
+  printf '%s\n' 'driver 550.54.15' 'nvml 12.550.54.15' \
+    'gpu name="Tesla P100-PCIE-16GB" arch=4 power_mw=50000 util=10 mem_util=5 temp=40' \
+    >real/nvml.script
+  # the environment of the measuring commands: empty fake /sys and /dev (CPU
+  # and DRAM modelled), the fake NVML
+  real_env=(env -u GREENML_MARK -u GREENML_PROCFS -u GREENML_FAKE_NVML_INIT
+    OMP_WAIT_POLICY=PASSIVE GREENML_SYSFS="$work/real/sys"
+    GREENML_DEVFS="$work/real/dev" GREENML_NVML_LIB="$FAKE_NVML"
+    GREENML_FAKE_NVML_SCRIPT="$work/real/nvml.script")
+  "${real_env[@]}" "$GM" bench --models LeNet,MobileNet,ShuffleNetV2 \
+    --batch-sizes 16,8 --epochs 2 --limit-batches 2 --infer-samples 32 \
+    --gap 0 --idle none --interval 20ms --data synthetic --threads 1 \
+    --overhead --db real.db --run-id real >bench5.out 2>bench5.err
+  rc=$?
+  check "5: the bench writes its database" "[ $rc -eq 0 ]" \
+    "exit $rc: $(tail -3 bench5.err)"
+  sum_before=$(sha256sum <real.db)
+  "$GM" runs --db real.db --json >runs5.json 2>runs5.err
+  rc=$?
+  check "5: runs lists the bench's runs" "[ $rc -eq 0 ]" "exit $rc: $(cat runs5.err)"
+  "$GM" report --db real.db --out real.html >r5b.out 2>r5b.err
+  rc=$?
+  check "5: report exits 0 with six figures" \
+    "[ $rc -eq 0 ] && grep -q '^benches: real (id 1) (every complete bench)' r5b.out && grep -q '^figures: 6 drawn in real-figures' r5b.out" \
+    "exit $rc: $(cat r5b.out r5b.err)"
+  "$GM" estimate --db real.db --model MobileNet --batch-size 16 --epochs 2 \
+    --json >est5.json 2>est5.err
+  rc=$?
+  check "5: estimate on the same database" "[ $rc -eq 0 ]" "exit $rc: $(cat est5.err)"
+  check "5: reading left the database as it was (sha256, no WAL left)" \
+    "[ \"\$(sha256sum <real.db)\" = \"$sum_before\" ] && [ ! -e real.db-wal ] && [ ! -e real.db-shm ]"
+  check_py "5: runs --json agrees with the runs table, provenance by energy.h" '
+db = connect(args[0])
+runs = json.load(open(args[1]))
+rows = {r["id"]: r for r in db.execute("SELECT * FROM runs")}
+want(len(runs) == len(rows) == 6, "%d runs listed, %d stored (one per metered cell)" % (len(runs), len(rows)))
+for r in runs:
+    s = rows[r["id"]]
+    want(close(r["total_energy_j"], s["total_energy_j"]), "run %d energy" % r["id"])
+    provs = {c["provenance"] for c in db.execute("SELECT provenance FROM components WHERE run_id = ? AND in_total = 1", (r["id"],))}
+    want(r["provenance"] == (provs.pop() if len(provs) == 1 else "mixed"), "run %d provenance %r" % (r["id"], r["provenance"]))
+' real.db runs5.json
+  check_py "5: the energy table holds the metered rows of the bench, batch 16" '
+db = connect(args[0])
+t = open(args[1], encoding="utf-8").read()
+def sums(where):
+    return db.execute("SELECT SUM(energy_j) FROM bench_phases WHERE metered = 1 AND batch_size = 16 AND " + where).fetchone()[0]
+want(db.execute("SELECT count(*) FROM bench_phases WHERE metered = 0").fetchone()[0] == 24, "unmetered rows")
+def agrees(cell, want_j):
+    num, unit = cell
+    dec = len(num.split(".")[1]) if "." in num else 0
+    scale = {"J": 1, "kJ": 1e3, "MJ": 1e6}[unit]
+    return abs(float(num) * scale - want_j) <= 0.5 * 10 ** -dec * scale + 1e-12
+cellre = r"<td class=\"num\">([-0-9.]+) (J|kJ|MJ)</td>"
+table = t[t.index("Energy, carbon and cost per model"):]
+for m in ("LeNet", "MobileNet", "ShuffleNetV2"):
+    row = re.search(r"<tr><td>%s</td>(.*?)</tr>" % m, table)
+    want(row, "no row for " + m)
+    if not row:
+        continue
+    cells = re.findall(cellre, row.group(1))
+    tr = sums("model = \"%s\" AND kind = \"train\"" % m)
+    inf = sums("model = \"%s\" AND kind = \"infer\"" % m)
+    want(len(cells) >= 2 and agrees(cells[0], tr), "%s training %r vs %r" % (m, cells[:1], tr))
+    want(len(cells) >= 2 and agrees(cells[1], inf), "%s inference %r vs %r" % (m, cells[1:2], inf))
+    want("n/a" in row.group(1), "%s: a net energy without an idle baseline" % m)
+total = re.search(r"<tr class=\"total\"><td>All models</td>(.*?)</tr>", t).group(1)
+cells = re.findall(cellre, total)
+gross = sums("kind IN (\"train\", \"infer\")")
+want(any(agrees(c, gross) for c in cells), "total %r vs %r" % (cells, gross))
+want("<th>GPU (measured power)</th>" in t, "no GPU column with its provenance")
+' real.db real.html
+  check_py "5: Figs. 2, 3 and 7 hold the bench's durations, powers and energies" '
+db = connect(args[0])
+d = args[1]
+def rows(path):
+    out = {}
+    for line in open(path):
+        if line.startswith("#") or not line.strip():
+            continue
+        f = line.split()
+        out[f[0].strip("\"")] = [float(x) for x in f[1:]]
+    return out
+fig2 = rows(d + "/fig2.dat")
+want(sorted(fig2) == ["LeNet", "MobileNet", "ShuffleNetV2"], "fig2 models %r" % sorted(fig2))
+for m, v in fig2.items():
+    for k, col in (("train", 0), ("infer", 1)):
+        mean = db.execute("SELECT AVG(duration_s) FROM bench_phases WHERE metered = 1 AND batch_size = 16 AND model = ? AND kind = ?", (m, k)).fetchone()[0]
+        want(close(v[col], mean, rel=1e-5), "fig2 %s %s %r vs %r" % (m, k, v[col], mean))
+for k in ("train", "infer"):
+    for m, v in rows(d + "/fig3-%s.dat" % k).items():
+        dur = db.execute("SELECT SUM(duration_s) FROM bench_phases WHERE metered = 1 AND batch_size = 16 AND model = ? AND kind = ?", (m, k)).fetchone()[0]
+        for col, part in enumerate(("cpu", "dram", "gpu")):
+            e = db.execute("SELECT SUM(energy_j) FROM bench_phase_components WHERE metered = 1 AND in_total = 1 AND batch_size = 16 AND model = ? AND kind = ? AND component_kind = ?", (m, k, part)).fetchone()[0]
+            want(e is not None and close(v[col], e / dur, rel=1e-5, ab=1e-9), "fig3 %s %s %s %r vs %r" % (k, m, part, v[col], e and e / dur))
+text = open(d + "/fig7-train.dat").read()
+unit = re.search(r"energy_(mJ|J|kJ|MJ)", text).group(1)
+scale = {"mJ": 1e-3, "J": 1, "kJ": 1e3, "MJ": 1e6}[unit]
+q = "SUM(energy_j) / SUM(samples)" if "per sample" in text.splitlines()[1] else "AVG(energy_j)"
+n = 0
+model = None
+for line in text.splitlines()[2:]:
+    if line.startswith("# "):
+        model = line[2:].strip()
+    elif line.strip():
+        bs, e = line.split()
+        got = db.execute("SELECT " + q + " FROM bench_phases WHERE metered = 1 AND kind = \"train\" AND model = ? AND batch_size = ?", (model, int(bs))).fetchone()[0]
+        want(close(float(e) * scale, got, rel=1e-5), "fig7 %s b%s %r vs %r" % (model, bs, e, got))
+        n += 1
+want(n == 6, "fig7 has %d points" % n)
+' real.db real-figures
+  check_py "5: Fig. 6 is the fit greenml estimate makes (log-log, its slope and R^2)" '
+db = connect(args[0])
+t = open(args[1], encoding="utf-8").read()
+est = json.load(open(args[2]))
+cap = t[t.index("<figure id=\"fig6\""):]
+cap = cap[:cap.index("</figure>")]
+m = re.search(r"Training: .*?fit E = ([0-9.e+-]+) (J|kJ|MJ) x \(MACs/param\)\^(-?[0-9.]+), R² = ([0-9.]+) in log-log", cap)
+want(m, "no training fit in the caption: %r" % cap[-700:])
+fit = est["regression"]["fit_energy"]
+if m:
+    want(abs(float(m.group(3)) - fit["b"]) <= 0.0006, "slope %s vs estimate %r" % (m.group(3), fit["b"]))
+    want(abs(float(m.group(4)) - fit["r2"]) <= 0.006, "R^2 %s vs estimate %r" % (m.group(4), fit["r2"]))
+want("Both axes are logarithmic" in cap and "ln E = a + b ln(MACs/param)" in cap, "caption")
+dat = open(args[3] + "/fig6-train.dat").read()
+scale = {"J": 1, "kJ": 1e3, "MJ": 1e6}[re.search(r"energy_(J|kJ|MJ)", dat).group(1)]
+pts = {}
+for line in dat.splitlines():
+    if not line.startswith("#"):
+        f = line.split()
+        pts[f[0].strip("\"")] = (float(f[1]), float(f[2]))
+want(len(pts) == 3, "fig6 points %r" % pts)
+for mo, (x, y) in pts.items():
+    e = db.execute("SELECT SUM(p.energy_j), m.macs_per_param FROM bench_phases p JOIN bench_models m ON m.bench_id = p.bench_id AND m.model = p.model WHERE p.metered = 1 AND p.kind = \"train\" AND p.batch_size = 16 AND p.model = ?", (mo,)).fetchone()
+    want(close(y * scale, e[0], rel=1e-5) and close(x, e[1], rel=1e-5), "fig6 %s (%r, %r) vs %r" % (mo, x, y, e))
+want("set logscale xy" in open(args[3] + "/fig6.gp").read(), "log-log axes")
+' real.db real.html est5.json real-figures
+fi
 
 tap_done "report scenarios"

@@ -1,6 +1,10 @@
-/* test_store.c: the SQLite store: schema creation and versioning, a refusal
- * to touch databases from a newer schema, a whole run written through the
- * meter's callbacks, idle baselines. Real SQLite files in a temp dir. */
+/* test_store.c: what is particular to the SQLite store (the contract all
+ * stores share is test_store_contract.c): the tables and the WAL journal, a
+ * refusal to touch databases from a newer schema (not even the WAL switch),
+ * a whole run written through the meter's callbacks and checked row by row,
+ * the migration from schema 1, and a read-only open that leaves the file
+ * alone. Real SQLite files in a temp dir, checked with a connection of the
+ * test's own. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <sqlite3.h>
@@ -61,6 +65,15 @@ static struct gm_meter *meter_on(const char *root, char bufs[3][512],
   return m;
 }
 
+/* A connection of the test's own to the database file, to check rows. */
+static sqlite3 *open_file(const char *path) {
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL),
+                   SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  return db;
+}
+
 static long long scalar(sqlite3 *db, const char *sql) {
   sqlite3_stmt *s = NULL;
   assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
@@ -91,7 +104,8 @@ static void creates_and_reopens(void **state) {
   struct gm_store *st = NULL;
   assert_int_equal(gm_store_open(path, &st, NULL, 0), GM_OK);
   assert_int_equal(gm_store_schema_version(st), GM_STORE_SCHEMA_VERSION);
-  sqlite3 *db = gm_store_db(st);
+  assert_string_equal(gm_store_kind(st), "sqlite");
+  sqlite3 *db = open_file(path);
   assert_int_equal(
       scalar(db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND "
                  "name IN ('hosts','runs','components','samples','phases',"
@@ -103,6 +117,7 @@ static void creates_and_reopens(void **state) {
   assert_int_equal(sqlite3_step(s), SQLITE_ROW);
   assert_string_equal((const char *)sqlite3_column_text(s, 0), "wal");
   sqlite3_finalize(s);
+  sqlite3_close(db);
   gm_store_close(st);
   assert_int_equal(gm_store_open(path, &st, NULL, 0), GM_OK);
   assert_int_equal(gm_store_schema_version(st), GM_STORE_SCHEMA_VERSION);
@@ -239,7 +254,7 @@ static void a_run_and_an_idle_baseline(void **state) {
                          gm_meter_components(m), gm_meter_metric_count(m),
                          gm_meter_metrics(m), &k.run_id),
       GM_OK);
-  sqlite3 *db = gm_store_db(st);
+  sqlite3 *db = open_file(path);
   char q[512];
   snprintf(q, sizeof(q), "SELECT complete FROM runs WHERE id=%lld",
            (long long)k.run_id);
@@ -297,6 +312,7 @@ static void a_run_and_an_idle_baseline(void **state) {
            "runs WHERE id=%lld",
            rec->total.gross_j, rec->total.net_j, (long long)k.run_id);
   assert_double_equal(scalar_d(db, q), 0.0, 1e-9);
+  sqlite3_close(db);
   gm_run_record_free(rec);
   gm_idle_baseline_free(ib);
   gm_meter_destroy(m);
@@ -314,7 +330,8 @@ static void schema_1_migrates_to_2(void **state) {
   char *path = gmt_path(dir, "old.db");
   struct gm_store *st = NULL;
   assert_int_equal(gm_store_open(path, &st, NULL, 0), GM_OK);
-  sqlite3 *db = gm_store_db(st);
+  gm_store_close(st);
+  sqlite3 *db = open_file(path);
   assert_int_equal(
       sqlite3_exec(db,
                    "DROP TABLE bench_predictions; DROP TABLE "
@@ -324,13 +341,99 @@ static void schema_1_migrates_to_2(void **state) {
                    "VALUES ('h', 'x', 'x'); PRAGMA user_version=1;",
                    NULL, NULL, NULL),
       SQLITE_OK);
-  gm_store_close(st);
+  sqlite3_close(db);
   assert_int_equal(gm_store_open(path, &st, NULL, 0), GM_OK);
   assert_int_equal(gm_store_schema_version(st), 2);
-  db = gm_store_db(st);
+  db = open_file(path);
   assert_int_equal(scalar(db, "SELECT count(*) FROM hosts"), 1);
   assert_int_equal(scalar(db, "SELECT count(*) FROM benches"), 0);
+  sqlite3_close(db);
   gm_store_close(st);
+  free(path);
+  gmt_rmtree(dir);
+  free(dir);
+}
+
+static bool exists(const char *dir, const char *name) {
+  char *p = gmt_path(dir, name);
+  FILE *f = fopen(p, "rb");
+  free(p);
+  if (f)
+    fclose(f);
+  return f != NULL;
+}
+
+/* Read-only opening reads an older schema as it is (never migrated), keeps
+ * the journal mode, and leaves no -wal or -shm file behind. */
+static void read_only_leaves_the_file_alone(void **state) {
+  (void)state;
+  char *dir = gmt_mkdtemp();
+  char *path = gmt_path(dir, "old.db");
+  struct gm_store *st = NULL;
+  assert_int_equal(gm_store_open(path, &st, NULL, 0), GM_OK);
+  gm_store_close(st);
+  assert_false(exists(dir, "old.db-wal"));
+  /* a WAL database: read, closed, nothing left over */
+  assert_int_equal(gm_store_open_readonly(path, &st, NULL, 0), GM_OK);
+  struct gm_store_run_list *l = NULL;
+  assert_int_equal(gm_store_list_runs(st, NULL, &l), GM_OK);
+  assert_int_equal(l->n, 0);
+  gm_store_run_list_free(l);
+  gm_store_close(st);
+  assert_false(exists(dir, "old.db-wal"));
+  assert_false(exists(dir, "old.db-shm"));
+  /* schema 1 in rollback-journal mode */
+  sqlite3 *db = open_file(path);
+  assert_int_equal(sqlite3_exec(db,
+                                "DROP TABLE bench_predictions; DROP TABLE "
+                                "bench_phase_components; DROP TABLE "
+                                "bench_phases; DROP TABLE bench_models; DROP "
+                                "TABLE benches; PRAGMA user_version=1; "
+                                "PRAGMA journal_mode=DELETE;",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+  sqlite3_close(db);
+  char err[256] = "";
+  assert_int_equal(gm_store_open_readonly(path, &st, err, sizeof(err)), GM_OK);
+  assert_int_equal(gm_store_schema_version(st), 1);
+  struct gm_store_bench_set *set = NULL;
+  assert_int_equal(gm_store_load_benches(st, NULL, &set), GM_OK);
+  assert_int_equal(set->n_benches, 0);
+  gm_store_bench_set_free(set);
+  struct gm_bench_info bi;
+  assert_int_equal(gm_store_bench_find(st, NULL, &bi), GM_ERR_NOT_FOUND);
+  bool have = true;
+  assert_int_equal(
+      gm_store_bench_has_phase(st, 1, "LeNet", 8, "train", 1, true, &have),
+      GM_OK);
+  assert_false(have);
+  assert_int_equal(gm_store_list_runs(st, NULL, &l), GM_OK);
+  gm_store_run_list_free(l);
+  gm_store_close(st);
+  db = open_file(path);
+  assert_int_equal(scalar(db, "PRAGMA user_version"), 1);
+  assert_int_equal(
+      scalar(db, "SELECT count(*) FROM sqlite_master WHERE name='benches'"), 0);
+  sqlite3_stmt *s = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(s, 0), "delete");
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  /* no file, not a file, not a database */
+  assert_int_equal(gm_store_open("sqlite:", &st, err, sizeof(err)),
+                   GM_ERR_INVALID_ARG);
+  assert_null(st);
+  assert_int_equal(gm_store_open_readonly(dir, &st, err, sizeof(err)),
+                   GM_ERR_INVALID_ARG);
+  assert_non_null(strstr(err, "is not a database file"));
+  gmt_write(dir, "junk.db", "this is not sqlite, just text %d", 42);
+  char *junk = gmt_path(dir, "junk.db");
+  assert_int_equal(gm_store_open_readonly(junk, &st, err, sizeof(err)),
+                   GM_ERR_DATABASE);
+  assert_non_null(strstr(err, "junk.db"));
+  free(junk);
   free(path);
   gmt_rmtree(dir);
   free(dir);
@@ -342,7 +445,7 @@ static void bench_rows(void **state) {
   char *path = gmt_path(dir, "b.db");
   struct gm_store *st = NULL;
   assert_int_equal(gm_store_open(path, &st, NULL, 0), GM_OK);
-  sqlite3 *db = gm_store_db(st);
+  sqlite3 *db = open_file(path);
   assert_int_equal(sqlite3_exec(db,
                                 "INSERT INTO hosts(fingerprint, first_seen, "
                                 "last_seen) VALUES ('h', 'x', 'x')",
@@ -458,6 +561,7 @@ static void bench_rows(void **state) {
   assert_int_equal(gm_store_bench_find(st, "grid-a", &bi), GM_OK);
   assert_string_equal(bi.status, "complete");
   gm_bench_info_clear(&bi);
+  sqlite3_close(db);
   gm_store_close(st);
   free(path);
   gmt_rmtree(dir);
@@ -471,6 +575,7 @@ int main(void) {
       cmocka_unit_test(a_run_and_an_idle_baseline),
       cmocka_unit_test(schema_1_migrates_to_2),
       cmocka_unit_test(bench_rows),
+      cmocka_unit_test(read_only_leaves_the_file_alone),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

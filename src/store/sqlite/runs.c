@@ -1,0 +1,313 @@
+/* runs.c: the SQLite store's hosts, runs and samples. Samples go into the
+ * open transaction (begun on demand) that commit ends, about once a second
+ * when the meter's flush callback calls it. */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "greenml/version.h"
+#include "store/sqlite/sqlite.h"
+
+enum gm_status gm__sq_put_host(struct gm_store *st, const struct gm_host *h,
+                               int64_t *host_id) {
+  char now[32];
+  gm__sq_utc_now(now, sizeof(now));
+  sqlite3_stmt *s = NULL;
+  const char *sql =
+      "INSERT INTO hosts(fingerprint, hostname, cpu_model, logical_cpus, "
+      "sockets, mem_total_bytes, dimms_json, gpus_json, kernel, virtualised, "
+      "virt_detail, first_seen, last_seen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
+      "ON CONFLICT(fingerprint) DO UPDATE SET dimms_json=excluded.dimms_json, "
+      "gpus_json=excluded.gpus_json, kernel=excluded.kernel, "
+      "virtualised=excluded.virtualised, virt_detail=excluded.virt_detail, "
+      "last_seen=excluded.last_seen";
+  if (sqlite3_prepare_v2(gm__sq_db(st), sql, -1, &s, NULL) != SQLITE_OK)
+    return gm__sq_fail(st, "cannot store the host");
+  gm__sq_bind_text(s, 1, h->fingerprint);
+  gm__sq_bind_text(s, 2, h->hostname);
+  gm__sq_bind_text(s, 3, h->cpu_model);
+  sqlite3_bind_int(s, 4, h->logical_cpus);
+  sqlite3_bind_int(s, 5, h->sockets);
+  gm__sq_bind_real(s, 6, h->mem_total_bytes);
+  gm__sq_bind_text(s, 7, h->dimms_json);
+  gm__sq_bind_text(s, 8, h->gpus_json);
+  gm__sq_bind_text(s, 9, h->kernel);
+  sqlite3_bind_int(s, 10, h->virtualised);
+  gm__sq_bind_text(s, 11, h->virt_detail);
+  gm__sq_bind_text(s, 12, now);
+  gm__sq_bind_text(s, 13, now);
+  int rc = sqlite3_step(s);
+  sqlite3_finalize(s);
+  if (rc != SQLITE_DONE)
+    return gm__sq_fail(st, "cannot store the host");
+  if (sqlite3_prepare_v2(gm__sq_db(st),
+                         "SELECT id FROM hosts WHERE fingerprint=?", -1, &s,
+                         NULL) != SQLITE_OK)
+    return gm__sq_fail(st, "cannot read the host");
+  gm__sq_bind_text(s, 1, h->fingerprint);
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW)
+    *host_id = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  return rc == SQLITE_ROW ? GM_OK : gm__sq_fail(st, "cannot read the host");
+}
+
+enum gm_status
+gm__sq_begin_run(struct gm_store *st, int64_t host_id,
+                 const struct gm_run_meta *meta, size_t n_components,
+                 const struct gm_component_info *components, size_t n_metrics,
+                 const struct gm_metric_info *metrics, int64_t *run_id) {
+  char now[32];
+  gm__sq_utc_now(now, sizeof(now));
+  enum gm_status rc =
+      gm__sq_exec(st, "BEGIN IMMEDIATE", "cannot record the run");
+  if (rc != GM_OK)
+    return rc;
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(
+          gm__sq_db(st),
+          "INSERT INTO runs(host_id, kind, started_at, command, tags_json, "
+          "interval_s, greenml_version, carbon_g_per_kwh, carbon_source, pue, "
+          "idle_baseline_id) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+          -1, &s, NULL) != SQLITE_OK)
+    goto fail;
+  sqlite3_bind_int64(s, 1, host_id);
+  gm__sq_bind_text(s, 2, meta->kind ? meta->kind : "measure");
+  gm__sq_bind_text(s, 3, now);
+  gm__sq_bind_text(s, 4, meta->command);
+  gm__sq_bind_text(s, 5, meta->tags_json);
+  sqlite3_bind_double(s, 6, meta->interval_s);
+  gm__sq_bind_text(s, 7, GM_VERSION_STRING);
+  gm__sq_bind_real(s, 8, meta->carbon_g_per_kwh);
+  gm__sq_bind_text(s, 9, meta->carbon_source);
+  gm__sq_bind_real(s, 10, meta->pue);
+  if (meta->idle_baseline_id > 0)
+    sqlite3_bind_int64(s, 11, meta->idle_baseline_id);
+  else
+    sqlite3_bind_null(s, 11);
+  if (sqlite3_step(s) != SQLITE_DONE)
+    goto fail;
+  sqlite3_finalize(s);
+  s = NULL;
+  *run_id = sqlite3_last_insert_rowid(gm__sq_db(st));
+
+  if (sqlite3_prepare_v2(gm__sq_db(st),
+                         "INSERT INTO components(run_id, idx, name, kind, "
+                         "domain, source, detail, provenance, signal, "
+                         "in_total) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                         -1, &s, NULL) != SQLITE_OK)
+    goto fail;
+  for (size_t i = 0; i < n_components; i++) {
+    const struct gm_component_info *ci = &components[i];
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, *run_id);
+    sqlite3_bind_int64(s, 2, (int64_t)i);
+    gm__sq_bind_text(s, 3, ci->name);
+    gm__sq_bind_text(s, 4, gm_kind_name(ci->kind));
+    gm__sq_bind_text(s, 5, gm_domain_name(ci->domain));
+    gm__sq_bind_text(s, 6, ci->source);
+    gm__sq_bind_text(s, 7, ci->detail);
+    gm__sq_bind_text(s, 8, gm_provenance_name(ci->provenance));
+    gm__sq_bind_text(s, 9, gm_provenance_detail(ci->provenance));
+    sqlite3_bind_int(s, 10, ci->in_total);
+    if (sqlite3_step(s) != SQLITE_DONE)
+      goto fail;
+  }
+  sqlite3_finalize(s);
+  s = NULL;
+  if (sqlite3_prepare_v2(gm__sq_db(st),
+                         "INSERT INTO metrics(run_id, idx, name, unit, "
+                         "source) VALUES (?,?,?,?,?)",
+                         -1, &s, NULL) != SQLITE_OK)
+    goto fail;
+  for (size_t i = 0; i < n_metrics; i++) {
+    const struct gm_metric_info *mi = &metrics[i];
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, *run_id);
+    sqlite3_bind_int64(s, 2, (int64_t)i);
+    gm__sq_bind_text(s, 3, mi->name);
+    gm__sq_bind_text(s, 4, mi->unit);
+    gm__sq_bind_text(s, 5, mi->source);
+    if (sqlite3_step(s) != SQLITE_DONE)
+      goto fail;
+  }
+  sqlite3_finalize(s);
+  return gm__sq_exec(st, "COMMIT", "cannot record the run");
+fail:
+  rc = gm__sq_fail(st, "cannot record the run");
+  sqlite3_finalize(s);
+  sqlite3_exec(gm__sq_db(st), "ROLLBACK", NULL, NULL, NULL);
+  return rc;
+}
+
+enum gm_status gm__sq_add_sample(struct gm_store *st, int64_t run_id,
+                                 const struct gm_sample *smp) {
+  if (!gm__sq(st)->in_tx) {
+    enum gm_status rc = gm__sq_exec(st, "BEGIN", "cannot store samples");
+    if (rc != GM_OK)
+      return rc;
+    gm__sq(st)->in_tx = true;
+  }
+  double t_s = (double)smp->t_ns / 1e9;
+  for (size_t c = 0; c < smp->n_components; c++) {
+    sqlite3_stmt *s = gm__sq(st)->ins_sample;
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, run_id);
+    sqlite3_bind_int64(s, 2, (int64_t)smp->seq);
+    sqlite3_bind_int64(s, 3, (int64_t)c);
+    sqlite3_bind_double(s, 4, t_s);
+    sqlite3_bind_double(s, 5, smp->energy_j[c]);
+    gm__sq_bind_real(s, 6, smp->seq == 0 ? NAN : smp->power_w[c]);
+    if (sqlite3_step(s) != SQLITE_DONE)
+      return gm__sq_fail(st, "cannot store a sample");
+  }
+  for (size_t k = 0; k < smp->n_metrics; k++) {
+    if (isnan(smp->metrics[k]))
+      continue;
+    sqlite3_stmt *s = gm__sq(st)->ins_metric;
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, run_id);
+    sqlite3_bind_int64(s, 2, (int64_t)smp->seq);
+    sqlite3_bind_int64(s, 3, (int64_t)k);
+    sqlite3_bind_double(s, 4, smp->metrics[k]);
+    if (sqlite3_step(s) != SQLITE_DONE)
+      return gm__sq_fail(st, "cannot store a sample");
+  }
+  return GM_OK;
+}
+
+enum gm_status gm__sq_commit(struct gm_store *st) {
+  if (!gm__sq(st)->in_tx)
+    return GM_OK;
+  gm__sq(st)->in_tx = false;
+  return gm__sq_exec(st, "COMMIT", "cannot commit samples");
+}
+
+enum gm_status gm__sq_finish_run(struct gm_store *st, int64_t run_id,
+                                 const struct gm_run_result *res,
+                                 const struct gm_run_record *rec) {
+  enum gm_status rc = gm__sq_commit(st);
+  if (rc != GM_OK)
+    return rc;
+  rc = gm__sq_exec(st, "BEGIN IMMEDIATE", "cannot finish the run");
+  if (rc != GM_OK)
+    return rc;
+  sqlite3_stmt *s = NULL;
+  size_t nc = rec->n_components;
+  if (sqlite3_prepare_v2(
+          gm__sq_db(st),
+          "UPDATE components SET energy_j=?, net_energy_j=?, avg_power_w=?, "
+          "peak_power_w=?, idle_power_w=?, power_energy_j=?, xcheck_rel=?, "
+          "wraps=?, resets=?, read_errors=? WHERE run_id=? AND idx=?",
+          -1, &s, NULL) != SQLITE_OK)
+    goto fail;
+  for (size_t i = 0; i < nc; i++) {
+    const struct gm_component_stats cs = rec->components[i].stats;
+    double idle = rec->components[i].idle_w;
+    sqlite3_reset(s);
+    sqlite3_bind_double(s, 1, cs.energy_j);
+    gm__sq_bind_real(s, 2, rec->components[i].net_energy_j);
+    sqlite3_bind_double(s, 3, cs.avg_power_w);
+    sqlite3_bind_double(s, 4, cs.peak_power_w);
+    gm__sq_bind_real(s, 5, idle);
+    gm__sq_bind_real(s, 6, cs.power_energy_j >= 0 ? cs.power_energy_j : NAN);
+    gm__sq_bind_real(s, 7, cs.xcheck_rel >= 0 ? cs.xcheck_rel : NAN);
+    sqlite3_bind_int64(s, 8, (int64_t)cs.wraps);
+    sqlite3_bind_int64(s, 9, (int64_t)cs.resets);
+    sqlite3_bind_int64(s, 10, (int64_t)cs.read_errors);
+    sqlite3_bind_int64(s, 11, run_id);
+    sqlite3_bind_int64(s, 12, (int64_t)i);
+    if (sqlite3_step(s) != SQLITE_DONE)
+      goto fail;
+  }
+  sqlite3_finalize(s);
+  s = NULL;
+  if (sqlite3_prepare_v2(gm__sq_db(st),
+                         "UPDATE metrics SET mean=?, max=? WHERE run_id=? AND "
+                         "idx=?",
+                         -1, &s, NULL) != SQLITE_OK)
+    goto fail;
+  for (size_t k = 0; k < rec->n_metrics; k++) {
+    sqlite3_reset(s);
+    gm__sq_bind_real(s, 1, rec->metrics[k].mean);
+    gm__sq_bind_real(s, 2, rec->metrics[k].max);
+    sqlite3_bind_int64(s, 3, run_id);
+    sqlite3_bind_int64(s, 4, (int64_t)k);
+    if (sqlite3_step(s) != SQLITE_DONE)
+      goto fail;
+  }
+  sqlite3_finalize(s);
+  s = NULL;
+
+  sqlite3_stmt *pc = NULL;
+  if (sqlite3_prepare_v2(gm__sq_db(st),
+                         "INSERT OR REPLACE INTO phases(run_id, idx, name, "
+                         "start_s, duration_s, energy_j, net_energy_j, "
+                         "ended_by_stop) VALUES (?,?,?,?,?,?,?,?)",
+                         -1, &s, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(gm__sq_db(st),
+                         "INSERT OR REPLACE INTO phase_components(run_id, "
+                         "phase_idx, component_idx, energy_j, net_energy_j) "
+                         "VALUES (?,?,?,?,?)",
+                         -1, &pc, NULL) != SQLITE_OK) {
+    sqlite3_finalize(pc);
+    goto fail;
+  }
+  for (size_t p = 0; p < rec->n_phases; p++) {
+    const struct gm_run_phase *ph = &rec->phases[p];
+    for (size_t c = 0; c < nc; c++) {
+      sqlite3_reset(pc);
+      sqlite3_bind_int64(pc, 1, run_id);
+      sqlite3_bind_int64(pc, 2, (int64_t)p);
+      sqlite3_bind_int64(pc, 3, (int64_t)c);
+      sqlite3_bind_double(pc, 4, ph->energy_j[c]);
+      gm__sq_bind_real(pc, 5, ph->net_energy_j[c]);
+      if (sqlite3_step(pc) != SQLITE_DONE) {
+        sqlite3_finalize(pc);
+        goto fail;
+      }
+    }
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, run_id);
+    sqlite3_bind_int64(s, 2, (int64_t)p);
+    gm__sq_bind_text(s, 3, ph->name);
+    sqlite3_bind_double(s, 4, ph->start_s);
+    sqlite3_bind_double(s, 5, ph->duration_s);
+    sqlite3_bind_double(s, 6, ph->total.gross_j);
+    gm__sq_bind_real(s, 7, ph->total.net_j);
+    sqlite3_bind_int(s, 8, ph->ended_by_stop);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+      sqlite3_finalize(pc);
+      goto fail;
+    }
+  }
+  sqlite3_finalize(pc);
+  sqlite3_finalize(s);
+  s = NULL;
+
+  if (sqlite3_prepare_v2(
+          gm__sq_db(st),
+          "UPDATE runs SET complete=1, exit_code=?, duration_s=?, "
+          "total_energy_j=?, total_net_energy_j=?, carbon_g=?, "
+          "sampler_cpu_s=?, dropped_samples=? WHERE id=?",
+          -1, &s, NULL) != SQLITE_OK)
+    goto fail;
+  sqlite3_bind_int(s, 1, res->exit_code);
+  sqlite3_bind_double(s, 2, rec->duration_s);
+  sqlite3_bind_double(s, 3, rec->total.gross_j);
+  gm__sq_bind_real(s, 4, rec->total.net_j);
+  gm__sq_bind_real(s, 5, res->carbon_g);
+  sqlite3_bind_double(s, 6, rec->meter_cpu_s);
+  sqlite3_bind_int64(s, 7, (int64_t)rec->dropped_samples);
+  sqlite3_bind_int64(s, 8, run_id);
+  if (sqlite3_step(s) != SQLITE_DONE)
+    goto fail;
+  sqlite3_finalize(s);
+  return gm__sq_exec(st, "COMMIT", "cannot finish the run");
+fail:
+  rc = gm__sq_fail(st, "cannot finish the run");
+  sqlite3_finalize(s);
+  sqlite3_exec(gm__sq_db(st), "ROLLBACK", NULL, NULL, NULL);
+  return rc;
+}

@@ -1,0 +1,322 @@
+/* schema.c: the SQLite store's ops table, opening (read-write: create,
+ * configure, migrate; read-only: none of that) and the schema, a list of
+ * migrations whose count the database's PRAGMA user_version records. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store/sqlite/sqlite.h"
+
+static const char *const migrations[] = {
+    /* 1: the meter's tables. */
+    "CREATE TABLE hosts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  fingerprint TEXT NOT NULL UNIQUE,"
+    "  hostname TEXT, cpu_model TEXT, logical_cpus INTEGER, sockets INTEGER,"
+    "  mem_total_bytes REAL, dimms_json TEXT, gpus_json TEXT, kernel TEXT,"
+    "  virtualised INTEGER, virt_detail TEXT,"
+    "  first_seen TEXT NOT NULL, last_seen TEXT NOT NULL);"
+    "CREATE TABLE runs ("
+    "  id INTEGER PRIMARY KEY,"
+    "  host_id INTEGER NOT NULL REFERENCES hosts(id),"
+    "  kind TEXT NOT NULL,"
+    "  started_at TEXT NOT NULL,"
+    "  command TEXT, tags_json TEXT,"
+    "  interval_s REAL NOT NULL,"
+    "  greenml_version TEXT NOT NULL,"
+    "  complete INTEGER NOT NULL DEFAULT 0,"
+    "  exit_code INTEGER, duration_s REAL,"
+    "  total_energy_j REAL, total_net_energy_j REAL,"
+    "  carbon_g REAL, carbon_g_per_kwh REAL, carbon_source TEXT, pue REAL,"
+    "  sampler_cpu_s REAL, dropped_samples INTEGER,"
+    "  idle_baseline_id INTEGER REFERENCES idle_baselines(id));"
+    "CREATE TABLE components ("
+    "  run_id INTEGER NOT NULL REFERENCES runs(id),"
+    "  idx INTEGER NOT NULL,"
+    "  name TEXT NOT NULL, kind TEXT NOT NULL, domain TEXT NOT NULL,"
+    "  source TEXT NOT NULL, detail TEXT,"
+    "  provenance TEXT NOT NULL, signal TEXT NOT NULL,"
+    "  in_total INTEGER NOT NULL,"
+    "  energy_j REAL, net_energy_j REAL, avg_power_w REAL, peak_power_w REAL,"
+    "  idle_power_w REAL, power_energy_j REAL, xcheck_rel REAL,"
+    "  wraps INTEGER, resets INTEGER, read_errors INTEGER,"
+    "  PRIMARY KEY (run_id, idx));"
+    "CREATE TABLE metrics ("
+    "  run_id INTEGER NOT NULL REFERENCES runs(id),"
+    "  idx INTEGER NOT NULL,"
+    "  name TEXT NOT NULL, unit TEXT NOT NULL, source TEXT NOT NULL,"
+    "  mean REAL, max REAL,"
+    "  PRIMARY KEY (run_id, idx));"
+    "CREATE TABLE samples ("
+    "  run_id INTEGER NOT NULL, seq INTEGER NOT NULL,"
+    "  component_idx INTEGER NOT NULL,"
+    "  t_s REAL NOT NULL, energy_j REAL NOT NULL, power_w REAL,"
+    "  PRIMARY KEY (run_id, seq, component_idx)) WITHOUT ROWID;"
+    "CREATE TABLE metric_samples ("
+    "  run_id INTEGER NOT NULL, seq INTEGER NOT NULL,"
+    "  metric_idx INTEGER NOT NULL, value REAL,"
+    "  PRIMARY KEY (run_id, seq, metric_idx)) WITHOUT ROWID;"
+    "CREATE TABLE phases ("
+    "  run_id INTEGER NOT NULL REFERENCES runs(id),"
+    "  idx INTEGER NOT NULL, name TEXT NOT NULL,"
+    "  start_s REAL NOT NULL, duration_s REAL NOT NULL,"
+    "  energy_j REAL, net_energy_j REAL, ended_by_stop INTEGER,"
+    "  PRIMARY KEY (run_id, idx));"
+    "CREATE TABLE phase_components ("
+    "  run_id INTEGER NOT NULL, phase_idx INTEGER NOT NULL,"
+    "  component_idx INTEGER NOT NULL,"
+    "  energy_j REAL, net_energy_j REAL,"
+    "  PRIMARY KEY (run_id, phase_idx, component_idx));"
+    "CREATE TABLE idle_baselines ("
+    "  id INTEGER PRIMARY KEY,"
+    "  host_id INTEGER NOT NULL REFERENCES hosts(id),"
+    "  run_id INTEGER REFERENCES runs(id),"
+    "  measured_at TEXT NOT NULL, duration_s REAL NOT NULL);"
+    "CREATE TABLE idle_components ("
+    "  baseline_id INTEGER NOT NULL REFERENCES idle_baselines(id),"
+    "  name TEXT NOT NULL, source TEXT NOT NULL,"
+    "  mean_power_w REAL NOT NULL, sd_power_w REAL, n_intervals INTEGER,"
+    "  PRIMARY KEY (baseline_id, name, source));"
+    "CREATE INDEX runs_host ON runs(host_id);"
+    "CREATE INDEX idle_host ON idle_baselines(host_id, id);",
+    /* 2: the study runner (greenml bench). */
+    "CREATE TABLE benches ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  host_id INTEGER NOT NULL REFERENCES hosts(id),"
+    "  created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  config_json TEXT NOT NULL, versions_json TEXT, host_json TEXT,"
+    "  idle_baseline_id INTEGER REFERENCES idle_baselines(id));"
+    "CREATE TABLE bench_models ("
+    "  bench_id INTEGER NOT NULL REFERENCES benches(id),"
+    "  model TEXT NOT NULL,"
+    "  params INTEGER, trainable_params INTEGER, param_bytes INTEGER,"
+    "  buffer_bytes INTEGER, size_bytes INTEGER, macs INTEGER,"
+    "  macs_per_param REAL,"
+    "  PRIMARY KEY (bench_id, model));"
+    "CREATE TABLE bench_phases ("
+    "  bench_id INTEGER NOT NULL REFERENCES benches(id),"
+    "  model TEXT NOT NULL, batch_size INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL, epoch INTEGER NOT NULL, metered INTEGER NOT NULL,"
+    "  run_id INTEGER REFERENCES runs(id), phase_idx INTEGER,"
+    "  ended_at TEXT NOT NULL, start_s REAL, duration_s REAL NOT NULL,"
+    "  steps INTEGER, samples INTEGER, step_time_s REAL, samples_per_s REAL,"
+    "  loss REAL, accuracy REAL, lr REAL,"
+    "  energy_j REAL, net_energy_j REAL, j_per_sample REAL,"
+    "  net_j_per_sample REAL, avg_power_w REAL, peak_power_w REAL,"
+    "  provenance TEXT,"
+    "  cpu_util_pct REAL, dram_used_bytes REAL, gpu_util_pct REAL,"
+    "  vram_used_bytes REAL,"
+    "  PRIMARY KEY (bench_id, model, batch_size, kind, epoch, metered));"
+    "CREATE TABLE bench_phase_components ("
+    "  bench_id INTEGER NOT NULL, model TEXT NOT NULL,"
+    "  batch_size INTEGER NOT NULL, kind TEXT NOT NULL, epoch INTEGER NOT NULL,"
+    "  metered INTEGER NOT NULL, component TEXT NOT NULL,"
+    "  component_kind TEXT NOT NULL, provenance TEXT NOT NULL,"
+    "  in_total INTEGER NOT NULL,"
+    "  energy_j REAL, net_energy_j REAL, avg_power_w REAL, peak_power_w REAL,"
+    "  PRIMARY KEY (bench_id, model, batch_size, kind, epoch, metered,"
+    "               component));"
+    "CREATE TABLE bench_predictions ("
+    "  bench_id INTEGER NOT NULL REFERENCES benches(id),"
+    "  model TEXT NOT NULL, batch_size INTEGER NOT NULL, kind TEXT NOT NULL,"
+    "  made_at TEXT NOT NULL, profile_epochs REAL, profile_steps INTEGER,"
+    "  target_steps INTEGER, target_samples INTEGER, level REAL,"
+    "  duration_s REAL, duration_lo_s REAL, duration_hi_s REAL,"
+    "  energy_j REAL, energy_lo_j REAL, energy_hi_j REAL,"
+    "  net_energy_j REAL, provenance TEXT,"
+    "  actual_duration_s REAL, actual_energy_j REAL,"
+    "  duration_error_rel REAL, energy_error_rel REAL,"
+    "  PRIMARY KEY (bench_id, model, batch_size, kind));",
+};
+
+#define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+_Static_assert(N_MIGRATIONS == GM_STORE_SCHEMA_VERSION,
+               "one migration per schema version");
+
+static int user_version(sqlite3 *db) {
+  sqlite3_stmt *s = NULL;
+  int v = -1;
+  if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) ==
+          SQLITE_OK &&
+      sqlite3_step(s) == SQLITE_ROW)
+    v = sqlite3_column_int(s, 0);
+  sqlite3_finalize(s);
+  return v;
+}
+
+bool gm__sq_has_table(struct gm_store *st, const char *table) {
+  sqlite3_stmt *s = NULL;
+  bool found = false;
+  if (sqlite3_prepare_v2(gm__sq_db(st),
+                         "SELECT 1 FROM sqlite_master WHERE type='table' AND "
+                         "name=?",
+                         -1, &s, NULL) == SQLITE_OK) {
+    sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
+    found = sqlite3_step(s) == SQLITE_ROW;
+  }
+  sqlite3_finalize(s);
+  return found;
+}
+
+static int schema_version(struct gm_store *st) {
+  return user_version(gm__sq_db(st));
+}
+
+static void close_db(struct gm_store *st) {
+  struct gm__sqlite *q = gm__sq(st);
+  if (!q)
+    return;
+  if (q->in_tx)
+    gm__sq_commit(st);
+  sqlite3_finalize(q->ins_sample);
+  sqlite3_finalize(q->ins_metric);
+  sqlite3_close(q->db);
+  free(q);
+  st->impl = NULL;
+}
+
+/* A read-only open refuses what is not there before SQLite sees it (which
+ * would create it) and what is not a file. */
+static enum gm_status check_file(struct gm_store *st, const char *path) {
+  struct stat sb;
+  if (stat(path, &sb) != 0)
+    return errno == ENOENT
+               ? gm__store_error(st, GM_ERR_NOT_FOUND, "no database at '%s'",
+                                 path)
+               : gm__store_error(st, GM_ERR_IO,
+                                 "cannot read the database '%s': %s", path,
+                                 strerror(errno));
+  if (!S_ISREG(sb.st_mode))
+    return gm__store_error(st, GM_ERR_INVALID_ARG,
+                           "'%s' is not a database file", path);
+  return GM_OK;
+}
+
+/* Configures a read-write database and applies the migrations it lacks. */
+static enum gm_status migrate(struct gm_store *st, const char *path, int v) {
+  sqlite3 *db = gm__sq_db(st);
+  char *msg = NULL;
+  if (sqlite3_exec(db,
+                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                   " PRAGMA foreign_keys=ON;",
+                   NULL, NULL, &msg) != SQLITE_OK) {
+    gm__store_error(st, GM_ERR_DATABASE, "cannot configure '%s': %s", path,
+                    msg ? msg : "?");
+    sqlite3_free(msg);
+    return GM_ERR_DATABASE;
+  }
+  for (int i = v; i < N_MIGRATIONS; i++) {
+    char sql[64];
+    gm__fmt(sql, sizeof(sql), "PRAGMA user_version=%d;", i + 1);
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, migrations[i], NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+      gm__store_error(st, GM_ERR_DATABASE,
+                      "cannot migrate '%s' to schema version %d: %s", path,
+                      i + 1, msg ? msg : sqlite3_errmsg(db));
+      sqlite3_free(msg);
+      sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+      return GM_ERR_DATABASE;
+    }
+  }
+  return GM_OK;
+}
+
+static enum gm_status open_db(struct gm_store *st, const char *path,
+                              bool read_only) {
+  enum gm_status rc;
+  if (!*path) /* SQLite would open a private temporary database */
+    return gm__store_error(st, GM_ERR_INVALID_ARG,
+                           "no file in the store location: give "
+                           "sqlite:PATH");
+  if (read_only && (rc = check_file(st, path)) != GM_OK)
+    return rc;
+  struct gm__sqlite *q = calloc(1, sizeof(*q));
+  if (!q)
+    return GM_ERR_NO_MEMORY;
+  st->impl = q;
+  /* Read-only opens without SQLITE_OPEN_CREATE (a file that vanished is not
+   * made again) and with query_only, so nothing can be written. It is not
+   * SQLITE_OPEN_READONLY: such a reader of a WAL database leaves the -wal
+   * and -shm files behind, where the last connection to close removes
+   * them; an unwritable file is still opened read-only by SQLite. */
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX |
+              (read_only ? 0 : SQLITE_OPEN_CREATE);
+  if (sqlite3_open_v2(path, &q->db, flags, NULL) != SQLITE_OK) {
+    gm__store_error(st, GM_ERR_DATABASE, "cannot open database '%s': %s", path,
+                    q->db ? sqlite3_errmsg(q->db) : "out of memory");
+    return GM_ERR_DATABASE;
+  }
+  sqlite3_busy_timeout(q->db, 5000);
+  if (read_only && sqlite3_exec(q->db, "PRAGMA query_only=ON", NULL, NULL,
+                                NULL) != SQLITE_OK)
+    return gm__sq_fail(st, "cannot open the database read-only");
+  int v = user_version(q->db);
+  if (v < 0)
+    return gm__store_error(st, GM_ERR_DATABASE,
+                           "'%s' is not a greenml database (or is corrupt): %s",
+                           path, sqlite3_errmsg(q->db));
+  if (v > N_MIGRATIONS)
+    return gm__store_error(
+        st, GM_ERR_SCHEMA_NEWER,
+        "database '%s' has schema version %d but this greenml knows up to "
+        "%d; it was left untouched: use a newer greenml, or --db with "
+        "another file",
+        path, v, N_MIGRATIONS);
+  q->version = v;
+  if (read_only)
+    return GM_OK;
+  if ((rc = migrate(st, path, v)) != GM_OK)
+    return rc;
+  q->version = N_MIGRATIONS;
+  if (sqlite3_prepare_v2(q->db,
+                         "INSERT OR REPLACE INTO samples(run_id, seq, "
+                         "component_idx, t_s, energy_j, power_w) "
+                         "VALUES (?,?,?,?,?,?)",
+                         -1, &q->ins_sample, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(q->db,
+                         "INSERT OR REPLACE INTO metric_samples(run_id, seq, "
+                         "metric_idx, value) VALUES (?,?,?,?)",
+                         -1, &q->ins_metric, NULL) != SQLITE_OK)
+    return gm__sq_fail(st, "cannot prepare statements");
+  return GM_OK;
+}
+
+const struct gm__store_ops gm__store_sqlite = {
+    .api_version = GM__STORE_API_VERSION,
+    .name = "sqlite",
+    .scheme = "sqlite",
+    .locations = "a file path, or sqlite:PATH",
+    .paths = true,
+    .open = open_db,
+    .close = close_db,
+    .schema_version = schema_version,
+    .put_host = gm__sq_put_host,
+    .begin_run = gm__sq_begin_run,
+    .add_sample = gm__sq_add_sample,
+    .commit = gm__sq_commit,
+    .finish_run = gm__sq_finish_run,
+    .save_idle = gm__sq_save_idle,
+    .bench_create = gm__sq_bench_create,
+    .bench_update = gm__sq_bench_update,
+    .bench_put_model = gm__sq_bench_put_model,
+    .bench_add_phase = gm__sq_bench_add_phase,
+    .bench_put_prediction = gm__sq_bench_put_prediction,
+    .load_idle = gm__sq_load_idle,
+    .bench_find = gm__sq_bench_find,
+    .bench_has_phase = gm__sq_bench_has_phase,
+    .list_runs = gm__sq_list_runs,
+    .load_benches = gm__sq_load_benches,
+    .load_series = gm__sq_load_series,
+    .bench_flags = gm__sq_bench_flags,
+    .bench_work = gm__sq_bench_work,
+    .bench_summary = gm__sq_bench_summary,
+    .bench_overhead = gm__sq_bench_overhead,
+};

@@ -1,0 +1,154 @@
+/* sqlite.h: the SQLite store's state and the helpers its files share. The
+ * files: schema.c (the ops table, open, schema and migrations), runs.c
+ * (hosts, runs, samples), idle.c (baselines), bench.c (the study runner's
+ * rows), query.c (the reads of greenml/store.h's queries), study.c (the
+ * study queries). The only SQL of
+ * greenml is in this folder. */
+#ifndef GM_STORE_SQLITE_H
+#define GM_STORE_SQLITE_H
+
+#include <math.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "base/util.h"
+#include "store/store_ops.h"
+
+struct gm__sqlite {
+  sqlite3 *db;
+  bool in_tx;                            /* a write transaction is open */
+  sqlite3_stmt *ins_sample, *ins_metric; /* NULL when read-only */
+  int version;                           /* schema version (user_version) */
+};
+
+static inline struct gm__sqlite *gm__sq(struct gm_store *st) {
+  return (struct gm__sqlite *)st->impl;
+}
+
+static inline sqlite3 *gm__sq_db(struct gm_store *st) { return gm__sq(st)->db; }
+
+/* GM_ERR_DATABASE with "what: <SQLite's message>". */
+static inline enum gm_status gm__sq_fail(struct gm_store *st,
+                                         const char *what) {
+  return gm__store_error(st, GM_ERR_DATABASE, "%s: %s", what,
+                         sqlite3_errmsg(gm__sq_db(st)));
+}
+
+static inline void gm__sq_utc_now(char *buf, size_t size) {
+  time_t t = time(NULL);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Binds text or NULL. */
+static inline void gm__sq_bind_text(sqlite3_stmt *s, int i, const char *v) {
+  if (v)
+    sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+  else
+    sqlite3_bind_null(s, i);
+}
+
+/* Binds a finite number, else NULL. */
+static inline void gm__sq_bind_real(sqlite3_stmt *s, int i, double v) {
+  if (isfinite(v))
+    sqlite3_bind_double(s, i, v);
+  else
+    sqlite3_bind_null(s, i);
+}
+
+/* A REAL column, NAN when NULL. */
+static inline double gm__sq_col_real(sqlite3_stmt *s, int i) {
+  return sqlite3_column_type(s, i) == SQLITE_NULL ? NAN
+                                                  : sqlite3_column_double(s, i);
+}
+
+/* A TEXT column into dst, "" when NULL. */
+static inline void gm__sq_col_text(sqlite3_stmt *s, int i, char *dst,
+                                   size_t size) {
+  const char *v = (const char *)sqlite3_column_text(s, i);
+  gm__strlcpy(dst, v ? v : "", size);
+}
+
+static inline enum gm_status gm__sq_exec(struct gm_store *st, const char *sql,
+                                         const char *what) {
+  char *msg = NULL;
+  if (sqlite3_exec(gm__sq_db(st), sql, NULL, NULL, &msg) != SQLITE_OK) {
+    gm__store_error(st, GM_ERR_DATABASE, "%s: %s", what, msg ? msg : "?");
+    sqlite3_free(msg);
+    return GM_ERR_DATABASE;
+  }
+  return GM_OK;
+}
+
+/* study.c */
+enum gm_status gm__sq_bench_flags(struct gm_store *st, int64_t bench_id,
+                                  struct gm_bench_flags *out);
+enum gm_status gm__sq_bench_work(struct gm_store *st, int64_t bench_id,
+                                 struct gm_bench_work **rows, size_t *n);
+enum gm_status gm__sq_bench_summary(struct gm_store *st, int64_t bench_id,
+                                    struct gm_bench_summary_row **rows,
+                                    size_t *n);
+enum gm_status gm__sq_bench_overhead(struct gm_store *st, int64_t bench_id,
+                                     struct gm_bench_overhead_row **rows,
+                                     size_t *n);
+
+/* Whether the open database has the table (an older schema may not). */
+bool gm__sq_has_table(struct gm_store *st, const char *table);
+
+/* runs.c */
+enum gm_status gm__sq_put_host(struct gm_store *st, const struct gm_host *h,
+                               int64_t *host_id);
+enum gm_status
+gm__sq_begin_run(struct gm_store *st, int64_t host_id,
+                 const struct gm_run_meta *meta, size_t n_components,
+                 const struct gm_component_info *components, size_t n_metrics,
+                 const struct gm_metric_info *metrics, int64_t *run_id);
+enum gm_status gm__sq_add_sample(struct gm_store *st, int64_t run_id,
+                                 const struct gm_sample *s);
+enum gm_status gm__sq_commit(struct gm_store *st);
+enum gm_status gm__sq_finish_run(struct gm_store *st, int64_t run_id,
+                                 const struct gm_run_result *res,
+                                 const struct gm_run_record *rec);
+
+/* idle.c */
+enum gm_status gm__sq_save_idle(struct gm_store *st, int64_t host_id,
+                                int64_t run_id,
+                                const struct gm_idle_baseline *b,
+                                int64_t *baseline_id);
+enum gm_status gm__sq_load_idle(struct gm_store *st, int64_t key, bool by_id,
+                                struct gm_idle_baseline **out);
+
+/* bench.c */
+enum gm_status gm__sq_bench_create(struct gm_store *st, int64_t host_id,
+                                   const struct gm_bench_meta *meta,
+                                   int64_t *bench_id);
+enum gm_status gm__sq_bench_update(struct gm_store *st, int64_t bench_id,
+                                   const char *status, int64_t baseline_id);
+enum gm_status gm__sq_bench_put_model(struct gm_store *st, int64_t bench_id,
+                                      const struct gm_bench_model *m);
+enum gm_status gm__sq_bench_add_phase(struct gm_store *st, int64_t bench_id,
+                                      const struct gm_bench_phase *p);
+enum gm_status gm__sq_bench_put_prediction(struct gm_store *st,
+                                           int64_t bench_id,
+                                           const struct gm_bench_prediction *p);
+enum gm_status gm__sq_bench_find(struct gm_store *st, const char *name,
+                                 struct gm_bench_info *out);
+enum gm_status gm__sq_bench_has_phase(struct gm_store *st, int64_t bench_id,
+                                      const char *model, int batch_size,
+                                      const char *kind, int epoch, bool metered,
+                                      bool *exists);
+
+/* query.c */
+enum gm_status gm__sq_list_runs(struct gm_store *st, size_t limit,
+                                struct gm__store_run_rows *out);
+enum gm_status gm__sq_load_benches(struct gm_store *st,
+                                   const struct gm_store_bench_filter *f,
+                                   struct gm_store_bench_set *out);
+enum gm_status gm__sq_load_series(struct gm_store *st, int64_t run_id,
+                                  bool columns_only,
+                                  struct gm_store_series *out);
+
+#endif

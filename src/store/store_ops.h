@@ -1,0 +1,163 @@
+/* store_ops.h: THE store interface. One implementation per folder under
+ * src/store/ (src/store/sqlite/), each exporting one
+ * `const struct gm__store_ops`; registry.c is the only file that lists
+ * them. The public functions of greenml/store.h (store.c, bench.c,
+ * query.c) check their arguments and the read-only mode, then dispatch
+ * through the handle's ops; what is computed from stored values (totals,
+ * provenance: energy.h) is computed there, once, for every implementation.
+ *
+ * Every op takes the handle: its state is st->impl and its messages go
+ * into st->err (gm__store_error). Ops never print and never exit.
+ */
+#ifndef GM_STORE_OPS_H
+#define GM_STORE_OPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "greenml/energy.h"
+#include "greenml/store.h"
+
+#define GM__STORE_API_VERSION 1
+
+struct gm_store {
+  const struct gm__store_ops *ops;
+  void *impl; /* the implementation's state */
+  bool read_only;
+  char err[512];
+};
+
+/* One stored run before gm_store_list_runs accounts for it. */
+struct gm__store_run_row {
+  struct gm_store_run run; /* duration_s, energy_j: NAN when not stored */
+  char *command;           /* owned; run.command points at it */
+  double last_sample_s;    /* time of the last sample; NAN: none */
+  size_t n_parts;
+  /* its components: provenance, in_total, and as gross_j the last stored
+   * cumulative energy (0 without samples; not read for a complete run) */
+  struct gm_energy_part *parts; /* owned */
+};
+
+struct gm__store_run_rows {
+  size_t n;
+  struct gm__store_run_row *rows; /* newest first */
+};
+
+struct gm__store_ops {
+  int api_version;       /* GM__STORE_API_VERSION */
+  const char *name;      /* "sqlite": gm_store_kind */
+  const char *scheme;    /* a location "SCHEME:REST" is this one's */
+  const char *locations; /* for messages: "a file path, or sqlite:PATH" */
+  bool paths;            /* a location without a scheme (a file path) is
+                            this one's; the first such in the registry */
+
+  /* Opens location (its scheme removed) into st->impl. read_only: nothing
+   * is created, migrated or configured, and a missing store is
+   * GM_ERR_NOT_FOUND. On error st->impl is left NULL. */
+  enum gm_status (*open)(struct gm_store *st, const char *location,
+                         bool read_only);
+  void (*close)(struct gm_store *st); /* commits what is pending */
+  int (*schema_version)(struct gm_store *st);
+
+  /* ---- writes: never called on a read-only handle ---- */
+  enum gm_status (*put_host)(struct gm_store *st, const struct gm_host *h,
+                             int64_t *host_id);
+  enum gm_status (*begin_run)(
+      struct gm_store *st, int64_t host_id, const struct gm_run_meta *meta,
+      size_t n_components, const struct gm_component_info *components,
+      size_t n_metrics, const struct gm_metric_info *metrics, int64_t *run_id);
+  /* Appends to the open transaction (begun on demand). */
+  enum gm_status (*add_sample)(struct gm_store *st, int64_t run_id,
+                               const struct gm_sample *s);
+  enum gm_status (*commit)(struct gm_store *st);
+  enum gm_status (*finish_run)(struct gm_store *st, int64_t run_id,
+                               const struct gm_run_result *res,
+                               const struct gm_run_record *rec);
+  enum gm_status (*save_idle)(struct gm_store *st, int64_t host_id,
+                              int64_t run_id, const struct gm_idle_baseline *b,
+                              int64_t *baseline_id);
+  /* The bench writes; bench.c has checked that the name or phase row is
+   * new. Rows are committed together with pending samples. */
+  enum gm_status (*bench_create)(struct gm_store *st, int64_t host_id,
+                                 const struct gm_bench_meta *meta,
+                                 int64_t *bench_id);
+  /* status NULL: only the baseline (0: none) changes; else the status. */
+  enum gm_status (*bench_update)(struct gm_store *st, int64_t bench_id,
+                                 const char *status, int64_t baseline_id);
+  enum gm_status (*bench_put_model)(struct gm_store *st, int64_t bench_id,
+                                    const struct gm_bench_model *m);
+  enum gm_status (*bench_add_phase)(struct gm_store *st, int64_t bench_id,
+                                    const struct gm_bench_phase *p);
+  enum gm_status (*bench_put_prediction)(struct gm_store *st, int64_t bench_id,
+                                         const struct gm_bench_prediction *p);
+
+  /* ---- reads ---- */
+  /* by_id: the baseline with id key; else the newest of host key.
+   * GM_ERR_NOT_FOUND (message set) when there is none. */
+  enum gm_status (*load_idle)(struct gm_store *st, int64_t key, bool by_id,
+                              struct gm_idle_baseline **out);
+  /* name NULL: the newest bench that is not complete. */
+  enum gm_status (*bench_find)(struct gm_store *st, const char *name,
+                               struct gm_bench_info *out);
+  enum gm_status (*bench_has_phase)(struct gm_store *st, int64_t bench_id,
+                                    const char *model, int batch_size,
+                                    const char *kind, int epoch, bool metered,
+                                    bool *exists);
+  /* limit 0: every run. */
+  enum gm_status (*list_runs)(struct gm_store *st, size_t limit,
+                              struct gm__store_run_rows *out);
+  /* Fills the zeroed *out; freed by gm_store_bench_set_free, also on error,
+   * so every string it points at must come from gm__store_strdup. */
+  enum gm_status (*load_benches)(struct gm_store *st,
+                                 const struct gm_store_bench_filter *f,
+                                 struct gm_store_bench_set *out);
+  /* Fills the zeroed *out; freed by gm_store_series_free, also on error. */
+  enum gm_status (*load_series)(struct gm_store *st, int64_t run_id,
+                                bool columns_only, struct gm_store_series *out);
+  /* The study queries: each fills the zeroed outputs; the caller frees them
+   * also on error. bench_summary's provenance lists the distinct labels of
+   * the row's phases, comma-separated (bench.c reduces them). */
+  enum gm_status (*bench_flags)(struct gm_store *st, int64_t bench_id,
+                                struct gm_bench_flags *out);
+  enum gm_status (*bench_work)(struct gm_store *st, int64_t bench_id,
+                               struct gm_bench_work **rows, size_t *n);
+  enum gm_status (*bench_summary)(struct gm_store *st, int64_t bench_id,
+                                  struct gm_bench_summary_row **rows,
+                                  size_t *n);
+  enum gm_status (*bench_overhead)(struct gm_store *st, int64_t bench_id,
+                                   struct gm_bench_overhead_row **rows,
+                                   size_t *n);
+};
+
+/* The registry: every implementation, the default for paths first. */
+extern const struct gm__store_ops *const gm__stores[];
+extern const size_t gm__store_count;
+
+/* The implementations (one per folder). */
+extern const struct gm__store_ops gm__store_sqlite;
+
+/* Formats st->err; returns rc. */
+enum gm_status gm__store_error(struct gm_store *st, enum gm_status rc,
+                               const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* GM_OK when st may write; GM_ERR_STATE (message set) when it was opened
+ * read-only; GM_ERR_INVALID_ARG for NULL. */
+enum gm_status gm__store_writable(struct gm_store *st);
+
+/* "sqlite (a file path, or sqlite:PATH)": what the registry serves, for
+ * messages. */
+void gm__store_supported(char *buf, size_t size);
+
+/* The bench set's components and JSON texts live in its private storage;
+ * these helpers keep them there (bench set only). NULL for NULL, and on
+ * out-of-memory (*oom set). */
+const char *gm__store_strdup(struct gm_store_bench_set *set, const char *s,
+                             bool *oom);
+/* Appends n components to the set's storage; returns the first, or NULL
+ * when out of memory. Earlier pointers stay valid. */
+struct gm_store_phase_component *
+gm__store_components(struct gm_store_bench_set *set, size_t n);
+
+#endif
