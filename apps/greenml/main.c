@@ -1,6 +1,17 @@
-/* main.c: the greenml command: git-style subcommands from one table. */
+/* main.c: the greenml command: git-style subcommands from one table.
+ *
+ * Built twice. `greenml` (GM_CLI_METER_ONLY) links libgreenml alone, so the
+ * commands that meter start in a few milliseconds and load nothing they do
+ * not use (the meter's own cost is part of what it measures); it runs the
+ * study's commands by executing `greenml-study` (the same table, every
+ * library linked), found next to it in a build tree and in
+ * ../libexec/greenml/ once installed. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "greenml/api.h"
@@ -11,6 +22,12 @@ struct command {
   const char *summary;
 };
 
+#ifdef GM_CLI_METER_ONLY
+#define STUDY(fn) NULL
+#else
+#define STUDY(fn) fn
+#endif
+
 static const struct command commands[] = {
     {"measure", cmd_measure, "run a command and measure its energy"},
     {"idle", cmd_idle, "measure and store this host's idle power"},
@@ -18,16 +35,52 @@ static const struct command commands[] = {
     {"monitor", cmd_monitor, "live per-component power"},
     {"mark", cmd_mark, "begin or end a named phase inside 'measure'"},
     {"runs", cmd_runs, "list the runs stored in the database"},
-    {"data", cmd_data, "download, synthesise or check CIFAR-10"},
-    {"models", cmd_models, "characteristics of the zoo's CNN models"},
-    {"train", cmd_train, "train a model of the zoo on CIFAR-10"},
-    {"infer", cmd_infer, "run a model over the (replicated) test set"},
-    {"bench", cmd_bench, "run the study's grid: train and infer, measured"},
-    {"report", cmd_report, "HTML report of the benches: figures, tables"},
-    {"analyze", cmd_analyze, "correlations and the paper's claims on benches"},
-    {"estimate", cmd_estimate, "energy, time, carbon and cost of a workload"},
-    {"export", cmd_export, "bench phases and time series as CSV or JSON"},
+    {"data", STUDY(cmd_data), "download, synthesise or check CIFAR-10"},
+    {"models", STUDY(cmd_models), "characteristics of the zoo's CNN models"},
+    {"train", STUDY(cmd_train), "train a model of the zoo on CIFAR-10"},
+    {"infer", STUDY(cmd_infer), "run a model over the (replicated) test set"},
+    {"bench", STUDY(cmd_bench),
+     "run the study's grid: train and infer, measured"},
+    {"report", STUDY(cmd_report),
+     "HTML report of the benches: figures, tables"},
+    {"analyze", STUDY(cmd_analyze),
+     "correlations and the paper's claims on benches"},
+    {"estimate", STUDY(cmd_estimate),
+     "energy, time, carbon and cost of a workload"},
+    {"export", STUDY(cmd_export),
+     "bench phases and time series as CSV or JSON"},
 };
+
+/* Runs the study's command in greenml-study with the same arguments. */
+static int exec_study(char **argv) {
+  char self[PATH_MAX], path[PATH_MAX + 64];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0) {
+    fprintf(stderr, "greenml %s: cannot locate greenml itself: %s\n", argv[1],
+            strerror(errno));
+    return GM_EXIT_UNAVAIL;
+  }
+  self[n] = '\0';
+  char *slash = strrchr(self, '/');
+  if (slash)
+    *slash = '\0';
+  const char *const where[] = {"", "/../libexec/greenml"};
+  for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+    snprintf(path, sizeof(path), "%s%s/greenml-study", self, where[i]);
+    if (access(path, X_OK) == 0) {
+      execv(path, argv);
+      fprintf(stderr, "greenml %s: cannot run '%s': %s\n", argv[1], path,
+              strerror(errno));
+      return GM_EXIT_UNAVAIL;
+    }
+  }
+  fprintf(stderr,
+          "greenml %s: this command is in greenml-study, which is not in "
+          "'%s' nor in '%s/../libexec/greenml': reinstall greenml "
+          "('make install')\n",
+          argv[1], self, self);
+  return GM_EXIT_UNAVAIL;
+}
 
 static void usage(FILE *f) {
   fprintf(f, "usage: greenml <command> [options]\n\ncommands:\n");
@@ -55,6 +108,8 @@ int main(int argc, char **argv) {
   static char self[64];
   for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
     if (strcmp(argv[1], commands[i].name) == 0) {
+      if (!commands[i].fn)
+        return exec_study(argv);
       snprintf(self, sizeof(self), "greenml %s", commands[i].name);
       argv[1] = self;
       return commands[i].fn(argc - 1, argv + 1);

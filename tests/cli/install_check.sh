@@ -86,10 +86,20 @@ rc=$?
 VERSION=${out#greenml }
 check "installed greenml --version exits 0 and prints 'greenml X.Y.Z'" \
   '[ $rc -eq 0 ] && [[ $out =~ ^greenml\ [0-9]+\.[0-9]+\.[0-9]+$ ]]' "$out"
-check "installed greenml finds its libraries in the prefix, not the build" \
+STUDY_EXE=$P/libexec/greenml/greenml-study
+check "installed greenml and greenml-study find their libraries in the prefix, not the build" \
   '[ "$(loaded_from "$P/bin/greenml" libgreenml.so.0)" = "$(realpath "$LIB/libgreenml.so.0")" ] &&
-   [ "$(loaded_from "$P/bin/greenml" libgreenml-study.so.0)" = "$(realpath "$LIB/libgreenml-study.so.0")" ] &&
-   ! readelf -d "$P/bin/greenml" | grep -q "$BUILD"'
+   [ "$(loaded_from "$STUDY_EXE" libgreenml-study.so.0)" = "$(realpath "$LIB/libgreenml-study.so.0")" ] &&
+   ! readelf -d "$P/bin/greenml" | grep -q "$BUILD" && ! readelf -d "$STUDY_EXE" | grep -q "$BUILD"'
+# The metering command loads the meter's library alone (its start-up is part
+# of what it measures); the study's commands run in greenml-study.
+needed=$(readelf -d "$P/bin/greenml" | grep NEEDED)
+check "installed greenml needs libgreenml only (no nn, study, data, oneDNN, GSL, curl)" \
+  '[[ $needed == *libgreenml.so.0* ]] && ! grep -qE "greenml-|dnnl|gomp|gsl|curl|archive|crypto" <<<"$needed"' "$needed"
+out=$("$P/bin/greenml" models --model LeNet 2>&1)
+rc=$?
+check "installed greenml runs a study command through greenml-study" \
+  '[ $rc -eq 0 ] && [[ $out == *LeNet*62006* ]]' "$out"
 
 # ---- pkg-config and a meter-only program ------------------------------------
 export PKG_CONFIG_PATH=$LIB/pkgconfig
