@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
@@ -28,6 +29,9 @@ struct gm__procstat {
   size_t n_cpu_slots; /* 1 + highest cpu number + 1 */
   uint64_t *busy, *total, *prev_busy, *prev_total;
   bool have_prev;
+  enum gm__util_state util_state;
+  unsigned still_reads; /* refreshes in a row whose counters did not move */
+  struct gm__procstat_faults faults;
   int64_t last_stat_ns;
   int64_t last_tree_ns;
   int64_t last_meminfo_ns;
@@ -70,7 +74,10 @@ size_t gm__procstat_parse_stat(const char *text, uint64_t *busy,
         if (!isdigit((unsigned char)*p))
           break;
         char *end;
+        errno = 0;
         f[nf++] = strtoull(p, &end, 10);
+        if (errno == ERANGE || f[nf - 1] > UINT64_MAX / 16)
+          return 0; /* no tick count is that large: garbage */
         p = end;
       }
       if (nf < 4)
@@ -101,12 +108,20 @@ static bool read_stat(struct gm__procstat *ps) {
                                  ps->n_cpu_slots) > 0;
 }
 
-/* Value in kB of the meminfo line starting with key (e.g. "MemTotal:"). */
+/* The most a meminfo value may say: 64 TiB, in kB. */
+#define MAX_MEMINFO_KB (64.0 * 1073741824.0)
+
+/* Value in kB of the meminfo line starting with key (e.g. "MemTotal:");
+ * NAN when absent, negative or absurd. */
 static double meminfo_kb(const char *text, const char *key) {
   const char *p = strstr(text, key);
   if (!p || (p != text && p[-1] != '\n'))
     return NAN;
-  return strtod(p + strlen(key), NULL);
+  char *end = NULL;
+  double v = strtod(p + strlen(key), &end);
+  if (end == p + strlen(key) || !(v >= 0 && v <= MAX_MEMINFO_KB))
+    return NAN;
+  return v;
 }
 
 static void read_meminfo(struct gm__procstat *ps) {
@@ -322,6 +337,7 @@ enum gm_status gm__procstat_open(const char *procfs, int track_pid,
     ps->clk_tck = 100;
   ps->page_bytes = sysconf(_SC_PAGESIZE);
   ps->util_frac = NAN;
+  ps->util_state = GM__UTIL_NONE;
   ps->tree_cpu_s = ps->tree_rss = NAN;
 
   char *text = NULL;
@@ -420,6 +436,23 @@ const struct gm_metric_info *gm__procstat_metric(const struct gm__procstat *ps,
   return i < ps->n_metrics ? &ps->metrics[i] : NULL;
 }
 
+/* The utilisation metrics and the machine's utilisation are unknown. */
+static void stat_unknown(struct gm__procstat *ps) {
+  for (size_t i = 0; i < ps->n_metrics; i++)
+    if (ps->cpu_of_metric[i] != SIZE_MAX)
+      ps->values[i] = NAN;
+  ps->util_frac = NAN;
+}
+
+enum gm__util_state gm__procstat_util_state(const struct gm__procstat *ps) {
+  return ps ? ps->util_state : GM__UTIL_NONE;
+}
+
+struct gm__procstat_faults gm__procstat_faults(const struct gm__procstat *ps) {
+  struct gm__procstat_faults none = {0};
+  return ps ? ps->faults : none;
+}
+
 static double pct(uint64_t b1, uint64_t t1, uint64_t b0, uint64_t t0) {
   if (t1 <= t0)
     return NAN;
@@ -435,7 +468,23 @@ void gm__procstat_sample(struct gm__procstat *ps, int64_t t_ns, double *metrics,
    * refreshing only every other tick. */
   if (first || t_ns - ps->last_stat_ns >= STAT_PERIOD_NS * 9 / 10) {
     ps->last_stat_ns = t_ns;
-    if (read_stat(ps)) {
+    if (!read_stat(ps)) {
+      /* Unreadable or garbage: this window's utilisation is unknown, not
+       * the last one. The previous counters stay, so the next good read
+       * spans the gap. */
+      ps->faults.bad_reads++;
+      ps->util_state = GM__UTIL_BAD;
+      stat_unknown(ps);
+    } else if (ps->have_prev && ps->total[0] <= ps->prev_total[0]) {
+      /* The machine's tick counters did not advance in >= 90 ms: a real
+       * kernel always advances them (idle time counts). */
+      ps->faults.still_reads++;
+      if (++ps->still_reads == GM__PROCSTAT_FROZEN_READS)
+        ps->faults.frozen_episodes++;
+      ps->faults.frozen = ps->still_reads >= GM__PROCSTAT_FROZEN_READS;
+      ps->util_state = ps->faults.frozen ? GM__UTIL_FROZEN : GM__UTIL_STILL;
+      stat_unknown(ps);
+    } else {
       if (ps->have_prev) {
         for (size_t i = 0; i < ps->n_metrics; i++) {
           size_t s = ps->cpu_of_metric[i];
@@ -445,7 +494,10 @@ void gm__procstat_sample(struct gm__procstat *ps, int64_t t_ns, double *metrics,
                               ps->prev_total[s]);
         }
         ps->util_frac = ps->values[0] / 100.0;
+        ps->util_state = GM__UTIL_OK;
       }
+      ps->still_reads = 0;
+      ps->faults.frozen = false;
       memcpy(ps->prev_busy, ps->busy, ps->n_cpu_slots * sizeof(uint64_t));
       memcpy(ps->prev_total, ps->total, ps->n_cpu_slots * sizeof(uint64_t));
       ps->have_prev = true;
