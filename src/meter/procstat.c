@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/fileio.h"
 #include "base/util.h"
 
 #define STAT_PERIOD_NS (100 * INT64_C(1000000))
@@ -330,8 +331,9 @@ enum gm_status gm__procstat_open(const char *procfs, int track_pid,
   gm__fmt(ps->stat_path, sizeof(ps->stat_path), "%s/stat", procfs);
   gm__fmt(ps->meminfo_path, sizeof(ps->meminfo_path), "%s/meminfo", procfs);
   ps->track_pid = track_pid;
-  ps->stat_fd = open(ps->stat_path, O_RDONLY | O_CLOEXEC);
-  ps->meminfo_fd = open(ps->meminfo_path, O_RDONLY | O_CLOEXEC);
+  /* Regular files only: a FIFO at a fake root must not block the meter. */
+  gm__file_open_regular(ps->stat_path, &ps->stat_fd, NULL, NULL, 0);
+  gm__file_open_regular(ps->meminfo_path, &ps->meminfo_fd, NULL, NULL, 0);
   ps->clk_tck = sysconf(_SC_CLK_TCK);
   if (ps->clk_tck <= 0)
     ps->clk_tck = 100;
@@ -342,10 +344,14 @@ enum gm_status gm__procstat_open(const char *procfs, int track_pid,
 
   char *text = NULL;
   size_t len = 0;
-  enum gm_status rc = gm__read_all(ps->stat_path, &text, &len);
+  char why[128];
+  enum gm_status rc = gm__file_read_max(ps->stat_path, GM__READ_ALL_MAX, &text,
+                                        &len, why, sizeof(why));
+  if (rc == GM_OK && ps->stat_fd < 0)
+    rc = GM_ERR_IO; /* replaced meanwhile */
   if (rc != GM_OK) {
     gm__fmt(probe->reason, sizeof(probe->reason), "cannot read '%s': %s",
-            ps->stat_path, gm_status_str(rc));
+            ps->stat_path, rc == GM_ERR_PARSE ? why : gm_status_str(rc));
     gm__fmt(probe->fix, sizeof(probe->fix),
             "mount procfs (mount -t proc proc /proc) or set GREENML_PROCFS");
     gm__procstat_close(ps);
