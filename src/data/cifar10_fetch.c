@@ -449,6 +449,25 @@ static enum gm_status extract(const char *archive, const char *stage,
   while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK ||
          r == ARCHIVE_WARN) {
     const char *name = archive_entry_pathname(e);
+    int idx = -1;
+    if (name && archive_entry_filetype(e) == AE_IFREG) {
+      const char *slash = strrchr(name, '/');
+      idx = member_index(slash ? slash + 1 : name);
+    }
+    const char *base = idx >= 0 ? member_name((unsigned)idx) : NULL;
+    uint64_t max = idx >= 0 ? member_max((unsigned)idx) : 0;
+    if (base && archive_entry_size_is_set(e) &&
+        (uint64_t)archive_entry_size(e) > max) {
+      gm__data_err(err, err_size,
+                   "'%s' holds a '%s' of %lld bytes, more than %llu, the size "
+                   "of a CIFAR-10 %s: refused",
+                   archive, base, (long long)archive_entry_size(e),
+                   (unsigned long long)max,
+                   idx <= GM_CIFAR10_TRAIN_FILES ? "batch file"
+                                                 : "greenml manifest");
+      rc = GM_ERR_PARSE;
+      goto out;
+    }
     /* Every member counts, extracted or skipped: skipping one still
      * decompresses it. */
     if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0)
@@ -461,27 +480,10 @@ static enum gm_status extract(const char *archive, const char *stage,
       rc = GM_ERR_PARSE;
       goto out;
     }
-    if (!name || archive_entry_filetype(e) != AE_IFREG)
+    if (!base)
       continue;
-    const char *slash = strrchr(name, '/');
-    int idx = member_index(slash ? slash + 1 : name);
-    if (idx < 0)
-      continue;
-    const char *base = member_name((unsigned)idx);
     if (written[idx]) {
       gm__data_err(err, err_size, "'%s' holds '%s' twice", archive, base);
-      rc = GM_ERR_PARSE;
-      goto out;
-    }
-    uint64_t max = member_max((unsigned)idx);
-    if (archive_entry_size_is_set(e) && (uint64_t)archive_entry_size(e) > max) {
-      gm__data_err(err, err_size,
-                   "'%s' holds a '%s' of %lld bytes, more than %llu, the size "
-                   "of a CIFAR-10 %s: refused",
-                   archive, base, (long long)archive_entry_size(e),
-                   (unsigned long long)max,
-                   idx <= GM_CIFAR10_TRAIN_FILES ? "batch file"
-                                                 : "greenml manifest");
       rc = GM_ERR_PARSE;
       goto out;
     }
