@@ -407,9 +407,14 @@ enum gm_status gm__procstat_open(const char *procfs, int track_pid,
   for (size_t i = 0; i < ps->n_metrics; i++)
     ps->values[i] = NAN;
   read_meminfo(ps);
+  char mem[64];
+  if (isnan(ps->mem_total))
+    gm__fmt(mem, sizeof(mem), "unknown (no believable MemTotal)");
+  else
+    gm__fmt(mem, sizeof(mem), "%.1f GiB", ps->mem_total / 1073741824.0);
   gm__fmt(probe->found, sizeof(probe->found),
-          "%zu CPUs in '%s'; memory %.1f GiB in '%s'%s", online, ps->stat_path,
-          ps->mem_total / 1073741824.0, ps->meminfo_path,
+          "%zu CPUs in '%s'; memory %s in '%s'%s", online, ps->stat_path, mem,
+          ps->meminfo_path,
           track_pid > 0 ? "; process tree CPU time and RSS" : "");
   *out = ps;
   return GM_OK;
