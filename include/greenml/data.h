@@ -81,8 +81,10 @@ struct gm_cifar10;
 GM_API const char *gm_cifar10_file_name(unsigned file);
 
 /* Loads one split from the directory dir (not retained). Checks that every
- * file of the split exists and has the expected size (30730000 bytes, or the
- * manifest's count x 3073 for a synthetic set) and that every label is < 10.
+ * file of the split exists, is a regular file (a FIFO or a device is
+ * refused, never opened) and has the expected size (30730000 bytes, or the
+ * manifest's count x 3073 for a synthetic set) and that every label is < 10;
+ * the CRC-32 of the bytes is computed on the way (gm_cifar10_identity).
  * On success *out is a new handle owned by the caller (gm_cifar10_close).
  * Statuses: GM_ERR_NOT_FOUND when a file is missing; GM_ERR_PARSE when a file
  * has the wrong size, a bad label or the manifest is malformed;
@@ -181,8 +183,10 @@ GM_API void gm_cifar10_epoch_order(uint32_t *order, size_t n, uint64_t seed,
  * and per-pixel noise; labels are balanced (counts differ by at most one per
  * file) in a shuffled order. The bytes depend on seed only. Existing files
  * of the same names are replaced (each written under a temporary name, then
- * renamed). GM_ERR_INVALID_ARG for a count out of range; GM_ERR_PERMISSION or
- * GM_ERR_IO when dir or a file cannot be created or written. */
+ * renamed; the temporary file is created exclusively, so a symlink planted
+ * at its name is removed, never written through). GM_ERR_INVALID_ARG for a
+ * count out of range; GM_ERR_PERMISSION or GM_ERR_IO when dir or a file
+ * cannot be created or written. */
 GM_API enum gm_status gm_cifar10_synth(const char *dir, uint64_t seed,
                                        size_t train_per_batch,
                                        size_t test_count, char *err,
