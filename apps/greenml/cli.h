@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 /* Exit codes of greenml itself (sysexits.h values). `measure` otherwise
  * exits with its command's status: 127 when it cannot be started, 128+N when
@@ -197,6 +198,12 @@ void gm_cli_error(const char *cmd, const char *fmt, ...)
  * when dir exists but is not a directory (ENOTDIR). */
 bool gm_cli_mkdirs(const char *dir);
 
+/* "a regular file", "a directory", "a FIFO", "a character device", ... */
+const char *gm_cli_file_kind(mode_t mode);
+
+/* The largest --dmidecode file accepted. */
+#define GM_CLI_DMIDECODE_MAX_BYTES ((uint64_t)16 << 20)
+
 /* The default database path: $XDG_DATA_HOME/greenml/greenml.db, else
  * ~/.local/share/greenml/greenml.db. The directory is created. */
 bool gm_cli_default_db(char *buf, size_t size);
@@ -231,8 +238,11 @@ int gm_cli_measure_idle(const char *cmd, const struct gm_cli_meter_opts *mo,
                         int64_t dur_ns, struct gm_store *st, int64_t host_id,
                         struct gm_idle_baseline **out);
 /* Opens the CIFAR-10 split in data (a directory) or, for "synthetic", a
- * generated set cached under $XDG_CACHE_HOME/greenml/synthetic-SEED (made on
- * first use; says so on stderr). Returns 0 or an exit code after printing. */
+ * generated set cached under $XDG_CACHE_HOME/greenml/synthetic-SEED, else
+ * $HOME/.cache/greenml/synthetic-SEED (made on first use, the two greenml
+ * levels mode 0700 and refused unless this user's own; says so on stderr;
+ * with neither variable set, an error naming them, never /tmp). Returns 0
+ * or an exit code after printing. */
 int gm_cli_open_cifar(const char *cmd, const char *data, uint64_t seed,
                       enum gm_cifar10_split split, struct gm_cifar10 **out);
 

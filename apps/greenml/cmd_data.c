@@ -22,7 +22,7 @@
 static const char usage_text[] =
     "usage: greenml data <subcommand> [options]\n"
     "\n"
-    "  fetch cifar10 [--dir D] [--url URL] [--md5 HEX]\n"
+    "  fetch cifar10 [--dir D] [--url URL] [--md5 HEX] [limits]\n"
     "                 download the CIFAR-10 binary archive, verify its MD5,\n"
     "                 extract the six .bin files into D and validate them\n"
     "  synth [--dir D] [--seed S] [--train-per-batch N] [--test N]\n"
@@ -34,6 +34,9 @@ static const char usage_text[] =
 
 static const char fetch_usage[] =
     "usage: greenml data fetch cifar10 [--dir D] [--url URL] [--md5 HEX]\n"
+    "                                  [--max-filesize N] [--connect-timeout "
+    "S]\n"
+    "                                  [--speed-limit B] [--speed-time S]\n"
     "\n"
     "Downloads the CIFAR-10 binary archive into D/" GM_CIFAR10_ARCHIVE
     ".part,\n"
@@ -51,9 +54,20 @@ static const char fetch_usage[] =
     "  --md5 HEX   expected MD5 of the archive (default\n"
     "              " GM_CIFAR10_MD5 ", the official one)\n"
     "\n"
+    "Limits (an error names the one reached; the .part file is deleted):\n"
+    "  --max-filesize N     largest download, bytes, or with K, M or G\n"
+    "                       (KiB, MiB, GiB; default 256M; the archive is\n"
+    "                       170052171 bytes)\n"
+    "  --connect-timeout S  seconds to connect (default 30)\n"
+    "  --speed-limit B      abandon a transfer slower than B bytes/s ...\n"
+    "  --speed-time S       ... for S seconds in a row (defaults 1024, 60)\n"
+    "Each extracted batch file may not exceed its known size (30730000\n"
+    "bytes); the archive is extracted into a private directory of D and\n"
+    "installed only when it validates.\n"
+    "\n"
     "Progress is shown when stderr is a terminal. Exit status: 0 done, 64\n"
-    "usage, 65 checksum mismatch or bad archive, 73 D cannot be created, 74\n"
-    "network, HTTP or write error.\n"
+    "usage, 65 checksum mismatch, bad archive or a size limit passed, 73 D\n"
+    "cannot be created, 74 network, HTTP, timeout or write error.\n"
     "\n"
     "Offline, 'greenml train --data synthetic' (and infer, bench) use\n"
     "generated data in the same format instead.\n";
@@ -161,6 +175,35 @@ static void on_progress(uint64_t done, uint64_t total, void *ctx) {
   fflush(stderr);
 }
 
+/* A positive integer, with an optional K, M or G (1024-based) suffix when
+ * suffixed; at most max. */
+static bool parse_limit(const char *s, bool suffixed, uint64_t max,
+                        uint64_t *out) {
+  char *end;
+  errno = 0;
+  if (!s || *s < '0' || *s > '9')
+    return false;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || v == 0)
+    return false;
+  unsigned shift = 0;
+  if (suffixed && *end) {
+    shift = *end == 'K' || *end == 'k'   ? 10
+            : *end == 'M' || *end == 'm' ? 20
+            : *end == 'G' || *end == 'g' ? 30
+                                         : 64;
+    if (shift == 64)
+      return false;
+    end++;
+    if (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0)
+      end += strlen(end);
+  }
+  if (*end || v > (max >> shift))
+    return false;
+  *out = (uint64_t)v << shift;
+  return true;
+}
+
 static bool is_md5(const char *s) {
   if (strlen(s) != 32)
     return false;
@@ -172,15 +215,50 @@ static bool is_md5(const char *s) {
 
 static int data_fetch(int argc, char **argv) {
   const char *dir = DEFAULT_DIR, *url = NULL, *md5 = NULL;
+  struct gm_cifar10_fetch_limits lim = gm_cifar10_fetch_limits_default();
+  enum { O_MAX = 256, O_CONNECT, O_SPEED, O_SPEED_TIME };
   static const struct option longopts[] = {{"dir", 1, 0, 'd'},
                                            {"url", 1, 0, 'u'},
                                            {"md5", 1, 0, 'm'},
+                                           {"max-filesize", 1, 0, O_MAX},
+                                           {"connect-timeout", 1, 0, O_CONNECT},
+                                           {"speed-limit", 1, 0, O_SPEED},
+                                           {"speed-time", 1, 0, O_SPEED_TIME},
                                            {"help", 0, 0, 'h'},
                                            {0}};
   int opt;
   optind = 1;
   while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    uint64_t v = 0;
     switch (opt) {
+    case O_MAX:
+      if (!parse_limit(optarg, true, UINT64_C(1) << 40, &v)) {
+        gm_cli_error("data fetch",
+                     "--max-filesize '%s' is not a size from 1 byte to 1T "
+                     "(bytes, or with K, M or G: 300M)",
+                     optarg);
+        return GM_EXIT_USAGE;
+      }
+      lim.max_archive_bytes = v;
+      break;
+    case O_CONNECT:
+    case O_SPEED:
+    case O_SPEED_TIME:
+      if (!parse_limit(optarg, false, 1000000000, &v)) {
+        gm_cli_error("data fetch", "--%s '%s' is not a positive integer",
+                     opt == O_CONNECT ? "connect-timeout"
+                     : opt == O_SPEED ? "speed-limit"
+                                      : "speed-time",
+                     optarg);
+        return GM_EXIT_USAGE;
+      }
+      if (opt == O_CONNECT)
+        lim.connect_timeout_s = (long)v;
+      else if (opt == O_SPEED)
+        lim.low_speed_bytes_per_s = (long)v;
+      else
+        lim.low_speed_time_s = (long)v;
+      break;
     case 'd':
       dir = optarg;
       break;
@@ -237,8 +315,8 @@ static int data_fetch(int argc, char **argv) {
   char err[2048];
   if (p.tty)
     fprintf(stderr, "fetching %s into '%s'\n", url ? url : GM_CIFAR10_URL, dir);
-  enum gm_status rc =
-      gm_cifar10_fetch(url, dir, md5, on_progress, &p, &info, err, sizeof(err));
+  enum gm_status rc = gm_cifar10_fetch_ex(url, dir, md5, &lim, on_progress, &p,
+                                          &info, err, sizeof(err));
   if (p.shown)
     fputc('\n', stderr);
   if (rc != GM_OK && info.transfer_failed && !file_url) {

@@ -41,8 +41,9 @@ static const char train_usage[] =
     "  --backend NAME       compute backend (default: the fastest)\n"
     "  --checkpoint FILE    default ./checkpoints/MODEL.ckpt\n"
     "  --resume             continue from the checkpoint's epoch (made with\n"
-    "                       the same flags: a checkpoint of another seed,\n"
-    "                       lr, batch size, schedule or limit is refused)\n"
+    "                       the same flags and data: a checkpoint of another\n"
+    "                       seed, lr, batch size, schedule, limit or data\n"
+    "                       set is refused, as is one failing its checksum)\n"
     "  --limit-batches K    at most K batches per epoch (short runs)\n"
     "  --schedule S         learning rate per epoch: constant (default) or\n"
     "                       cosine annealing from --lr to 0 over --epochs\n"
@@ -81,29 +82,129 @@ struct run_opts {
   bool cosine;
 };
 
-/* Opens DIR or, for "synthetic", generates a data set under the XDG cache
+/* Checks that base, the directory the cache goes in, cannot be rearranged
+ * by another user: owned by this user or root, and writable by others only
+ * when sticky (as /tmp is: then nobody else can rename what we make). */
+static int check_cache_base(const char *cmd, const char *base,
+                            const char *var) {
+  struct stat st;
+  if (stat(base, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    gm_cli_error(cmd, "the cache directory %s '%s' is not a directory", var,
+                 base);
+    return GM_EXIT_CANTCREAT;
+  }
+  if ((st.st_uid != geteuid() && st.st_uid != 0) ||
+      ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))) {
+    gm_cli_error(cmd,
+                 "the cache directory %s '%s' can be changed by another user "
+                 "(owner uid %u, mode %03o): set %s to a directory of yours",
+                 var, base, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
+                 var[0] == '$' ? var + 1 : var);
+    return GM_EXIT_CANTCREAT;
+  }
+  return 0;
+}
+
+/* Makes dir (mode 0700) when missing and checks that it is greenml's own: a
+ * directory, not a symlink, owned by this user and writable by nobody else.
+ * Anything else may have been planted by another user: refused. */
+static int private_dir(const char *cmd, const char *dir) {
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    gm_cli_error(cmd, "cannot create '%s': %s", dir, strerror(errno));
+    return GM_EXIT_CANTCREAT;
+  }
+  struct stat st;
+  if (lstat(dir, &st) != 0) {
+    gm_cli_error(cmd, "cannot create '%s': %s", dir, strerror(errno));
+    return GM_EXIT_CANTCREAT;
+  }
+  const char *bad = NULL;
+  char why[160];
+  if (!S_ISDIR(st.st_mode)) {
+    snprintf(why, sizeof(why), "is %s, not a directory",
+             gm_cli_file_kind(st.st_mode));
+    bad = why;
+  } else if (st.st_uid != geteuid()) {
+    snprintf(why, sizeof(why), "belongs to uid %u, not to you (uid %u)",
+             (unsigned)st.st_uid, (unsigned)geteuid());
+    bad = why;
+  } else if (st.st_mode & 022) {
+    snprintf(why, sizeof(why), "is writable by others (mode %03o)",
+             (unsigned)(st.st_mode & 07777));
+    bad = why;
+  }
+  if (bad) {
+    gm_cli_error(cmd,
+                 "refusing the cache directory '%s': it %s; another user may "
+                 "control it. Remove it, or set XDG_CACHE_HOME to a private "
+                 "directory",
+                 dir, bad);
+    return GM_EXIT_CANTCREAT;
+  }
+  return 0;
+}
+
+/* The directory of the generated data set of seed: $XDG_CACHE_HOME/greenml/
+ * synthetic-SEED, else $HOME/.cache/greenml/synthetic-SEED (absolute paths
+ * only); greenml/ and synthetic-SEED/ are private (private_dir). Never a
+ * shared directory such as /tmp by default. Returns 0 or an exit code after
+ * printing. */
+static int synthetic_dir(const char *cmd, uint64_t seed, char *dir,
+                         size_t size) {
+  const char *cache = getenv("XDG_CACHE_HOME");
+  const char *home = getenv("HOME");
+  char base[1024];
+  const char *var;
+  if (cache && cache[0] == '/') {
+    snprintf(base, sizeof(base), "%s", cache);
+    var = "$XDG_CACHE_HOME";
+  } else if (home && home[0] == '/') {
+    snprintf(base, sizeof(base), "%s/.cache", home);
+    var = "$HOME/.cache";
+  } else {
+    gm_cli_error(cmd,
+                 "--data synthetic needs a cache directory and neither "
+                 "XDG_CACHE_HOME nor HOME is set to an absolute path: set "
+                 "XDG_CACHE_HOME (or HOME) to a directory of yours, or write "
+                 "the data with 'greenml data synth --dir DIR --seed %llu' "
+                 "and pass --data DIR",
+                 (unsigned long long)seed);
+    return GM_EXIT_CANTCREAT;
+  }
+  if (!gm_cli_mkdirs(base)) {
+    gm_cli_error(cmd, "cannot create '%s': %s", base, strerror(errno));
+    return GM_EXIT_CANTCREAT;
+  }
+  int ec = check_cache_base(cmd, base, var);
+  if (ec)
+    return ec;
+  char mid[1100];
+  int n = snprintf(mid, sizeof(mid), "%s/greenml", base);
+  if (n < 0 || (size_t)n >= sizeof(mid) ||
+      (size_t)snprintf(dir, size, "%s/synthetic-%llu", mid,
+                       (unsigned long long)seed) >= size) {
+    gm_cli_error(cmd, "the cache path under '%s' is too long", base);
+    return GM_EXIT_CANTCREAT;
+  }
+  if ((ec = private_dir(cmd, mid)) || (ec = private_dir(cmd, dir)))
+    return ec;
+  return 0;
+}
+
+/* Opens DIR or, for "synthetic", generates a data set under the cache
  * directory (once per seed). */
 int gm_cli_open_cifar(const char *cmd, const char *data, uint64_t seed,
                       enum gm_cifar10_split split, struct gm_cifar10 **out) {
-  char dir[1024];
+  char dir[1200];
   const char *path = data;
   if (strcmp(data, "synthetic") == 0) {
-    const char *cache = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
-    if (cache && *cache)
-      snprintf(dir, sizeof(dir), "%s/greenml/synthetic-%llu", cache,
-               (unsigned long long)seed);
-    else
-      snprintf(dir, sizeof(dir), "%s/.cache/greenml/synthetic-%llu",
-               home && *home ? home : "/tmp", (unsigned long long)seed);
+    int ec = synthetic_dir(cmd, seed, dir, sizeof(dir));
+    if (ec)
+      return ec;
     path = dir;
-    char probe[1100];
+    char probe[1300];
     snprintf(probe, sizeof(probe), "%s/%s", dir, GM_CIFAR10_MANIFEST);
     if (access(probe, R_OK) != 0) {
-      if (!gm_cli_mkdirs(dir)) {
-        gm_cli_error(cmd, "cannot create '%s': %s", dir, strerror(errno));
-        return GM_EXIT_CANTCREAT;
-      }
       char err[512];
       if (gm_cifar10_synth(dir, seed, 1000, 1000, err, sizeof(err)) != GM_OK) {
         gm_cli_error(cmd, "cannot generate synthetic data: %s", err);
@@ -117,7 +218,7 @@ int gm_cli_open_cifar(const char *cmd, const char *data, uint64_t seed,
               dir);
     said = true;
   }
-  char err[512];
+  char err[2048];
   enum gm_status rc = gm_cifar10_open(path, split, out, err, sizeof(err));
   if (rc == GM_OK)
     return 0;
@@ -294,11 +395,24 @@ int cmd_train(int argc, char **argv) {
     mkdir("checkpoints", 0755);
     snprintf(ckpt, sizeof(ckpt), "checkpoints/%s.ckpt", o.model);
   }
+  /* Where the checkpoints go is checked before any work, not after the
+   * first epoch. */
+  char cerr[1400];
+  if (gm_train_check_checkpoint_path(ckpt, cerr, sizeof(cerr)) != GM_OK) {
+    gm_cli_error("train", "%s", cerr);
+    return GM_EXIT_CANTCREAT;
+  }
+  if (o.resume && access(ckpt, F_OK) != 0) {
+    gm_cli_error("train", "--resume: cannot open checkpoint '%s': %s", ckpt,
+                 strerror(errno));
+    return GM_EXIT_NOINPUT;
+  }
   struct gm_cifar10 *ds = NULL;
   struct gm_train *t = NULL;
   ec = gm_cli_open_cifar("train", o.w.data, o.w.seed, GM_CIFAR10_TRAIN, &ds);
   if (ec || (ec = make_trainer("train", &o, &t)))
     goto out;
+  gm_train_use_data(t, ds);
   uint32_t start_epoch = 0;
   if (o.resume) {
     enum gm_status rc = gm_train_resume(t, ckpt, &start_epoch);

@@ -100,16 +100,35 @@ int gm_cli_meter_opt(struct gm_cli_meter_opts *o, int opt, const char *arg,
       return -1;
     }
     return 1;
-  case GM_OPT_DMIDECODE:
-    if (access(arg, R_OK) != 0) {
+  case GM_OPT_DMIDECODE: {
+    /* A saved text file only: a FIFO (`<(dmidecode)`) would block and a
+     * device such as /dev/zero never ends. stat does not open it. */
+    struct stat st;
+    if (stat(arg, &st) != 0 || access(arg, R_OK) != 0) {
       gm_cli_error(cmd,
                    "--dmidecode '%s' cannot be read: %s; save it with: sudo "
                    "dmidecode -t memory > dimms.txt",
                    arg, strerror(errno));
       return -2;
     }
+    if (!S_ISREG(st.st_mode)) {
+      gm_cli_error(cmd,
+                   "--dmidecode '%s' is %s, not a regular file; save the "
+                   "output first: sudo dmidecode -t memory > dimms.txt",
+                   arg, gm_cli_file_kind(st.st_mode));
+      return -1;
+    }
+    if ((uint64_t)st.st_size > GM_CLI_DMIDECODE_MAX_BYTES) {
+      gm_cli_error(cmd,
+                   "--dmidecode '%s' is %lld bytes, more than the %llu bytes "
+                   "(16 MiB) a `dmidecode -t memory` output can be",
+                   arg, (long long)st.st_size,
+                   (unsigned long long)GM_CLI_DMIDECODE_MAX_BYTES);
+      return -1;
+    }
     o->dmidecode_file = arg;
     return 1;
+  }
   case GM_OPT_NO_GPU:
     o->no_gpu = true;
     return 1;
@@ -126,6 +145,24 @@ struct gm_meter_config gm_cli_meter_config(const struct gm_cli_meter_opts *o) {
   c.dmidecode_file = o->dmidecode_file;
   c.no_gpu = o->no_gpu;
   return c;
+}
+
+const char *gm_cli_file_kind(mode_t mode) {
+  if (S_ISREG(mode))
+    return "a regular file";
+  if (S_ISDIR(mode))
+    return "a directory";
+  if (S_ISFIFO(mode))
+    return "a FIFO";
+  if (S_ISCHR(mode))
+    return "a character device";
+  if (S_ISBLK(mode))
+    return "a block device";
+  if (S_ISSOCK(mode))
+    return "a socket";
+  if (S_ISLNK(mode))
+    return "a symbolic link";
+  return "a special file";
 }
 
 bool gm_cli_mkdirs(const char *dir) {

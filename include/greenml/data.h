@@ -81,8 +81,10 @@ struct gm_cifar10;
 GM_API const char *gm_cifar10_file_name(unsigned file);
 
 /* Loads one split from the directory dir (not retained). Checks that every
- * file of the split exists and has the expected size (30730000 bytes, or the
- * manifest's count x 3073 for a synthetic set) and that every label is < 10.
+ * file of the split exists, is a regular file (a FIFO or a device is
+ * refused, never opened) and has the expected size (30730000 bytes, or the
+ * manifest's count x 3073 for a synthetic set) and that every label is < 10;
+ * the CRC-32 of the bytes is computed on the way (gm_cifar10_identity).
  * On success *out is a new handle owned by the caller (gm_cifar10_close).
  * Statuses: GM_ERR_NOT_FOUND when a file is missing; GM_ERR_PARSE when a file
  * has the wrong size, a bad label or the manifest is malformed;
@@ -102,6 +104,23 @@ GM_API void gm_cifar10_close(struct gm_cifar10 *ds);
 GM_API size_t gm_cifar10_count(const struct gm_cifar10 *ds);
 /* True when the directory held a synthetic data set (a manifest). */
 GM_API bool gm_cifar10_is_synthetic(const struct gm_cifar10 *ds);
+/* What identifies the data a split was loaded from: a checkpoint records
+ * it, and resuming compares it (train.h). */
+struct gm_cifar10_identity {
+  enum gm_cifar10_split split;
+  bool synthetic; /* a manifest was there */
+  uint64_t seed;  /* the manifest's seed; 0 for CIFAR-10 */
+  size_t count;   /* images */
+  uint32_t crc32; /* CRC-32 (zlib's) of the split's files, in file order:
+                     every byte loaded */
+  char dir[1024]; /* the directory given to gm_cifar10_open (not compared:
+                     the same files elsewhere are the same data) */
+};
+/* Fills *out for ds (all zero for NULL). The CRC is computed while loading,
+ * so this costs nothing. */
+GM_API void gm_cifar10_identity(const struct gm_cifar10 *ds,
+                                struct gm_cifar10_identity *out);
+
 /* Label 0..9 of image i (i < count; 0 beyond). */
 GM_API int gm_cifar10_label(const struct gm_cifar10 *ds, size_t i);
 /* The 3072 pixel bytes of image i (R plane, G plane, B plane, row-major),
@@ -164,12 +183,32 @@ GM_API void gm_cifar10_epoch_order(uint32_t *order, size_t n, uint64_t seed,
  * and per-pixel noise; labels are balanced (counts differ by at most one per
  * file) in a shuffled order. The bytes depend on seed only. Existing files
  * of the same names are replaced (each written under a temporary name, then
- * renamed). GM_ERR_INVALID_ARG for a count out of range; GM_ERR_PERMISSION or
- * GM_ERR_IO when dir or a file cannot be created or written. */
+ * renamed; the temporary file is created exclusively, so a symlink planted
+ * at its name is removed, never written through). GM_ERR_INVALID_ARG for a
+ * count out of range; GM_ERR_PERMISSION or GM_ERR_IO when dir or a file
+ * cannot be created or written. */
 GM_API enum gm_status gm_cifar10_synth(const char *dir, uint64_t seed,
                                        size_t train_per_batch,
                                        size_t test_count, char *err,
                                        size_t err_size);
+
+/* The limits of a download. The archive is 170052171 bytes; a batch file
+ * 30730000. */
+#define GM_CIFAR10_MAX_ARCHIVE_BYTES ((uint64_t)256 << 20) /* 256 MiB */
+#define GM_CIFAR10_MAX_EXPANDED_BYTES ((uint64_t)512 << 20)
+#define GM_CIFAR10_MANIFEST_MAX_BYTES ((uint64_t)64 << 10)
+struct gm_cifar10_fetch_limits {
+  /* Largest body accepted: a larger Content-Length is refused before the
+   * transfer, a longer body stopped when it passes the limit. */
+  uint64_t max_archive_bytes;
+  long connect_timeout_s; /* to establish the connection */
+  /* A transfer slower than low_speed_bytes_per_s for low_speed_time_s
+   * seconds in a row is abandoned (libcurl's LOW_SPEED_LIMIT/TIME). */
+  long low_speed_bytes_per_s;
+  long low_speed_time_s;
+};
+/* 256 MiB, 30 s, 1024 bytes/s over 60 s. */
+GM_API struct gm_cifar10_fetch_limits gm_cifar10_fetch_limits_default(void);
 
 /* Progress of a download: done_bytes received so far, total_bytes expected
  * (0 while unknown). Called from the thread running gm_cifar10_fetch. */
@@ -194,28 +233,43 @@ struct gm_cifar10_fetch_info {
  * 2. when DIR/GM_CIFAR10_ARCHIVE exists with the expected MD5 it is used;
  *    otherwise url (NULL: GM_CIFAR10_URL; http or https, redirects followed
  *    to http or https only; or file:// for an archive already on disk) is
- *    downloaded with libcurl into DIR/cifar-10-binary.tar.gz.part
- *    (truncated first: no resume), its MD5 computed on the way, and renamed
- *    to DIR/cifar-10-binary.tar.gz when it equals expected_md5 (NULL:
- *    GM_CIFAR10_MD5; 32 hex digits, any case);
+ *    downloaded with libcurl into DIR/cifar-10-binary.tar.gz.part (created
+ *    afresh and exclusively: whatever stood at that path, a symlink
+ *    included, is removed, never written through), its MD5 computed on the
+ *    way, and renamed to DIR/cifar-10-binary.tar.gz when it equals
+ *    expected_md5 (NULL: GM_CIFAR10_MD5; 32 hex digits, any case). The
+ *    transfer is bounded by limits (NULL: gm_cifar10_fetch_limits_default):
+ *    a body over max_archive_bytes, a connection not made within
+ *    connect_timeout_s, and a transfer below low_speed_bytes_per_s for
+ *    low_speed_time_s are errors naming the limit, and the .part is
+ *    deleted;
  * 3. the six .bin files (and GM_CIFAR10_MANIFEST when the archive has one)
  *    are extracted with libarchive, by base name, from any directory of the
- *    archive (the official one holds cifar-10-batches-bin/); nothing else is
- *    written and no path from the archive is used. A stale manifest in dir
- *    is removed when the archive has none;
- * 4. both splits are loaded to validate them, and the archive is deleted.
+ *    archive (the official one holds cifar-10-batches-bin/), into a private
+ *    staging directory DIR/.greenml-fetch-XXXXXX (mode 0700); no path from
+ *    the archive is used. A batch file over GM_CIFAR10_FILE_BYTES, a
+ *    manifest over GM_CIFAR10_MANIFEST_MAX_BYTES, or an archive whose
+ *    members add up to more than GM_CIFAR10_MAX_EXPANDED_BYTES is refused
+ *    while extracting;
+ * 4. both splits are loaded from the staging directory to validate them;
+ *    only then are the files renamed into dir (a stale manifest in dir is
+ *    removed when the archive has none), and the archive deleted. A data set
+ *    that does not validate leaves dir as it was: the staging directory and
+ *    the archive are deleted.
  *
  * dir is created when missing (one level). progress (may be NULL) is called
  * as bytes arrive, ctx passed through. info (may be NULL) receives what was
- * done. Statuses: GM_ERR_IO for network failures and HTTP errors (the message
- * names the URL and the HTTP status code) and for write failures (a verified
- * archive is then kept for step 2 of the next call); GM_ERR_PARSE for a
- * checksum mismatch (the download is deleted, nothing is extracted), an
- * archive that is not a gzip'ed tar or lacks a batch file (the archive is
- * deleted), and a data set that does not validate; GM_ERR_PERMISSION when dir
- * or a file in it cannot be created; GM_ERR_INVALID_ARG for a bad
- * expected_md5 or URL scheme; GM_ERR_UNAVAILABLE when libcurl cannot be
- * initialised or OpenSSL has no MD5 (FIPS mode); GM_ERR_NO_MEMORY.
+ * done. Statuses: GM_ERR_IO for network failures, HTTP errors (the message
+ * names the URL and the HTTP status code), timeouts (naming the limit) and
+ * write failures (a verified archive is then kept for step 2 of the next
+ * call); GM_ERR_PARSE for a checksum mismatch (the download is deleted,
+ * nothing is extracted), a body over max_archive_bytes, an archive that is
+ * not a gzip'ed tar, lacks a batch file or has a member over its limit (the
+ * archive is deleted), and a data set that does not validate;
+ * GM_ERR_PERMISSION when dir or a file in it cannot be created;
+ * GM_ERR_INVALID_ARG for a bad expected_md5, URL scheme or limit;
+ * GM_ERR_UNAVAILABLE when libcurl cannot be initialised or OpenSSL has no
+ * MD5 (FIPS mode); GM_ERR_NO_MEMORY.
  *
  * Blocks until done (minutes for the official 162 MB). Calls
  * curl_global_init/curl_global_cleanup around the transfer: with a libcurl
@@ -226,5 +280,12 @@ GM_API enum gm_status gm_cifar10_fetch(const char *url, const char *dir,
                                        void *ctx,
                                        struct gm_cifar10_fetch_info *info,
                                        char *err, size_t err_size);
+/* The same with explicit limits (NULL: the defaults; every field > 0). */
+GM_API enum gm_status
+gm_cifar10_fetch_ex(const char *url, const char *dir, const char *expected_md5,
+                    const struct gm_cifar10_fetch_limits *limits,
+                    gm_cifar10_progress_fn progress, void *ctx,
+                    struct gm_cifar10_fetch_info *info, char *err,
+                    size_t err_size);
 
 #endif

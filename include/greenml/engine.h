@@ -107,15 +107,20 @@ struct gm_nn_checkpoint_info {
 };
 
 /* Writes parameters, running statistics, batch counters, momentum buffers
- * and the SGD step count to path atomically (a temporary file renamed over
- * it after fsync), so a crash leaves the previous checkpoint intact. */
+ * and the SGD step count, under a CRC-32 of the whole file, to path
+ * atomically (PATH.tmp~, created exclusively: a symlink planted there is
+ * removed, never written through; renamed over path after fsync), so a
+ * crash leaves the previous checkpoint intact. */
 GM_API enum gm_status
 gm_nn_checkpoint_save(struct gm_nn_engine *e, const char *path,
                       const struct gm_nn_checkpoint_info *info, char *err,
                       size_t err_size);
 /* Loads a checkpoint written for the same model (names and sizes must
- * match). GM_ERR_NOT_FOUND when the file is absent, GM_ERR_PARSE when it is
- * not a checkpoint, is truncated or belongs to another model. */
+ * match), after checking its CRC-32: nothing is loaded unless every byte is
+ * as written. GM_ERR_NOT_FOUND when the file is absent, GM_ERR_PARSE when it
+ * is not a regular file or not a checkpoint, is truncated, fails its
+ * checksum ("fails its checksum"), is of another format version (version 1
+ * had no checksum) or belongs to another model. */
 GM_API enum gm_status gm_nn_checkpoint_load(struct gm_nn_engine *e,
                                             const char *path,
                                             struct gm_nn_checkpoint_info *info,

@@ -15,9 +15,11 @@
  * losses and weights as one that never stopped (tests/unit/test_train.c).
  *
  * A checkpoint is the engine's file (engine.h: parameters, statistics,
- * momentum) plus a record of the configuration it was made with, in
- * PATH.config ("key value" lines). Resuming compares that record with the
- * configuration at hand and refuses a checkpoint made under another one.
+ * momentum, under a CRC-32 checked on loading) plus a record of the
+ * configuration it was made with and of the data it was trained on (their
+ * gm_cifar10_identity), in PATH.config ("key value" lines). Resuming
+ * compares that record with the configuration and data at hand and refuses
+ * a checkpoint made under other ones, naming every difference.
  *
  * Errors: every fallible call returns enum gm_status; the message is in
  * gm_train_last_error (gm_train_create: in err). Nothing is printed. A
@@ -154,23 +156,44 @@ GM_API enum gm_status gm_train_infer(struct gm_train *t,
 
 /* ---- checkpoints --------------------------------------------------------- */
 
+/* Records the data set t trains on (gm_train_epoch does it too, with the
+ * set it is given): the record of a checkpoint written afterwards holds its
+ * identity (data.h, gm_cifar10_identity), and gm_train_resume compares a
+ * checkpoint's with it. ds (NULL: forget it) is not retained. */
+GM_API void gm_train_use_data(struct gm_train *t, const struct gm_cifar10 *ds);
+
+/* Checks, before any work, that a checkpoint can be written at path: its
+ * directory exists and a file can be created in it (tried: the one test that
+ * holds for root and read-only file systems alike), and path is not a
+ * directory, FIFO or device. GM_ERR_NOT_FOUND when the directory does not
+ * exist (or is not a directory), GM_ERR_PERMISSION or GM_ERR_IO when nothing
+ * can be created in it, GM_ERR_INVALID_ARG for such a path; err (err_size
+ * bytes, may be NULL) receives the message. Nothing is left behind. */
+GM_API enum gm_status
+gm_train_check_checkpoint_path(const char *path, char *err, size_t err_size);
+
 /* Writes the checkpoint of `epochs_done` completed epochs to path and its
- * configuration record to PATH.config, each atomically (a temporary file
- * renamed over it). GM_ERR_IO or GM_ERR_PERMISSION when a file cannot be
- * written. */
+ * record (configuration and data) to PATH.config, each atomically: a
+ * temporary file created exclusively next to it (a symlink planted at its
+ * name is removed, never written through), then renamed over it. GM_ERR_IO
+ * or GM_ERR_PERMISSION when a file cannot be written. */
 GM_API enum gm_status gm_train_save(struct gm_train *t, const char *path,
                                     uint32_t epochs_done);
 
 /* Loads the checkpoint at path to continue training; *epochs_done receives
  * its completed epochs. The record must match t's configuration (model,
  * batch size, learning rate, momentum, weight decay, schedule, seed, batch
- * limit; the epoch count under a cosine schedule): otherwise
+ * limit; the epoch count under a cosine schedule) and, when both are known
+ * (gm_train_use_data; a record written before data identities existed has
+ * none), its data (synthetic or not, the synthetic seed, the image count,
+ * the CRC-32 of the files; not the directory): otherwise
  * GM_ERR_INVALID_ARG, the message naming every difference, and nothing is
  * loaded. A checkpoint without a record (written before records existed)
  * is compared, once loaded, on what the engine's file holds: model and
  * seed. GM_ERR_NOT_FOUND when path does not exist; GM_ERR_PARSE when it or
- * its record is malformed, belongs to another model, or the two disagree on
- * the epoch (a save cut short). After a failure other than a differing
+ * its record is malformed, fails its checksum (a flipped byte), belongs to
+ * another model, or the two disagree on the epoch (a save cut short), and
+ * when path is not a regular file. After a failure other than a differing
  * record the parameters are unspecified (gm_train_init starts afresh). */
 GM_API enum gm_status gm_train_resume(struct gm_train *t, const char *path,
                                       uint32_t *epochs_done);

@@ -89,7 +89,8 @@ _greenml() {
     --refresh | --limit | --epochs | --batch-size | --lr | --seed | \
     --threads | --limit-batches | --samples | --infer-samples | --gap | \
     --run-id | --profile-epochs | --run | --epoch-samples | --url | --md5 | \
-    --train-per-batch | --test)
+    --train-per-batch | --test | --max-filesize | --connect-timeout | \
+    --speed-limit | --speed-time)
     return
     ;;
   esac
@@ -119,7 +120,8 @@ _greenml() {
         mapfile -t COMPREPLY < <(compgen -W "cifar10" -- "$cur")
         return
       fi
-      opts="--dir --url --md5"
+      opts="--dir --url --md5 --max-filesize --connect-timeout --speed-limit
+        --speed-time"
       ;;
     synth) opts="--dir --seed --train-per-batch --test" ;;
     check) opts="--dir" ;;

@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "base/util.h"
 
+#include "base/fileio.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -139,48 +141,7 @@ enum gm_status gm__read_u64(const char *path, uint64_t *out) {
 }
 
 enum gm_status gm__read_all(const char *path, char **out, size_t *len) {
-  *out = NULL;
-  if (len)
-    *len = 0;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return gm__status_from_errno(errno);
-  size_t cap = 4096, got = 0;
-  char *buf = malloc(cap);
-  if (!buf) {
-    close(fd);
-    return GM_ERR_NO_MEMORY;
-  }
-  for (;;) {
-    if (got + 1 >= cap) {
-      char *nb = realloc(buf, cap * 2);
-      if (!nb) {
-        free(buf);
-        close(fd);
-        return GM_ERR_NO_MEMORY;
-      }
-      buf = nb;
-      cap *= 2;
-    }
-    ssize_t n = read(fd, buf + got, cap - 1 - got);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      int err = errno;
-      free(buf);
-      close(fd);
-      return gm__status_from_errno(err);
-    }
-    if (n == 0)
-      break;
-    got += (size_t)n;
-  }
-  close(fd);
-  buf[got] = '\0';
-  *out = buf;
-  if (len)
-    *len = got;
-  return GM_OK;
+  return gm__file_read_max(path, GM__READ_ALL_MAX, out, len, NULL, 0);
 }
 
 const char *gm__root(const char *explicit_root, const char *env_name,

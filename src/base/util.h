@@ -42,8 +42,10 @@ bool gm__parse_u64(const char *s, uint64_t *out);
 /* Parses a finite double occupying the whole string. */
 bool gm__parse_double(const char *s, double *out);
 
-/* Reads a whole file of any size into a malloc'ed buffer (NUL-terminated).
- * *out is owned by the caller (free). */
+/* Reads a whole regular file of at most GM__READ_ALL_MAX bytes (fileio.h)
+ * into a malloc'ed buffer (NUL-terminated). *out is owned by the caller
+ * (free). A FIFO, a device or a directory is GM_ERR_PARSE, as is a larger
+ * file (errno EFBIG); gm__file_read_max says why. */
 enum gm_status gm__read_all(const char *path, char **out, size_t *len);
 
 /* Resolves a root: explicit value, else the environment variable, else the

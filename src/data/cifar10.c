@@ -12,12 +12,21 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
+#include "base/fileio.h"
 #include "base/util.h"
+
+/* Largest manifest read: a few hundred bytes are written. */
+#define MANIFEST_MAX_BYTES ((size_t)64 << 10)
 
 struct gm_cifar10 {
   size_t count;
   bool synthetic;
+  uint64_t seed; /* the manifest's, for a synthetic set */
+  enum gm_cifar10_split split;
+  uint32_t crc32; /* of the split's files, in order */
+  char dir[GM__DATA_PATH_MAX];
   uint8_t *labels; /* count */
   uint8_t *pixels; /* count x GM_CIFAR10_PIXELS */
 };
@@ -99,11 +108,16 @@ static enum gm_status read_manifest(const char *dir, struct manifest *m,
     return rc;
   char *text = NULL;
   size_t len = 0;
-  rc = gm__read_all(path, &text, &len);
+  char why[128];
+  rc = gm__file_read_max(path, MANIFEST_MAX_BYTES, &text, &len, why,
+                         sizeof(why));
   if (rc != GM_OK) {
     if (errno == ENOENT)
       return GM_OK; /* an official data set */
-    gm__data_err(err, err_size, "cannot read '%s': %s", path, strerror(errno));
+    gm__data_err(err, err_size,
+                 "cannot read '%s': %s: run 'greenml data synth --dir %s' to "
+                 "regenerate it",
+                 path, why, dir);
     return rc;
   }
   bool have_format = false, have_seed = false, have_train = false,
@@ -203,13 +217,17 @@ static enum gm_status load_file(struct gm_cifar10 *ds, size_t first,
                                 const char *fix, uint8_t *chunk,
                                 size_t chunk_records, char *err,
                                 size_t err_size) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  int fd = -1;
+  char why[128];
+  enum gm_status rc = gm__file_open_regular(path, &fd, NULL, why, sizeof(why));
+  if (rc != GM_OK) {
     int e = errno;
-    gm__data_err(err, err_size, "cannot read '%s': %s", path, strerror(e));
-    return e == ENOENT ? GM_ERR_NOT_FOUND : gm__status_from_errno(e);
+    if (rc == GM_ERR_PARSE)
+      gm__data_err(err, err_size, "'%s' is %s: %s", path, why, fix);
+    else
+      gm__data_err(err, err_size, "cannot read '%s': %s", path, why);
+    return e == ENOENT ? GM_ERR_NOT_FOUND : rc;
   }
-  enum gm_status rc = GM_OK;
   size_t done = 0;
   while (done < records) {
     size_t want = records - done;
@@ -230,6 +248,8 @@ static enum gm_status load_file(struct gm_cifar10 *ds, size_t first,
       rc = GM_ERR_PARSE;
       goto out;
     }
+    ds->crc32 =
+        (uint32_t)crc32_z(ds->crc32, chunk, want * GM_CIFAR10_RECORD_BYTES);
     for (size_t r = 0; r < want; r++) {
       const uint8_t *rec = chunk + r * GM_CIFAR10_RECORD_BYTES;
       if (rec[0] >= GM_CIFAR10_CLASSES) {
@@ -335,8 +355,15 @@ enum gm_status gm_cifar10_open(const char *dir, enum gm_cifar10_split split,
   uint64_t want_bytes = (uint64_t)per_file * GM_CIFAR10_RECORD_BYTES;
   for (unsigned f = first_file; f < first_file + nfiles; f++) {
     gm__data_path(path, sizeof(path), dir, file_names[f], NULL, 0);
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-      gm__data_err(err, err_size, "'%s' is not a regular file: %s", path, fix);
+    if (stat(path, &st) != 0) {
+      int e = errno;
+      gm__data_err(err, err_size, "cannot read '%s': %s", path, strerror(e));
+      rc = e == ENOENT ? GM_ERR_NOT_FOUND : gm__status_from_errno(e);
+      goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+      gm__data_err(err, err_size, "'%s' is %s, not a regular file: %s", path,
+                   gm__file_kind(st.st_mode), fix);
       rc = GM_ERR_PARSE;
       goto fail;
     }
@@ -366,6 +393,10 @@ enum gm_status gm_cifar10_open(const char *dir, enum gm_cifar10_split split,
     goto nomem;
   ds->count = per_file * nfiles;
   ds->synthetic = m.present;
+  ds->seed = m.present ? m.seed : 0;
+  ds->split = split;
+  ds->crc32 = (uint32_t)crc32_z(0, Z_NULL, 0);
+  gm__strlcpy(ds->dir, dir, sizeof(ds->dir));
   ds->labels = malloc(ds->count);
   ds->pixels = malloc(ds->count * GM_CIFAR10_PIXELS);
   size_t chunk_records = 1000;
@@ -405,6 +436,21 @@ size_t gm_cifar10_count(const struct gm_cifar10 *ds) {
 
 bool gm_cifar10_is_synthetic(const struct gm_cifar10 *ds) {
   return ds && ds->synthetic;
+}
+
+void gm_cifar10_identity(const struct gm_cifar10 *ds,
+                         struct gm_cifar10_identity *out) {
+  if (!out)
+    return;
+  memset(out, 0, sizeof(*out));
+  if (!ds)
+    return;
+  out->split = ds->split;
+  out->synthetic = ds->synthetic;
+  out->seed = ds->seed;
+  out->count = ds->count;
+  out->crc32 = ds->crc32;
+  gm__strlcpy(out->dir, ds->dir, sizeof(out->dir));
 }
 
 int gm_cifar10_label(const struct gm_cifar10 *ds, size_t i) {
@@ -543,13 +589,16 @@ static enum gm_status synth_write(const char *dir, const char *name,
     return rc;
   gm__fmt(tmp, sizeof(tmp), "%s.tmp~", path);
   uint32_t *order = NULL;
-  FILE *f = fopen(tmp, "wbx");
-  if (!f && errno == EEXIST) {
-    unlink(tmp);
-    f = fopen(tmp, "wbx");
-  }
+  /* Created exclusively: a symlink planted at tmp is removed, never
+   * followed. */
+  int fd = gm__file_create(tmp, 0644);
+  FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
   if (!f) {
     int e = errno;
+    if (fd >= 0) {
+      close(fd);
+      unlink(tmp);
+    }
     gm__data_err(err, err_size, "cannot create '%s': %s", tmp, strerror(e));
     return gm__data_write_status(e);
   }

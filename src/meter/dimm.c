@@ -10,9 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fileio.h"
 #include "base/util.h"
 
 #define MIB UINT64_C(1048576)
+/* Largest dmidecode output or SMBIOS table read: a real one is a few kB to
+ * a few hundred kB. */
+#define DMI_MAX_BYTES ((size_t)16 << 20)
 
 /* The hint given whenever the root-only SMBIOS table cannot be used. */
 #define DMIDECODE_HINT                                                         \
@@ -583,13 +587,20 @@ enum gm_status gm__dimms_detect_ex(const struct gm__env *env,
   /* 1. saved dmidecode output */
   if (env->dmidecode_file && *env->dmidecode_file) {
     const char *f = env->dmidecode_file;
-    enum gm_status r = gm__read_all(f, &data, &dlen);
+    char why[128];
+    enum gm_status r =
+        gm__file_read_max(f, DMI_MAX_BYTES, &data, &dlen, why, sizeof(why));
     size_t slots = 0;
     if (r == GM_ERR_NO_MEMORY) {
       rc = r;
       goto done;
     }
-    if (r != GM_OK) {
+    if (r == GM_ERR_PARSE) {
+      note_add(how, how_size,
+               "dmidecode file '%s': refused (%s; expected the saved output "
+               "of `dmidecode -t memory`, at most %zu bytes)",
+               f, why, DMI_MAX_BYTES);
+    } else if (r != GM_OK) {
       note_add(how, how_size, "dmidecode file '%s': cannot read (%s)", f,
                read_error(r));
     } else if ((r = gm__dmidecode_parse(data, &v, &nv, &slots)) != GM_OK) {
@@ -613,7 +624,9 @@ enum gm_status gm__dimms_detect_ex(const struct gm__env *env,
 
   /* 2. raw SMBIOS table */
   if (gm__fmt(path, sizeof(path), "%s/firmware/dmi/tables/DMI", sysfs)) {
-    enum gm_status r = gm__read_all(path, &data, &dlen);
+    char why[128];
+    enum gm_status r =
+        gm__file_read_max(path, DMI_MAX_BYTES, &data, &dlen, why, sizeof(why));
     struct gm__smbios_walk w;
     if (r == GM_ERR_NO_MEMORY) {
       rc = r;
@@ -628,7 +641,7 @@ enum gm_status gm__dimms_detect_ex(const struct gm__env *env,
       note_add(how, how_size, "SMBIOS: '%s' not found", path);
     } else if (r != GM_OK) {
       note_add(how, how_size, "SMBIOS: cannot read '%s': %s", path,
-               read_error(r));
+               r == GM_ERR_PARSE ? why : read_error(r));
     } else if ((r = gm__smbios_parse_type17((const uint8_t *)data, dlen, &v,
                                             &nv, &w)) != GM_OK) {
       rc = r;

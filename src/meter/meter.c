@@ -625,9 +625,12 @@ static void enqueue(struct gm_meter *m, int64_t t_rel_ns) {
 static void tick(struct gm_meter *m, int64_t t_ns, bool final) {
   struct gm__tick tk = {
       .t_ns = t_ns, .cpu_util_frac = NAN, .mem_used_bytes = NAN};
-  if (m->ps)
+  if (m->ps) {
     gm__procstat_sample(m->ps, t_ns, m->mvals, &tk.cpu_util_frac,
                         &tk.mem_used_bytes);
+    enum gm__util_state us = gm__procstat_util_state(m->ps);
+    tk.cpu_util_failed = us != GM__UTIL_NONE && us != GM__UTIL_OK;
+  }
   for (size_t s = 0; s < m->n_srcs; s++) {
     struct src_slot *sl = &m->srcs[s];
     struct gm__reading *r = m->readings + sl->comp_base;

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/fileio.h"
 #include "base/util.h"
 
 #define STAT_PERIOD_NS (100 * INT64_C(1000000))
@@ -28,6 +30,9 @@ struct gm__procstat {
   size_t n_cpu_slots; /* 1 + highest cpu number + 1 */
   uint64_t *busy, *total, *prev_busy, *prev_total;
   bool have_prev;
+  enum gm__util_state util_state;
+  unsigned still_reads; /* refreshes in a row whose counters did not move */
+  struct gm__procstat_faults faults;
   int64_t last_stat_ns;
   int64_t last_tree_ns;
   int64_t last_meminfo_ns;
@@ -70,7 +75,10 @@ size_t gm__procstat_parse_stat(const char *text, uint64_t *busy,
         if (!isdigit((unsigned char)*p))
           break;
         char *end;
+        errno = 0;
         f[nf++] = strtoull(p, &end, 10);
+        if (errno == ERANGE || f[nf - 1] > UINT64_MAX / 16)
+          return 0; /* no tick count is that large: garbage */
         p = end;
       }
       if (nf < 4)
@@ -101,12 +109,20 @@ static bool read_stat(struct gm__procstat *ps) {
                                  ps->n_cpu_slots) > 0;
 }
 
-/* Value in kB of the meminfo line starting with key (e.g. "MemTotal:"). */
+/* The most a meminfo value may say: 64 TiB, in kB. */
+#define MAX_MEMINFO_KB (64.0 * 1073741824.0)
+
+/* Value in kB of the meminfo line starting with key (e.g. "MemTotal:");
+ * NAN when absent, negative or absurd. */
 static double meminfo_kb(const char *text, const char *key) {
   const char *p = strstr(text, key);
   if (!p || (p != text && p[-1] != '\n'))
     return NAN;
-  return strtod(p + strlen(key), NULL);
+  char *end = NULL;
+  double v = strtod(p + strlen(key), &end);
+  if (end == p + strlen(key) || !(v >= 0 && v <= MAX_MEMINFO_KB))
+    return NAN;
+  return v;
 }
 
 static void read_meminfo(struct gm__procstat *ps) {
@@ -315,21 +331,27 @@ enum gm_status gm__procstat_open(const char *procfs, int track_pid,
   gm__fmt(ps->stat_path, sizeof(ps->stat_path), "%s/stat", procfs);
   gm__fmt(ps->meminfo_path, sizeof(ps->meminfo_path), "%s/meminfo", procfs);
   ps->track_pid = track_pid;
-  ps->stat_fd = open(ps->stat_path, O_RDONLY | O_CLOEXEC);
-  ps->meminfo_fd = open(ps->meminfo_path, O_RDONLY | O_CLOEXEC);
+  /* Regular files only: a FIFO at a fake root must not block the meter. */
+  gm__file_open_regular(ps->stat_path, &ps->stat_fd, NULL, NULL, 0);
+  gm__file_open_regular(ps->meminfo_path, &ps->meminfo_fd, NULL, NULL, 0);
   ps->clk_tck = sysconf(_SC_CLK_TCK);
   if (ps->clk_tck <= 0)
     ps->clk_tck = 100;
   ps->page_bytes = sysconf(_SC_PAGESIZE);
   ps->util_frac = NAN;
+  ps->util_state = GM__UTIL_NONE;
   ps->tree_cpu_s = ps->tree_rss = NAN;
 
   char *text = NULL;
   size_t len = 0;
-  enum gm_status rc = gm__read_all(ps->stat_path, &text, &len);
+  char why[128];
+  enum gm_status rc = gm__file_read_max(ps->stat_path, GM__READ_ALL_MAX, &text,
+                                        &len, why, sizeof(why));
+  if (rc == GM_OK && ps->stat_fd < 0)
+    rc = GM_ERR_IO; /* replaced meanwhile */
   if (rc != GM_OK) {
     gm__fmt(probe->reason, sizeof(probe->reason), "cannot read '%s': %s",
-            ps->stat_path, gm_status_str(rc));
+            ps->stat_path, rc == GM_ERR_PARSE ? why : gm_status_str(rc));
     gm__fmt(probe->fix, sizeof(probe->fix),
             "mount procfs (mount -t proc proc /proc) or set GREENML_PROCFS");
     gm__procstat_close(ps);
@@ -385,9 +407,14 @@ enum gm_status gm__procstat_open(const char *procfs, int track_pid,
   for (size_t i = 0; i < ps->n_metrics; i++)
     ps->values[i] = NAN;
   read_meminfo(ps);
+  char mem[64];
+  if (isnan(ps->mem_total))
+    gm__fmt(mem, sizeof(mem), "unknown (no believable MemTotal)");
+  else
+    gm__fmt(mem, sizeof(mem), "%.1f GiB", ps->mem_total / 1073741824.0);
   gm__fmt(probe->found, sizeof(probe->found),
-          "%zu CPUs in '%s'; memory %.1f GiB in '%s'%s", online, ps->stat_path,
-          ps->mem_total / 1073741824.0, ps->meminfo_path,
+          "%zu CPUs in '%s'; memory %s in '%s'%s", online, ps->stat_path, mem,
+          ps->meminfo_path,
           track_pid > 0 ? "; process tree CPU time and RSS" : "");
   *out = ps;
   return GM_OK;
@@ -420,6 +447,23 @@ const struct gm_metric_info *gm__procstat_metric(const struct gm__procstat *ps,
   return i < ps->n_metrics ? &ps->metrics[i] : NULL;
 }
 
+/* The utilisation metrics and the machine's utilisation are unknown. */
+static void stat_unknown(struct gm__procstat *ps) {
+  for (size_t i = 0; i < ps->n_metrics; i++)
+    if (ps->cpu_of_metric[i] != SIZE_MAX)
+      ps->values[i] = NAN;
+  ps->util_frac = NAN;
+}
+
+enum gm__util_state gm__procstat_util_state(const struct gm__procstat *ps) {
+  return ps ? ps->util_state : GM__UTIL_NONE;
+}
+
+struct gm__procstat_faults gm__procstat_faults(const struct gm__procstat *ps) {
+  struct gm__procstat_faults none = {0};
+  return ps ? ps->faults : none;
+}
+
 static double pct(uint64_t b1, uint64_t t1, uint64_t b0, uint64_t t0) {
   if (t1 <= t0)
     return NAN;
@@ -435,7 +479,23 @@ void gm__procstat_sample(struct gm__procstat *ps, int64_t t_ns, double *metrics,
    * refreshing only every other tick. */
   if (first || t_ns - ps->last_stat_ns >= STAT_PERIOD_NS * 9 / 10) {
     ps->last_stat_ns = t_ns;
-    if (read_stat(ps)) {
+    if (!read_stat(ps)) {
+      /* Unreadable or garbage: this window's utilisation is unknown, not
+       * the last one. The previous counters stay, so the next good read
+       * spans the gap. */
+      ps->faults.bad_reads++;
+      ps->util_state = GM__UTIL_BAD;
+      stat_unknown(ps);
+    } else if (ps->have_prev && ps->total[0] <= ps->prev_total[0]) {
+      /* The machine's tick counters did not advance in >= 90 ms: a real
+       * kernel always advances them (idle time counts). */
+      ps->faults.still_reads++;
+      if (++ps->still_reads == GM__PROCSTAT_FROZEN_READS)
+        ps->faults.frozen_episodes++;
+      ps->faults.frozen = ps->still_reads >= GM__PROCSTAT_FROZEN_READS;
+      ps->util_state = ps->faults.frozen ? GM__UTIL_FROZEN : GM__UTIL_STILL;
+      stat_unknown(ps);
+    } else {
       if (ps->have_prev) {
         for (size_t i = 0; i < ps->n_metrics; i++) {
           size_t s = ps->cpu_of_metric[i];
@@ -445,7 +505,10 @@ void gm__procstat_sample(struct gm__procstat *ps, int64_t t_ns, double *metrics,
                               ps->prev_total[s]);
         }
         ps->util_frac = ps->values[0] / 100.0;
+        ps->util_state = GM__UTIL_OK;
       }
+      ps->still_reads = 0;
+      ps->faults.frozen = false;
       memcpy(ps->prev_busy, ps->busy, ps->n_cpu_slots * sizeof(uint64_t));
       memcpy(ps->prev_total, ps->total, ps->n_cpu_slots * sizeof(uint64_t));
       ps->have_prev = true;

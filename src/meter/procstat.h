@@ -7,6 +7,7 @@
 #ifndef GM_METER_PROCSTAT_H
 #define GM_METER_PROCSTAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,10 +27,38 @@ const struct gm_metric_info *gm__procstat_metric(const struct gm__procstat *ps,
                                                  size_t i);
 /* Samples at t_ns. metrics gets gm__procstat_metric_count values (the last
  * value is repeated between refreshes). *util_frac is the whole-machine
- * utilisation over the last /proc/stat window (NAN before two reads);
- * *mem_used_bytes NAN when unknown. */
+ * utilisation over the last /proc/stat window: NAN before two reads, and
+ * NAN (with the utilisation metrics) when the last refresh failed:
+ * /proc/stat unreadable or garbage, or its counters not advancing
+ * (gm__procstat_util_state says which); never the last good value kept.
+ * *mem_used_bytes NAN when unknown (also for a negative or absurd meminfo
+ * value). */
 void gm__procstat_sample(struct gm__procstat *ps, int64_t t_ns, double *metrics,
                          double *util_frac, double *mem_used_bytes);
+
+/* Refreshes in a row whose counters do not advance (each >= 90 ms apart)
+ * after which /proc/stat is frozen. */
+#define GM__PROCSTAT_FROZEN_READS 3
+
+/* What the last /proc/stat refresh gave. */
+enum gm__util_state {
+  GM__UTIL_NONE,  /* one read so far: no window yet */
+  GM__UTIL_OK,    /* the utilisation is known */
+  GM__UTIL_BAD,   /* unreadable or garbage: unknown */
+  GM__UTIL_STILL, /* the tick counters did not advance: unknown */
+  GM__UTIL_FROZEN /* not advancing for GM__PROCSTAT_FROZEN_READS refreshes
+                     in a row while time passed: unknown, flagged */
+};
+enum gm__util_state gm__procstat_util_state(const struct gm__procstat *ps);
+
+/* Counts of /proc/stat faults since open. */
+struct gm__procstat_faults {
+  uint64_t bad_reads;       /* refreshes unreadable or unparseable */
+  uint64_t still_reads;     /* refreshes whose counters did not advance */
+  uint64_t frozen_episodes; /* times it froze (GM__UTIL_FROZEN entered) */
+  bool frozen;              /* frozen now */
+};
+struct gm__procstat_faults gm__procstat_faults(const struct gm__procstat *ps);
 
 /* Parses /proc/stat text: fills up to max per-CPU (busy, total) tick counts,
  * index 0 the aggregate line, index 1+k for cpuk (by number). Returns the

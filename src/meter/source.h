@@ -33,6 +33,9 @@ struct gm__tick {
   int64_t t_ns;          /* CLOCK_MONOTONIC of this tick */
   double cpu_util_frac;  /* whole-machine CPU utilisation over the last
                             interval in [0,1]; NAN on the first tick */
+  bool cpu_util_failed;  /* NAN because /proc/stat failed (unreadable,
+                            garbage, counters not advancing), not because
+                            no interval exists yet */
   double mem_used_bytes; /* NAN when unknown */
 };
 

@@ -12,7 +12,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <errno.h>
+#include <zlib.h>
 
+#include "base/fileio.h"
 #include "base/util.h"
 #include "nn/backend.h"
 
@@ -416,25 +418,34 @@ enum gm_status gm_nn_softmax_xent(const float *logits, const int32_t *labels,
   return GM_OK;
 }
 
-/* ---- checkpoints
- * ---------------------------------------------------------------- Layout
- * (little-endian, as written by x86-64 and aarch64): "GMLCKPT1"  magic, 8 bytes
- *   u32 version (1), u32 reserved
+/* ---- checkpoints ---------------------------------------------------------
+ *
+ * Layout (little-endian, as written by x86-64 and aarch64):
+ *   "GMLCKPT1"  magic, 8 bytes
+ *   u32 version (2), u32 crc32
  *   char model[64], u32 epoch, u32 reserved, u64 seed
  *   u64 n_params, u64 n_stats, u64 n_counters, i64 sgd_steps
  *   float params[n_params], float stats[n_stats], float momentum[n_params],
  *   i64 counters[n_counters]
- * The file size must be exactly what the header implies. */
+ * The file size must be exactly what the header implies. crc32 is zlib's
+ * CRC-32 of the whole file with the crc32 field zeroed: a flipped byte
+ * anywhere is detected. Version 1 had no checksum and is refused. */
+
+#define CKPT_VERSION 2
 
 struct ckpt_header {
   char magic[8];
-  uint32_t version, reserved0;
+  uint32_t version, crc32;
   char model[64];
   uint32_t epoch, reserved1;
   uint64_t seed;
   uint64_t n_params, n_stats, n_counters;
   int64_t steps;
 };
+
+static uint32_t crc_add(uint32_t crc, const void *p, size_t n) {
+  return (uint32_t)crc32_z(crc, p, n);
+}
 
 static size_t n_counters(const struct gm_nn_net *net) {
   size_t n = 0;
@@ -500,22 +511,34 @@ enum gm_status gm_nn_checkpoint_save(struct gm_nn_engine *e, const char *path,
     goto out;
   }
   memcpy(h.magic, "GMLCKPT1", 8);
-  h.version = 1;
+  h.version = CKPT_VERSION;
   gm__strlcpy(h.model, info->model, sizeof(h.model));
   h.epoch = info->epoch;
   h.seed = info->seed;
   h.n_params = e->n_params;
   h.n_stats = e->n_stats;
   h.n_counters = nc;
+  h.crc32 = 0;
+  uint32_t crc = crc_add((uint32_t)crc32_z(0, Z_NULL, 0), &h, sizeof(h));
+  crc = crc_add(crc, params, e->n_params * sizeof(float));
+  crc = crc_add(crc, stats, e->n_stats * sizeof(float));
+  crc = crc_add(crc, mom, e->n_params * sizeof(float));
+  crc = crc_add(crc, counters, nc * sizeof(int64_t));
+  h.crc32 = crc;
   if (!gm__fmt(tmp, sizeof(tmp), "%s.tmp~", path)) {
     rc = GM_ERR_INVALID_ARG;
+    if (err)
+      gm__fmt(err, err_size, "checkpoint path '%s' is too long", path);
     goto out;
   }
-  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  /* Created exclusively: a symlink planted at tmp is removed, never
+   * written through; rename then replaces whatever stands at path. */
+  fd = gm__file_create(tmp, 0644);
   if (fd < 0) {
-    rc = gm__status_from_errno(errno);
+    int en = errno;
+    rc = gm__status_from_errno(en);
     if (err)
-      gm__fmt(err, err_size, "cannot create '%s': %s", tmp, strerror(errno));
+      gm__fmt(err, err_size, "cannot create '%s': %s", tmp, strerror(en));
     goto out;
   }
   if (!write_all(fd, &h, sizeof(h)) ||
@@ -555,14 +578,16 @@ enum gm_status gm_nn_checkpoint_load(struct gm_nn_engine *e, const char *path,
                                      char *err, size_t err_size) {
   if (!e || !path)
     return GM_ERR_INVALID_ARG;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    enum gm_status rc =
-        errno == ENOENT ? GM_ERR_NOT_FOUND : gm__status_from_errno(errno);
-    if (err)
-      gm__fmt(err, err_size, "cannot open checkpoint '%s': %s", path,
-              strerror(errno));
-    return rc;
+  int fd = -1;
+  char why[128];
+  enum gm_status orc = gm__file_open_regular(path, &fd, NULL, why, sizeof(why));
+  if (orc != GM_OK) {
+    bool missing = errno == ENOENT;
+    if (err && orc == GM_ERR_PARSE)
+      gm__fmt(err, err_size, "checkpoint '%s' is %s", path, why);
+    else if (err)
+      gm__fmt(err, err_size, "cannot open checkpoint '%s': %s", path, why);
+    return missing ? GM_ERR_NOT_FOUND : orc;
   }
   size_t nc = n_counters(e->net);
   struct ckpt_header h;
@@ -571,10 +596,18 @@ enum gm_status gm_nn_checkpoint_load(struct gm_nn_engine *e, const char *path,
   enum gm_status rc = GM_ERR_PARSE;
   off_t size = lseek(fd, 0, SEEK_END);
   lseek(fd, 0, SEEK_SET);
-  if (!read_all(fd, &h, sizeof(h)) || memcmp(h.magic, "GMLCKPT1", 8) != 0 ||
-      h.version != 1) {
+  if (!read_all(fd, &h, sizeof(h)) || memcmp(h.magic, "GMLCKPT1", 8) != 0) {
     if (err)
       gm__fmt(err, err_size, "'%s' is not a greenml checkpoint", path);
+    goto out;
+  }
+  if (h.version != CKPT_VERSION) {
+    if (err)
+      gm__fmt(err, err_size,
+              "'%s' is a version %u checkpoint; this greenml reads version %d "
+              "only (version 1 had no checksum and cannot be verified): train "
+              "afresh",
+              path, h.version, CKPT_VERSION);
     goto out;
   }
   h.model[sizeof(h.model) - 1] = '\0';
@@ -611,6 +644,23 @@ enum gm_status gm_nn_checkpoint_load(struct gm_nn_engine *e, const char *path,
     rc = GM_ERR_IO;
     if (err)
       gm__fmt(err, err_size, "cannot read '%s'", path);
+    goto out;
+  }
+  uint32_t want_crc = h.crc32;
+  h.crc32 = 0;
+  uint32_t crc = crc_add((uint32_t)crc32_z(0, Z_NULL, 0), &h, sizeof(h));
+  crc = crc_add(crc, params, e->n_params * sizeof(float));
+  crc = crc_add(crc, stats, e->n_stats * sizeof(float));
+  crc = crc_add(crc, mom, e->n_params * sizeof(float));
+  crc = crc_add(crc, counters, nc * sizeof(int64_t));
+  if (crc != want_crc) {
+    rc = GM_ERR_PARSE;
+    if (err)
+      gm__fmt(err, err_size,
+              "'%s' fails its checksum (CRC-32 %08x, recorded %08x): the file "
+              "is corrupt; nothing was loaded (use an intact copy or train "
+              "afresh)",
+              path, crc, want_crc);
     goto out;
   }
   rc = e->ops->set_params(e->self, params);

@@ -394,6 +394,8 @@ static enum gm_status resume_from(struct gm__study *s, struct gm__study_cell *c,
   char path[4096], why[4400];
   ckpt_path(s, c, start, path, sizeof(path));
   uint32_t done = 0;
+  /* the checkpoint must have been trained on this data (train.h) */
+  gm_train_use_data(c->tr, s->cfg->train);
   enum gm_status rc = gm_train_resume(c->tr, path, &done);
   gm__fmt(why, sizeof(why), "%s", gm_train_last_error(c->tr));
   if (rc == GM_OK && done != (uint32_t)start) {

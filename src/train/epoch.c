@@ -53,6 +53,8 @@ enum gm_status gm_train_epoch(struct gm_train *t, const struct gm_cifar10 *ds,
                               struct gm_train_result *out) {
   if (!t || !ds || !out)
     return GM_ERR_INVALID_ARG;
+  /* the data the next checkpoint was trained on */
+  gm_train_use_data(t, ds);
   memset(out, 0, sizeof(*out));
   out->loss = out->accuracy = NAN;
   out->lr = gm_train_lr(&t->cfg, epoch);

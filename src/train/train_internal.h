@@ -4,6 +4,7 @@
 #ifndef GM_TRAIN_INTERNAL_H
 #define GM_TRAIN_INTERNAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "greenml/train.h"
@@ -21,7 +22,11 @@ struct gm_train {
   uint32_t *idx;
   uint32_t *order; /* an epoch's visiting order, order_n entries */
   size_t order_n;
-  char err[512];
+  /* the training data (gm_train_use_data, gm_train_epoch): recorded with a
+   * checkpoint, compared when resuming */
+  bool have_data;
+  struct gm_cifar10_identity data;
+  char err[4096];
 };
 
 /* Checks cfg's values; the message goes into err. */

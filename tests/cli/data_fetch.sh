@@ -13,6 +13,13 @@
 # archives at all, an output directory that cannot be created, the loader's
 # exit codes, and a directory that already holds an official-size set.
 #
+# A hostile server (a python3 http.server subclass written and started here)
+# checks the limits: an endless body stopped at --max-filesize, a
+# Content-Length over it refused, a 2 bytes/s trickle abandoned by the
+# low-speed limit within its time; archives whose members are larger than a
+# batch file are refused while extracting and leave nothing; a symlink
+# planted at the .part path is never written through.
+#
 # Prints "ok - ..." or "not ok - ..." per check and "N passed, M failed" at
 # the end; exits 1 when a check failed, 2 on bad usage.
 set -u
@@ -39,11 +46,13 @@ export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/greenml-data-fetch.XXXXXX") || exit 2
 SERVER=
+HOSTILE=
 cleanup() {
-  if [ -n "$SERVER" ]; then
-    kill "$SERVER" 2>/dev/null
-    wait "$SERVER" 2>/dev/null
-  fi
+  local p
+  for p in $SERVER $HOSTILE; do
+    kill "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+  done
   cd / && rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -95,13 +104,43 @@ check() {
   if "$@"; then ok "$name"; else not_ok "$name"; fi
 }
 
-# no_leftovers DIR: no .bin, archive or temporary file in DIR.
+# no_leftovers DIR: no .bin, archive, temporary file or staging directory
+# in DIR.
 no_leftovers() {
   local f
-  for f in "$1"/*.bin "$1"/*.part "$1"/*.tar.gz "$1"/*.tmp~; do
+  for f in "$1"/*.bin "$1"/*.part "$1"/*.tar.gz "$1"/*.tmp~ \
+    "$1"/.greenml-fetch-*; do
     [ -e "$f" ] && return 1
   done
   return 0
+}
+
+# no_leftovers_but_bin DIR: no archive, temporary file or staging directory.
+no_leftovers_but_bin() {
+  local f
+  for f in "$1"/*.part "$1"/*.tar.gz "$1"/*.tmp~ "$1"/.greenml-fetch-*; do
+    [ -e "$f" ] && return 1
+  done
+  return 0
+}
+
+# timed NAME MAX_S WANT_EXIT REGEX... -- ARGS: run, also checking that it
+# ended within MAX_S seconds (under a 10 s timeout).
+timed() {
+  local name=$1 max=$2
+  shift 2
+  local t0 t1
+  t0=$(date +%s%N)
+  run "$name" "$@"
+  local rc=$?
+  t1=$(date +%s%N)
+  local ms=$(((t1 - t0) / 1000000))
+  if [ "$ms" -le $((max * 1000)) ]; then
+    ok "$name: ended in ${ms} ms (at most ${max} s)"
+  else
+    not_ok "$name: took ${ms} ms, more than ${max} s"
+  fi
+  return $rc
 }
 
 # ---- the archive and the server --------------------------------------------
@@ -188,10 +227,161 @@ mkdir -p "$TMP/nomanifest/cifar-10-batches-bin"
 cp "$TMP/src/cifar-10-batches-bin/"*.bin "$TMP/nomanifest/cifar-10-batches-bin/"
 tar -czf "$WWW/nomanifest.tar.gz" -C "$TMP/nomanifest" cifar-10-batches-bin || exit 2
 NM_MD5=$(md5sum "$WWW/nomanifest.tar.gz" | cut -d' ' -f1)
-run "fetch: no manifest in the archive, stale one removed, sizes checked" 65 \
-  "data_batch_1\.bin' is 153650 bytes, expected 30730000" -- \
+run "fetch: an archive without a manifest is validated before it is installed" 65 \
+  "'$D3/data_batch_1\.bin' is 153650 bytes, expected 30730000" \
+  "nothing was installed; the archive was deleted" -- \
   data fetch cifar10 --url "$BASE/nomanifest.tar.gz" --md5 "$NM_MD5" --dir "$D3"
-check "fetch: the stale manifest is gone" test ! -e "$D3/greenml-synthetic.txt"
+check "fetch: the data set in D is left as it was (manifest kept)" \
+  test -f "$D3/greenml-synthetic.txt"
+check "fetch: no archive, .part or staging directory left" no_leftovers_but_bin "$D3"
+run "check: the earlier set still validates" 0 "synthetic data set" -- \
+  data check --dir "$D3"
+
+# ---- a hostile server: limits ----------------------------------------------------
+cat >"$TMP/hostile.py" <<'PY'
+# A server that misbehaves on purpose: /endless never ends its body,
+# /announced announces 300 MiB, /slow trickles 2 bytes/s; anything else is a
+# file of the directory given.
+import http.server, os, socketserver, sys, time
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        try:
+            if self.path == "/endless":
+                self.send_response(200)
+                self.send_header("Content-Type", "application/gzip")
+                self.end_headers()
+                chunk = b"\0" * 65536
+                while True:
+                    self.wfile.write(chunk)
+            elif self.path == "/announced":
+                self.send_response(200)
+                self.send_header("Content-Length", str(300 << 20))
+                self.end_headers()
+                self.wfile.write(b"\0" * 1024)
+                time.sleep(20)
+            elif self.path == "/slow":
+                self.send_response(200)
+                self.send_header("Content-Length", "100000")
+                self.end_headers()
+                for _ in range(50000):
+                    self.wfile.write(b"ab")
+                    self.wfile.flush()
+                    time.sleep(1)
+            else:
+                super().do_GET()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+
+os.chdir(sys.argv[1])
+server = Server(("127.0.0.1", 0), Handler)
+print("port", server.server_address[1], flush=True)
+server.serve_forever()
+PY
+python3 -u "$TMP/hostile.py" "$WWW" >"$TMP/hostile.log" 2>&1 &
+HOSTILE=$!
+HPORT=
+for _ in $(seq 100); do
+  HPORT=$(sed -n 's/^port \([0-9][0-9]*\)$/\1/p' "$TMP/hostile.log" | head -n1)
+  [ -n "$HPORT" ] && break
+  sleep 0.1
+done
+if [ -z "$HPORT" ]; then
+  not_ok "the hostile server did not start: $(cat "$TMP/hostile.log")"
+else
+  H=http://127.0.0.1:$HPORT
+  DH=$TMP/dh
+  timed "endless body: stopped at --max-filesize, 65, the limit named" 10 65 \
+    "'$H/endless' is larger than the download limit of 1048576 bytes \(1 MiB; the CIFAR-10 archive is 170052171 bytes\) \(stopped after [0-9]+ bytes\); the download was deleted \(--max-filesize raises the limit\)" -- \
+    data fetch cifar10 --url "$H/endless" --md5 "$MD5" --dir "$DH" --max-filesize 1M
+  check "endless body: the .part is removed, nothing left" no_leftovers "$DH"
+  timed "Content-Length over the limit: refused before the body, 65" 10 65 \
+    "'$H/announced' is larger than the download limit of 268435456 bytes \(256 MiB; .*\), as its Content-Length says; the download was deleted" -- \
+    data fetch cifar10 --url "$H/announced" --md5 "$MD5" --dir "$DH"
+  check "Content-Length over the limit: nothing left" no_leftovers "$DH"
+  timed "2 bytes/s: the low-speed limit ends it within its time, 74" 8 74 \
+    "cannot download '$H/slow': slower than the low-speed limit of 1024 bytes/s for 2 s \([0-9]+ bytes received\): .*; the download was deleted \(--speed-limit and --speed-time change the limit\)" -- \
+    data fetch cifar10 --url "$H/slow" --md5 "$MD5" --dir "$DH" \
+    --speed-limit 1024 --speed-time 2
+  check "2 bytes/s: the .part is removed, nothing left" no_leftovers "$DH"
+  run "a bad limit is a usage error" 64 \
+    "^greenml data fetch: --max-filesize '12Q' is not a size" -- \
+    data fetch cifar10 --dir "$DH" --max-filesize 12Q
+  run "a zero limit is a usage error" 64 \
+    "^greenml data fetch: --speed-time '0' is not a positive integer" -- \
+    data fetch cifar10 --dir "$DH" --speed-time 0
+  kill "$HOSTILE" 2>/dev/null
+  wait "$HOSTILE" 2>/dev/null
+fi
+
+# ---- archives with oversized members ----------------------------------------------
+# A batch file one byte too long, and one whose header claims 3 GB (the rest of
+# the archive is never written: it is refused on the header).
+python3 - "$WWW" "$TMP/src/cifar-10-batches-bin" <<'PY' || exit 2
+import gzip, io, os, sys, tarfile
+www, src = sys.argv[1], sys.argv[2]
+with tarfile.open(os.path.join(www, "big-member.tar.gz"), "w:gz") as t:
+    for name in sorted(os.listdir(src)):
+        if name != "data_batch_1.bin":
+            t.add(os.path.join(src, name), "cifar-10-batches-bin/" + name)
+    info = tarfile.TarInfo("cifar-10-batches-bin/data_batch_1.bin")
+    info.size = 30730001
+    class Zeros(io.RawIOBase):
+        def __init__(self, n): self.n = n
+        def readable(self): return True
+        def readinto(self, b):
+            k = min(len(b), self.n); b[:k] = bytes(k); self.n -= k; return k
+    t.addfile(info, io.BufferedReader(Zeros(info.size)))
+info = tarfile.TarInfo("cifar-10-batches-bin/data_batch_1.bin")
+info.size = 3 * 10**9
+with gzip.open(os.path.join(www, "huge-member.tar.gz"), "wb") as g:
+    g.write(info.tobuf(format=tarfile.GNU_FORMAT))
+    g.write(bytes(1 << 20))
+# a member that is not extracted but would still be decompressed: 600 MB
+info = tarfile.TarInfo("cifar-10-batches-bin/readme.html")
+info.size = 600 * 10**6
+with gzip.open(os.path.join(www, "expand.tar.gz"), "wb") as g:
+    g.write(info.tobuf(format=tarfile.GNU_FORMAT))
+    g.write(bytes(1 << 20))
+PY
+BIG_MD5=$(md5sum "$WWW/big-member.tar.gz" | cut -d' ' -f1)
+HUGE_MD5=$(md5sum "$WWW/huge-member.tar.gz" | cut -d' ' -f1)
+DB=$TMP/dbig
+run "a batch file over 30730000 bytes: refused while extracting, 65" 65 \
+  "holds a 'data_batch_1\.bin' of 30730001 bytes, more than 30730000, the size of a CIFAR-10 batch file: refused; the archive was deleted" -- \
+  data fetch cifar10 --url "$BASE/big-member.tar.gz" --md5 "$BIG_MD5" --dir "$DB"
+check "oversized member: nothing left (no .bin, archive or staging directory)" \
+  no_leftovers "$DB"
+timed "a member claiming 3 GB: refused on its header, 65" 10 65 \
+  "holds a 'data_batch_1\.bin' of 3000000000 bytes, more than 30730000" -- \
+  data fetch cifar10 --url "$BASE/huge-member.tar.gz" --md5 "$HUGE_MD5" --dir "$DB"
+check "3 GB member: nothing left" no_leftovers "$DB"
+EXP_MD5=$(md5sum "$WWW/expand.tar.gz" | cut -d' ' -f1)
+timed "other members adding up to 600 MB: refused, 65" 10 65 \
+  "cifar-10-binary\.tar\.gz' expands to more than 536870912 bytes \(the CIFAR-10 archive holds about 184 MB\): refused while extracting; the archive was deleted" -- \
+  data fetch cifar10 --url "$BASE/expand.tar.gz" --md5 "$EXP_MD5" --dir "$DB"
+check "600 MB of other members: nothing left" no_leftovers "$DB"
+
+# ---- a symlink planted at the .part path -----------------------------------------
+DS=$TMP/dsym
+mkdir -p "$DS"
+echo precious >"$TMP/victim"
+ln -s "$TMP/victim" "$DS/cifar-10-binary.tar.gz.part"
+run "a symlink at the .part path: the download goes to a file of its own" 0 \
+  "installed and validated" -- \
+  data fetch cifar10 --url "$BASE/x.tar.gz" --md5 "$MD5" --dir "$DS"
+check "the symlink's target is unchanged" \
+  test "$(cat "$TMP/victim")" = precious
+check "no .part and no link left" test ! -e "$DS/cifar-10-binary.tar.gz.part" \
+  -a ! -L "$DS/cifar-10-binary.tar.gz.part"
 
 # ---- failures ------------------------------------------------------------------
 D2=$TMP/d2

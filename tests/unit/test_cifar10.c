@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -231,7 +232,37 @@ static void test_wrong_size(void **state) {
   gmt_mkdirs(dir, "test_batch.bin");
   assert_int_equal(gm_cifar10_open(dir, GM_CIFAR10_TEST, &ds, err, sizeof(err)),
                    GM_ERR_PARSE);
-  assert_non_null(strstr(err, "is not a regular file"));
+  char want[2048];
+  snprintf(want, sizeof(want),
+           "'%s' is a directory, not a regular file: run 'greenml data fetch "
+           "cifar10 --dir %s'",
+           p, dir);
+  assert_string_equal(err, want);
+  /* a FIFO (or a link to one): refused at once, never opened to block */
+  rmdir(p);
+  assert_int_equal(mkfifo(p, 0600), 0);
+  alarm(10);
+  assert_int_equal(gm_cifar10_open(dir, GM_CIFAR10_TEST, &ds, err, sizeof(err)),
+                   GM_ERR_PARSE);
+  snprintf(want, sizeof(want),
+           "'%s' is a FIFO, not a regular file: run 'greenml data fetch "
+           "cifar10 --dir %s'",
+           p, dir);
+  assert_string_equal(err, want);
+  /* a manifest that is a FIFO */
+  unlink(p);
+  official_file(dir, "test_batch.bin", 10);
+  char *man = gmt_path(dir, GM_CIFAR10_MANIFEST);
+  assert_int_equal(mkfifo(man, 0600), 0);
+  assert_int_equal(gm_cifar10_open(dir, GM_CIFAR10_TEST, &ds, err, sizeof(err)),
+                   GM_ERR_PARSE);
+  snprintf(want, sizeof(want),
+           "cannot read '%s': a FIFO, not a regular file: run 'greenml data "
+           "synth --dir %s' to regenerate it",
+           man, dir);
+  assert_string_equal(err, want);
+  alarm(0);
+  free(man);
   free(p);
   gmt_rmtree(dir);
   free(dir);
@@ -797,6 +828,99 @@ static void test_synth_errors(void **state) {
   free(dir);
 }
 
+/* A symlink another user planted at a temporary file's name is removed,
+ * never written through: its target is unchanged. */
+static void test_synth_planted_symlink(void **state) {
+  (void)state;
+  char *dir = gmt_mkdtemp();
+  char *outside = gmt_mkdtemp();
+  gmt_write(outside, "victim", "precious\n");
+  char *victim = gmt_path(outside, "victim");
+  char *tmp1 = gmt_path(dir, "data_batch_1.bin.tmp~");
+  char *tmpm = gmt_path(dir, GM_CIFAR10_MANIFEST ".tmp~");
+  assert_int_equal(symlink(victim, tmp1), 0);
+  assert_int_equal(symlink(victim, tmpm), 0);
+  char err[1024];
+  assert_int_equal(gm_cifar10_synth(dir, 1, 10, 10, err, sizeof(err)), GM_OK);
+  FILE *f = fopen(victim, "r");
+  assert_non_null(f);
+  char buf[64] = "";
+  assert_non_null(fgets(buf, sizeof(buf), f));
+  fclose(f);
+  assert_string_equal(buf, "precious\n");
+  struct stat st;
+  assert_int_equal(lstat(tmp1, &st), -1);
+  assert_int_equal(lstat(tmpm, &st), -1);
+  struct gm_cifar10 *ds = NULL;
+  assert_int_equal(
+      gm_cifar10_open(dir, GM_CIFAR10_TRAIN, &ds, err, sizeof(err)), GM_OK);
+  gm_cifar10_close(ds);
+  free(victim);
+  free(tmp1);
+  free(tmpm);
+  gmt_rmtree(dir);
+  gmt_rmtree(outside);
+  free(dir);
+  free(outside);
+}
+
+/* The identity a checkpoint records: the CRC of every byte loaded. */
+static void test_identity(void **state) {
+  (void)state;
+  char *a = gmt_mkdtemp(), *b = gmt_mkdtemp();
+  char err[1024];
+  assert_int_equal(gm_cifar10_synth(a, 7, 20, 10, err, sizeof(err)), GM_OK);
+  assert_int_equal(gm_cifar10_synth(b, 7, 20, 10, err, sizeof(err)), GM_OK);
+  struct gm_cifar10 *da = NULL, *db = NULL;
+  assert_int_equal(gm_cifar10_open(a, GM_CIFAR10_TRAIN, &da, err, sizeof(err)),
+                   GM_OK);
+  assert_int_equal(gm_cifar10_open(b, GM_CIFAR10_TRAIN, &db, err, sizeof(err)),
+                   GM_OK);
+  struct gm_cifar10_identity ia, ib;
+  gm_cifar10_identity(da, &ia);
+  gm_cifar10_identity(db, &ib);
+  assert_int_equal(ia.split, GM_CIFAR10_TRAIN);
+  assert_true(ia.synthetic);
+  assert_int_equal(ia.seed, 7);
+  assert_int_equal(ia.count, 100);
+  assert_string_equal(ia.dir, a);
+  assert_int_equal(ia.crc32, ib.crc32); /* same bytes, another place */
+  /* the CRC is the standard CRC-32 (zlib's) of the files' bytes, in
+   * order: computed here bit by bit */
+  uint32_t crc = 0xFFFFFFFFu;
+  for (unsigned f = 0; f < GM_CIFAR10_TRAIN_FILES; f++) {
+    char *p = gmt_path(a, gm_cifar10_file_name(f));
+    FILE *fp = fopen(p, "rb");
+    assert_non_null(fp);
+    unsigned char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+      for (size_t i = 0; i < n; i++) {
+        crc ^= buf[i];
+        for (int k = 0; k < 8; k++)
+          crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+      }
+    fclose(fp);
+    free(p);
+  }
+  assert_int_equal(ia.crc32, crc ^ 0xFFFFFFFFu);
+  gm_cifar10_close(db);
+  assert_int_equal(gm_cifar10_synth(b, 8, 20, 10, err, sizeof(err)), GM_OK);
+  assert_int_equal(gm_cifar10_open(b, GM_CIFAR10_TRAIN, &db, err, sizeof(err)),
+                   GM_OK);
+  gm_cifar10_identity(db, &ib);
+  assert_int_equal(ib.seed, 8);
+  assert_int_not_equal(ia.crc32, ib.crc32);
+  gm_cifar10_identity(NULL, &ib);
+  assert_int_equal(ib.count, 0);
+  gm_cifar10_close(da);
+  gm_cifar10_close(db);
+  gmt_rmtree(a);
+  gmt_rmtree(b);
+  free(a);
+  free(b);
+}
+
 /* ---- fetch without a network --------------------------------------------- */
 
 static void test_fetch_offline(void **state) {
@@ -849,6 +973,80 @@ static void test_fetch_offline(void **state) {
   free(dir);
 }
 
+/* A local file:// "download": the .part path is created afresh (a planted
+ * symlink there is removed, its target unchanged) and the size limit holds
+ * whatever the source. */
+static void test_fetch_part_and_limits(void **state) {
+  (void)state;
+  char *dir = gmt_mkdtemp();
+  char *src = gmt_mkdtemp();
+  char *outside = gmt_mkdtemp();
+  char blob[3000];
+  memset(blob, 'z', sizeof(blob));
+  gmt_write_bin(src, "x.tar.gz", blob, sizeof(blob));
+  gmt_write(outside, "victim", "precious\n");
+  char *victim = gmt_path(outside, "victim");
+  char *part = gmt_path(dir, GM_CIFAR10_ARCHIVE ".part");
+  assert_int_equal(symlink(victim, part), 0);
+  char url[1200];
+  snprintf(url, sizeof(url), "file://%s/x.tar.gz", src);
+  char err[2048];
+  struct gm_cifar10_fetch_info info;
+  /* a wrong MD5: the file went through .part and was deleted */
+  assert_int_equal(gm_cifar10_fetch(url, dir,
+                                    "00000000000000000000000000000000", NULL,
+                                    NULL, &info, err, sizeof(err)),
+                   GM_ERR_PARSE);
+  assert_non_null(strstr(err, "checksum mismatch"));
+  assert_non_null(strstr(err, "(3000 bytes)"));
+  FILE *f = fopen(victim, "r");
+  char buf[64] = "";
+  assert_non_null(fgets(buf, sizeof(buf), f));
+  fclose(f);
+  assert_string_equal(buf, "precious\n");
+  struct stat st;
+  assert_int_equal(lstat(part, &st), -1);
+
+  /* over the size limit: refused, the limit named, nothing left */
+  struct gm_cifar10_fetch_limits lim = gm_cifar10_fetch_limits_default();
+  assert_int_equal(lim.max_archive_bytes, 268435456);
+  assert_int_equal(lim.connect_timeout_s, 30);
+  assert_int_equal(lim.low_speed_bytes_per_s, 1024);
+  assert_int_equal(lim.low_speed_time_s, 60);
+  lim.max_archive_bytes = 1000;
+  assert_int_equal(symlink(victim, part), 0);
+  assert_int_equal(gm_cifar10_fetch_ex(url, dir, NULL, &lim, NULL, NULL, &info,
+                                       err, sizeof(err)),
+                   GM_ERR_PARSE);
+  char want[1400];
+  snprintf(want, sizeof(want),
+           "'%s' is larger than the download limit of 1000 bytes", url);
+  assert_non_null(strstr(err, want));
+  assert_non_null(strstr(err, "the download was deleted (--max-filesize "
+                              "raises the limit)"));
+  assert_int_equal(lstat(part, &st), -1);
+  f = fopen(victim, "r");
+  assert_non_null(fgets(buf, sizeof(buf), f));
+  fclose(f);
+  assert_string_equal(buf, "precious\n");
+  /* limits must be positive */
+  lim = gm_cifar10_fetch_limits_default();
+  lim.low_speed_time_s = 0;
+  assert_int_equal(gm_cifar10_fetch_ex(url, dir, NULL, &lim, NULL, NULL, &info,
+                                       err, sizeof(err)),
+                   GM_ERR_INVALID_ARG);
+  assert_non_null(strstr(err, "every download limit must be positive"));
+
+  free(victim);
+  free(part);
+  gmt_rmtree(dir);
+  gmt_rmtree(src);
+  gmt_rmtree(outside);
+  free(dir);
+  free(src);
+  free(outside);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_open_official_test_split),
@@ -869,7 +1067,10 @@ int main(void) {
       cmocka_unit_test(test_synth_round_trip),
       cmocka_unit_test(test_synth_learnable),
       cmocka_unit_test(test_synth_errors),
+      cmocka_unit_test(test_synth_planted_symlink),
+      cmocka_unit_test(test_identity),
       cmocka_unit_test(test_fetch_offline),
+      cmocka_unit_test(test_fetch_part_and_limits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

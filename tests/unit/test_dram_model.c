@@ -1074,6 +1074,90 @@ static void test_dmi_unreadable(void **state) {
   machine_free(&m);
 }
 
+/* MemTotal is believed only between 1 kB and 64 TiB: a negative value once
+ * became 6.6e12 W. Through the real open on a fake /proc. */
+static void test_meminfo_out_of_range(void **state) {
+  (void)state;
+  struct machine m;
+  machine_new(&m);
+  const struct gm__source_ops *ops = &gm__source_dram_model;
+  const char *bad[] = {"-16000000 kB", "99999999999999999999 kB",
+                       "68719476737 kB", "0 kB", "12 MB"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    gmt_write(m.root, "proc/meminfo", "MemTotal:       %s\nMemFree: 1 kB\n",
+              bad[i]);
+    void *self = (void *)0x1;
+    struct gm_probe probe;
+    memset(&probe, 0, sizeof(probe));
+    assert_int_equal(ops->open(&m.env, &self, &probe), GM_ERR_PARSE);
+    assert_null(self);
+    char want[1024];
+    snprintf(want, sizeof(want),
+             "no DIMM data and MemTotal in '%s/meminfo' is '%s', not a memory "
+             "size (1 kB to 64 TiB): the DRAM model refuses to guess",
+             m.proc, bad[i]);
+    assert_string_equal(probe.reason, want);
+  }
+  /* 64 TiB exactly is still a machine */
+  machine_meminfo(&m, 68719476736ull);
+  struct gm_probe probe;
+  struct gm_component_info info;
+  assert_close(open_and_read(&m.env, &probe, &info), 0.375 * 65536.0);
+  machine_free(&m);
+}
+
+/* --dmidecode FILE is read only when it is a regular file of at most 16 MiB:
+ * /dev/zero once hung and ate memory, a FIFO blocks. */
+static void test_dmidecode_not_a_file(void **state) {
+  (void)state;
+  struct machine m;
+  machine_new(&m);
+  machine_meminfo(&m, 8ull * 1024 * 1024);
+  struct gm__dimm *d = NULL;
+  size_t n = 0;
+  char how[2048], want[1024];
+
+  m.env.dmidecode_file = "/dev/zero";
+  alarm(10);
+  assert_int_equal(gm__dimms_detect(&m.env, &d, &n, how, sizeof(how)),
+                   GM_ERR_UNAVAILABLE);
+  assert_contains(how, "dmidecode file '/dev/zero': refused (a character "
+                       "device, not a regular file; expected the saved output "
+                       "of `dmidecode -t memory`, at most 16777216 bytes)");
+
+  char *fifo = gmt_path(m.root, "dimms.fifo");
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  m.env.dmidecode_file = fifo;
+  assert_int_equal(gm__dimms_detect(&m.env, &d, &n, how, sizeof(how)),
+                   GM_ERR_UNAVAILABLE);
+  snprintf(want, sizeof(want),
+           "dmidecode file '%s': refused (a FIFO, not a regular file", fifo);
+  assert_contains(how, want);
+
+  /* 16 MiB + 1 byte (sparse): refused without reading it */
+  char *big = gmt_path(m.root, "dimms.txt");
+  gmt_write(m.root, "dimms.txt", "x");
+  assert_int_equal(truncate(big, (16 << 20) + 1), 0);
+  m.env.dmidecode_file = big;
+  assert_int_equal(gm__dimms_detect(&m.env, &d, &n, how, sizeof(how)),
+                   GM_ERR_UNAVAILABLE);
+  snprintf(want, sizeof(want),
+           "dmidecode file '%s': refused (16777217 bytes, larger than the "
+           "16777216-byte limit",
+           big);
+  assert_contains(how, want);
+  alarm(0);
+  /* the model falls back to MemTotal and says why */
+  struct gm_probe probe;
+  struct gm_component_info info;
+  assert_close(open_and_read(&m.env, &probe, &info), 0.375 * 8);
+  assert_contains(probe.found, "refused (16777217 bytes");
+  assert_null(d);
+  free(fifo);
+  free(big);
+  machine_free(&m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_smbios_4x16_ddr4),
@@ -1092,6 +1176,8 @@ int main(void) {
       cmocka_unit_test(test_capacitance_override),
       cmocka_unit_test(test_nominal_values),
       cmocka_unit_test(test_dmi_unreadable),
+      cmocka_unit_test(test_meminfo_out_of_range),
+      cmocka_unit_test(test_dmidecode_not_a_file),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,15 +1,19 @@
 /* test_procstat.c: utilisation, memory and process-tree metrics from /proc
  * snapshots written into a fake procfs, rewritten in place between samples
- * as the kernel's files change. */
+ * as the kernel's files change; garbage and a frozen /proc/stat make the
+ * utilisation unknown (and the CPU model's readings fail), never the last
+ * value kept or 0. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "helpers.h"
 #include "meter/procstat.h"
+#include "meter/source.h"
 
 /* Rewrites a file in place (same inode), as procfs content changes under an
  * open descriptor. */
@@ -165,12 +169,176 @@ static void missing_procfs(void **state) {
   free(root);
 }
 
+#define MS INT64_C(1000000)
+
+/* What the CPU model reads at the tick the meter builds from ps. */
+static struct gm__reading cpu_model_reading(void *model, double u,
+                                            enum gm__util_state st) {
+  struct gm__tick tk = {.t_ns = 1,
+                        .cpu_util_frac = u,
+                        .mem_used_bytes = NAN,
+                        .cpu_util_failed =
+                            st != GM__UTIL_NONE && st != GM__UTIL_OK};
+  struct gm__reading r;
+  memset(&r, 0xA5, sizeof(r));
+  assert_int_equal(gm__source_cpu_model.read(model, &tk, &r, NULL), GM_OK);
+  return r;
+}
+
+static void garbage_and_frozen_stat(void **state) {
+  (void)state;
+  char *root = gmt_mkdtemp();
+  const char *s0 = "cpu  100 0 100 800 0 0 0 0 0 0\n"
+                   "cpu0 100 0 100 800 0 0 0 0 0 0\n";
+  const char *s1 = "cpu  150 0 100 850 0 0 0 0 0 0\n"
+                   "cpu0 150 0 100 850 0 0 0 0 0 0\n";
+  gmt_write(root, "stat", "%s", s0);
+  gmt_write(root, "meminfo", "MemTotal: 1000 kB\nMemAvailable: 500 kB\n");
+  struct gm__procstat *ps = NULL;
+  struct gm_probe probe = {0};
+  assert_int_equal(gm__procstat_open(root, 0, &ps, &probe), GM_OK);
+  /* the CPU model at 100 W, as the meter would use it */
+  struct gm__env env = {.sysfs = root, .procfs = root, .cpu_tdp_w = 100};
+  void *model = NULL;
+  struct gm_probe mprobe = {0};
+  assert_int_equal(gm__source_cpu_model.open(&env, &model, &mprobe), GM_OK);
+
+  double v[8], u, mem;
+  int64_t t = 1000 * MS;
+  gm__procstat_sample(ps, t, v, &u, &mem);
+  assert_true(isnan(u));
+  assert_int_equal(gm__procstat_util_state(ps), GM__UTIL_NONE);
+  struct gm__reading r = cpu_model_reading(model, u, GM__UTIL_NONE);
+  assert_true(r.ok); /* no interval yet: not a failure */
+  assert_false(r.has_power);
+  rewrite(root, "stat", s1);
+  gm__procstat_sample(ps, t += 100 * MS, v, &u, &mem);
+  assert_double_equal(u, 0.5, 1e-12);
+  assert_int_equal(gm__procstat_util_state(ps), GM__UTIL_OK);
+  r = cpu_model_reading(model, u, GM__UTIL_OK);
+  assert_true(r.ok && r.has_power);
+  assert_double_equal(r.power_w, 50.0, 1e-12);
+
+  /* garbage: unknown for this window, counted; not 0.5 kept */
+  rewrite(root, "stat", "\x01\x02garbage\xff\n");
+  gm__procstat_sample(ps, t += 100 * MS, v, &u, &mem);
+  assert_true(isnan(u));
+  assert_true(isnan(v[metric(ps, "cpu.util")]));
+  assert_true(isnan(v[metric(ps, "cpu0.util")]));
+  assert_int_equal(gm__procstat_util_state(ps), GM__UTIL_BAD);
+  assert_int_equal(gm__procstat_faults(ps).bad_reads, 1);
+  r = cpu_model_reading(model, u, GM__UTIL_BAD);
+  assert_false(r.ok); /* counted as a failed reading by the integrator */
+  assert_false(r.has_power);
+  /* a tick before the next refresh repeats "unknown", not a number */
+  gm__procstat_sample(ps, t + 10 * MS, v, &u, &mem);
+  assert_true(isnan(u));
+  /* a cpu line with a count no kernel has is garbage too */
+  rewrite(root, "stat", "cpu  99999999999999999999999 0 0 0\n");
+  gm__procstat_sample(ps, t += 100 * MS, v, &u, &mem);
+  assert_true(isnan(u));
+  assert_int_equal(gm__procstat_faults(ps).bad_reads, 2);
+  /* good again: the window spans the gap, from the last good counters */
+  rewrite(root, "stat",
+          "cpu  250 0 100 950 0 0 0 0 0 0\n"
+          "cpu0 250 0 100 950 0 0 0 0 0 0\n");
+  gm__procstat_sample(ps, t += 100 * MS, v, &u, &mem);
+  assert_double_equal(u, 0.5, 1e-12);
+  assert_int_equal(gm__procstat_util_state(ps), GM__UTIL_OK);
+
+  /* frozen: the same counters while time passes */
+  enum gm__util_state want[] = {GM__UTIL_STILL, GM__UTIL_STILL, GM__UTIL_FROZEN,
+                                GM__UTIL_FROZEN};
+  for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+    gm__procstat_sample(ps, t += 100 * MS, v, &u, &mem);
+    assert_true(isnan(u));
+    assert_true(isnan(v[metric(ps, "cpu.util")]));
+    assert_int_equal(gm__procstat_util_state(ps), want[i]);
+    r = cpu_model_reading(model, u, want[i]);
+    assert_false(r.ok); /* unknown, not 0 W */
+  }
+  struct gm__procstat_faults fl = gm__procstat_faults(ps);
+  assert_true(fl.frozen);
+  assert_int_equal(fl.still_reads, 4);
+  assert_int_equal(fl.frozen_episodes, 1);
+  /* it moves again */
+  rewrite(root, "stat",
+          "cpu  260 0 100 1040 0 0 0 0 0 0\n"
+          "cpu0 260 0 100 1040 0 0 0 0 0 0\n");
+  gm__procstat_sample(ps, t += 100 * MS, v, &u, &mem);
+  assert_double_equal(u, 0.1, 1e-12);
+  fl = gm__procstat_faults(ps);
+  assert_false(fl.frozen);
+  assert_int_equal(fl.frozen_episodes, 1);
+
+  gm__source_cpu_model.close(model);
+  gm__procstat_close(ps);
+  gmt_rmtree(root);
+  free(root);
+}
+
+static void meminfo_out_of_range(void **state) {
+  (void)state;
+  char *root = gmt_mkdtemp();
+  gmt_write(root, "stat", "cpu  1 0 1 8 0 0 0 0\ncpu0 1 0 1 8 0 0 0 0\n");
+  gmt_write(root, "meminfo", "MemTotal: -16000000 kB\nMemAvailable: 500 kB\n");
+  struct gm__procstat *ps = NULL;
+  struct gm_probe probe = {0};
+  assert_int_equal(gm__procstat_open(root, 0, &ps, &probe), GM_OK);
+  double v[8], u, mem;
+  gm__procstat_sample(ps, 1000 * MS, v, &u, &mem);
+  assert_true(isnan(mem));
+  assert_true(isnan(v[metric(ps, "mem.total")]));
+  rewrite(root, "meminfo",
+          "MemTotal: 99999999999999999 kB\nMemAvailable: 500 kB\n");
+  gm__procstat_sample(ps, 3000 * MS, v, &u, &mem);
+  assert_true(isnan(v[metric(ps, "mem.total")]));
+  rewrite(root, "meminfo", "MemTotal: 1000 kB\nMemAvailable: 500 kB\n");
+  gm__procstat_sample(ps, 5000 * MS, v, &u, &mem);
+  assert_double_equal(mem, 500.0 * 1024, 0);
+  gm__procstat_close(ps);
+  gmt_rmtree(root);
+  free(root);
+}
+
+static void stat_that_is_not_a_file(void **state) {
+  (void)state;
+  char *root = gmt_mkdtemp();
+  char *stat_path = gmt_path(root, "stat");
+  struct gm__procstat *ps = NULL;
+  struct gm_probe probe = {0};
+  /* a FIFO: refused at once, not a blocked open */
+  assert_int_equal(mkfifo(stat_path, 0600), 0);
+  alarm(10);
+  assert_int_equal(gm__procstat_open(root, 0, &ps, &probe), GM_ERR_PARSE);
+  alarm(0);
+  assert_null(ps);
+  char want[1024];
+  snprintf(want, sizeof(want), "cannot read '%s': a FIFO, not a regular file",
+           stat_path);
+  assert_string_equal(probe.reason, want);
+  /* a device that never ends */
+  unlink(stat_path);
+  assert_int_equal(symlink("/dev/zero", stat_path), 0);
+  assert_int_equal(gm__procstat_open(root, 0, &ps, &probe), GM_ERR_PARSE);
+  snprintf(want, sizeof(want),
+           "cannot read '%s': a character device, not a regular file",
+           stat_path);
+  assert_string_equal(probe.reason, want);
+  free(stat_path);
+  gmt_rmtree(root);
+  free(root);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(parse_counts_busy_and_total),
       cmocka_unit_test(utilisation_from_two_snapshots),
       cmocka_unit_test(process_tree_cpu_time_and_rss),
       cmocka_unit_test(missing_procfs),
+      cmocka_unit_test(garbage_and_frozen_stat),
+      cmocka_unit_test(meminfo_out_of_range),
+      cmocka_unit_test(stat_that_is_not_a_file),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

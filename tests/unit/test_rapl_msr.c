@@ -128,7 +128,7 @@ static const struct gm_component_info *comp(struct fixture *f, size_t i) {
 }
 
 static void read_all(struct fixture *f, struct gm__reading *out) {
-  struct gm__tick tick = {0, NAN, NAN};
+  struct gm__tick tick = {.cpu_util_frac = NAN, .mem_used_bytes = NAN};
   assert_int_equal(gm__source_rapl_msr.read(f->self, &tick, out, NULL), GM_OK);
 }
 
@@ -499,7 +499,7 @@ static void test_read_error(void **state) {
   assert_int_equal(truncate(p, 0), 0); /* every read is now short */
   free(p);
   struct gm__reading r[4];
-  struct gm__tick tick = {0, NAN, NAN};
+  struct gm__tick tick = {.cpu_util_frac = NAN, .mem_used_bytes = NAN};
   assert_int_not_equal(gm__source_rapl_msr.read(f->self, &tick, r, NULL),
                        GM_OK);
   for (size_t i = 0; i < 4; i++) {

@@ -499,7 +499,7 @@ static void test_source_reads_through_software_pmu(void **state) {
   assert_non_null(strstr(f->probe.found, "via perf PMU 'power' (type 1)"));
 
   struct gm__reading r[3];
-  struct gm__tick tick = {0, NAN, NAN};
+  struct gm__tick tick = {.cpu_util_frac = NAN, .mem_used_bytes = NAN};
   assert_int_equal(gm__source_rapl_perf.read(f->self, &tick, r, NULL), GM_OK);
   assert_true(r[0].ok);
   assert_true(r[0].has_energy);

@@ -2,13 +2,18 @@
  * LeNet and a small generated data set with the ref backend (deterministic):
  * its rules (seeds, schedule, epoch length), an interrupted run resumed from
  * its checkpoint giving the very losses and weights of one that never
- * stopped, checkpoints refused under another configuration, weights loaded
- * for inference, the observer. */
+ * stopped, checkpoints refused under another configuration or other data,
+ * a flipped byte caught by the checksum, temporary files never written
+ * through a planted symlink, the checkpoint path checked before any work,
+ * weights loaded for inference, the observer. */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "greenml/train.h"
 #include "helpers.h"
@@ -294,6 +299,287 @@ static void checkpoint_of_another_configuration_is_refused(void **state) {
   free(ckpt);
 }
 
+/* ---- checkpoints are verified -------------------------------------------- */
+
+/* The whole file at path into a malloc'ed buffer. */
+static char *slurp(const char *path, size_t *len) {
+  FILE *fp = fopen(path, "rb");
+  assert_non_null(fp);
+  fseek(fp, 0, SEEK_END);
+  long n = ftell(fp);
+  rewind(fp);
+  char *b = malloc((size_t)n + 1);
+  assert_int_equal(fread(b, 1, (size_t)n, fp), (size_t)n);
+  b[n] = '\0';
+  fclose(fp);
+  *len = (size_t)n;
+  return b;
+}
+
+static void put_bytes(const char *path, const void *b, size_t len) {
+  FILE *fp = fopen(path, "wb");
+  assert_non_null(fp);
+  assert_int_equal(fwrite(b, 1, len, fp), len);
+  fclose(fp);
+}
+
+static void flipped_byte_is_refused(void **state) {
+  struct fixture *f = *state;
+  struct gm_train_config c = lenet();
+  char *ckpt = gmt_path(f->dir, "flip.ckpt");
+  struct gm_train *t = make(&c);
+  assert_int_equal(gm_train_init(t), GM_OK);
+  struct gm_train_result r;
+  assert_int_equal(gm_train_epoch(t, f->train, 0, 0, NULL, &r), GM_OK);
+  assert_int_equal(gm_train_save(t, ckpt, 1), GM_OK);
+  gm_train_destroy(t);
+
+  size_t len;
+  char *good = slurp(ckpt, &len);
+  assert_true(len > 4096);
+  /* one bit of one parameter, in the middle of the payload */
+  char *bad = malloc(len);
+  memcpy(bad, good, len);
+  bad[len / 2] ^= 0x10;
+  put_bytes(ckpt, bad, len);
+  t = make(&c);
+  uint32_t done = 77;
+  assert_int_equal(gm_train_resume(t, ckpt, &done), GM_ERR_PARSE);
+  assert_int_equal(done, 77);
+  const char *msg = gm_train_last_error(t);
+  assert_non_null(strstr(msg, "flip.ckpt' fails its checksum (CRC-32 "));
+  assert_non_null(strstr(msg, "the file is corrupt; nothing was loaded"));
+  assert_int_equal(gm_train_load_weights(t, ckpt), GM_ERR_PARSE);
+  assert_non_null(strstr(gm_train_last_error(t), "fails its checksum"));
+  gm_train_destroy(t);
+
+  /* a flipped header byte (the epoch) too */
+  memcpy(bad, good, len);
+  bad[8 + 8 + 64] ^= 0x01;
+  put_bytes(ckpt, bad, len);
+  t = make(&c);
+  assert_int_equal(gm_train_load_weights(t, ckpt), GM_ERR_PARSE);
+  assert_non_null(strstr(gm_train_last_error(t), "fails its checksum"));
+  gm_train_destroy(t);
+
+  /* version 1 (no checksum) is refused, saying why */
+  memcpy(bad, good, len);
+  bad[8] = 1;
+  put_bytes(ckpt, bad, len);
+  t = make(&c);
+  assert_int_equal(gm_train_load_weights(t, ckpt), GM_ERR_PARSE);
+  assert_non_null(strstr(gm_train_last_error(t),
+                         "is a version 1 checkpoint; this greenml reads "
+                         "version 2 only (version 1 had no checksum"));
+  gm_train_destroy(t);
+
+  /* the intact file loads */
+  put_bytes(ckpt, good, len);
+  t = make(&c);
+  assert_int_equal(gm_train_resume(t, ckpt, &done), GM_OK);
+  assert_int_equal(done, 1);
+  gm_train_destroy(t);
+
+  /* a FIFO is refused at once (a blocking open would hang) */
+  char *fifo = gmt_path(f->dir, "fifo.ckpt");
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  alarm(10);
+  t = make(&c);
+  assert_int_equal(gm_train_load_weights(t, fifo), GM_ERR_PARSE);
+  assert_non_null(strstr(gm_train_last_error(t),
+                         "fifo.ckpt' is a FIFO, not a regular file"));
+  gm_train_destroy(t);
+  alarm(0);
+  unlink(fifo);
+  free(fifo);
+  free(good);
+  free(bad);
+  gm_train_checkpoint_remove(ckpt);
+  free(ckpt);
+}
+
+static void other_data_is_refused(void **state) {
+  struct fixture *f = *state;
+  struct gm_train_config c = lenet();
+  char *ckpt = gmt_path(f->dir, "data.ckpt");
+  struct gm_train *t = make(&c);
+  assert_int_equal(gm_train_init(t), GM_OK);
+  struct gm_train_result r;
+  assert_int_equal(gm_train_epoch(t, f->train, 0, 0, NULL, &r), GM_OK);
+  assert_int_equal(gm_train_save(t, ckpt, 1), GM_OK);
+  gm_train_destroy(t);
+  struct gm_cifar10_identity id;
+  gm_cifar10_identity(f->train, &id);
+  assert_true(id.synthetic);
+  assert_int_equal(id.seed, 3);
+  assert_int_equal(id.count, 5 * TRAIN_PER_FILE);
+  assert_string_equal(id.dir, f->dir);
+  char *rec = gmt_path(f->dir, "data.ckpt.config");
+  size_t len;
+  char *text = slurp(rec, &len);
+  char want[1400];
+  snprintf(want, sizeof(want),
+           "data synthetic\ndata_seed 3\ndata_images 80\ndata_crc32 %08x\n"
+           "data_dir %s\n",
+           id.crc32, f->dir);
+  assert_non_null(strstr(text, want));
+  free(text);
+
+  /* the same data in another directory: the same bytes, accepted */
+  char *copy = gmt_mkdtemp();
+  char err[512];
+  assert_int_equal(
+      gm_cifar10_synth(copy, 3, TRAIN_PER_FILE, TEST_COUNT, err, sizeof(err)),
+      GM_OK);
+  struct gm_cifar10 *same = NULL, *other = NULL;
+  assert_int_equal(
+      gm_cifar10_open(copy, GM_CIFAR10_TRAIN, &same, err, sizeof(err)), GM_OK);
+  t = make(&c);
+  gm_train_use_data(t, same);
+  uint32_t done = 0;
+  assert_int_equal(gm_train_resume(t, ckpt, &done), GM_OK);
+  assert_int_equal(done, 1);
+  gm_train_destroy(t);
+
+  /* another seed of the generator: refused, both sets described */
+  assert_int_equal(
+      gm_cifar10_synth(copy, 4, TRAIN_PER_FILE, TEST_COUNT, err, sizeof(err)),
+      GM_OK);
+  assert_int_equal(
+      gm_cifar10_open(copy, GM_CIFAR10_TRAIN, &other, err, sizeof(err)), GM_OK);
+  struct gm_cifar10_identity oid;
+  gm_cifar10_identity(other, &oid);
+  assert_int_not_equal(oid.crc32, id.crc32);
+  t = make(&c);
+  gm_train_use_data(t, other);
+  done = 99;
+  assert_int_equal(gm_train_resume(t, ckpt, &done), GM_ERR_INVALID_ARG);
+  assert_int_equal(done, 99);
+  snprintf(want, sizeof(want),
+           "data set '%s' (synthetic, seed 3, 80 images, CRC-32 %08x) (here "
+           "'%s' (synthetic, seed 4, 80 images, CRC-32 %08x))",
+           f->dir, id.crc32, copy, oid.crc32);
+  assert_non_null(strstr(gm_train_last_error(t), want));
+  gm_train_destroy(t);
+
+  /* the same seed and counts but one byte changed: the CRC tells */
+  gm_cifar10_close(other);
+  char *b3 = gmt_path(copy, "data_batch_3.bin");
+  assert_int_equal(
+      gm_cifar10_synth(copy, 3, TRAIN_PER_FILE, TEST_COUNT, err, sizeof(err)),
+      GM_OK);
+  int fd = open(b3, O_RDWR);
+  assert_true(fd >= 0);
+  unsigned char px;
+  assert_int_equal(pread(fd, &px, 1, 100), 1);
+  px ^= 1;
+  assert_int_equal(pwrite(fd, &px, 1, 100), 1);
+  close(fd);
+  assert_int_equal(
+      gm_cifar10_open(copy, GM_CIFAR10_TRAIN, &other, err, sizeof(err)), GM_OK);
+  t = make(&c);
+  gm_train_use_data(t, other);
+  assert_int_equal(gm_train_resume(t, ckpt, &done), GM_ERR_INVALID_ARG);
+  assert_non_null(strstr(gm_train_last_error(t), "(synthetic, seed 3, 80 "
+                                                 "images, CRC-32 "));
+  /* with another seed as well: every difference is listed */
+  gm_train_destroy(t);
+  struct gm_train_config c6 = c;
+  c6.seed = 6;
+  t = make(&c6);
+  gm_train_use_data(t, other);
+  assert_int_equal(gm_train_resume(t, ckpt, &done), GM_ERR_INVALID_ARG);
+  assert_non_null(strstr(gm_train_last_error(t), "seed 5 (here 6); data set"));
+  gm_train_destroy(t);
+
+  free(b3);
+  gm_cifar10_close(same);
+  gm_cifar10_close(other);
+  gmt_rmtree(copy);
+  free(copy);
+  free(rec);
+  gm_train_checkpoint_remove(ckpt);
+  free(ckpt);
+}
+
+static void planted_symlinks_are_not_followed(void **state) {
+  struct fixture *f = *state;
+  struct gm_train_config c = lenet();
+  char *ckpt = gmt_path(f->dir, "safe.ckpt");
+  char *victim = gmt_path(f->dir, "victim.txt");
+  char *tmp = gmt_path(f->dir, "safe.ckpt.tmp~");
+  char *rtmp = gmt_path(f->dir, "safe.ckpt.config.tmp~");
+  gmt_write(f->dir, "victim.txt", "precious\n");
+  assert_int_equal(symlink(victim, tmp), 0);
+  assert_int_equal(symlink(victim, rtmp), 0);
+  struct gm_train *t = make(&c);
+  assert_int_equal(gm_train_init(t), GM_OK);
+  assert_int_equal(gm_train_save(t, ckpt, 0), GM_OK);
+  gm_train_destroy(t);
+  size_t len;
+  char *text = slurp(victim, &len);
+  assert_string_equal(text, "precious\n");
+  free(text);
+  struct stat st;
+  assert_int_equal(lstat(tmp, &st), -1);
+  assert_int_equal(lstat(rtmp, &st), -1);
+  assert_int_equal(lstat(ckpt, &st), 0);
+  assert_true(S_ISREG(st.st_mode));
+  t = make(&c);
+  assert_int_equal(gm_train_load_weights(t, ckpt), GM_OK);
+  gm_train_destroy(t);
+  unlink(victim);
+  gm_train_checkpoint_remove(ckpt);
+  free(ckpt);
+  free(victim);
+  free(tmp);
+  free(rtmp);
+}
+
+static void checkpoint_path_is_checked_first(void **state) {
+  struct fixture *f = *state;
+  char err[1024];
+  char *ok = gmt_path(f->dir, "x.ckpt");
+  assert_int_equal(gm_train_check_checkpoint_path(ok, err, sizeof(err)), GM_OK);
+  /* nothing is left behind */
+  char probe[1200];
+  snprintf(probe, sizeof(probe), "%s/.greenml-write-test-%ld", f->dir,
+           (long)getpid());
+  assert_int_equal(access(probe, F_OK), -1);
+  char *missing = gmt_path(f->dir, "no/such/x.ckpt");
+  assert_int_equal(gm_train_check_checkpoint_path(missing, err, sizeof(err)),
+                   GM_ERR_NOT_FOUND);
+  char want[1400];
+  snprintf(want, sizeof(want),
+           "the checkpoint directory '%s/no/such' does not exist: create it "
+           "(mkdir -p '%s/no/such') or choose another --checkpoint",
+           f->dir, f->dir);
+  assert_string_equal(err, want);
+  gmt_mkdirs(f->dir, "adir.ckpt");
+  char *adir = gmt_path(f->dir, "adir.ckpt");
+  assert_int_equal(gm_train_check_checkpoint_path(adir, err, sizeof(err)),
+                   GM_ERR_INVALID_ARG);
+  snprintf(want, sizeof(want),
+           "the checkpoint '%s' is a directory, not a regular file", adir);
+  assert_string_equal(err, want);
+  gmt_write(f->dir, "afile", "x");
+  char *under = gmt_path(f->dir, "afile/x.ckpt");
+  assert_int_equal(gm_train_check_checkpoint_path(under, err, sizeof(err)),
+                   GM_ERR_NOT_FOUND);
+  assert_non_null(strstr(err, "afile' is a regular file, not a directory"));
+  /* a file system that takes no writes */
+  assert_int_equal(
+      gm_train_check_checkpoint_path("/proc/x.ckpt", err, sizeof(err)),
+      gm_train_check_checkpoint_path("/proc/x.ckpt", NULL, 0));
+  assert_non_null(strstr(err, "cannot write in the checkpoint directory "
+                              "'/proc': "));
+  rmdir(adir);
+  free(ok);
+  free(missing);
+  free(adir);
+  free(under);
+}
+
 /* ---- the observer ---------------------------------------------------------
  */
 
@@ -362,6 +648,10 @@ int main(void) {
       cmocka_unit_test(bad_configurations),
       cmocka_unit_test(resumed_run_is_bit_identical),
       cmocka_unit_test(checkpoint_of_another_configuration_is_refused),
+      cmocka_unit_test(flipped_byte_is_refused),
+      cmocka_unit_test(other_data_is_refused),
+      cmocka_unit_test(planted_symlinks_are_not_followed),
+      cmocka_unit_test(checkpoint_path_is_checked_first),
       cmocka_unit_test(observer_sees_and_ends_passes),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

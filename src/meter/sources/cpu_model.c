@@ -321,7 +321,9 @@ static enum gm_status read_(void *self, const struct gm__tick *tick,
   const struct cpu_model *m = self;
   double u = tick->cpu_util_frac;
   memset(&out[0], 0, sizeof(out[0]));
-  out[0].ok = true;
+  /* /proc/stat failed (garbage, frozen): the power is unknown, not 0 W; a
+   * failed reading is counted and its interval filled from the next one */
+  out[0].ok = !tick->cpu_util_failed;
   if (isnan(u))
     return GM_OK; /* first tick: no interval yet */
   if (u < 0)

@@ -113,6 +113,9 @@ struct dram_model {
 };
 
 #define GIB 1073741824.0
+/* The most MemTotal may say: 64 TiB, in kB. Beyond (or not a positive
+ * number) the file is not believed. */
+#define MAX_MEMTOTAL_KB (UINT64_C(64) << 30)
 
 #define DMIDECODE_FIX                                                          \
   "save `sudo dmidecode -t memory > dimms.txt` and pass --dmidecode dimms.txt"
@@ -267,6 +270,7 @@ static enum gm_status open_(const struct gm__env *env, void **self,
   char path[1024];
   uint64_t kb = 0;
   bool have = false;
+  char bad[40] = ""; /* a MemTotal value not believed */
   gm__fmt(path, sizeof(path), "%s/meminfo", procfs);
   rc = gm__read_all(path, &meminfo, NULL);
   if (rc == GM_ERR_NO_MEMORY)
@@ -274,13 +278,22 @@ static enum gm_status open_(const struct gm__env *env, void **self,
   if (rc == GM_OK) {
     for (const char *p = meminfo; p && *p;) {
       if (strncmp(p, "MemTotal:", 9) == 0) {
-        char *end = NULL;
-        unsigned long long v = strtoull(p + 9, &end, 10);
-        while (end && *end == ' ')
+        const char *num = p + 9;
+        while (*num == ' ' || *num == '\t')
+          num++;
+        size_t digits = strspn(num, "0123456789");
+        const char *end = num + digits;
+        while (*end == ' ')
           end++;
-        if (end && end != p + 9 && strncmp(end, "kB", 2) == 0 && v > 0) {
+        errno = 0;
+        unsigned long long v = digits ? strtoull(num, NULL, 10) : 0;
+        if (digits > 0 && digits <= 20 && errno == 0 &&
+            strncmp(end, "kB", 2) == 0 && v > 0 && v <= MAX_MEMTOTAL_KB) {
           kb = (uint64_t)v;
           have = true;
+        } else {
+          size_t len = strcspn(num, "\n");
+          gm__fmt(bad, sizeof(bad), "%.*s", (int)(len < 32 ? len : 32), num);
         }
         break;
       }
@@ -291,10 +304,16 @@ static enum gm_status open_(const struct gm__env *env, void **self,
   }
   if (!have) {
     rc = rc == GM_OK ? GM_ERR_PARSE : rc;
-    gm__fmt(probe->reason, sizeof(probe->reason),
-            rc == GM_ERR_PARSE ? "no DIMM data and no MemTotal in '%s'"
-                               : "no DIMM data and cannot read '%s'",
-            path);
+    if (bad[0])
+      gm__fmt(probe->reason, sizeof(probe->reason),
+              "no DIMM data and MemTotal in '%s' is '%s', not a memory size "
+              "(1 kB to 64 TiB): the DRAM model refuses to guess",
+              path, bad);
+    else
+      gm__fmt(probe->reason, sizeof(probe->reason),
+              rc == GM_ERR_PARSE ? "no DIMM data and no MemTotal in '%s'"
+                                 : "no DIMM data and cannot read '%s'",
+              path);
     gm__fmt(probe->found, sizeof(probe->found), "%s", how);
     fallback_fix(sysfs, probe->fix, sizeof(probe->fix));
     goto fail;
