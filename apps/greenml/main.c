@@ -1,9 +1,12 @@
-/* main.c: the greenml command: git-style subcommands from one table. */
+/* main.c: the greenml command: git-style subcommands from one table, run
+ * between the guard of the standard streams and the check of stdout
+ * (output.h: THE output rule). */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "greenml/api.h"
+#include "output.h"
 
 struct command {
   const char *name;
@@ -36,7 +39,7 @@ static void usage(FILE *f) {
   fprintf(f, "\n'greenml <command> --help' describes each command.\n");
 }
 
-int main(int argc, char **argv) {
+static int run(int argc, char **argv, const char **name) {
   if (argc < 2) {
     usage(stderr);
     return GM_EXIT_USAGE;
@@ -57,6 +60,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], commands[i].name) == 0) {
       snprintf(self, sizeof(self), "greenml %s", commands[i].name);
       argv[1] = self;
+      *name = commands[i].name;
       return commands[i].fn(argc - 1, argv + 1);
     }
   fprintf(stderr,
@@ -64,4 +68,11 @@ int main(int argc, char **argv) {
           "the list\n",
           argv[1]);
   return GM_EXIT_USAGE;
+}
+
+int main(int argc, char **argv) {
+  gm_cli_streams_init();
+  const char *name = NULL;
+  int ec = run(argc, argv, &name);
+  return gm_cli_streams_finish(name, ec);
 }
