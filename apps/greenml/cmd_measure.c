@@ -498,11 +498,15 @@ static int write_json(struct gm_cli_file *out, const struct summary *s,
   gm_json_int(&j, s->marker_rejected.in_future);
   gm_json_end_object(&j);
   gm_json_end_object(&j);
-  int err = ENOMEM;
-  if (!j.oom && fputs(j.buf, out->f) >= 0 && fputc('\n', out->f) != EOF)
-    err = gm_cli_file_commit(out);
-  else
+  int err = 0;
+  if (j.oom)
+    err = ENOMEM;
+  else if (fputs(j.buf, out->f) < 0 || fputc('\n', out->f) == EOF)
+    err = errno ? errno : EIO;
+  if (err)
     gm_cli_file_abort(out);
+  else
+    err = gm_cli_file_commit(out);
   gm_json_release(&j);
   return err;
 }
