@@ -390,13 +390,13 @@ static void markers_out_of_order_are_applied_in_time_order(void **state) {
   /* pending (stamped ahead, within the tolerance): two reads, the later
    * stamp first */
   now = gm__now_ns();
-  int64_t t_d = now + 60 * MS, t_c = now + 40 * MS, t_e = now + 80 * MS;
+  int64_t t_d = now + 80 * MS, t_c = now + 50 * MS, t_e = now + 95 * MS;
   put(path, "B %lld fourth\n", (long long)t_d);
   sleep_ms(5);
   put(path, "E %lld\n", (long long)t_e);
   sleep_ms(5);
   put(path, "B %lld third\n", (long long)t_c);
-  sleep_ms(120);
+  sleep_ms(150);
   stop_all(f);
   const struct want_phase want[] = {{"first", t_a, t_b},
                                     {"second", t_b, t_c},

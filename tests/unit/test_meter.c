@@ -287,11 +287,11 @@ static void markers_are_ordered_and_checked(void **state) {
                    GM_ERR_INVALID_ARG);
   /* called in reverse order, applied in time order (stamped a little
    * ahead, so that none is due before all are in) */
-  int64_t t_a = now + 10000000, t_b = now + 20000000, t_c = now + 30000000;
+  int64_t t_a = now + 40000000, t_b = now + 60000000, t_c = now + 80000000;
   assert_int_equal(gm_meter_phase_end(m, t_c), GM_OK);
   assert_int_equal(gm_meter_phase_begin(m, "b", t_b), GM_OK);
   assert_int_equal(gm_meter_phase_begin(m, "a", t_a), GM_OK);
-  sleep_ms(50); /* applied */
+  sleep_ms(120); /* applied */
   /* an end stamped before the begin applied last */
   assert_int_equal(gm_meter_phase_end(m, t_b - 1000000), GM_ERR_INVALID_ARG);
   assert_int_equal(gm_meter_phase_begin(m, "late", t_a), GM_ERR_INVALID_ARG);
