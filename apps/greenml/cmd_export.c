@@ -15,6 +15,7 @@
 
 #include "greenml/json.h"
 #include "cli.h"
+#include "output.h"
 
 static const char usage_text[] =
     "usage: greenml export [--db PATH] [--run ID] [--format csv|json]\n"
@@ -555,31 +556,44 @@ out:
 
 enum { O_FORMAT = GM_OPT_FIRST_FREE, O_OUT, O_WHAT };
 
+/* One table to stdout or, written whole or not at all (output.h), to
+ * OUT/WHAT.csv|json. */
 static int write_one(const char *what, const char *out_dir, bool json,
                      struct gm_store *st, const struct gm_analysis_table *t,
                      const struct gm_cli_cost *cost) {
   char path[1200];
   FILE *f = stdout;
+  struct gm_cli_file file;
+  memset(&file, 0, sizeof(file));
   if (strcmp(out_dir, "-") != 0) {
     snprintf(path, sizeof(path), "%s/%s.%s", out_dir, what,
              json ? "json" : "csv");
-    f = fopen(path, "w");
-    if (!f) {
-      gm_cli_error("export", "cannot create '%s': %s", path, strerror(errno));
+    int e = gm_cli_file_open(&file, path);
+    if (e) {
+      gm_cli_error("export", "cannot create '%s': %s", path, strerror(e));
       return GM_EXIT_CANTCREAT;
     }
+    f = file.f;
   }
   size_t rows = 0;
   int ec = strcmp(what, "phases") == 0 ? write_phases(f, json, t, cost, &rows)
                                        : write_samples(f, json, st, t, &rows);
   if (ec == GM_EXIT_SOFTWARE)
     gm_cli_error("export", "out of memory");
-  bool bad = fflush(f) != 0 || ferror(f);
-  if (f != stdout && fclose(f) != 0)
-    bad = true;
-  if (!ec && bad) {
+  int err = 0;
+  if (f == stdout) {
+    if (fflush(f) != 0)
+      err = errno;
+    else if (ferror(f))
+      err = EIO;
+  } else if (ec) {
+    gm_cli_file_abort(&file);
+  } else {
+    err = gm_cli_file_commit(&file);
+  }
+  if (!ec && err) {
     gm_cli_error("export", "cannot write %s: %s",
-                 f == stdout ? "to stdout" : path, strerror(errno));
+                 f == stdout ? "to stdout" : path, strerror(err));
     ec = GM_EXIT_IOERR;
   }
   if (!ec && f != stdout)

@@ -29,13 +29,16 @@
 #include "greenml/carbon.h"
 #include "greenml/mark.h"
 #include "greenml/run.h"
+#include "output.h"
 
 static const char usage_text[] =
     "usage: greenml measure [options] -- CMD [ARGS...]\n"
     "\n"
     "Runs CMD (stdin, stdout and stderr untouched), measures the energy of\n"
     "every component while it runs, prints a summary on stderr and exits with\n"
-    "CMD's status (127: CMD could not be started; 128+N: killed by signal N).\n"
+    "CMD's status (127: CMD could not be started; 128+N: killed by signal N),\n"
+    "or 74 when the database, --json or --csv could not be written (CMD's\n"
+    "status is then in those that were).\n"
     "\n"
     "  --idle auto|none|DUR subtract the stored idle baseline (auto, the\n"
     "                       default; none when there is none), nothing, or\n"
@@ -184,6 +187,8 @@ struct summary {
                            descendants (wait4) */
   int exit_code;
   char idle_note[512];
+  unsigned marker_bad_lines; /* the listener's counts */
+  struct gm_mark_rejected marker_rejected;
 };
 
 /* Energy with its unit, "n/a" when unknown (net without a baseline). */
@@ -412,9 +417,10 @@ static void json_phases(struct gm_json *j, const struct gm_run_record *r) {
   gm_json_end_array(j);
 }
 
-static bool write_json(const char *path, const struct summary *s,
-                       const char *cmdline, const struct measure_opts *o,
-                       int64_t run_id) {
+/* Writes the summary into out and commits it: 0 or an errno value. */
+static int write_json(struct gm_cli_file *out, const struct summary *s,
+                      const char *cmdline, const struct measure_opts *o,
+                      int64_t run_id) {
   const struct gm_run_record *r = s->rec;
   struct gm_json j;
   gm_json_init(&j);
@@ -480,15 +486,29 @@ static bool write_json(const char *path, const struct summary *s,
   gm_json_end_array(&j);
   gm_json_key(&j, "phases");
   json_phases(&j, r);
+  gm_json_key(&j, "markers");
+  gm_json_begin_object(&j);
+  gm_json_key(&j, "bad_lines");
+  gm_json_int(&j, s->marker_bad_lines);
+  gm_json_key(&j, "rejected_before_start");
+  gm_json_int(&j, s->marker_rejected.before_start);
+  gm_json_key(&j, "rejected_out_of_order");
+  gm_json_int(&j, s->marker_rejected.out_of_order);
+  gm_json_key(&j, "rejected_in_future");
+  gm_json_int(&j, s->marker_rejected.in_future);
   gm_json_end_object(&j);
-  bool ok = false;
-  FILE *f = j.oom ? NULL : fopen(path, "w");
-  if (f) {
-    ok = fprintf(f, "%s\n", j.buf) > 0;
-    ok = (fclose(f) == 0) && ok;
-  }
+  gm_json_end_object(&j);
+  int err = 0;
+  if (j.oom)
+    err = ENOMEM;
+  else if (fputs(j.buf, out->f) < 0 || fputc('\n', out->f) == EOF)
+    err = errno ? errno : EIO;
+  if (err)
+    gm_cli_file_abort(out);
+  else
+    err = gm_cli_file_commit(out);
   gm_json_release(&j);
-  return ok;
+  return err;
 }
 
 /* ---- the command -----------------------------------------------------------
@@ -649,6 +669,7 @@ static pid_t spawn_held(char **argv, int *go_fd, int *err_fd) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    gm_cli_streams_for_child();
     execvp(argv[0], argv);
     int e = errno;
     if (write(err[1], &e, sizeof(e)) < 0)
@@ -736,26 +757,30 @@ int cmd_measure(int argc, char **argv) {
   int go_fd = -1, err_fd = -1;
   pid_t pid = -1;
   int64_t host_id = 0;
+  /* Written beside their names and renamed when complete (output.h). */
+  struct gm_cli_file csv_out, json_out;
+  memset(&csv_out, 0, sizeof(csv_out));
+  memset(&json_out, 0, sizeof(json_out));
 
   /* Outputs first: a bad path must fail before the command runs. */
   if (o.csv_path) {
-    rc.csv = fopen(o.csv_path, "w");
-    if (!rc.csv) {
+    int e = gm_cli_file_open(&csv_out, o.csv_path);
+    if (e) {
       gm_cli_error("measure", "cannot create --csv '%s': %s", o.csv_path,
-                   strerror(errno));
+                   strerror(e));
       ec = GM_EXIT_CANTCREAT;
       goto out;
     }
+    rc.csv = csv_out.f;
   }
   if (o.json_path) {
-    FILE *f = fopen(o.json_path, "a");
-    if (!f) {
+    int e = gm_cli_file_open(&json_out, o.json_path);
+    if (e) {
       gm_cli_error("measure", "cannot create --json '%s': %s", o.json_path,
-                   strerror(errno));
+                   strerror(e));
       ec = GM_EXIT_CANTCREAT;
       goto out;
     }
-    fclose(f);
   }
   char dbpath[1024];
   if (!o.no_db) {
@@ -854,6 +879,8 @@ int cmd_measure(int argc, char **argv) {
    * meter still runs: a stopped meter refuses them. */
   gm_mark_listener_stop(marks);
   gm_meter_stop(m);
+  s.marker_bad_lines = gm_mark_listener_bad_lines(marks);
+  gm_mark_listener_rejected(marks, &s.marker_rejected);
   if (WIFEXITED(status))
     s.exit_code = WEXITSTATUS(status);
   else if (WIFSIGNALED(status))
@@ -880,16 +907,36 @@ int cmd_measure(int argc, char **argv) {
     note_missing_baseline(&s);
   s.carbon_g = gm_carbon_grams(rec->total.gross_j, s.intensity, s.pue);
   s.carbon_net_g = gm_carbon_grams(rec->total.net_j, s.intensity, s.pue);
-  ec = s.exit_code;
-
+  /* THE output rule (README, "Exit codes"): the command's status, unless an
+   * output greenml was asked for (the database, --json, --csv) could not be
+   * written: then 74, the command's status still in the outputs that were.
+   * The files and the database are complete before the summary is printed:
+   * a closed or broken stderr loses nothing else. */
+  bool lost = false;
   if (rc.st) {
     struct gm_run_result res = {.exit_code = s.exit_code,
                                 .carbon_g = s.carbon_g};
-    if (rc.db_failed)
+    if (rc.db_failed) {
       gm_cli_error("measure", "samples could not all be stored: %s", rc.db_err);
-    if (gm_store_finish_run(rc.st, rc.run_id, &res, rec) != GM_OK)
+      lost = true;
+    }
+    if (gm_store_finish_run(rc.st, rc.run_id, &res, rec) != GM_OK) {
       gm_cli_error("measure", "cannot store the run summary: %s",
                    gm_store_last_error(rc.st));
+      lost = true;
+    }
+  }
+  int json_err = 0, csv_err = 0;
+  if (o.json_path)
+    json_err = write_json(&json_out, &s, cmdline, &o, rc.st ? rc.run_id : 0);
+  if (rc.csv) {
+    rc.csv = NULL; /* the writer thread has been joined */
+    if (rc.csv_failed) {
+      csv_err = EIO;
+      gm_cli_file_abort(&csv_out);
+    } else {
+      csv_err = gm_cli_file_commit(&csv_out);
+    }
   }
   if (!exec_errno) {
     if (!o.quiet)
@@ -898,15 +945,32 @@ int cmd_measure(int argc, char **argv) {
       fprintf(stderr, " stored as run %lld in '%s'\n\n", (long long)rc.run_id,
               o.db);
   }
-  if (o.json_path &&
-      !write_json(o.json_path, &s, cmdline, &o, rc.st ? rc.run_id : 0))
+  if (json_err)
     gm_cli_error("measure", "cannot write --json '%s': %s", o.json_path,
-                 strerror(errno));
-  if (rc.csv_failed)
-    gm_cli_error("measure", "cannot write --csv '%s'", o.csv_path);
-  if (gm_mark_listener_bad_lines(marks))
+                 strerror(json_err));
+  if (csv_err)
+    gm_cli_error("measure", "cannot write --csv '%s': %s", o.csv_path,
+                 strerror(csv_err));
+  lost |= json_err || csv_err;
+  if (s.marker_bad_lines)
     gm_cli_error("measure", "%u malformed phase markers ignored",
-                 gm_mark_listener_bad_lines(marks));
+                 s.marker_bad_lines);
+  const struct gm_mark_rejected *mr = &s.marker_rejected;
+  if (mr->before_start + mr->out_of_order + mr->in_future)
+    gm_cli_error("measure",
+                 "warning: %u phase markers rejected for their timestamps "
+                 "(%u before the start, %u before the phase boundary already "
+                 "applied, %u in the future); phases as if never written",
+                 mr->before_start + mr->out_of_order + mr->in_future,
+                 mr->before_start, mr->out_of_order, mr->in_future);
+  ec = s.exit_code;
+  if (lost) {
+    gm_cli_error("measure",
+                 "exit %d: an output was not written (above); the command "
+                 "exited with status %d",
+                 GM_EXIT_IOERR, s.exit_code);
+    ec = GM_EXIT_IOERR;
+  }
 
 out:
   if (go_fd >= 0)
@@ -918,8 +982,8 @@ out:
   gm_mark_listener_close(marks); /* before the meter it feeds */
   gm_meter_destroy(m);
   gm_store_close(rc.st);
-  if (rc.csv)
-    fclose(rc.csv);
+  gm_cli_file_abort(&csv_out); /* no-ops once committed */
+  gm_cli_file_abort(&json_out);
   gm_idle_baseline_free(base);
   gm_run_record_free(rec);
   free(cmdline);

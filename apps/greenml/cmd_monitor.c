@@ -209,7 +209,9 @@ int cmd_monitor(int argc, char **argv) {
                gm_provenance_name(gm_meter_component(m, i)->provenance));
       printf(" total=%.3fW[%s]\n", total_w, tot.provenance);
     }
-    fflush(stdout);
+    /* a reader gone (monitor | head): stop; main says so and exits 74 */
+    if (fflush(stdout) != 0 || ferror(stdout))
+      break;
     first = false;
     if (dur_ns > 0 && gm_meter_duration_s(m) * 1e9 >= (double)dur_ns)
       break;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "output.h"
 #include "greenml/version.h"
 #include "report.h"
 
@@ -584,41 +585,27 @@ static int write_report(FILE *fp, const struct gm_report *d,
   return 0;
 }
 
-/* The page is written beside its final name and renamed when complete, so
- * a failed report never leaves a half page behind. NULL (after printing)
- * when the directory cannot be written. */
-static FILE *page_open(const char *out, char *tmp, size_t size) {
-  snprintf(tmp, size, "%s.XXXXXX", out);
-  int fd = mkstemp(tmp);
-  FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
-  if (fp)
-    return fp;
+/* The page is written beside its final name and renamed when complete
+ * (output.h), so a failed report never leaves a half page behind. False
+ * (after printing) when the directory cannot be written. */
+static bool page_open(const char *out, struct gm_cli_file *page) {
+  int e = gm_cli_file_open(page, out);
+  if (!e)
+    return true;
   gm_cli_error("report",
                "cannot write '%s': %s; pass --out FILE in a writable "
                "directory",
-               out, strerror(errno));
-  if (fd >= 0) {
-    close(fd);
-    unlink(tmp);
-  }
-  return NULL;
+               out, strerror(e));
+  return false;
 }
 
 /* Closes the page and gives it its name: 0 or an exit code (printed). */
-static int page_close(FILE *fp, const char *tmp, const char *out) {
-  bool bad = ferror(fp) != 0;
-  if (fclose(fp) != 0 || bad) {
-    gm_cli_error("report", "cannot write '%s': %s", out, strerror(errno));
-    return GM_EXIT_IOERR;
-  }
-  /* mkstemp made it 0600; a report is as readable as any file */
-  mode_t mask = umask(0);
-  umask(mask);
-  chmod(tmp, 0666 & ~mask);
-  if (rename(tmp, out) != 0) {
+static int page_close(struct gm_cli_file *page, const char *out) {
+  int e = gm_cli_file_commit(page);
+  if (e) {
     gm_cli_error("report", "cannot write '%s': %s; pass --out FILE", out,
-                 strerror(errno));
-    return GM_EXIT_CANTCREAT;
+                 strerror(e));
+    return GM_EXIT_IOERR;
   }
   return 0;
 }
@@ -628,7 +615,7 @@ int cmd_report(int argc, char **argv) {
   int ec = parse(argc, argv, &o);
   if (ec)
     return ec < 0 ? 0 : ec;
-  char dbpath[1024], figdir[1024], tmp[1100], gnuplot[1024];
+  char dbpath[1024], figdir[1024], gnuplot[1024];
   if (!o.db) {
     gm_cli_default_db(dbpath, sizeof(dbpath));
     o.db = dbpath;
@@ -656,18 +643,18 @@ int cmd_report(int argc, char **argv) {
     gm_report_clear(&d);
     return GM_EXIT_UNAVAIL;
   }
-  FILE *fp = page_open(o.out, tmp, sizeof(tmp));
-  if (!fp) {
+  struct gm_cli_file page;
+  if (!page_open(o.out, &page)) {
     gm_report_clear(&d);
     return GM_EXIT_CANTCREAT;
   }
+  FILE *fp = page.f;
   if (!gm_cli_mkdirs(o.figures)) {
     gm_cli_error("report",
                  "cannot create the figures' directory '%s': %s; "
                  "pass --figures DIR",
                  o.figures, strerror(errno));
-    fclose(fp);
-    unlink(tmp);
+    gm_cli_file_abort(&page);
     gm_report_clear(&d);
     return GM_EXIT_CANTCREAT;
   }
@@ -679,12 +666,10 @@ int cmd_report(int argc, char **argv) {
   size_t drawn = 0;
   ec = write_report(fp, &d, &o, gnuplot, &drawn);
   if (!ec)
-    ec = page_close(fp, tmp, o.out);
+    ec = page_close(&page, o.out);
   else
-    fclose(fp);
-  if (ec)
-    unlink(tmp);
-  else
+    gm_cli_file_abort(&page);
+  if (!ec)
     printf("figures: %zu drawn in %s (data, gnuplot script, SVG, PNG, PDF "
            "each)\nreport: %s\n",
            drawn, o.figures, o.out);

@@ -1,4 +1,6 @@
-/* main.c: the greenml command: git-style subcommands from one table.
+/* main.c: the greenml command: git-style subcommands from one table, run
+ * between the guard of the standard streams and the check of stdout
+ * (output.h: THE output rule).
  *
  * Built twice. `greenml` (GM_CLI_METER_ONLY) links libgreenml alone, so the
  * commands that meter start in a few milliseconds and load nothing they do
@@ -15,6 +17,7 @@
 
 #include "cli.h"
 #include "greenml/api.h"
+#include "output.h"
 
 struct command {
   const char *name;
@@ -89,7 +92,7 @@ static void usage(FILE *f) {
   fprintf(f, "\n'greenml <command> --help' describes each command.\n");
 }
 
-int main(int argc, char **argv) {
+static int run(int argc, char **argv, const char **name) {
   if (argc < 2) {
     usage(stderr);
     return GM_EXIT_USAGE;
@@ -112,6 +115,7 @@ int main(int argc, char **argv) {
         return exec_study(argv);
       snprintf(self, sizeof(self), "greenml %s", commands[i].name);
       argv[1] = self;
+      *name = commands[i].name;
       return commands[i].fn(argc - 1, argv + 1);
     }
   fprintf(stderr,
@@ -119,4 +123,11 @@ int main(int argc, char **argv) {
           "the list\n",
           argv[1]);
   return GM_EXIT_USAGE;
+}
+
+int main(int argc, char **argv) {
+  gm_cli_streams_init();
+  const char *name = NULL;
+  int ec = run(argc, argv, &name);
+  return gm_cli_streams_finish(name, ec);
 }

@@ -19,6 +19,9 @@
 
 #define GM_MARK_ENV "GREENML_MARK"
 #define GM_MARK_NAME_MAX 63
+/* The longest line the listener reads, newline included; a marker needs at
+ * most 86 bytes ("B", 19 digits, 63 bytes of name). */
+#define GM_MARK_LINE_MAX 4096
 
 /* Begins the phase `name` (1..63 bytes, no control characters, not only
  * spaces), ending the
@@ -60,10 +63,17 @@ GM_API const char *gm_mark_listener_path(const struct gm_mark_listener *l);
 
 /* Starts the reader thread, which begins and ends phases of m (borrowed:
  * it must outlive the reader, i.e. until gm_mark_listener_stop). Each line
- * that gm_mark_parse accepts begins or ends a phase at the line's own
- * timestamp (gm_meter_phase_begin/end; one the meter refuses, such as an
- * end without a phase, changes nothing); any other line (malformed, longer
- * than any marker, or cut short at stop) is counted and otherwise ignored.
+ * that gm_mark_parse accepts is a marker: it begins or ends a phase at the
+ * line's own timestamp (gm_meter_phase_begin/end), in the order of the
+ * timestamps, not of arrival. A marker the meter refuses for its timestamp
+ * (before the meter started, before the boundary last applied, or more
+ * than GM_METER_MARK_FUTURE_NS after it was read) changes nothing and is
+ * counted (gm_mark_listener_rejected); one the meter takes without effect
+ * (an end with no phase open) is not. Any other line is counted
+ * (gm_mark_listener_bad_lines) and otherwise ignored: malformed, holding a
+ * NUL byte, or cut short at stop; a line longer than GM_MARK_LINE_MAX is
+ * discarded whole, up to its newline, and counted once, and the next line
+ * is read as usual.
  * Start it after gm_meter_start: the meter refuses phases before.
  * GM_ERR_INVALID_ARG for NULL, GM_ERR_STATE when already started,
  * GM_ERR_SYSTEM when the thread cannot be created
@@ -81,6 +91,19 @@ GM_API enum gm_status gm_mark_listener_stop(struct gm_mark_listener *l);
 /* The number of lines ignored so far (see gm_mark_listener_start).
  * Thread-safe. */
 GM_API unsigned gm_mark_listener_bad_lines(const struct gm_mark_listener *l);
+
+/* Markers refused by the meter so far, by reason. */
+struct gm_mark_rejected {
+  unsigned before_start; /* stamped before the meter started */
+  unsigned out_of_order; /* stamped before the boundary applied last: the
+                            open phase's begin, or the last end */
+  unsigned in_future;    /* stamped more than GM_METER_MARK_FUTURE_NS after
+                            it was read */
+};
+
+/* Fills *out (zeros for a NULL l). Thread-safe. */
+GM_API void gm_mark_listener_rejected(const struct gm_mark_listener *l,
+                                      struct gm_mark_rejected *out);
 
 /* The last specific error message ("" when none); never NULL. Borrowed,
  * valid until the next call on l. */

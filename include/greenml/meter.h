@@ -169,11 +169,27 @@ GM_API enum gm_status gm_meter_start(struct gm_meter *m);
  * the callbacks. Idempotent. */
 GM_API enum gm_status gm_meter_stop(struct gm_meter *m);
 
+/* How far ahead of the moment it is received a marker may be stamped. */
+#define GM_METER_MARK_FUTURE_NS (INT64_C(100000000)) /* 100 ms */
+
 /* Thread-safe. Begins a phase at t_ns (CLOCK_MONOTONIC, absolute; 0 = now),
- * ending the open one if any. name is copied (truncated to 63 bytes). */
+ * ending the open one if any. name is copied (truncated to 63 bytes).
+ *
+ * Markers (begins and ends) take effect in the order of their timestamps,
+ * not of the calls: the sampler applies, at each tick, those stamped at or
+ * before it, so one that arrives after a later-stamped marker that is still
+ * pending is placed before it. A marker is refused with GM_ERR_INVALID_ARG,
+ * and changes nothing, when it is stamped before gm_meter_start, more than
+ * GM_METER_MARK_FUTURE_NS after the call, or before the last boundary
+ * already applied (the open phase's begin, or the last end): it would make
+ * a phase of negative duration. No phase has a negative duration or
+ * energy. GM_ERR_INVALID_ARG also for an empty name; GM_ERR_STATE when the
+ * meter is not running. */
 GM_API enum gm_status gm_meter_phase_begin(struct gm_meter *m, const char *name,
                                            int64_t t_ns);
-/* Thread-safe. Ends the open phase at t_ns (0 = now). GM_ERR_STATE if none. */
+/* Thread-safe. Ends the open phase at t_ns (0 = now), under the rules of
+ * gm_meter_phase_begin. An end with no phase open when it is applied
+ * changes nothing. */
 GM_API enum gm_status gm_meter_phase_end(struct gm_meter *m, int64_t t_ns);
 
 /* After stop: statistics and phases. */
@@ -196,7 +212,7 @@ struct gm_phase_snapshot {
   double *energy_j, *peak_power_w, *metric_mean, *metric_max;
 };
 
-/* Thread-safe. Phase i, in the order of gm_meter_phase_begin calls.
+/* Thread-safe. Phase i, in the order of their begins' timestamps.
  * GM_ERR_NOT_FOUND: the sampler has not opened it yet; GM_ERR_STATE: it is
  * still open (its end is applied at the first tick after it). */
 GM_API enum gm_status gm_meter_phase_snapshot(struct gm_meter *m, size_t i,

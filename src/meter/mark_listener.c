@@ -1,7 +1,8 @@
 /* mark_listener.c: the meter's side of the marker channel (mark.h): a
  * private FIFO and a reader thread that turns "B <t_ns> NAME" / "E <t_ns>"
  * lines into phases of a meter. The client side and the line format are
- * mark.c; the phases themselves are the meter's (meter.c). */
+ * mark.c; the phases themselves, their order and the rules on timestamps
+ * are the meter's (meter.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -18,12 +19,22 @@
 
 #include "base/util.h"
 #include "greenml/mark.h"
+#include "meter/meter_internal.h"
 
-/* A line longer than this is no marker ("B", 19 digits, 63 bytes of name). */
-#define LINE_MAX_BYTES 4096
+#define LINE_MAX_BYTES GM_MARK_LINE_MAX
+/* The most markers one buffer can hold: the shortest is "E 1\n". */
+#define BATCH_MAX (LINE_MAX_BYTES / 4)
 /* The reader also wakes this often to look at the stop flag, in case the
  * wake-up byte could not be written. */
 #define POLL_MS 100
+
+/* A marker parsed from a line, before the meter has it. */
+struct parsed {
+  long long t_ns;
+  unsigned seq; /* its place in the batch: equal stamps keep their order */
+  int begin;
+  char name[GM_MARK_NAME_MAX + 1];
+};
 
 struct gm_mark_listener {
   struct gm_meter *m; /* borrowed, from start to stop */
@@ -35,10 +46,12 @@ struct gm_mark_listener {
   bool started, stopped;
   atomic_bool stop;
   atomic_uint bad_lines;
+  atomic_uint before_start, out_of_order, in_future; /* refused markers */
   /* reader state: touched by the reader thread only while it runs */
   char buf[LINE_MAX_BYTES + 1];
   size_t have;
   bool skipping; /* inside a line too long to be a marker */
+  struct parsed batch[BATCH_MAX];
   char err[256];
 };
 
@@ -54,30 +67,52 @@ static void set_err(char *err, size_t size, const char *fmt, ...) {
   va_end(ap);
 }
 
-static void apply_line(struct gm_mark_listener *l, const char *line) {
-  int begin;
-  long long t;
-  char name[GM_MARK_NAME_MAX + 1];
-  if (gm_mark_parse(line, &begin, &t, name, sizeof(name)) != GM_OK) {
-    atomic_fetch_add(&l->bad_lines, 1);
-    return;
-  }
-  /* A marker the meter refuses (an end without a phase) changes nothing. */
-  if (begin)
-    gm_meter_phase_begin(l->m, name, (int64_t)t);
-  else
-    gm_meter_phase_end(l->m, (int64_t)t);
+static int by_time(const void *a, const void *b) {
+  const struct parsed *x = a, *y = b;
+  if (x->t_ns != y->t_ns)
+    return x->t_ns < y->t_ns ? -1 : 1;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* Applies the complete lines in buf and keeps the incomplete tail. */
+/* Hands the markers of one read to the meter, oldest first (lines written
+ * by several threads or processes may arrive in another order), and counts
+ * those it refuses. One the meter takes but that changes nothing (an end
+ * with no phase open) is not counted. */
+static void apply_batch(struct gm_mark_listener *l, size_t n) {
+  qsort(l->batch, n, sizeof(l->batch[0]), by_time);
+  for (size_t i = 0; i < n; i++) {
+    const struct parsed *p = &l->batch[i];
+    enum gm__mark_verdict why;
+    gm__meter_mark(l->m, p->begin, p->name, (int64_t)p->t_ns, &why);
+    if (why == GM__MARK_BEFORE_START)
+      atomic_fetch_add(&l->before_start, 1);
+    else if (why == GM__MARK_OUT_OF_ORDER)
+      atomic_fetch_add(&l->out_of_order, 1);
+    else if (why == GM__MARK_IN_FUTURE)
+      atomic_fetch_add(&l->in_future, 1);
+  }
+}
+
+/* Parses the complete lines in buf, applies their markers and keeps the
+ * incomplete tail. A line holding a NUL byte is no marker (a C string's
+ * terminator would otherwise hide the rest of its line); a line longer than
+ * LINE_MAX_BYTES is discarded whole, up to its newline, and counted once. */
 static void take_lines(struct gm_mark_listener *l) {
+  size_t n = 0;
   char *line = l->buf, *nl;
   while ((nl = memchr(line, '\n', l->have - (size_t)(line - l->buf)))) {
+    size_t len = (size_t)(nl - line);
     *nl = '\0';
-    if (l->skipping)
+    struct parsed *p = &l->batch[n];
+    if (l->skipping) {
       l->skipping = false; /* the end of the over-long line */
-    else
-      apply_line(l, line);
+    } else if (memchr(line, '\0', len) ||
+               gm_mark_parse(line, &p->begin, &p->t_ns, p->name,
+                             sizeof(p->name)) != GM_OK) {
+      atomic_fetch_add(&l->bad_lines, 1);
+    } else {
+      p->seq = (unsigned)n++;
+    }
     line = nl + 1;
   }
   l->have -= (size_t)(line - l->buf);
@@ -88,6 +123,7 @@ static void take_lines(struct gm_mark_listener *l) {
     l->skipping = true;
     l->have = 0;
   }
+  apply_batch(l, n);
 }
 
 /* Reads what the FIFO holds now. */
@@ -146,6 +182,9 @@ enum gm_status gm_mark_listener_open(const char *dir,
   l->fd = l->wake[0] = l->wake[1] = -1;
   atomic_init(&l->stop, false);
   atomic_init(&l->bad_lines, 0);
+  atomic_init(&l->before_start, 0);
+  atomic_init(&l->out_of_order, 0);
+  atomic_init(&l->in_future, 0);
   enum gm_status rc;
   if (!gm__fmt(l->dir, sizeof(l->dir), "%s/greenml-XXXXXX", parent)) {
     set_err(err, err_size, "marker directory '%s' is too long", parent);
@@ -233,6 +272,18 @@ enum gm_status gm_mark_listener_stop(struct gm_mark_listener *l) {
 
 unsigned gm_mark_listener_bad_lines(const struct gm_mark_listener *l) {
   return l ? atomic_load(&l->bad_lines) : 0;
+}
+
+void gm_mark_listener_rejected(const struct gm_mark_listener *l,
+                               struct gm_mark_rejected *out) {
+  if (!out)
+    return;
+  memset(out, 0, sizeof(*out));
+  if (!l)
+    return;
+  out->before_start = atomic_load(&l->before_start);
+  out->out_of_order = atomic_load(&l->out_of_order);
+  out->in_future = atomic_load(&l->in_future);
 }
 
 const char *gm_mark_listener_last_error(const struct gm_mark_listener *l) {

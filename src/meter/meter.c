@@ -5,6 +5,7 @@
  * for the writer: a slow consumer loses stored samples (counted), never
  * joules. */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -43,6 +44,7 @@ struct marker {
 
 struct phase_rec {
   struct gm_phase pub;
+  int64_t begin_ns;    /* CLOCK_MONOTONIC */
   double *start_e;     /* cumulative energy at the start, per component */
   double *energy;      /* per component, filled at the end */
   double *peak_w;      /* per component: highest interval power in the phase */
@@ -82,8 +84,10 @@ struct gm_meter {
   size_t hist_len, hist_head;
 
   pthread_mutex_t mark_mu;
-  struct marker *pending;
+  struct marker *pending; /* sorted by t_ns; equal stamps in arrival order */
   size_t n_pending, cap_pending;
+  int64_t applied_ns; /* the last boundary applied (t0_ns before any): no
+                         marker stamped earlier is accepted */
   struct phase_rec *phases;
   size_t n_phases, cap_phases;
   bool phase_open;
@@ -475,8 +479,17 @@ static void phase_close(struct gm_meter *m, int64_t t_ns, bool by_stop) {
   if (!m->phase_open)
     return;
   struct phase_rec *p = &m->phases[m->n_phases - 1];
-  for (size_t c = 0; c < m->nc; c++)
-    p->energy[c] = energy_at(m, c, t_ns) - p->start_e[c];
+  /* Markers are applied in time order and none stamped before the last
+   * boundary is accepted (push_marker), so an end never precedes its
+   * begin; were it to, the phase would end where it began rather than
+   * before. */
+  assert(t_ns >= p->begin_ns);
+  if (t_ns < p->begin_ns)
+    t_ns = p->begin_ns;
+  for (size_t c = 0; c < m->nc; c++) {
+    double e = energy_at(m, c, t_ns) - p->start_e[c];
+    p->energy[c] = e < 0 ? 0.0 : e; /* cumulative energy never decreases */
+  }
   /* a phase that fell between two ticks gets the interval around it */
   if (p->ticks == 0)
     phase_add_interval(m, p);
@@ -518,6 +531,7 @@ static void phase_open(struct gm_meter *m, const char *name, int64_t t_ns) {
   for (size_t k = 0; k < nm; k++)
     p->mmax[k] = NAN;
   gm__strlcpy(p->pub.name, name, sizeof(p->pub.name));
+  p->begin_ns = t_ns;
   p->pub.start_s = (double)(t_ns - m->t0_ns) / 1e9;
   p->pub.energy_j = p->energy;
   p->pub.open = true;
@@ -536,35 +550,52 @@ static void phase_accumulate(struct gm_meter *m) {
   pthread_mutex_unlock(&m->mark_mu);
 }
 
-/* Applies the markers due by t_now (all of them when final). */
+/* Applies the markers due by t_now (all of them when final), in the order
+ * of their timestamps: the pending list is kept sorted. */
 static void apply_markers(struct gm_meter *m, int64_t t_now, bool final) {
   pthread_mutex_lock(&m->mark_mu);
-  size_t keep = 0;
-  for (size_t i = 0; i < m->n_pending; i++) {
-    struct marker mk = m->pending[i];
-    if (mk.t_ns > t_now && !final) {
-      m->pending[keep++] = mk;
-      continue;
-    }
-    int64_t t = mk.t_ns > t_now ? t_now : mk.t_ns;
-    if (t < m->t0_ns)
-      t = m->t0_ns;
+  size_t done = 0;
+  for (; done < m->n_pending; done++) {
+    const struct marker *mk = &m->pending[done];
+    if (mk->t_ns > t_now && !final)
+      break;
+    /* at the stop, a marker stamped after it (within the tolerance of
+     * push_marker) ends or begins at the stop */
+    int64_t t = mk->t_ns > t_now ? t_now : mk->t_ns;
     phase_close(m, t, false);
-    if (mk.begin)
-      phase_open(m, mk.name, t);
+    if (mk->begin)
+      phase_open(m, mk->name, t);
+    m->applied_ns = t;
   }
-  m->n_pending = keep;
+  if (done) {
+    memmove(m->pending, m->pending + done,
+            (m->n_pending - done) * sizeof(*m->pending));
+    m->n_pending -= done;
+  }
   pthread_mutex_unlock(&m->mark_mu);
 }
 
 static enum gm_status push_marker(struct gm_meter *m, bool begin,
-                                  const char *name, int64_t t_ns) {
+                                  const char *name, int64_t t_ns,
+                                  enum gm__mark_verdict *why) {
+  int64_t now = gm__now_ns();
   if (t_ns == 0)
-    t_ns = gm__now_ns();
+    t_ns = now;
+  *why = GM__MARK_ACCEPTED;
   pthread_mutex_lock(&m->mark_mu);
   enum gm_status rc = GM_OK;
   if (m->state != STATE_RUNNING) {
     rc = GM_ERR_STATE;
+    goto out;
+  }
+  if (t_ns < m->t0_ns)
+    *why = GM__MARK_BEFORE_START;
+  else if (t_ns > now + GM_METER_MARK_FUTURE_NS)
+    *why = GM__MARK_IN_FUTURE;
+  else if (t_ns < m->applied_ns)
+    *why = GM__MARK_OUT_OF_ORDER;
+  if (*why != GM__MARK_ACCEPTED) {
+    rc = GM_ERR_INVALID_ARG;
     goto out;
   }
   if (m->n_pending == m->cap_pending) {
@@ -577,7 +608,14 @@ static enum gm_status push_marker(struct gm_meter *m, bool begin,
     m->pending = np;
     m->cap_pending = cap;
   }
-  struct marker *mk = &m->pending[m->n_pending++];
+  /* after every pending marker stamped at or before it */
+  size_t at = m->n_pending;
+  while (at > 0 && m->pending[at - 1].t_ns > t_ns)
+    at--;
+  memmove(m->pending + at + 1, m->pending + at,
+          (m->n_pending - at) * sizeof(*m->pending));
+  m->n_pending++;
+  struct marker *mk = &m->pending[at];
   memset(mk, 0, sizeof(*mk));
   mk->begin = begin;
   mk->t_ns = t_ns;
@@ -588,17 +626,24 @@ out:
   return rc;
 }
 
+enum gm_status gm__meter_mark(struct gm_meter *m, bool begin, const char *name,
+                              int64_t t_ns, enum gm__mark_verdict *why) {
+  enum gm__mark_verdict v;
+  if (!why)
+    why = &v;
+  *why = GM__MARK_ACCEPTED;
+  if (!m || (begin && (!name || !*name)))
+    return GM_ERR_INVALID_ARG;
+  return push_marker(m, begin, begin ? name : NULL, t_ns, why);
+}
+
 enum gm_status gm_meter_phase_begin(struct gm_meter *m, const char *name,
                                     int64_t t_ns) {
-  if (!m || !name || !*name)
-    return GM_ERR_INVALID_ARG;
-  return push_marker(m, true, name, t_ns);
+  return gm__meter_mark(m, true, name, t_ns, NULL);
 }
 
 enum gm_status gm_meter_phase_end(struct gm_meter *m, int64_t t_ns) {
-  if (!m)
-    return GM_ERR_INVALID_ARG;
-  return push_marker(m, false, NULL, t_ns);
+  return gm__meter_mark(m, false, NULL, t_ns, NULL);
 }
 
 /* ---- the tick ------------------------------------------------------------ */
@@ -771,6 +816,7 @@ enum gm_status gm_meter_start(struct gm_meter *m) {
   int64_t cpu0 = gm__thread_cpu_ns();
   m->t0_ns = gm__now_ns();
   pthread_mutex_lock(&m->mark_mu);
+  m->applied_ns = m->t0_ns;
   m->state = STATE_RUNNING;
   pthread_mutex_unlock(&m->mark_mu);
   tick(m, m->t0_ns, false);

@@ -265,10 +265,59 @@ static void bad_configuration(void **state) {
   assert_string_equal(gm_status_name((enum gm_status)999), "GM_ERR_UNKNOWN");
 }
 
+/* Markers take effect in the order of their stamps; one stamped before the
+ * run, too far ahead, or before the boundary applied last (an end before
+ * its phase's begin) is refused and changes nothing: no phase is ever
+ * negative. */
+static void markers_are_ordered_and_checked(void **state) {
+  (void)state;
+  char *root = fake_machine();
+  char sys[512], proc[512], dev[512];
+  struct gm_meter_config c = config(root, sys, proc, dev);
+  struct gm_meter *m = NULL;
+  assert_int_equal(gm_meter_create(&c, &m), GM_OK);
+  int64_t before = gm__now_ns();
+  assert_int_equal(gm_meter_start(m), GM_OK);
+  assert_int_equal(gm_meter_phase_begin(m, "before", before),
+                   GM_ERR_INVALID_ARG);
+  sleep_ms(30);
+  int64_t now = gm__now_ns();
+  assert_int_equal(gm_meter_phase_begin(
+                       m, "ahead", now + GM_METER_MARK_FUTURE_NS + 50000000),
+                   GM_ERR_INVALID_ARG);
+  /* called in reverse order, applied in time order (stamped a little
+   * ahead, so that none is due before all are in) */
+  int64_t t_a = now + 40000000, t_b = now + 60000000, t_c = now + 80000000;
+  assert_int_equal(gm_meter_phase_end(m, t_c), GM_OK);
+  assert_int_equal(gm_meter_phase_begin(m, "b", t_b), GM_OK);
+  assert_int_equal(gm_meter_phase_begin(m, "a", t_a), GM_OK);
+  sleep_ms(120); /* applied */
+  /* an end stamped before the begin applied last */
+  assert_int_equal(gm_meter_phase_end(m, t_b - 1000000), GM_ERR_INVALID_ARG);
+  assert_int_equal(gm_meter_phase_begin(m, "late", t_a), GM_ERR_INVALID_ARG);
+  assert_int_equal(gm_meter_stop(m), GM_OK);
+  size_t d = component(m, "dram");
+  assert_int_equal(gm_meter_phase_count(m), 2);
+  const struct gm_phase *a = gm_meter_phase(m, 0), *b = gm_meter_phase(m, 1);
+  assert_string_equal(a->name, "a");
+  assert_string_equal(b->name, "b");
+  assert_double_equal(a->duration_s, (double)(t_b - t_a) / 1e9, 1e-9);
+  assert_double_equal(b->duration_s, (double)(t_c - t_b) / 1e9, 1e-9);
+  assert_double_equal(a->start_s + a->duration_s, b->start_s, 1e-9);
+  assert_false(b->open);
+  for (size_t i = 0; i < 2; i++)
+    assert_double_equal(gm_meter_phase(m, i)->energy_j[d],
+                        DRAM_W * gm_meter_phase(m, i)->duration_s, 1e-9);
+  gm_meter_destroy(m);
+  gmt_rmtree(root);
+  free(root);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(models_stand_in_and_integrate_exactly),
       cmocka_unit_test(phases_partition_the_series),
+      cmocka_unit_test(markers_are_ordered_and_checked),
       cmocka_unit_test(phase_snapshots_while_running),
       cmocka_unit_test(callbacks_see_every_sample_in_order),
       cmocka_unit_test(bad_configuration),
