@@ -854,7 +854,8 @@ int cmd_measure(int argc, char **argv) {
     if (gm_store_begin_run(rc.st, host_id, &meta, gm_meter_component_count(m),
                            gm_meter_components(m), gm_meter_metric_count(m),
                            gm_meter_metrics(m), &rc.run_id) != GM_OK) {
-      gm_cli_error("measure", "%s", gm_store_last_error(rc.st));
+      gm_cli_error("measure", "%s; '%s' was not run",
+                   gm_store_last_error(rc.st), cmd[0]);
       ec = GM_EXIT_IOERR;
       goto out;
     }

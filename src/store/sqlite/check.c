@@ -251,19 +251,21 @@ enum gm_status gm__sq_check_file(struct gm_store *st, const char *path,
   bool read = file_tables(path, &greenml, names, sizeof(names), &n_tables);
   if (h.user_version > 0 && read && greenml)
     return GM_OK;
-  /* greenml's schema may still be in the WAL alone (a database a greenml is
-   * writing now, never checkpointed): its file has no table yet */
-  if (h.user_version > 0 && read && n_tables == 0 && h.wal_frames)
-    return GM_OK;
   if (n_tables)
     return gm__store_error(
         st, GM_ERR_PARSE,
         "'%s' is another program's SQLite database (tables: %s), not "
         "greenml's; it was left untouched: pass --db with another file",
         path, names);
-  return gm__store_error(st, GM_ERR_PARSE,
-                         "'%s' is an SQLite database that greenml did not "
-                         "make (schema version %u, no greenml tables); it "
-                         "was left untouched: pass --db with another file",
-                         path, (unsigned)h.user_version);
+  /* Its tables may be in the -wal file alone, where they cannot be read
+   * without SQLite: as for an older greenml that is writing a new database
+   * now (it checkpoints when it ends). */
+  return gm__store_error(
+      st, GM_ERR_PARSE,
+      "'%s' is an SQLite database without greenml's application_id or "
+      "tables (schema version %u%s); it was left untouched: pass --db with "
+      "another file%s",
+      path, (unsigned)h.user_version,
+      h.wal_frames ? ", its tables only in its -wal file" : "",
+      h.wal_frames ? ", or try again when the program writing it is done" : "");
 }

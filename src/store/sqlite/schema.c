@@ -184,6 +184,7 @@ static void close_db(struct gm_store *st) {
   sqlite3_finalize(q->ins_sample);
   sqlite3_finalize(q->ins_metric);
   sqlite3_close(q->db);
+  free(q->path);
   free(q);
   st->impl = NULL;
 }
@@ -292,6 +293,8 @@ static enum gm_status open_db(struct gm_store *st, const char *path,
   if (!q)
     return GM_ERR_NO_MEMORY;
   st->impl = q;
+  if (!(q->path = strdup(path)))
+    return GM_ERR_NO_MEMORY;
   /* Read-only opens without SQLITE_OPEN_CREATE (a file that vanished is not
    * made again) and with query_only, so nothing can be written. It is not
    * SQLITE_OPEN_READONLY: such a reader of a WAL database leaves the -wal

@@ -27,6 +27,7 @@ struct gm__sqlite {
   int version;                           /* schema version (user_version) */
   double wait_s; /* the busy timeout set on db: how long a statement waits
                     for another process's lock */
+  char *path;    /* the file, for messages */
 };
 
 static inline struct gm__sqlite *gm__sq(struct gm_store *st) {
@@ -56,9 +57,10 @@ gm__sq_fail_msg(struct gm_store *st, const char *what, const char *msg) {
   st->last_locked = gm__sq_locked(st);
   if (st->last_locked)
     return gm__store_error(st, GM_ERR_DATABASE,
-                           "%s: the database is locked by another process "
-                           "(waited %g s)",
-                           what, gm__sq(st)->wait_s);
+                           "%s: the database '%s' is locked by another "
+                           "process (waited %g s)",
+                           what, gm__sq(st)->path ? gm__sq(st)->path : "",
+                           gm__sq(st)->wait_s);
   int e = sqlite3_extended_errcode(db);
   if (e == SQLITE_IOERR_WRITE || e == SQLITE_IOERR_FSYNC)
     return gm__store_error(st, GM_ERR_DATABASE,
