@@ -139,11 +139,12 @@ gm_store_begin_run(struct gm_store *st, int64_t host_id,
 GM_API enum gm_status gm_store_add_sample(struct gm_store *st, int64_t run_id,
                                           const struct gm_sample *s);
 /* Writes the buffered samples, oldest first, in transactions of at most a
- * few thousand samples. When another process holds the write lock it waits
- * a quarter of a second, then keeps them for the next call: GM_OK, nothing
- * is lost. A write that fails otherwise (a full disk, an I/O error) keeps
- * them too, for the next call, and returns GM_ERR_DATABASE with the
- * message. GM_OK when nothing is buffered. */
+ * few thousand samples, for about half a second at most (a backlog is
+ * written over the next calls). When another process holds the write lock
+ * it waits a quarter of a second, then keeps them for the next call:
+ * GM_OK, nothing is lost. A write that fails otherwise (a full disk, an I/O
+ * error) keeps them too, for the next call, and returns GM_ERR_DATABASE
+ * with the message. GM_OK when nothing is buffered. */
 GM_API enum gm_status gm_store_commit(struct gm_store *st);
 
 struct gm_run_result {

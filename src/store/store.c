@@ -148,6 +148,9 @@ enum gm_status gm_store_open_readonly(const char *location,
   return open_store(location, true, out, err, err_size);
 }
 
+static enum gm_status flush(struct gm_store *st, double wait_s, double budget_s,
+                            bool *locked);
+
 static void free_pending(struct gm_store *st) {
   for (size_t i = 0; i < st->n_pending; i++)
     free(st->pending[i]);
@@ -161,7 +164,7 @@ void gm_store_close(struct gm_store *st) {
     return;
   if (st->impl && st->n_pending) {
     bool locked = false;
-    gm__store_flush(st, st->lock_wait_s, &locked);
+    flush(st, st->lock_wait_s, 0, &locked);
   }
   if (st->impl)
     st->ops->close(st);
@@ -232,7 +235,12 @@ gm_store_begin_run(struct gm_store *st, int64_t host_id,
 
 /* ---- samples ------------------------------------------------------------ */
 
-#define COMMIT_WAIT_S 0.25 /* gm_store_commit's wait for another's lock */
+/* gm_store_commit, on the meter's writer thread, waits a quarter of a
+ * second for another process's lock and writes for about half a second at
+ * most, so that the meter's queue to it never fills; a backlog (after a
+ * lock) is caught up over the next commits, far faster than samples come. */
+#define COMMIT_WAIT_S 0.25
+#define COMMIT_BUDGET_S 0.5
 #define BATCH_SAMPLES 4096 /* samples per write transaction */
 
 static struct gm__store_tally *tally_of(struct gm_store *st, int64_t run_id,
@@ -379,12 +387,19 @@ static void release_pending(struct gm_store *st, size_t first, size_t n,
   }
 }
 
-enum gm_status gm__store_flush(struct gm_store *st, double wait_s,
-                               bool *locked) {
+/* Writes the buffered samples, oldest first, BATCH_SAMPLES a transaction,
+ * each waiting up to wait_s for another process's lock (*locked: it gave
+ * up waiting), until none is left or, budget_s > 0, that many seconds have
+ * gone into it. GM_OK when it stopped for no error; what is not written
+ * stays buffered. */
+static enum gm_status flush(struct gm_store *st, double wait_s, double budget_s,
+                            bool *locked) {
   *locked = false;
   size_t done = 0;
   enum gm_status rc = GM_OK;
-  while (done < st->n_pending) {
+  int64_t t0 = gm__now_ns();
+  while (done < st->n_pending &&
+         (budget_s <= 0 || (double)(gm__now_ns() - t0) < budget_s * 1e9)) {
     size_t n = st->n_pending - done;
     if (n > BATCH_SAMPLES)
       n = BATCH_SAMPLES;
@@ -415,7 +430,7 @@ enum gm_status gm_store_commit(struct gm_store *st) {
   if (st->read_only || !st->n_pending)
     return GM_OK; /* nothing can be pending */
   bool locked = false;
-  enum gm_status rc = gm__store_flush(st, COMMIT_WAIT_S, &locked);
+  enum gm_status rc = flush(st, COMMIT_WAIT_S, COMMIT_BUDGET_S, &locked);
   return locked ? GM_OK : rc; /* kept for the next call */
 }
 
@@ -460,8 +475,7 @@ enum gm_status gm_store_finish_run(struct gm_store *st, int64_t run_id,
                            run_id);
   /* What is still buffered is written now or never. */
   bool locked = false;
-  if (t->pub.pending &&
-      gm__store_flush(st, st->lock_wait_s, &locked) != GM_OK) {
+  if (t->pub.pending && flush(st, st->lock_wait_s, 0, &locked) != GM_OK) {
     if (locked)
       set_cause(t,
                 "the store stayed locked by another process for more than "

@@ -193,12 +193,6 @@ enum gm_status gm__store_error(struct gm_store *st, enum gm_status rc,
                                const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Writes the buffered samples (store.c), waiting up to wait_s for another
- * process's lock (*locked: it gave up waiting). GM_OK when none is left;
- * what could not be written stays buffered. */
-enum gm_status gm__store_flush(struct gm_store *st, double wait_s,
-                               bool *locked);
-
 /* GM_OK when st may write; GM_ERR_STATE (message set) when it was opened
  * read-only; GM_ERR_INVALID_ARG for NULL. */
 enum gm_status gm__store_writable(struct gm_store *st);
