@@ -3,8 +3,8 @@
 # end: another process holding the write lock for 6 s; four measures at
 # 1 ms on one new database; --db ''; databases greenml refuses (a newer
 # schema with an un-checkpointed WAL in use, another program's database)
-# left byte for byte; a full disk (a file-size limit, `ulimit -f`); a lock
-# held longer than greenml waits.
+# left byte for byte, with their -wal file in use or copied; a full disk (a
+# file-size limit, `ulimit -f`); a lock held longer than greenml waits.
 #
 #   bash tests/cli/store_faults.sh GREENML_BINARY
 #
@@ -315,6 +315,13 @@ rm -f held.flag
 check "d: the newer schema is in the -wal file alone (the database file says 3)" \
   test -s new.db-wal -a -e new.db-shm -a "$(od -An -tu1 -j63 -N1 new.db | tr -d ' ')" = 3
 refused newer-wal new.db "schema version 99"
+# The same files copied elsewhere: a -wal file and no -shm, no connection.
+mkdir copy
+cp new.db new.db-wal copy/
+cd copy || exit 2
+refused newer-wal-copy new.db "schema version 99"
+check "d: newer-wal-copy: no -shm file was made" test ! -e new.db-shm
+cd .. || exit 2
 {
   kill -9 "$WRITER"
   wait "$WRITER"
