@@ -9,9 +9,10 @@
 
 /* Exit codes of greenml itself (sysexits.h values). `measure` otherwise
  * exits with its command's status: 127 when it cannot be started, 128+N when
- * killed by signal N. */
+ * killed by signal N; and 74 when samples of the run were lost. A database
+ * from a newer schema or not greenml's at all is bad input data (65). */
 #define GM_EXIT_USAGE 64     /* bad flag or value */
-#define GM_EXIT_DATAERR 65   /* bad input data, database from a newer schema */
+#define GM_EXIT_DATAERR 65   /* bad input data */
 #define GM_EXIT_NOINPUT 66   /* an input file does not exist */
 #define GM_EXIT_UNAVAIL 69   /* nothing to measure with */
 #define GM_EXIT_SOFTWARE 70  /* internal error */
@@ -207,8 +208,13 @@ const char *gm_cli_file_kind(mode_t mode);
 /* The default database path: $XDG_DATA_HOME/greenml/greenml.db, else
  * ~/.local/share/greenml/greenml.db. The directory is created. */
 bool gm_cli_default_db(char *buf, size_t size);
+/* false (after printing the usage error) when --db was given empty: it
+ * names no database. */
+bool gm_cli_db_given(const char *cmd, const char *path);
 /* Opens the store, printing the error and returning the exit code (0 on
- * success). Creates the parent directory of path when missing. */
+ * success): 64 for --db '', 65 for a database of a newer greenml or not
+ * greenml's (left untouched), 74 when it cannot be opened or stays locked
+ * by another process. Creates the parent directory of path when missing. */
 int gm_cli_open_store(const char *cmd, const char *path, struct gm_store **out);
 /* Meter + store host id in one go. */
 int gm_cli_host(const char *cmd, struct gm_store *st, const struct gm_meter *m,

@@ -293,6 +293,8 @@ static int parse(int argc, char **argv, struct bench_opts *o) {
       }
       break;
     case O_DB:
+      if (!gm_cli_db_given("bench", optarg))
+        return GM_EXIT_USAGE;
       o->db = optarg;
       break;
     case O_RUN_ID:

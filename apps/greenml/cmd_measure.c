@@ -37,8 +37,9 @@ static const char usage_text[] =
     "Runs CMD (stdin, stdout and stderr untouched), measures the energy of\n"
     "every component while it runs, prints a summary on stderr and exits with\n"
     "CMD's status (127: CMD could not be started; 128+N: killed by signal N),\n"
-    "or 74 when the database, --json or --csv could not be written (CMD's\n"
-    "status is then in those that were).\n"
+    "or 74 when the database, --json or --csv could not be written, samples\n"
+    "included (the run is then recorded incomplete with the cause; CMD's\n"
+    "status is in the outputs that were written).\n"
     "\n"
     "  --idle auto|none|DUR subtract the stored idle baseline (auto, the\n"
     "                       default; none when there is none), nothing, or\n"
@@ -118,18 +119,15 @@ struct run_ctx {
   struct gm_store *st;
   int64_t run_id;
   FILE *csv;
-  bool db_failed;
-  char db_err[512];
   bool csv_failed;
 };
 
+/* The store keeps the samples it cannot write yet (another process's lock,
+ * a full disk) and counts those it loses; gm_store_finish_run tells. */
 static void on_sample(void *arg, const struct gm_sample *s) {
   struct run_ctx *rc = arg;
-  if (rc->st && !rc->db_failed &&
-      gm_store_add_sample(rc->st, rc->run_id, s) != GM_OK) {
-    rc->db_failed = true;
-    snprintf(rc->db_err, sizeof(rc->db_err), "%s", gm_store_last_error(rc->st));
-  }
+  if (rc->st)
+    gm_store_add_sample(rc->st, rc->run_id, s);
   if (rc->csv && !rc->csv_failed) {
     fprintf(rc->csv, "%.6f", (double)s->t_ns / 1e9);
     for (size_t c = 0; c < s->n_components; c++) {
@@ -151,10 +149,8 @@ static void on_sample(void *arg, const struct gm_sample *s) {
 
 static void on_flush(void *arg) {
   struct run_ctx *rc = arg;
-  if (rc->st && !rc->db_failed && gm_store_commit(rc->st) != GM_OK) {
-    rc->db_failed = true;
-    snprintf(rc->db_err, sizeof(rc->db_err), "%s", gm_store_last_error(rc->st));
-  }
+  if (rc->st)
+    gm_store_commit(rc->st);
   if (rc->csv && fflush(rc->csv) != 0)
     rc->csv_failed = true;
 }
@@ -189,6 +185,9 @@ struct summary {
   char idle_note[512];
   unsigned marker_bad_lines; /* the listener's counts */
   struct gm_mark_rejected marker_rejected;
+  /* what the store kept of the run's samples; NULL: --no-db */
+  const struct gm_store_sample_tally *stored;
+  bool store_complete; /* the run is recorded complete */
 };
 
 /* Energy with its unit, "n/a" when unknown (net without a baseline). */
@@ -464,6 +463,26 @@ static int write_json(struct gm_cli_file *out, const struct summary *s,
   gm_json_int(&j, (int64_t)r->missed_ticks);
   gm_json_key(&j, "dropped_samples");
   gm_json_int(&j, (int64_t)r->dropped_samples);
+  gm_json_key(&j, "store");
+  if (s->stored) {
+    gm_json_begin_object(&j);
+    gm_json_key(&j, "complete");
+    gm_json_bool(&j, s->store_complete);
+    gm_json_key(&j, "samples_stored");
+    gm_json_int(&j, (int64_t)s->stored->stored);
+    gm_json_key(&j, "samples_lost");
+    gm_json_int(&j, (int64_t)s->stored->lost);
+    gm_json_key(&j, "stored_until_s");
+    gm_json_number(&j, s->stored->stored_until_s);
+    gm_json_key(&j, "incomplete_cause");
+    if (s->stored->cause[0])
+      gm_json_string(&j, s->stored->cause);
+    else
+      gm_json_null(&j);
+    gm_json_end_object(&j);
+  } else {
+    gm_json_null(&j);
+  }
   gm_json_key(&j, "idle_baseline");
   gm_json_string(&j, s->have_idle ? "subtracted" : "none");
   gm_json_key(&j, "tags");
@@ -563,6 +582,8 @@ static int parse_args(int argc, char **argv, struct measure_opts *o) {
       }
       break;
     case O_DB:
+      if (!gm_cli_db_given("measure", optarg))
+        return GM_EXIT_USAGE;
       o->db = optarg;
       break;
     case O_NO_DB:
@@ -638,8 +659,10 @@ static char *join_args(char **argv) {
   return s;
 }
 
-/* Forks CMD held on a pipe. Returns the pid, or -1. */
-static pid_t spawn_held(char **argv, int *go_fd, int *err_fd) {
+/* Forks CMD held on a pipe; it gets back the disposition of SIGXFSZ that
+ * greenml had (xfsz). Returns the pid, or -1. */
+static pid_t spawn_held(char **argv, const struct sigaction *xfsz, int *go_fd,
+                        int *err_fd) {
   int go[2], err[2];
   if (pipe2(go, O_CLOEXEC) != 0)
     return -1;
@@ -670,6 +693,7 @@ static pid_t spawn_held(char **argv, int *go_fd, int *err_fd) {
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     gm_cli_streams_for_child();
+    sigaction(SIGXFSZ, xfsz, NULL);
     execvp(argv[0], argv);
     int e = errno;
     if (write(err[1], &e, sizeof(e)) < 0)
@@ -748,8 +772,17 @@ int cmd_measure(int argc, char **argv) {
   if (ec)
     return ec;
 
+  /* Past a file-size limit (ulimit -f) a write fails with EFBIG, which the
+   * store reports like a full disk, instead of killing greenml with
+   * SIGXFSZ while the command runs on. */
+  struct sigaction ign_xfsz = {0}, old_xfsz;
+  ign_xfsz.sa_handler = SIG_IGN;
+  sigemptyset(&ign_xfsz.sa_mask);
+  sigaction(SIGXFSZ, &ign_xfsz, &old_xfsz);
+
   char *cmdline = join_args(cmd);
   struct run_ctx rc = {0};
+  struct gm_store_sample_tally tally;
   struct gm_meter *m = NULL;
   struct gm_idle_baseline *base = NULL;
   struct gm_run_record *rec = NULL;
@@ -804,7 +837,7 @@ int cmd_measure(int argc, char **argv) {
 
   /* The command is forked first, held on a pipe, so that the meter knows the
    * process tree to follow; the meter also describes the host. */
-  pid = spawn_held(cmd, &go_fd, &err_fd);
+  pid = spawn_held(cmd, &old_xfsz, &go_fd, &err_fd);
   if (pid < 0) {
     gm_cli_error("measure", "cannot fork: %s", strerror(errno));
     ec = GM_EXIT_SOFTWARE;
@@ -845,7 +878,8 @@ int cmd_measure(int argc, char **argv) {
     if (gm_store_begin_run(rc.st, host_id, &meta, gm_meter_component_count(m),
                            gm_meter_components(m), gm_meter_metric_count(m),
                            gm_meter_metrics(m), &rc.run_id) != GM_OK) {
-      gm_cli_error("measure", "%s", gm_store_last_error(rc.st));
+      gm_cli_error("measure", "%s; '%s' was not run",
+                   gm_store_last_error(rc.st), cmd[0]);
       ec = GM_EXIT_IOERR;
       goto out;
     }
@@ -908,21 +942,23 @@ int cmd_measure(int argc, char **argv) {
   s.carbon_g = gm_carbon_grams(rec->total.gross_j, s.intensity, s.pue);
   s.carbon_net_g = gm_carbon_grams(rec->total.net_j, s.intensity, s.pue);
   /* THE output rule (README, "Exit codes"): the command's status, unless an
-   * output greenml was asked for (the database, --json, --csv) could not be
-   * written: then 74, the command's status still in the outputs that were.
-   * The files and the database are complete before the summary is printed:
-   * a closed or broken stderr loses nothing else. */
-  bool lost = false;
+   * output greenml was asked for (the database, its samples included, --json,
+   * --csv) could not be written: then 74, the command's status still in the
+   * outputs that were. A run whose samples are not all stored is recorded
+   * incomplete with the cause. The files and the database are complete
+   * before the summary is printed: a closed or broken stderr loses nothing
+   * else. */
+  bool lost = false, store_failed = false;
   if (rc.st) {
     struct gm_run_result res = {.exit_code = s.exit_code,
                                 .carbon_g = s.carbon_g};
-    if (rc.db_failed) {
-      gm_cli_error("measure", "samples could not all be stored: %s", rc.db_err);
-      lost = true;
-    }
-    if (gm_store_finish_run(rc.st, rc.run_id, &res, rec) != GM_OK) {
-      gm_cli_error("measure", "cannot store the run summary: %s",
-                   gm_store_last_error(rc.st));
+    store_failed = gm_store_finish_run(rc.st, rc.run_id, &res, rec) != GM_OK;
+    gm_store_sample_tally(rc.st, rc.run_id, &tally);
+    s.stored = &tally;
+    s.store_complete = !store_failed;
+    if (store_failed) {
+      gm_cli_error("measure", "%s (database '%s')", gm_store_last_error(rc.st),
+                   o.db);
       lost = true;
     }
   }
@@ -941,7 +977,7 @@ int cmd_measure(int argc, char **argv) {
   if (!exec_errno) {
     if (!o.quiet)
       print_summary(stderr, &s, cmdline);
-    if (rc.st && !o.quiet)
+    if (rc.st && !o.quiet && !store_failed)
       fprintf(stderr, " stored as run %lld in '%s'\n\n", (long long)rc.run_id,
               o.db);
   }
@@ -987,5 +1023,6 @@ out:
   gm_idle_baseline_free(base);
   gm_run_record_free(rec);
   free(cmdline);
+  sigaction(SIGXFSZ, &old_xfsz, NULL);
   return ec;
 }

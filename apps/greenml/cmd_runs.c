@@ -15,7 +15,9 @@ static const char usage_text[] =
     "\n"
     "Lists stored runs, newest first: id, start time (UTC), kind, whether\n"
     "the run completed, duration, gross and net energy, whether that energy\n"
-    "is measured, modelled or mixed, exit status, command.\n";
+    "is measured, modelled or mixed, exit status, command. Under a run whose\n"
+    "samples could not all be stored: why, how many were lost and the time\n"
+    "up to which every sample is stored.\n";
 
 int cmd_runs(int argc, char **argv) {
   const char *db = NULL;
@@ -127,6 +129,18 @@ int cmd_runs(int argc, char **argv) {
       gm_json_string(&j, cmd);
       gm_json_key(&j, "provenance");
       gm_json_string(&j, prov);
+      gm_json_key(&j, "incomplete_cause");
+      if (r->incomplete_cause)
+        gm_json_string(&j, r->incomplete_cause);
+      else
+        gm_json_null(&j);
+      gm_json_key(&j, "lost_samples");
+      if (r->lost_samples >= 0)
+        gm_json_int(&j, r->lost_samples);
+      else
+        gm_json_null(&j);
+      gm_json_key(&j, "stored_until_s");
+      gm_json_number(&j, r->stored_until_s);
       gm_json_end_object(&j);
     } else {
       char eb[32], nb[32], xb[16], cb[160];
@@ -147,6 +161,14 @@ int cmd_runs(int argc, char **argv) {
       printf("%5lld  %-20s %-8s %-10s %8.3f s %13s %13s %-9s %5s  %s\n", id,
              started, kind, complete ? "complete" : "incomplete", dur, eb, nb,
              prov, xb, cb);
+      if (!complete && r->incomplete_cause) {
+        char until[64] = "no sample stored";
+        if (!isnan(r->stored_until_s))
+          snprintf(until, sizeof(until), "samples stored up to %.3f s",
+                   r->stored_until_s);
+        printf("%7s%s; %s, %lld lost\n", "", r->incomplete_cause, until,
+               (long long)(r->lost_samples > 0 ? r->lost_samples : 0));
+      }
     }
   }
   gm_store_run_list_free(runs);

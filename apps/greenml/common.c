@@ -207,8 +207,24 @@ bool gm_cli_default_db(char *buf, size_t size) {
   return n > 0 && (size_t)n < size;
 }
 
+bool gm_cli_db_given(const char *cmd, const char *path) {
+  if (path && !*path) {
+    char def[1024];
+    if (!gm_cli_default_db(def, sizeof(def)))
+      snprintf(def, sizeof(def), "the default database");
+    gm_cli_error(cmd,
+                 "--db '' names no database; pass --db PATH, or leave --db "
+                 "out to use '%s'",
+                 def);
+    return false;
+  }
+  return true;
+}
+
 int gm_cli_open_store(const char *cmd, const char *path,
                       struct gm_store **out) {
+  if (!gm_cli_db_given(cmd, path))
+    return GM_EXIT_USAGE;
   char dir[1024];
   if (!gm_store_location_file(path, dir, sizeof(dir)))
     dir[0] = '\0'; /* not a file: no directory to make */
@@ -228,8 +244,8 @@ int gm_cli_open_store(const char *cmd, const char *path,
   if (rc == GM_OK)
     return 0;
   gm_cli_error(cmd, "%s", err);
-  if (rc == GM_ERR_SCHEMA_NEWER)
-    return GM_EXIT_DATAERR;
+  if (rc == GM_ERR_SCHEMA_NEWER || rc == GM_ERR_PARSE)
+    return GM_EXIT_DATAERR; /* a newer greenml's, or not greenml's */
   if (rc == GM_ERR_UNSUPPORTED)
     return GM_EXIT_USAGE;
   return GM_EXIT_IOERR;

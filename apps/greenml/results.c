@@ -11,6 +11,8 @@
 
 int gm_cli_open_store_readonly(const char *cmd, const char *path,
                                const char *fix, struct gm_store **out) {
+  if (!gm_cli_db_given(cmd, path))
+    return GM_EXIT_USAGE;
   char err[512] = "";
   enum gm_status rc = gm_store_open_readonly(path, out, err, sizeof(err));
   switch (rc) {
@@ -26,6 +28,7 @@ int gm_cli_open_store_readonly(const char *cmd, const char *path,
     gm_cli_error(cmd, "%s; pass --db PATH", err);
     return GM_EXIT_NOINPUT;
   case GM_ERR_SCHEMA_NEWER:
+  case GM_ERR_PARSE: /* not greenml's */
     gm_cli_error(cmd, "%s", err);
     return GM_EXIT_DATAERR;
   case GM_ERR_UNSUPPORTED:

@@ -7,11 +7,19 @@
  *
  * and any other scheme ("postgresql://...") is refused with
  * GM_ERR_UNSUPPORTED and a message naming the supported ones. Samples are
- * written in batched transactions (one per gm_store_commit, which the
- * meter's flush callback calls about once a second), so a run killed with
- * SIGKILL keeps everything up to its last second and stays marked
- * incomplete. A store written by a newer greenml is refused and left
- * untouched (GM_ERR_SCHEMA_NEWER).
+ * buffered in memory by gm_store_add_sample and written in batched
+ * transactions by gm_store_commit (which the meter's flush callback calls
+ * about once a second), so a run killed with SIGKILL keeps everything up to
+ * its last second and stays marked incomplete.
+ *
+ * Faults (see gm_store_add_sample, gm_store_commit, gm_store_finish_run):
+ * another process holding the write lock is waited out, its samples kept in
+ * bounded memory meanwhile; a write error (a full disk) is retried; and a
+ * run is recorded complete only when every one of its samples is stored,
+ * else incomplete with the cause and the time up to which its samples are
+ * stored. A store written by a newer greenml (GM_ERR_SCHEMA_NEWER) or one
+ * that is not greenml's (GM_ERR_PARSE) is refused before anything is
+ * written and left byte for byte as it was.
  *
  * Reads return tables of plain structs owned by the caller (each with its
  * *_free), never statements or cursors. Commands that only read open with
@@ -35,16 +43,30 @@
 #include "greenml/status.h"
 
 /* The schema version this greenml writes. */
-#define GM_STORE_SCHEMA_VERSION 2
+#define GM_STORE_SCHEMA_VERSION 3
+
+/* The most memory the samples waiting to be written may take on one handle
+ * (gm_store_add_sample): 64 MiB, some 400 000 samples of two components and
+ * ten metrics (nearly 7 minutes at 1 ms, 11 hours at 100 ms). */
+#define GM_STORE_PENDING_MAX_BYTES ((size_t)64 << 20)
+
+/* How long a write waits for another process's write lock by default
+ * (gm_store_set_lock_wait), in seconds. */
+#define GM_STORE_LOCK_WAIT_S 10.0
 
 struct gm_store;
 
 /* Opens (creating when absent) the store at location and migrates it to the
  * current schema. For a file, the parent directory must exist. *out is
- * owned by the caller: gm_store_close. On error *out is NULL and, for
- * GM_ERR_SCHEMA_NEWER, the store is not modified; GM_ERR_UNSUPPORTED when
- * no implementation serves the location's scheme. err (optional) receives
- * the specific message. */
+ * owned by the caller: gm_store_close. On error *out is NULL; err
+ * (optional) receives the specific message. GM_ERR_SCHEMA_NEWER: written by
+ * a newer greenml; GM_ERR_PARSE: not a greenml store (another program's
+ * SQLite database, or not SQLite at all); in both cases nothing was
+ * written, not even a journal-mode switch or a checkpoint, and no file was
+ * created. GM_ERR_UNSUPPORTED when no implementation serves the location's
+ * scheme; GM_ERR_INVALID_ARG for an empty location; GM_ERR_DATABASE when
+ * another process kept the store locked longer than GM_STORE_LOCK_WAIT_S
+ * (the message says so) or the store cannot be written. */
 GM_API enum gm_status gm_store_open(const char *location, struct gm_store **out,
                                     char *err, size_t err_size);
 /* Opens an existing store for reading: it never creates anything, never
@@ -52,18 +74,29 @@ GM_API enum gm_status gm_store_open(const char *location, struct gm_store **out,
  * journal mode), and every call that writes returns GM_ERR_STATE.
  * GM_ERR_NOT_FOUND when there is no store at location (err: "no database at
  * 'PATH'"), GM_ERR_INVALID_ARG when the location is not a database file,
- * GM_ERR_SCHEMA_NEWER as gm_store_open. A store of an older schema is read
- * as it is: what it lacks reads as empty. */
+ * GM_ERR_SCHEMA_NEWER and GM_ERR_PARSE as gm_store_open (refused
+ * untouched). A store of an older schema is read as it is: what it lacks
+ * reads as empty. */
 GM_API enum gm_status gm_store_open_readonly(const char *location,
                                              struct gm_store **out, char *err,
                                              size_t err_size);
-GM_API void gm_store_close(struct gm_store *st); /* NULL is a no-op */
+/* Writes the samples still buffered (waiting for another process's lock as
+ * gm_store_finish_run does; what cannot be written is lost), then closes.
+ * NULL is a no-op. */
+GM_API void gm_store_close(struct gm_store *st);
 GM_API const char *gm_store_last_error(const struct gm_store *st);
 /* The schema version of the open store. */
 GM_API int gm_store_schema_version(struct gm_store *st);
 /* Which implementation serves the handle: "sqlite". Static storage. */
 GM_API const char *gm_store_kind(const struct gm_store *st);
 GM_API bool gm_store_is_readonly(const struct gm_store *st);
+/* How long the writes other than gm_store_commit (opening aside: it uses
+ * GM_STORE_LOCK_WAIT_S) wait for another process's write lock before
+ * failing with GM_ERR_DATABASE ("... is locked by another process (waited
+ * N s)"); 0 fails at once. GM_ERR_INVALID_ARG for a negative or non-finite
+ * seconds. */
+GM_API enum gm_status gm_store_set_lock_wait(struct gm_store *st,
+                                             double seconds);
 /* The file a location names ("PATH" for "PATH" and "sqlite:PATH") into
  * path, so that a front end can create its directory first; false when the
  * location is not a file of a supported store. */
@@ -88,16 +121,30 @@ struct gm_run_meta {
 };
 
 /* Records a new run (complete = 0) with its components and metrics (for a
- * meter: gm_meter_components and gm_meter_metrics), and commits. */
+ * meter: gm_meter_components and gm_meter_metrics), and commits. Waits up
+ * to the lock wait (gm_store_set_lock_wait) for another process's write
+ * lock, then fails with GM_ERR_DATABASE: a caller about to start a command
+ * learns before it starts that its samples could not be stored. */
 GM_API enum gm_status
 gm_store_begin_run(struct gm_store *st, int64_t host_id,
                    const struct gm_run_meta *meta, size_t n_components,
                    const struct gm_component_info *components, size_t n_metrics,
                    const struct gm_metric_info *metrics, int64_t *run_id);
-/* Appends one sample to the open transaction (begun on demand). */
+/* Buffers a copy of one sample for the next gm_store_commit; never waits
+ * for the store. The buffer of a handle holds at most
+ * GM_STORE_PENDING_MAX_BYTES of samples; a sample beyond that is dropped
+ * (GM_ERR_DATABASE, message set), counted against its run, and the run
+ * will be recorded incomplete (gm_store_finish_run). A gap in a run's seq
+ * (samples the meter dropped) is counted the same way. */
 GM_API enum gm_status gm_store_add_sample(struct gm_store *st, int64_t run_id,
                                           const struct gm_sample *s);
-/* Commits the open transaction, if any. */
+/* Writes the buffered samples, oldest first, in transactions of at most a
+ * few thousand samples, for about half a second at most (a backlog is
+ * written over the next calls). When another process holds the write lock
+ * it waits a quarter of a second, then keeps them for the next call:
+ * GM_OK, nothing is lost. A write that fails otherwise (a full disk, an I/O
+ * error) keeps them too, for the next call, and returns GM_ERR_DATABASE
+ * with the message. GM_OK when nothing is buffered. */
 GM_API enum gm_status gm_store_commit(struct gm_store *st);
 
 struct gm_run_result {
@@ -105,11 +152,38 @@ struct gm_run_result {
   double carbon_g; /* of the total gross energy, PUE applied */
 };
 
-/* Writes the record's per-component statistics, metrics, phases and totals
- * and marks the run complete. */
+/* Writes the buffered samples (waiting up to the lock wait for another
+ * process's lock; those that still cannot be written are lost), then the
+ * record's per-component statistics, metrics, phases and totals. The run
+ * is marked complete only when every sample of it is stored: none dropped
+ * by the meter (rec->dropped_samples, gaps in seq) nor by the store. Else
+ * it stays incomplete with the cause, the number of samples lost and the
+ * time up to which every sample is stored (gm_store_run), and the call
+ * returns GM_ERR_DATABASE with a message that says so; if the record
+ * itself cannot be written, the cause is still recorded when the store
+ * takes it. gm_store_sample_tally tells what was stored either way. */
 GM_API enum gm_status gm_store_finish_run(struct gm_store *st, int64_t run_id,
                                           const struct gm_run_result *res,
                                           const struct gm_run_record *rec);
+
+/* What became of the samples given to this handle for one run. */
+struct gm_store_sample_tally {
+  uint64_t added;   /* handed to gm_store_add_sample */
+  uint64_t stored;  /* written and committed */
+  uint64_t pending; /* buffered, not yet written */
+  uint64_t lost;    /* never to be stored: dropped by the meter (a gap in seq,
+                       or counted in the record at gm_store_finish_run) or by
+                       the store (its buffer full, or still unwritten when the
+                       run was finished) */
+  double stored_until_s; /* every sample of the run up to this time (since
+                            the meter's start) is stored; NAN: none is */
+  char cause[256];       /* why samples were lost, or are still pending; "" */
+};
+
+/* The tally of run_id on this handle (zero and NAN when it saw none of the
+ * run's samples). Valid after gm_store_finish_run too. */
+GM_API enum gm_status gm_store_sample_tally(struct gm_store *st, int64_t run_id,
+                                            struct gm_store_sample_tally *out);
 
 /* Stores a baseline (run_id: the idle run that measured it, 0: none). */
 GM_API enum gm_status gm_store_save_idle(struct gm_store *st, int64_t host_id,
@@ -241,7 +315,8 @@ struct gm_store_run {
   int64_t id;
   char started_at[32]; /* UTC, ISO 8601 */
   char kind[16];       /* "measure", "idle" */
-  bool complete;       /* false: greenml died before the summary */
+  bool complete; /* false: greenml died before the summary, or samples were
+                    lost (incomplete_cause) */
   /* An incomplete run has what its stored samples account for: the time of
    * its last sample and, per in-total component, the last cumulative energy
    * (0 when it has none). */
@@ -253,6 +328,12 @@ struct gm_store_run {
   const char *command;    /* NULL: none */
   const char *provenance; /* of the total, by energy.h's rule: "measured",
                              "modelled", "mixed" or "none"; static */
+  /* Why an incomplete run's samples are not all stored (NULL: none recorded,
+   * as when greenml was killed), how many were lost (-1: not recorded), and
+   * the time up to which every sample is stored (NAN: not recorded). */
+  const char *incomplete_cause;
+  int64_t lost_samples;
+  double stored_until_s;
 };
 
 struct gm_store_run_filter {

@@ -95,6 +95,9 @@ enum gm_status gm_store_bench_add_phase(struct gm_store *st, int64_t bench_id,
     return gm__store_error(
         st, GM_ERR_STATE, "phase %s %s epoch %d (batch %d) is already recorded",
         p->model, p->kind, p->epoch, p->batch_size);
+  /* the samples of the phase first; those the store cannot take yet stay
+   * buffered for the next commit */
+  gm_store_commit(st);
   return st->ops->bench_add_phase(st, bench_id, p);
 }
 

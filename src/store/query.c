@@ -16,15 +16,17 @@
 static void free_rows(struct gm__store_run_rows *r) {
   for (size_t i = 0; i < r->n; i++) {
     free(r->rows[i].command);
+    free(r->rows[i].incomplete_cause);
     free(r->rows[i].parts);
   }
   free(r->rows);
 }
 
-/* A run list and the commands it points at. */
+/* A run list and the strings it points at. */
 struct run_list {
   struct gm_store_run_list pub; /* first: the list is this */
   char **commands;              /* [pub.n], owned */
+  char **causes;                /* [pub.n], owned */
 };
 
 enum gm_status gm_store_list_runs(struct gm_store *st,
@@ -44,8 +46,9 @@ enum gm_status gm_store_list_runs(struct gm_store *st,
   if (l && rows.n) {
     l->runs = calloc(rows.n, sizeof(*l->runs));
     rl->commands = calloc(rows.n, sizeof(*rl->commands));
+    rl->causes = calloc(rows.n, sizeof(*rl->causes));
   }
-  if (!l || (rows.n && (!l->runs || !rl->commands))) {
+  if (!l || (rows.n && (!l->runs || !rl->commands || !rl->causes))) {
     gm_store_run_list_free(l);
     free_rows(&rows);
     return GM_ERR_NO_MEMORY;
@@ -58,6 +61,9 @@ enum gm_status gm_store_list_runs(struct gm_store *st,
     rl->commands[i] = row->command;
     r->command = row->command;
     row->command = NULL;
+    rl->causes[i] = row->incomplete_cause;
+    r->incomplete_cause = row->incomplete_cause;
+    row->incomplete_cause = NULL;
     struct gm_energy_total total;
     gm_energy_account(row->parts, row->n_parts, NAN, &total);
     r->provenance = total.provenance;
@@ -77,7 +83,10 @@ void gm_store_run_list_free(struct gm_store_run_list *l) {
   struct run_list *rl = (struct run_list *)l;
   for (size_t i = 0; rl->commands && i < l->n; i++)
     free(rl->commands[i]);
+  for (size_t i = 0; rl->causes && i < l->n; i++)
+    free(rl->causes[i]);
   free(rl->commands);
+  free(rl->causes);
   free(l->runs);
   free(rl);
 }

@@ -19,12 +19,50 @@
 #include "greenml/energy.h"
 #include "greenml/store.h"
 
-#define GM__STORE_API_VERSION 1
+#define GM__STORE_API_VERSION 2
+
+/* One sample waiting to be written (store.c's buffer); the arrays of s
+ * point into the same allocation. */
+struct gm__store_sample {
+  int64_t run_id;
+  bool prefix;  /* no sample of its run is missing before it */
+  size_t bytes; /* what it takes from GM_STORE_PENDING_MAX_BYTES */
+  struct gm_sample s;
+};
+
+/* A run's samples on one handle (store.c). */
+struct gm__store_tally {
+  int64_t run_id;
+  uint64_t next_seq;   /* the seq expected next */
+  bool gap;            /* a sample of the run is missing: the samples
+                          added from now on are not in the stored prefix */
+  uint64_t meter_gaps; /* of pub.lost: missing seqs */
+  struct gm_store_sample_tally pub;
+};
+
+/* What finish_run records about a run whose samples are not all stored. */
+struct gm__store_loss {
+  uint64_t lost;
+  double stored_until_s; /* NAN: none is stored */
+  const char *cause;
+};
 
 struct gm_store {
   const struct gm__store_ops *ops;
   void *impl; /* the implementation's state */
   bool read_only;
+  double lock_wait_s; /* gm_store_set_lock_wait */
+  /* The samples gm_store_add_sample buffered, oldest first, and the runs
+   * they belong to (store.c). */
+  struct gm__store_sample **pending;
+  size_t n_pending, cap_pending, pending_bytes;
+  struct gm__store_tally *tallies;
+  size_t n_tallies, cap_tallies;
+  int64_t locked_since_ns; /* when commits began to find the store locked by
+                              another process; 0: they do not */
+  char write_err[256];     /* why the last commit could not write; "" */
+  bool last_locked;        /* the implementation's last failed write gave up on
+                              another process's lock */
   char err[512];
 };
 
@@ -32,6 +70,7 @@ struct gm_store {
 struct gm__store_run_row {
   struct gm_store_run run; /* duration_s, energy_j: NAN when not stored */
   char *command;           /* owned; run.command points at it */
+  char *incomplete_cause;  /* owned; run.incomplete_cause points at it */
   double last_sample_s;    /* time of the last sample; NAN: none */
   size_t n_parts;
   /* its components: provenance, in_total, and as gross_j the last stored
@@ -57,8 +96,10 @@ struct gm__store_ops {
    * GM_ERR_NOT_FOUND. On error st->impl is left NULL. */
   enum gm_status (*open)(struct gm_store *st, const char *location,
                          bool read_only);
-  void (*close)(struct gm_store *st); /* commits what is pending */
+  void (*close)(struct gm_store *st); /* commits an open transaction */
   int (*schema_version)(struct gm_store *st);
+  /* st->lock_wait_s changed (gm_store_set_lock_wait); optional. */
+  void (*set_lock_wait)(struct gm_store *st);
 
   /* ---- writes: never called on a read-only handle ---- */
   enum gm_status (*put_host)(struct gm_store *st, const struct gm_host *h,
@@ -67,18 +108,28 @@ struct gm__store_ops {
       struct gm_store *st, int64_t host_id, const struct gm_run_meta *meta,
       size_t n_components, const struct gm_component_info *components,
       size_t n_metrics, const struct gm_metric_info *metrics, int64_t *run_id);
-  /* Appends to the open transaction (begun on demand). */
-  enum gm_status (*add_sample)(struct gm_store *st, int64_t run_id,
-                               const struct gm_sample *s);
-  enum gm_status (*commit)(struct gm_store *st);
+  /* Every write waits up to st->lock_wait_s for another process's write
+   * lock, then fails with GM_ERR_DATABASE and a message that says so;
+   * write_samples waits wait_s instead. */
+  /* Writes n samples (of any runs) in one transaction, all or none; sets
+   * *locked when it gave up waiting for another process's lock. */
+  enum gm_status (*write_samples)(struct gm_store *st, size_t n,
+                                  struct gm__store_sample *const *samples,
+                                  double wait_s, bool *locked);
+  /* The record, and the run complete (loss NULL) or incomplete with the
+   * loss. */
   enum gm_status (*finish_run)(struct gm_store *st, int64_t run_id,
                                const struct gm_run_result *res,
-                               const struct gm_run_record *rec);
+                               const struct gm_run_record *rec,
+                               const struct gm__store_loss *loss);
+  /* The loss alone, when finish_run could not write the record. */
+  enum gm_status (*mark_incomplete)(struct gm_store *st, int64_t run_id,
+                                    const struct gm__store_loss *loss);
   enum gm_status (*save_idle)(struct gm_store *st, int64_t host_id,
                               int64_t run_id, const struct gm_idle_baseline *b,
                               int64_t *baseline_id);
   /* The bench writes; bench.c has checked that the name or phase row is
-   * new. Rows are committed together with pending samples. */
+   * new (and written the buffered samples first). */
   enum gm_status (*bench_create)(struct gm_store *st, int64_t host_id,
                                  const struct gm_bench_meta *meta,
                                  int64_t *bench_id);

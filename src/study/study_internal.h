@@ -61,8 +61,6 @@ struct gm__study {
   const struct gm_study_observer *obs;
   struct gm_store *st;
   pthread_mutex_t st_mu; /* st is shared with the meter's writer thread */
-  bool db_failed;        /* a sample could not be stored (under st_mu) */
-  char db_err[512];
   int64_t host_id, bench_id;
   struct gm_idle_baseline *idle; /* NULL: none */
   bool stopped;                  /* a stop request was seen */

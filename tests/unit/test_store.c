@@ -174,8 +174,9 @@ static void newer_schema_is_refused_and_untouched(void **state) {
 
   gmt_write(dir, "junk.db", "this is not sqlite, just text %d", 42);
   char *junk = gmt_path(dir, "junk.db");
-  assert_int_equal(gm_store_open(junk, &st, err, sizeof(err)), GM_ERR_DATABASE);
+  assert_int_equal(gm_store_open(junk, &st, err, sizeof(err)), GM_ERR_PARSE);
   assert_non_null(strstr(err, "junk.db"));
+  assert_non_null(strstr(err, "not an SQLite database"));
   free(junk);
   free(path);
   gmt_rmtree(dir);
@@ -322,9 +323,10 @@ static void a_run_and_an_idle_baseline(void **state) {
   free(root);
 }
 
-/* A schema-1 database (the meter's tables only) gains the bench tables and
- * keeps its rows. */
-static void schema_1_migrates_to_2(void **state) {
+/* A schema-1 database (the meter's tables only, no application_id: as an
+ * older greenml made it) gains the bench tables and the runs' columns of
+ * schema 3, and greenml's application_id, and keeps its rows. */
+static void schema_1_migrates_to_current(void **state) {
   (void)state;
   char *dir = gmt_mkdtemp();
   char *path = gmt_path(dir, "old.db");
@@ -332,21 +334,31 @@ static void schema_1_migrates_to_2(void **state) {
   assert_int_equal(gm_store_open(path, &st, NULL, 0), GM_OK);
   gm_store_close(st);
   sqlite3 *db = open_file(path);
+  assert_int_equal(scalar(db, "PRAGMA application_id"), 0x47724d4c);
   assert_int_equal(
       sqlite3_exec(db,
                    "DROP TABLE bench_predictions; DROP TABLE "
                    "bench_phase_components; DROP TABLE bench_phases; DROP "
                    "TABLE bench_models; DROP TABLE benches;"
+                   "ALTER TABLE runs DROP COLUMN incomplete_cause;"
+                   "ALTER TABLE runs DROP COLUMN stored_until_s;"
+                   "ALTER TABLE runs DROP COLUMN lost_samples;"
                    "INSERT INTO hosts(fingerprint, first_seen, last_seen) "
-                   "VALUES ('h', 'x', 'x'); PRAGMA user_version=1;",
+                   "VALUES ('h', 'x', 'x'); PRAGMA user_version=1;"
+                   "PRAGMA application_id=0;",
                    NULL, NULL, NULL),
       SQLITE_OK);
   sqlite3_close(db);
   assert_int_equal(gm_store_open(path, &st, NULL, 0), GM_OK);
-  assert_int_equal(gm_store_schema_version(st), 2);
+  assert_int_equal(gm_store_schema_version(st), GM_STORE_SCHEMA_VERSION);
   db = open_file(path);
   assert_int_equal(scalar(db, "SELECT count(*) FROM hosts"), 1);
   assert_int_equal(scalar(db, "SELECT count(*) FROM benches"), 0);
+  assert_int_equal(scalar(db, "SELECT count(*) FROM runs WHERE "
+                              "incomplete_cause IS NULL AND lost_samples IS "
+                              "NULL AND stored_until_s IS NULL"),
+                   0);
+  assert_int_equal(scalar(db, "PRAGMA application_id"), 0x47724d4c);
   sqlite3_close(db);
   gm_store_close(st);
   free(path);
@@ -431,7 +443,7 @@ static void read_only_leaves_the_file_alone(void **state) {
   gmt_write(dir, "junk.db", "this is not sqlite, just text %d", 42);
   char *junk = gmt_path(dir, "junk.db");
   assert_int_equal(gm_store_open_readonly(junk, &st, err, sizeof(err)),
-                   GM_ERR_DATABASE);
+                   GM_ERR_PARSE);
   assert_non_null(strstr(err, "junk.db"));
   free(junk);
   free(path);
@@ -573,7 +585,7 @@ int main(void) {
       cmocka_unit_test(creates_and_reopens),
       cmocka_unit_test(newer_schema_is_refused_and_untouched),
       cmocka_unit_test(a_run_and_an_idle_baseline),
-      cmocka_unit_test(schema_1_migrates_to_2),
+      cmocka_unit_test(schema_1_migrates_to_current),
       cmocka_unit_test(bench_rows),
       cmocka_unit_test(read_only_leaves_the_file_alone),
   };

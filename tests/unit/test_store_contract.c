@@ -492,6 +492,69 @@ static void a_run(void **state) {
   place_free(&p);
 }
 
+/* A run whose samples are not all stored (two never arrived: a gap in seq
+ * and the record's count) keeps its summary but stays incomplete, with the
+ * cause, the count lost and the time up to which every sample is stored;
+ * the samples buffered when the store closes are written. */
+static void a_run_with_lost_samples(void **state) {
+  const struct impl *im = *state;
+  struct place p;
+  PLACE_OR_SKIP(im, &p, "l");
+  struct gm_store *st = open_ok(p.loc);
+  int64_t host = put_host(st, "fp");
+  int64_t run = begin_run(st, host, "lossy");
+  for (uint64_t seq = 0; seq <= 4; seq++)
+    if (seq != 3)
+      add_sample(st, run, seq);
+  struct gm_store_sample_tally t;
+  assert_int_equal(gm_store_sample_tally(st, run, &t), GM_OK);
+  assert_int_equal(t.added, 4);
+  assert_int_equal(t.pending, 4);
+  assert_int_equal(t.lost, 1);
+  assert_true(isnan(t.stored_until_s));
+  struct record rec;
+  make_record(&rec);
+  rec.rec.dropped_samples = 2; /* the gap and one more at the end */
+  struct gm_run_result res = {.exit_code = 0, .carbon_g = 0.1};
+  assert_int_equal(gm_store_finish_run(st, run, &res, &rec.rec),
+                   GM_ERR_DATABASE);
+  assert_non_null(
+      strstr(gm_store_last_error(st), "2 of 6 samples could not be stored"));
+  assert_int_equal(gm_store_sample_tally(st, run, &t), GM_OK);
+  assert_int_equal(t.stored, 4);
+  assert_int_equal(t.lost, 2);
+  assert_int_equal(t.pending, 0);
+  assert_double_equal(t.stored_until_s, 0.2, 1e-9);
+  int64_t run2 = begin_run(st, host, NULL);
+  add_sample(st, run2, 0);
+  gm_store_close(st); /* writes run2's sample */
+
+  st = open_ro_ok(p.loc);
+  struct gm_store_run_list *l = NULL;
+  assert_int_equal(gm_store_list_runs(st, NULL, &l), GM_OK);
+  assert_int_equal(l->n, 2);
+  const struct gm_store_run *r = &l->runs[1];
+  assert_int_equal(r->id, run);
+  assert_false(r->complete);
+  assert_non_null(r->incomplete_cause);
+  assert_non_null(strstr(r->incomplete_cause, "never reached the store"));
+  assert_int_equal(r->lost_samples, 2);
+  assert_double_equal(r->stored_until_s, 0.2, 1e-9);
+  /* the summary is there: the meter's totals, not the samples' */
+  assert_true(r->has_exit_code);
+  assert_double_equal(r->energy_j, rec.rec.total.gross_j, 1e-12);
+  r = &l->runs[0];
+  assert_false(r->complete);
+  assert_null(r->incomplete_cause); /* never finished: nothing recorded */
+  gm_store_run_list_free(l);
+  struct gm_store_series *s = NULL;
+  assert_int_equal(gm_store_load_series(st, run2, false, &s), GM_OK);
+  assert_int_equal(s->n_rows, 1);
+  gm_store_series_free(s);
+  gm_store_close(st);
+  place_free(&p);
+}
+
 static void idle_baselines(void **state) {
   const struct impl *im = *state;
   struct place p;
@@ -834,6 +897,7 @@ static const struct {
     {"newer_schema_refused_untouched", newer_schema_refused_untouched},
     {"hosts", hosts},
     {"a_run", a_run},
+    {"a_run_with_lost_samples", a_run_with_lost_samples},
     {"idle_baselines", idle_baselines},
     {"bench_rows", bench_rows},
     {"read_only", read_only},

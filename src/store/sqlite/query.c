@@ -96,11 +96,17 @@ enum gm_status gm__sq_list_runs(struct gm_store *st, size_t limit,
   sqlite3_stmt *s = NULL, *comp = NULL, *last = NULL, *t_last = NULL;
   enum gm_status rc = GM_OK;
   bool began = begin_read(st);
-  if (sqlite3_prepare_v2(db,
-                         "SELECT id, started_at, kind, complete, duration_s, "
-                         "total_energy_j, total_net_energy_j, exit_code, "
-                         "command FROM runs ORDER BY id DESC LIMIT ?",
-                         -1, &s, NULL) != SQLITE_OK ||
+  /* schema 3 records why an incomplete run's samples are not all stored */
+  const char *sql =
+      gm__sq(st)->version >= 3
+          ? "SELECT id, started_at, kind, complete, duration_s, "
+            "total_energy_j, total_net_energy_j, exit_code, command, "
+            "incomplete_cause, lost_samples, stored_until_s FROM runs ORDER "
+            "BY id DESC LIMIT ?"
+          : "SELECT id, started_at, kind, complete, duration_s, "
+            "total_energy_j, total_net_energy_j, exit_code, command, NULL, "
+            "NULL, NULL FROM runs ORDER BY id DESC LIMIT ?";
+  if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK ||
       sqlite3_prepare_v2(db,
                          "SELECT idx, provenance, signal, in_total FROM "
                          "components WHERE run_id=? ORDER BY idx",
@@ -140,6 +146,16 @@ enum gm_status gm__sq_list_runs(struct gm_store *st, size_t limit,
       goto out;
     }
     r->command = row->command;
+    const char *cause = (const char *)sqlite3_column_text(s, 9);
+    if (cause && !(row->incomplete_cause = strdup(cause))) {
+      rc = GM_ERR_NO_MEMORY;
+      goto out;
+    }
+    r->incomplete_cause = row->incomplete_cause;
+    r->lost_samples = sqlite3_column_type(s, 10) == SQLITE_NULL
+                          ? -1
+                          : sqlite3_column_int64(s, 10);
+    r->stored_until_s = gm__sq_col_real(s, 11);
     row->last_sample_s = NAN;
     rc = run_parts(st, comp, last, t_last, row,
                    isnan(r->duration_s) || isnan(r->energy_j));

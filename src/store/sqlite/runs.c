@@ -1,6 +1,9 @@
-/* runs.c: the SQLite store's hosts, runs and samples. Samples go into the
- * open transaction (begun on demand) that commit ends, about once a second
- * when the meter's flush callback calls it. */
+/* runs.c: the SQLite store's hosts, runs and samples. Samples arrive in
+ * batches (store.c buffers them), each written in one transaction that
+ * takes the write lock first (BEGIN IMMEDIATE: a deferred transaction that
+ * upgrades to writing cannot wait for the lock in WAL mode); a failed
+ * batch is rolled back whole, its statements reset, and store.c retries it
+ * later. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdlib.h>
@@ -133,64 +136,121 @@ gm__sq_begin_run(struct gm_store *st, int64_t host_id,
       goto fail;
   }
   sqlite3_finalize(s);
-  return gm__sq_exec(st, "COMMIT", "cannot record the run");
+  s = NULL;
+  if (sqlite3_exec(gm__sq_db(st), "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    goto fail;
+  return GM_OK;
 fail:
   rc = gm__sq_fail(st, "cannot record the run");
   sqlite3_finalize(s);
-  sqlite3_exec(gm__sq_db(st), "ROLLBACK", NULL, NULL, NULL);
+  gm__sq_abort(st, NULL);
   return rc;
 }
 
-enum gm_status gm__sq_add_sample(struct gm_store *st, int64_t run_id,
-                                 const struct gm_sample *smp) {
-  if (!gm__sq(st)->in_tx) {
-    enum gm_status rc = gm__sq_exec(st, "BEGIN", "cannot store samples");
-    if (rc != GM_OK)
-      return rc;
-    gm__sq(st)->in_tx = true;
-  }
+/* Inserts one sample's rows into the open transaction. */
+static bool insert_sample(struct gm_store *st, const struct gm__store_sample *p,
+                          sqlite3_stmt **failed) {
+  const struct gm_sample *smp = &p->s;
   double t_s = (double)smp->t_ns / 1e9;
+  sqlite3_stmt *s = gm__sq(st)->ins_sample;
   for (size_t c = 0; c < smp->n_components; c++) {
-    sqlite3_stmt *s = gm__sq(st)->ins_sample;
     sqlite3_reset(s);
-    sqlite3_bind_int64(s, 1, run_id);
+    sqlite3_bind_int64(s, 1, p->run_id);
     sqlite3_bind_int64(s, 2, (int64_t)smp->seq);
     sqlite3_bind_int64(s, 3, (int64_t)c);
     sqlite3_bind_double(s, 4, t_s);
     sqlite3_bind_double(s, 5, smp->energy_j[c]);
     gm__sq_bind_real(s, 6, smp->seq == 0 ? NAN : smp->power_w[c]);
-    if (sqlite3_step(s) != SQLITE_DONE)
-      return gm__sq_fail(st, "cannot store a sample");
+    if (sqlite3_step(s) != SQLITE_DONE) {
+      *failed = s;
+      return false;
+    }
   }
+  s = gm__sq(st)->ins_metric;
   for (size_t k = 0; k < smp->n_metrics; k++) {
     if (isnan(smp->metrics[k]))
       continue;
-    sqlite3_stmt *s = gm__sq(st)->ins_metric;
     sqlite3_reset(s);
-    sqlite3_bind_int64(s, 1, run_id);
+    sqlite3_bind_int64(s, 1, p->run_id);
     sqlite3_bind_int64(s, 2, (int64_t)smp->seq);
     sqlite3_bind_int64(s, 3, (int64_t)k);
     sqlite3_bind_double(s, 4, smp->metrics[k]);
-    if (sqlite3_step(s) != SQLITE_DONE)
-      return gm__sq_fail(st, "cannot store a sample");
+    if (sqlite3_step(s) != SQLITE_DONE) {
+      *failed = s;
+      return false;
+    }
   }
+  return true;
+}
+
+enum gm_status gm__sq_write_samples(struct gm_store *st, size_t n,
+                                    struct gm__store_sample *const *samples,
+                                    double wait_s, bool *locked) {
+  *locked = false;
+  gm__sq_set_wait(st, wait_s);
+  enum gm_status rc =
+      gm__sq_exec(st, "BEGIN IMMEDIATE", "cannot store samples");
+  *locked = rc != GM_OK && gm__sq_locked(st);
+  gm__sq_set_wait(st, st->lock_wait_s);
+  if (rc != GM_OK)
+    return rc;
+  sqlite3_stmt *failed = NULL;
+  for (size_t i = 0; i < n; i++)
+    if (!insert_sample(st, samples[i], &failed))
+      goto fail;
+  if (sqlite3_exec(gm__sq_db(st), "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    goto fail;
   return GM_OK;
+fail:
+  rc = gm__sq_fail(st, "cannot store samples");
+  gm__sq_abort(st, failed);
+  return rc;
 }
 
 enum gm_status gm__sq_commit(struct gm_store *st) {
   if (!gm__sq(st)->in_tx)
     return GM_OK;
   gm__sq(st)->in_tx = false;
-  return gm__sq_exec(st, "COMMIT", "cannot commit samples");
+  enum gm_status rc = gm__sq_exec(st, "COMMIT", "cannot commit");
+  if (rc != GM_OK)
+    gm__sq_abort(st, NULL);
+  return rc;
+}
+
+/* Binds what a run's row says about its samples: complete, cause, time,
+ * count. */
+static void bind_loss(sqlite3_stmt *s, int i,
+                      const struct gm__store_loss *loss) {
+  sqlite3_bind_int(s, i, loss == NULL);
+  gm__sq_bind_text(s, i + 1, loss ? loss->cause : NULL);
+  gm__sq_bind_real(s, i + 2, loss ? loss->stored_until_s : NAN);
+  sqlite3_bind_int64(s, i + 3, loss ? (int64_t)loss->lost : 0);
+}
+
+enum gm_status gm__sq_mark_incomplete(struct gm_store *st, int64_t run_id,
+                                      const struct gm__store_loss *loss) {
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(gm__sq_db(st),
+                         "UPDATE runs SET complete=?, incomplete_cause=?, "
+                         "stored_until_s=?, lost_samples=? WHERE id=?",
+                         -1, &s, NULL) != SQLITE_OK)
+    return gm__sq_fail(st, "cannot mark the run incomplete");
+  bind_loss(s, 1, loss);
+  sqlite3_bind_int64(s, 5, run_id);
+  int step = sqlite3_step(s);
+  enum gm_status rc = step == SQLITE_DONE
+                          ? GM_OK
+                          : gm__sq_fail(st, "cannot mark the run incomplete");
+  sqlite3_finalize(s);
+  return rc;
 }
 
 enum gm_status gm__sq_finish_run(struct gm_store *st, int64_t run_id,
                                  const struct gm_run_result *res,
-                                 const struct gm_run_record *rec) {
-  enum gm_status rc = gm__sq_commit(st);
-  if (rc != GM_OK)
-    return rc;
-  rc = gm__sq_exec(st, "BEGIN IMMEDIATE", "cannot finish the run");
+                                 const struct gm_run_record *rec,
+                                 const struct gm__store_loss *loss) {
+  enum gm_status rc =
+      gm__sq_exec(st, "BEGIN IMMEDIATE", "cannot finish the run");
   if (rc != GM_OK)
     return rc;
   sqlite3_stmt *s = NULL;
@@ -288,9 +348,10 @@ enum gm_status gm__sq_finish_run(struct gm_store *st, int64_t run_id,
 
   if (sqlite3_prepare_v2(
           gm__sq_db(st),
-          "UPDATE runs SET complete=1, exit_code=?, duration_s=?, "
+          "UPDATE runs SET exit_code=?, duration_s=?, "
           "total_energy_j=?, total_net_energy_j=?, carbon_g=?, "
-          "sampler_cpu_s=?, dropped_samples=? WHERE id=?",
+          "sampler_cpu_s=?, dropped_samples=?, complete=?, "
+          "incomplete_cause=?, stored_until_s=?, lost_samples=? WHERE id=?",
           -1, &s, NULL) != SQLITE_OK)
     goto fail;
   sqlite3_bind_int(s, 1, res->exit_code);
@@ -300,14 +361,18 @@ enum gm_status gm__sq_finish_run(struct gm_store *st, int64_t run_id,
   gm__sq_bind_real(s, 5, res->carbon_g);
   sqlite3_bind_double(s, 6, rec->meter_cpu_s);
   sqlite3_bind_int64(s, 7, (int64_t)rec->dropped_samples);
-  sqlite3_bind_int64(s, 8, run_id);
+  bind_loss(s, 8, loss);
+  sqlite3_bind_int64(s, 12, run_id);
   if (sqlite3_step(s) != SQLITE_DONE)
     goto fail;
   sqlite3_finalize(s);
-  return gm__sq_exec(st, "COMMIT", "cannot finish the run");
+  s = NULL;
+  if (sqlite3_exec(gm__sq_db(st), "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    goto fail;
+  return GM_OK;
 fail:
   rc = gm__sq_fail(st, "cannot finish the run");
   sqlite3_finalize(s);
-  sqlite3_exec(gm__sq_db(st), "ROLLBACK", NULL, NULL, NULL);
+  gm__sq_abort(st, NULL);
   return rc;
 }

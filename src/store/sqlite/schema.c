@@ -1,6 +1,8 @@
 /* schema.c: the SQLite store's ops table, opening (read-write: create,
- * configure, migrate; read-only: none of that) and the schema, a list of
- * migrations whose count the database's PRAGMA user_version records. */
+ * configure, migrate; read-only: none of that; both only after check.c has
+ * found the file to be greenml's, of a schema it knows) and the schema, a
+ * list of migrations whose count the database's PRAGMA user_version
+ * records; each one also sets greenml's PRAGMA application_id. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -132,6 +134,11 @@ static const char *const migrations[] = {
     "  actual_duration_s REAL, actual_energy_j REAL,"
     "  duration_error_rel REAL, energy_error_rel REAL,"
     "  PRIMARY KEY (bench_id, model, batch_size, kind));",
+    /* 3: a run whose samples are not all stored says why, how many are
+     * lost and up to when every sample is stored. */
+    "ALTER TABLE runs ADD COLUMN incomplete_cause TEXT;"
+    "ALTER TABLE runs ADD COLUMN stored_until_s REAL;"
+    "ALTER TABLE runs ADD COLUMN lost_samples INTEGER;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -177,6 +184,7 @@ static void close_db(struct gm_store *st) {
   sqlite3_finalize(q->ins_sample);
   sqlite3_finalize(q->ins_metric);
   sqlite3_close(q->db);
+  free(q->path);
   free(q);
   st->impl = NULL;
 }
@@ -198,35 +206,74 @@ static enum gm_status check_file(struct gm_store *st, const char *path) {
   return GM_OK;
 }
 
-/* Configures a read-write database and applies the migrations it lacks. */
-static enum gm_status migrate(struct gm_store *st, const char *path, int v) {
+/* A refused database is closed without the checkpoint that the last
+ * connection to a WAL database makes: nothing of it may change. */
+static enum gm_status refuse(struct gm_store *st, enum gm_status rc) {
+  sqlite3_db_config(gm__sq_db(st), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+  return rc;
+}
+
+static enum gm_status refuse_newer(struct gm_store *st, const char *path,
+                                   int v) {
+  gm__store_error(st, GM_ERR_SCHEMA_NEWER,
+                  "database '%s' has schema version %d but this greenml "
+                  "knows up to %d; it was left untouched: use a newer "
+                  "greenml, or --db with another file",
+                  path, v, N_MIGRATIONS);
+  return refuse(st, GM_ERR_SCHEMA_NEWER);
+}
+
+/* Configures a read-write database and applies the migrations it lacks,
+ * each in a transaction that holds the write lock and reads the version
+ * again: another greenml may be migrating the same file. */
+static enum gm_status migrate(struct gm_store *st, const char *path) {
   sqlite3 *db = gm__sq_db(st);
   char *msg = NULL;
   if (sqlite3_exec(db,
                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                    " PRAGMA foreign_keys=ON;",
                    NULL, NULL, &msg) != SQLITE_OK) {
-    gm__store_error(st, GM_ERR_DATABASE, "cannot configure '%s': %s", path,
-                    msg ? msg : "?");
+    char what[1200];
+    snprintf(what, sizeof(what), "cannot configure '%s'", path);
+    gm__sq_fail_msg(st, what, msg ? msg : "?");
     sqlite3_free(msg);
     return GM_ERR_DATABASE;
   }
-  for (int i = v; i < N_MIGRATIONS; i++) {
-    char sql[64];
-    gm__fmt(sql, sizeof(sql), "PRAGMA user_version=%d;", i + 1);
-    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(db, migrations[i], NULL, NULL, &msg) != SQLITE_OK ||
+  while (user_version(db) != N_MIGRATIONS) {
+    char what[1200], sql[96];
+    snprintf(what, sizeof(what), "cannot migrate '%s'", path);
+    if (gm__sq_exec(st, "BEGIN IMMEDIATE", what) != GM_OK)
+      return GM_ERR_DATABASE;
+    int v = user_version(db);
+    if (v > N_MIGRATIONS) {
+      gm__sq_abort(st, NULL);
+      return refuse_newer(st, path, v);
+    }
+    if (v < 0 || v == N_MIGRATIONS) {
+      gm__sq_abort(st, NULL);
+      if (v < 0)
+        return gm__sq_fail(st, what);
+      break;
+    }
+    gm__fmt(sql, sizeof(sql),
+            "PRAGMA user_version=%d; PRAGMA application_id=%d;", v + 1,
+            GM__SQ_APPLICATION_ID);
+    snprintf(what, sizeof(what), "cannot migrate '%s' to schema version %d",
+             path, v + 1);
+    if (sqlite3_exec(db, migrations[v], NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
-      gm__store_error(st, GM_ERR_DATABASE,
-                      "cannot migrate '%s' to schema version %d: %s", path,
-                      i + 1, msg ? msg : sqlite3_errmsg(db));
+      gm__sq_fail_msg(st, what, msg);
       sqlite3_free(msg);
-      sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+      gm__sq_abort(st, NULL);
       return GM_ERR_DATABASE;
     }
   }
   return GM_OK;
+}
+
+static void set_lock_wait(struct gm_store *st) {
+  gm__sq_set_wait(st, st->lock_wait_s);
 }
 
 static enum gm_status open_db(struct gm_store *st, const char *path,
@@ -238,10 +285,16 @@ static enum gm_status open_db(struct gm_store *st, const char *path,
                            "sqlite:PATH");
   if (read_only && (rc = check_file(st, path)) != GM_OK)
     return rc;
+  /* Newer, foreign and non-SQLite files are refused before SQLite opens
+   * them, and so are left as they are. */
+  if ((rc = gm__sq_check_file(st, path, N_MIGRATIONS)) != GM_OK)
+    return rc;
   struct gm__sqlite *q = calloc(1, sizeof(*q));
   if (!q)
     return GM_ERR_NO_MEMORY;
   st->impl = q;
+  if (!(q->path = strdup(path)))
+    return GM_ERR_NO_MEMORY;
   /* Read-only opens without SQLITE_OPEN_CREATE (a file that vanished is not
    * made again) and with query_only, so nothing can be written. It is not
    * SQLITE_OPEN_READONLY: such a reader of a WAL database leaves the -wal
@@ -254,26 +307,22 @@ static enum gm_status open_db(struct gm_store *st, const char *path,
                     q->db ? sqlite3_errmsg(q->db) : "out of memory");
     return GM_ERR_DATABASE;
   }
-  sqlite3_busy_timeout(q->db, 5000);
+  gm__sq_set_wait(st, st->lock_wait_s);
   if (read_only && sqlite3_exec(q->db, "PRAGMA query_only=ON", NULL, NULL,
                                 NULL) != SQLITE_OK)
-    return gm__sq_fail(st, "cannot open the database read-only");
+    return refuse(st, gm__sq_fail(st, "cannot open the database read-only"));
   int v = user_version(q->db);
-  if (v < 0)
-    return gm__store_error(st, GM_ERR_DATABASE,
-                           "'%s' is not a greenml database (or is corrupt): %s",
-                           path, sqlite3_errmsg(q->db));
-  if (v > N_MIGRATIONS)
-    return gm__store_error(
-        st, GM_ERR_SCHEMA_NEWER,
-        "database '%s' has schema version %d but this greenml knows up to "
-        "%d; it was left untouched: use a newer greenml, or --db with "
-        "another file",
-        path, v, N_MIGRATIONS);
+  if (v < 0) {
+    char what[1200];
+    snprintf(what, sizeof(what), "cannot read the database '%s'", path);
+    return refuse(st, gm__sq_fail(st, what));
+  }
+  if (v > N_MIGRATIONS) /* made newer since check.c read it */
+    return refuse_newer(st, path, v);
   q->version = v;
   if (read_only)
     return GM_OK;
-  if ((rc = migrate(st, path, v)) != GM_OK)
+  if ((rc = migrate(st, path)) != GM_OK)
     return rc;
   q->version = N_MIGRATIONS;
   if (sqlite3_prepare_v2(q->db,
@@ -298,11 +347,12 @@ const struct gm__store_ops gm__store_sqlite = {
     .open = open_db,
     .close = close_db,
     .schema_version = schema_version,
+    .set_lock_wait = set_lock_wait,
     .put_host = gm__sq_put_host,
     .begin_run = gm__sq_begin_run,
-    .add_sample = gm__sq_add_sample,
-    .commit = gm__sq_commit,
+    .write_samples = gm__sq_write_samples,
     .finish_run = gm__sq_finish_run,
+    .mark_incomplete = gm__sq_mark_incomplete,
     .save_idle = gm__sq_save_idle,
     .bench_create = gm__sq_bench_create,
     .bench_update = gm__sq_bench_update,

@@ -1,9 +1,9 @@
 /* sqlite.h: the SQLite store's state and the helpers its files share. The
- * files: schema.c (the ops table, open, schema and migrations), runs.c
- * (hosts, runs, samples), idle.c (baselines), bench.c (the study runner's
- * rows), query.c (the reads of greenml/store.h's queries), study.c (the
- * study queries). The only SQL of
- * greenml is in this folder. */
+ * files: schema.c (the ops table, open, schema and migrations), check.c
+ * (what a file is, read before SQLite opens it), runs.c (hosts, runs,
+ * samples), idle.c (baselines), bench.c (the study runner's rows), query.c
+ * (the reads of greenml/store.h's queries), study.c (the study queries).
+ * The only SQL of greenml is in this folder. */
 #ifndef GM_STORE_SQLITE_H
 #define GM_STORE_SQLITE_H
 
@@ -16,11 +16,18 @@
 #include "base/util.h"
 #include "store/store_ops.h"
 
+/* PRAGMA application_id of greenml's databases ("GrML"), set by every
+ * migration: a database with another one is another program's. */
+#define GM__SQ_APPLICATION_ID 0x47724d4c
+
 struct gm__sqlite {
   sqlite3 *db;
   bool in_tx;                            /* a write transaction is open */
   sqlite3_stmt *ins_sample, *ins_metric; /* NULL when read-only */
   int version;                           /* schema version (user_version) */
+  double wait_s; /* the busy timeout set on db: how long a statement waits
+                    for another process's lock */
+  char *path;    /* the file, for messages */
 };
 
 static inline struct gm__sqlite *gm__sq(struct gm_store *st) {
@@ -29,11 +36,44 @@ static inline struct gm__sqlite *gm__sq(struct gm_store *st) {
 
 static inline sqlite3 *gm__sq_db(struct gm_store *st) { return gm__sq(st)->db; }
 
-/* GM_ERR_DATABASE with "what: <SQLite's message>". */
+/* Sets how long statements wait for another process's lock. */
+static inline void gm__sq_set_wait(struct gm_store *st, double wait_s) {
+  gm__sq(st)->wait_s = wait_s;
+  sqlite3_busy_timeout(gm__sq_db(st), (int)(wait_s * 1000 + 0.5));
+}
+
+/* Whether the last error was another process's lock. */
+static inline bool gm__sq_locked(struct gm_store *st) {
+  int e = sqlite3_errcode(gm__sq_db(st));
+  return e == SQLITE_BUSY || e == SQLITE_LOCKED;
+}
+
+/* GM_ERR_DATABASE with "what: <why>": SQLite's message (with what a failed
+ * write means), or the lock and how long it was waited for. msg: SQLite's
+ * message when it came from sqlite3_exec, else NULL. */
+static inline enum gm_status
+gm__sq_fail_msg(struct gm_store *st, const char *what, const char *msg) {
+  sqlite3 *db = gm__sq_db(st);
+  st->last_locked = gm__sq_locked(st);
+  if (st->last_locked)
+    return gm__store_error(st, GM_ERR_DATABASE,
+                           "%s: the database '%s' is locked by another "
+                           "process (waited %g s)",
+                           what, gm__sq(st)->path ? gm__sq(st)->path : "",
+                           gm__sq(st)->wait_s);
+  int e = sqlite3_extended_errcode(db);
+  if (e == SQLITE_IOERR_WRITE || e == SQLITE_IOERR_FSYNC)
+    return gm__store_error(st, GM_ERR_DATABASE,
+                           "%s: %s (a write to the file failed: a full disk, "
+                           "or a file-size limit)",
+                           what, msg ? msg : sqlite3_errmsg(db));
+  return gm__store_error(st, GM_ERR_DATABASE, "%s: %s", what,
+                         msg ? msg : sqlite3_errmsg(db));
+}
+
 static inline enum gm_status gm__sq_fail(struct gm_store *st,
                                          const char *what) {
-  return gm__store_error(st, GM_ERR_DATABASE, "%s: %s", what,
-                         sqlite3_errmsg(gm__sq_db(st)));
+  return gm__sq_fail_msg(st, what, NULL);
 }
 
 static inline void gm__sq_utc_now(char *buf, size_t size) {
@@ -76,11 +116,19 @@ static inline enum gm_status gm__sq_exec(struct gm_store *st, const char *sql,
                                          const char *what) {
   char *msg = NULL;
   if (sqlite3_exec(gm__sq_db(st), sql, NULL, NULL, &msg) != SQLITE_OK) {
-    gm__store_error(st, GM_ERR_DATABASE, "%s: %s", what, msg ? msg : "?");
+    gm__sq_fail_msg(st, what, msg ? msg : "?");
     sqlite3_free(msg);
     return GM_ERR_DATABASE;
   }
   return GM_OK;
+}
+
+/* Ends a failed write: the statement reset, the transaction rolled back. */
+static inline void gm__sq_abort(struct gm_store *st, sqlite3_stmt *s) {
+  if (s)
+    sqlite3_reset(s);
+  if (!sqlite3_get_autocommit(gm__sq_db(st)))
+    sqlite3_exec(gm__sq_db(st), "ROLLBACK", NULL, NULL, NULL);
 }
 
 /* study.c */
@@ -98,6 +146,17 @@ enum gm_status gm__sq_bench_overhead(struct gm_store *st, int64_t bench_id,
 /* Whether the open database has the table (an older schema may not). */
 bool gm__sq_has_table(struct gm_store *st, const char *table);
 
+/* check.c: what the file at path is, read with plain reads before SQLite
+ * opens it (SQLite would recover a WAL, build a -shm index and checkpoint
+ * on close). GM_OK when greenml may open it: absent or empty (read_only:
+ * GM_ERR_NOT_FOUND when absent), a greenml database of a schema it knows,
+ * or an SQLite file without schema. GM_ERR_SCHEMA_NEWER for a newer schema,
+ * GM_ERR_PARSE for another program's SQLite database or a file that is not
+ * SQLite, GM_ERR_IO when it cannot be read; the message says it was left
+ * untouched. known: the schema versions this greenml knows. */
+enum gm_status gm__sq_check_file(struct gm_store *st, const char *path,
+                                 int known);
+
 /* runs.c */
 enum gm_status gm__sq_put_host(struct gm_store *st, const struct gm_host *h,
                                int64_t *host_id);
@@ -106,12 +165,17 @@ gm__sq_begin_run(struct gm_store *st, int64_t host_id,
                  const struct gm_run_meta *meta, size_t n_components,
                  const struct gm_component_info *components, size_t n_metrics,
                  const struct gm_metric_info *metrics, int64_t *run_id);
-enum gm_status gm__sq_add_sample(struct gm_store *st, int64_t run_id,
-                                 const struct gm_sample *s);
+enum gm_status gm__sq_write_samples(struct gm_store *st, size_t n,
+                                    struct gm__store_sample *const *samples,
+                                    double wait_s, bool *locked);
+/* Commits the open transaction (bench.c's rows), if any. */
 enum gm_status gm__sq_commit(struct gm_store *st);
 enum gm_status gm__sq_finish_run(struct gm_store *st, int64_t run_id,
                                  const struct gm_run_result *res,
-                                 const struct gm_run_record *rec);
+                                 const struct gm_run_record *rec,
+                                 const struct gm__store_loss *loss);
+enum gm_status gm__sq_mark_incomplete(struct gm_store *st, int64_t run_id,
+                                      const struct gm__store_loss *loss);
 
 /* idle.c */
 enum gm_status gm__sq_save_idle(struct gm_store *st, int64_t host_id,
