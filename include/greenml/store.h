@@ -35,7 +35,7 @@
 #include "greenml/status.h"
 
 /* The schema version this greenml writes. */
-#define GM_STORE_SCHEMA_VERSION 2
+#define GM_STORE_SCHEMA_VERSION 3
 
 struct gm_store;
 

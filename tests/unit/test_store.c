@@ -323,7 +323,7 @@ static void a_run_and_an_idle_baseline(void **state) {
 }
 
 /* A schema-1 database (the meter's tables only) gains the bench tables and
- * keeps its rows. */
+ * the later migrations, and keeps its rows. */
 static void schema_1_migrates_to_2(void **state) {
   (void)state;
   char *dir = gmt_mkdtemp();
@@ -337,13 +337,20 @@ static void schema_1_migrates_to_2(void **state) {
                    "DROP TABLE bench_predictions; DROP TABLE "
                    "bench_phase_components; DROP TABLE bench_phases; DROP "
                    "TABLE bench_models; DROP TABLE benches;"
+                   /* schema 3's columns */
+                   "ALTER TABLE idle_components DROP COLUMN detail;"
+                   "ALTER TABLE idle_baselines DROP COLUMN interval_s;"
+                   "ALTER TABLE idle_baselines DROP COLUMN cpu_tdp_w;"
+                   "ALTER TABLE idle_baselines DROP COLUMN dimm_capacitance_f;"
+                   "ALTER TABLE idle_baselines DROP COLUMN cpu_util_pct;"
+                   "ALTER TABLE idle_baselines DROP COLUMN busy;"
                    "INSERT INTO hosts(fingerprint, first_seen, last_seen) "
                    "VALUES ('h', 'x', 'x'); PRAGMA user_version=1;",
                    NULL, NULL, NULL),
       SQLITE_OK);
   sqlite3_close(db);
   assert_int_equal(gm_store_open(path, &st, NULL, 0), GM_OK);
-  assert_int_equal(gm_store_schema_version(st), 2);
+  assert_int_equal(gm_store_schema_version(st), GM_STORE_SCHEMA_VERSION);
   db = open_file(path);
   assert_int_equal(scalar(db, "SELECT count(*) FROM hosts"), 1);
   assert_int_equal(scalar(db, "SELECT count(*) FROM benches"), 0);
