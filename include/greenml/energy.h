@@ -126,8 +126,9 @@ GM_API double gm_energy_net_noise_j(double idle_sd_w, double idle_n,
                                     double idle_duration_s, double duration_s);
 
 /* Where net_j stands against noise_j (NAN: unknown, taken as 0). Rounding
- * (1e-9 of the gross plus 1 nJ) always counts as noise, so a model that
- * drew exactly its idle power is within noise, never negative. */
+ * always counts as noise: a millionth of the gross plus 1 uJ (the finest
+ * unit any source reports, powercap's energy_uj), so a model that drew
+ * exactly its idle power is within noise, never negative. */
 GM_API enum gm_net_check gm_energy_net_check(double gross_j, double net_j,
                                              double noise_j);
 /* "unknown", "above noise", "within noise", "negative": static. */

@@ -88,8 +88,10 @@ enum gm_net_check gm_energy_net_check(double gross_j, double net_j,
                                       double noise_j) {
   if (isnan(net_j))
     return GM_NET_UNKNOWN;
+  /* below a microjoule (the finest unit a source reports: powercap's
+   * energy_uj) or a millionth of the gross, a difference is rounding */
   double bound = (isfinite(noise_j) ? noise_j : 0) +
-                 (isfinite(gross_j) ? 1e-9 * fabs(gross_j) : 0) + 1e-9;
+                 (isfinite(gross_j) ? 1e-6 * fabs(gross_j) : 0) + 1e-6;
   if (net_j < -bound)
     return GM_NET_NEGATIVE;
   return net_j > bound ? GM_NET_ABOVE_NOISE : GM_NET_WITHIN_NOISE;
