@@ -258,8 +258,9 @@ want(s["net_excluded"] == {"no_net": 0, "not_positive": 6}, "summary %r" % s.get
 rows = s["rows"]
 want(len(rows) == 14 and not any(r["model"] == "LeNet" and r["kind"] == "train" for r in rows), "%d rows" % len(rows))
 want(all(r["energy_j"] > 0 and r["avg_power_w"] > 0 and r["j_per_sample"] > 0 for r in rows), "a row at or below 0")
+nd = connect("n.db")
 for r in rows:
-    e = q("SELECT sum(net_energy_j) AS e FROM bench_phases WHERE model=? AND batch_size=? AND kind=?", r["model"], r["batch_size"], r["kind"])[0]["e"]
+    e = nd.execute("SELECT sum(net_energy_j) FROM bench_phases WHERE model=? AND batch_size=? AND kind=?", (r["model"], r["batch_size"], r["kind"])).fetchone()[0]
     want(close(r["energy_j"], e), "row %r vs %r" % (r, e))
 lin = [c for c in a["correlations"] if c["kind"] == "train" and c["x"] == "duration_s"][0]
 want(lin["n"] == 18, "linear-time points %r" % lin["n"])
