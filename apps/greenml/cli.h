@@ -18,6 +18,7 @@
 #define GM_EXIT_SOFTWARE 70  /* internal error */
 #define GM_EXIT_CANTCREAT 73 /* cannot create an output file */
 #define GM_EXIT_IOERR 74     /* database or output write failed */
+#define GM_EXIT_TEMPFAIL 75  /* the machine was busy during an idle baseline */
 
 int cmd_measure(int argc, char **argv);
 int cmd_idle(int argc, char **argv);
@@ -239,10 +240,16 @@ void gm_cli_print_probes(FILE *f, const struct gm_meter *m);
 
 /* Measures idle power for dur_ns with a meter built from mo, stores it when
  * st is not NULL, and returns the baseline in *out (free with
- * gm_idle_baseline_free). Returns 0 or an exit code after printing. */
+ * gm_idle_baseline_free). A busy baseline (idle.h, GM_IDLE_BUSY_PCT) is
+ * refused with GM_EXIT_TEMPFAIL unless force_busy, then stored flagged.
+ * Returns 0 or an exit code after printing. */
 int gm_cli_measure_idle(const char *cmd, const struct gm_cli_meter_opts *mo,
-                        int64_t dur_ns, struct gm_store *st, int64_t host_id,
-                        struct gm_idle_baseline **out);
+                        int64_t dur_ns, bool force_busy, struct gm_store *st,
+                        int64_t host_id, struct gm_idle_baseline **out);
+/* "greenml idle" with the model flags of mo that differ from the defaults:
+ * the command that measures a baseline matching a run made with mo. */
+void gm_cli_idle_command(char *buf, size_t size,
+                         const struct gm_cli_meter_opts *mo);
 /* Opens the CIFAR-10 split in data (a directory) or, for "synthetic", a
  * generated set cached under $XDG_CACHE_HOME/greenml/synthetic-SEED, else
  * $HOME/.cache/greenml/synthetic-SEED (made on first use, the two greenml

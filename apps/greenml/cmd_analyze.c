@@ -14,7 +14,7 @@
 #include "cli.h"
 
 static const char usage_text[] =
-    "usage: greenml analyze [--db PATH] [--run ID] [--json] [--net] "
+    "usage: greenml analyze [--db PATH] [--run ID] [--json] [--net|--gross] "
     "[options]\n"
     "\n"
     "Analyses the benches in the database (written by 'greenml bench'):\n"
@@ -35,7 +35,11 @@ static const char usage_text[] =
     "                       (default: every bench, grouped by host)\n"
     "  --json               the same as one JSON document on stdout\n"
     "  --net                net energy (idle power subtracted) instead of "
-    "gross\n" GM_CLI_COST_HELP;
+    "gross;\n"
+    "                       phases without a net energy, or whose net is not\n"
+    "                       above 0 (at or below idle), are left out and\n"
+    "                       counted, never averaged\n"
+    "  --gross              gross energy (the default)\n" GM_CLI_COST_HELP;
 
 /* The correlations reported for every host and kind. */
 static const struct {
@@ -95,6 +99,53 @@ static void host_label(const struct gm_analysis_table *t, size_t bench,
            b->cpu_model[0] ? ", " : "", b->cpu_model);
 }
 
+/* ---- net energy: what it leaves out ---------------------------------------
+ */
+
+/* The phases of sel that net energy leaves out; zero for gross. */
+static int excluded(struct ctx *c, struct gm_analysis_select sel,
+                    struct gm_analysis_net_excluded *x) {
+  memset(x, 0, sizeof(*x));
+  if (!c->net)
+    return 0;
+  return gm_analysis_net_excluded(c->t, &sel, x) == GM_OK ? 0
+                                                          : GM_EXIT_SOFTWARE;
+}
+
+static void json_excluded(struct ctx *c,
+                          const struct gm_analysis_net_excluded *x) {
+  struct gm_json *j = &c->j;
+  gm_json_key(j, "net_excluded");
+  if (!c->net) {
+    gm_json_null(j);
+    return;
+  }
+  gm_json_begin_object(j);
+  gm_json_key(j, "no_net");
+  gm_json_int(j, (int64_t)x->no_net);
+  gm_json_key(j, "not_positive");
+  gm_json_int(j, (int64_t)x->not_positive);
+  gm_json_end_object(j);
+}
+
+/* "left out (net energy): 2 phases whose net is not above 0 (...), 1 phase
+ * without a net energy (...)"; nothing when none is. */
+static void print_excluded(const char *what,
+                           const struct gm_analysis_net_excluded *x) {
+  if (!x->no_net && !x->not_positive)
+    return;
+  printf("%s leave%s out", what, strcmp(what, "this summary") == 0 ? "s" : "");
+  if (x->not_positive)
+    printf(" %zu phase%s whose net energy is not above 0 (at or below the "
+           "idle baseline, which no work is: the baseline does not describe "
+           "them)",
+           x->not_positive, x->not_positive == 1 ? "" : "s");
+  if (x->no_net)
+    printf("%s %zu phase%s without a net energy (no idle baseline applied)",
+           x->not_positive ? " and" : "", x->no_net, x->no_net == 1 ? "" : "s");
+  printf("; --gross uses every phase\n");
+}
+
 /* ---- summary ------------------------------------------------------------- */
 
 static int cmp_cell(const void *a, const void *b) {
@@ -140,6 +191,18 @@ static int summary(struct ctx *c, const struct gm_analysis_bench *b) {
   int ec = bench_cells(c, b, &cells, &n);
   if (ec)
     return ec;
+  struct gm_analysis_net_excluded ex = {0, 0};
+  for (size_t k = 0; k < sizeof(summary_kinds) / sizeof(*summary_kinds); k++) {
+    struct gm_analysis_net_excluded xk;
+    struct gm_analysis_select sel = {.bench_id = b->id,
+                                     .kind = summary_kinds[k]};
+    if ((ec = excluded(c, sel, &xk)) != 0) {
+      free(cells);
+      return ec;
+    }
+    ex.no_net += xk.no_net;
+    ex.not_positive += xk.not_positive;
+  }
   double te = 0, tt = 0, ts = 0;
   size_t tp = 0;
   if (c->json) {
@@ -226,9 +289,11 @@ static int summary(struct ctx *c, const struct gm_analysis_bench *b) {
     gm_json_key(j, "cost");
     gm_json_number(j, money);
     gm_json_end_object(j);
+    json_excluded(c, &ex);
     gm_json_end_object(j);
   } else if (n == 0) {
     printf("(no metered phase with an energy)\n");
+    print_excluded("this summary", &ex);
   } else {
     char tb[32], eb[32], cb[32], mb[32];
     gm_cli_fmt_seconds(tb, sizeof(tb), tt);
@@ -237,6 +302,7 @@ static int summary(struct ctx *c, const struct gm_analysis_bench *b) {
     gm_cli_fmt_money(mb, sizeof(mb), &c->cost, money);
     printf("%-16s %5s %-13s %6zu %9.0f %10s %12s %12s %14s %12s\n", "total", "",
            "", tp, ts, tb, eb, "", cb, mb);
+    print_excluded("this summary", &ex);
   }
   return 0;
 }
@@ -479,13 +545,21 @@ static int run(struct ctx *c) {
   size_t nh = hosts_of(t, hosts, &first);
   char cost[512];
   gm_cli_describe_cost(cost, sizeof(cost), &c->cost);
-  int ec = 0;
+  /* what the correlations and claims leave out: train and infer phases */
+  struct gm_analysis_net_excluded x;
+  int ec = excluded(c, (struct gm_analysis_select){0}, &x);
+  if (ec) {
+    free(hosts);
+    free(first);
+    return ec;
+  }
   if (c->json) {
     gm_json_begin_object(&c->j);
     gm_json_key(&c->j, "database");
     gm_json_string(&c->j, c->db);
     gm_json_key(&c->j, "energy");
     gm_json_string(&c->j, c->net ? "net" : "gross");
+    json_excluded(c, &x);
     gm_json_key(&c->j, "cost");
     gm_cli_json_cost(&c->j, &c->cost);
     json_benches(c);
@@ -503,6 +577,7 @@ static int run(struct ctx *c) {
     }
     printf("energy: %s, over the components in each phase's total; %s\n",
            c->net ? "net (idle power x time subtracted)" : "gross", cost);
+    print_excluded("the correlations and claims", &x);
   }
   for (size_t i = 0; i < t->n_benches && !ec; i++)
     ec = summary(c, &t->benches[i]);
@@ -539,19 +614,18 @@ static int run(struct ctx *c) {
   return ec;
 }
 
-enum { O_JSON = GM_OPT_FIRST_FREE, O_NET };
+enum { O_JSON = GM_OPT_FIRST_FREE, O_NET, O_GROSS };
 
 int cmd_analyze(int argc, char **argv) {
   const char *db = NULL, *bench = NULL;
+  bool gross = false;
   struct ctx c;
   memset(&c, 0, sizeof(c));
   struct gm_cli_results_opts ro;
   gm_cli_results_opts_init(&ro);
-  static const struct option longopts[] = {{"json", 0, 0, O_JSON},
-                                           {"net", 0, 0, O_NET},
-                                           {"help", 0, 0, 'h'},
-                                           GM_CLI_RESULTS_LONGOPTS,
-                                           {0}};
+  static const struct option longopts[] = {
+      {"json", 0, 0, O_JSON}, {"net", 0, 0, O_NET},    {"gross", 0, 0, O_GROSS},
+      {"help", 0, 0, 'h'},    GM_CLI_RESULTS_LONGOPTS, {0}};
   int opt;
   optind = 1;
   while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
@@ -567,6 +641,9 @@ int cmd_analyze(int argc, char **argv) {
     case O_NET:
       c.net = true;
       break;
+    case O_GROSS:
+      gross = true;
+      break;
     case 'h':
       fputs(usage_text, stdout);
       return 0;
@@ -574,6 +651,10 @@ int cmd_analyze(int argc, char **argv) {
       fputs(usage_text, stderr);
       return GM_EXIT_USAGE;
     }
+  }
+  if (c.net && gross) {
+    gm_cli_error("analyze", "--net and --gross cannot be used together");
+    return GM_EXIT_USAGE;
   }
   db = ro.db;
   bench = ro.run;

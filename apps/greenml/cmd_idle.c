@@ -5,6 +5,7 @@
  * `bench` share: gm_cli_measure_idle. */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,8 +25,15 @@ static const char usage_text[] =
     "  --db PATH            database (default "
     "$XDG_DATA_HOME/greenml/greenml.db)\n"
     "  --no-db              print the baseline without storing it\n"
-    "  --show               print the stored baseline and "
-    "exit\n" GM_CLI_METER_HELP;
+    "  --show               print the stored baseline and exit\n"
+    "  --force-busy         store the baseline even when the CPU was busy\n"
+    "                       while it was measured (flagged as busy)\n"
+    "\n"
+    "The baseline records what it was measured with (each component's\n"
+    "source and detail: the device, or the model with its constants; the\n"
+    "interval and model flags) and applies only to runs measured the same\n"
+    "way. With the CPU 10 % busy or more during the measurement it is not\n"
+    "stored (exit 75) unless --force-busy is given.\n" GM_CLI_METER_HELP;
 
 static volatile sig_atomic_t interrupted;
 
@@ -37,11 +45,56 @@ static void on_sigint(int sig) {
 void gm_cli_print_idle(FILE *f, const struct gm_idle_baseline *b) {
   fprintf(f, "idle baseline #%lld, measured %s over %.1f s:\n",
           (long long)b->id, b->measured_at, b->duration_s);
-  for (size_t i = 0; i < b->n; i++)
-    fprintf(f, "  %-12s %-14s %9.3f W mean  %8.3f W sd  [%s]\n",
-            b->entries[i].name, b->entries[i].source,
-            b->entries[i].mean_power_w, b->entries[i].sd_power_w,
-            strstr(b->entries[i].source, "model") ? "modelled" : "measured");
+  for (size_t i = 0; i < b->n; i++) {
+    const struct gm_idle_entry *e = &b->entries[i];
+    fprintf(f, "  %-12s %-14s %9.3f W mean  %8.3f W sd  [%s]\n", e->name,
+            e->source, e->mean_power_w, e->sd_power_w,
+            strstr(e->source, "model") ? "modelled" : "measured");
+    fprintf(f, "  %-12s %s\n", "",
+            e->detail[0] ? e->detail : "(configuration not recorded)");
+  }
+  char with[160] = "";
+  size_t len = 0;
+  if (b->interval_s > 0)
+    len += (size_t)snprintf(with + len, sizeof(with) - len, "interval %g ms",
+                            b->interval_s * 1e3);
+  if (b->cpu_tdp_w > 0 && len < sizeof(with))
+    len += (size_t)snprintf(with + len, sizeof(with) - len, ", --cpu-tdp %g",
+                            b->cpu_tdp_w);
+  if (b->dimm_capacitance_f > 0 && len < sizeof(with))
+    snprintf(with + len, sizeof(with) - len, ", --dimm-capacitance %g",
+             b->dimm_capacitance_f);
+  if (with[0])
+    fprintf(f, "  measured with %s\n", with);
+  if (isnan(b->cpu_util_pct))
+    fprintf(f, "  CPU utilisation during the measurement: unknown\n");
+  else
+    fprintf(f,
+            "  CPU utilisation during the measurement: %.1f %% (busy from "
+            "%.0f %%)%s\n",
+            b->cpu_util_pct, GM_IDLE_BUSY_PCT,
+            b->busy ? ": BUSY, stored with --force-busy or by a bench; net "
+                      "energies from it are too low"
+                    : "");
+}
+
+void gm_cli_idle_command(char *buf, size_t size,
+                         const struct gm_cli_meter_opts *mo) {
+  size_t len = (size_t)snprintf(buf, size, "greenml idle");
+  if (mo->cpu_tdp_w > 0 && len < size)
+    len +=
+        (size_t)snprintf(buf + len, size - len, " --cpu-tdp %g", mo->cpu_tdp_w);
+  if (mo->dimm_capacitance_f > 0 && len < size)
+    len += (size_t)snprintf(buf + len, size - len, " --dimm-capacitance %g",
+                            mo->dimm_capacitance_f);
+  if (mo->dmidecode_file && len < size)
+    len += (size_t)snprintf(buf + len, size - len,
+                            strpbrk(mo->dmidecode_file, " \t'\"$\\")
+                                ? " --dmidecode '%s'"
+                                : " --dmidecode %s",
+                            mo->dmidecode_file);
+  if (mo->no_gpu && len < size)
+    snprintf(buf + len, size - len, " --no-gpu");
 }
 
 static bool stop_requested(void *ctx) {
@@ -50,8 +103,8 @@ static bool stop_requested(void *ctx) {
 }
 
 int gm_cli_measure_idle(const char *cmd, const struct gm_cli_meter_opts *mo,
-                        int64_t dur_ns, struct gm_store *st, int64_t host_id,
-                        struct gm_idle_baseline **out) {
+                        int64_t dur_ns, bool force_busy, struct gm_store *st,
+                        int64_t host_id, struct gm_idle_baseline **out) {
   *out = NULL;
   struct gm_meter_config cfg = gm_cli_meter_config(mo);
   fprintf(stderr,
@@ -78,6 +131,22 @@ int gm_cli_measure_idle(const char *cmd, const struct gm_cli_meter_opts *mo,
     gm_cli_error(cmd, "%s", err);
     return GM_EXIT_SOFTWARE;
   }
+  if (b->busy && !force_busy) {
+    gm_cli_error(cmd,
+                 "the CPU was %.0f %% busy during the idle measurement "
+                 "(threshold %.0f %%): no baseline stored; stop other work "
+                 "and measure again, or pass --force-busy to store it "
+                 "flagged as busy",
+                 b->cpu_util_pct, GM_IDLE_BUSY_PCT);
+    gm_idle_baseline_free(b);
+    return GM_EXIT_TEMPFAIL;
+  }
+  if (b->busy)
+    gm_cli_error(cmd,
+                 "warning: the CPU was %.0f %% busy during the idle "
+                 "measurement (threshold %.0f %%); stored flagged as busy "
+                 "(--force-busy): net energies from it are too low",
+                 b->cpu_util_pct, GM_IDLE_BUSY_PCT);
   if (st) {
     int64_t id = 0;
     if (gm_store_save_idle(st, host_id, 0, b, &id) != GM_OK) {
@@ -96,12 +165,13 @@ int cmd_idle(int argc, char **argv) {
   gm_cli_meter_opts_init(&mo);
   int64_t dur_ns = 30 * INT64_C(1000000000);
   const char *db = NULL;
-  bool no_db = false, show = false;
-  enum { O_DURATION = GM_OPT_FIRST_FREE, O_DB, O_NO_DB, O_SHOW };
+  bool no_db = false, show = false, force_busy = false;
+  enum { O_DURATION = GM_OPT_FIRST_FREE, O_DB, O_NO_DB, O_SHOW, O_FORCE_BUSY };
   static const struct option longopts[] = {{"duration", 1, 0, O_DURATION},
                                            {"db", 1, 0, O_DB},
                                            {"no-db", 0, 0, O_NO_DB},
                                            {"show", 0, 0, O_SHOW},
+                                           {"force-busy", 0, 0, O_FORCE_BUSY},
                                            {"help", 0, 0, 'h'},
                                            GM_CLI_METER_LONGOPTS,
                                            {0}};
@@ -132,6 +202,9 @@ int cmd_idle(int argc, char **argv) {
       break;
     case O_SHOW:
       show = true;
+      break;
+    case O_FORCE_BUSY:
+      force_busy = true;
       break;
     case 'h':
       fputs(usage_text, stdout);
@@ -188,7 +261,7 @@ int cmd_idle(int argc, char **argv) {
     }
     gm_cli_print_idle(stdout, b);
   } else {
-    ec = gm_cli_measure_idle("idle", &mo, dur_ns, st, host_id, &b);
+    ec = gm_cli_measure_idle("idle", &mo, dur_ns, force_busy, st, host_id, &b);
     if (ec == 0) {
       gm_cli_print_idle(stdout, b);
       if (db)

@@ -43,7 +43,10 @@ static const char usage_text[] =
     "\n"
     "  --idle auto|none|DUR subtract the stored idle baseline (auto, the\n"
     "                       default; none when there is none), nothing, or\n"
-    "                       measure a new one for DUR first\n"
+    "                       measure a new one for DUR first; a baseline\n"
+    "                       applies only to components measured as it was\n"
+    "  --force-busy         with --idle DUR: keep a baseline measured while\n"
+    "                       the CPU was busy (flagged), instead of exit 75\n"
     "  --db PATH            database (default "
     "$XDG_DATA_HOME/greenml/greenml.db)\n"
     "  --no-db              do not store the run\n"
@@ -81,6 +84,7 @@ struct measure_opts {
   struct gm_cli_meter_opts mo;
   const char *idle; /* "auto", "none" or a duration */
   int64_t idle_ns;
+  bool force_busy;
   const char *db;
   bool no_db;
   const char *json_path;
@@ -175,6 +179,8 @@ static void csv_header(FILE *f, const struct gm_meter *m) {
 
 struct summary {
   const struct gm_run_record *rec;
+  const struct gm_idle_baseline *base; /* NULL: none */
+  const struct gm_cli_meter_opts *mo;  /* for the matching idle command */
   bool have_idle; /* a baseline applies to at least one component */
   double carbon_g, carbon_net_g;
   double intensity, pue;
@@ -199,17 +205,22 @@ static void fmt_j(char *buf, size_t size, double j) {
 }
 
 /* Why a total's net is unknown although a baseline applies: the in-total
- * components it has no entry for. */
+ * components it has no entry for (those it has one for, measured another
+ * way, get a note each: print_baseline_notes). */
 static void note_missing_baseline(struct summary *s) {
   const struct gm_run_record *r = s->rec;
-  if (r->total.n_without_baseline == 0 || r->total.n_in_total == 0)
+  bool any = false;
+  for (size_t i = 0; i < r->n_components; i++)
+    any = any || (r->components[i].info.in_total &&
+                  r->components[i].idle_match == GM_IDLE_NO_ENTRY);
+  if (!any)
     return;
   size_t len = (size_t)snprintf(s->idle_note, sizeof(s->idle_note),
                                 "net not computed: no idle baseline for");
   const char *sep = " ";
   for (size_t i = 0; i < r->n_components && len < sizeof(s->idle_note); i++) {
     const struct gm_run_component *c = &r->components[i];
-    if (!c->info.in_total || !isnan(c->idle_w))
+    if (!c->info.in_total || c->idle_match != GM_IDLE_NO_ENTRY)
       continue;
     len += (size_t)snprintf(s->idle_note + len, sizeof(s->idle_note) - len,
                             "%s%s (%s)", sep, c->info.name, c->info.source);
@@ -218,6 +229,60 @@ static void note_missing_baseline(struct summary *s) {
   if (len < sizeof(s->idle_note))
     snprintf(s->idle_note + len, sizeof(s->idle_note) - len,
              "; measure a new one with 'greenml idle', or pass --idle 30s");
+}
+
+/* The baseline's notes: components it was measured another way for (net
+ * not computed, with the command that measures a matching one), a busy
+ * baseline, and nets that the baseline's noise cannot tell from zero or
+ * that fall below it. */
+static void print_baseline_notes(FILE *f, const struct summary *s) {
+  const struct gm_run_record *r = s->rec;
+  if (!s->base)
+    return;
+  char cmd[1400];
+  gm_cli_idle_command(cmd, sizeof(cmd), s->mo);
+  for (size_t i = 0; i < r->n_components; i++) {
+    const struct gm_run_component *c = &r->components[i];
+    if (c->idle_match == GM_IDLE_UNRECORDED ||
+        c->idle_match == GM_IDLE_OTHER_CONFIG)
+      fprintf(f, " note: net not computed for %s: %s; run '%s'\n", c->info.name,
+              c->net_reason, cmd);
+  }
+  if (s->base->busy)
+    fprintf(f,
+            " warning: the idle baseline #%lld was measured while the CPU was "
+            "%.0f %% busy (threshold %.0f %%, stored with --force-busy): net "
+            "energies are too low; run '%s' on a quiet machine\n",
+            (long long)s->base->id, s->base->cpu_util_pct, GM_IDLE_BUSY_PCT,
+            cmd);
+  char net[40], noise[40];
+  for (size_t i = 0; i <= r->n_components; i++) {
+    bool total = i == r->n_components;
+    const char *name = total ? "the total" : r->components[i].info.name;
+    double e = total ? r->total.net_j : r->components[i].net_energy_j;
+    double n = total ? r->total.net_noise_j : r->components[i].net_noise_j;
+    enum gm_net_check k =
+        total ? r->total.net_check : r->components[i].net_check;
+    if (k != GM_NET_WITHIN_NOISE && k != GM_NET_NEGATIVE)
+      continue;
+    fmt_j(net, sizeof(net), e);
+    if (isnan(n))
+      snprintf(noise, sizeof(noise), "unknown");
+    else
+      gm_cli_fmt_energy(noise, sizeof(noise), n);
+    if (k == GM_NET_NEGATIVE)
+      fprintf(f,
+              " warning: net energy of %s is %s, below zero beyond the "
+              "baseline's noise (%s): it drew less than the idle baseline "
+              "says, so the baseline does not describe this run; measure a "
+              "new one with '%s'\n",
+              name, net, noise, cmd);
+    else
+      fprintf(f,
+              " note: net energy of %s (%s) is within the baseline's noise "
+              "(+/- %s): indistinguishable from zero\n",
+              name, net, noise);
+  }
 }
 
 static void print_summary(FILE *f, const struct summary *s,
@@ -302,6 +367,7 @@ static void print_summary(FILE *f, const struct summary *s,
             fabs(s->carbon_net_g) < 0.0005 ? 0.0 : s->carbon_net_g);
   if (s->idle_note[0])
     fprintf(f, "\n note: %s\n", s->idle_note);
+  print_baseline_notes(f, s);
   for (size_t i = 0; i < r->n_components; i++) {
     const struct gm_component_info *ci = &r->components[i].info;
     const struct gm_component_stats *cs = &r->components[i].stats;
@@ -343,6 +409,24 @@ static void print_summary(FILE *f, const struct summary *s,
   fputc('\n', f);
 }
 
+/* "net_noise_j", "net_below_noise" (within the noise or below it) and
+ * "net_negative" (below zero beyond the noise); null without a net. */
+static void json_net_check(struct gm_json *j, double noise_j,
+                           enum gm_net_check k) {
+  gm_json_key(j, "net_noise_j");
+  gm_json_number(j, noise_j);
+  gm_json_key(j, "net_below_noise");
+  if (k == GM_NET_UNKNOWN)
+    gm_json_null(j);
+  else
+    gm_json_bool(j, k != GM_NET_ABOVE_NOISE);
+  gm_json_key(j, "net_negative");
+  if (k == GM_NET_UNKNOWN)
+    gm_json_null(j);
+  else
+    gm_json_bool(j, k == GM_NET_NEGATIVE);
+}
+
 static void json_components(struct gm_json *j, const struct gm_run_record *r) {
   gm_json_begin_array(j);
   for (size_t i = 0; i < r->n_components; i++) {
@@ -362,6 +446,14 @@ static void json_components(struct gm_json *j, const struct gm_run_record *r) {
     gm_json_number(j, cs->power_sd_w);
     gm_json_key(j, "idle_power_w");
     gm_json_number(j, c->idle_w);
+    gm_json_key(j, "idle_sd_w");
+    gm_json_number(j, c->idle_sd_w);
+    json_net_check(j, c->net_noise_j, c->net_check);
+    gm_json_key(j, "net_reason");
+    if (c->net_reason[0])
+      gm_json_string(j, c->net_reason);
+    else
+      gm_json_null(j);
     gm_json_key(j, "power_integral_j");
     gm_json_number(j, cs->power_energy_j >= 0 ? cs->power_energy_j : NAN);
     gm_json_key(j, "counter_vs_power_rel");
@@ -409,6 +501,7 @@ static void json_phases(struct gm_json *j, const struct gm_run_record *r) {
     gm_json_number(j, ph->total.gross_j);
     gm_json_key(j, "net_energy_j");
     gm_json_number(j, ph->total.net_j);
+    json_net_check(j, ph->total.net_noise_j, ph->total.net_check);
     gm_json_key(j, "provenance");
     gm_json_string(j, ph->total.provenance);
     gm_json_end_object(j);
@@ -443,6 +536,18 @@ static int write_json(struct gm_cli_file *out, const struct summary *s,
   gm_json_number(&j, r->total.gross_j);
   gm_json_key(&j, "total_net_energy_j");
   gm_json_number(&j, r->total.net_j);
+  gm_json_key(&j, "total_net_noise_j");
+  gm_json_number(&j, r->total.net_noise_j);
+  gm_json_key(&j, "total_net_below_noise");
+  if (r->total.net_check == GM_NET_UNKNOWN)
+    gm_json_null(&j);
+  else
+    gm_json_bool(&j, r->total.net_check != GM_NET_ABOVE_NOISE);
+  gm_json_key(&j, "total_net_negative");
+  if (r->total.net_check == GM_NET_UNKNOWN)
+    gm_json_null(&j);
+  else
+    gm_json_bool(&j, r->total.net_check == GM_NET_NEGATIVE);
   gm_json_key(&j, "total_provenance");
   gm_json_string(&j, r->total.provenance);
   gm_json_key(&j, "carbon_g");
@@ -484,7 +589,21 @@ static int write_json(struct gm_cli_file *out, const struct summary *s,
     gm_json_null(&j);
   }
   gm_json_key(&j, "idle_baseline");
-  gm_json_string(&j, s->have_idle ? "subtracted" : "none");
+  gm_json_string(&j, s->have_idle ? "subtracted"
+                     : s->base    ? "not applicable"
+                                  : "none");
+  gm_json_key(&j, "idle_baseline_id");
+  if (s->base && s->base->id > 0)
+    gm_json_int(&j, s->base->id);
+  else
+    gm_json_null(&j);
+  gm_json_key(&j, "idle_baseline_cpu_util_pct");
+  gm_json_number(&j, s->base ? s->base->cpu_util_pct : NAN);
+  gm_json_key(&j, "idle_baseline_busy");
+  if (s->base)
+    gm_json_bool(&j, s->base->busy);
+  else
+    gm_json_null(&j);
   gm_json_key(&j, "tags");
   gm_json_raw(&j, o->n_tags ? o->tags_json : "{}");
   gm_json_key(&j, "components");
@@ -541,7 +660,8 @@ static int parse_args(int argc, char **argv, struct measure_opts *o) {
     O_JSON,
     O_CSV,
     O_TAG,
-    O_QUIET
+    O_QUIET,
+    O_FORCE_BUSY
   };
   static const struct option longopts[] = {{"idle", 1, 0, O_IDLE},
                                            {"db", 1, 0, O_DB},
@@ -551,6 +671,7 @@ static int parse_args(int argc, char **argv, struct measure_opts *o) {
                                            {"tag", 1, 0, O_TAG},
                                            GM_CLI_COST_LONGOPTS,
                                            {"quiet", 0, 0, O_QUIET},
+                                           {"force-busy", 0, 0, O_FORCE_BUSY},
                                            {"help", 0, 0, 'h'},
                                            GM_CLI_METER_LONGOPTS,
                                            {0}};
@@ -604,6 +725,9 @@ static int parse_args(int argc, char **argv, struct measure_opts *o) {
     case 'q':
     case O_QUIET:
       o->quiet = true;
+      break;
+    case O_FORCE_BUSY:
+      o->force_busy = true;
       break;
     case 'h':
       fputs(usage_text, stdout);
@@ -713,8 +837,8 @@ static int idle_baseline(const struct measure_opts *o, struct gm_store *st,
                          int64_t host_id, struct gm_idle_baseline **base,
                          struct summary *s) {
   if (o->idle_ns > 0)
-    return gm_cli_measure_idle("measure", &o->mo, o->idle_ns, st, host_id,
-                               base);
+    return gm_cli_measure_idle("measure", &o->mo, o->idle_ns, o->force_busy, st,
+                               host_id, base);
   if (strcmp(o->idle, "auto") == 0 && st) {
     if (gm_store_load_idle(st, host_id, base) != GM_OK)
       snprintf(s->idle_note, sizeof(s->idle_note),
@@ -935,6 +1059,8 @@ int cmd_measure(int argc, char **argv) {
     goto out;
   }
   s.rec = rec;
+  s.base = base;
+  s.mo = &o.mo;
   for (size_t i = 0; i < rec->n_components; i++)
     s.have_idle |= !isnan(rec->components[i].idle_w);
   if (base)

@@ -43,12 +43,16 @@ static const char usage_text[] =
     "  --out FILE           the HTML page (default report.html)\n"
     "  --figures DIR        where each figure's data, gnuplot script, SVG,\n"
     "                       PNG and PDF go (default: FILE without .html,\n"
-    "                       plus -figures)\n" GM_CLI_COST_HELP;
+    "                       plus -figures)\n"
+    "  --gross              figures on gross energy (default: net when every\n"
+    "                       phase has one, leaving out and counting those\n"
+    "                       whose net is not above 0)\n" GM_CLI_COST_HELP;
 
-enum { O_OUT = GM_OPT_FIRST_FREE, O_FIGURES };
+enum { O_OUT = GM_OPT_FIRST_FREE, O_FIGURES, O_GROSS };
 
 struct report_opts {
   const char *db, *run, *out, *figures;
+  bool gross;
   struct gm_cli_cost cost;
 };
 
@@ -74,6 +78,10 @@ static void html(FILE *fp, const char *s) {
     }
   }
 }
+
+/* A net energy cell: as td_energy, marked "†" when not above 0 (explained
+ * below the table); *marked records that one was. */
+static void td_net(FILE *fp, double j, bool *marked);
 
 /* An energy cell with its unit: "571.0 J", "17.74 kJ", or "n/a". */
 static void td_energy(FILE *fp, double j) {
@@ -225,6 +233,22 @@ static void write_figure(FILE *fp, const struct rep_figure *f,
           f->id);
 }
 
+static void td_net(FILE *fp, double j, bool *marked) {
+  if (isnan(j) || j > 0) {
+    td_energy(fp, j);
+    return;
+  }
+  *marked = true;
+  double a = fabs(j);
+  if (a < 0.0005)
+    j = 0.0; /* 0.000 J, never -0.000 J */
+  if (a >= 1e3)
+    fprintf(fp, "<td class=\"num net-low\">%.2f kJ &dagger;</td>", j / 1e3);
+  else
+    fprintf(fp, "<td class=\"num net-low\">%.*f J &dagger;</td>",
+            a >= 100 ? 1 : 3, j);
+}
+
 /* Energy, carbon and cost per model at the group's main batch size. */
 static void write_energy(FILE *fp, const struct gm_report_group *g,
                          const struct report_opts *o) {
@@ -271,6 +295,7 @@ static void write_energy(FILE *fp, const struct gm_report_group *g,
   fputs("</tr>\n", fp);
   /* the four phase columns, the parts, gross, net */
   double sum[4 + GM_REPORT_N_PARTS + 2] = {0};
+  bool marked = false;
   for (size_t i = 0; i < g->n_models; i++) {
     const struct gm_report_cell *cell =
         gm_report_cell_find(g, g->models[i].name, g->main_batch);
@@ -287,7 +312,10 @@ static void write_energy(FILE *fp, const struct gm_report_group *g,
     double v[4] = {tr->n ? tr->energy_j : NAN, tr->n ? tr->net_energy_j : NAN,
                    in->n ? in->energy_j : NAN, in->n ? in->net_energy_j : NAN};
     for (int k = 0; k < 4; k++) {
-      td_energy(fp, v[k]);
+      if (k % 2)
+        td_net(fp, v[k], &marked);
+      else
+        td_energy(fp, v[k]);
       sum[k] += v[k];
     }
     for (int p = 0; p < GM_REPORT_N_PARTS; p++) {
@@ -301,7 +329,7 @@ static void write_energy(FILE *fp, const struct gm_report_group *g,
       sum[4 + p] += e;
     }
     td_energy(fp, gross);
-    td_energy(fp, net);
+    td_net(fp, net, &marked);
     sum[4 + GM_REPORT_N_PARTS] += gross;
     sum[5 + GM_REPORT_N_PARTS] += net;
     td_carbon(fp, gm_cli_cost_carbon_g(c, gross));
@@ -314,12 +342,15 @@ static void write_energy(FILE *fp, const struct gm_report_group *g,
   }
   fputs("<tr class=\"total\"><td>All models</td>", fp);
   for (int k = 0; k < 4; k++)
-    td_energy(fp, sum[k]);
+    if (k % 2)
+      td_net(fp, sum[k], &marked);
+    else
+      td_energy(fp, sum[k]);
   for (int p = 0; p < GM_REPORT_N_PARTS; p++)
     if (g->part[p].present)
       td_energy(fp, sum[4 + p]);
   td_energy(fp, sum[4 + GM_REPORT_N_PARTS]);
-  td_energy(fp, sum[5 + GM_REPORT_N_PARTS]);
+  td_net(fp, sum[5 + GM_REPORT_N_PARTS], &marked);
   td_carbon(fp, gm_cli_cost_carbon_g(c, sum[4 + GM_REPORT_N_PARTS]));
   if (price) {
     fprintf(fp, "<td class=\"num\">%.4f ",
@@ -328,6 +359,14 @@ static void write_energy(FILE *fp, const struct gm_report_group *g,
     fputs("</td>", fp);
   }
   fputs("</tr>\n</table>\n", fp);
+  if (marked)
+    fputs("<p class=\"partial\" id=\"net-low\">&dagger; A net energy at or "
+          "below 0: the parts drew no more than the idle baseline says, which "
+          "no work does, so the baseline does not describe these phases (it "
+          "was measured on a busier machine, or another way); the figures "
+          "leave them out when they use net energy (greenml report --gross "
+          "draws every phase on gross energy).</p>\n",
+          fp);
   if (!price)
     fputs("<p class=\"prov\">No cost: give the electricity price with "
           "<code>--price P</code> (per kWh) and <code>--currency C</code>."
@@ -410,11 +449,10 @@ static void write_head(FILE *fp, const struct gm_report *d,
 static int parse(int argc, char **argv, struct report_opts *o) {
   struct gm_cli_results_opts ro;
   gm_cli_results_opts_init(&ro);
-  static const struct option longopts[] = {{"out", 1, 0, O_OUT},
-                                           {"figures", 1, 0, O_FIGURES},
-                                           GM_CLI_RESULTS_LONGOPTS,
-                                           {"help", 0, 0, 'h'},
-                                           {0}};
+  static const struct option longopts[] = {
+      {"out", 1, 0, O_OUT},     {"figures", 1, 0, O_FIGURES},
+      {"gross", 0, 0, O_GROSS}, GM_CLI_RESULTS_LONGOPTS,
+      {"help", 0, 0, 'h'},      {0}};
   int opt;
   optind = 1;
   while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
@@ -429,6 +467,9 @@ static int parse(int argc, char **argv, struct report_opts *o) {
       break;
     case O_FIGURES:
       o->figures = optarg;
+      break;
+    case O_GROSS:
+      o->gross = true;
       break;
     case 'h':
       fputs(usage_text, stdout);
@@ -633,6 +674,8 @@ int cmd_report(int argc, char **argv) {
   struct gm_report d;
   ec = load(&o, st, &d);
   gm_store_close(st);
+  if (!ec && o.gross)
+    gm_report_use_gross(&d);
   if (ec) {
     gm_report_clear(&d);
     return ec;

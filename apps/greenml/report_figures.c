@@ -331,8 +331,22 @@ static void main_models(const struct gm_report_group *g,
 }
 
 static const char *energy_word(const struct gm_report_group *g) {
-  return g->net ? "net energy (idle power x duration subtracted)"
-                : "gross energy (no idle baseline to subtract)";
+  return g->net           ? "net energy (idle power x duration subtracted)"
+         : g->gross_asked ? "gross energy (--gross)"
+                          : "gross energy (no idle baseline to subtract)";
+}
+
+/* Appends to the caption how many of what (a plural noun phrase, e.g.
+ * "models' training energies") a net-energy figure left out, and why. */
+static void caption_excluded(struct rep_figure *f, size_t n, const char *what) {
+  if (!n)
+    return;
+  appendf(f->caption, sizeof(f->caption),
+          " Left out: %zu %s whose net energy is not above 0 (at or below "
+          "the idle baseline, which no work is: the baseline does not "
+          "describe them); greenml report --gross draws every one on gross "
+          "energy.",
+          n, what);
 }
 
 static const char *net_word(const struct gm_report_group *g) {
@@ -886,15 +900,27 @@ static enum gm_status fig5(struct rep_plotter *pl,
   struct band rows[MAX_EPOCHS][3];
   bool has[3] = {false, false, false};
   double e_max = 0;
+  /* a model with an epoch whose net energy is not above 0 leaves the
+   * energy panel (its cumulative energy is NAN from there on; counted) */
+  size_t n_excluded = 0;
+  bool out[256];
+  for (size_t i = 0; i < n; i++) {
+    out[i] = false;
+    for (int e = 0; e < epochs; e++)
+      out[i] =
+          out[i] || (isfinite(cells[i]->epochs[e].train_energy_j) &&
+                     isnan(gm_report_epoch_energy(g, &cells[i]->epochs[e])));
+    n_excluded += out[i];
+  }
   for (int e = 0; e < epochs; e++) {
     double v[3][256];
     for (size_t i = 0; i < n; i++) {
       const struct gm_report_epoch *ep = cells[i]->epochs;
       v[0][i] = ep[e].train_loss;
       v[1][i] = 100 * (test_acc ? ep[e].test_acc : ep[e].train_acc);
-      v[2][i] = 0;
-      for (int j = 0; j <= e; j++)
-        v[2][i] += g->net ? ep[j].train_net_energy_j : ep[j].train_energy_j;
+      v[2][i] = out[i] ? NAN : 0;
+      for (int j = 0; j <= e && !out[i]; j++)
+        v[2][i] += gm_report_epoch_energy(g, &ep[j]);
     }
     for (int q = 0; q < 3; q++) {
       rows[e][q] = band_of(v[q], n);
@@ -980,6 +1006,7 @@ static enum gm_status fig5(struct rep_plotter *pl,
            "Mean over %zu models (batch size %d) of %s; the range over the "
            "models is shaded. Energy: %s, from %s.",
            n, g->main_batch, names, energy_word(g), g->energy_prov);
+  caption_excluded(f, n_excluded, n_excluded == 1 ? "model" : "models");
   const struct band *last = rows[epochs - 1];
   if (last[1].lo > 0 && last[2].lo > 0)
     appendf(f->caption, sizeof(f->caption),
@@ -1070,10 +1097,12 @@ static enum gm_status fig6(struct rep_plotter *pl,
   size_t n[GM_REPORT_N_KINDS] = {0, 0};
   double ymax = 0, s_lo, s_hi;
   bool per_sample = samples_differ(&ml, &s_lo, &s_hi);
+  size_t n_excluded = 0;
   for (int k = 0; k < GM_REPORT_N_KINDS; k++)
     for (size_t i = 0; i < ml.n; i++) {
       const struct gm_report_phases *p = &ml.cells[i]->ph[k];
       double e = gm_report_energy(g, p);
+      n_excluded += ml.models[i] && gm_report_net_excluded(g, p);
       if (per_sample)
         e = p->samples > 0 ? e / p->samples : NAN;
       else if (k == GM_REPORT_INFER || !same_epochs)
@@ -1094,9 +1123,11 @@ static enum gm_status fig6(struct rep_plotter *pl,
     for (size_t i = 0; i < n[k]; i++)
       positive[k] = positive[k] && y[k][i] > 0 && x[k][i] > 0;
   if (!has[GM_REPORT_TRAIN] && !has[GM_REPORT_INFER]) {
-    omit(f, g->metered ? "no model has both its characteristics and its "
-                         "energy"
-                       : UNMETERED);
+    omit(f, !g->metered  ? UNMETERED
+            : n_excluded ? "no model has a net energy above 0 (greenml report "
+                           "--gross draws them on gross energy)"
+                         : "no model has both its characteristics and its "
+                           "energy");
     return GM_OK;
   }
   const char *unit;
@@ -1214,6 +1245,9 @@ static enum gm_status fig6(struct rep_plotter *pl,
             " The models' phases processed different numbers of samples "
             "(%.0f to %.0f), so energies are per sample.",
             s_lo, s_hi);
+  caption_excluded(f, n_excluded,
+                   n_excluded == 1 ? "model's training or inference energy"
+                                   : "models' training or inference energies");
   for (int k = 0; k < GM_REPORT_N_KINDS; k++)
     if (has[k] && !fitted[k])
       appendf(f->partial, sizeof(f->partial),
@@ -1295,8 +1329,21 @@ static enum gm_status fig7(struct rep_plotter *pl,
     if (count >= 2)
       models[nm++] = m;
   }
+  size_t n_excluded = 0;
+  /* the points left out: of every model measured at two batch sizes or
+   * more, whether or not its remaining energies still make a line */
+  for (size_t i = 0; i < g->n_cells; i++) {
+    size_t at = 0;
+    for (size_t j = 0; j < g->n_cells; j++)
+      at += strcmp(g->cells[j].model, g->cells[i].model) == 0;
+    for (int k = 0; k < GM_REPORT_N_KINDS && at >= 2; k++)
+      n_excluded += gm_report_net_excluded(g, &g->cells[i].ph[k]);
+  }
   if (!nm) {
-    omit(f, "no model was measured at more than one batch size");
+    omit(f, n_excluded ? "no model has a net energy above 0 at more than one "
+                         "batch size (greenml report --gross draws them on "
+                         "gross energy)"
+                       : "no model was measured at more than one batch size");
     return GM_OK;
   }
   double ymax = 0;
@@ -1403,6 +1450,9 @@ static enum gm_status fig7(struct rep_plotter *pl,
   if (best[0])
     appendf(f->caption, sizeof(f->caption),
             " Batch size of least training energy: %s.", best);
+  caption_excluded(f, n_excluded,
+                   n_excluded == 1 ? "point (model, batch size and phase)"
+                                   : "points (model, batch size and phase)");
   return gnuplot_run(pl, f);
 }
 

@@ -151,8 +151,12 @@ GM_API void gm_analysis_series_free(struct gm_analysis_series *s);
  * given bench, host, kind, model and batch size (0 / NULL: any). kind NULL
  * means "train" and "infer" (never the partial profile-* phases) unless
  * with_profile is set, which also counts "profile-train" as "train" and
- * "profile-infer" as "infer". net uses net instead of gross energy (phases
- * without a net energy are then left out). */
+ * "profile-infer" as "infer". net uses net instead of gross energy: phases
+ * without a net energy (no idle baseline applied), and phases whose net
+ * energy is not above 0 (they drew no more than the idle baseline says,
+ * which no work does: the baseline does not describe them), are then left
+ * out, never averaged or correlated as they are; gm_analysis_net_excluded
+ * counts them. */
 struct gm_analysis_select {
   int64_t bench_id;
   int64_t host_id;
@@ -162,6 +166,20 @@ struct gm_analysis_select {
   bool with_profile;
   bool net;
 };
+
+/* The phases a net selection leaves out that the same selection on gross
+ * energy would use. */
+struct gm_analysis_net_excluded {
+  size_t no_net;       /* no net energy: no idle baseline applied */
+  size_t not_positive; /* a net energy at or below 0 */
+};
+
+/* Counts them for sel (its net flag is ignored: the count is of what net
+ * leaves out). GM_ERR_INVALID_ARG for a NULL argument. */
+GM_API enum gm_status
+gm_analysis_net_excluded(const struct gm_analysis_table *t,
+                         const struct gm_analysis_select *sel,
+                         struct gm_analysis_net_excluded *out);
 
 /* A cell: the selected phases of one (host, model, batch size, kind), summed
  * (time, samples, energy) or time-weighted (power, utilisation). */

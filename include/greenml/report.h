@@ -4,7 +4,8 @@
  * the models' characteristics, how every component was measured; and the
  * short-profile predictions. Drawing and HTML are the front end's; this is
  * data only, with the rules that decide it (which rows count, which batch
- * size the figures use, whether energies are net or gross).
+ * size the figures use, whether energies are net or gross, which net
+ * energies the figures leave out).
  *
  * Energies are J, powers W, durations s. A value that was not recorded is
  * NAN. Nothing here prints or exits.
@@ -106,7 +107,13 @@ struct gm_report_group {
   size_t n_superseded; /* cells of older benches not used */
   int main_batch;      /* the batch size measured for the most models */
   bool metered;        /* some phase has energy */
-  bool net;            /* every metered phase has net energy: figures use it */
+  bool net;            /* every metered phase has net energy: figures use it
+                          (unless gm_report_use_gross) */
+  bool gross_asked;    /* gm_report_use_gross: gross although net is known */
+  /* (cell, kind) pairs whose net energy is not above 0: at or below the idle
+   * baseline, which no work is, so the baseline does not describe them. The
+   * figures leave them out when they use net energy, and say so. */
+  size_t n_net_not_positive;
 };
 
 /* Why nothing was selected. */
@@ -155,9 +162,20 @@ gm_report_cell_find(const struct gm_report_group *g, const char *model,
                     int batch);
 GM_API const struct gm_report_model *
 gm_report_model_find(const struct gm_report_group *g, const char *model);
-/* Energy of the phases for the figures: net when g->net, else gross. */
+/* Energy of the phases for the figures: net when g->net, else gross. A net
+ * energy that is not above 0 is NAN (left out; gm_report_net_excluded),
+ * never drawn or clipped as it is. */
 GM_API double gm_report_energy(const struct gm_report_group *g,
                                const struct gm_report_phases *p);
+/* Whether the figures leave p out: they use net energy and p's net is not
+ * above 0. */
+GM_API bool gm_report_net_excluded(const struct gm_report_group *g,
+                                   const struct gm_report_phases *p);
+/* One epoch's training energy for the figures, by the same rule. */
+GM_API double gm_report_epoch_energy(const struct gm_report_group *g,
+                                     const struct gm_report_epoch *e);
+/* Makes every group's figures use gross energy (greenml report --gross). */
+GM_API void gm_report_use_gross(struct gm_report *r);
 /* "CPU", "DRAM", "GPU"; static storage. */
 GM_API const char *gm_report_part_label(enum gm_report_part p);
 

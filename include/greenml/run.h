@@ -18,8 +18,16 @@
 struct gm_run_component {
   struct gm_component_info info;
   struct gm_component_stats stats; /* gross energy, powers, counter events */
-  double idle_w;                   /* baseline idle power; NAN: none */
-  double net_energy_j;             /* NAN when idle_w is NAN */
+  double idle_w;                   /* baseline idle power; NAN: none applies */
+  double idle_sd_w;                /* its spread (interval power); NAN: none */
+  uint64_t idle_n;     /* the baseline's intervals behind it; 0: unknown */
+  double net_energy_j; /* NAN when idle_w is NAN */
+  double net_noise_j;  /* gm_energy_net_noise_j over the run; NAN: unknown */
+  enum gm_net_check net_check;
+  enum gm_idle_match idle_match; /* whether the baseline applies */
+  /* Why the baseline given does not apply (gm_energy_idle_match), so that
+   * net_energy_j is NAN; "" when it applies or no baseline was given. */
+  char net_reason[512];
 };
 
 struct gm_run_metric {
@@ -39,6 +47,7 @@ struct gm_run_phase {
 struct gm_run_record {
   double duration_s;
   int64_t idle_baseline_id; /* the baseline's id; 0: none */
+  double idle_duration_s;   /* the baseline's duration; NAN: none */
   size_t n_components;
   struct gm_run_component *components;
   size_t n_metrics;
@@ -51,9 +60,10 @@ struct gm_run_record {
   uint64_t missed_ticks;        /* ticks that missed their deadline */
 };
 
-/* The record of a stopped meter with baseline idle (NULL: none) applied.
- * GM_ERR_STATE when the meter has not been stopped. *out is owned by the
- * caller: gm_run_record_free. */
+/* The record of a stopped meter with baseline idle (NULL: none) applied to
+ * each component it matches (gm_energy_idle_match; the others get a NAN net
+ * and their net_reason). GM_ERR_STATE when the meter has not been stopped.
+ * *out is owned by the caller: gm_run_record_free. */
 GM_API enum gm_status
 gm_run_record_from_meter(struct gm_meter *m,
                          const struct gm_idle_baseline *idle,
@@ -61,7 +71,10 @@ gm_run_record_from_meter(struct gm_meter *m,
 GM_API void gm_run_record_free(struct gm_run_record *r); /* NULL: no-op */
 
 /* The idle baseline a stopped meter's record describes: each component's
- * mean power and its spread. *out is owned by the caller
+ * mean power, its spread and its detail, and the mean CPU utilisation with
+ * the busy flag (from the record's cpu.util metric). The configuration
+ * (interval, model flags) and the number of intervals are unknown here
+ * (NAN, 0): gm_idle_measure fills them. *out is owned by the caller
  * (gm_idle_baseline_free); its id is 0 until a store saves it. */
 GM_API enum gm_status
 gm_idle_baseline_from_record(const struct gm_run_record *r,

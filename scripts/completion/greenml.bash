@@ -102,9 +102,9 @@ _greenml() {
   local opts=""
   case $cmd in
   measure)
-    opts="--idle --db --no-db --json --csv --tag --quiet -- $cost $meter"
+    opts="--idle --force-busy --db --no-db --json --csv --tag --quiet -- $cost $meter"
     ;;
-  idle) opts="--duration --db --no-db --show $meter" ;;
+  idle) opts="--duration --db --no-db --show --force-busy $meter" ;;
   sources) opts="--json $meter" ;;
   monitor) opts="--refresh --duration $meter" ;;
   mark) opts="--end" ;;
@@ -142,8 +142,8 @@ _greenml() {
       --checkpoint-dir --no-meter --overhead --profile-epochs --verify --quick
       $meter"
     ;;
-  report) opts="--out --figures $results" ;;
-  analyze) opts="--json --net $results" ;;
+  report) opts="--out --figures --gross $results" ;;
+  analyze) opts="--json --net --gross $results" ;;
   estimate)
     opts="--model --epochs --samples --batch-size --epoch-samples --json
       $results"

@@ -19,6 +19,8 @@ bool gm__an_selected(const struct gm_analysis_phase *p,
   double e = sel->net ? p->net_energy_j : p->energy_j;
   if (!p->metered || !isfinite(e) || !(p->samples > 0) || !(p->duration_s > 0))
     return false;
+  if (sel->net && !(e > 0)) /* at or below idle: never used as it is */
+    return false;
   if (sel->bench_id && p->bench_id != sel->bench_id)
     return false;
   if (sel->host_id && p->host_id != sel->host_id)
@@ -39,6 +41,27 @@ bool gm__an_selected(const struct gm_analysis_phase *p,
   if (kind)
     *kind = k;
   return true;
+}
+
+enum gm_status gm_analysis_net_excluded(const struct gm_analysis_table *t,
+                                        const struct gm_analysis_select *sel,
+                                        struct gm_analysis_net_excluded *out) {
+  if (!t || !sel || !out)
+    return GM_ERR_INVALID_ARG;
+  memset(out, 0, sizeof(*out));
+  struct gm_analysis_select gross = *sel, net = *sel;
+  gross.net = false;
+  net.net = true;
+  for (size_t i = 0; i < t->n_phases; i++) {
+    const struct gm_analysis_phase *p = &t->phases[i];
+    if (!gm__an_selected(p, &gross, NULL) || gm__an_selected(p, &net, NULL))
+      continue;
+    if (isfinite(p->net_energy_j))
+      out->not_positive++;
+    else
+      out->no_net++;
+  }
+  return GM_OK;
 }
 
 static double positive(double v) { return v > 0 && isfinite(v) ? v : NAN; }

@@ -3,6 +3,7 @@
  * baseline as data is idle.c; storing it is the store's. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -106,6 +107,17 @@ enum gm_status gm_idle_measure(const struct gm_meter_config *cfg,
     goto fail;
   }
   stamp_utc(b->measured_at, sizeof(b->measured_at));
+  /* what it was measured with: the sampler's period (the meter's default
+   * when none is given), the model flags, and how many intervals the means
+   * rest on (the sampler keeps absolute deadlines, so duration / period) */
+  int64_t period_ns =
+      c.interval_ns > 0 ? c.interval_ns : gm_meter_config_default().interval_ns;
+  b->interval_s = (double)period_ns / 1e9;
+  b->cpu_tdp_w = c.cpu_tdp_w > 0 ? c.cpu_tdp_w : 0;
+  b->dimm_capacitance_f = c.dimm_capacitance_f > 0 ? c.dimm_capacitance_f : 0;
+  double n = floor(b->duration_s / b->interval_s + 0.5);
+  for (size_t i = 0; i < b->n; i++)
+    b->entries[i].n_intervals = n >= 1 ? (uint64_t)n : 1;
   gm_run_record_free(rec);
   gm_meter_destroy(m);
   *out = b;

@@ -23,12 +23,16 @@ void gm_run_record_free(struct gm_run_record *r) {
  * parts is scratch for n_components entries. */
 static void account(const struct gm_run_record *r, const double *e, double dur,
                     struct gm_energy_part *parts, struct gm_energy_total *out) {
-  for (size_t i = 0; i < r->n_components; i++)
-    parts[i] =
-        (struct gm_energy_part){.provenance = r->components[i].info.provenance,
-                                .in_total = r->components[i].info.in_total,
-                                .gross_j = e[i],
-                                .idle_w = r->components[i].idle_w};
+  for (size_t i = 0; i < r->n_components; i++) {
+    const struct gm_run_component *c = &r->components[i];
+    parts[i] = (struct gm_energy_part){.provenance = c->info.provenance,
+                                       .in_total = c->info.in_total,
+                                       .gross_j = e[i],
+                                       .idle_w = c->idle_w,
+                                       .idle_sd_w = c->idle_sd_w,
+                                       .idle_n = (double)c->idle_n,
+                                       .idle_duration_s = r->idle_duration_s};
+  }
   gm_energy_account(parts, r->n_components, dur, out);
 }
 
@@ -76,6 +80,7 @@ enum gm_status gm_run_record_from_meter(struct gm_meter *m,
     return GM_ERR_NO_MEMORY;
   r->duration_s = gm_meter_duration_s(m);
   r->idle_baseline_id = idle ? idle->id : 0;
+  r->idle_duration_s = idle ? idle->duration_s : NAN;
   r->components = calloc(nc ? nc : 1, sizeof(*r->components));
   r->metrics = calloc(nm ? nm : 1, sizeof(*r->metrics));
   double *gross = calloc(nc ? nc : 1, sizeof(double));
@@ -89,9 +94,26 @@ enum gm_status gm_run_record_from_meter(struct gm_meter *m,
     struct gm_run_component *c = &r->components[i];
     c->info = *gm_meter_component(m, i);
     gm_meter_stats(m, i, &c->stats);
-    c->idle_w = gm_energy_idle_of(idle, c->info.name, c->info.source);
+    const struct gm_idle_entry *e = NULL;
+    c->idle_w = c->idle_sd_w = NAN;
+    c->idle_match = gm_energy_idle_match(idle, &c->info, &e, c->net_reason,
+                                         sizeof(c->net_reason));
+    if (c->idle_match == GM_IDLE_MATCH) {
+      c->idle_w = e->mean_power_w;
+      c->idle_sd_w = e->sd_power_w;
+      c->idle_n = e->n_intervals;
+    } else if (!idle) {
+      c->net_reason[0] = '\0'; /* no baseline at all: nothing to explain */
+    }
     c->net_energy_j =
         gm_energy_net(c->stats.energy_j, c->idle_w, r->duration_s);
+    c->net_noise_j =
+        isnan(c->idle_w)
+            ? NAN
+            : gm_energy_net_noise_j(c->idle_sd_w, (double)c->idle_n,
+                                    r->idle_duration_s, r->duration_s);
+    c->net_check =
+        gm_energy_net_check(c->stats.energy_j, c->net_energy_j, c->net_noise_j);
     gross[i] = c->stats.energy_j;
   }
   for (size_t k = 0; k < nm; k++) {

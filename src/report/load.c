@@ -609,6 +609,8 @@ static void finish_group(struct gm_report_group *g) {
         g->metered = true;
         if (isnan(p->net_energy_j))
           g->net = false;
+        else if (!(p->net_energy_j > 0))
+          g->n_net_not_positive++;
       }
     }
   g->net = g->net && g->metered;
@@ -796,9 +798,31 @@ gm_report_model_find(const struct gm_report_group *g, const char *model) {
   return NULL;
 }
 
+bool gm_report_net_excluded(const struct gm_report_group *g,
+                            const struct gm_report_phases *p) {
+  return g->net && p->n > 0 && isfinite(p->energy_j) && !(p->net_energy_j > 0);
+}
+
 double gm_report_energy(const struct gm_report_group *g,
                         const struct gm_report_phases *p) {
-  return g->net ? p->net_energy_j : p->energy_j;
+  if (!g->net)
+    return p->energy_j;
+  return p->net_energy_j > 0 ? p->net_energy_j : NAN;
+}
+
+double gm_report_epoch_energy(const struct gm_report_group *g,
+                              const struct gm_report_epoch *e) {
+  if (!g->net)
+    return e->train_energy_j;
+  return e->train_net_energy_j > 0 ? e->train_net_energy_j : NAN;
+}
+
+void gm_report_use_gross(struct gm_report *r) {
+  for (size_t i = 0; r && i < r->n_groups; i++) {
+    struct gm_report_group *g = &r->groups[i];
+    g->gross_asked = g->gross_asked || g->net;
+    g->net = false;
+  }
 }
 
 const char *gm_report_part_label(enum gm_report_part p) {

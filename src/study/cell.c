@@ -128,6 +128,7 @@ static enum gm_status cell_meter(struct gm__study *s,
   c->nc = gm_meter_component_count(c->m);
   c->nm = gm_meter_metric_count(c->m);
   size_t nc = c->nc ? c->nc : 1;
+  bool warned = false;
   c->parts = calloc(nc, sizeof(*c->parts));
   c->live_e = calloc(nc, sizeof(double));
   c->live_p = calloc(nc, sizeof(double));
@@ -135,11 +136,27 @@ static enum gm_status cell_meter(struct gm__study *s,
     return gm__study_fail(s, GM_ERR_NO_MEMORY, "out of memory for a meter");
   for (size_t i = 0; i < c->nc; i++) {
     const struct gm_component_info *ci = gm_meter_component(c->m, i);
+    const struct gm_idle_entry *e = NULL;
+    char why[512];
     c->parts[i] = (struct gm_energy_part){
-        .provenance = ci->provenance,
-        .in_total = ci->in_total,
-        .idle_w = gm_energy_idle_of(s->idle, ci->name, ci->source)};
+        .provenance = ci->provenance, .in_total = ci->in_total, .idle_w = NAN};
+    if (gm_energy_idle_match(s->idle, ci, &e, why, sizeof(why)) ==
+        GM_IDLE_MATCH) {
+      c->parts[i].idle_w = e->mean_power_w;
+      c->parts[i].idle_sd_w = e->sd_power_w;
+      c->parts[i].idle_n = (double)e->n_intervals;
+      c->parts[i].idle_duration_s = s->idle->duration_s;
+    } else if (s->idle && !s->idle_warned) {
+      /* said once per bench: every cell meters the same components */
+      gm__study_say(s, GM_STUDY_WARNING,
+                    "net energy not computed for %s: %s; its phases and the "
+                    "totals keep a gross energy only",
+                    ci->name, why);
+      warned = true;
+    }
   }
+  if (warned)
+    s->idle_warned = true;
   find_metrics(c);
   char cmd[256], tags[512], nm_json[160], model_json[96];
   snprintf(cmd, sizeof(cmd), "greenml bench %s: %s batch %d", cfg->name,

@@ -156,6 +156,13 @@ static enum gm_status measure_idle(struct gm__study *s) {
     return GM_OK; /* the stop request is seen by the caller */
   if (rc != GM_OK)
     return gm__study_fail(s, rc, "%s", err);
+  if (s->idle->busy)
+    gm__study_say(s, GM_STUDY_WARNING,
+                  "the CPU was %.0f %% busy during the idle measurement "
+                  "(threshold %.0f %%): the baseline is stored flagged as "
+                  "busy and net energies from it are too low; stop other "
+                  "work and run the bench again for a trustworthy net",
+                  s->idle->cpu_util_pct, GM_IDLE_BUSY_PCT);
   int64_t id = 0;
   rc = gm_store_save_idle(s->st, s->host_id, 0, s->idle, &id);
   if (rc == GM_OK) {

@@ -241,6 +241,41 @@ g = [float(r["power_gpu0_w"]) for r in rows if r["power_gpu0_w"]]
 want(g and all(abs(p - 50) < 1e-6 for p in g), "gpu power %r" % g[:3])
 '
 
+# ---- 3b. net energy at or below zero ------------------------------------------------
+# A copy of the database where every phase has a positive net energy except
+# LeNet's training epochs (6 phases), below idle: --net leaves them out and
+# counts them, never averaging a negative energy or power; --gross uses all.
+cp a.db n.db
+sqlite3 n.db "UPDATE bench_phases SET net_energy_j = energy_j / 2;
+              UPDATE bench_phases SET net_energy_j = -1 WHERE model = 'LeNet' AND kind = 'train';"
+"$GM" analyze --db n.db --net --json >net.json 2>net.err
+check "3b: analyze --net on negative nets exits 0" "[ $? -eq 0 ]" "$(cat net.err)"
+check_py "3b: --net leaves out the 6 phases below idle and counts them" '
+a = load("net.json")
+want(a["energy"] == "net" and a["net_excluded"] == {"no_net": 0, "not_positive": 6}, "header %r" % a.get("net_excluded"))
+s = a["summary"][0]
+want(s["net_excluded"] == {"no_net": 0, "not_positive": 6}, "summary %r" % s.get("net_excluded"))
+rows = s["rows"]
+want(len(rows) == 14 and not any(r["model"] == "LeNet" and r["kind"] == "train" for r in rows), "%d rows" % len(rows))
+want(all(r["energy_j"] > 0 and r["avg_power_w"] > 0 and r["j_per_sample"] > 0 for r in rows), "a row at or below 0")
+nd = connect("n.db")
+for r in rows:
+    e = nd.execute("SELECT sum(net_energy_j) FROM bench_phases WHERE model=? AND batch_size=? AND kind=?", (r["model"], r["batch_size"], r["kind"])).fetchone()[0]
+    want(close(r["energy_j"], e), "row %r vs %r" % (r, e))
+lin = [c for c in a["correlations"] if c["kind"] == "train" and c["x"] == "duration_s"][0]
+want(lin["n"] == 18, "linear-time points %r" % lin["n"])
+'
+"$GM" analyze --db n.db --net >net.txt 2>net.err
+check "3b: the text says what --net leaves out and why" \
+  "grep -q '^the correlations and claims leave out 6 phases whose net energy is not above 0 (at or below the idle baseline, which no work is: the baseline does not describe them); --gross uses every phase\$' net.txt && grep -q '^this summary leaves out 6 phases whose net energy is not above 0' net.txt" \
+  "$(grep -m3 'leave' net.txt)"
+"$GM" analyze --db n.db --gross --json >gross.json 2>net.err
+check "3b: analyze --gross exits 0" "[ $? -eq 0 ]" "$(cat net.err)"
+check_py "3b: --gross uses every phase" '
+a = load("gross.json")
+want(a["energy"] == "gross" and a["net_excluded"] is None and len(a["summary"][0]["rows"]) == 16, "gross %r" % a.get("net_excluded"))
+'
+
 # ---- 4. bad input ------------------------------------------------------------------
 bad() { # NAME EXIT REGEX ARGS...
   local name=$1 want=$2 re=$3
@@ -270,5 +305,6 @@ bad "export: two tables to stdout" 64 "--what all writes two tables" export --db
 bad "analyze: a bad --pue" 64 "--pue '0.5'" analyze --db a.db --pue 0.5
 bad "analyze: an unknown --region" 64 "--region 'XX'" analyze --db a.db --region XX
 bad "analyze: a stray argument" 64 "unexpected argument 'x'" analyze --db a.db x
+bad "analyze: --net and --gross" 64 "--net and --gross cannot be used together" analyze --db a.db --net --gross
 
 tap_done

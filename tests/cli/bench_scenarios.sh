@@ -111,6 +111,21 @@ for run in runs:
     for a, b2 in zip(ph, ph[1:]):
         want(a["start_s"] + a["duration_s"] <= b2["start_s"] + 1e-9, "phases overlap in run %d" % run["id"])
 '
+check_db "1: the bench's baseline records what it was measured with and how busy the CPU was" a.db '
+b = q("SELECT * FROM idle_baselines")
+want(len(b) == 1 and b[0]["interval_s"] == 0.1, "baseline %r" % b)
+c = q("SELECT name, detail FROM idle_components ORDER BY name")
+want([x["name"] for x in c] == ["cpu", "dram", "gpu0"] and all(x["detail"] for x in c), "components %r" % c)
+want(b and b[0]["cpu_util_pct"] is not None and b[0]["busy"] == (b[0]["cpu_util_pct"] >= 10), "busy %r" % b)
+'
+# the test machine may be busy: a busy baseline is stored flagged and said
+busy=$(sqlite3 a.db "SELECT busy FROM idle_baselines")
+if [ "$busy" = 1 ]; then
+  check "1: the busy baseline is said on stderr" \
+    "grep -q '^greenml bench: the CPU was [0-9]* % busy during the idle measurement (threshold 10 %): the baseline is stored flagged as busy' a.err" "$(head -5 a.err)"
+else
+  check "1: a quiet baseline is not called busy" "! grep -q 'busy during the idle' a.err"
+fi
 check "1: no progress line when stderr is not a terminal" "! grep -q 'ETA' a.err"
 # the live display on a terminal (script(1) gives the command a pty)
 script -qec "'$GM' bench --models LeNet --batch-sizes 32 --epochs 1 --limit-batches 20 --idle none --db tty.db --data synthetic --threads 1 --gap 0 --infer-samples 640" /dev/null >tty.out 2>&1

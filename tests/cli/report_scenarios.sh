@@ -272,6 +272,49 @@ rc=$?
 check "3: --run ID too" \
   "[ $rc -eq 0 ] && grep -q '^benches: study (id 1)\$' r5.out" "exit $rc: $(cat r5.out r5.err)"
 
+# ---- 3b. net energy at or below zero: left out and counted, never drawn -----
+# VGG16's every phase (batch 128 in the study, 32, 64 and 256 in the sweep)
+# below idle.
+cp study.db neg.db
+sqlite3 neg.db "UPDATE bench_phases SET net_energy_j = -ABS(net_energy_j) WHERE model = 'VGG16'"
+"$GM" report --db neg.db --out neg.html >r3b.out 2>r3b.err
+rc=$?
+check "3b: report on negative nets exits 0" "[ $rc -eq 0 ]" "exit $rc: $(cat r3b.err)"
+check_py "3b: the net figures leave VGG16 out and say so; the table marks it" '
+t = open(args[0], encoding="utf-8").read()
+def caption(n):
+    c = t[t.index("<figure id=\"fig%d\"" % n):]
+    return c[:c.index("</figure>")]
+why = "whose net energy is not above 0 (at or below the idle baseline, which no work is: the baseline does not describe them); greenml report --gross draws every one on gross energy."
+want("Left out: 1 model " + why in caption(5), "fig5 caption")
+want("Left out: 2 models\x27 training or inference energies " + why in caption(6), "fig6 caption %r" % caption(6)[-600:])
+want("Left out: 8 points (model, batch size and phase) " + why in caption(7), "fig7 caption %r" % caption(7)[-600:])
+want("Net energy of each model" in caption(6), "fig6 is on net energy")
+want("&dagger;" in t and "id=\"net-low\"" in t, "the table does not mark the negative nets")
+rows = re.findall(r"<tr><td>VGG16</td>(.*?)</tr>", t)
+want(any("net-low" in r for r in rows), "VGG16 rows %r" % rows)
+' neg.html
+check_py "3b: no figure data holds VGG16 or a negative energy" '
+import glob
+for f in glob.glob(args[0] + "/fig[67]-*.dat"):
+    for line in open(f):
+        if line.startswith("#") or not line.strip():
+            continue
+        want("VGG16" not in line, "%s: %s" % (f, line.strip()))
+        want(not any(v.startswith("-") for v in line.split()[1:]), "%s: %s" % (f, line.strip()))
+' neg-figures
+"$GM" report --db neg.db --gross --out gross.html >r3c.out 2>r3c.err
+rc=$?
+check "3b: report --gross exits 0" "[ $rc -eq 0 ]" "exit $rc: $(cat r3c.err)"
+check_py "3b: --gross draws every model on gross energy and leaves nothing out" '
+t = open(args[0], encoding="utf-8").read()
+want("Left out:" not in t, "something left out")
+c6 = t[t.index("<figure id=\"fig6\""):]
+c6 = c6[:c6.index("</figure>")]
+want("Gross energy of each model" in c6, "fig6 caption %r" % c6[-400:])
+want("VGG16" in open(args[1]).read(), "VGG16 not in fig6 data")
+' gross.html gross-figures/fig6-train.dat
+
 # ---- 4. bad input -----------------------------------------------------------
 "$GM" report --db nothere.db --out x.html >/dev/null 2>e1.err
 rc=$?

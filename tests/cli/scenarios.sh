@@ -6,8 +6,10 @@
 # Each scenario runs in its own directory with a private HOME and
 # XDG_DATA_HOME, a fake sysfs and devfs (empty: no RAPL, no MSR, no DMI
 # table, so the CPU and DRAM are modelled on any machine; or a fake powercap
-# tree), the real procfs and an NVML library path that does not exist, except
-# where the fake libnvidia-ml.so.1 (tests/fakes/fake_nvml.c) is the subject.
+# tree), the real procfs (or, where an idle baseline is measured, a fake one
+# whose CPU utilisation the scenario sets: the real machine may be busy) and
+# an NVML library path that does not exist, except where the fake
+# libnvidia-ml.so.1 (tests/fakes/fake_nvml.c) is the subject.
 # JSON is checked with python3, databases with the sqlite3 shell.
 #
 # Prints "ok - ..." or "not ok - ..." per check and "N passed, M failed" at
@@ -48,6 +50,9 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/greenml-cli-scenarios.XXXXXX") || exit 2
 # exit; cleared once they are known to be gone.
 BG=
 CHILD=
+# The writer of a fake /proc/stat (fake_procfs), stopped by new_env and on
+# exit.
+STAT_WRITER=
 
 # `greenml measure` makes its marker FIFO in /tmp/greenml-XXXXXX and removes
 # it on exit; a greenml killed here by a signal leaves it behind. At the end,
@@ -73,6 +78,7 @@ reap_fifo_dirs() {
 
 cleanup() {
   [ -z "$BG" ] || kill -9 "$BG" 2>/dev/null
+  [ -z "$STAT_WRITER" ] || kill "$STAT_WRITER" 2>/dev/null
   [ -z "$CHILD" ] || kill -9 "$CHILD" 2>/dev/null
   reap_fifo_dirs
   cd / && rm -rf "$TMP"
@@ -106,6 +112,7 @@ squash() {
 # new_env NAME: a fresh directory with a private HOME, XDG_DATA_HOME, an
 # empty fake sysfs and devfs; becomes the working directory. D is its path.
 new_env() {
+  stop_procfs
   D=$TMP/$1
   mkdir -p "$D/home" "$D/xdg" "$D/sys" "$D/dev"
   cd "$D" || exit 2
@@ -113,6 +120,57 @@ new_env() {
     GREENML_DEVFS=$D/dev GREENML_PROCFS=/proc \
     GREENML_NVML_LIB=$D/no-such-libnvidia-ml.so.1
   unset GREENML_FAKE_NVML_SCRIPT GREENML_FAKE_NVML_INIT
+}
+
+# fake_procfs PCT: a procfs in $D/proc whose /proc/stat shows the CPU PCT %
+# busy (busy_pct changes it): a background writer grows its counters every
+# 10 ms, rewriting the file in place at the same length (the meter keeps it
+# open); meminfo and cpuinfo are copies of the machine's. An idle baseline
+# measured on the real procfs of a busy test machine would be refused.
+fake_procfs() {
+  mkdir -p "$D/proc"
+  cp /proc/meminfo /proc/cpuinfo "$D/proc/"
+  printf 'cpu  %012d 0 0 %012d 0 0 0 0 0 0\ncpu0 %012d 0 0 %012d 0 0 0 0 0 0\nintr 1 2 3\n' \
+    1 1 1 1 >"$D/proc/stat"
+  busy_pct "$1"
+  python3 -c '
+import os, sys, time
+path, pct_file = sys.argv[1], sys.argv[2]
+fd = os.open(path, os.O_WRONLY)
+parent, end, b, i = os.getppid(), time.time() + 900, 1, 1
+while os.getppid() == parent and time.time() < end:
+    try:
+        pct = int(open(pct_file).read())
+    except (OSError, ValueError):
+        pct = 2
+    b, i = b + pct, i + 100 - pct
+    line = "cpu  %012d 0 0 %012d 0 0 0 0 0 0\ncpu0 %012d 0 0 %012d 0 0 0 0 0 0\nintr 1 2 3\n"
+    os.pwrite(fd, (line % (b, i, b, i)).encode(), 0)
+    time.sleep(0.01)
+' "$D/proc/stat" "$D/busy.pct" &
+  STAT_WRITER=$!
+  export GREENML_PROCFS=$D/proc
+  # python3 can take seconds to start on a loaded machine: wait (20 s at
+  # most) for its first write
+  local i
+  for i in $(seq 400); do
+    grep -q '^cpu  000000000001 ' "$D/proc/stat" || break
+    sleep 0.05
+    : "$i"
+  done
+}
+
+# busy_pct PCT: the CPU utilisation the fake /proc/stat shows from now on.
+busy_pct() {
+  printf '%d\n' "$1" >"$D/busy.pct.tmp" && mv "$D/busy.pct.tmp" "$D/busy.pct"
+}
+
+stop_procfs() {
+  if [ -n "$STAT_WRITER" ]; then
+    kill "$STAT_WRITER" 2>/dev/null
+    wait "$STAT_WRITER" 2>/dev/null
+  fi
+  STAT_WRITER=
 }
 
 # gm NAME ARGS...: runs greenml ARGS (60 s limit) with stdout in NAME.out,
@@ -418,7 +476,7 @@ done
 # 300 ms idle measurement that precedes its release; in practice a signal
 # forwarded to it) must give 128+N, not kill greenml with SIGPIPE when the
 # release is written (141).
-"${DEFAULT_SIGNALS[@]}" "$GREENML" measure --no-db --idle 300ms -- sleep 30 \
+"${DEFAULT_SIGNALS[@]}" "$GREENML" measure --no-db --idle 300ms --force-busy -- sleep 30 \
   >c9.out 2>c9.err </dev/null &
 pid=$!
 BG=$pid
@@ -536,6 +594,7 @@ fi
 
 # ---- e. idle baseline ---------------------------------------------------------
 new_env e
+fake_procfs 2
 gm e1 idle --duration 1s --db t.db
 expect_rc "e: idle --duration 1s exits 0" 0 e1
 check "e: idle prints and stores the baseline" \
@@ -800,6 +859,7 @@ fi
 # total's net (the run's and each phase's), never package-0's gross in
 # disguise; the summary says which component lacks a baseline.
 new_env k
+fake_procfs 2
 gm k1 idle --duration 300ms --db t.db
 expect_rc "k: idle with the CPU and DRAM modelled exits 0" 0 k1
 PC=$D/sys/class/powercap
@@ -913,21 +973,121 @@ fi
 
 # ---- n. an energy that rounds to zero prints as 0.000, never -0.000 ----------
 new_env n
+fake_procfs 2
 DMI=$TESTS/fixtures/dmidecode-ddr4.txt
-# The idle baseline holds the DRAM model at C = 3.1 nF; the run models it at
-# 1e-4 less, so its net is a few tens of microjoules below zero.
+# The idle baseline holds the DRAM model at C = 3.1 nF (the default); the run
+# models it at 3.0999999 nF, which its detail still states as C=3.1 nF (the
+# same model: the baseline applies), so its net is a few tens of nanojoules
+# below zero: within rounding, not below the noise.
 gm l1 idle --duration 200ms --dmidecode "$DMI"
 expect_rc "n: idle with the DIMM listing exits 0" 0 l1
-gm l2 measure --dmidecode "$DMI" --dimm-capacitance 3.0997e-9 --json l.json -- true
+gm l2 measure --dmidecode "$DMI" --dimm-capacitance 3.0999999e-9 --json l.json -- true
 if expect_rc "n: measure at a slightly smaller capacitance exits 0" 0 l2; then
   check_json "n: dram net is negative and rounds to zero" l.json '
 c = [c for c in d["components"] if c["name"] == "dram"]
 want(len(c) == 1 and num(c[0].get("net_energy_j")) and -0.0005 < c[0]["net_energy_j"] < 0,
      "dram %r" % c)
+want(len(c) == 1 and c[0].get("net_below_noise") is True and c[0].get("net_negative") is False,
+     "a rounding difference is within noise, not negative: %r" % c)
 '
   check "n: the summary prints the dram net as 0.000 J" \
     grep -Eq "^ dram +dram +dram-model +modelled \(model\) +[0-9.]+ J +0\.000 J " l2.err
   check "n: no -0.000 anywhere in the summary" bash -c '! grep -q -- "-0\.000" l2.err'
+fi
+
+# ---- o. a baseline applies only to runs measured the same way ---------------
+# The issue's fault: a baseline measured with the default CPU model, then a
+# run with --cpu-tdp 15. Before, the CPU's net was gross - P_idle(default
+# TDP) x T, far below zero; now it is null with the reason, in JSON and in
+# the summary, and the measurement itself succeeds. The DRAM, modelled the
+# same way in both, keeps its net.
+new_env o
+fake_procfs 2
+gm o1 idle --duration 500ms --db t.db
+expect_rc "o: idle on a quiet machine exits 0" 0 o1
+check "o: idle prints what each component was measured with and the CPU utilisation" \
+  bash -c 'grep -Eq "^ +TDP [0-9.]+ W \(.*\) x CPU utilisation$" o1.out &&
+           grep -q "^  measured with interval 100 ms$" o1.out &&
+           grep -Eq "^  CPU utilisation during the measurement: 2\.0 % \(busy from 10 %\)$" o1.out'
+check "o: the stored baseline holds each component's detail and the configuration" \
+  test "$(sqlite3 t.db "SELECT count(*) FROM idle_components WHERE detail LIKE '%x CPU utilisation' OR detail LIKE '%W/GiB%' OR detail LIKE '%DIMM%'")|$(sqlite3 t.db 'SELECT interval_s, busy, round(cpu_util_pct) FROM idle_baselines')" = "2|0.1|0|2.0"
+gm o2 measure --db t.db --cpu-tdp 15 --json o.json -- sh -c "$BUSY"
+if expect_rc "o: measure --cpu-tdp 15 on a default-TDP baseline exits 0" 0 o2; then
+  check_json "o: the CPU net is null with the reason; the DRAM net is known" o.json '
+import re
+c = {x["name"]: x for x in d["components"]}
+cpu, dram = c.get("cpu", {}), c.get("dram", {})
+want(num(cpu.get("energy_j")) and cpu["energy_j"] > 0, "cpu gross %r" % cpu.get("energy_j"))
+want(cpu.get("net_energy_j") is None and cpu.get("idle_power_w") is None, "cpu net %r idle %r" % (cpu.get("net_energy_j"), cpu.get("idle_power_w")))
+want(cpu.get("net_below_noise") is None and cpu.get("net_negative") is None, "cpu flags %r" % cpu)
+r = cpu.get("net_reason") or ""
+want(re.match(r"the baseline #1 was measured with .TDP [0-9.]+ W \(.*\) x CPU utilisation., this run uses .TDP 15 W \(--cpu-tdp\) x CPU utilisation.$", r), "cpu reason %r" % r)
+want(num(dram.get("net_energy_j")) and dram.get("net_reason") is None, "dram %r" % dram)
+want(dram.get("net_below_noise") is True and dram.get("net_negative") is False and dram.get("net_noise_j") == 0, "dram noise %r" % dram)
+want(d["total_net_energy_j"] is None and d["total_net_below_noise"] is None, "total net %r" % d["total_net_energy_j"])
+want(d["idle_baseline"] == "subtracted" and d["idle_baseline_id"] == 1, "baseline %r %r" % (d["idle_baseline"], d["idle_baseline_id"]))
+want(d["idle_baseline_busy"] is False and close(d["idle_baseline_cpu_util_pct"], 2.0, 1e-6), "busy %r %r" % (d["idle_baseline_busy"], d["idle_baseline_cpu_util_pct"]))
+'
+  # what the old rule (same name and source) would have subtracted
+  check_json "o: the old rule would have given the CPU a negative net" o.json '
+cpu = [x for x in d["components"] if x["name"] == "cpu"][0]
+idle = float(sys.argv[2])
+want(cpu["energy_j"] - idle * d["duration_s"] < 0, "gross %r, idle %r W x %r s" % (cpu["energy_j"], idle, d["duration_s"]))
+' "$(sqlite3 t.db "SELECT mean_power_w FROM idle_components WHERE name='cpu'")"
+  check "o: the summary says why the CPU net is not computed and how to fix it" \
+    grep -Eq "^ note: net not computed for cpu: the baseline #1 was measured with 'TDP [0-9.]+ W .* x CPU utilisation', this run uses 'TDP 15 W \(--cpu-tdp\) x CPU utilisation'; run 'greenml idle --cpu-tdp 15'$" o2.err
+  check "o: the summary's CPU net and total net are n/a" \
+    bash -c 'grep -Eq "^ cpu +cpu +cpu-tdp-model .* [0-9.]+ [kMG]?J +n/a " o2.err &&
+             grep -Eq "^ total +modelled +[0-9.]+ [kMG]?J +n/a " o2.err'
+  check "o: the DRAM net is within the baseline's noise, and said so" \
+    grep -q "^ note: net energy of dram (0.000 J) is within the baseline's noise (+/- 0.000 J): indistinguishable from zero$" o2.err
+fi
+gm o3 idle --duration 500ms --db t.db --cpu-tdp 15
+expect_rc "o: idle --cpu-tdp 15 exits 0" 0 o3
+gm o4 measure --db t.db --cpu-tdp 15 --json o4.json -- true
+if expect_rc "o: measure --cpu-tdp 15 on the matching baseline exits 0" 0 o4; then
+  check_json "o: the matching baseline applies to every component" o4.json '
+for c in d["components"]:
+    want(num(c["net_energy_j"]) and c["net_reason"] is None, "%s %r" % (c["name"], c))
+want(num(d["total_net_energy_j"]) and num(d["total_net_noise_j"]), "total %r" % d["total_net_energy_j"])
+want(d["idle_baseline_id"] == 2, "baseline %r" % d["idle_baseline_id"])
+'
+fi
+
+# ---- p. a busy baseline is refused, or stored flagged ------------------------
+# /proc/stat shows the CPU 95 % busy while idle power is measured.
+new_env p
+fake_procfs 95
+gm p1 idle --duration 500ms --db t.db
+expect_rc "p: idle on a 95 % busy CPU exits 75" 75 p1
+check "p: the message gives the utilisation, the threshold and the fix" \
+  grep -q "^greenml idle: the CPU was 95 % busy during the idle measurement (threshold 10 %): no baseline stored; stop other work and measure again, or pass --force-busy to store it flagged as busy$" p1.err
+check "p: nothing is stored" test "$(sqlite3 t.db 'SELECT count(*) FROM idle_baselines')" = 0
+gm p2 measure --db t.db --idle 300ms -- touch ran
+expect_rc "p: measure --idle 300ms on a busy CPU exits 75" 75 p2
+check "p: ... before running the command" test ! -e ran
+gm p3 idle --duration 500ms --db t.db --force-busy
+expect_rc "p: idle --force-busy exits 0" 0 p3
+check "p: --force-busy stores it flagged as busy, with the utilisation" \
+  test "$(sqlite3 t.db 'SELECT busy, round(cpu_util_pct) FROM idle_baselines')" = "1|95.0"
+check "p: ... and says so" \
+  bash -c 'grep -q "^greenml idle: warning: the CPU was 95 % busy during the idle measurement" p3.err &&
+           grep -q "CPU utilisation during the measurement: 95.0 % (busy from 10 %): BUSY" p3.out'
+# The machine is quiet again: the busy baseline is above what the run draws.
+busy_pct 2
+gm p4 measure --db t.db --json p.json -- sh -c "$BUSY"
+if expect_rc "p: measure on the busy baseline exits 0" 0 p4; then
+  check_json "p: the busy flag, and a CPU net below zero beyond the noise" p.json '
+cpu = [c for c in d["components"] if c["name"] == "cpu"][0]
+want(d["idle_baseline_busy"] is True and close(d["idle_baseline_cpu_util_pct"], 95, 1e-6), "busy %r" % d["idle_baseline_busy"])
+want(num(cpu["net_energy_j"]) and cpu["net_energy_j"] < 0, "cpu net %r" % cpu["net_energy_j"])
+want(cpu["net_negative"] is True and cpu["net_below_noise"] is True and num(cpu["net_noise_j"]), "cpu flags %r" % cpu)
+want(d["total_net_negative"] is True, "total_net_negative %r" % d["total_net_negative"])
+'
+  check "p: the summary warns about the busy baseline and the negative net" \
+    bash -c 'grep -q "^ warning: the idle baseline #1 was measured while the CPU was 95 % busy (threshold 10 %, stored with --force-busy): net energies are too low" p4.err &&
+             grep -Eq "^ warning: net energy of cpu is -[0-9.]+ [kMG]?J, below zero beyond the baseline.s noise" p4.err &&
+             grep -Eq "^ warning: net energy of the total is -[0-9.]+ [kMG]?J, below zero" p4.err'
 fi
 
 echo "$passed passed, $failed failed"

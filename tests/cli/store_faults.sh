@@ -312,8 +312,8 @@ for i in $(seq 200); do
   : "$i"
 done
 rm -f held.flag
-check "d: the newer schema is in the -wal file alone (the database file says 3)" \
-  test -s new.db-wal -a -e new.db-shm -a "$(od -An -tu1 -j63 -N1 new.db | tr -d ' ')" = 3
+check "d: the newer schema is in the -wal file alone (the database file says greenml's own)" \
+  test -s new.db-wal -a -e new.db-shm -a "$(od -An -tu1 -j63 -N1 new.db | tr -d ' ')" -lt 99
 refused newer-wal new.db "schema version 99"
 # The same files copied elsewhere: a -wal file and no -shm, no connection.
 mkdir copy

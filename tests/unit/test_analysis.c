@@ -545,6 +545,62 @@ static void cells_net_energy_and_profile_phases(void **state) {
   db_close(&d);
 }
 
+/* With net energy, a phase whose net is not above 0 (it drew no more than
+ * the idle baseline says) is left out and counted, like one without a net:
+ * never averaged into a cell as a negative energy or a negative power. */
+static void net_at_or_below_zero_is_left_out(void **state) {
+  (void)state;
+  struct db d;
+  db_open(&d);
+  /* epochs 1-3: net 8 J, net -4 J (below idle), no net; an inference pass
+   * with net 0 */
+  struct phase p = {"LeNet", "train", 32, 1, 100, 2, 20, NAN, NAN, 8};
+  add_phase(&d, d.bench, &p);
+  p.epoch = 2;
+  p.net_energy_j = -4;
+  add_phase(&d, d.bench, &p);
+  p.epoch = 3;
+  p.net_energy_j = NAN;
+  add_phase(&d, d.bench, &p);
+  p.kind = "infer";
+  p.epoch = 1;
+  p.net_energy_j = 0;
+  add_phase(&d, d.bench, &p);
+  struct gm_analysis_table *t = load(&d, NULL);
+  struct gm_analysis_select sel = {.kind = "train", .net = true};
+  struct gm_analysis_cell *cells;
+  size_t n;
+  assert_int_equal(gm_analysis_cells(t, &sel, &cells, &n), GM_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(cells[0].n_phases, 1); /* epoch 1 only */
+  assert_double_equal(cells[0].energy_j, 8, 1e-12);
+  assert_double_equal(cells[0].avg_power_w, 4, 1e-12);
+  free(cells);
+  struct gm_analysis_net_excluded x;
+  assert_int_equal(gm_analysis_net_excluded(t, &sel, &x), GM_OK);
+  assert_int_equal(x.not_positive, 1);
+  assert_int_equal(x.no_net, 1);
+  sel.kind = "infer";
+  assert_int_equal(gm_analysis_cells(t, &sel, &cells, &n), GM_OK);
+  assert_int_equal(n, 0); /* a net of 0 is not above 0 */
+  free(cells);
+  sel.kind = NULL; /* train and infer */
+  assert_int_equal(gm_analysis_net_excluded(t, &sel, &x), GM_OK);
+  assert_int_equal(x.not_positive, 2);
+  assert_int_equal(x.no_net, 1);
+  /* gross uses every phase */
+  sel.net = false;
+  sel.kind = "train";
+  assert_int_equal(gm_analysis_cells(t, &sel, &cells, &n), GM_OK);
+  assert_int_equal(cells[0].n_phases, 3);
+  assert_double_equal(cells[0].energy_j, 60, 1e-12);
+  free(cells);
+  assert_int_equal(gm_analysis_net_excluded(NULL, &sel, &x),
+                   GM_ERR_INVALID_ARG);
+  gm_analysis_table_free(t);
+  db_close(&d);
+}
+
 /* A time-weighted mean of equal values can differ from them in the last
  * bits: (10 x 0.3 + 10 x 0.7 + 10 x 0.11) / 1.11 = 9.999999999999998, where
  * durations of 0.1, 0.7 and 1.3 s give 10 exactly. It is still a constant,
@@ -808,6 +864,7 @@ int main(void) {
       cmocka_unit_test(spearman_with_ties_and_an_inconclusive_claim),
       cmocka_unit_test(claims_that_agree_disagree_or_cannot_run),
       cmocka_unit_test(cells_net_energy_and_profile_phases),
+      cmocka_unit_test(net_at_or_below_zero_is_left_out),
       cmocka_unit_test(a_mean_of_equal_values_is_constant),
       cmocka_unit_test(estimates_return_an_exact_law),
       cmocka_unit_test(an_outlier_model_is_the_worst_left_out),

@@ -1,5 +1,6 @@
 /* test_energy.c: the accounting rules of energy.h: net, totals over in-total
- * components, the rule for a component without a baseline, provenance. */
+ * components, the rule for a component without a baseline, provenance.
+ * Which baseline applies, and the noise of a net: test_baseline.c. */
 #include "helpers.h"
 
 #include <math.h>
@@ -19,9 +20,18 @@ static void test_net(void **state) {
 static void test_total_all_baselines(void **state) {
   (void)state;
   const struct gm_energy_part p[] = {
-      {GM_PROV_MEASURED_COUNTER, true, 500.0, 20.0},
-      {GM_PROV_MEASURED_COUNTER, false, 300.0, 10.0}, /* cores: not summed */
-      {GM_PROV_MEASURED_POWER, true, 200.0, 5.0},
+      {.provenance = GM_PROV_MEASURED_COUNTER,
+       .in_total = true,
+       .gross_j = 500.0,
+       .idle_w = 20.0},
+      {.provenance = GM_PROV_MEASURED_COUNTER,
+       .in_total = false, /* cores: not summed */
+       .gross_j = 300.0,
+       .idle_w = 10.0},
+      {.provenance = GM_PROV_MEASURED_POWER,
+       .in_total = true,
+       .gross_j = 200.0,
+       .idle_w = 5.0},
   };
   struct gm_energy_total t;
   gm_energy_account(p, 3, 10.0, &t);
@@ -37,9 +47,18 @@ static void test_total_all_baselines(void **state) {
 static void test_total_missing_baseline_is_unknown(void **state) {
   (void)state;
   const struct gm_energy_part p[] = {
-      {GM_PROV_MODELLED, true, 500.0, 20.0},
-      {GM_PROV_MODELLED, false, 1.0, NAN}, /* not in total: irrelevant */
-      {GM_PROV_MEASURED_POWER, true, 200.0, NAN},
+      {.provenance = GM_PROV_MODELLED,
+       .in_total = true,
+       .gross_j = 500.0,
+       .idle_w = 20.0},
+      {.provenance = GM_PROV_MODELLED,
+       .in_total = false, /* not in total: irrelevant */
+       .gross_j = 1.0,
+       .idle_w = NAN},
+      {.provenance = GM_PROV_MEASURED_POWER,
+       .in_total = true,
+       .gross_j = 200.0,
+       .idle_w = NAN},
   };
   struct gm_energy_total t;
   gm_energy_account(p, 3, 10.0, &t);
@@ -77,19 +96,6 @@ static void test_provenance(void **state) {
   assert_string_equal(gm_energy_provenance_join("mixed", "none"), "mixed");
 }
 
-static void test_idle_of(void **state) {
-  (void)state;
-  struct gm_idle_entry e[2] = {
-      {.name = "cpu", .source = "cpu-model", .mean_power_w = 12.5},
-      {.name = "gpu0", .source = "nvml", .mean_power_w = 60.0}};
-  struct gm_idle_baseline b = {.n = 2, .entries = e};
-  assert_true(gm_energy_idle_of(&b, "gpu0", "nvml") == 60.0);
-  assert_true(gm_energy_idle_of(&b, "cpu", "cpu-model") == 12.5);
-  /* Same name from another source is another component. */
-  assert_true(isnan(gm_energy_idle_of(&b, "cpu", "rapl-powercap")));
-  assert_true(isnan(gm_energy_idle_of(NULL, "cpu", "cpu-model")));
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_net),
@@ -97,7 +103,6 @@ int main(void) {
       cmocka_unit_test(test_total_missing_baseline_is_unknown),
       cmocka_unit_test(test_total_empty),
       cmocka_unit_test(test_provenance),
-      cmocka_unit_test(test_idle_of),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

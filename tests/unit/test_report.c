@@ -78,9 +78,10 @@ static int64_t bench(struct fx *f, const char *name, const char *status) {
 }
 
 /* A phase of duration d s: the CPU at 10 W and the GPU at 40 W (net: 4 W
- * and 24 W idle), metered; unmetered: time only. */
-static void phase(struct fx *f, int64_t b, const char *model, int batch,
-                  const char *kind, int epoch, bool metered, double d) {
+ * and 24 W idle, or net_w in total), metered; unmetered: time only. */
+static void phase_net(struct fx *f, int64_t b, const char *model, int batch,
+                      const char *kind, int epoch, bool metered, double d,
+                      double net_w) {
   struct gm_bench_component c[2] = {
       {"cpu", "cpu", "modelled", true, 10 * d, 6 * d, 10, 10},
       {"gpu0", "gpu", "measured", true, 40 * d, 16 * d, 40, 45}};
@@ -96,7 +97,7 @@ static void phase(struct fx *f, int64_t b, const char *model, int batch,
                              .accuracy = 0.1 * epoch,
                              .lr = NAN,
                              .energy_j = metered ? 50 * d : NAN,
-                             .net_energy_j = metered ? 22 * d : NAN,
+                             .net_energy_j = metered ? net_w * d : NAN,
                              .avg_power_w = metered ? 50 : NAN,
                              .peak_power_w = metered ? 55 : NAN,
                              .provenance = metered ? "mixed" : NULL,
@@ -107,6 +108,11 @@ static void phase(struct fx *f, int64_t b, const char *model, int batch,
                              .n_components = metered ? 2 : 0,
                              .components = metered ? c : NULL};
   assert_int_equal(gm_store_bench_add_phase(f->st, b, &p), GM_OK);
+}
+
+static void phase(struct fx *f, int64_t b, const char *model, int batch,
+                  const char *kind, int epoch, bool metered, double d) {
+  phase_net(f, b, model, batch, kind, epoch, metered, d, 22);
 }
 
 static void load(struct fx *f, const char *run, struct gm_report *r,
@@ -251,6 +257,46 @@ static void selects_and_sums(void **state) {
   fx_close(&f);
 }
 
+/* A net energy at or below 0 is left out of the net figures and counted,
+ * never drawn; --gross draws everything on gross energy. */
+static void a_net_at_or_below_zero_is_left_out(void **state) {
+  (void)state;
+  struct fx f;
+  fx_open(&f);
+  int64_t b = bench(&f, "b", "complete");
+  phase(&f, b, "LeNet", 8, "train", 1, true, 1.0);
+  phase(&f, b, "LeNet", 8, "infer", 1, true, 1.0);
+  phase_net(&f, b, "VGG16", 8, "train", 1, true, 2.0, -3); /* below idle */
+  phase_net(&f, b, "VGG16", 8, "train", 2, true, 2.0, 5);
+  phase_net(&f, b, "VGG16", 8, "infer", 1, true, 1.0, 0);
+  struct gm_report r;
+  load(&f, NULL, &r, GM_OK);
+  const struct gm_report_group *g = &r.groups[0];
+  assert_true(g->net);
+  assert_false(g->gross_asked);
+  assert_int_equal(g->n_net_not_positive, 1); /* VGG16's inference: 0 J */
+  const struct gm_report_cell *vgg = gm_report_cell_find(g, "VGG16", 8);
+  const struct gm_report_cell *lenet = gm_report_cell_find(g, "LeNet", 8);
+  /* the training sum is above 0 (-6 + 10 J), but its first epoch is not */
+  assert_double_equal(vgg->ph[GM_REPORT_TRAIN].net_energy_j, 4, 1e-9);
+  assert_false(gm_report_net_excluded(g, &vgg->ph[GM_REPORT_TRAIN]));
+  assert_true(isnan(gm_report_epoch_energy(g, &vgg->epochs[0])));
+  assert_double_equal(gm_report_epoch_energy(g, &vgg->epochs[1]), 10, 1e-9);
+  assert_true(gm_report_net_excluded(g, &vgg->ph[GM_REPORT_INFER]));
+  assert_true(isnan(gm_report_energy(g, &vgg->ph[GM_REPORT_INFER])));
+  assert_false(gm_report_net_excluded(g, &lenet->ph[GM_REPORT_INFER]));
+  assert_double_equal(gm_report_energy(g, &lenet->ph[GM_REPORT_INFER]), 22,
+                      1e-9);
+  gm_report_use_gross(&r);
+  assert_false(g->net);
+  assert_true(g->gross_asked);
+  assert_false(gm_report_net_excluded(g, &vgg->ph[GM_REPORT_INFER]));
+  assert_double_equal(gm_report_energy(g, &vgg->ph[GM_REPORT_INFER]), 50, 1e-9);
+  assert_double_equal(gm_report_epoch_energy(g, &vgg->epochs[0]), 100, 1e-9);
+  gm_report_clear(&r);
+  fx_close(&f);
+}
+
 static void says_what_is_missing(void **state) {
   (void)state;
   struct fx f;
@@ -325,6 +371,7 @@ static void json_reader(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(selects_and_sums),
+      cmocka_unit_test(a_net_at_or_below_zero_is_left_out),
       cmocka_unit_test(says_what_is_missing),
       cmocka_unit_test(json_reader),
   };

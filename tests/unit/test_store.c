@@ -325,7 +325,8 @@ static void a_run_and_an_idle_baseline(void **state) {
 
 /* A schema-1 database (the meter's tables only, no application_id: as an
  * older greenml made it) gains the bench tables and the runs' columns of
- * schema 3, and greenml's application_id, and keeps its rows. */
+ * schema 3, the baselines' of schema 4, and greenml's application_id, and keeps
+ * its rows. */
 static void schema_1_migrates_to_current(void **state) {
   (void)state;
   char *dir = gmt_mkdtemp();
@@ -343,6 +344,13 @@ static void schema_1_migrates_to_current(void **state) {
                    "ALTER TABLE runs DROP COLUMN incomplete_cause;"
                    "ALTER TABLE runs DROP COLUMN stored_until_s;"
                    "ALTER TABLE runs DROP COLUMN lost_samples;"
+                   /* schema 4's columns */
+                   "ALTER TABLE idle_components DROP COLUMN detail;"
+                   "ALTER TABLE idle_baselines DROP COLUMN interval_s;"
+                   "ALTER TABLE idle_baselines DROP COLUMN cpu_tdp_w;"
+                   "ALTER TABLE idle_baselines DROP COLUMN dimm_capacitance_f;"
+                   "ALTER TABLE idle_baselines DROP COLUMN cpu_util_pct;"
+                   "ALTER TABLE idle_baselines DROP COLUMN busy;"
                    "INSERT INTO hosts(fingerprint, first_seen, last_seen) "
                    "VALUES ('h', 'x', 'x'); PRAGMA user_version=1;"
                    "PRAGMA application_id=0;",

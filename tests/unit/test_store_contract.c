@@ -261,8 +261,10 @@ static void make_record(struct record *r) {
   r->rec.phases = r->ph;
   struct gm_energy_part parts[3];
   for (int i = 0; i < 3; i++)
-    parts[i] = (struct gm_energy_part){info[i].provenance, info[i].in_total,
-                                       r->c[i].stats.energy_j, idle[i]};
+    parts[i] = (struct gm_energy_part){.provenance = info[i].provenance,
+                                       .in_total = info[i].in_total,
+                                       .gross_j = r->c[i].stats.energy_j,
+                                       .idle_w = idle[i]};
   gm_energy_account(parts, 3, 0.4, &r->rec.total);
   gm_energy_account(parts, 3, 0.2, &r->ph[0].total);
 }
@@ -555,6 +557,25 @@ static void a_run_with_lost_samples(void **state) {
   place_free(&p);
 }
 
+static const struct gm_idle_entry *idle_entry(const struct gm_idle_baseline *b,
+                                              const char *name) {
+  for (size_t i = 0; i < b->n; i++)
+    if (strcmp(b->entries[i].name, name) == 0)
+      return &b->entries[i];
+  fail_msg("no idle entry '%s'", name);
+  return NULL;
+}
+
+/* The stored mean power of (name, source); NAN when absent. */
+static double idle_w(const struct gm_idle_baseline *b, const char *name,
+                     const char *source) {
+  for (size_t i = 0; i < b->n; i++)
+    if (strcmp(b->entries[i].name, name) == 0 &&
+        strcmp(b->entries[i].source, source) == 0)
+      return b->entries[i].mean_power_w;
+  return NAN;
+}
+
 static void idle_baselines(void **state) {
   const struct impl *im = *state;
   struct place p;
@@ -564,9 +585,17 @@ static void idle_baselines(void **state) {
   struct gm_idle_baseline *b = NULL;
   assert_int_equal(gm_store_load_idle(st, host, &b), GM_ERR_NOT_FOUND);
   assert_null(b);
-  struct gm_idle_entry e[2] = {{"cpu", "cpu-tdp-model", 11.0, 0.5, 100},
-                               {"dram", "dram-model", 3.0, 0.0, 100}};
-  struct gm_idle_baseline in = {.duration_s = 10, .n = 2, .entries = e};
+  struct gm_idle_entry e[2] = {
+      {"cpu", "cpu-tdp-model", 11.0, 0.5, 100, "TDP 20 W x CPU utilisation"},
+      {"dram", "dram-model", 3.0, 0.0, 100, ""}};
+  struct gm_idle_baseline in = {.duration_s = 10,
+                                .n = 2,
+                                .entries = e,
+                                .interval_s = 0.1,
+                                .cpu_tdp_w = 20,
+                                .dimm_capacitance_f = NAN,
+                                .cpu_util_pct = 12.5,
+                                .busy = true};
   int64_t id1 = 0, id2 = 0;
   assert_int_equal(gm_store_save_idle(st, host, 0, &in, &id1), GM_OK);
   e[0].mean_power_w = 12.0;
@@ -577,12 +606,21 @@ static void idle_baselines(void **state) {
   assert_int_equal(b->id, id2);
   assert_int_equal(b->n, 2);
   assert_double_equal(b->duration_s, 10, 0);
-  assert_double_equal(gm_energy_idle_of(b, "cpu", "cpu-tdp-model"), 12.0, 0);
+  assert_double_equal(idle_w(b, "cpu", "cpu-tdp-model"), 12.0, 0);
   assert_true(b->measured_at[0] != '\0');
+  /* what it was measured with, and how busy the CPU was */
+  assert_string_equal(idle_entry(b, "cpu")->detail,
+                      "TDP 20 W x CPU utilisation");
+  assert_string_equal(idle_entry(b, "dram")->detail, ""); /* not recorded */
+  assert_double_equal(b->interval_s, 0.1, 0);
+  assert_double_equal(b->cpu_tdp_w, 20, 0);
+  assert_true(isnan(b->dimm_capacitance_f));
+  assert_double_equal(b->cpu_util_pct, 12.5, 0);
+  assert_true(b->busy);
   gm_idle_baseline_free(b);
   assert_int_equal(gm_store_load_idle_id(st, id1, &b), GM_OK);
-  assert_double_equal(gm_energy_idle_of(b, "cpu", "cpu-tdp-model"), 11.0, 0);
-  assert_double_equal(gm_energy_idle_of(b, "dram", "dram-model"), 3.0, 0);
+  assert_double_equal(idle_w(b, "cpu", "cpu-tdp-model"), 11.0, 0);
+  assert_double_equal(idle_w(b, "dram", "dram-model"), 3.0, 0);
   assert_int_equal(b->entries[0].n_intervals, 100);
   gm_idle_baseline_free(b);
   assert_int_equal(gm_store_load_idle_id(st, id2 + 100, &b), GM_ERR_NOT_FOUND);
@@ -636,7 +674,7 @@ static void bench_rows(void **state) {
                                    .actual_duration_s = 20,
                                    .actual_energy_j = 600};
   assert_int_equal(gm_store_bench_put_prediction(st, id, &pr), GM_OK);
-  struct gm_idle_entry e = {"cpu", "cpu-tdp-model", 11.0, 0.5, 100};
+  struct gm_idle_entry e = {"cpu", "cpu-tdp-model", 11.0, 0.5, 100, "x"};
   struct gm_idle_baseline in = {.duration_s = 10, .n = 1, .entries = &e};
   int64_t base = 0;
   assert_int_equal(gm_store_save_idle(st, host, 0, &in, &base), GM_OK);
@@ -754,7 +792,7 @@ static void read_only(void **state) {
   add_sample(st, run, 0);
   add_sample(st, run, 1);
   int64_t bench = make_bench(st, host, "grid");
-  struct gm_idle_entry e = {"cpu", "cpu-tdp-model", 11.0, 0.5, 100};
+  struct gm_idle_entry e = {"cpu", "cpu-tdp-model", 11.0, 0.5, 100, "x"};
   struct gm_idle_baseline in = {.duration_s = 10, .n = 1, .entries = &e};
   int64_t base = 0;
   assert_int_equal(gm_store_save_idle(st, host, run, &in, &base), GM_OK);

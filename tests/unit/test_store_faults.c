@@ -266,8 +266,10 @@ static void make_record(struct record *r, double duration_s, uint64_t dropped) {
     r->c[i].stats.xcheck_rel = -1;
     r->c[i].idle_w = NAN;
     r->c[i].net_energy_j = NAN;
-    parts[i] = (struct gm_energy_part){info[i].provenance, true,
-                                       r->c[i].stats.energy_j, NAN};
+    parts[i] = (struct gm_energy_part){.provenance = info[i].provenance,
+                                       .in_total = true,
+                                       .gross_j = r->c[i].stats.energy_j,
+                                       .idle_w = NAN};
   }
   r->rec.duration_s = duration_s;
   r->rec.n_components = 2;

@@ -139,6 +139,18 @@ static const char *const migrations[] = {
     "ALTER TABLE runs ADD COLUMN incomplete_cause TEXT;"
     "ALTER TABLE runs ADD COLUMN stored_until_s REAL;"
     "ALTER TABLE runs ADD COLUMN lost_samples INTEGER;",
+    /* 4: what an idle baseline was measured with, so that it applies only
+     * to runs measured the same way: each component's detail (the device,
+     * or the model with its constants), the sampling interval and the
+     * model flags; and how busy the CPU was (busy: stored although at or
+     * above the threshold). Older baselines keep NULL details and apply to
+     * nothing. */
+    "ALTER TABLE idle_components ADD COLUMN detail TEXT;"
+    "ALTER TABLE idle_baselines ADD COLUMN interval_s REAL;"
+    "ALTER TABLE idle_baselines ADD COLUMN cpu_tdp_w REAL;"
+    "ALTER TABLE idle_baselines ADD COLUMN dimm_capacitance_f REAL;"
+    "ALTER TABLE idle_baselines ADD COLUMN cpu_util_pct REAL;"
+    "ALTER TABLE idle_baselines ADD COLUMN busy INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
