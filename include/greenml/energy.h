@@ -68,6 +68,10 @@ struct gm_energy_total {
   double net_noise_j; /* the parts' noises in quadrature (independent); NAN:
                          unknown (no net, or a part's spread unknown) */
   enum gm_net_check net_check; /* of net_j against net_noise_j */
+  bool partial; /* a component that belongs in it is missing (found but not
+                   measurable) or was lost during the window: the figures
+                   are a lower bound. gm_energy_account sets false; the run
+                   record sets it (gm_run_record.partial_why says why) */
 };
 
 /* gross - idle_w x duration_s; NAN when idle_w or gross is NAN. */

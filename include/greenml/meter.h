@@ -53,6 +53,22 @@ struct gm_component_info {
   double max_power_w; /* the most this component can plausibly draw (from its
                          power limits, TDP or model); a reading implying more
                          is a glitch. 0: the absolute ceiling of 20 kW */
+  char max_power_origin[96]; /* where max_power_w comes from, e.g. "2 x NVML
+                                max power limit 700 W"; never empty once the
+                                meter is created */
+};
+
+/* A component that should be measured but is not: a source found the
+ * hardware (an NVIDIA driver, a RAPL package zone, memory) and could not
+ * read it when the meter was created. A component lost during the run is
+ * not listed here: its gm_component_stats.lost says so. */
+struct gm_missing {
+  char name[48];   /* "package-1", "gpu1", "gpus" (how many is unknown),
+                      "dram", "cpu" */
+  char source[24]; /* the source that found it, or "" for a whole kind */
+  enum gm_kind kind;
+  bool in_total;    /* it would be part of the total energy */
+  char reason[256]; /* why it cannot be measured, and the fix when known */
 };
 
 /* Static description of one non-energy metric (utilisation, memory, ...). */
@@ -92,6 +108,10 @@ struct gm_component_stats {
   bool counter_stopped;  /* the energy counter stopped while the power sensor
                             showed load: integrated from power since */
   double counter_stopped_at_s; /* when it last advanced (since the start) */
+  bool lost;        /* the device disappeared during the run (e.g. GPU lost):
+                       its energy covers the window up to lost_at_s only */
+  double lost_at_s; /* its last good reading (since the start); NAN unless
+                       lost */
 };
 
 /* One sample as handed to the sample callback (on the writer thread). The
@@ -156,6 +176,12 @@ gm_meter_component(const struct gm_meter *m, size_t i);
 /* All components as one borrowed array of gm_meter_component_count. */
 GM_API const struct gm_component_info *
 gm_meter_components(const struct gm_meter *m);
+/* Components found but not measurable (struct gm_missing), in source
+ * order. A total that lacks an in-total one of them is partial. */
+GM_API size_t gm_meter_missing_count(const struct gm_meter *m);
+GM_API const struct gm_missing *gm_meter_missing(const struct gm_meter *m,
+                                                 size_t i);
+
 GM_API size_t gm_meter_metric_count(const struct gm_meter *m);
 /* All metrics as one borrowed array of gm_meter_metric_count. */
 GM_API const struct gm_metric_info *gm_meter_metrics(const struct gm_meter *m);

@@ -58,6 +58,11 @@ struct gm_run_record {
   double meter_cpu_s;           /* CPU time of the meter's own threads */
   uint64_t dropped_samples;     /* samples the writer could not store */
   uint64_t missed_ticks;        /* ticks that missed their deadline */
+  size_t n_missing;             /* components found but not measurable */
+  struct gm_missing *missing;   /* (gm_meter_missing), n_missing entries */
+  /* Why total.partial (and a phase's) is set: the in-total components
+   * missing, and those lost during the run with the time; "" otherwise. */
+  char partial_why[384];
 };
 
 /* The record of a stopped meter with baseline idle (NULL: none) applied to

@@ -1,6 +1,7 @@
 /* record.c: a stopped meter as plain data, with the idle baseline applied
  * by the rules of account.c (run.h). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@ void gm_run_record_free(struct gm_run_record *r) {
     free(r->phases[p].net_energy_j);
   }
   free(r->phases);
+  free(r->missing);
   free(r->components);
   free(r->metrics);
   free(r);
@@ -34,6 +36,40 @@ static void account(const struct gm_run_record *r, const double *e, double dur,
                                        .idle_duration_s = r->idle_duration_s};
   }
   gm_energy_account(parts, r->n_components, dur, out);
+}
+
+static void append(char *buf, size_t size, const char *text) {
+  size_t len = strlen(buf);
+  if (len + 3 < size)
+    snprintf(buf + len, size - len, "%s%s", len ? "; " : "", text);
+}
+
+/* Whether a window ending at end_s lacks an in-total component: one is
+ * missing, or was lost before end_s. Fills why when given. */
+static bool lacks(const struct gm_run_record *r, double end_s, char *why,
+                  size_t why_size) {
+  bool partial = false;
+  for (size_t i = 0; i < r->n_missing; i++) {
+    if (!r->missing[i].in_total)
+      continue;
+    partial = true;
+    char t[96];
+    snprintf(t, sizeof(t), "%s missing", r->missing[i].name);
+    if (why)
+      append(why, why_size, t);
+  }
+  for (size_t i = 0; i < r->n_components; i++) {
+    const struct gm_run_component *c = &r->components[i];
+    if (!c->info.in_total || !c->stats.lost || !(c->stats.lost_at_s < end_s))
+      continue;
+    partial = true;
+    char t[96];
+    snprintf(t, sizeof(t), "%s lost at %.3f s", c->info.name,
+             c->stats.lost_at_s);
+    if (why)
+      append(why, why_size, t);
+  }
+  return partial;
 }
 
 static enum gm_status add_phases(struct gm_run_record *r,
@@ -63,6 +99,7 @@ static enum gm_status add_phases(struct gm_run_record *r,
           ph->energy_j[c], r->components[c].idle_w, ph->duration_s);
     }
     account(r, rp->energy_j, rp->duration_s, parts, &rp->total);
+    rp->total.partial = lacks(r, rp->start_s + rp->duration_s, NULL, 0);
   }
   return GM_OK;
 }
@@ -121,7 +158,16 @@ enum gm_status gm_run_record_from_meter(struct gm_meter *m,
     r->metrics[k].mean = gm_meter_metric_mean(m, k);
     r->metrics[k].max = gm_meter_metric_max(m, k);
   }
+  r->n_missing = gm_meter_missing_count(m);
+  r->missing = calloc(r->n_missing ? r->n_missing : 1, sizeof(*r->missing));
+  if (!r->missing) {
+    rc = GM_ERR_NO_MEMORY;
+    goto fail;
+  }
+  for (size_t i = 0; i < r->n_missing; i++)
+    r->missing[i] = *gm_meter_missing(m, i);
   account(r, gross, r->duration_s, parts, &r->total);
+  r->total.partial = lacks(r, INFINITY, r->partial_why, sizeof(r->partial_why));
   r->meter_cpu_s = gm_meter_self_cpu_s(m);
   r->dropped_samples = gm_meter_dropped_samples(m);
   r->missed_ticks = gm_meter_missed_ticks(m);

@@ -62,7 +62,8 @@ static bool plausible_delta(const struct gm_component_info *info, double from,
     d += info->wrap_j;
     *wrapped = true;
   }
-  if (!(d >= 0) || dt_s <= 0 || d / dt_s > ceiling_w(info))
+  if (!(d >= 0) || dt_s <= 0 ||
+      d > ceiling_w(info) * (dt_s + GM__COUNTER_SLACK_S))
     return false;
   *d_out = d;
   return true;
@@ -185,6 +186,7 @@ double gm__accum_update(struct gm__accum *a,
     a->primed = true;
     a->first_t_ns = t_ns;
   }
+  a->last_ok_t_ns = t_ns;
 
   /* The power sensor's energy since its last good reading (or, for the
    * first power reading, since the first reading of any kind). */

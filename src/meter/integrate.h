@@ -2,7 +2,9 @@
  * component turns a stream of readings into energy, and checks every
  * reading against physics before it counts:
  *   - a reading that implies a power outside [0, ceiling] (the component's
- *     max_power_w, else GM__MAX_PLAUSIBLE_W), or that is not a number, or a
+ *     max_power_w, else GM__MAX_PLAUSIBLE_W; a counter's delta may exceed
+ *     ceiling x dt by ceiling x GM__COUNTER_SLACK_S, the energy of one
+ *     counter update period), or that is not a number, or a
  *     counter value beyond the counter's range, is a glitch: discarded,
  *     counted, and its interval filled from its neighbours (a counter's next
  *     good delta spans it; a sensor's trapezoid spans it);
@@ -37,6 +39,11 @@
 /* Consecutive readings that fit neither the old count nor each other after
  * which the counter is re-anchored on the latest (its gap filled). */
 #define GM__MAX_HELD 3
+/* Energy counters update on their own clock (NVML about every 20-100 ms,
+ * RAPL about every 1 ms), so one sampling interval can see up to one update
+ * period's energy more than its own: a counter delta over dt is plausible
+ * up to ceiling x (dt + GM__COUNTER_SLACK_S). */
+#define GM__COUNTER_SLACK_S 0.25
 
 struct gm__accum {
   bool primed; /* a first successful reading has been seen */
@@ -68,6 +75,7 @@ struct gm__accum {
   bool counter_stopped;        /* abandoned: integrated from power since */
   double counter_stopped_at_s; /* seconds after the first reading */
   int64_t first_t_ns;
+  int64_t last_ok_t_ns; /* the last reading with a usable value */
 };
 
 void gm__accum_init(struct gm__accum *a);

@@ -60,6 +60,8 @@ struct gm_meter {
 
   struct gm_probe probes[MAX_SOURCES];
   size_t n_probes;
+  struct gm_missing *missing;
+  size_t n_missing;
   struct src_slot srcs[MAX_SOURCES];
   size_t n_srcs;
   struct gm__procstat *ps;
@@ -177,6 +179,27 @@ static void set_err(struct gm_meter *m, const char *msg) {
 
 /* ---- source selection ---------------------------------------------------- */
 
+void gm__missing_add(const struct gm__env *env, const char *name,
+                     const char *source, enum gm_kind kind, bool in_total,
+                     const char *reason) {
+  if (!env || !env->missing || env->missing->n >= GM__MISSING_PER_SOURCE)
+    return;
+  struct gm_missing *x = &env->missing->items[env->missing->n++];
+  memset(x, 0, sizeof(*x));
+  gm__strlcpy(x->name, name ? name : "", sizeof(x->name));
+  gm__strlcpy(x->source, source ? source : "", sizeof(x->source));
+  x->kind = kind;
+  x->in_total = in_total;
+  gm__strlcpy(x->reason, reason ? reason : "", sizeof(x->reason));
+}
+
+static size_t missing_in_total(const struct gm__missing_sink *k) {
+  size_t n = 0;
+  for (size_t i = 0; i < k->n; i++)
+    n += k->items[i].in_total;
+  return n;
+}
+
 static void close_unused(size_t n, void **selves, const bool *use) {
   for (size_t i = 0; i < n; i++)
     if (selves[i] && !use[i])
@@ -191,27 +214,120 @@ static bool has_domain(size_t i, void *self, enum gm_domain d) {
   return false;
 }
 
-/* The open source declaring role with the lowest preference (registry order
- * on ties) that has a component in domain *need (any when need is NULL);
- * SIZE_MAX when there is none. */
-static size_t pick(void *const *selves, unsigned role,
-                   const enum gm_domain *need) {
+/* The open source declaring role that has a component in domain *need (any
+ * when need is NULL): the one missing the fewest in-total components (a
+ * source that reads every package beats one that cannot read one of them),
+ * then the lowest preference, then registry order; SIZE_MAX when there is
+ * none. */
+static size_t pick(void *const *selves, const struct gm__missing_sink *miss,
+                   unsigned role, const enum gm_domain *need) {
   size_t best = SIZE_MAX;
   for (size_t i = 0; i < gm__source_count && i < MAX_SOURCES; i++) {
     const struct gm__source_ops *o = gm__sources[i];
     if (!selves[i] || !(o->roles & role) ||
         (need && !has_domain(i, selves[i], *need)))
       continue;
-    if (best == SIZE_MAX || o->preference < gm__sources[best]->preference)
+    if (best == SIZE_MAX) {
+      best = i;
+      continue;
+    }
+    size_t mi = missing_in_total(&miss[i]), mb = missing_in_total(&miss[best]);
+    if (mi < mb || (mi == mb && o->preference < gm__sources[best]->preference))
       best = i;
   }
   return best;
+}
+
+/* The reasons of the probes of the sources with role, joined. */
+static void role_reasons(const struct gm_meter *m, size_t first_probe, size_t n,
+                         unsigned role, char *out, size_t size) {
+  out[0] = '\0';
+  for (size_t i = 0; i < n; i++) {
+    const struct gm_probe *p = &m->probes[first_probe + i];
+    if (!(gm__sources[i]->roles & role) || p->status == GM_OK)
+      continue;
+    size_t len = strlen(out);
+    if (len + 4 < size)
+      gm__fmt(out + len, size - len, "%s%s: %s", len ? "; " : "", p->source,
+              p->reason[0] ? p->reason : gm_status_str(p->status));
+  }
+}
+
+/* Keeps what the used sources (and GPU sources, used or not: a GPU that a
+ * driver knows of and cannot be read is missing) found and cannot measure,
+ * then adds a whole kind that no source covers: no CPU at all (every CPU
+ * source and the model failed), no DRAM (none measured, the model failed). */
+static enum gm_status collect_missing(struct gm_meter *m, size_t first_probe,
+                                      size_t n, const bool *use,
+                                      const struct gm__missing_sink *miss,
+                                      bool have_cpu, bool have_dram) {
+  size_t cap = 2;
+  for (size_t i = 0; i < n; i++)
+    cap += miss[i].n;
+  m->missing = calloc(cap, sizeof(*m->missing));
+  if (!m->missing)
+    return GM_ERR_NO_MEMORY;
+  bool dram_modelled = false;
+  for (size_t i = 0; i < n; i++)
+    dram_modelled |= use[i] && (gm__sources[i]->roles & GM__ROLE_DRAM_FALLBACK);
+  for (size_t i = 0; i < n; i++) {
+    if (!use[i] && !(gm__sources[i]->roles & GM__ROLE_GPU))
+      continue;
+    for (size_t k = 0; k < miss[i].n; k++) {
+      struct gm_missing *x = &m->missing[m->n_missing++];
+      *x = miss[i].items[k];
+      if (x->kind == GM_KIND_DRAM && dram_modelled && x->in_total) {
+        /* the DRAM model stands in for it in the total */
+        x->in_total = false;
+        size_t len = strlen(x->reason);
+        gm__fmt(x->reason + len, sizeof(x->reason) - len,
+                " (modelled instead)");
+      }
+    }
+  }
+  struct {
+    bool have;
+    const char *name;
+    enum gm_kind kind;
+    unsigned roles;
+  } kinds[] = {
+      {have_cpu, "cpu", GM_KIND_CPU,
+       GM__ROLE_CPU_PACKAGE | GM__ROLE_CPU_FALLBACK},
+      {have_dram, "dram", GM_KIND_DRAM, GM__ROLE_DRAM | GM__ROLE_DRAM_FALLBACK},
+  };
+  for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+    if (kinds[k].have)
+      continue;
+    struct gm_missing *x = &m->missing[m->n_missing++];
+    memset(x, 0, sizeof(*x));
+    gm__strlcpy(x->name, kinds[k].name, sizeof(x->name));
+    x->kind = kinds[k].kind;
+    x->in_total = true;
+    role_reasons(m, first_probe, n, kinds[k].roles, x->reason,
+                 sizeof(x->reason));
+  }
+  return GM_OK;
+}
+
+/* Fills max_power_origin where a source left it empty. */
+static void ceiling_origin(struct gm_component_info *ci) {
+  if (ci->max_power_origin[0])
+    return;
+  if (ci->max_power_w > 0)
+    gm__fmt(ci->max_power_origin, sizeof(ci->max_power_origin),
+            "declared by %s", ci->source);
+  else
+    gm__fmt(ci->max_power_origin, sizeof(ci->max_power_origin),
+            "absolute ceiling %.0f W: %s reports no power limit",
+            GM__MAX_PLAUSIBLE_W, ci->source);
 }
 
 static enum gm_status build_sources(struct gm_meter *m) {
   void *selves[MAX_SOURCES] = {0};
   bool use[MAX_SOURCES] = {0};
   enum gm_status st[MAX_SOURCES];
+  struct gm__missing_sink miss[MAX_SOURCES];
+  memset(miss, 0, sizeof(miss));
   size_t first_probe = m->n_probes;
   const size_t n =
       gm__source_count < MAX_SOURCES ? gm__source_count : MAX_SOURCES;
@@ -220,7 +336,9 @@ static enum gm_status build_sources(struct gm_meter *m) {
     struct gm_probe *p = &m->probes[m->n_probes++];
     memset(p, 0, sizeof(*p));
     gm__strlcpy(p->source, gm__sources[i]->name, sizeof(p->source));
+    m->env.missing = &miss[i];
     st[i] = gm__sources[i]->open(&m->env, &selves[i], p);
+    m->env.missing = NULL;
     p->status = st[i];
     if (st[i] != GM_OK)
       selves[i] = NULL;
@@ -232,9 +350,10 @@ static enum gm_status build_sources(struct gm_meter *m) {
   const enum gm_domain package = GM_DOMAIN_PACKAGE;
   const unsigned competing =
       GM__ROLE_CPU_PACKAGE | GM__ROLE_CPU_FALLBACK | GM__ROLE_DRAM_FALLBACK;
-  size_t cpu = pick(selves, GM__ROLE_CPU_PACKAGE, &package);
-  size_t cpu_model =
-      cpu == SIZE_MAX ? pick(selves, GM__ROLE_CPU_FALLBACK, NULL) : SIZE_MAX;
+  size_t cpu = pick(selves, miss, GM__ROLE_CPU_PACKAGE, &package);
+  size_t cpu_model = cpu == SIZE_MAX
+                         ? pick(selves, miss, GM__ROLE_CPU_FALLBACK, NULL)
+                         : SIZE_MAX;
   for (size_t i = 0; i < n; i++)
     use[i] = selves[i] && (i == cpu || i == cpu_model ||
                            !(gm__sources[i]->roles & competing));
@@ -245,10 +364,18 @@ static enum gm_status build_sources(struct gm_meter *m) {
     if (use[i] && (gm__sources[i]->roles & GM__ROLE_DRAM) &&
         has_domain(i, selves[i], dram_domain))
       dram = i;
-  size_t dram_model =
-      dram == SIZE_MAX ? pick(selves, GM__ROLE_DRAM_FALLBACK, NULL) : SIZE_MAX;
+  size_t dram_model = dram == SIZE_MAX
+                          ? pick(selves, miss, GM__ROLE_DRAM_FALLBACK, NULL)
+                          : SIZE_MAX;
   if (dram_model != SIZE_MAX)
     use[dram_model] = true;
+  enum gm_status mrc = collect_missing(
+      m, first_probe, n, use, miss, cpu != SIZE_MAX || cpu_model != SIZE_MAX,
+      dram != SIZE_MAX || dram_model != SIZE_MAX);
+  if (mrc != GM_OK) {
+    close_unused(n, selves, (bool[MAX_SOURCES]){0});
+    return mrc;
+  }
 
   for (size_t i = 0; i < n; i++) {
     struct gm_probe *p = &m->probes[first_probe + i];
@@ -313,6 +440,7 @@ static enum gm_status build_sources(struct gm_meter *m) {
     struct src_slot *sl = &m->srcs[s];
     for (size_t c = 0; c < sl->n_comp; c++) {
       m->comps[sl->comp_base + c] = *sl->ops->component(sl->self, c);
+      ceiling_origin(&m->comps[sl->comp_base + c]);
       gm__accum_init(&m->acc[sl->comp_base + c]);
     }
     for (size_t k = 0; k < sl->n_metric; k++)
@@ -413,6 +541,7 @@ void gm_meter_destroy(struct gm_meter *m) {
   free(m->phases);
   free(m->pending);
   free(m->comps);
+  free(m->missing);
   free(m->acc);
   free(m->readings);
   free(m->cum_j);
@@ -937,7 +1066,20 @@ enum gm_status gm_meter_stats(const struct gm_meter *m, size_t i,
   out->counter_stopped = a->counter_stopped;
   out->counter_stopped_at_s =
       a->counter_stopped ? a->counter_stopped_at_s : NAN;
+  out->lost = a->lost;
+  out->lost_at_s = NAN;
+  if (a->lost)
+    out->lost_at_s =
+        a->primed ? (double)(a->last_ok_t_ns - m->t0_ns) / 1e9 : 0.0;
   return GM_OK;
+}
+
+size_t gm_meter_missing_count(const struct gm_meter *m) {
+  return m ? m->n_missing : 0;
+}
+
+const struct gm_missing *gm_meter_missing(const struct gm_meter *m, size_t i) {
+  return m && i < m->n_missing ? &m->missing[i] : NULL;
 }
 
 size_t gm_meter_phase_count(const struct gm_meter *m) {

@@ -16,6 +16,16 @@
 
 #include "greenml/meter.h"
 
+/* Where a source lists, while it opens, what it found but cannot measure
+ * (a package zone it cannot read, a GPU whose handle fails, a driver that
+ * does not initialise). The meter keeps the entries of the sources it uses,
+ * and of GPU sources even when they fail to open. */
+#define GM__MISSING_PER_SOURCE 16
+struct gm__missing_sink {
+  size_t n;
+  struct gm_missing items[GM__MISSING_PER_SOURCE];
+};
+
 /* Everything a source may look at when it opens. Roots are resolved. */
 struct gm__env {
   const char *sysfs;  /* "/sys" or the test root */
@@ -26,7 +36,13 @@ struct gm__env {
   double dimm_capacitance_f; /* user override, 0 = none */
   const char *dmidecode_file;
   bool no_gpu;
+  struct gm__missing_sink *missing; /* set by the meter for each open */
 };
+
+/* Adds an entry to env->missing (ignored when full or NULL). */
+void gm__missing_add(const struct gm__env *env, const char *name,
+                     const char *source, enum gm_kind kind, bool in_total,
+                     const char *reason);
 
 /* What the meter knows at each tick before reading sources. */
 struct gm__tick {

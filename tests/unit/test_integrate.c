@@ -298,6 +298,34 @@ static void absurd_power_reading_is_a_glitch(void **state) {
   assert_double_equal(a.peak_w, 300.0, 1e-9);
 }
 
+/* An NVML-like counter that updates every 100 ms, sampled every 10 ms, on a
+ * GPU drawing 700 W under a 1400 W ceiling: each update is 70 J in one 10 ms
+ * interval (7 kW for that interval), which is the counter's clock, not a
+ * glitch. The true energy over 1 s is 700 J. */
+static void lumpy_counter_updates_are_not_glitches(void **state) {
+  (void)state;
+  struct gm_component_info ci = gauge();
+  ci.provenance = GM_PROV_MEASURED_COUNTER;
+  ci.max_power_w = 1400.0;
+  struct gm__accum a;
+  gm__accum_init(&a);
+  for (int k = 0; k <= 100; k++) {
+    struct gm__reading r = counter(5000.0 + 70.0 * (k / 10));
+    gm__accum_update(&a, &ci, &r, (int64_t)k * NS / 100);
+  }
+  gm__accum_finish(&a);
+  assert_double_equal(a.energy_j, 700.0, 1e-9);
+  assert_int_equal(a.glitches, 0);
+  assert_int_equal(a.resets, 0);
+  /* a lump beyond one update period's energy at the ceiling still is one */
+  struct gm__reading r = counter(5700.0 + 1400.0 * 0.27);
+  gm__accum_update(&a, &ci, &r, 101 * NS / 100);
+  r = counter(5700.0);
+  gm__accum_update(&a, &ci, &r, 102 * NS / 100);
+  assert_int_equal(a.glitches, 1);
+  assert_double_equal(a.energy_j, 700.0, 1e-9);
+}
+
 /* Without a declared limit the absolute ceiling applies. */
 static void absolute_ceiling_without_a_limit(void **state) {
   (void)state;
@@ -427,6 +455,7 @@ int main(void) {
       cmocka_unit_test(out_of_range_value_is_not_a_wrap),
       cmocka_unit_test(absurd_power_reading_is_a_glitch),
       cmocka_unit_test(absolute_ceiling_without_a_limit),
+      cmocka_unit_test(lumpy_counter_updates_are_not_glitches),
       cmocka_unit_test(counter_jump_is_not_the_total),
       cmocka_unit_test(stopped_counter_switches_to_power),
       cmocka_unit_test(slow_counter_updates_are_not_a_stop),

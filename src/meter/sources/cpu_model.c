@@ -301,6 +301,10 @@ static enum gm_status open_(const struct gm__env *env, void **self,
               rapl_fix);
     }
   }
+  /* The model never gives more than TDP x 100 %: anything above is wrong. */
+  m->info.max_power_w = m->tdp_w * (1.0 + 1e-9);
+  gm__fmt(m->info.max_power_origin, sizeof(m->info.max_power_origin),
+          "the model's maximum, TDP x 100 %% = %.1f W", m->tdp_w);
   *self = m;
   return GM_OK;
 }

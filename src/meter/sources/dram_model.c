@@ -330,6 +330,10 @@ static enum gm_status open_(const struct gm__env *env, void **self,
   fallback_fix(sysfs, probe->fix, sizeof(probe->fix));
 
 done:
+  /* The model's power is constant: anything else is wrong. */
+  m->info.max_power_w = m->power_w * (1.0 + 1e-9);
+  gm__fmt(m->info.max_power_origin, sizeof(m->info.max_power_origin),
+          "the model's constant power, %.2f W", m->power_w);
   free(dimms);
   free(meminfo);
   *self = m;

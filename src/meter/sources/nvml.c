@@ -134,6 +134,8 @@ struct nvml_fns {
   nvmlReturn_t (*clock_info)(nvmlDevice_t dev, nvmlClockType_t type,
                              unsigned int *mhz);
   nvmlReturn_t (*enforced_power_limit)(nvmlDevice_t dev, unsigned int *mw);
+  nvmlReturn_t (*limit_constraints)(nvmlDevice_t dev, unsigned int *min_mw,
+                                    unsigned int *max_mw);
 };
 
 /* ---- The source ---- */
@@ -342,6 +344,7 @@ static enum gm_status load_symbols(struct nvml *s, const char *lib,
   LOAD(s, temperature_v, "nvmlDeviceGetTemperatureV");
   LOAD(s, clock_info, "nvmlDeviceGetClockInfo");
   LOAD(s, enforced_power_limit, "nvmlDeviceGetEnforcedPowerLimit");
+  LOAD(s, limit_constraints, "nvmlDeviceGetPowerManagementLimitConstraints");
   if (!missing)
     return GM_OK;
   gm__fmt(probe->reason, sizeof(probe->reason),
@@ -431,6 +434,31 @@ static nvmlReturn_t choose_power(const struct nvml *s, struct gpu *g) {
   return r;
 }
 
+/* The plausible ceiling: twice the highest power limit the board accepts
+ * (an administrator may raise the enforced limit up to it while greenml
+ * runs; boards overshoot their limit only briefly), else twice the enforced
+ * limit; none (the absolute ceiling) when neither is readable. Values above
+ * 100 kW are not limits. */
+static void set_ceiling(const struct nvml *s, const struct gpu *g,
+                        struct gm_component_info *c) {
+  unsigned int lo = 0, hi = 0;
+  if (s->fn.limit_constraints &&
+      s->fn.limit_constraints(g->dev, &lo, &hi) == NVML_SUCCESS && hi > 0 &&
+      hi <= 100000000u) {
+    c->max_power_w = 2.0 * hi / 1000.0;
+    gm__fmt(c->max_power_origin, sizeof(c->max_power_origin),
+            "2 x the board's highest power limit, %.0f W (NVML)", hi / 1000.0);
+    return;
+  }
+  if (s->fn.enforced_power_limit &&
+      s->fn.enforced_power_limit(g->dev, &hi) == NVML_SUCCESS && hi > 0 &&
+      hi <= 100000000u) {
+    c->max_power_w = 2.0 * hi / 1000.0;
+    gm__fmt(c->max_power_origin, sizeof(c->max_power_origin),
+            "2 x the enforced power limit, %.0f W (NVML)", hi / 1000.0);
+  }
+}
+
 /* Opens GPU idx into g and its component. On failure writes why it was
  * skipped ("gpu1 skipped: ...") and returns the NVML error. */
 static nvmlReturn_t open_gpu(struct nvml *s, unsigned int idx,
@@ -508,6 +536,7 @@ static nvmlReturn_t open_gpu(struct nvml *s, unsigned int idx,
   c->in_total = true;
   c->wrap_j = 0; /* 64-bit millijoule counter */
   c->power_interval_mean = false;
+  set_ceiling(s, g, c);
   return NVML_SUCCESS;
 
 lost:
@@ -549,6 +578,18 @@ static void describe(const struct nvml *s, unsigned int count,
             s->gpus[i].counter ? "energy counter" : "power sensor");
   }
   appendf(found, size, "; driver %s, NVML %s", driver, nvml_version);
+}
+
+/* The driver is there and says nothing of its GPUs: all of them, however
+ * many, are missing. */
+static void missing_gpus(const struct gm__env *env,
+                         const struct gm_probe *probe) {
+  char why[256];
+  gm__fmt(why, sizeof(why),
+          "%s; fix: %s (or --no-gpu on a machine without "
+          "GPUs)",
+          probe->reason, probe->fix);
+  gm__missing_add(env, "gpus", "nvml", GM_KIND_GPU, true, why);
 }
 
 static enum gm_status open_(const struct gm__env *env, void **self,
@@ -599,6 +640,7 @@ static enum gm_status open_(const struct gm__env *env, void **self,
     gm__fmt(probe->reason, sizeof(probe->reason), "%s failed: %s", s->init_name,
             nvml_error(s, r));
     gm__strlcpy(probe->fix, nvml_fix(r), sizeof(probe->fix));
+    missing_gpus(env, probe);
     st = r == NVML_ERROR_NO_PERMISSION ? GM_ERR_PERMISSION : GM_ERR_UNAVAILABLE;
     goto fail;
   }
@@ -620,6 +662,7 @@ static enum gm_status open_(const struct gm__env *env, void **self,
     gm__fmt(probe->reason, sizeof(probe->reason), "cannot count GPUs: %s",
             nvml_error(s, r));
     gm__strlcpy(probe->fix, nvml_fix(r), sizeof(probe->fix));
+    missing_gpus(env, probe);
     st = GM_ERR_UNAVAILABLE;
     goto fail;
   }
@@ -652,6 +695,10 @@ static enum gm_status open_(const struct gm__env *env, void **self,
     }
     appendf(probe->reason, sizeof(probe->reason), "%s%s",
             probe->reason[0] ? "; " : "", why);
+    char gname[16], gwhy[256];
+    gm__fmt(gname, sizeof(gname), "gpu%u", i);
+    gm__fmt(gwhy, sizeof(gwhy), "%s; fix: %s", why, nvml_fix(r));
+    gm__missing_add(env, gname, "nvml", GM_KIND_GPU, true, gwhy);
     if (first_skip == NVML_SUCCESS) {
       first_skip = r;
       gm__strlcpy(probe->fix, nvml_fix(r), sizeof(probe->fix));

@@ -113,6 +113,26 @@ static enum gm_status read_energy_uj(int dirfd, uint64_t *out) {
   return gm__parse_u64(buf, out) ? GM_OK : GM_ERR_PARSE;
 }
 
+/* The highest power a zone's constraints name (power limits and the
+ * hardware's max power), in W; 0 when it has none readable. */
+static double zone_limit_w(const char *zone_path) {
+  double best = 0;
+  for (int c = 0; c < 8; c++) {
+    static const char *const files[] = {"power_limit_uw", "max_power_uw"};
+    for (size_t f = 0; f < 2; f++) {
+      char file[512];
+      uint64_t uw;
+      gm__fmt(file, sizeof(file), "%s/constraint_%d_%s", zone_path, c,
+              files[f]);
+      /* 100 kW per zone at most: a larger value is not a limit */
+      if (gm__read_u64(file, &uw) == GM_OK && uw > 0 && uw <= 100000000000ull &&
+          (double)uw / 1e6 > best)
+        best = (double)uw / 1e6;
+    }
+  }
+  return best;
+}
+
 static void close_(void *self) {
   struct powercap *pc = self;
   if (!pc)
@@ -167,6 +187,7 @@ static enum gm_status open_(const struct gm__env *env, void **self,
     return GM_ERR_NO_MEMORY;
   }
   enum gm_status worst = GM_OK;
+  double package_limit_w[MAX_ZONES] = {0}; /* by top-level zone number */
   char bad[512] = "";
   char path_denied[400] = "";
   for (size_t i = 0; i < nn && pc->n < MAX_ZONES; i++) {
@@ -215,6 +236,8 @@ static enum gm_status open_(const struct gm__env *env, void **self,
       gm__fmt(msg, sizeof(msg), "'%s': %s", file,
               rrc == GM_OK ? "zero range" : gm_status_str(rrc));
       append(bad, sizeof(bad), msg);
+      gm__missing_add(env, z->info.name, "rapl-powercap", z->info.kind,
+                      z->info.in_total, msg);
       if (worst == GM_OK)
         worst = rrc == GM_OK ? GM_ERR_PARSE : rrc;
       continue;
@@ -229,6 +252,8 @@ static enum gm_status open_(const struct gm__env *env, void **self,
       gm__fmt(msg, sizeof(msg), "'%s/energy_uj': %s", z->path,
               gm_status_str(erc));
       append(bad, sizeof(bad), msg);
+      gm__missing_add(env, z->info.name, "rapl-powercap", z->info.kind,
+                      z->info.in_total, msg);
       if (erc == GM_ERR_PERMISSION && !path_denied[0])
         gm__fmt(path_denied, sizeof(path_denied), "%s/energy_uj", z->path);
       if (worst == GM_OK || erc == GM_ERR_PERMISSION)
@@ -241,6 +266,24 @@ static enum gm_status open_(const struct gm__env *env, void **self,
     gm__fmt(z->info.detail, sizeof(z->info.detail),
             "powercap zone '%s' (%s), counter range %.0f J", names[i], name,
             z->info.wrap_j);
+    /* Twice the highest limit: RAPL holds the average under its limits,
+     * not every interval. Cores and uncore inside a package are bounded by
+     * the package's when they have none of their own. */
+    double limit_w = zone_limit_w(z->path);
+    if (sub < 0 && top < MAX_ZONES)
+      package_limit_w[top] = limit_w;
+    bool inherited = false;
+    if (limit_w <= 0 && sub >= 0 && top < MAX_ZONES &&
+        z->info.domain != GM_DOMAIN_DRAM) {
+      limit_w = package_limit_w[top];
+      inherited = limit_w > 0;
+    }
+    if (limit_w > 0) {
+      z->info.max_power_w = 2.0 * limit_w;
+      gm__fmt(z->info.max_power_origin, sizeof(z->info.max_power_origin),
+              "2 x the highest RAPL constraint of %s, %.1f W",
+              inherited ? "its package" : "the zone", limit_w);
+    }
     pc->n++;
   }
   for (size_t i = 0; i < nn; i++)
