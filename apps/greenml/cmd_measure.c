@@ -311,9 +311,17 @@ static void print_summary(FILE *f, const struct summary *s,
   }
   gm_cli_fmt_energy(buf, sizeof(buf), r->total.gross_j);
   fmt_j(buf2, sizeof(buf2), r->total.net_j);
+  for (size_t i = 0; i < r->n_missing; i++)
+    fprintf(f, " %-12s %-5s %-14s %-26s %13s %13s%s\n", r->missing[i].name,
+            gm_kind_name(r->missing[i].kind),
+            r->missing[i].source[0] ? r->missing[i].source : "-",
+            "MISSING: not measured", "n/a", "n/a",
+            r->missing[i].in_total ? "" : "  (not in total)");
+  char total_prov[64];
+  snprintf(total_prov, sizeof(total_prov), "%s%s", r->total.provenance,
+           r->total.partial ? ", PARTIAL" : "");
   fprintf(f, " %-12s %-5s %-14s %-26s %13s %13s %8.2f W\n", "total", "", "",
-          r->total.provenance, buf, buf2,
-          dur_s > 0 ? r->total.gross_j / dur_s : 0.0);
+          total_prov, buf, buf2, dur_s > 0 ? r->total.gross_j / dur_s : 0.0);
   fprintf(f, "\n %12.3f s   duration (wall clock, CLOCK_MONOTONIC)\n", dur_s);
   fprintf(f,
           " %12.3f s   meter CPU time (sampler + writer threads, %.3f %% of "
@@ -370,24 +378,25 @@ static void print_summary(FILE *f, const struct summary *s,
   print_baseline_notes(f, s);
   for (size_t i = 0; i < r->n_components; i++) {
     const struct gm_component_info *ci = &r->components[i].info;
-    const struct gm_component_stats *cs = &r->components[i].stats;
     if (ci->provenance == GM_PROV_MODELLED)
       fprintf(f, " note: %s is modelled, not measured: %s\n", ci->name,
               ci->detail);
-    if (cs->xcheck_failed)
-      fprintf(f,
-              " warning: %s energy counter and integrated power disagree by "
-              "%.1f %% (counter %.3f J, power %.3f J)\n",
-              ci->name, 100 * cs->xcheck_rel, cs->energy_j, cs->power_energy_j);
-    if (cs->read_errors)
-      fprintf(f, " warning: %s could not be read %llu times\n", ci->name,
-              (unsigned long long)cs->read_errors);
-    if (cs->resets)
-      fprintf(f,
-              " warning: %s counter reset %llu times (interval filled from "
-              "power)\n",
-              ci->name, (unsigned long long)cs->resets);
+    char w[512];
+    for (size_t k = 0;
+         gm_cli_component_warning(&r->components[i], k, w, sizeof(w)); k++)
+      fprintf(f, " warning: %s\n", w);
   }
+  for (size_t i = 0; i < r->n_missing; i++)
+    fprintf(f, " warning: %s (%s) is missing: %s\n", r->missing[i].name,
+            gm_kind_name(r->missing[i].kind), r->missing[i].reason);
+  if (r->n_idle_unmatched)
+    fprintf(f,
+            " warning: the idle baseline was measured with %s, which this run "
+            "does not meter: its sources differ from the baseline's\n",
+            r->idle_unmatched);
+  if (r->total.partial)
+    fprintf(f, " warning: the total is PARTIAL, a lower bound: %s\n",
+            r->partial_why);
   if (r->missed_ticks)
     fprintf(f,
             " warning: %llu sampling deadlines missed (machine overloaded)\n",
@@ -466,6 +475,18 @@ static void json_components(struct gm_json *j, const struct gm_run_record *r) {
     gm_json_int(j, (int64_t)cs->resets);
     gm_json_key(j, "read_errors");
     gm_json_int(j, (int64_t)cs->read_errors);
+    gm_json_key(j, "glitches");
+    gm_json_int(j, (int64_t)cs->glitches);
+    gm_json_key(j, "counter_stopped_at_s");
+    gm_json_number(j, cs->counter_stopped ? cs->counter_stopped_at_s : NAN);
+    gm_json_key(j, "lost_at_s");
+    gm_json_number(j, cs->lost ? cs->lost_at_s : NAN);
+    gm_json_key(j, "warnings");
+    gm_json_begin_array(j);
+    char w[512];
+    for (size_t k = 0; gm_cli_component_warning(c, k, w, sizeof(w)); k++)
+      gm_json_string(j, w);
+    gm_json_end_array(j);
     gm_json_end_object(j);
   }
   gm_json_end_array(j);
@@ -550,6 +571,20 @@ static int write_json(struct gm_cli_file *out, const struct summary *s,
     gm_json_bool(&j, r->total.net_check == GM_NET_NEGATIVE);
   gm_json_key(&j, "total_provenance");
   gm_json_string(&j, r->total.provenance);
+  gm_json_key(&j, "total_partial");
+  gm_json_bool(&j, r->total.partial);
+  gm_json_key(&j, "total_partial_why");
+  if (r->partial_why[0])
+    gm_json_string(&j, r->partial_why);
+  else
+    gm_json_null(&j);
+  gm_json_key(&j, "missing");
+  gm_cli_json_missing(&j, r->missing, r->n_missing);
+  gm_json_key(&j, "idle_baseline_unmatched");
+  if (r->n_idle_unmatched)
+    gm_json_string(&j, r->idle_unmatched);
+  else
+    gm_json_null(&j);
   gm_json_key(&j, "carbon_g");
   gm_json_number(&j, s->carbon_g);
   gm_json_key(&j, "carbon_net_g");

@@ -54,6 +54,9 @@ static void print_json(struct gm_meter *m) {
     gm_json_end_object(&j);
   }
   gm_json_end_array(&j);
+  gm_json_key(&j, "missing");
+  size_t nm = gm_meter_missing_count(m);
+  gm_cli_json_missing(&j, nm ? gm_meter_missing(m, 0) : NULL, nm);
   gm_json_key(&j, "metrics");
   gm_json_begin_array(&j);
   for (size_t i = 0; i < gm_meter_metric_count(m); i++) {
@@ -112,9 +115,22 @@ int cmd_sources(int argc, char **argv) {
       const struct gm_component_info *c = gm_meter_component(m, i);
       char prov[64];
       gm_cli_fmt_provenance(prov, sizeof(prov), c);
-      printf("  %-12s %-5s %-14s %-26s%s\n    %s\n", c->name,
-             gm_kind_name(c->kind), c->source, prov,
+      printf("  %-12s %-5s %-14s %-26s%s\n    %s\n    plausible up to ",
+             c->name, gm_kind_name(c->kind), c->source, prov,
              c->in_total ? "" : " (not in total)", c->detail);
+      if (c->max_power_w > 0)
+        printf("%.1f W: %s\n", c->max_power_w, c->max_power_origin);
+      else
+        printf("%s\n", c->max_power_origin);
+    }
+    for (size_t i = 0; i < gm_meter_missing_count(m); i++) {
+      const struct gm_missing *x = gm_meter_missing(m, i);
+      printf("  %-12s %-5s %-14s %-26s%s\n    %s\n", x->name,
+             gm_kind_name(x->kind), x->source[0] ? x->source : "-",
+             "MISSING: not measured",
+             x->in_total ? " (a total without it is partial)"
+                         : " (not in total)",
+             x->reason);
     }
     printf("\nmetrics:");
     for (size_t i = 0; i < gm_meter_metric_count(m); i++)

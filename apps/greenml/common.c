@@ -322,6 +322,33 @@ void gm_cli_json_component(struct gm_json *j,
   gm_json_string(j, c->detail);
   gm_json_key(j, "in_total");
   gm_json_bool(j, c->in_total);
+  gm_json_key(j, "max_power_w");
+  gm_json_number(j, c->max_power_w > 0 ? c->max_power_w : NAN);
+  gm_json_key(j, "max_power_origin");
+  gm_json_string(j, c->max_power_origin);
+}
+
+void gm_cli_json_missing(struct gm_json *j, const struct gm_missing *x,
+                         size_t n) {
+  gm_json_begin_array(j);
+  for (size_t i = 0; i < n; i++) {
+    gm_json_begin_object(j);
+    gm_json_key(j, "name");
+    gm_json_string(j, x[i].name);
+    gm_json_key(j, "kind");
+    gm_json_string(j, gm_kind_name(x[i].kind));
+    gm_json_key(j, "source");
+    if (x[i].source[0])
+      gm_json_string(j, x[i].source);
+    else
+      gm_json_null(j);
+    gm_json_key(j, "in_total");
+    gm_json_bool(j, x[i].in_total);
+    gm_json_key(j, "reason");
+    gm_json_string(j, x[i].reason);
+    gm_json_end_object(j);
+  }
+  gm_json_end_array(j);
 }
 
 void gm_cli_json_metric(struct gm_json *j, const struct gm_metric_info *mi) {
@@ -331,4 +358,56 @@ void gm_cli_json_metric(struct gm_json *j, const struct gm_metric_info *mi) {
   gm_json_string(j, mi->unit);
   gm_json_key(j, "source");
   gm_json_string(j, mi->source);
+}
+
+bool gm_cli_component_warning(const struct gm_run_component *c, size_t k,
+                              char *buf, size_t size) {
+  const struct gm_component_info *ci = &c->info;
+  const struct gm_component_stats *cs = &c->stats;
+  size_t i = 0;
+  if (cs->xcheck_failed && i++ == k) {
+    snprintf(buf, size,
+             "%s energy counter and integrated power disagree by %.1f %% "
+             "(counter %.3f J, power %.3f J)",
+             ci->name, 100 * cs->xcheck_rel, cs->energy_j, cs->power_energy_j);
+    return true;
+  }
+  if (cs->glitches && i++ == k) {
+    snprintf(buf, size,
+             "%s: %llu implausible reading%s discarded (power outside 0 .. "
+             "%.0f W, %s; or a counter jump), %s filled from the neighbouring "
+             "readings",
+             ci->name, (unsigned long long)cs->glitches,
+             cs->glitches == 1 ? "" : "s",
+             ci->max_power_w > 0 ? ci->max_power_w : 20000.0,
+             ci->max_power_origin,
+             cs->glitches == 1 ? "its interval" : "their intervals");
+    return true;
+  }
+  if (cs->counter_stopped && i++ == k) {
+    snprintf(buf, size,
+             "%s energy counter stopped at %.3f s while its power sensor "
+             "showed load: integrated from power since then",
+             ci->name, cs->counter_stopped_at_s);
+    return true;
+  }
+  if (cs->lost && i++ == k) {
+    snprintf(buf, size,
+             "%s was lost during the run at %.3f s: its energy covers the run "
+             "up to then only",
+             ci->name, cs->lost_at_s);
+    return true;
+  }
+  if (cs->read_errors && i++ == k) {
+    snprintf(buf, size, "%s could not be read %llu times", ci->name,
+             (unsigned long long)cs->read_errors);
+    return true;
+  }
+  if (cs->resets && i++ == k) {
+    snprintf(buf, size,
+             "%s counter reset %llu times (interval filled from power)",
+             ci->name, (unsigned long long)cs->resets);
+    return true;
+  }
+  return false;
 }

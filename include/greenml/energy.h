@@ -100,6 +100,15 @@ enum gm_idle_match {
                            another model or constants */
 };
 
+/* The entries of baseline b (NULL: none) that no component of comps[n]
+ * has (by name and source): components the baseline was measured with that
+ * this run does not meter, so that the run's sources differ from the
+ * baseline's. Their names go into why ("gpu0 (nvml), ..."; "" when none).
+ * Returns how many. */
+GM_API size_t gm_energy_idle_unmatched(const struct gm_idle_baseline *b,
+                                       const struct gm_component_info *comps,
+                                       size_t n, char *why, size_t why_size);
+
 /* Whether baseline b (NULL: none) applies to component c, and with which
  * entry. It applies (GM_IDLE_MATCH) when b has an entry with c's name and
  * source whose detail equals c's: the same device (a measured component's

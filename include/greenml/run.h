@@ -63,6 +63,10 @@ struct gm_run_record {
   /* Why total.partial (and a phase's) is set: the in-total components
    * missing, and those lost during the run with the time; "" otherwise. */
   char partial_why[384];
+  /* Components the baseline was measured with that this run does not
+   * meter (gm_energy_idle_unmatched): the sources differ. */
+  size_t n_idle_unmatched;
+  char idle_unmatched[256];
 };
 
 /* The record of a stopped meter with baseline idle (NULL: none) applied to

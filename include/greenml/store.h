@@ -43,7 +43,7 @@
 #include "greenml/status.h"
 
 /* The schema version this greenml writes. */
-#define GM_STORE_SCHEMA_VERSION 4
+#define GM_STORE_SCHEMA_VERSION 5
 
 /* The most memory the samples waiting to be written may take on one handle
  * (gm_store_add_sample): 64 MiB, some 400 000 samples of two components and
@@ -334,6 +334,9 @@ struct gm_store_run {
   const char *incomplete_cause;
   int64_t lost_samples;
   double stored_until_s;
+  /* The total lacks a component that belongs in it (one missing, or lost
+   * during the run: gm_energy_total.partial); false in schemas before 5. */
+  bool partial;
 };
 
 struct gm_store_run_filter {

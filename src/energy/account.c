@@ -186,3 +186,30 @@ enum gm_idle_match gm_energy_idle_match(const struct gm_idle_baseline *b,
     *entry = e;
   return GM_IDLE_MATCH;
 }
+
+size_t gm_energy_idle_unmatched(const struct gm_idle_baseline *b,
+                                const struct gm_component_info *comps, size_t n,
+                                char *why, size_t why_size) {
+  if (why && why_size)
+    why[0] = '\0';
+  if (!b)
+    return 0;
+  size_t count = 0;
+  for (size_t k = 0; k < b->n; k++) {
+    const struct gm_idle_entry *e = &b->entries[k];
+    bool found = false;
+    for (size_t i = 0; i < n && !found; i++)
+      found = strcmp(comps[i].name, e->name) == 0 &&
+              strcmp(comps[i].source, e->source) == 0;
+    if (found)
+      continue;
+    count++;
+    if (why && why_size) {
+      size_t len = strlen(why);
+      if (len + 4 < why_size)
+        snprintf(why + len, why_size - len, "%s%s (%s)", len ? ", " : "",
+                 e->name, e->source);
+    }
+  }
+  return count;
+}

@@ -166,6 +166,9 @@ enum gm_status gm_run_record_from_meter(struct gm_meter *m,
   }
   for (size_t i = 0; i < r->n_missing; i++)
     r->missing[i] = *gm_meter_missing(m, i);
+  r->n_idle_unmatched =
+      gm_energy_idle_unmatched(idle, gm_meter_components(m), nc,
+                               r->idle_unmatched, sizeof(r->idle_unmatched));
   account(r, gross, r->duration_s, parts, &r->total);
   r->total.partial = lacks(r, INFINITY, r->partial_why, sizeof(r->partial_why));
   r->meter_cpu_s = gm_meter_self_cpu_s(m);

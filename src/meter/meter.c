@@ -291,9 +291,9 @@ static enum gm_status collect_missing(struct gm_meter *m, size_t first_probe,
     enum gm_kind kind;
     unsigned roles;
   } kinds[] = {
-      {have_cpu, "cpu", GM_KIND_CPU,
-       GM__ROLE_CPU_PACKAGE | GM__ROLE_CPU_FALLBACK},
-      {have_dram, "dram", GM_KIND_DRAM, GM__ROLE_DRAM | GM__ROLE_DRAM_FALLBACK},
+      {have_cpu, "cpu", GM_KIND_CPU, GM__ROLE_CPU_FALLBACK},
+      /* no DRAM domain is common: the model's failure is the news */
+      {have_dram, "dram", GM_KIND_DRAM, GM__ROLE_DRAM_FALLBACK},
   };
   for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
     if (kinds[k].have)

@@ -155,6 +155,27 @@ static enum gm_status cell_meter(struct gm__study *s,
       warned = true;
     }
   }
+  /* said once per bench too: what the cells cannot meter, and what the
+   * baseline has that they do not */
+  char unmatched[256];
+  if (!s->idle_warned &&
+      gm_energy_idle_unmatched(s->idle, gm_meter_components(c->m), c->nc,
+                               unmatched, sizeof(unmatched)) > 0) {
+    gm__study_say(s, GM_STUDY_WARNING,
+                  "the idle baseline was measured with %s, which the bench "
+                  "does not meter: its sources differ from the baseline's",
+                  unmatched);
+    warned = true;
+  }
+  for (size_t i = 0; i < gm_meter_missing_count(c->m) && !s->missing_warned;
+       i++) {
+    const struct gm_missing *x = gm_meter_missing(c->m, i);
+    gm__study_say(s, GM_STUDY_WARNING, "%s (%s) is missing%s: %s", x->name,
+                  gm_kind_name(x->kind),
+                  x->in_total ? ", so every total of the bench is partial" : "",
+                  x->reason);
+  }
+  s->missing_warned = true;
   if (warned)
     s->idle_warned = true;
   find_metrics(c);

@@ -1011,7 +1011,7 @@ check "o: idle prints what each component was measured with and the CPU utilisat
            grep -Eq "^  CPU utilisation during the measurement: 2\.0 % \(busy from 10 %\)$" o1.out'
 check "o: the stored baseline holds each component's detail and the configuration" \
   test "$(sqlite3 t.db "SELECT count(*) FROM idle_components WHERE detail LIKE '%x CPU utilisation' OR detail LIKE '%W/GiB%' OR detail LIKE '%DIMM%'")|$(sqlite3 t.db 'SELECT interval_s, busy, round(cpu_util_pct) FROM idle_baselines')" = "2|0.1|0|2.0"
-gm o2 measure --db t.db --cpu-tdp 15 --json o.json -- sh -c "$BUSY"
+gm o2 measure --db t.db --cpu-tdp 15 --json o.json -- sh -c "$BUSY; sleep 0.5"
 if expect_rc "o: measure --cpu-tdp 15 on a default-TDP baseline exits 0" 0 o2; then
   check_json "o: the CPU net is null with the reason; the DRAM net is known" o.json '
 import re

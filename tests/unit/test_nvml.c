@@ -18,6 +18,7 @@
 
 #include "base/util.h"
 #include "greenml/meter.h"
+#include "greenml/run.h"
 #include "meter/source.h"
 
 #define OPEN_PROBE_READS 1
@@ -632,6 +633,127 @@ static void test_meter_no_gpu(void **state) {
   gm_meter_destroy(m);
 }
 
+/* The missing entry named name, or NULL. */
+static const struct gm_missing *find_missing(const struct gm_meter *m,
+                                             const char *name) {
+  for (size_t i = 0; i < gm_meter_missing_count(m); i++)
+    if (!strcmp(gm_meter_missing(m, i)->name, name))
+      return gm_meter_missing(m, i);
+  return NULL;
+}
+
+static void run_briefly(struct gm_meter *m, long ms) {
+  assert_int_equal(gm_meter_start(m), GM_OK);
+  nanosleep(
+      &(struct timespec){.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000},
+      NULL);
+  assert_int_equal(gm_meter_stop(m), GM_OK);
+}
+
+/* A driver that does not initialise: the GPUs are missing, and so is DRAM
+ * (the empty procfs has no MemTotal for the model); the total of a run is
+ * partial and says why. Without the library, or with --no-gpu, no GPU is
+ * missing. */
+static void test_meter_missing_components(void **state) {
+  struct fx *fx = *state;
+  use_script(fx, "gpu arch=9\n");
+  gmt_setenv("GREENML_FAKE_NVML_INIT", "9");
+  struct gm_meter *m = meter_on_fake(fx, GM_TEST_FAKE_NVML, false);
+  const struct gm_missing *g = find_missing(m, "gpus");
+  assert_non_null(g);
+  assert_string_equal(g->source, "nvml");
+  assert_int_equal(g->kind, GM_KIND_GPU);
+  assert_true(g->in_total);
+  assert_contains(g->reason, "Driver Not Loaded");
+  assert_contains(g->reason, "--no-gpu");
+  const struct gm_missing *d = find_missing(m, "dram");
+  assert_non_null(d);
+  assert_int_equal(d->kind, GM_KIND_DRAM);
+  assert_true(d->in_total);
+  assert_contains(d->reason, "dram-model");
+  run_briefly(m, 50);
+  struct gm_run_record *r = NULL;
+  assert_int_equal(gm_run_record_from_meter(m, NULL, &r), GM_OK);
+  assert_true(r->total.partial);
+  assert_int_equal(r->n_missing, gm_meter_missing_count(m));
+  assert_contains(r->partial_why, "gpus missing");
+  assert_contains(r->partial_why, "dram missing");
+  gm_run_record_free(r);
+  gm_meter_destroy(m);
+  unsetenv("GREENML_FAKE_NVML_INIT");
+
+  m = meter_on_fake(fx, "/nonexistent/greenml/libnvidia-ml.so.1", false);
+  assert_null(find_missing(m, "gpus"));
+  gm_meter_destroy(m);
+  m = meter_on_fake(fx, GM_TEST_FAKE_NVML, true);
+  assert_null(find_missing(m, "gpus"));
+  gm_meter_destroy(m);
+}
+
+/* One GPU of two cannot be opened: it is missing by its index, the other is
+ * measured, and the total is partial. */
+static void test_meter_missing_one_gpu(void **state) {
+  struct fx *fx = *state;
+  use_script(fx, "gpu arch=9 handle_error=4\ngpu arch=9\n");
+  struct gm_meter *m = meter_on_fake(fx, GM_TEST_FAKE_NVML, false);
+  assert_true(find_component(m, "gpu1") != SIZE_MAX);
+  const struct gm_missing *g = find_missing(m, "gpu0");
+  assert_non_null(g);
+  assert_true(g->in_total);
+  assert_contains(g->reason, "Insufficient Permissions");
+  assert_null(find_missing(m, "gpus"));
+  run_briefly(m, 50);
+  struct gm_run_record *r = NULL;
+  assert_int_equal(gm_run_record_from_meter(m, NULL, &r), GM_OK);
+  assert_true(r->total.partial);
+  assert_contains(r->partial_why, "gpu0 missing");
+  gm_run_record_free(r);
+  gm_meter_destroy(m);
+}
+
+/* The ceiling comes from the board's power limits: 2 x 700 W. A power
+ * sensor reading of 2000 W on it is a glitch, discarded and counted; the
+ * energy is that of the true 300 W. */
+static void test_meter_ceiling_from_power_limit(void **state) {
+  struct fx *fx = *state;
+  use_script(fx, "gpu name=\"Tesla V100\" arch=4 power_limit_mw=700000\n"
+                 "power_trace 0 = 300000,300000,300000,2000000,300000\n");
+  struct gm_meter *m = meter_on_fake(fx, GM_TEST_FAKE_NVML, false);
+  size_t gpu = find_component(m, "gpu0");
+  assert_true(gpu != SIZE_MAX);
+  const struct gm_component_info *c = gm_meter_component(m, gpu);
+  assert_near(c->max_power_w, 1400);
+  assert_contains(c->max_power_origin, "700 W");
+  run_briefly(m, 200);
+  struct gm_component_stats st;
+  assert_int_equal(gm_meter_stats(m, gpu, &st), GM_OK);
+  assert_int_equal(st.glitches, 1);
+  assert_true(fabs(st.peak_power_w - 300) < 1e-6);
+  assert_true(fabs(st.avg_power_w - 300) < 300 * 0.15);
+  gm_meter_destroy(m);
+}
+
+/* A GPU lost during the run: its stats say when, the run's total is
+ * partial from then on and says so. */
+static void test_meter_lost_gpu_partial(void **state) {
+  struct fx *fx = *state;
+  use_script(fx, "gpu arch=9\nlost_after 0 = 8\n");
+  struct gm_meter *m = meter_on_fake(fx, GM_TEST_FAKE_NVML, false);
+  size_t gpu = find_component(m, "gpu0");
+  assert_true(gpu != SIZE_MAX);
+  run_briefly(m, 200);
+  struct gm_component_stats st;
+  assert_int_equal(gm_meter_stats(m, gpu, &st), GM_OK);
+  assert_true(st.lost);
+  assert_true(st.lost_at_s >= 0 && st.lost_at_s < gm_meter_duration_s(m));
+  struct gm_run_record *r = NULL;
+  assert_int_equal(gm_run_record_from_meter(m, NULL, &r), GM_OK);
+  assert_true(r->total.partial);
+  assert_contains(r->partial_why, "gpu0 lost at");
+  gm_run_record_free(r);
+  gm_meter_destroy(m);
+}
+
 static void test_close_null(void **state) {
   (void)state;
   gm__source_nvml.close(NULL);
@@ -673,6 +795,14 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_meter_missing_library, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_meter_no_gpu, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_meter_missing_components, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_meter_missing_one_gpu, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_meter_ceiling_from_power_limit,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_meter_lost_gpu_partial, setup,
+                                      teardown),
       cmocka_unit_test(test_close_null),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

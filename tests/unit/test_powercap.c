@@ -151,6 +151,76 @@ static void garbage_unreadable_and_vanishing(void **state) {
   free(root);
 }
 
+/* Two packages, package-1's counter unreadable (a directory where the file
+ * should be): the source opens with package-0 and lists package-1 as
+ * missing; the meter keeps it, so a run's total is partial. Ceilings come
+ * from each zone's constraints (twice the highest), the cores' from their
+ * package, and a zone without any gets the absolute ceiling. */
+static void unreadable_package_is_missing(void **state) {
+  (void)state;
+  char *root = gmt_mkdtemp();
+  zone(root, "intel-rapl:0", "package-0", 262143328850ULL, 100);
+  gmt_write(root, "class/powercap/intel-rapl:0/constraint_0_power_limit_uw",
+            "125000000\n");
+  gmt_write(root, "class/powercap/intel-rapl:0/constraint_1_power_limit_uw",
+            "150000000\n");
+  gmt_write(root, "class/powercap/intel-rapl:0/constraint_0_max_power_uw",
+            "0\n");
+  zone(root, "intel-rapl:0:0", "core", 262143328850ULL, 100);
+  zone(root, "intel-rapl:0:1", "dram", 65712999613ULL, 100);
+  gmt_write(root, "class/powercap/intel-rapl:1/name", "package-1\n");
+  gmt_write(root, "class/powercap/intel-rapl:1/max_energy_range_uj",
+            "262143328850\n");
+  gmt_mkdirs(root, "class/powercap/intel-rapl:1/energy_uj");
+  struct gm__missing_sink sink;
+  memset(&sink, 0, sizeof(sink));
+  struct gm__env env = env_for(root, root);
+  env.missing = &sink;
+  struct gm_probe probe = {0};
+  void *self = NULL;
+  assert_int_equal(gm__source_rapl_powercap.open(&env, &self, &probe), GM_OK);
+  assert_int_equal(gm__source_rapl_powercap.component_count(self), 3);
+  assert_int_equal(sink.n, 1);
+  assert_string_equal(sink.items[0].name, "package-1");
+  assert_string_equal(sink.items[0].source, "rapl-powercap");
+  assert_int_equal(sink.items[0].kind, GM_KIND_CPU);
+  assert_true(sink.items[0].in_total);
+  assert_non_null(strstr(sink.items[0].reason, "energy_uj"));
+  const struct gm_component_info *p0 = find(self, "package-0");
+  const struct gm_component_info *c0 = find(self, "cores-0");
+  const struct gm_component_info *d0 = find(self, "dram-0");
+  assert_double_equal(p0->max_power_w, 300.0, 1e-9);
+  assert_non_null(strstr(p0->max_power_origin, "150.0 W"));
+  assert_double_equal(c0->max_power_w, 300.0, 1e-9);
+  assert_non_null(strstr(c0->max_power_origin, "its package"));
+  assert_double_equal(d0->max_power_w, 0.0, 0);
+  gm__source_rapl_powercap.close(self);
+
+  /* through the meter */
+  fake_procfs(root);
+  struct gm_meter_config cfg = gm_meter_config_default();
+  cfg.sysfs_root = root;
+  cfg.procfs_root = root;
+  cfg.devfs_root = root;
+  cfg.no_gpu = true;
+  cfg.interval_ns = 10 * 1000 * 1000;
+  struct gm_meter *m = NULL;
+  assert_int_equal(gm_meter_create(&cfg, &m), GM_OK);
+  bool found = false;
+  for (size_t i = 0; i < gm_meter_missing_count(m); i++)
+    found |= strcmp(gm_meter_missing(m, i)->name, "package-1") == 0;
+  assert_true(found);
+  for (size_t i = 0; i < gm_meter_component_count(m); i++) {
+    const struct gm_component_info *ci = gm_meter_component(m, i);
+    assert_true(ci->max_power_origin[0] != '\0');
+    if (strcmp(ci->name, "dram-0") == 0)
+      assert_non_null(strstr(ci->max_power_origin, "absolute ceiling"));
+  }
+  gm_meter_destroy(m);
+  gmt_rmtree(root);
+  free(root);
+}
+
 static void missing_tree_and_missing_range(void **state) {
   (void)state;
   char *root = gmt_mkdtemp();
@@ -288,6 +358,7 @@ int main(void) {
       cmocka_unit_test(zones_classified_by_name),
       cmocka_unit_test(garbage_unreadable_and_vanishing),
       cmocka_unit_test(missing_tree_and_missing_range),
+      cmocka_unit_test(unreadable_package_is_missing),
       cmocka_unit_test(meter_on_wrapping_trace),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

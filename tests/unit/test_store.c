@@ -325,7 +325,8 @@ static void a_run_and_an_idle_baseline(void **state) {
 
 /* A schema-1 database (the meter's tables only, no application_id: as an
  * older greenml made it) gains the bench tables and the runs' columns of
- * schema 3, the baselines' of schema 4, and greenml's application_id, and keeps
+ * schema 3, the baselines' of schema 4, schema 5's missing components and
+ * partial totals, and greenml's application_id, and keeps
  * its rows. */
 static void schema_1_migrates_to_current(void **state) {
   (void)state;
@@ -344,6 +345,16 @@ static void schema_1_migrates_to_current(void **state) {
                    "ALTER TABLE runs DROP COLUMN incomplete_cause;"
                    "ALTER TABLE runs DROP COLUMN stored_until_s;"
                    "ALTER TABLE runs DROP COLUMN lost_samples;"
+                   /* schema 5's table and columns */
+                   "DROP TABLE run_missing;"
+                   "ALTER TABLE runs DROP COLUMN total_partial;"
+                   "ALTER TABLE runs DROP COLUMN partial_why;"
+                   "ALTER TABLE phases DROP COLUMN total_partial;"
+                   "ALTER TABLE components DROP COLUMN glitches;"
+                   "ALTER TABLE components DROP COLUMN max_power_w;"
+                   "ALTER TABLE components DROP COLUMN max_power_origin;"
+                   "ALTER TABLE components DROP COLUMN counter_stopped_at_s;"
+                   "ALTER TABLE components DROP COLUMN lost_at_s;"
                    /* schema 4's columns */
                    "ALTER TABLE idle_components DROP COLUMN detail;"
                    "ALTER TABLE idle_baselines DROP COLUMN interval_s;"
@@ -362,6 +373,12 @@ static void schema_1_migrates_to_current(void **state) {
   db = open_file(path);
   assert_int_equal(scalar(db, "SELECT count(*) FROM hosts"), 1);
   assert_int_equal(scalar(db, "SELECT count(*) FROM benches"), 0);
+  assert_int_equal(scalar(db, "SELECT count(*) FROM run_missing"), 0);
+  assert_int_equal(scalar(db, "SELECT count(*) FROM pragma_table_info("
+                              "'components') WHERE name IN ('glitches', "
+                              "'max_power_w', 'max_power_origin', "
+                              "'counter_stopped_at_s', 'lost_at_s')"),
+                   5);
   assert_int_equal(scalar(db, "SELECT count(*) FROM runs WHERE "
                               "incomplete_cause IS NULL AND lost_samples IS "
                               "NULL AND stored_until_s IS NULL"),

@@ -97,15 +97,22 @@ enum gm_status gm__sq_list_runs(struct gm_store *st, size_t limit,
   enum gm_status rc = GM_OK;
   bool began = begin_read(st);
   /* schema 3 records why an incomplete run's samples are not all stored */
+  /* schema 5 records a partial total */
+  int version = gm__sq(st)->version;
   const char *sql =
-      gm__sq(st)->version >= 3
+      version >= 5
           ? "SELECT id, started_at, kind, complete, duration_s, "
             "total_energy_j, total_net_energy_j, exit_code, command, "
-            "incomplete_cause, lost_samples, stored_until_s FROM runs ORDER "
-            "BY id DESC LIMIT ?"
+            "incomplete_cause, lost_samples, stored_until_s, total_partial "
+            "FROM runs ORDER BY id DESC LIMIT ?"
+      : version >= 3
+          ? "SELECT id, started_at, kind, complete, duration_s, "
+            "total_energy_j, total_net_energy_j, exit_code, command, "
+            "incomplete_cause, lost_samples, stored_until_s, 0 FROM runs "
+            "ORDER BY id DESC LIMIT ?"
           : "SELECT id, started_at, kind, complete, duration_s, "
             "total_energy_j, total_net_energy_j, exit_code, command, NULL, "
-            "NULL, NULL FROM runs ORDER BY id DESC LIMIT ?";
+            "NULL, NULL, 0 FROM runs ORDER BY id DESC LIMIT ?";
   if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK ||
       sqlite3_prepare_v2(db,
                          "SELECT idx, provenance, signal, in_total FROM "
@@ -156,6 +163,7 @@ enum gm_status gm__sq_list_runs(struct gm_store *st, size_t limit,
                           ? -1
                           : sqlite3_column_int64(s, 10);
     r->stored_until_s = gm__sq_col_real(s, 11);
+    r->partial = sqlite3_column_int(s, 12) != 0;
     row->last_sample_s = NAN;
     rc = run_parts(st, comp, last, t_last, row,
                    isnan(r->duration_s) || isnan(r->energy_j));

@@ -259,7 +259,9 @@ enum gm_status gm__sq_finish_run(struct gm_store *st, int64_t run_id,
           gm__sq_db(st),
           "UPDATE components SET energy_j=?, net_energy_j=?, avg_power_w=?, "
           "peak_power_w=?, idle_power_w=?, power_energy_j=?, xcheck_rel=?, "
-          "wraps=?, resets=?, read_errors=? WHERE run_id=? AND idx=?",
+          "wraps=?, resets=?, read_errors=?, glitches=?, max_power_w=?, "
+          "max_power_origin=?, counter_stopped_at_s=?, lost_at_s=? "
+          "WHERE run_id=? AND idx=?",
           -1, &s, NULL) != SQLITE_OK)
     goto fail;
   for (size_t i = 0; i < nc; i++) {
@@ -276,8 +278,14 @@ enum gm_status gm__sq_finish_run(struct gm_store *st, int64_t run_id,
     sqlite3_bind_int64(s, 8, (int64_t)cs.wraps);
     sqlite3_bind_int64(s, 9, (int64_t)cs.resets);
     sqlite3_bind_int64(s, 10, (int64_t)cs.read_errors);
-    sqlite3_bind_int64(s, 11, run_id);
-    sqlite3_bind_int64(s, 12, (int64_t)i);
+    const struct gm_component_info *ci = &rec->components[i].info;
+    sqlite3_bind_int64(s, 11, (int64_t)cs.glitches);
+    gm__sq_bind_real(s, 12, ci->max_power_w > 0 ? ci->max_power_w : NAN);
+    gm__sq_bind_text(s, 13, ci->max_power_origin);
+    gm__sq_bind_real(s, 14, cs.counter_stopped ? cs.counter_stopped_at_s : NAN);
+    gm__sq_bind_real(s, 15, cs.lost ? cs.lost_at_s : NAN);
+    sqlite3_bind_int64(s, 16, run_id);
+    sqlite3_bind_int64(s, 17, (int64_t)i);
     if (sqlite3_step(s) != SQLITE_DONE)
       goto fail;
   }
@@ -304,7 +312,8 @@ enum gm_status gm__sq_finish_run(struct gm_store *st, int64_t run_id,
   if (sqlite3_prepare_v2(gm__sq_db(st),
                          "INSERT OR REPLACE INTO phases(run_id, idx, name, "
                          "start_s, duration_s, energy_j, net_energy_j, "
-                         "ended_by_stop) VALUES (?,?,?,?,?,?,?,?)",
+                         "ended_by_stop, total_partial) VALUES "
+                         "(?,?,?,?,?,?,?,?,?)",
                          -1, &s, NULL) != SQLITE_OK ||
       sqlite3_prepare_v2(gm__sq_db(st),
                          "INSERT OR REPLACE INTO phase_components(run_id, "
@@ -337,6 +346,7 @@ enum gm_status gm__sq_finish_run(struct gm_store *st, int64_t run_id,
     sqlite3_bind_double(s, 6, ph->total.gross_j);
     gm__sq_bind_real(s, 7, ph->total.net_j);
     sqlite3_bind_int(s, 8, ph->ended_by_stop);
+    sqlite3_bind_int(s, 9, ph->total.partial);
     if (sqlite3_step(s) != SQLITE_DONE) {
       sqlite3_finalize(pc);
       goto fail;
@@ -351,7 +361,8 @@ enum gm_status gm__sq_finish_run(struct gm_store *st, int64_t run_id,
           "UPDATE runs SET exit_code=?, duration_s=?, "
           "total_energy_j=?, total_net_energy_j=?, carbon_g=?, "
           "sampler_cpu_s=?, dropped_samples=?, complete=?, "
-          "incomplete_cause=?, stored_until_s=?, lost_samples=? WHERE id=?",
+          "incomplete_cause=?, stored_until_s=?, lost_samples=?, "
+          "total_partial=?, partial_why=? WHERE id=?",
           -1, &s, NULL) != SQLITE_OK)
     goto fail;
   sqlite3_bind_int(s, 1, res->exit_code);
@@ -362,9 +373,32 @@ enum gm_status gm__sq_finish_run(struct gm_store *st, int64_t run_id,
   sqlite3_bind_double(s, 6, rec->meter_cpu_s);
   sqlite3_bind_int64(s, 7, (int64_t)rec->dropped_samples);
   bind_loss(s, 8, loss);
-  sqlite3_bind_int64(s, 12, run_id);
+  sqlite3_bind_int(s, 12, rec->total.partial);
+  gm__sq_bind_text(s, 13, rec->partial_why[0] ? rec->partial_why : NULL);
+  sqlite3_bind_int64(s, 14, run_id);
   if (sqlite3_step(s) != SQLITE_DONE)
     goto fail;
+  sqlite3_finalize(s);
+  s = NULL;
+  if (sqlite3_prepare_v2(gm__sq_db(st),
+                         "INSERT OR REPLACE INTO run_missing(run_id, idx, "
+                         "name, source, kind, in_total, reason) VALUES "
+                         "(?,?,?,?,?,?,?)",
+                         -1, &s, NULL) != SQLITE_OK)
+    goto fail;
+  for (size_t i = 0; i < rec->n_missing; i++) {
+    const struct gm_missing *x = &rec->missing[i];
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, run_id);
+    sqlite3_bind_int64(s, 2, (int64_t)i);
+    gm__sq_bind_text(s, 3, x->name);
+    gm__sq_bind_text(s, 4, x->source[0] ? x->source : NULL);
+    gm__sq_bind_text(s, 5, gm_kind_name(x->kind));
+    sqlite3_bind_int(s, 6, x->in_total);
+    gm__sq_bind_text(s, 7, x->reason);
+    if (sqlite3_step(s) != SQLITE_DONE)
+      goto fail;
+  }
   sqlite3_finalize(s);
   s = NULL;
   if (sqlite3_exec(gm__sq_db(st), "COMMIT", NULL, NULL, NULL) != SQLITE_OK)

@@ -151,6 +151,24 @@ static const char *const migrations[] = {
     "ALTER TABLE idle_baselines ADD COLUMN dimm_capacitance_f REAL;"
     "ALTER TABLE idle_baselines ADD COLUMN cpu_util_pct REAL;"
     "ALTER TABLE idle_baselines ADD COLUMN busy INTEGER NOT NULL DEFAULT 0;",
+    /* 5: what a run lacks and what its readings went through: components
+     * found but not measurable, a total marked partial (with why), and per
+     * component the glitches discarded, the plausible ceiling with its
+     * origin, and the times a counter stopped or a device was lost. */
+    "CREATE TABLE run_missing ("
+    "  run_id INTEGER NOT NULL REFERENCES runs(id),"
+    "  idx INTEGER NOT NULL,"
+    "  name TEXT NOT NULL, source TEXT, kind TEXT NOT NULL,"
+    "  in_total INTEGER NOT NULL, reason TEXT,"
+    "  PRIMARY KEY (run_id, idx));"
+    "ALTER TABLE runs ADD COLUMN total_partial INTEGER;"
+    "ALTER TABLE runs ADD COLUMN partial_why TEXT;"
+    "ALTER TABLE phases ADD COLUMN total_partial INTEGER;"
+    "ALTER TABLE components ADD COLUMN glitches INTEGER;"
+    "ALTER TABLE components ADD COLUMN max_power_w REAL;"
+    "ALTER TABLE components ADD COLUMN max_power_origin TEXT;"
+    "ALTER TABLE components ADD COLUMN counter_stopped_at_s REAL;"
+    "ALTER TABLE components ADD COLUMN lost_at_s REAL;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
