@@ -739,6 +739,27 @@ want(not [c for c in d["components"] if c["kind"] == "gpu"], "gpu components wit
              grep -q "modprobe nvidia" g4.out'
   gm g5 measure --no-db --quiet -- true
   expect_rc "g: measure without usable GPUs still exits 0" 0 g5
+  # A driver that fails is not "no GPU": the total says it is partial, the
+  # summary, the JSON and the stored run say what is missing and why.
+  gm g6 measure --db g.db --json p.json -- true
+  expect_rc "g: measure with the GPUs missing exits 0" 0 g6
+  check_json "g: the GPUs are missing, the total is partial and says why" p.json '
+g = [x for x in d["missing"] if x["name"] == "gpus"]
+want(len(g) == 1 and g[0]["kind"] == "gpu" and g[0]["source"] == "nvml" and g[0]["in_total"] is True, "missing %r" % d["missing"])
+want("Driver Not Loaded" in g[0]["reason"] and "--no-gpu" in g[0]["reason"], "reason %r" % g[0]["reason"])
+want(d["total_partial"] is True and "gpus missing" in d["total_partial_why"], "partial %r %r" % (d["total_partial"], d["total_partial_why"]))
+want(all(c["max_power_origin"] for c in d["components"]), "ceilings %r" % [c["max_power_origin"] for c in d["components"]])
+'
+  check "g: the summary marks the total PARTIAL and names what is missing" \
+    bash -c 'grep -Eq "^ gpus +gpu +nvml +MISSING: not measured" g6.err &&
+             grep -Eq "^ total +[a-z]+, PARTIAL " g6.err &&
+             grep -q "^ warning: the total is PARTIAL, a lower bound: gpus missing" g6.err'
+  check "g: the stored run is partial and lists the missing GPUs" \
+    test "$(sqlite3 g.db "SELECT r.total_partial, m.name, m.kind, m.in_total FROM runs r JOIN run_missing m ON m.run_id = r.id")" = "1|gpus|gpu|1"
+  gm g7 measure --no-db --no-gpu --json q.json -- true
+  check_json "g: --no-gpu declares no GPU: nothing missing, not partial" q.json '
+want(d["missing"] == [] and d["total_partial"] is False, "missing %r partial %r" % (d["missing"], d["total_partial"]))
+'
   unset GREENML_FAKE_NVML_INIT GREENML_FAKE_NVML_SCRIPT
 fi
 
