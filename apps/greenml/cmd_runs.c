@@ -141,6 +141,8 @@ int cmd_runs(int argc, char **argv) {
         gm_json_null(&j);
       gm_json_key(&j, "stored_until_s");
       gm_json_number(&j, r->stored_until_s);
+      gm_json_key(&j, "total_partial");
+      gm_json_bool(&j, r->partial);
       gm_json_end_object(&j);
     } else {
       char eb[32], nb[32], xb[16], cb[160];
@@ -169,6 +171,11 @@ int cmd_runs(int argc, char **argv) {
         printf("%7s%s; %s, %lld lost\n", "", r->incomplete_cause, until,
                (long long)(r->lost_samples > 0 ? r->lost_samples : 0));
       }
+      if (r->partial)
+        printf("%7spartial total, a lower bound: a component that belongs in "
+               "it was missing or lost (runs.partial_why and run_missing in "
+               "the database say which)\n",
+               "");
     }
   }
   gm_store_run_list_free(runs);
