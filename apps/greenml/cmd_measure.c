@@ -185,6 +185,9 @@ struct summary {
   double carbon_g, carbon_net_g;
   double intensity, pue;
   char carbon_source[256];
+  double process_cpu_s; /* user + system of greenml itself, every thread,
+                          from its start to the outputs (getrusage
+                          RUSAGE_SELF; the command is not in it) */
   double command_cpu_s; /* user + system of the command and its reaped
                            descendants (wait4) */
   int exit_code;
@@ -327,6 +330,10 @@ static void print_summary(FILE *f, const struct summary *s,
           " %12.3f s   meter CPU time (sampler + writer threads, %.3f %% of "
           "one core)\n",
           r->meter_cpu_s, dur_s > 0 ? 100.0 * r->meter_cpu_s / dur_s : 0.0);
+  fprintf(f,
+          " %12.3f s   greenml CPU time (the whole process, start-up included, "
+          "%.3f %% of one core)\n",
+          s->process_cpu_s, dur_s > 0 ? 100.0 * s->process_cpu_s / dur_s : 0.0);
   bool cores_header = false;
   for (size_t k = 0; k < r->n_metrics; k++) {
     const struct gm_metric_info *mi = &r->metrics[k].info;
@@ -597,6 +604,8 @@ static int write_json(struct gm_cli_file *out, const struct summary *s,
   gm_json_number(&j, s->pue);
   gm_json_key(&j, "sampler_cpu_s");
   gm_json_number(&j, r->meter_cpu_s);
+  gm_json_key(&j, "process_cpu_s");
+  gm_json_number(&j, s->process_cpu_s);
   gm_json_key(&j, "command_cpu_s");
   gm_json_number(&j, s->command_cpu_s);
   gm_json_key(&j, "missed_ticks");
@@ -1123,6 +1132,14 @@ int cmd_measure(int argc, char **argv) {
       lost = true;
     }
   }
+  /* the whole process: start-up, every thread, the store's last writes */
+  struct rusage self;
+  if (getrusage(RUSAGE_SELF, &self) == 0)
+    s.process_cpu_s =
+        (double)self.ru_utime.tv_sec + self.ru_utime.tv_usec / 1e6 +
+        (double)self.ru_stime.tv_sec + self.ru_stime.tv_usec / 1e6;
+  else
+    s.process_cpu_s = NAN;
   int json_err = 0, csv_err = 0;
   if (o.json_path)
     json_err = write_json(&json_out, &s, cmdline, &o, rc.st ? rc.run_id : 0);

@@ -141,6 +141,7 @@ static void drain(struct gm_mark_listener *l) {
 
 static void *reader_main(void *arg) {
   struct gm_mark_listener *l = arg;
+  pthread_setname_np(pthread_self(), "gm-marks"); /* seen in /proc */
   for (;;) {
     struct pollfd p[2] = {{l->fd, POLLIN, 0}, {l->wake[0], POLLIN, 0}};
     if (poll(p, 2, POLL_MS) < 0 && errno != EINTR)

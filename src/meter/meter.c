@@ -859,6 +859,7 @@ static struct timespec ts_of(int64_t ns) {
 
 static void *sampler_main(void *arg) {
   struct gm_meter *m = arg;
+  pthread_setname_np(pthread_self(), "gm-sampler"); /* seen in /proc */
   int64_t interval = m->cfg.interval_ns;
   int64_t next = m->t0_ns + interval;
   for (;;) {
@@ -887,6 +888,7 @@ static void *sampler_main(void *arg) {
 
 static void *writer_main(void *arg) {
   struct gm_meter *m = arg;
+  pthread_setname_np(pthread_self(), "gm-writer");
   double *buf = malloc((m->q_stride ? m->q_stride : 1) * sizeof(double));
   int64_t last_flush = gm__now_ns();
   for (;;) {

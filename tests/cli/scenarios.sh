@@ -281,7 +281,7 @@ gm a measure --no-db --json out.json --csv out.csv --tag model=lenet \
 if expect_rc "a: measure --json --csv --tag exits 0" 0 a; then
   check_json "a: JSON has the summary keys with the right types" out.json '
 for k in ("exit_code", "duration_s", "total_energy_j", "total_net_energy_j",
-          "carbon_g", "sampler_cpu_s", "components", "phases", "tags",
+          "carbon_g", "sampler_cpu_s", "process_cpu_s", "components", "phases", "tags",
           "metrics", "command", "carbon_intensity_g_per_kwh", "pue"):
     want(k in d, "no key %r" % k)
 want(d.get("exit_code") == 0, "exit_code %r" % d.get("exit_code"))
@@ -290,6 +290,10 @@ want(num(d.get("total_energy_j")) and d["total_energy_j"] >= 0, "total_energy_j"
 want(d.get("total_net_energy_j") is None, "total_net_energy_j not null without a baseline")
 want(num(d.get("carbon_g")), "carbon_g")
 want(num(d.get("sampler_cpu_s")) and d["sampler_cpu_s"] >= 0, "sampler_cpu_s")
+# the whole process holds the meter threads
+want(num(d.get("process_cpu_s")) and d["process_cpu_s"] >= 0 and
+     d["process_cpu_s"] >= d.get("sampler_cpu_s", 0), "process_cpu_s %r >= "
+     "sampler_cpu_s %r" % (d.get("process_cpu_s"), d.get("sampler_cpu_s")))
 want(d.get("phases") == [], "phases %r" % d.get("phases"))
 want(d.get("idle_baseline") == "none", "idle_baseline")
 want(d.get("run_id") is None, "run_id with --no-db")
