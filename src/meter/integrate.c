@@ -244,5 +244,8 @@ void gm__accum_finish(struct gm__accum *a) {
 double gm__accum_power_sd_w(const struct gm__accum *a) {
   if (a->n_intervals < 2)
     return 0.0;
-  return sqrt(a->m2 / (double)(a->n_intervals - 1));
+  double sd = sqrt(a->m2 / (double)(a->n_intervals - 1));
+  /* A constant power still spreads by a few ulps once it is turned into
+   * joules over nanosecond intervals and back: that is rounding, not noise. */
+  return sd <= 1e-12 * fabs(a->mean_w) ? 0.0 : sd;
 }

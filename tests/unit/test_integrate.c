@@ -191,6 +191,32 @@ static void interval_mean_models_use_p_dt(void **state) {
   assert_double_equal(gm__accum_power_sd_w(&a), sqrt(200.0), 1e-9);
 }
 
+/* A constant modelled power over uneven nanosecond intervals: P x dt / dt
+ * differs from P by an ulp now and then, which is rounding, not spread; the
+ * standard deviation (and the baseline noise built on it) is exactly 0. */
+static void constant_power_rounding_is_no_spread(void **state) {
+  (void)state;
+  struct gm_component_info ci = gauge();
+  ci.provenance = GM_PROV_MODELLED;
+  ci.power_interval_mean = true;
+  struct gm__accum a;
+  gm__accum_init(&a);
+  const double p = 8.827524670845348;
+  int64_t t = 0;
+  uint64_t seed = 1;
+  gm__accum_update(&a, &ci, &(struct gm__reading){.ok = true}, t);
+  for (int i = 0; i < 500; i++) {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    t += 1000000 + (int64_t)((seed >> 33) % 200000000);
+    gm__accum_update(
+        &a, &ci,
+        &(struct gm__reading){.ok = true, .has_power = true, .power_w = p}, t);
+  }
+  assert_true(a.m2 > 0); /* the rounding is there */
+  assert_true(gm__accum_power_sd_w(&a) == 0.0);
+  assert_double_equal(a.mean_w, p, 1e-12);
+}
+
 static void cross_check_agrees_and_disagrees(void **state) {
   (void)state;
   struct gm_component_info ci = gauge();
@@ -449,6 +475,7 @@ int main(void) {
       cmocka_unit_test(reload_to_random_value_is_a_reset_not_a_wrap),
       cmocka_unit_test(read_errors_lose_no_counter_energy),
       cmocka_unit_test(interval_mean_models_use_p_dt),
+      cmocka_unit_test(constant_power_rounding_is_no_spread),
       cmocka_unit_test(cross_check_agrees_and_disagrees),
       cmocka_unit_test(duplicate_timestamps_add_nothing),
       cmocka_unit_test(garbage_counter_values_are_glitches),
