@@ -138,8 +138,12 @@ struct gm_meter_config {
   double xcheck_threshold;    /* counter vs power disagreement; default 0.10 */
   int track_pid;              /* > 0: report this process tree's CPU time */
   bool no_gpu;                /* do not load NVML */
-  /* Called on the writer thread for each sample, then on_flush about once a
-   * second and at stop. Both optional. */
+  /* Called on the writer thread for each sample, in order, then on_flush
+   * about once a second and at stop. Both optional. The writer wakes about
+   * once a second (sooner when thousands of samples are queued) and at
+   * stop, and then hands over every sample queued: a sample reaches
+   * on_sample up to about a second after it was taken (gm_meter_live has
+   * the latest tick at once). */
   void (*on_sample)(void *ctx, const struct gm_sample *s);
   void (*on_flush)(void *ctx);
   void *callback_ctx;

@@ -24,9 +24,6 @@
 #define LINE_MAX_BYTES GM_MARK_LINE_MAX
 /* The most markers one buffer can hold: the shortest is "E 1\n". */
 #define BATCH_MAX (LINE_MAX_BYTES / 4)
-/* The reader also wakes this often to look at the stop flag, in case the
- * wake-up byte could not be written. */
-#define POLL_MS 100
 
 /* A marker parsed from a line, before the meter has it. */
 struct parsed {
@@ -41,7 +38,8 @@ struct gm_mark_listener {
   char dir[512];
   char path[520];
   int fd;      /* the FIFO, O_RDWR: never at end of file */
-  int wake[2]; /* written by stop */
+  int wake[2]; /* written and closed by stop: the reader never has to wake
+                 up on its own to look at the flag */
   pthread_t thread;
   bool started, stopped;
   atomic_bool stop;
@@ -139,12 +137,14 @@ static void drain(struct gm_mark_listener *l) {
   }
 }
 
+/* Sleeps until a marker arrives or stop hangs up the wake-up pipe: no
+ * timeout, so an unmarked run costs no wake-up at all. */
 static void *reader_main(void *arg) {
   struct gm_mark_listener *l = arg;
   pthread_setname_np(pthread_self(), "gm-marks"); /* seen in /proc */
   for (;;) {
     struct pollfd p[2] = {{l->fd, POLLIN, 0}, {l->wake[0], POLLIN, 0}};
-    if (poll(p, 2, POLL_MS) < 0 && errno != EINTR)
+    if (poll(p, 2, -1) < 0 && errno != EINTR)
       break;
     /* The flag is read before draining: whatever was written before stop
      * was called is in the pipe by then. */
@@ -260,12 +260,15 @@ enum gm_status gm_mark_listener_stop(struct gm_mark_listener *l) {
   if (!l->started || l->stopped)
     return GM_OK;
   atomic_store(&l->stop, true);
+  /* A byte in the empty pipe wakes the reader; so does closing the write
+   * end (its read end then polls as hung up) unless a child forked
+   * meanwhile holds a copy: either way the reader sees the flag. */
   ssize_t n;
   do {
     n = write(l->wake[1], "x", 1);
   } while (n < 0 && errno == EINTR);
-  /* Had the byte not gone through, the reader sees the flag within
-   * POLL_MS. */
+  close(l->wake[1]);
+  l->wake[1] = -1;
   pthread_join(l->thread, NULL);
   l->stopped = true;
   return GM_OK;

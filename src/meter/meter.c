@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,10 @@
 #define MAX_SOURCES 16
 #define HIST_CAP 512
 #define QUEUE_CAP 8192
+/* The writer wakes once a FLUSH_PERIOD_NS, or when the queue is this full,
+ * and hands over every sample queued: one wake-up a second, not one a
+ * sample (at 1 kHz the queue is half full after 4 s). */
+#define WAKE_WRITER_AT (QUEUE_CAP / 2)
 #define FLUSH_PERIOD_NS GM_NS_PER_S
 #define MIN_INTERVAL_NS (INT64_C(1000000))
 
@@ -95,8 +100,11 @@ struct gm_meter {
   bool phase_open;
 
   pthread_t sampler, writer;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
+  /* The sampler sleeps on it to each deadline; stop posts it. A semaphore
+   * wait is one futex call, where a condition variable's timed wait costs
+   * a second one per tick (its mutex is taken back as contended, and its
+   * unlock wakes nobody with a system call). */
+  sem_t wake;
   atomic_bool stop;
 
   pthread_mutex_t live_mu;
@@ -494,12 +502,11 @@ enum gm_status gm_meter_create(const struct gm_meter_config *cfg,
   m->cfg.dmidecode_file = NULL; /* only used during create */
   pthread_mutex_init(&m->mark_mu, NULL);
   pthread_mutex_init(&m->live_mu, NULL);
-  pthread_mutex_init(&m->mu, NULL);
   pthread_mutex_init(&m->q_mu, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&m->cv, &ca);
+  sem_init(&m->wake, 0, 0);
   pthread_cond_init(&m->q_cv, &ca);
   pthread_condattr_destroy(&ca);
   atomic_init(&m->stop, false);
@@ -557,9 +564,8 @@ void gm_meter_destroy(struct gm_meter *m) {
   free(m->q_data);
   pthread_mutex_destroy(&m->mark_mu);
   pthread_mutex_destroy(&m->live_mu);
-  pthread_mutex_destroy(&m->mu);
   pthread_mutex_destroy(&m->q_mu);
-  pthread_cond_destroy(&m->cv);
+  sem_destroy(&m->wake);
   pthread_cond_destroy(&m->q_cv);
   free(m);
 }
@@ -789,8 +795,8 @@ static void enqueue(struct gm_meter *m, int64_t t_rel_ns) {
     memcpy(d + 2 * m->nc, m->mvals, m->nm * sizeof(double));
     m->q_t[slot] = t_rel_ns;
     m->q_seq[slot] = m->seq;
-    m->q_len++;
-    pthread_cond_signal(&m->q_cv);
+    if (++m->q_len == WAKE_WRITER_AT)
+      pthread_cond_signal(&m->q_cv);
   }
   m->seq++;
   pthread_mutex_unlock(&m->q_mu);
@@ -857,20 +863,28 @@ static struct timespec ts_of(int64_t ns) {
   return ts;
 }
 
+/* Sleeps to deadline_ns on CLOCK_MONOTONIC, or until stop posts. */
+static void sleep_until(struct gm_meter *m, int64_t deadline_ns) {
+  struct timespec ts = ts_of(deadline_ns);
+  while (!atomic_load(&m->stop)) {
+    if (sem_clockwait(&m->wake, CLOCK_MONOTONIC, &ts) == 0 ||
+        errno == ETIMEDOUT)
+      return;
+    if (errno != EINTR) { /* cannot be waited on: sleep, the stop flag is
+                             seen at the deadline */
+      clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+      return;
+    }
+  }
+}
+
 static void *sampler_main(void *arg) {
   struct gm_meter *m = arg;
   pthread_setname_np(pthread_self(), "gm-sampler"); /* seen in /proc */
   int64_t interval = m->cfg.interval_ns;
   int64_t next = m->t0_ns + interval;
   for (;;) {
-    pthread_mutex_lock(&m->mu);
-    while (!atomic_load(&m->stop)) {
-      struct timespec ts = ts_of(next);
-      int rc = pthread_cond_timedwait(&m->cv, &m->mu, &ts);
-      if (rc == ETIMEDOUT)
-        break;
-    }
-    pthread_mutex_unlock(&m->mu);
+    sleep_until(m, next);
     if (atomic_load(&m->stop))
       break;
     int64_t now = gm__now_ns();
@@ -886,34 +900,27 @@ static void *sampler_main(void *arg) {
   return NULL;
 }
 
-static void *writer_main(void *arg) {
-  struct gm_meter *m = arg;
-  pthread_setname_np(pthread_self(), "gm-writer");
-  double *buf = malloc((m->q_stride ? m->q_stride : 1) * sizeof(double));
-  int64_t last_flush = gm__now_ns();
+/* Hands every queued sample to on_sample, oldest first; the lock is taken
+ * per sample, so that the sampler never waits for a callback. */
+static void deliver(struct gm_meter *m, double *buf) {
   for (;;) {
     pthread_mutex_lock(&m->q_mu);
-    while (m->q_len == 0 && !m->q_done) {
-      struct timespec ts = ts_of(last_flush + FLUSH_PERIOD_NS);
-      if (pthread_cond_timedwait(&m->q_cv, &m->q_mu, &ts) == ETIMEDOUT)
-        break;
+    if (m->q_len == 0) {
+      pthread_mutex_unlock(&m->q_mu);
+      return;
     }
-    bool have = m->q_len > 0;
-    bool done = m->q_done && !have;
     struct gm_sample s = {0};
-    if (have && buf) {
-      size_t slot = m->q_head;
+    size_t slot = m->q_head;
+    bool have = buf != NULL;
+    if (have) {
       memcpy(buf, m->q_data + slot * m->q_stride, m->q_stride * sizeof(double));
       s.seq = m->q_seq[slot];
       s.t_ns = m->q_t[slot];
-      m->q_head = (m->q_head + 1) % QUEUE_CAP;
-      m->q_len--;
-    } else if (have) {
-      m->q_head = (m->q_head + 1) % QUEUE_CAP;
-      m->q_len--;
+    } else {
       atomic_fetch_add(&m->dropped, 1);
-      have = false;
     }
+    m->q_head = (m->q_head + 1) % QUEUE_CAP;
+    m->q_len--;
     pthread_mutex_unlock(&m->q_mu);
     if (have) {
       s.n_components = m->nc;
@@ -923,6 +930,28 @@ static void *writer_main(void *arg) {
       s.metrics = buf + 2 * m->nc;
       m->cfg.on_sample(m->cfg.callback_ctx, &s);
     }
+  }
+}
+
+/* Sleeps until the next flush is due, the queue is half full or the meter
+ * stops; then delivers the queue and flushes when due (always at the
+ * stop). */
+static void *writer_main(void *arg) {
+  struct gm_meter *m = arg;
+  pthread_setname_np(pthread_self(), "gm-writer");
+  double *buf = malloc((m->q_stride ? m->q_stride : 1) * sizeof(double));
+  int64_t last_flush = gm__now_ns();
+  for (;;) {
+    struct timespec ts = ts_of(last_flush + FLUSH_PERIOD_NS);
+    pthread_mutex_lock(&m->q_mu);
+    while (!m->q_done && m->q_len < WAKE_WRITER_AT)
+      if (pthread_cond_timedwait(&m->q_cv, &m->q_mu, &ts) == ETIMEDOUT)
+        break;
+    /* q_done is set after the last sample was queued */
+    bool done = m->q_done;
+    pthread_mutex_unlock(&m->q_mu);
+    if (m->cfg.on_sample)
+      deliver(m, buf);
     int64_t now = gm__now_ns();
     if (done || now - last_flush >= FLUSH_PERIOD_NS) {
       if (m->cfg.on_flush)
@@ -978,10 +1007,8 @@ enum gm_status gm_meter_stop(struct gm_meter *m) {
     return GM_ERR_INVALID_ARG;
   if (m->state != STATE_RUNNING)
     return GM_OK;
-  pthread_mutex_lock(&m->mu);
   atomic_store(&m->stop, true);
-  pthread_cond_signal(&m->cv);
-  pthread_mutex_unlock(&m->mu);
+  sem_post(&m->wake);
   pthread_join(m->sampler, NULL);
   int64_t cpu0 = gm__thread_cpu_ns();
   m->t_end_ns = gm__now_ns();

@@ -244,12 +244,14 @@ static void missing_tree_and_missing_range(void **state) {
  * A thread plays a counter the way RAPL does: each step adds a fixed amount
  * of energy to energy_uj, modulo a small range so that it wraps every few
  * steps. It advances only after the meter has taken a sample since the last
- * step (the sample callback counts them), so the meter sees every wrap
- * whatever the machine's load, and the integrated energy must equal the
- * scripted one exactly (integer microjoules). */
+ * step (a tick that began after it, seen through gm_meter_live: samples
+ * reach the callbacks in batches), so the meter sees every wrap whatever
+ * the machine's load, and the integrated energy must equal the scripted one
+ * exactly (integer microjoules). */
 
 struct trace {
   const char *root;
+  struct gm_meter *m;
   unsigned long long pkg_range_uj, dram_range_uj;
   unsigned long long pkg_step_uj, dram_step_uj;
   unsigned long long pkg_uj, dram_uj; /* unwrapped totals written so far */
@@ -264,25 +266,36 @@ static void trace_write(struct trace *tr) {
             tr->dram_uj % tr->dram_range_uj);
 }
 
-static void wait_for_sample_after(struct trace *tr, unsigned long seen) {
-  while (atomic_load(&tr->samples) <= seen) {
-    struct timespec ts = {0, 200000};
-    nanosleep(&ts, NULL);
+/* The time of the meter's last complete tick. */
+static double last_tick_s(struct trace *tr) {
+  double t = 0;
+  gm_meter_live(tr->m, NULL, NULL, &t);
+  return t;
+}
+
+/* Returns once a tick that began after the call is complete: the first tick
+ * to complete after the call may have read the files before it, the one
+ * after that began after it. */
+static void wait_for_tick_after_now(struct trace *tr) {
+  for (int k = 0; k < 2; k++) {
+    double t0 = last_tick_s(tr);
+    while (last_tick_s(tr) <= t0) {
+      struct timespec ts = {0, 200000};
+      nanosleep(&ts, NULL);
+    }
   }
 }
 
 static void *trace_main(void *arg) {
   struct trace *tr = arg;
   for (int k = 0; k < tr->steps; k++) {
-    unsigned long seen = atomic_load(&tr->samples);
-    wait_for_sample_after(tr, seen);
+    wait_for_tick_after_now(tr);
     tr->pkg_uj += tr->pkg_step_uj;
     tr->dram_uj += tr->dram_step_uj;
     trace_write(tr);
   }
-  /* two more samples: the meter has read the final value */
-  unsigned long seen = atomic_load(&tr->samples);
-  wait_for_sample_after(tr, seen + 1);
+  /* the meter has read the final value */
+  wait_for_tick_after_now(tr);
   return NULL;
 }
 
@@ -323,11 +336,15 @@ static void meter_on_wrapping_trace(void **state) {
   assert_int_equal(gm_meter_component_count(m), 2);
   assert_int_equal(gm_meter_start(m), GM_OK);
   assert_int_equal(gm_meter_start(m), GM_ERR_STATE);
+  tr.m = m;
   pthread_t th;
   assert_int_equal(pthread_create(&th, NULL, trace_main, &tr), 0);
   pthread_join(th, NULL);
   assert_int_equal(gm_meter_stop(m), GM_OK);
   assert_int_equal(gm_meter_stop(m), GM_OK); /* idempotent */
+  /* every tick reached the callback by the stop: two or more per step */
+  assert_true(atomic_load(&tr.samples) + gm_meter_dropped_samples(m) >=
+              2 * (unsigned long)tr.steps);
 
   for (size_t i = 0; i < 2; i++) {
     const struct gm_component_info *ci = gm_meter_component(m, i);
