@@ -211,8 +211,7 @@ static void close_db(struct gm_store *st) {
     return;
   if (q->in_tx)
     gm__sq_commit(st);
-  sqlite3_finalize(q->ins_sample);
-  sqlite3_finalize(q->ins_metric);
+  gm__sq_finalize_inserts(st);
   sqlite3_close(q->db);
   free(q->path);
   free(q);
@@ -329,8 +328,10 @@ static enum gm_status open_db(struct gm_store *st, const char *path,
    * made again) and with query_only, so nothing can be written. It is not
    * SQLITE_OPEN_READONLY: such a reader of a WAL database leaves the -wal
    * and -shm files behind, where the last connection to close removes
-   * them; an unwritable file is still opened read-only by SQLite. */
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX |
+   * them; an unwritable file is still opened read-only by SQLite. A
+   * handle is used by one thread at a time (greenml/store.h), so the
+   * connection goes without SQLite's mutex, which cost time on every call. */
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
               (read_only ? 0 : SQLITE_OPEN_CREATE);
   if (sqlite3_open_v2(path, &q->db, flags, NULL) != SQLITE_OK) {
     gm__store_error(st, GM_ERR_DATABASE, "cannot open database '%s': %s", path,
@@ -355,17 +356,7 @@ static enum gm_status open_db(struct gm_store *st, const char *path,
   if ((rc = migrate(st, path)) != GM_OK)
     return rc;
   q->version = N_MIGRATIONS;
-  if (sqlite3_prepare_v2(q->db,
-                         "INSERT OR REPLACE INTO samples(run_id, seq, "
-                         "component_idx, t_s, energy_j, power_w) "
-                         "VALUES (?,?,?,?,?,?)",
-                         -1, &q->ins_sample, NULL) != SQLITE_OK ||
-      sqlite3_prepare_v2(q->db,
-                         "INSERT OR REPLACE INTO metric_samples(run_id, seq, "
-                         "metric_idx, value) VALUES (?,?,?,?)",
-                         -1, &q->ins_metric, NULL) != SQLITE_OK)
-    return gm__sq_fail(st, "cannot prepare statements");
-  return GM_OK;
+  return gm__sq_prepare_inserts(st);
 }
 
 const struct gm__store_ops gm__store_sqlite = {

@@ -20,11 +20,20 @@
  * migration: a database with another one is another program's. */
 #define GM__SQ_APPLICATION_ID 0x47724d4c
 
+/* The most rows one statement inserts into samples or metric_samples: a
+ * batch's rows go in statements of this many (runs.c), which costs about
+ * a third less than a statement a row. */
+#define GM__SQ_ROWS_MAX 32
+
 struct gm__sqlite {
   sqlite3 *db;
-  bool in_tx;                            /* a write transaction is open */
-  sqlite3_stmt *ins_sample, *ins_metric; /* NULL when read-only */
-  int version;                           /* schema version (user_version) */
+  bool in_tx; /* a write transaction is open */
+  /* [n] inserts n rows into samples, metric_samples; [1] and
+   * [GM__SQ_ROWS_MAX] are prepared when the store opens, the others when
+   * first needed; all NULL when read-only */
+  sqlite3_stmt *ins_samples[GM__SQ_ROWS_MAX + 1];
+  sqlite3_stmt *ins_metrics[GM__SQ_ROWS_MAX + 1];
+  int version;   /* schema version (user_version) */
   double wait_s; /* the busy timeout set on db: how long a statement waits
                     for another process's lock */
   char *path;    /* the file, for messages */
@@ -170,6 +179,10 @@ enum gm_status gm__sq_write_samples(struct gm_store *st, size_t n,
                                     double wait_s, bool *locked);
 /* Commits the open transaction (bench.c's rows), if any. */
 enum gm_status gm__sq_commit(struct gm_store *st);
+/* Prepares the sample inserts of a store opened read-write (at open);
+ * finalizes all of them. */
+enum gm_status gm__sq_prepare_inserts(struct gm_store *st);
+void gm__sq_finalize_inserts(struct gm_store *st);
 enum gm_status gm__sq_finish_run(struct gm_store *st, int64_t run_id,
                                  const struct gm_run_result *res,
                                  const struct gm_run_record *rec,
