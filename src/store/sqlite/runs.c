@@ -178,9 +178,7 @@ static sqlite3_stmt *insert_rows(struct gm_store *st, bool metrics, size_t n) {
 }
 
 enum gm_status gm__sq_prepare_inserts(struct gm_store *st) {
-  if (!insert_rows(st, false, 1) || !insert_rows(st, true, 1) ||
-      !insert_rows(st, false, GM__SQ_ROWS_MAX) ||
-      !insert_rows(st, true, GM__SQ_ROWS_MAX))
+  if (!insert_rows(st, false, 1) || !insert_rows(st, true, 1))
     return gm__sq_fail(st, "cannot prepare statements");
   return GM_OK;
 }

@@ -28,9 +28,9 @@
 struct gm__sqlite {
   sqlite3 *db;
   bool in_tx; /* a write transaction is open */
-  /* [n] inserts n rows into samples, metric_samples; [1] and
-   * [GM__SQ_ROWS_MAX] are prepared when the store opens, the others when
-   * first needed; all NULL when read-only */
+  /* [n] inserts n rows into samples, metric_samples; [1] is prepared when
+   * the store opens, the others when first needed; all NULL when
+   * read-only */
   sqlite3_stmt *ins_samples[GM__SQ_ROWS_MAX + 1];
   sqlite3_stmt *ins_metrics[GM__SQ_ROWS_MAX + 1];
   int version;   /* schema version (user_version) */
