@@ -906,6 +906,9 @@ static void deliver(struct gm_meter *m, double *buf) {
   for (;;) {
     pthread_mutex_lock(&m->q_mu);
     if (m->q_len == 0) {
+      /* empty: the next samples go to the slots just used, still in the
+       * cache, not on around the ring (a cold line or two a tick) */
+      m->q_head = 0;
       pthread_mutex_unlock(&m->q_mu);
       return;
     }
