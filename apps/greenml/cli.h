@@ -44,6 +44,7 @@ bool gm_cli_parse_duration(const char *s, int64_t *out_ns);
 
 #include "greenml/data.h"
 #include "greenml/meter.h"
+#include "greenml/session.h"
 #include "greenml/store.h"
 
 /* Flags shared by every command that measures (measure, idle, monitor,
@@ -227,22 +228,8 @@ void gm_cli_fmt_energy(char *buf, size_t size, double j);
 void gm_cli_fmt_provenance(char *buf, size_t size,
                            const struct gm_component_info *ci);
 
-struct gm_json;
-/* Writes the keys describing a component (name, kind, domain, source,
- * provenance, signal, detail, in_total) into the open JSON object. */
-/* The components found but not measurable, as a JSON array of objects
- * (name, kind, source, in_total, reason). */
-void gm_cli_json_missing(struct gm_json *j, const struct gm_missing *x,
-                         size_t n);
-/* The k-th warning about a measured component (counter against power,
- * glitches, a stopped counter, a lost device, read errors, resets) into buf;
- * false when there are no more. One sentence, no prefix. */
-bool gm_cli_component_warning(const struct gm_run_component *c, size_t k,
-                              char *buf, size_t size);
-void gm_cli_json_component(struct gm_json *j,
-                           const struct gm_component_info *c);
-/* Writes name, unit and source of a metric into the open JSON object. */
-void gm_cli_json_metric(struct gm_json *j, const struct gm_metric_info *mi);
+/* The JSON pieces of components, missing components and metrics, and a
+ * component's warnings: <greenml/session.h>. */
 
 /* Prints the table of probes (greenml sources). */
 void gm_cli_print_probes(FILE *f, const struct gm_meter *m);

@@ -120,18 +120,15 @@ static bool add_tag(struct measure_opts *o, const char *kv) {
 /* ---- the run context shared with the writer thread ---------------------- */
 
 struct run_ctx {
-  struct gm_store *st;
-  int64_t run_id;
   FILE *csv;
   bool csv_failed;
 };
 
-/* The store keeps the samples it cannot write yet (another process's lock,
- * a full disk) and counts those it loses; gm_store_finish_run tells. */
+/* The session hands each sample to the store first (it keeps those it
+ * cannot write yet and counts those it loses: gm_store_finish_run tells),
+ * then here, for the CSV. */
 static void on_sample(void *arg, const struct gm_sample *s) {
   struct run_ctx *rc = arg;
-  if (rc->st)
-    gm_store_add_sample(rc->st, rc->run_id, s);
   if (rc->csv && !rc->csv_failed) {
     fprintf(rc->csv, "%.6f", (double)s->t_ns / 1e9);
     for (size_t c = 0; c < s->n_components; c++) {
@@ -153,8 +150,6 @@ static void on_sample(void *arg, const struct gm_sample *s) {
 
 static void on_flush(void *arg) {
   struct run_ctx *rc = arg;
-  if (rc->st)
-    gm_store_commit(rc->st);
   if (rc->csv && fflush(rc->csv) != 0)
     rc->csv_failed = true;
 }
@@ -390,7 +385,7 @@ static void print_summary(FILE *f, const struct summary *s,
               ci->detail);
     char w[512];
     for (size_t k = 0;
-         gm_cli_component_warning(&r->components[i], k, w, sizeof(w)); k++)
+         gm_run_component_warning(&r->components[i], k, w, sizeof(w)); k++)
       fprintf(f, " warning: %s\n", w);
   }
   for (size_t i = 0; i < r->n_missing; i++)
@@ -427,269 +422,19 @@ static void print_summary(FILE *f, const struct summary *s,
 
 /* "net_noise_j", "net_below_noise" (within the noise or below it) and
  * "net_negative" (below zero beyond the noise); null without a net. */
-static void json_net_check(struct gm_json *j, double noise_j,
-                           enum gm_net_check k) {
-  gm_json_key(j, "net_noise_j");
-  gm_json_number(j, noise_j);
-  gm_json_key(j, "net_below_noise");
-  if (k == GM_NET_UNKNOWN)
-    gm_json_null(j);
-  else
-    gm_json_bool(j, k != GM_NET_ABOVE_NOISE);
-  gm_json_key(j, "net_negative");
-  if (k == GM_NET_UNKNOWN)
-    gm_json_null(j);
-  else
-    gm_json_bool(j, k == GM_NET_NEGATIVE);
-}
-
-static void json_components(struct gm_json *j, const struct gm_run_record *r) {
-  gm_json_begin_array(j);
-  for (size_t i = 0; i < r->n_components; i++) {
-    const struct gm_run_component *c = &r->components[i];
-    const struct gm_component_stats *cs = &c->stats;
-    gm_json_begin_object(j);
-    gm_cli_json_component(j, &c->info);
-    gm_json_key(j, "energy_j");
-    gm_json_number(j, cs->energy_j);
-    gm_json_key(j, "net_energy_j");
-    gm_json_number(j, c->net_energy_j);
-    gm_json_key(j, "avg_power_w");
-    gm_json_number(j, cs->avg_power_w);
-    gm_json_key(j, "peak_power_w");
-    gm_json_number(j, cs->peak_power_w);
-    gm_json_key(j, "power_sd_w");
-    gm_json_number(j, cs->power_sd_w);
-    gm_json_key(j, "idle_power_w");
-    gm_json_number(j, c->idle_w);
-    gm_json_key(j, "idle_sd_w");
-    gm_json_number(j, c->idle_sd_w);
-    json_net_check(j, c->net_noise_j, c->net_check);
-    gm_json_key(j, "net_reason");
-    if (c->net_reason[0])
-      gm_json_string(j, c->net_reason);
-    else
-      gm_json_null(j);
-    gm_json_key(j, "power_integral_j");
-    gm_json_number(j, cs->power_energy_j >= 0 ? cs->power_energy_j : NAN);
-    gm_json_key(j, "counter_vs_power_rel");
-    gm_json_number(j, cs->xcheck_rel >= 0 ? cs->xcheck_rel : NAN);
-    gm_json_key(j, "counter_vs_power_disagree");
-    gm_json_bool(j, cs->xcheck_failed);
-    gm_json_key(j, "wraps");
-    gm_json_int(j, (int64_t)cs->wraps);
-    gm_json_key(j, "resets");
-    gm_json_int(j, (int64_t)cs->resets);
-    gm_json_key(j, "read_errors");
-    gm_json_int(j, (int64_t)cs->read_errors);
-    gm_json_key(j, "glitches");
-    gm_json_int(j, (int64_t)cs->glitches);
-    gm_json_key(j, "counter_stopped_at_s");
-    gm_json_number(j, cs->counter_stopped ? cs->counter_stopped_at_s : NAN);
-    gm_json_key(j, "lost_at_s");
-    gm_json_number(j, cs->lost ? cs->lost_at_s : NAN);
-    gm_json_key(j, "warnings");
-    gm_json_begin_array(j);
-    char w[512];
-    for (size_t k = 0; gm_cli_component_warning(c, k, w, sizeof(w)); k++)
-      gm_json_string(j, w);
-    gm_json_end_array(j);
-    gm_json_end_object(j);
-  }
-  gm_json_end_array(j);
-}
-
-static void json_phases(struct gm_json *j, const struct gm_run_record *r) {
-  gm_json_begin_array(j);
-  for (size_t p = 0; p < r->n_phases; p++) {
-    const struct gm_run_phase *ph = &r->phases[p];
-    gm_json_begin_object(j);
-    gm_json_key(j, "name");
-    gm_json_string(j, ph->name);
-    gm_json_key(j, "start_s");
-    gm_json_number(j, ph->start_s);
-    gm_json_key(j, "duration_s");
-    gm_json_number(j, ph->duration_s);
-    gm_json_key(j, "ended_by_exit");
-    gm_json_bool(j, ph->ended_by_stop);
-    gm_json_key(j, "components");
-    gm_json_begin_array(j);
-    for (size_t c = 0; c < r->n_components; c++) {
-      gm_json_begin_object(j);
-      gm_json_key(j, "name");
-      gm_json_string(j, r->components[c].info.name);
-      gm_json_key(j, "energy_j");
-      gm_json_number(j, ph->energy_j[c]);
-      gm_json_key(j, "net_energy_j");
-      gm_json_number(j, ph->net_energy_j[c]);
-      gm_json_end_object(j);
-    }
-    gm_json_end_array(j);
-    gm_json_key(j, "energy_j");
-    gm_json_number(j, ph->total.gross_j);
-    gm_json_key(j, "net_energy_j");
-    gm_json_number(j, ph->total.net_j);
-    json_net_check(j, ph->total.net_noise_j, ph->total.net_check);
-    gm_json_key(j, "provenance");
-    gm_json_string(j, ph->total.provenance);
-    gm_json_end_object(j);
-  }
-  gm_json_end_array(j);
-}
-
-/* Writes the summary into out and commits it: 0 or an errno value. */
-static int write_json(struct gm_cli_file *out, const struct summary *s,
-                      const char *cmdline, const struct measure_opts *o,
-                      int64_t run_id) {
-  const struct gm_run_record *r = s->rec;
-  struct gm_json j;
-  gm_json_init(&j);
-  gm_json_begin_object(&j);
-  gm_json_key(&j, "greenml_version");
-  gm_json_string(&j, GM_VERSION_STRING);
-  gm_json_key(&j, "command");
-  gm_json_string(&j, cmdline);
-  gm_json_key(&j, "run_id");
-  if (run_id > 0)
-    gm_json_int(&j, run_id);
-  else
-    gm_json_null(&j);
-  gm_json_key(&j, "exit_code");
-  gm_json_int(&j, s->exit_code);
-  gm_json_key(&j, "duration_s");
-  gm_json_number(&j, r->duration_s);
-  gm_json_key(&j, "interval_s");
-  gm_json_number(&j, (double)o->mo.interval_ns / 1e9);
-  gm_json_key(&j, "total_energy_j");
-  gm_json_number(&j, r->total.gross_j);
-  gm_json_key(&j, "total_net_energy_j");
-  gm_json_number(&j, r->total.net_j);
-  gm_json_key(&j, "total_net_noise_j");
-  gm_json_number(&j, r->total.net_noise_j);
-  gm_json_key(&j, "total_net_below_noise");
-  if (r->total.net_check == GM_NET_UNKNOWN)
-    gm_json_null(&j);
-  else
-    gm_json_bool(&j, r->total.net_check != GM_NET_ABOVE_NOISE);
-  gm_json_key(&j, "total_net_negative");
-  if (r->total.net_check == GM_NET_UNKNOWN)
-    gm_json_null(&j);
-  else
-    gm_json_bool(&j, r->total.net_check == GM_NET_NEGATIVE);
-  gm_json_key(&j, "total_provenance");
-  gm_json_string(&j, r->total.provenance);
-  gm_json_key(&j, "total_partial");
-  gm_json_bool(&j, r->total.partial);
-  gm_json_key(&j, "total_partial_why");
-  if (r->partial_why[0])
-    gm_json_string(&j, r->partial_why);
-  else
-    gm_json_null(&j);
-  gm_json_key(&j, "missing");
-  gm_cli_json_missing(&j, r->missing, r->n_missing);
-  gm_json_key(&j, "idle_baseline_unmatched");
-  if (r->n_idle_unmatched)
-    gm_json_string(&j, r->idle_unmatched);
-  else
-    gm_json_null(&j);
-  gm_json_key(&j, "carbon_g");
-  gm_json_number(&j, s->carbon_g);
-  gm_json_key(&j, "carbon_net_g");
-  gm_json_number(&j, s->carbon_net_g);
-  gm_json_key(&j, "carbon_intensity_g_per_kwh");
-  gm_json_number(&j, s->intensity);
-  gm_json_key(&j, "carbon_source");
-  gm_json_string(&j, s->carbon_source);
-  gm_json_key(&j, "pue");
-  gm_json_number(&j, s->pue);
-  gm_json_key(&j, "sampler_cpu_s");
-  gm_json_number(&j, r->meter_cpu_s);
-  gm_json_key(&j, "process_cpu_s");
-  gm_json_number(&j, s->process_cpu_s);
-  gm_json_key(&j, "command_cpu_s");
-  gm_json_number(&j, s->command_cpu_s);
-  gm_json_key(&j, "missed_ticks");
-  gm_json_int(&j, (int64_t)r->missed_ticks);
-  gm_json_key(&j, "dropped_samples");
-  gm_json_int(&j, (int64_t)r->dropped_samples);
-  gm_json_key(&j, "store");
-  if (s->stored) {
-    gm_json_begin_object(&j);
-    gm_json_key(&j, "complete");
-    gm_json_bool(&j, s->store_complete);
-    gm_json_key(&j, "samples_stored");
-    gm_json_int(&j, (int64_t)s->stored->stored);
-    gm_json_key(&j, "samples_lost");
-    gm_json_int(&j, (int64_t)s->stored->lost);
-    gm_json_key(&j, "stored_until_s");
-    gm_json_number(&j, s->stored->stored_until_s);
-    gm_json_key(&j, "incomplete_cause");
-    if (s->stored->cause[0])
-      gm_json_string(&j, s->stored->cause);
-    else
-      gm_json_null(&j);
-    gm_json_end_object(&j);
-  } else {
-    gm_json_null(&j);
-  }
-  gm_json_key(&j, "idle_baseline");
-  gm_json_string(&j, s->have_idle ? "subtracted"
-                     : s->base    ? "not applicable"
-                                  : "none");
-  gm_json_key(&j, "idle_baseline_id");
-  if (s->base && s->base->id > 0)
-    gm_json_int(&j, s->base->id);
-  else
-    gm_json_null(&j);
-  gm_json_key(&j, "idle_baseline_cpu_util_pct");
-  gm_json_number(&j, s->base ? s->base->cpu_util_pct : NAN);
-  gm_json_key(&j, "idle_baseline_busy");
-  if (s->base)
-    gm_json_bool(&j, s->base->busy);
-  else
-    gm_json_null(&j);
-  gm_json_key(&j, "tags");
-  gm_json_raw(&j, o->n_tags ? o->tags_json : "{}");
-  gm_json_key(&j, "components");
-  json_components(&j, r);
-  gm_json_key(&j, "metrics");
-  gm_json_begin_array(&j);
-  for (size_t k = 0; k < r->n_metrics; k++) {
-    gm_json_begin_object(&j);
-    gm_cli_json_metric(&j, &r->metrics[k].info);
-    gm_json_key(&j, "provenance");
-    gm_json_string(&j, "measured");
-    gm_json_key(&j, "mean");
-    gm_json_number(&j, r->metrics[k].mean);
-    gm_json_key(&j, "max");
-    gm_json_number(&j, r->metrics[k].max);
-    gm_json_end_object(&j);
-  }
-  gm_json_end_array(&j);
-  gm_json_key(&j, "phases");
-  json_phases(&j, r);
-  gm_json_key(&j, "markers");
-  gm_json_begin_object(&j);
-  gm_json_key(&j, "bad_lines");
-  gm_json_int(&j, s->marker_bad_lines);
-  gm_json_key(&j, "rejected_before_start");
-  gm_json_int(&j, s->marker_rejected.before_start);
-  gm_json_key(&j, "rejected_out_of_order");
-  gm_json_int(&j, s->marker_rejected.out_of_order);
-  gm_json_key(&j, "rejected_in_future");
-  gm_json_int(&j, s->marker_rejected.in_future);
-  gm_json_end_object(&j);
-  gm_json_end_object(&j);
+/* Writes the session's document into out and commits it: 0 or an errno
+ * value. */
+static int write_json(struct gm_cli_file *out, struct gm_session *ses) {
+  const char *doc = gm_session_json(ses);
   int err = 0;
-  if (j.oom)
+  if (!doc)
     err = ENOMEM;
-  else if (fputs(j.buf, out->f) < 0 || fputc('\n', out->f) == EOF)
+  else if (fputs(doc, out->f) < 0 || fputc('\n', out->f) == EOF)
     err = errno ? errno : EIO;
   if (err)
     gm_cli_file_abort(out);
   else
     err = gm_cli_file_commit(out);
-  gm_json_release(&j);
   return err;
 }
 
@@ -875,24 +620,23 @@ static pid_t spawn_held(char **argv, const struct sigaction *xfsz, int *go_fd,
   return pid;
 }
 
-/* The idle baseline --idle asks for: measured now, loaded, or none (with
- * the note that says why). 0 or an exit code after printing. */
-static int idle_baseline(const struct measure_opts *o, struct gm_store *st,
-                         int64_t host_id, struct gm_idle_baseline **base,
-                         struct summary *s) {
-  if (o->idle_ns > 0)
-    return gm_cli_measure_idle("measure", &o->mo, o->idle_ns, o->force_busy, st,
-                               host_id, base);
-  if (strcmp(o->idle, "auto") == 0 && st) {
-    if (gm_store_load_idle(st, host_id, base) != GM_OK)
-      snprintf(s->idle_note, sizeof(s->idle_note),
-               "no idle baseline for this host, net energy not computed: "
-               "run 'greenml idle' once, or pass --idle 30s");
-  } else if (strcmp(o->idle, "auto") == 0) {
+/* The idle baseline --idle asks for: measured now (and stored), or the
+ * session's choice (the stored one, or none), with the note that says why
+ * there is none. 0 or an exit code after printing. */
+static int idle_baseline(const struct measure_opts *o, struct gm_session *ses,
+                         struct gm_idle_baseline **base, struct summary *s) {
+  if (o->idle_ns > 0) {
+    int ec = gm_cli_measure_idle("measure", &o->mo, o->idle_ns, o->force_busy,
+                                 gm_session_store(ses), gm_session_host_id(ses),
+                                 base);
+    if (!ec)
+      gm_session_set_baseline(ses, *base);
+    return ec;
+  }
+  if (strcmp(o->idle, "auto") == 0 && !gm_session_store(ses))
     snprintf(s->idle_note, sizeof(s->idle_note),
              "--no-db: no stored idle baseline; pass --idle 30s to measure "
              "one");
-  }
   return 0;
 }
 
@@ -950,14 +694,13 @@ int cmd_measure(int argc, char **argv) {
 
   char *cmdline = join_args(cmd);
   struct run_ctx rc = {0};
+  struct gm_store *st = NULL;
   struct gm_store_sample_tally tally;
-  struct gm_meter *m = NULL;
+  struct gm_session *ses = NULL;
   struct gm_idle_baseline *base = NULL;
-  struct gm_run_record *rec = NULL;
   struct gm_mark_listener *marks = NULL;
   int go_fd = -1, err_fd = -1;
   pid_t pid = -1;
-  int64_t host_id = 0;
   /* Written beside their names and renamed when complete (output.h). */
   struct gm_cli_file csv_out, json_out;
   memset(&csv_out, 0, sizeof(csv_out));
@@ -993,7 +736,7 @@ int cmd_measure(int argc, char **argv) {
       }
       o.db = dbpath;
     }
-    ec = gm_cli_open_store("measure", o.db, &rc.st);
+    ec = gm_cli_open_store("measure", o.db, &st);
     if (ec)
       goto out;
   }
@@ -1012,46 +755,36 @@ int cmd_measure(int argc, char **argv) {
     goto out;
   }
   child_pid = pid;
-  struct gm_meter_config cfg = gm_cli_meter_config(&o.mo);
-  cfg.track_pid = (int)pid;
-  if (rc.st || rc.csv) {
-    cfg.on_sample = on_sample;
-    cfg.on_flush = on_flush;
-    cfg.callback_ctx = &rc;
+  struct gm_session_config scfg = gm_session_config_default();
+  scfg.meter = gm_cli_meter_config(&o.mo);
+  scfg.meter.track_pid = (int)pid;
+  if (rc.csv) {
+    scfg.meter.on_sample = on_sample;
+    scfg.meter.on_flush = on_flush;
+    scfg.meter.callback_ctx = &rc;
   }
-  if (gm_meter_create(&cfg, &m) != GM_OK) {
-    gm_cli_error("measure", "cannot create the meter");
-    ec = GM_EXIT_SOFTWARE;
+  scfg.store = st;
+  scfg.idle =
+      strcmp(o.idle, "none") == 0 ? GM_SESSION_IDLE_NONE : GM_SESSION_IDLE_AUTO;
+  scfg.kind = "measure";
+  scfg.command = cmdline;
+  scfg.tags_json = o.n_tags ? o.tags_json : NULL;
+  scfg.carbon_g_per_kwh = s.intensity;
+  scfg.carbon_source = s.carbon_source;
+  scfg.pue = s.pue;
+  char serr[512];
+  enum gm_status srs = gm_session_open(&scfg, &ses, serr, sizeof(serr));
+  if (srs != GM_OK) {
+    gm_cli_error("measure", "%s", serr[0] ? serr : gm_status_str(srs));
+    ec = srs == GM_ERR_DATABASE ? GM_EXIT_IOERR : GM_EXIT_SOFTWARE;
     goto out;
   }
-  if (rc.st) {
-    ec = gm_cli_host("measure", rc.st, m, &host_id);
-    if (ec)
-      goto out;
-  }
-  ec = idle_baseline(&o, rc.st, host_id, &base, &s);
+  struct gm_meter *m = gm_session_meter(ses);
+  ec = idle_baseline(&o, ses, &base, &s);
   if (ec)
     goto out;
   if (rc.csv)
     csv_header(rc.csv, m);
-  if (rc.st) {
-    struct gm_run_meta meta = {.kind = "measure",
-                               .interval_s = (double)o.mo.interval_ns / 1e9,
-                               .command = cmdline,
-                               .tags_json = o.n_tags ? o.tags_json : NULL,
-                               .carbon_g_per_kwh = s.intensity,
-                               .carbon_source = s.carbon_source,
-                               .pue = s.pue,
-                               .idle_baseline_id = base ? base->id : 0};
-    if (gm_store_begin_run(rc.st, host_id, &meta, gm_meter_component_count(m),
-                           gm_meter_components(m), gm_meter_metric_count(m),
-                           gm_meter_metrics(m), &rc.run_id) != GM_OK) {
-      gm_cli_error("measure", "%s; '%s' was not run",
-                   gm_store_last_error(rc.st), cmd[0]);
-      ec = GM_EXIT_IOERR;
-      goto out;
-    }
-  }
 
   struct sigaction sa = {0};
   sa.sa_sigaction = forward_signal;
@@ -1060,12 +793,22 @@ int cmd_measure(int argc, char **argv) {
   for (size_t i = 0; i < N_FORWARDED; i++)
     sigaction(forwarded[i], &sa, NULL);
 
-  if (gm_meter_start(m) != GM_OK) {
-    gm_cli_error("measure", "cannot start the meter: %s",
-                 gm_meter_last_error(m));
-    ec = GM_EXIT_SOFTWARE;
+  srs = gm_session_start(ses);
+  if (srs != GM_OK) {
+    if (st && gm_session_run_id(ses) == 0) {
+      gm_cli_error("measure", "%s; '%s' was not run",
+                   gm_session_last_error(ses), cmd[0]);
+      ec = GM_EXIT_IOERR;
+    } else {
+      gm_cli_error("measure", "%s", gm_session_last_error(ses));
+      ec = GM_EXIT_SOFTWARE;
+    }
     goto out;
   }
+  if (st && !gm_session_baseline(ses) && strcmp(o.idle, "auto") == 0)
+    snprintf(s.idle_note, sizeof(s.idle_note),
+             "no idle baseline for this host, net energy not computed: "
+             "run 'greenml idle' once, or pass --idle 30s");
   if (marks && gm_mark_listener_start(marks, m) != GM_OK)
     gm_cli_error("measure", "%s; phase markers are ignored",
                  gm_mark_listener_last_error(marks));
@@ -1080,9 +823,10 @@ int cmd_measure(int argc, char **argv) {
   /* The markers the command wrote before it exited are applied while the
    * meter still runs: a stopped meter refuses them. */
   gm_mark_listener_stop(marks);
-  gm_meter_stop(m);
   s.marker_bad_lines = gm_mark_listener_bad_lines(marks);
   gm_mark_listener_rejected(marks, &s.marker_rejected);
+  if (marks)
+    gm_session_set_markers(ses, s.marker_bad_lines, &s.marker_rejected);
   if (WIFEXITED(status))
     s.exit_code = WEXITSTATUS(status);
   else if (WIFSIGNALED(status))
@@ -1097,37 +841,37 @@ int cmd_measure(int argc, char **argv) {
 
   s.command_cpu_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
                     (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-  if (gm_run_record_from_meter(m, base, &rec) != GM_OK) {
-    gm_cli_error("measure", "out of memory");
-    ec = GM_EXIT_SOFTWARE;
-    goto out;
-  }
-  s.rec = rec;
-  s.base = base;
-  s.mo = &o.mo;
-  for (size_t i = 0; i < rec->n_components; i++)
-    s.have_idle |= !isnan(rec->components[i].idle_w);
-  if (base)
-    note_missing_baseline(&s);
-  s.carbon_g = gm_carbon_grams(rec->total.gross_j, s.intensity, s.pue);
-  s.carbon_net_g = gm_carbon_grams(rec->total.net_j, s.intensity, s.pue);
   /* THE output rule (README, "Exit codes"): the command's status, unless an
    * output greenml was asked for (the database, its samples included, --json,
    * --csv) could not be written: then 74, the command's status still in the
    * outputs that were. A run whose samples are not all stored is recorded
-   * incomplete with the cause. The files and the database are complete
-   * before the summary is printed: a closed or broken stderr loses nothing
-   * else. */
+   * incomplete with the cause (gm_session_stop). The files and the database
+   * are complete before the summary is printed: a closed or broken stderr
+   * loses nothing else. */
+  srs = gm_session_stop(ses, s.exit_code);
+  const struct gm_run_record *rec = gm_session_record(ses);
+  if (!rec) {
+    gm_cli_error("measure", "%s", gm_session_last_error(ses));
+    ec = GM_EXIT_SOFTWARE;
+    goto out;
+  }
+  s.rec = rec;
+  s.base = gm_session_baseline(ses);
+  s.mo = &o.mo;
+  for (size_t i = 0; i < rec->n_components; i++)
+    s.have_idle |= !isnan(rec->components[i].idle_w);
+  if (s.base)
+    note_missing_baseline(&s);
+  s.carbon_g = gm_carbon_grams(rec->total.gross_j, s.intensity, s.pue);
+  s.carbon_net_g = gm_carbon_grams(rec->total.net_j, s.intensity, s.pue);
   bool lost = false, store_failed = false;
-  if (rc.st) {
-    struct gm_run_result res = {.exit_code = s.exit_code,
-                                .carbon_g = s.carbon_g};
-    store_failed = gm_store_finish_run(rc.st, rc.run_id, &res, rec) != GM_OK;
-    gm_store_sample_tally(rc.st, rc.run_id, &tally);
+  if (st) {
+    store_failed = srs != GM_OK;
+    gm_session_tally(ses, &tally);
     s.stored = &tally;
     s.store_complete = !store_failed;
     if (store_failed) {
-      gm_cli_error("measure", "%s (database '%s')", gm_store_last_error(rc.st),
+      gm_cli_error("measure", "%s (database '%s')", gm_session_last_error(ses),
                    o.db);
       lost = true;
     }
@@ -1140,9 +884,10 @@ int cmd_measure(int argc, char **argv) {
         (double)self.ru_stime.tv_sec + self.ru_stime.tv_usec / 1e6;
   else
     s.process_cpu_s = NAN;
+  gm_session_set_cpu(ses, s.command_cpu_s, s.process_cpu_s);
   int json_err = 0, csv_err = 0;
   if (o.json_path)
-    json_err = write_json(&json_out, &s, cmdline, &o, rc.st ? rc.run_id : 0);
+    json_err = write_json(&json_out, ses);
   if (rc.csv) {
     rc.csv = NULL; /* the writer thread has been joined */
     if (rc.csv_failed) {
@@ -1155,9 +900,9 @@ int cmd_measure(int argc, char **argv) {
   if (!exec_errno) {
     if (!o.quiet)
       print_summary(stderr, &s, cmdline);
-    if (rc.st && !o.quiet && !store_failed)
-      fprintf(stderr, " stored as run %lld in '%s'\n\n", (long long)rc.run_id,
-              o.db);
+    if (st && !o.quiet && !store_failed)
+      fprintf(stderr, " stored as run %lld in '%s'\n\n",
+              (long long)gm_session_run_id(ses), o.db);
   }
   if (json_err)
     gm_cli_error("measure", "cannot write --json '%s': %s", o.json_path,
@@ -1194,12 +939,11 @@ out:
   if (pid > 0)
     waitpid(pid, NULL, 0);
   gm_mark_listener_close(marks); /* before the meter it feeds */
-  gm_meter_destroy(m);
-  gm_store_close(rc.st);
+  gm_session_close(ses);
+  gm_store_close(st);
   gm_cli_file_abort(&csv_out); /* no-ops once committed */
   gm_cli_file_abort(&json_out);
   gm_idle_baseline_free(base);
-  gm_run_record_free(rec);
   free(cmdline);
   sigaction(SIGXFSZ, &old_xfsz, NULL);
   return ec;

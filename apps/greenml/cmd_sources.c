@@ -50,18 +50,18 @@ static void print_json(struct gm_meter *m) {
   gm_json_begin_array(&j);
   for (size_t i = 0; i < gm_meter_component_count(m); i++) {
     gm_json_begin_object(&j);
-    gm_cli_json_component(&j, gm_meter_component(m, i));
+    gm_json_component_info(&j, gm_meter_component(m, i));
     gm_json_end_object(&j);
   }
   gm_json_end_array(&j);
   gm_json_key(&j, "missing");
   size_t nm = gm_meter_missing_count(m);
-  gm_cli_json_missing(&j, nm ? gm_meter_missing(m, 0) : NULL, nm);
+  gm_json_missing(&j, nm ? gm_meter_missing(m, 0) : NULL, nm);
   gm_json_key(&j, "metrics");
   gm_json_begin_array(&j);
   for (size_t i = 0; i < gm_meter_metric_count(m); i++) {
     gm_json_begin_object(&j);
-    gm_cli_json_metric(&j, gm_meter_metric(m, i));
+    gm_json_metric_info(&j, gm_meter_metric(m, i));
     gm_json_end_object(&j);
   }
   gm_json_end_array(&j);
