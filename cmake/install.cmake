@@ -73,3 +73,48 @@ install(FILES ${CMAKE_SOURCE_DIR}/docs/man/greenml.1
 install(FILES ${CMAKE_SOURCE_DIR}/scripts/completion/greenml.bash
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
         RENAME greenml)
+
+# The Python package (python/greenml): into the site directory Debian's
+# interpreter searches for the prefix (/usr: lib/python3/dist-packages;
+# elsewhere, e.g. /usr/local: lib/python3.X/dist-packages), with _paths.py
+# giving the library directory relative to the package, so that the
+# installed package loads the installed libgreenml.so.0 wherever the tree is
+# moved. Override with -DGREENML_PYTHON_DIR=DIR (relative to the prefix).
+if(NOT DEFINED GREENML_PYTHON_DIR)
+  if(EXISTS /usr/bin/python3)
+    set(_gm_py /usr/bin/python3)
+  else()
+    find_program(_gm_py python3)
+  endif()
+  set(_gm_pyver "3")
+  if(_gm_py)
+    execute_process(COMMAND ${_gm_py} -c
+                    "import sys; print('%d.%d' % sys.version_info[:2])"
+                    OUTPUT_VARIABLE _gm_pyver OUTPUT_STRIP_TRAILING_WHITESPACE
+                    RESULT_VARIABLE _gm_pyrc)
+    if(NOT _gm_pyrc EQUAL 0)
+      set(_gm_pyver "3")
+    endif()
+  endif()
+  if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+    set(_gm_pydir lib/python3/dist-packages)
+  else()
+    set(_gm_pydir lib/python${_gm_pyver}/dist-packages)
+  endif()
+  set(GREENML_PYTHON_DIR ${_gm_pydir} CACHE STRING
+      "where make install puts the Python package, relative to the prefix")
+endif()
+file(RELATIVE_PATH GREENML_PY_TO_LIB
+     ${CMAKE_INSTALL_PREFIX}/${GREENML_PYTHON_DIR}/greenml
+     ${CMAKE_INSTALL_FULL_LIBDIR})
+file(WRITE ${CMAKE_BINARY_DIR}/python/_paths.py
+     "# Written by make install: where libgreenml.so.0 lies, relative to\n"
+     "# this package.\n"
+     "import os\n\n"
+     "LIBDIR = os.path.normpath(os.path.join(os.path.dirname(__file__), "
+     "\"${GREENML_PY_TO_LIB}\"))\n")
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/python/greenml
+        DESTINATION ${GREENML_PYTHON_DIR} FILES_MATCHING PATTERN "*.py"
+        PATTERN "__pycache__" EXCLUDE)
+install(FILES ${CMAKE_BINARY_DIR}/python/_paths.py
+        DESTINATION ${GREENML_PYTHON_DIR}/greenml)

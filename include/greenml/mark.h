@@ -23,6 +23,11 @@
  * most 86 bytes ("B", 19 digits, 63 bytes of name). */
 #define GM_MARK_LINE_MAX 4096
 
+/* Whether name is a phase name: 1..63 bytes, no control characters, not
+ * only spaces. Every way of beginning a phase checks it but
+ * gm_meter_phase_begin, which takes any non-empty name (truncated). */
+GM_API bool gm_phase_name_valid(const char *name);
+
 /* Begins the phase `name` (1..63 bytes, no control characters, not only
  * spaces), ending the
  * open one if any. GM_ERR_UNAVAILABLE when not running under `greenml

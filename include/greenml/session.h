@@ -71,6 +71,30 @@ GM_API enum gm_status gm_session_open(const struct gm_session_config *cfg,
                                       struct gm_session **out, char *err,
                                       size_t err_size);
 
+/* gm_session_open with the configuration as text, for bindings that would
+ * rather not mirror C structures (the Python package): n pairs of keys[i]
+ * = values[i], borrowed for the call. Keys (any other is refused with
+ * GM_ERR_INVALID_ARG naming it):
+ *   interval_ns       sampling period in ns (1 ms .. 60 s; default 100 ms)
+ *   db                store location ("" or absent: none)
+ *   idle              "auto" or "none"
+ *   kind, command     as gm_session_config
+ *   tags              a JSON object of string values
+ *   region            ISO 3166-1 alpha-2 code or WORLD (carbon table)
+ *   carbon_intensity  gCO2e/kWh, 0 .. 5000 (not with region)
+ *   pue               1.0 .. 5.0
+ *   cpu_tdp_w, dimm_capacitance_f   model parameters (> 0)
+ *   dmidecode         a saved `dmidecode -t memory` file
+ *   no_gpu            "1" or "0"
+ *   track_pid         a process whose tree's CPU time is reported
+ *   sysfs_root, procfs_root, devfs_root, nvml_lib   as gm_meter_config
+ * Without region or carbon_intensity the world average applies (as
+ * `greenml measure` does). */
+GM_API enum gm_status gm_session_open_kv(const char *const *keys,
+                                         const char *const *values, size_t n,
+                                         struct gm_session **out, char *err,
+                                         size_t err_size);
+
 /* Closes the session: stops the meter if it runs (the run is then not
  * finished in the store: it stays incomplete), closes the store it opened.
  * NULL is a no-op. */
@@ -102,7 +126,8 @@ GM_API const char *gm_session_idle_note(const struct gm_session *s);
 GM_API enum gm_status gm_session_start(struct gm_session *s);
 
 /* Thread-safe while running: gm_meter_phase_begin/end of the session's
- * meter (t_ns: CLOCK_MONOTONIC, 0 = now). */
+ * meter (t_ns: CLOCK_MONOTONIC, 0 = now), under its rules; a name that
+ * gm_phase_name_valid refuses is GM_ERR_INVALID_ARG. */
 GM_API enum gm_status gm_session_phase_begin(struct gm_session *s,
                                              const char *name, int64_t t_ns);
 GM_API enum gm_status gm_session_phase_end(struct gm_session *s, int64_t t_ns);

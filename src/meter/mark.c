@@ -11,7 +11,9 @@
 
 #include "base/util.h"
 
-static bool valid_name(const char *name) {
+bool gm_phase_name_valid(const char *name) {
+  if (!name)
+    return false;
   size_t n = strlen(name);
   if (n == 0 || n > GM_MARK_NAME_MAX)
     return false;
@@ -39,7 +41,7 @@ static enum gm_status send_line(const char *line) {
 }
 
 enum gm_status gm_phase_begin(const char *name) {
-  if (!name || !valid_name(name))
+  if (!name || !gm_phase_name_valid(name))
     return GM_ERR_INVALID_ARG;
   char line[128];
   gm__fmt(line, sizeof(line), "B %lld %s\n", (long long)gm__now_ns(), name);
@@ -66,7 +68,7 @@ enum gm_status gm_mark_parse(const char *line, int *begin, long long *t_ns,
   if (name_size)
     name[0] = '\0';
   if (*begin) {
-    if (*end != ' ' || !valid_name(end + 1))
+    if (*end != ' ' || !gm_phase_name_valid(end + 1))
       return GM_ERR_PARSE;
     gm__strlcpy(name, end + 1, name_size);
   } else if (*end != '\0') {

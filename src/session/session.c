@@ -313,13 +313,32 @@ enum gm_status gm_session_phase_begin(struct gm_session *s, const char *name,
                                       int64_t t_ns) {
   if (!s)
     return GM_ERR_INVALID_ARG;
-  return gm_meter_phase_begin(s->m, name, t_ns);
+  if (!gm_phase_name_valid(name)) {
+    set_error(s,
+              "a phase name is 1 to %d bytes without control characters, "
+              "not only spaces",
+              GM_MARK_NAME_MAX);
+    return GM_ERR_INVALID_ARG;
+  }
+  enum gm_status rc = gm_meter_phase_begin(s->m, name, t_ns);
+  if (rc == GM_ERR_STATE)
+    set_error(s, "the session is not running");
+  else if (rc == GM_ERR_INVALID_ARG)
+    set_error(s, "the phase's time is before the run, before the last "
+                 "boundary or in the future");
+  return rc;
 }
 
 enum gm_status gm_session_phase_end(struct gm_session *s, int64_t t_ns) {
   if (!s)
     return GM_ERR_INVALID_ARG;
-  return gm_meter_phase_end(s->m, t_ns);
+  enum gm_status rc = gm_meter_phase_end(s->m, t_ns);
+  if (rc == GM_ERR_STATE)
+    set_error(s, "the session is not running");
+  else if (rc == GM_ERR_INVALID_ARG)
+    set_error(s, "the phase's end is before the run, before the last "
+                 "boundary or in the future");
+  return rc;
 }
 
 enum gm_status gm_session_stop(struct gm_session *s, int exit_code) {

@@ -10,7 +10,8 @@
 # libgreenml.so.0 need none of oneDNN, OpenMP, GSL, libcurl, libarchive and
 # OpenSSL; builds tests/install/ with find_package(greenml); runs the
 # installed greenml; renders the man page; completes with the bash
-# completion; loads libgreenml.so.0 from Python's ctypes; installs again
+# completion; loads libgreenml.so.0 from Python's ctypes; runs the installed
+# Python package, which finds its own library; installs again
 # under DESTDIR. Prints TAP-style lines and a tally; exit 1 when a check
 # failed, 2 on bad usage.
 #
@@ -300,6 +301,32 @@ print(lib.gm_status_str(0).decode())' "$LIB/libgreenml.so.0" 2>&1)
 check "python3 ctypes loads libgreenml.so.0 and calls gm_status_str" \
   '[ "$got" = success ]' "$got"
 
+# ---- the Python package -----------------------------------------------------
+# pypkg ROOT: runs the installed package found under ROOT (no GREENML_LIB:
+# it must find its own library through _paths.py) on the fake machine;
+# prints the library it loaded and the run's duration and energy.
+pypkg() {
+  local init site
+  init=$(find "$1" -path '*/dist-packages/greenml/__init__.py' | head -1)
+  [ -n "$init" ] || { echo "no greenml/__init__.py under $1"; return; }
+  site=$(dirname "$(dirname "$init")")
+  env -u GREENML_LIB PYTHONPATH="$site" GREENML_SYSFS="$M/sys" \
+    GREENML_PROCFS="$M/proc" GREENML_DEVFS="$M/dev" \
+    GREENML_NVML_LIB=/nonexistent/libnvidia-ml.so.1 "$PY" -c '
+import os, time, greenml
+from greenml import _lib
+with greenml.Meter(db=False, interval="10ms") as m:
+    time.sleep(0.05)
+print(os.path.realpath(_lib.path), m.result.duration_s > 0.04,
+      m.result.total_energy_j > 0)' 2>&1
+}
+got=$(pypkg "$P")
+check "the installed Python package loads the installed libgreenml.so.0 and measures" \
+  '[ "$got" = "$(realpath "$LIB/libgreenml.so.0") True True" ]' "$got"
+check "the package is installed with its _paths.py and the PyTorch helpers" \
+  '[ -n "$(find "$P" -path "*/dist-packages/greenml/_paths.py")" ] &&
+   [ -n "$(find "$P" -path "*/dist-packages/greenml/pytorch.py")" ]'
+
 # ---- DESTDIR ----------------------------------------------------------------
 DESTDIR=$work/stage cmake --install "$BUILD" --prefix /opt/greenml \
   >destdir.log 2>&1
@@ -309,5 +336,9 @@ check "DESTDIR=D cmake --install --prefix /opt/greenml stages under D" \
    [ -n "$(find "$work/stage/opt/greenml" -name libgreenml.so.0)" ] &&
    ! grep "Installing: " destdir.log | grep -qv "Installing: $work/stage/"' \
   "$(tail -3 destdir.log)"
+staged=$(find "$work/stage/opt/greenml" -name libgreenml.so.0 | head -1)
+got=$(pypkg "$work/stage/opt/greenml")
+check "a staged (moved) tree's Python package loads its own libgreenml.so.0" \
+  '[ -n "$staged" ] && [ "$got" = "$(realpath "$staged") True True" ]' "$got"
 
 tap_done install_check
