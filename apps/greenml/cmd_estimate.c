@@ -6,6 +6,8 @@
  * error. This file parses and prints. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fnmatch.h>
+#include <limits.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -19,6 +21,8 @@
 
 static const char usage_text[] =
     "usage: greenml estimate --model M (--epochs N | --samples S)\n"
+    "       greenml estimate --from-run ID --total N [--phases GLOB]\n"
+    "                        [--profile K] [--db PATH] [--json] [options]\n"
     "                        [--batch-size B] [--epoch-samples N] [--db "
     "PATH]\n"
     "                        [--run ID] [--json] [options]\n"
@@ -47,12 +51,24 @@ static const char usage_text[] =
     "$XDG_DATA_HOME/greenml/greenml.db)\n"
     "  --run ID             use one bench (name or id); default: every bench\n"
     "                       on the host of the newest bench\n"
-    "  --json               the estimate as JSON on stdout\n" GM_CLI_COST_HELP;
+    "  --json               the estimate as JSON on stdout\n"
+    "\n"
+    "With --from-run, a measured run's whole length is predicted from its\n"
+    "first phases (CarbonTracker's prediction, with an interval): the phases\n"
+    "whose names match GLOB (default '*', e.g. 'epoch-*'), in order, the\n"
+    "first K of them (--profile, default 2, at least 2) taken as draws of one\n"
+    "phase, projected to N phases (--total) with a 95 %% prediction\n"
+    "interval. When the run has more matching phases than K, the same\n"
+    "projection for them is checked against what they measured: the\n"
+    "prediction's measured error.\n" GM_CLI_COST_HELP;
 
 #define LEVEL 0.95
 
 struct opts {
   const char *db, *bench, *model;
+  int64_t from_run;
+  const char *phases;
+  long profile, total;
   long epochs, epoch_samples, batch;
   double samples;
   bool json;
@@ -418,6 +434,226 @@ static int print_json(const struct opts *o, const struct gm_estimate *e,
   return ec;
 }
 
+/* ---- --from-run: a measured run projected from its first phases --------- */
+
+static void json_checked(struct gm_json *j, const char *key,
+                         const struct gm_estimate_value *v, double actual,
+                         double rel, bool inside) {
+  gm_json_key(j, key);
+  gm_json_begin_object(j);
+  gm_json_key(j, "predicted");
+  gm_json_number(j, v->value);
+  gm_json_key(j, "lo");
+  gm_json_number(j, v->lo);
+  gm_json_key(j, "hi");
+  gm_json_number(j, v->hi);
+  gm_json_key(j, "actual");
+  gm_json_number(j, actual);
+  gm_json_key(j, "error_rel");
+  gm_json_number(j, rel);
+  gm_json_key(j, "inside");
+  gm_json_bool(j, inside);
+  gm_json_end_object(j);
+}
+
+static int print_projection_json(const struct opts *o,
+                                 const struct gm_store_run *run,
+                                 const struct gm_phase_projection *p,
+                                 char **names, size_t n_names) {
+  struct gm_json j;
+  gm_json_init(&j);
+  gm_json_begin_object(&j);
+  gm_json_key(&j, "run_id");
+  gm_json_int(&j, run->id);
+  gm_json_key(&j, "command");
+  if (run->command)
+    gm_json_string(&j, run->command);
+  else
+    gm_json_null(&j);
+  gm_json_key(&j, "phases_glob");
+  gm_json_string(&j, o->phases);
+  gm_json_key(&j, "phases_matched");
+  gm_json_begin_array(&j);
+  for (size_t i = 0; i < n_names; i++)
+    gm_json_string(&j, names[i]);
+  gm_json_end_array(&j);
+  gm_json_key(&j, "profile");
+  gm_json_int(&j, (int64_t)p->n_profile);
+  gm_json_key(&j, "total");
+  gm_json_int(&j, (int64_t)p->n_total);
+  gm_json_key(&j, "level");
+  gm_json_number(&j, 1 - p->alpha);
+  gm_json_key(&j, "provenance");
+  gm_json_string(&j, run->provenance);
+  gm_json_key(&j, "cost_factors");
+  gm_cli_json_cost(&j, &o->cost);
+  json_value(&j, "energy_j", &p->energy_j, 1);
+  json_value(&j, "duration_s", &p->duration_s, 1);
+  json_costs(&j, &o->cost, &p->energy_j);
+  gm_json_key(&j, "check");
+  if (p->n_checked) {
+    gm_json_begin_object(&j);
+    gm_json_key(&j, "phases");
+    gm_json_int(&j, (int64_t)p->n_checked);
+    json_checked(&j, "energy_j", &p->checked_energy_j, p->actual_energy_j,
+                 p->energy_error_rel, p->energy_inside);
+    json_checked(&j, "duration_s", &p->checked_duration_s, p->actual_duration_s,
+                 p->duration_error_rel, p->duration_inside);
+    gm_json_end_object(&j);
+  } else {
+    gm_json_null(&j);
+  }
+  gm_json_end_object(&j);
+  int ec = 0;
+  if (j.oom)
+    ec = GM_EXIT_SOFTWARE;
+  else
+    printf("%s\n", j.buf);
+  gm_json_release(&j);
+  return ec;
+}
+
+static void print_projection_text(const struct opts *o,
+                                  const struct gm_store_run *run,
+                                  const struct gm_phase_projection *p,
+                                  char **names) {
+  char cost[512];
+  gm_cli_describe_cost(cost, sizeof(cost), &o->cost);
+  printf("estimate for run %lld (%s): %zu phases matching '%s', from the "
+         "first %zu (%s .. %s) of the %zu measured\n",
+         (long long)run->id, run->command ? run->command : "no command",
+         p->n_total, o->phases, p->n_profile, names[0], names[p->n_profile - 1],
+         p->n_measured);
+  printf("%s; the phases are taken as independent draws of one phase\n\n",
+         cost);
+  print_value("energy", &p->energy_j, fmt_energy);
+  printf(" = %.4g J/phase\n", p->energy_j.value / (double)p->n_total);
+  print_value("time", &p->duration_s, gm_cli_fmt_seconds);
+  putchar('\n');
+  print_value("carbon", &p->energy_j, fmt_carbon);
+  putchar('\n');
+  if (!isnan(cost_ctx->price_per_kwh)) {
+    print_value("cost", &p->energy_j, fmt_money);
+    putchar('\n');
+  } else {
+    printf("    %-7s n/a (no --price)\n", "cost");
+  }
+  printf("    energy %s (the run's total)\n", run->provenance);
+  if (!p->n_checked) {
+    printf("\ncheck: none (the run has no matching phase beyond the "
+           "profile)\n");
+    return;
+  }
+  char pe[32], ae[32], pd[32], ad[32];
+  gm_cli_fmt_energy(pe, sizeof(pe), p->checked_energy_j.value);
+  gm_cli_fmt_energy(ae, sizeof(ae), p->actual_energy_j);
+  gm_cli_fmt_seconds(pd, sizeof(pd), p->checked_duration_s.value);
+  gm_cli_fmt_seconds(ad, sizeof(ad), p->actual_duration_s);
+  printf("\ncheck on the %zu measured phases: predicted %s, measured %s: "
+         "error %+.1f %% (%s the interval); time predicted %s, measured %s: "
+         "error %+.1f %% (%s)\n",
+         p->n_checked, pe, ae, 100 * p->energy_error_rel,
+         p->energy_inside ? "inside" : "OUTSIDE", pd, ad,
+         100 * p->duration_error_rel,
+         p->duration_inside ? "inside" : "OUTSIDE");
+}
+
+static int estimate_from_run(const struct opts *o) {
+  char dbpath[1024];
+  const char *db = o->db;
+  if (!db) {
+    if (!gm_cli_default_db(dbpath, sizeof(dbpath))) {
+      gm_cli_error("estimate", "database path too long; pass --db PATH");
+      return GM_EXIT_USAGE;
+    }
+    db = dbpath;
+  }
+  struct gm_store *st = NULL;
+  int ec = gm_cli_open_store_readonly(
+      "estimate", db, "measure a run first ('greenml measure') or pass --db",
+      &st);
+  if (ec)
+    return ec;
+  struct gm_store_run_list *runs = NULL;
+  struct gm_store_run_phases *ph = NULL;
+  double *e = NULL, *d = NULL;
+  char **names = NULL;
+  const struct gm_store_run *run = NULL;
+  if (gm_store_list_runs(st, NULL, &runs) != GM_OK) {
+    gm_cli_error("estimate", "%s", gm_store_last_error(st));
+    ec = GM_EXIT_IOERR;
+    goto out;
+  }
+  for (size_t i = 0; i < runs->n; i++)
+    if (runs->runs[i].id == o->from_run)
+      run = &runs->runs[i];
+  if (!run) {
+    gm_cli_error("estimate",
+                 "no run %lld in '%s' ('greenml runs --db %s' lists them)",
+                 (long long)o->from_run, db, db);
+    ec = GM_EXIT_NOINPUT;
+    goto out;
+  }
+  if (gm_store_load_run_phases(st, o->from_run, &ph) != GM_OK) {
+    gm_cli_error("estimate", "%s", gm_store_last_error(st));
+    ec = GM_EXIT_IOERR;
+    goto out;
+  }
+  e = calloc(ph->n ? ph->n : 1, sizeof(double));
+  d = calloc(ph->n ? ph->n : 1, sizeof(double));
+  names = calloc(ph->n ? ph->n : 1, sizeof(char *));
+  if (!e || !d || !names) {
+    gm_cli_error("estimate", "out of memory");
+    ec = GM_EXIT_SOFTWARE;
+    goto out;
+  }
+  size_t n = 0;
+  for (size_t i = 0; i < ph->n; i++) {
+    if (fnmatch(o->phases, ph->phases[i].name, 0) != 0)
+      continue;
+    /* a phase cut by the end of the run is not a whole phase */
+    if (ph->phases[i].ended_by_stop && i + 1 == ph->n)
+      continue;
+    e[n] = ph->phases[i].energy_j;
+    d[n] = ph->phases[i].duration_s;
+    names[n] = ph->phases[i].name;
+    n++;
+  }
+  if (n < (size_t)o->profile) {
+    gm_cli_error("estimate",
+                 "run %lld has %zu whole phase%s matching '%s' (of %zu "
+                 "phases); --profile %ld needs at least %ld: mark more "
+                 "phases, or match others with --phases",
+                 (long long)o->from_run, n, n == 1 ? "" : "s", o->phases, ph->n,
+                 o->profile, o->profile);
+    ec = GM_EXIT_DATAERR;
+    goto out;
+  }
+  struct gm_phase_projection p;
+  enum gm_status rc = gm_analysis_project_phases(
+      e, d, n, (size_t)o->profile, (size_t)o->total, 1 - LEVEL, &p);
+  if (rc != GM_OK) {
+    gm_cli_error("estimate",
+                 "run %lld: a profile phase has no energy (an incomplete run, "
+                 "or one stored without its summary): %s",
+                 (long long)o->from_run, gm_status_str(rc));
+    ec = GM_EXIT_DATAERR;
+    goto out;
+  }
+  if (o->json)
+    ec = print_projection_json(o, run, &p, names, n);
+  else
+    print_projection_text(o, run, &p, names);
+out:
+  free(e);
+  free(d);
+  free(names);
+  gm_store_run_phases_free(ph);
+  gm_store_run_list_free(runs);
+  gm_store_close(st);
+  return ec;
+}
+
 /* ---- the command --------------------------------------------------------- */
 
 enum {
@@ -426,7 +662,11 @@ enum {
   O_SAMPLES,
   O_BATCH,
   O_EPOCH_SAMPLES,
-  O_JSON
+  O_JSON,
+  O_FROM_RUN,
+  O_PHASES,
+  O_PROFILE,
+  O_TOTAL
 };
 
 static int parse(int argc, char **argv, struct opts *o) {
@@ -439,6 +679,10 @@ static int parse(int argc, char **argv, struct opts *o) {
       {"batch-size", 1, 0, O_BATCH},
       {"epoch-samples", 1, 0, O_EPOCH_SAMPLES},
       {"json", 0, 0, O_JSON},
+      {"from-run", 1, 0, O_FROM_RUN},
+      {"phases", 1, 0, O_PHASES},
+      {"profile", 1, 0, O_PROFILE},
+      {"total", 1, 0, O_TOTAL},
       {"help", 0, 0, 'h'},
       GM_CLI_RESULTS_LONGOPTS,
       {0}};
@@ -488,6 +732,42 @@ static int parse(int argc, char **argv, struct opts *o) {
     case O_JSON:
       o->json = true;
       break;
+    case O_FROM_RUN:
+      if (!parse_long(optarg, 1, LONG_MAX, &v)) {
+        gm_cli_error("estimate",
+                     "--from-run '%s' is not a run id ('greenml "
+                     "runs' lists them)",
+                     optarg);
+        return GM_EXIT_USAGE;
+      }
+      o->from_run = v;
+      break;
+    case O_PHASES:
+      if (!*optarg) {
+        gm_cli_error("estimate", "--phases '' matches no phase; pass a "
+                                 "pattern such as 'epoch-*'");
+        return GM_EXIT_USAGE;
+      }
+      o->phases = optarg;
+      break;
+    case O_PROFILE:
+      if (!parse_long(optarg, 2, 1000000, &o->profile)) {
+        gm_cli_error("estimate",
+                     "--profile '%s' is not a number of phases from 2 (one "
+                     "phase has no spread, so no interval)",
+                     optarg);
+        return GM_EXIT_USAGE;
+      }
+      break;
+    case O_TOTAL:
+      if (!parse_long(optarg, 1, 100000000, &o->total)) {
+        gm_cli_error("estimate",
+                     "--total '%s' is not a number of phases "
+                     "from 1",
+                     optarg);
+        return GM_EXIT_USAGE;
+      }
+      break;
     case 'h':
       fputs(usage_text, stdout);
       return -1;
@@ -502,9 +782,39 @@ static int parse(int argc, char **argv, struct opts *o) {
     gm_cli_error("estimate", "unexpected argument '%s'", argv[optind]);
     return GM_EXIT_USAGE;
   }
+  if (o->from_run) {
+    if (o->model || o->epochs || o->samples > 0 || o->batch || o->bench) {
+      gm_cli_error("estimate", "--from-run predicts a measured run from its "
+                               "own phases: --model, --epochs, --samples, "
+                               "--batch-size and --run do not apply");
+      return GM_EXIT_USAGE;
+    }
+    if (!o->total) {
+      gm_cli_error("estimate", "--from-run needs --total N, the number of "
+                               "phases of the whole run (e.g. its epochs)");
+      return GM_EXIT_USAGE;
+    }
+    if (!o->phases)
+      o->phases = "*";
+    if (!o->profile)
+      o->profile = 2;
+    if (o->total < o->profile) {
+      gm_cli_error("estimate",
+                   "--total %ld is less than --profile %ld: the whole run "
+                   "has at least the profile's phases",
+                   o->total, o->profile);
+      return GM_EXIT_USAGE;
+    }
+    return gm_cli_cost_resolve("estimate", &ro.cost, &o->cost);
+  }
+  if (o->phases || o->profile || o->total) {
+    gm_cli_error("estimate", "--phases, --profile and --total go with "
+                             "--from-run ID");
+    return GM_EXIT_USAGE;
+  }
   if (!o->model) {
     gm_cli_error("estimate", "--model M is required ('greenml models' lists "
-                             "the zoo)");
+                             "the zoo), or --from-run ID");
     return GM_EXIT_USAGE;
   }
   bool known = false;
@@ -535,6 +845,8 @@ int cmd_estimate(int argc, char **argv) {
   if (ec)
     return ec < 0 ? 0 : ec;
   cost_ctx = &o.cost;
+  if (o.from_run)
+    return estimate_from_run(&o);
   char path[1024];
   struct gm_store *st = NULL;
   struct gm_analysis_table *t = NULL;

@@ -472,4 +472,39 @@ GM_API enum gm_status gm_estimate(const struct gm_analysis_table *t,
                                   struct gm_estimate *out);
 GM_API void gm_estimate_clear(struct gm_estimate *e);
 
+/* ---- a whole run projected from its first phases ----------------------
+ * CarbonTracker's prediction, with an interval and a check: a run of
+ * n_total similar phases (training epochs) predicted from its first
+ * n_profile measured ones, taken as independent draws of one phase's
+ * energy and duration. The total is the profile's sum plus (n_total -
+ * n_profile) x the profile's mean; its (1 - alpha) prediction interval is
+ * +/- t(n_profile - 1) x s x sqrt(m + m^2 / n_profile), m = n_total -
+ * n_profile (the spread of m new phases plus the error of the mean), s the
+ * profile's standard deviation. When more phases were measured than the
+ * profile, the same projection for the measured ones is checked against
+ * their measured sum: the prediction's measured error. */
+struct gm_phase_projection {
+  size_t n_profile, n_total, n_measured;
+  double alpha;
+  struct gm_estimate_value energy_j, duration_s;
+  /* the check: the first n_checked = min(n_measured, n_total) phases,
+   * predicted from the profile, against their measured sums; 0 and NAN
+   * when n_checked == n_profile (nothing to check) */
+  size_t n_checked;
+  struct gm_estimate_value checked_energy_j, checked_duration_s;
+  double actual_energy_j, actual_duration_s;
+  double energy_error_rel, duration_error_rel; /* (pred - actual) / actual */
+  bool energy_inside, duration_inside;         /* actual within the interval */
+};
+
+/* Projects n_total phases from the first n_profile of the n_measured
+ * phases given (energy_j[i] and duration_s[i], in order). GM_ERR_INVALID_ARG
+ * when n_profile < 2 (no spread: no interval), n_profile > n_measured,
+ * n_total < n_profile, alpha outside (0, 1), or a profile phase's energy
+ * or duration is not finite and >= 0. */
+GM_API enum gm_status
+gm_analysis_project_phases(const double *energy_j, const double *duration_s,
+                           size_t n_measured, size_t n_profile, size_t n_total,
+                           double alpha, struct gm_phase_projection *out);
+
 #endif

@@ -480,6 +480,32 @@ GM_API enum gm_status gm_store_load_series(struct gm_store *st, int64_t run_id,
                                            struct gm_store_series **out);
 GM_API void gm_store_series_free(struct gm_store_series *s);
 
+/* A measured run's phases as stored by gm_store_finish_run, in order:
+ * totals over the in-total components. */
+struct gm_store_run_phase {
+  int idx;
+  char name[64];
+  double start_s, duration_s;  /* since the run's start */
+  double energy_j;             /* NAN: not recorded */
+  double net_energy_j;         /* NAN: no baseline applied */
+  bool ended_by_stop, partial; /* still open at the end; the total lacks a
+                                  component (missing or lost) */
+};
+
+struct gm_store_run_phases {
+  int64_t run_id;
+  size_t n;
+  struct gm_store_run_phase *phases;
+};
+
+/* Run run_id's phases (none for a run that had none, or one never
+ * finished). GM_ERR_NOT_FOUND when there is no such run. *out is owned by
+ * the caller: gm_store_run_phases_free. */
+GM_API enum gm_status
+gm_store_load_run_phases(struct gm_store *st, int64_t run_id,
+                         struct gm_store_run_phases **out);
+GM_API void gm_store_run_phases_free(struct gm_store_run_phases *p);
+
 /* ---- study queries ----
  * What the study runner and `greenml bench` read back. Results are plain
  * arrays owned by the caller. */

@@ -200,3 +200,30 @@ void gm_store_series_free(struct gm_store_series *s) {
   free(s->metric);
   free(s);
 }
+
+/* ---- a measured run's phases -------------------------------------------- */
+
+enum gm_status gm_store_load_run_phases(struct gm_store *st, int64_t run_id,
+                                        struct gm_store_run_phases **out) {
+  if (!st || !out)
+    return GM_ERR_INVALID_ARG;
+  *out = NULL;
+  struct gm_store_run_phases *p = calloc(1, sizeof(*p));
+  if (!p)
+    return GM_ERR_NO_MEMORY;
+  p->run_id = run_id;
+  enum gm_status rc = st->ops->load_run_phases(st, run_id, p);
+  if (rc != GM_OK) {
+    gm_store_run_phases_free(p);
+    return rc;
+  }
+  *out = p;
+  return GM_OK;
+}
+
+void gm_store_run_phases_free(struct gm_store_run_phases *p) {
+  if (!p)
+    return;
+  free(p->phases);
+  free(p);
+}

@@ -166,6 +166,10 @@ struct gm__store_ops {
   /* Fills the zeroed *out; freed by gm_store_series_free, also on error. */
   enum gm_status (*load_series)(struct gm_store *st, int64_t run_id,
                                 bool columns_only, struct gm_store_series *out);
+  /* Fills the zeroed *out; freed by gm_store_run_phases_free, also on
+   * error. */
+  enum gm_status (*load_run_phases)(struct gm_store *st, int64_t run_id,
+                                    struct gm_store_run_phases *out);
   /* The study queries: each fills the zeroed outputs; the caller frees them
    * also on error. bench_summary's provenance lists the distinct labels of
    * the row's phases, comma-separated (bench.c reduces them). */

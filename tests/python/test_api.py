@@ -251,6 +251,47 @@ class Store(FakeMachine):
         self.assertEqual(m.result.idle_baseline, "none")
 
 
+class EstimateFromRun(FakeMachine):
+    def test_a_python_run_projected_from_its_first_epochs(self):
+        db = self.path("g.db")
+        with greenml.Meter(db=db, interval="10ms", label="epochs") as m:
+            for i, sec in enumerate((0.05, 0.07, 0.06, 0.08)):
+                with m.phase(f"epoch-{i + 1}"):
+                    time.sleep(sec)
+            with m.phase("inference"):
+                time.sleep(0.02)
+        r = m.result
+        epochs = [p for p in r.phases if p.name.startswith("epoch-")]
+        out = json.loads(self.cli("estimate", "--from-run", str(r.run_id),
+                                  "--db", db, "--phases", "epoch-*",
+                                  "--total", "10", "--json").stdout)
+        self.assertEqual(out["phases_matched"], [p.name for p in epochs])
+        mean2 = (epochs[0].energy_j + epochs[1].energy_j) / 2
+        self.assertAlmostEqual(out["energy_j"]["value"], 10 * mean2, delta=1e-9)
+        mean2_s = (epochs[0].duration_s + epochs[1].duration_s) / 2
+        self.assertAlmostEqual(out["duration_s"]["value"], 10 * mean2_s, delta=1e-9)
+        self.assertLess(out["energy_j"]["lo"], out["energy_j"]["value"])
+        self.assertGreater(out["energy_j"]["hi"], out["energy_j"]["value"])
+        # the check: the 4 measured epochs predicted from the first 2
+        chk = out["check"]
+        self.assertEqual(chk["phases"], 4)
+        actual = sum(p.energy_j for p in epochs)
+        self.assertAlmostEqual(chk["energy_j"]["actual"], actual, delta=1e-9)
+        self.assertAlmostEqual(chk["energy_j"]["predicted"], 4 * mean2, delta=1e-9)
+        self.assertAlmostEqual(chk["energy_j"]["error_rel"],
+                               (4 * mean2 - actual) / actual, delta=1e-12)
+        self.assertEqual(out["provenance"], "mixed")
+        text = self.cli("estimate", "--from-run", str(r.run_id), "--db", db,
+                        "--phases", "epoch-*", "--total", "10").stdout
+        self.assertIn("from the first 2 (epoch-1 .. epoch-2) of the 4 measured", text)
+        self.assertIn("check on the 4 measured phases", text)
+        # too few matching phases: exit 65, the count and the fix
+        p = self.cli("estimate", "--from-run", str(r.run_id), "--db", db,
+                     "--phases", "inference", "--total", "3", check=False)
+        self.assertEqual(p.returncode, 65)
+        self.assertIn("1 whole phase matching 'inference'", p.stderr)
+
+
 class Errors(FakeMachine):
     def test_a_refused_database_is_an_error_and_left_untouched(self):
         path = self.path("notes.txt")

@@ -856,6 +856,63 @@ static void estimates_say_what_is_missing(void **state) {
   db_close(&d);
 }
 
+/* A run projected from its first phases: the sum, the interval
+ * t(k-1) x s x sqrt(m + m^2/k) by hand (t(0.975, 1) = 12.706204736174698),
+ * the check against the phases measured beyond the profile, and the
+ * inputs refused. */
+static void projects_a_run_from_its_first_phases(void **state) {
+  (void)state;
+  const double e[] = {10, 12, 11, 13, NAN}, d[] = {1.0, 1.2, 1.1, 1.3, 1.0};
+  struct gm_phase_projection p;
+  assert_int_equal(gm_analysis_project_phases(e, d, 4, 2, 5, 0.05, &p), GM_OK);
+  const double t = 12.706204736174698, sd = sqrt(2.0);
+  assert_double_equal(p.energy_j.value, 55.0, 1e-12);
+  double half = t * sd * sqrt(3.0 + 9.0 / 2.0);
+  assert_double_equal(p.energy_j.hi, 55.0 + half, 1e-6);
+  /* never below what the profile measured */
+  assert_double_equal(p.energy_j.lo, 22.0, 1e-12);
+  assert_double_equal(p.duration_s.value, 2.2 + 3 * 1.1, 1e-12);
+  /* the check: 4 measured, predicted 44, measured 46 */
+  assert_int_equal(p.n_checked, 4);
+  assert_double_equal(p.checked_energy_j.value, 44.0, 1e-12);
+  assert_double_equal(p.checked_energy_j.hi, 44.0 + t * sd * 2.0, 1e-6);
+  assert_double_equal(p.actual_energy_j, 46.0, 1e-12);
+  assert_double_equal(p.energy_error_rel, -2.0 / 46.0, 1e-12);
+  assert_true(p.energy_inside);
+  assert_double_equal(p.actual_duration_s, 4.6, 1e-12);
+
+  /* a larger profile narrows the interval: k = 4, s = sd(10..13) */
+  assert_int_equal(gm_analysis_project_phases(e, d, 4, 4, 10, 0.05, &p), GM_OK);
+  double s4 = sqrt(5.0 / 3.0), t3 = 3.182446305284263;
+  assert_double_equal(p.energy_j.value, 115.0, 1e-12);
+  assert_double_equal(p.energy_j.hi - p.energy_j.value,
+                      t3 * s4 * sqrt(6.0 + 36.0 / 4.0), 1e-6);
+  assert_int_equal(p.n_checked, 0); /* nothing beyond the profile */
+  assert_true(isnan(p.energy_error_rel));
+  /* the whole run measured: no extrapolation, a zero-width interval */
+  assert_int_equal(gm_analysis_project_phases(e, d, 4, 4, 4, 0.05, &p), GM_OK);
+  assert_double_equal(p.energy_j.lo, 46.0, 1e-12);
+  assert_double_equal(p.energy_j.hi, 46.0, 1e-12);
+  /* a later phase without energy: projected, not checked */
+  assert_int_equal(gm_analysis_project_phases(e, d, 5, 2, 5, 0.05, &p), GM_OK);
+  assert_int_equal(p.n_checked, 0);
+
+  /* refused */
+  assert_int_equal(gm_analysis_project_phases(e, d, 4, 1, 5, 0.05, &p),
+                   GM_ERR_INVALID_ARG);
+  assert_int_equal(gm_analysis_project_phases(e, d, 4, 5, 5, 0.05, &p),
+                   GM_ERR_INVALID_ARG);
+  assert_int_equal(gm_analysis_project_phases(e, d, 4, 3, 2, 0.05, &p),
+                   GM_ERR_INVALID_ARG);
+  assert_int_equal(gm_analysis_project_phases(e, d, 4, 2, 5, 1.0, &p),
+                   GM_ERR_INVALID_ARG);
+  const double neg[] = {10, -1};
+  assert_int_equal(gm_analysis_project_phases(neg, d, 2, 2, 5, 0.05, &p),
+                   GM_ERR_INVALID_ARG);
+  assert_int_equal(gm_analysis_project_phases(e + 3, d, 2, 2, 5, 0.05, &p),
+                   GM_ERR_INVALID_ARG); /* NAN in the profile */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(loads_benches_phases_and_components),
@@ -870,6 +927,7 @@ int main(void) {
       cmocka_unit_test(an_outlier_model_is_the_worst_left_out),
       cmocka_unit_test(estimates_withhold_unsupported_intervals),
       cmocka_unit_test(estimates_say_what_is_missing),
+      cmocka_unit_test(projects_a_run_from_its_first_phases),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

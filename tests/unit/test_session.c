@@ -161,6 +161,8 @@ static void stored_run_with_phases(void **state) {
                       (double)t.stored, 0);
   gm__json_free(v);
   int64_t run_id = gm_session_run_id(s);
+  double e_phase0 = r->phases[0].total.gross_j;
+  double d_phase1 = r->phases[1].duration_s;
   gm_session_close(s);
 
   /* the store holds it, complete, with the command's status */
@@ -174,6 +176,20 @@ static void stored_run_with_phases(void **state) {
   assert_int_equal(l->runs[0].exit_code, 3);
   assert_string_equal(l->runs[0].command, "python: train.py");
   gm_store_run_list_free(l);
+  /* its phases read back as the record had them */
+  struct gm_store_run_phases *rp = NULL;
+  assert_int_equal(gm_store_load_run_phases(sto, run_id, &rp), GM_OK);
+  assert_int_equal(rp->n, 2);
+  assert_string_equal(rp->phases[0].name, "epoch-1");
+  assert_string_equal(rp->phases[1].name, "epoch-2");
+  assert_double_equal(rp->phases[0].energy_j, e_phase0, 1e-9);
+  assert_double_equal(rp->phases[1].duration_s, d_phase1, 1e-9);
+  assert_true(isnan(rp->phases[0].net_energy_j));
+  assert_false(rp->phases[1].ended_by_stop);
+  gm_store_run_phases_free(rp);
+  assert_int_equal(gm_store_load_run_phases(sto, run_id + 1, &rp),
+                   GM_ERR_NOT_FOUND);
+  assert_null(rp);
   gm_store_close(sto);
   free(db);
   fixture_free(f);

@@ -617,3 +617,69 @@ out:
   free(midx);
   return rc;
 }
+
+/* ---- a measured run's phases --------------------------------------------- */
+
+enum gm_status gm__sq_load_run_phases(struct gm_store *st, int64_t run_id,
+                                      struct gm_store_run_phases *out) {
+  if (!gm__sq_has_table(st, "runs"))
+    return gm__store_error(st, GM_ERR_NOT_FOUND, "no run %lld",
+                           (long long)run_id);
+  sqlite3 *db = gm__sq_db(st);
+  sqlite3_stmt *s = NULL;
+  enum gm_status rc = GM_OK;
+  bool began = begin_read(st);
+  if (sqlite3_prepare_v2(db, "SELECT 1 FROM runs WHERE id=?", -1, &s, NULL) !=
+      SQLITE_OK)
+    goto dberr;
+  sqlite3_bind_int64(s, 1, run_id);
+  int step = sqlite3_step(s);
+  if (step == SQLITE_DONE) {
+    rc =
+        gm__store_error(st, GM_ERR_NOT_FOUND, "no run %lld", (long long)run_id);
+    goto out;
+  }
+  if (step != SQLITE_ROW)
+    goto dberr;
+  sqlite3_finalize(s);
+  s = NULL;
+  /* phases.total_partial came with schema 5 */
+  bool partial = gm__sq(st)->version >= 5;
+  if (sqlite3_prepare_v2(db,
+                         partial ? "SELECT idx, name, start_s, duration_s, "
+                                   "energy_j, net_energy_j, ended_by_stop, "
+                                   "total_partial FROM phases WHERE run_id=? "
+                                   "ORDER BY idx"
+                                 : "SELECT idx, name, start_s, duration_s, "
+                                   "energy_j, net_energy_j, ended_by_stop, 0 "
+                                   "FROM phases WHERE run_id=? ORDER BY idx",
+                         -1, &s, NULL) != SQLITE_OK)
+    goto dberr;
+  sqlite3_bind_int64(s, 1, run_id);
+  size_t cap = 0;
+  while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    if (!grow((void **)&out->phases, out->n, &cap, sizeof(*out->phases))) {
+      rc = GM_ERR_NO_MEMORY;
+      goto out;
+    }
+    struct gm_store_run_phase *ph = &out->phases[out->n++];
+    memset(ph, 0, sizeof(*ph));
+    ph->idx = sqlite3_column_int(s, 0);
+    gm__sq_col_text(s, 1, ph->name, sizeof(ph->name));
+    ph->start_s = gm__sq_col_real(s, 2);
+    ph->duration_s = gm__sq_col_real(s, 3);
+    ph->energy_j = gm__sq_col_real(s, 4);
+    ph->net_energy_j = gm__sq_col_real(s, 5);
+    ph->ended_by_stop = sqlite3_column_int(s, 6) != 0;
+    ph->partial = sqlite3_column_int(s, 7) != 0;
+  }
+  if (step != SQLITE_DONE)
+    goto dberr;
+  goto out;
+dberr:
+  rc = gm__sq_fail(st, "cannot read the run's phases");
+out:
+  sqlite3_finalize(s);
+  end_read(st, began);
+  return rc;
+}

@@ -386,6 +386,7 @@ const struct gm__store_ops gm__store_sqlite = {
     .list_runs = gm__sq_list_runs,
     .load_benches = gm__sq_load_benches,
     .load_series = gm__sq_load_series,
+    .load_run_phases = gm__sq_load_run_phases,
     .bench_flags = gm__sq_bench_flags,
     .bench_work = gm__sq_bench_work,
     .bench_summary = gm__sq_bench_summary,

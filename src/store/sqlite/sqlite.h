@@ -219,6 +219,8 @@ enum gm_status gm__sq_bench_has_phase(struct gm_store *st, int64_t bench_id,
                                       bool *exists);
 
 /* query.c */
+enum gm_status gm__sq_load_run_phases(struct gm_store *st, int64_t run_id,
+                                      struct gm_store_run_phases *out);
 enum gm_status gm__sq_list_runs(struct gm_store *st, size_t limit,
                                 struct gm__store_run_rows *out);
 enum gm_status gm__sq_load_benches(struct gm_store *st,
