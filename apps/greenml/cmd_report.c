@@ -25,6 +25,7 @@
 static const char usage_text[] =
     "usage: greenml report [--db PATH] [--run NAME|ID] [--out FILE]\n"
     "                      [--figures DIR] [carbon and cost options]\n"
+    "       greenml report --from-run ID [--db PATH] [--out FILE] ...\n"
     "\n"
     "Writes one self-contained HTML page (it opens offline: inline SVG and\n"
     "CSS, no script) from the benches in the database: duration (Fig. 2),\n"
@@ -46,13 +47,19 @@ static const char usage_text[] =
     "                       plus -figures)\n"
     "  --gross              figures on gross energy (default: net when every\n"
     "                       phase has one, leaving out and counting those\n"
-    "                       whose net is not above 0)\n" GM_CLI_COST_HELP;
+    "                       whose net is not above 0)\n"
+    "  --from-run ID        report one measured run ('greenml runs' lists\n"
+    "                       them: greenml measure, the Python package):\n"
+    "                       power per component over time with its phases\n"
+    "                       shaded, utilisation, energy per component and\n"
+    "                       per phase, carbon and cost\n" GM_CLI_COST_HELP;
 
-enum { O_OUT = GM_OPT_FIRST_FREE, O_FIGURES, O_GROSS };
+enum { O_OUT = GM_OPT_FIRST_FREE, O_FIGURES, O_GROSS, O_FROM_RUN };
 
 struct report_opts {
   const char *db, *run, *out, *figures;
   bool gross;
+  int64_t from_run;
   struct gm_cli_cost cost;
 };
 
@@ -449,10 +456,13 @@ static void write_head(FILE *fp, const struct gm_report *d,
 static int parse(int argc, char **argv, struct report_opts *o) {
   struct gm_cli_results_opts ro;
   gm_cli_results_opts_init(&ro);
-  static const struct option longopts[] = {
-      {"out", 1, 0, O_OUT},     {"figures", 1, 0, O_FIGURES},
-      {"gross", 0, 0, O_GROSS}, GM_CLI_RESULTS_LONGOPTS,
-      {"help", 0, 0, 'h'},      {0}};
+  static const struct option longopts[] = {{"out", 1, 0, O_OUT},
+                                           {"figures", 1, 0, O_FIGURES},
+                                           {"gross", 0, 0, O_GROSS},
+                                           {"from-run", 1, 0, O_FROM_RUN},
+                                           GM_CLI_RESULTS_LONGOPTS,
+                                           {"help", 0, 0, 'h'},
+                                           {0}};
   int opt;
   optind = 1;
   while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
@@ -471,6 +481,20 @@ static int parse(int argc, char **argv, struct report_opts *o) {
     case O_GROSS:
       o->gross = true;
       break;
+    case O_FROM_RUN: {
+      char *end;
+      errno = 0;
+      long long v = strtoll(optarg, &end, 10);
+      if (errno || end == optarg || *end || v < 1) {
+        gm_cli_error("report",
+                     "--from-run '%s' is not a run id ('greenml runs' lists "
+                     "them)",
+                     optarg);
+        return GM_EXIT_USAGE;
+      }
+      o->from_run = v;
+      break;
+    }
     case 'h':
       fputs(usage_text, stdout);
       return -1;
@@ -489,6 +513,11 @@ static int parse(int argc, char **argv, struct report_opts *o) {
     gm_cli_error("report", "--out needs a file name");
     return GM_EXIT_USAGE;
   }
+  if (o->from_run && (o->run || o->gross)) {
+    gm_cli_error("report", "--from-run reports one measured run: --run (a "
+                           "bench) and --gross do not apply");
+    return GM_EXIT_USAGE;
+  }
   return gm_cli_cost_resolve("report", &ro.cost, &o->cost);
 }
 
@@ -497,8 +526,8 @@ static int parse(int argc, char **argv, struct report_opts *o) {
 static int open_db(const struct report_opts *o, struct gm_store **st) {
   char fix[1200];
   snprintf(fix, sizeof(fix),
-           "measure into it first (greenml bench --db %s) or pass --db PATH",
-           o->db);
+           "measure into it first (greenml %s --db %s) or pass --db PATH",
+           o->from_run ? "measure" : "bench", o->db);
   return gm_cli_open_store_readonly("report", o->db, fix, st);
 }
 
@@ -651,6 +680,278 @@ static int page_close(struct gm_cli_file *page, const char *out) {
   return 0;
 }
 
+/* ---- a measured run ------------------------------------------------------ */
+
+static void td_seconds(FILE *fp, double s) {
+  if (isfinite(s))
+    fprintf(fp, "<td class=\"num\">%.3f s</td>", s);
+  else
+    fputs("<td class=\"num\">n/a</td>", fp);
+}
+
+static void td_watts(FILE *fp, double w) {
+  if (isfinite(w))
+    fprintf(fp, "<td class=\"num\">%.*f W</td>", fabs(w) >= 100 ? 1 : 3, w);
+  else
+    fputs("<td class=\"num\">n/a</td>", fp);
+}
+
+static void td_carbon_of(FILE *fp, const struct report_opts *o, double j) {
+  if (isfinite(j))
+    td_carbon(fp, gm_cli_cost_carbon_g(&o->cost, j));
+  else
+    fputs("<td class=\"num\">n/a</td>", fp);
+}
+
+static void write_run_summary(FILE *fp, const struct gm_report_run *r,
+                              const struct report_opts *o) {
+  const struct gm_store_run *run = r->run;
+  fputs("<section id=\"run\"><h2>The run</h2>\n<table>", fp);
+  fprintf(fp, "<tr><th>Run</th><td class=\"num\">%lld</td></tr>",
+          (long long)run->id);
+  fputs("<tr><th>Command</th><td>", fp);
+  html(fp, run->command ? run->command : "(none recorded)");
+  fputs("</td></tr><tr><th>Started (UTC)</th><td>", fp);
+  html(fp, run->started_at);
+  fputs("</td></tr><tr><th>Recorded</th><td>", fp);
+  if (run->complete) {
+    fputs("complete: every sample stored", fp);
+  } else {
+    fputs("<span class=\"partial\">incomplete", fp);
+    if (run->incomplete_cause) {
+      fputs(": ", fp);
+      html(fp, run->incomplete_cause);
+    } else {
+      fputs(" (greenml did not finish it: killed, or still running)", fp);
+    }
+    fputs("; the figures and the totals cover the samples stored</span>", fp);
+  }
+  fputs("</td></tr><tr><th>Exit status</th>", fp);
+  if (run->has_exit_code)
+    fprintf(fp, "<td class=\"num\">%d</td>", run->exit_code);
+  else
+    fputs("<td class=\"num\">n/a</td>", fp);
+  fputs("</tr><tr><th>Duration</th>", fp);
+  td_seconds(fp, run->duration_s);
+  fputs("</tr><tr><th>Energy (gross)</th>", fp);
+  td_energy(fp, run->energy_j);
+  fputs("</tr><tr><th>Energy (net of idle)</th>", fp);
+  td_energy(fp, run->net_energy_j);
+  fputs("</tr><tr><th>Provenance of the total</th><td>", fp);
+  html(fp, run->provenance);
+  if (run->partial)
+    fputs(" <span class=\"partial\">PARTIAL: a component that belongs in "
+          "the total is missing (a lower bound)</span>",
+          fp);
+  fputs("</td></tr><tr><th>Carbon (gross)</th>", fp);
+  td_carbon_of(fp, o, run->energy_j);
+  fputs("</tr><tr><th>Cost (gross)</th><td class=\"num\">", fp);
+  if (isnan(o->cost.price_per_kwh)) {
+    fputs("n/a (no --price)", fp);
+  } else {
+    char m[64];
+    gm_cli_fmt_money(m, sizeof(m), &o->cost,
+                     gm_cli_cost_money(&o->cost, run->energy_j));
+    html(fp, m);
+  }
+  fputs("</td></tr></table>\n<p class=\"prov\">", fp);
+  char cost[512];
+  gm_cli_describe_cost(cost, sizeof(cost), &o->cost);
+  html(fp, cost);
+  fputs(".</p></section>\n", fp);
+}
+
+static void write_run_components(FILE *fp, const struct gm_report_run *r) {
+  fputs("<section id=\"components\"><h2>Components</h2>\n<p class=\"prov\">"
+        "From the stored time series: the last cumulative energy, the mean "
+        "power over the run and the highest power over one sampling "
+        "interval.</p>\n<table><tr><th>Component</th><th>Kind</th>"
+        "<th>Provenance</th><th>In the total</th><th>Energy</th><th>Mean "
+        "power</th><th>Peak power</th></tr>\n",
+        fp);
+  for (size_t i = 0; i < r->n_components; i++) {
+    const struct gm_report_run_component *c = &r->components[i];
+    fputs("<tr><td>", fp);
+    html(fp, c->name);
+    fputs("</td><td>", fp);
+    html(fp, c->kind);
+    fputs("</td><td>", fp);
+    html(fp, c->provenance);
+    fprintf(fp, "</td><td>%s</td>",
+            c->in_total ? "yes" : "no (inside another)");
+    td_energy(fp, c->energy_j);
+    td_watts(fp, c->avg_power_w);
+    td_watts(fp, c->peak_power_w);
+    fputs("</tr>\n", fp);
+  }
+  fputs("</table></section>\n", fp);
+}
+
+static void write_run_phases(FILE *fp, const struct gm_report_run *r,
+                             const struct report_opts *o) {
+  fputs("<section id=\"phases\"><h2>Phases</h2>\n", fp);
+  if (!r->phases || !r->phases->n) {
+    fputs("<p>The run has no phases (mark them with <code>greenml mark "
+          "NAME</code>, <code>gm_phase_begin()</code> or "
+          "<code>Meter.phase()</code> in Python).</p></section>\n",
+          fp);
+    return;
+  }
+  fputs("<p class=\"prov\">Each phase's energy is the in-total components' "
+        "cumulative energy interpolated at its two boundaries; its share is "
+        "of the run's gross energy.</p>\n<table><tr><th>Phase</th>"
+        "<th>Start</th><th>Duration</th><th>Energy</th><th>Net of idle</th>"
+        "<th>Mean power</th><th>Share</th><th>Carbon</th></tr>\n",
+        fp);
+  for (size_t i = 0; i < r->phases->n; i++) {
+    const struct gm_store_run_phase *ph = &r->phases->phases[i];
+    fputs("<tr><td>", fp);
+    html(fp, ph->name);
+    if (ph->ended_by_stop)
+      fputs(" <span class=\"prov\">(ended by the end of the run)</span>", fp);
+    if (ph->partial)
+      fputs(" <span class=\"partial\">PARTIAL</span>", fp);
+    fputs("</td>", fp);
+    td_seconds(fp, ph->start_s);
+    td_seconds(fp, ph->duration_s);
+    td_energy(fp, ph->energy_j);
+    td_energy(fp, ph->net_energy_j);
+    td_watts(fp, ph->duration_s > 0 ? ph->energy_j / ph->duration_s : NAN);
+    if (isfinite(ph->energy_j) && r->run->energy_j > 0)
+      fprintf(fp, "<td class=\"num\">%.1f %%</td>",
+              100 * ph->energy_j / r->run->energy_j);
+    else
+      fputs("<td class=\"num\">n/a</td>", fp);
+    td_carbon_of(fp, o, ph->energy_j);
+    fputs("</tr>\n", fp);
+  }
+  fputs("</table></section>\n", fp);
+}
+
+static void write_run_metrics(FILE *fp, const struct gm_report_run *r) {
+  const struct gm_store_series *s = r->series;
+  if (!s->n_metrics)
+    return;
+  fputs("<section id=\"metrics\"><h2>Utilisation and memory</h2>\n"
+        "<p class=\"prov\">Measured (procfs, NVML), over the samples stored."
+        "</p>\n<table><tr><th>Metric</th><th>Unit</th><th>Mean</th>"
+        "<th>Maximum</th></tr>\n",
+        fp);
+  for (size_t m = 0; m < s->n_metrics; m++) {
+    fputs("<tr><td>", fp);
+    html(fp, s->metrics[m].name);
+    fputs("</td><td>", fp);
+    html(fp, s->metrics[m].unit);
+    fputs("</td>", fp);
+    for (int k = 0; k < 2; k++) {
+      double v = k ? r->metric_max[m] : r->metric_mean[m];
+      if (isfinite(v))
+        fprintf(fp, "<td class=\"num\">%.4g</td>", v);
+      else
+        fputs("<td class=\"num\">n/a</td>", fp);
+    }
+    fputs("</tr>\n", fp);
+  }
+  fputs("</table></section>\n", fp);
+}
+
+static int report_run(const struct report_opts *o, const char *gnuplot) {
+  struct gm_store *st = NULL;
+  int ec = open_db(o, &st);
+  if (ec)
+    return ec;
+  struct gm_report_run *r = NULL;
+  char err[512];
+  enum gm_status rc = gm_report_run_load(st, o->from_run, &r, err, sizeof(err));
+  gm_store_close(st);
+  if (rc != GM_OK) {
+    if (rc == GM_ERR_NOT_FOUND) {
+      gm_cli_error("report", "'%s': %s ('greenml runs --db %s' lists them)",
+                   o->db, err, o->db);
+      return GM_EXIT_NOINPUT;
+    }
+    gm_cli_error("report", "'%s': %s", o->db, err);
+    return rc == GM_ERR_STATE       ? GM_EXIT_DATAERR
+           : rc == GM_ERR_NO_MEMORY ? GM_EXIT_SOFTWARE
+                                    : GM_EXIT_IOERR;
+  }
+  struct gm_cli_file page;
+  if (!page_open(o->out, &page)) {
+    gm_report_run_free(r);
+    return GM_EXIT_CANTCREAT;
+  }
+  if (!gm_cli_mkdirs(o->figures)) {
+    gm_cli_error("report",
+                 "cannot create the figures' directory '%s': %s; "
+                 "pass --figures DIR",
+                 o->figures, strerror(errno));
+    gm_cli_file_abort(&page);
+    gm_report_run_free(r);
+    return GM_EXIT_CANTCREAT;
+  }
+  struct rep_plotter pl = {.gnuplot = gnuplot, .dir = o->figures};
+  struct rep_figure figs[REP_N_RUN_FIGURES];
+  rc = rep_draw_run_figures(&pl, r, figs);
+  if (rc != GM_OK) {
+    rep_run_figures_free(figs);
+    gm_cli_file_abort(&page);
+    gm_report_run_free(r);
+    if (rc == GM_ERR_UNAVAILABLE) {
+      gm_cli_error("report", "%s; install gnuplot: apt-get install gnuplot-nox",
+                   pl.err);
+      return GM_EXIT_UNAVAIL;
+    }
+    gm_cli_error("report", "%s", pl.err);
+    return rc == GM_ERR_IO ? GM_EXIT_CANTCREAT : GM_EXIT_SOFTWARE;
+  }
+  FILE *fp = page.f;
+  char now[32];
+  time_t t = time(NULL);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(now, sizeof(now), "%Y-%m-%d %H:%M UTC", &tm);
+  fprintf(fp,
+          "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta "
+          "charset=\"utf-8\">\n<meta name=\"viewport\" "
+          "content=\"width=device-width, initial-scale=1\">\n<title>greenml "
+          "report: run %lld</title>\n<style>%s</style>\n</head>\n<body>\n"
+          "<header><h1>Energy of run %lld</h1>\n<p>Generated by "
+          "greenml " GM_VERSION_STRING " on %s from ",
+          (long long)r->run->id, css, (long long)r->run->id, now);
+  html(fp, o->db);
+  fputs(".</p>\n<p class=\"prov\">Provenance of every energy and power: "
+        "<b>measured</b> (a hardware energy counter or power sensor: RAPL, "
+        "NVML) or <b>modelled</b> (TDP x utilisation for a CPU, N x 1/2 C "
+        "V<sup>2</sup> f for DRAM); <b>mixed</b> when a total adds up parts "
+        "of different provenance. Durations are measured wall-clock time."
+        "</p></header>\n",
+        fp);
+  write_run_summary(fp, r, o);
+  write_run_components(fp, r);
+  write_run_phases(fp, r, o);
+  fputs("<section id=\"figures\"><h2>Over time</h2>\n", fp);
+  size_t drawn = 0;
+  for (int i = 0; i < REP_N_RUN_FIGURES; i++) {
+    write_figure(fp, &figs[i], o->figures);
+    if (figs[i].svg)
+      drawn++;
+    else
+      printf("omitted: %s\n", figs[i].omitted);
+  }
+  fputs("</section>\n", fp);
+  write_run_metrics(fp, r);
+  fputs("</body>\n</html>\n", fp);
+  rep_run_figures_free(figs);
+  ec = page_close(&page, o->out);
+  if (!ec)
+    printf("run %lld: %zu phases; figures: %zu drawn in %s (data, gnuplot "
+           "script, SVG, PNG, PDF each)\nreport: %s\n",
+           (long long)r->run->id, r->phases ? r->phases->n : 0, drawn,
+           o->figures, o->out);
+  gm_report_run_free(r);
+  return ec;
+}
+
 int cmd_report(int argc, char **argv) {
   struct report_opts o = {.out = "report.html"};
   int ec = parse(argc, argv, &o);
@@ -667,6 +968,14 @@ int cmd_report(int argc, char **argv) {
       n -= 5;
     snprintf(figdir, sizeof(figdir), "%.*s-figures", (int)n, o.out);
     o.figures = figdir;
+  }
+  if (o.from_run) {
+    if (!rep_find_gnuplot(gnuplot, sizeof(gnuplot))) {
+      gm_cli_error("report", "gnuplot is not installed (not found in PATH); "
+                             "install it: apt-get install gnuplot-nox");
+      return GM_EXIT_UNAVAIL;
+    }
+    return report_run(&o, gnuplot);
   }
   struct gm_store *st = NULL;
   if ((ec = open_db(&o, &st)))

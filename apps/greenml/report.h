@@ -48,4 +48,13 @@ enum gm_status rep_draw_figures(struct rep_plotter *pl,
                                 struct rep_figure figs[REP_N_FIGURES]);
 void rep_figures_free(struct rep_figure figs[REP_N_FIGURES]);
 
+/* A measured run's figures: power per component over time with the phases
+ * shaded (Fig. 1), utilisation over time (Fig. 2). Errors as
+ * rep_draw_figures; release with rep_run_figures_free. */
+#define REP_N_RUN_FIGURES 2
+enum gm_status rep_draw_run_figures(struct rep_plotter *pl,
+                                    const struct gm_report_run *r,
+                                    struct rep_figure figs[REP_N_RUN_FIGURES]);
+void rep_run_figures_free(struct rep_figure figs[REP_N_RUN_FIGURES]);
+
 #endif

@@ -1456,6 +1456,169 @@ static enum gm_status fig7(struct rep_plotter *pl,
   return gnuplot_run(pl, f);
 }
 
+/* ---- a measured run: power and utilisation over time --------------------- */
+
+static const char *const run_colours[] = {"#1f6fb2", "#c8413b", "#4b9b4b",
+                                          "#e8871e", "#7b4fa0", "#2a9d8f",
+                                          "#8c564b", "#d45087"};
+#define N_RUN_COLOURS (sizeof(run_colours) / sizeof(*run_colours))
+
+/* The run's phases as shaded spans with their names on top. */
+static void run_phase_objects(FILE *fp, const struct gm_report_run *r) {
+  if (!r->phases)
+    return;
+  for (size_t i = 0; i < r->phases->n; i++) {
+    const struct gm_store_run_phase *ph = &r->phases->phases[i];
+    if (!isfinite(ph->start_s) || !isfinite(ph->duration_s))
+      continue;
+    fprintf(fp,
+            "  set object %zu rect from %.6f, graph 0 to %.6f, graph 1 "
+            "behind fc rgb \"%s\" fs solid 0.6 noborder\n",
+            i + 1, ph->start_s, ph->start_s + ph->duration_s,
+            i % 2 ? "#e4ecf5" : "#f3e9dc");
+    fprintf(fp, "  set label %zu ", i + 1);
+    gp_string(fp, ph->name);
+    fprintf(fp, " at %.6f, graph 0.98 center front font \",9\"\n",
+            ph->start_s + ph->duration_s / 2);
+  }
+}
+
+static enum gm_status run_power(struct rep_plotter *pl,
+                                const struct gm_report_run *r,
+                                struct rep_figure *f) {
+  const struct gm_store_series *s = r->series;
+  size_t nc = s->n_components;
+  snprintf(f->title, sizeof(f->title),
+           "Power of each component over the run, its phases shaded");
+  if (nc == 0) {
+    snprintf(f->omitted, sizeof(f->omitted),
+             "Fig. %d is omitted: the run stored no component.", f->number);
+    return GM_OK;
+  }
+  FILE *fp = fig_open(pl, f, ".dat");
+  if (!fp)
+    return GM_ERR_IO;
+  fputs("# t_s", fp);
+  for (size_t c = 0; c < nc; c++)
+    fprintf(fp, "  %s_w (%s)", s->components[c].name,
+            s->components[c].provenance);
+  fputs("  (mean power over the interval ending at t)\n", fp);
+  for (size_t k = 1; k < s->n_rows; k++) {
+    fprintf(fp, "%.6f", s->t_s[k]);
+    for (size_t c = 0; c < nc; c++)
+      dat_num(fp, s->power_w[k * nc + c]);
+    fputc('\n', fp);
+  }
+  enum gm_status rc = fig_close(pl, f, fp);
+  if (rc != GM_OK)
+    return rc;
+  fp = script_begin(pl, f, 1100, 460);
+  if (!fp)
+    return GM_ERR_IO;
+  fputs("  set datafile missing \"NaN\"\n"
+        "  set xlabel \"time since the start (s)\"\n"
+        "  set ylabel \"power (W)\"\n"
+        "  set yrange [0:*]\n"
+        "  set key outside top center horizontal\n",
+        fp);
+  run_phase_objects(fp, r);
+  fputs("  plot ", fp);
+  for (size_t c = 0; c < nc; c++) {
+    char t[96];
+    gm_cli_text_fmt(t, sizeof(t), "%s (%s%s)", s->components[c].name,
+                    s->components[c].provenance,
+                    s->components[c].in_total ? "" : ", inside another");
+    fprintf(fp,
+            "%s\"%s.dat\" using 1:%zu with lines lw 1.5 lc rgb \"%s\" "
+            "title ",
+            c ? ", \\\n    " : "", f->id, c + 2,
+            run_colours[c % N_RUN_COLOURS]);
+    gp_string(fp, t);
+  }
+  fputc('\n', fp);
+  rc = script_end(pl, f, fp);
+  if (rc != GM_OK)
+    return rc;
+  snprintf(f->caption, sizeof(f->caption),
+           "Mean power of each component over each sampling interval, from "
+           "the %zu samples stored; the label of each component says its "
+           "provenance (measured: a hardware counter or sensor; modelled: no "
+           "hardware measurement).",
+           s->n_rows);
+  if (r->phases && r->phases->n)
+    appendf(f->caption, sizeof(f->caption), " Shaded: the run's %zu phase%s.",
+            r->phases->n, r->phases->n == 1 ? "" : "s");
+  return gnuplot_run(pl, f);
+}
+
+static enum gm_status run_util(struct rep_plotter *pl,
+                               const struct gm_report_run *r,
+                               struct rep_figure *f) {
+  const struct gm_store_series *s = r->series;
+  size_t nm = s->n_metrics;
+  snprintf(f->title, sizeof(f->title), "Utilisation over the run");
+  size_t cols[16], n = 0;
+  for (size_t m = 0; m < nm && n < 16; m++) {
+    const char *name = s->metrics[m].name;
+    size_t len = strlen(name);
+    /* the whole CPU and each GPU, not every core */
+    bool core =
+        strncmp(name, "cpu", 3) == 0 && name[3] >= '0' && name[3] <= '9';
+    if (strcmp(s->metrics[m].unit, "%") == 0 && len > 5 &&
+        strcmp(name + len - 5, ".util") == 0 && !core &&
+        isfinite(r->metric_mean[m]))
+      cols[n++] = m;
+  }
+  if (n == 0) {
+    snprintf(f->omitted, sizeof(f->omitted),
+             "Fig. %d is omitted: the run stored no utilisation.", f->number);
+    return GM_OK;
+  }
+  FILE *fp = fig_open(pl, f, ".dat");
+  if (!fp)
+    return GM_ERR_IO;
+  fputs("# t_s", fp);
+  for (size_t i = 0; i < n; i++)
+    fprintf(fp, "  %s (%%, measured)", s->metrics[cols[i]].name);
+  fputc('\n', fp);
+  for (size_t k = 0; k < s->n_rows; k++) {
+    fprintf(fp, "%.6f", s->t_s[k]);
+    for (size_t i = 0; i < n; i++)
+      dat_num(fp, s->metric[k * nm + cols[i]]);
+    fputc('\n', fp);
+  }
+  enum gm_status rc = fig_close(pl, f, fp);
+  if (rc != GM_OK)
+    return rc;
+  fp = script_begin(pl, f, 1100, 380);
+  if (!fp)
+    return GM_ERR_IO;
+  fputs("  set datafile missing \"NaN\"\n"
+        "  set xlabel \"time since the start (s)\"\n"
+        "  set ylabel \"utilisation (%)\"\n"
+        "  set yrange [0:105]\n"
+        "  set key outside top center horizontal\n",
+        fp);
+  run_phase_objects(fp, r);
+  fputs("  plot ", fp);
+  for (size_t i = 0; i < n; i++) {
+    fprintf(fp,
+            "%s\"%s.dat\" using 1:%zu with lines lw 1.5 lc rgb \"%s\" "
+            "title ",
+            i ? ", \\\n    " : "", f->id, i + 2,
+            run_colours[i % N_RUN_COLOURS]);
+    gp_string(fp, s->metrics[cols[i]].name);
+  }
+  fputc('\n', fp);
+  rc = script_end(pl, f, fp);
+  if (rc != GM_OK)
+    return rc;
+  snprintf(f->caption, sizeof(f->caption),
+           "Utilisation of the whole CPU (from /proc/stat) and of each GPU "
+           "(NVML), as sampled; measured.");
+  return gnuplot_run(pl, f);
+}
+
 /* ---- entry points -------------------------------------------------------- */
 
 bool rep_find_gnuplot(char *path, size_t size) {
@@ -1493,6 +1656,30 @@ enum gm_status rep_draw_figures(struct rep_plotter *pl,
 
 void rep_figures_free(struct rep_figure figs[REP_N_FIGURES]) {
   for (int i = 0; i < REP_N_FIGURES; i++) {
+    free(figs[i].svg);
+    figs[i].svg = NULL;
+  }
+}
+
+enum gm_status rep_draw_run_figures(struct rep_plotter *pl,
+                                    const struct gm_report_run *r,
+                                    struct rep_figure figs[REP_N_RUN_FIGURES]) {
+  memset(figs, 0, REP_N_RUN_FIGURES * sizeof(*figs));
+  pl->err[0] = '\0';
+  figs[0].number = 1;
+  gm_cli_text_fmt(figs[0].id, sizeof(figs[0].id), "run%lld-power",
+                  (long long)r->run->id);
+  enum gm_status rc = run_power(pl, r, &figs[0]);
+  if (rc != GM_OK)
+    return rc;
+  figs[1].number = 2;
+  gm_cli_text_fmt(figs[1].id, sizeof(figs[1].id), "run%lld-util",
+                  (long long)r->run->id);
+  return run_util(pl, r, &figs[1]);
+}
+
+void rep_run_figures_free(struct rep_figure figs[REP_N_RUN_FIGURES]) {
+  for (int i = 0; i < REP_N_RUN_FIGURES; i++) {
     free(figs[i].svg);
     figs[i].svg = NULL;
   }

@@ -179,4 +179,37 @@ GM_API void gm_report_use_gross(struct gm_report *r);
 /* "CPU", "DRAM", "GPU"; static storage. */
 GM_API const char *gm_report_part_label(enum gm_report_part p);
 
+/* ---- a measured run ------------------------------------------------------
+ * One run of `greenml measure` or of the Python package, read back: its
+ * row, its time series and its phases, and per component the energy and
+ * powers its stored series gives (the last cumulative energy; the mean
+ * power over the run; the highest interval power). */
+struct gm_report_run_component {
+  char name[48], kind[16], provenance[16];
+  bool in_total;
+  double energy_j, avg_power_w, peak_power_w;
+};
+
+struct gm_report_run {
+  const struct gm_store_run *run; /* the row (gm_store_list_runs) */
+  const struct gm_store_series *series;
+  const struct gm_store_run_phases *phases;
+  size_t n_components; /* = series->n_components */
+  struct gm_report_run_component *components;
+  double *metric_mean, *metric_max; /* per series metric; NAN: none */
+  double duration_s; /* of the stored series (the run's, when complete) */
+  /* owned storage */
+  struct gm_store_run_list *list_;
+  struct gm_store_series *series_;
+  struct gm_store_run_phases *phases_;
+};
+
+/* Reads run_id. GM_ERR_NOT_FOUND (err says so) when there is no such run;
+ * GM_ERR_STATE when it has no stored samples (err: why); the store's
+ * status otherwise. *out is owned by the caller: gm_report_run_free. */
+GM_API enum gm_status gm_report_run_load(struct gm_store *st, int64_t run_id,
+                                         struct gm_report_run **out, char *err,
+                                         size_t err_size);
+GM_API void gm_report_run_free(struct gm_report_run *r); /* NULL: no-op */
+
 #endif

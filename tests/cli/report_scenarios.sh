@@ -520,4 +520,117 @@ want("set logscale xy" in open(args[3] + "/fig6.gp").read(), "log-log axes")
 ' real.db real.html est5.json real-figures
 fi
 
+# ---- 6. a measured PyTorch run: report --from-run ---------------------------
+# A small PyTorch loop measured by `greenml measure`, its phases marked
+# through the Python package (delegated to the outer meter), on a fake GPU
+# at a constant 250 W without an energy counter: every phase's GPU energy is
+# 250 W x its duration.
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+if [ -n "$FAKE_NVML" ]; then
+  mkdir -p m6/sys m6/dev m6/proc
+  printf 'cpu  100 0 100 800 0 0 0 0 0 0\ncpu0 100 0 100 800 0 0 0 0 0 0\n' \
+    >m6/proc/stat
+  printf 'MemTotal:       16777216 kB\nMemAvailable:    8388608 kB\n' \
+    >m6/proc/meminfo
+  printf 'processor\t: 0\nmodel name\t: Test CPU\n' >m6/proc/cpuinfo
+  printf '%s\n' 'gpu name="NVIDIA Test GPU" uuid=GPU-6 power_mw=250000 power_limit_mw=400000' \
+    'not_supported 0 = energy' >m6/nvml.txt
+  cat >train6.py <<'PY'
+import torch, greenml, greenml.pytorch as gp
+torch.manual_seed(0)
+model = torch.nn.Sequential(torch.nn.Linear(32, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+opt = torch.optim.SGD(model.parameters(), lr=0.01)
+x, y = torch.randn(2048, 32), torch.randint(0, 10, (2048,))
+with greenml.Meter() as m:
+    assert m.delegated
+    for _ in gp.epochs(m, 3):
+        for i in range(0, 2048, 64):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(x[i:i + 64]), y[i:i + 64]).backward()
+            opt.step()
+    with gp.inference(m, model=model):
+        model(x)
+PY
+  GREENML_SYSFS=$work/m6/sys GREENML_PROCFS=$work/m6/proc \
+    GREENML_DEVFS=$work/m6/dev GREENML_NVML_LIB=$FAKE_NVML \
+    GREENML_FAKE_NVML_SCRIPT=$work/m6/nvml.txt \
+    GREENML_LIB=$(dirname "$GM")/libgreenml.so.0 PYTHONPATH=$SRC/python \
+    OMP_NUM_THREADS=1 "$GM" measure --db run6.db --idle none --interval 10ms \
+    --quiet --json m6.json -- /usr/bin/python3 train6.py >m6.out 2>&1
+  rc=$?
+  check "6: the PyTorch run is measured (exit 0)" "[ $rc -eq 0 ]" \
+    "exit $rc: $(tail -5 m6.out)"
+  cp run6.db run6.before
+  "$GM" report --db run6.db --from-run 1 --out run6.html --region FR \
+    --price 0.25 >r6.out 2>r6.err
+  rc=$?
+  check "6: report --from-run exits 0 and says what it drew" \
+    "[ $rc -eq 0 ] && grep -q '^run 1: 4 phases; figures: 2 drawn in run6-figures' r6.out" \
+    "exit $rc: $(cat r6.out r6.err)"
+  check "6: the database is left byte for byte as it was" \
+    "cmp -s run6.db run6.before"
+  check_py "6: the page holds the run's phases and energies as measured" "$FIGS"'
+t = open(args[0], encoding="utf-8").read()
+doc = json.load(open(args[1]))
+figs = figures(t)
+want(sorted(figs) == ["run1-power", "run1-util"], "figures %r" % sorted(figs))
+def joules(cell):
+    m = re.fullmatch(r"(-?[0-9.]+) (J|kJ|MJ)", cell)
+    return float(m.group(1)) * {"J": 1, "kJ": 1e3, "MJ": 1e6}[m.group(2)] if m else None
+sec = t[t.index("id=\"phases\""):]
+sec = sec[:sec.index("</section>")]
+rows = re.findall(r"<tr><td>([^<]+)(?:<span[^>]*>[^<]*</span>)?</td>(.*?)</tr>", sec)
+want([r[0].strip() for r in rows] == ["epoch-1", "epoch-2", "epoch-3", "inference"], "phase rows %r" % [r[0] for r in rows])
+for (name, cells), ph in zip(rows, doc["phases"]):
+    c = re.findall(r"<td class=\"num\">([^<]*)</td>", cells)
+    want(ph["name"] == name.strip(), "phase order %r vs %r" % (name, ph["name"]))
+    e = joules(c[2])
+    want(e is not None and close(e, ph["energy_j"], rel=2e-3, ab=6e-4), "%s energy %r vs %r" % (name, c[2], ph["energy_j"]))
+    want(c[3] == "n/a", "%s net without a baseline: %r" % (name, c[3]))
+    gpu = [x for x in ph["components"] if x["name"] == "gpu0"][0]
+    want(close(gpu["energy_j"], 250.0 * ph["duration_s"], rel=1e-9), "%s GPU %r J over %r s" % (name, gpu["energy_j"], ph["duration_s"]))
+run = t[t.index("id=\"run\""):]
+run = run[:run.index("</section>")]
+want("complete: every sample stored" in run, "not complete")
+want("France" in run or "FR" in run, "carbon source: %r" % run[-300:])
+want(re.search(r"<th>Cost \(gross\)</th><td class=\"num\">[0-9.e-]+ EUR</td>", run), "cost")
+want("mixed" in run, "the total is measured GPU + modelled CPU and DRAM")
+' run6.html m6.json
+  check_py "6: Fig. 1 plots 250 W for the GPU, the phases shaded and named" '
+d = args[0]
+rows = [l.split() for l in open(d + "/run1-power.dat") if not l.startswith("#")]
+head = open(d + "/run1-power.dat").readline().split()
+col = [i for i, h in enumerate(head[1:]) if h.startswith("gpu0_w")]
+want(col and len(rows) > 10, "no gpu0 column or too few rows: %r" % head)
+if col:
+    vals = [float(r[col[0]]) for r in rows if r[col[0]] != "NaN"]
+    want(vals and all(abs(v - 250.0) < 1e-6 for v in vals), "gpu0 power %r" % vals[:5])
+gp = open(d + "/run1-power.gp").read()
+for n, name in enumerate(["epoch-1", "epoch-2", "epoch-3", "inference"], 1):
+    want(("set object %d rect" % n) in gp and ("\"%s\"" % name) in gp, "phase %s not shaded" % name)
+' run6-figures
+  if [ -n "$chromium_bin" ]; then
+    chrome run6 "$work/run6.html"
+    check "6: Chromium logs no console message" "! grep -q 'CONSOLE' run6.log" \
+      "$(grep CONSOLE run6.log | head -3)"
+    check_py "6: Chromium's DOM has both figures drawn" "$FIGS"'
+figs = figures(open(args[0], encoding="utf-8").read())
+want(sorted(figs) == ["run1-power", "run1-util"] and min(figs.values()) >= 3, "figures %r" % figs)
+' run6.dom
+    cp run6.png "$ART/run-report.png" 2>/dev/null
+  fi
+  "$GM" report --db run6.db --from-run 9 --out x.html >r6b.out 2>r6b.err
+  rc=$?
+  check "6: report --from-run of a run that is not there: exit 66, named" \
+    "[ $rc -eq 66 ] && grep -q 'no run 9' r6b.err" "exit $rc: $(cat r6b.err)"
+  "$GM" report --db run6.db --from-run x >r6c.out 2>r6c.err
+  rc=$?
+  check "6: --from-run x is a usage error (64)" \
+    "[ $rc -eq 64 ] && grep -q \"'x' is not a run id\" r6c.err" "exit $rc"
+  "$GM" report --db run6.db --from-run 1 --run study >r6d.out 2>r6d.err
+  rc=$?
+  check "6: --from-run with --run is a usage error (64)" "[ $rc -eq 64 ]" \
+    "exit $rc: $(cat r6d.err)"
+fi
+
 tap_done "report scenarios"
