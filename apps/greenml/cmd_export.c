@@ -41,7 +41,13 @@ static const char usage_text[] =
     "  --what phases|samples|all  which table (default phases)\n"
     "  --out DIR|-          directory for phases.csv / samples.csv (.json);\n"
     "                       '-' (default) writes one table to "
-    "stdout\n" GM_CLI_COST_HELP;
+    "stdout\n"
+    "  --from-run ID        one measured run instead of the benches\n"
+    "                       ('greenml runs' lists them): phases, one row per\n"
+    "                       phase (name, start, duration, energy, net, power,\n"
+    "                       energy_<component>_j, carbon, cost); samples, its\n"
+    "                       time series with the phase of each "
+    "tick\n" GM_CLI_COST_HELP;
 
 /* ---- a table writer: CSV or JSON rows ------------------------------------ */
 
@@ -552,15 +558,167 @@ out:
   return ec;
 }
 
+/* ---- a measured run ------------------------------------------------------ */
+
+static int run_phases_load(struct gm_store *st, int64_t run,
+                           struct gm_store_run_phases **out) {
+  enum gm_status rc = gm_store_load_run_phases(st, run, out);
+  if (rc == GM_OK)
+    return 0;
+  gm_cli_error("export", "%s", gm_store_last_error(st));
+  return rc == GM_ERR_NOT_FOUND   ? GM_EXIT_NOINPUT
+         : rc == GM_ERR_NO_MEMORY ? GM_EXIT_SOFTWARE
+                                  : GM_EXIT_IOERR;
+}
+
+static int write_run_phases(FILE *f, bool json, struct gm_store *st,
+                            int64_t run, const struct gm_cli_cost *cost,
+                            size_t *rows) {
+  struct gm_store_run_phases *ph = NULL;
+  int ec = run_phases_load(st, run, &ph);
+  if (ec)
+    return ec;
+  struct cols cols = {0};
+  ec = GM_EXIT_SOFTWARE;
+  static const char *const fixed[] = {
+      "run_id",   "phase_idx",    "phase",       "start_s", "duration_s",
+      "energy_j", "net_energy_j", "avg_power_w", "partial", "ended_by_stop"};
+  for (size_t i = 0; i < sizeof(fixed) / sizeof(*fixed); i++)
+    if (!col_add(&cols, fixed[i], "", ""))
+      goto out;
+  for (size_t c = 0; c < ph->n_components; c++) {
+    char id[64];
+    ident(id, sizeof(id), ph->component[c]);
+    if (!col_add(&cols, "energy_", id, "_j") ||
+        !col_add(&cols, "net_energy_", id, "_j"))
+      goto out;
+  }
+  if (!col_add(&cols, "carbon_g_per_kwh", "", "") ||
+      !col_add(&cols, "pue", "", "") || !col_add(&cols, "carbon_g", "", "") ||
+      !col_add(&cols, "carbon_net_g", "", ""))
+    goto out;
+  if (!isnan(cost->price_per_kwh)) {
+    char cur[16];
+    ident(cur, sizeof(cur), cost->currency);
+    if (!col_add(&cols, "price_per_kwh", "", "") ||
+        !col_add(&cols, "cost_", cur, "") ||
+        !col_add(&cols, "cost_net_", cur, ""))
+      goto out;
+  }
+  struct sink s;
+  sink_begin(&s, f, json, cols.name, cols.n);
+  for (size_t i = 0; i < ph->n && !s.failed; i++) {
+    const struct gm_store_run_phase *p = &ph->phases[i];
+    sink_row(&s);
+    sink_int(&s, run);
+    sink_int(&s, p->idx);
+    sink_str(&s, p->name);
+    sink_num(&s, p->start_s);
+    sink_num(&s, p->duration_s);
+    sink_num(&s, p->energy_j);
+    sink_num(&s, p->net_energy_j);
+    sink_num(&s, per(p->energy_j, p->duration_s));
+    sink_int(&s, p->partial);
+    sink_int(&s, p->ended_by_stop);
+    for (size_t c = 0; c < ph->n_components; c++) {
+      sink_num(&s, ph->component_energy_j[i * ph->n_components + c]);
+      sink_num(&s, ph->component_net_energy_j[i * ph->n_components + c]);
+    }
+    sink_num(&s, cost->g_per_kwh);
+    sink_num(&s, cost->pue);
+    sink_num(&s, gm_cli_cost_carbon_g(cost, p->energy_j));
+    sink_num(&s, gm_cli_cost_carbon_g(cost, p->net_energy_j));
+    if (!isnan(cost->price_per_kwh)) {
+      sink_num(&s, cost->price_per_kwh);
+      sink_num(&s, gm_cli_cost_money(cost, p->energy_j));
+      sink_num(&s, gm_cli_cost_money(cost, p->net_energy_j));
+    }
+    sink_row_end(&s);
+  }
+  sink_end(&s);
+  *rows = s.rows;
+  ec = s.failed ? GM_EXIT_SOFTWARE : 0;
+out:
+  free(cols.name);
+  gm_store_run_phases_free(ph);
+  return ec;
+}
+
+static int write_run_samples(FILE *f, bool json, struct gm_store *st,
+                             int64_t run, size_t *rows) {
+  struct gm_store_run_phases *ph = NULL;
+  int ec = run_phases_load(st, run, &ph);
+  if (ec)
+    return ec;
+  struct gm_analysis_series *r = NULL;
+  struct cols cols = {0};
+  if ((ec = load_run(st, run, false, &r)))
+    goto out;
+  ec = GM_EXIT_SOFTWARE;
+  static const char *const fixed[] = {"run_id", "seq", "t_s", "phase"};
+  for (size_t i = 0; i < sizeof(fixed) / sizeof(*fixed); i++)
+    if (!col_add(&cols, fixed[i], "", ""))
+      goto out;
+  for (size_t c = 0; c < r->n_components; c++) {
+    char id[64];
+    ident(id, sizeof(id), r->components[c].name);
+    if (!col_add(&cols, "energy_", id, "_j") ||
+        !col_add(&cols, "power_", id, "_w"))
+      goto out;
+  }
+  for (size_t m = 0; m < r->n_metrics; m++) {
+    char id[64], u[16];
+    ident(id, sizeof(id), r->metrics[m].name);
+    const char *suffix = unit_suffix(r->metrics[m].unit);
+    ident(u, sizeof(u), r->metrics[m].unit);
+    if (!col_add(&cols, id, "_", suffix ? suffix : u))
+      goto out;
+  }
+  struct sink s;
+  sink_begin(&s, f, json, cols.name, cols.n);
+  for (size_t row = 0; row < r->n_rows && !s.failed; row++) {
+    sink_row(&s);
+    sink_int(&s, run);
+    sink_int(&s, r->seq[row]);
+    sink_num(&s, r->t_s[row]);
+    /* the phase open at the tick: begun at or before it, not ended */
+    const char *name = NULL;
+    for (size_t i = 0; i < ph->n; i++) {
+      const struct gm_store_run_phase *p = &ph->phases[i];
+      if (r->t_s[row] >= p->start_s && r->t_s[row] < p->start_s + p->duration_s)
+        name = p->name;
+    }
+    if (name)
+      sink_str(&s, name);
+    else
+      sink_null(&s);
+    for (size_t c = 0; c < r->n_components; c++) {
+      sink_num(&s, r->energy_j[row * r->n_components + c]);
+      sink_num(&s, r->power_w[row * r->n_components + c]);
+    }
+    for (size_t m = 0; m < r->n_metrics; m++)
+      sink_num(&s, r->metric[row * r->n_metrics + m]);
+    sink_row_end(&s);
+  }
+  sink_end(&s);
+  *rows = s.rows;
+  ec = s.failed ? GM_EXIT_SOFTWARE : 0;
+out:
+  free(cols.name);
+  gm_analysis_series_free(r);
+  gm_store_run_phases_free(ph);
+  return ec;
+}
+
 /* ---- the command --------------------------------------------------------- */
 
-enum { O_FORMAT = GM_OPT_FIRST_FREE, O_OUT, O_WHAT };
+enum { O_FORMAT = GM_OPT_FIRST_FREE, O_OUT, O_WHAT, O_FROM_RUN };
 
 /* One table to stdout or, written whole or not at all (output.h), to
  * OUT/WHAT.csv|json. */
 static int write_one(const char *what, const char *out_dir, bool json,
                      struct gm_store *st, const struct gm_analysis_table *t,
-                     const struct gm_cli_cost *cost) {
+                     int64_t run, const struct gm_cli_cost *cost) {
   char path[1200];
   FILE *f = stdout;
   struct gm_cli_file file;
@@ -576,10 +734,17 @@ static int write_one(const char *what, const char *out_dir, bool json,
     f = file.f;
   }
   size_t rows = 0;
-  int ec = strcmp(what, "phases") == 0 ? write_phases(f, json, t, cost, &rows)
-                                       : write_samples(f, json, st, t, &rows);
+  bool phases = strcmp(what, "phases") == 0;
+  int ec = run > 0  ? (phases ? write_run_phases(f, json, st, run, cost, &rows)
+                              : write_run_samples(f, json, st, run, &rows))
+           : phases ? write_phases(f, json, t, cost, &rows)
+                    : write_samples(f, json, st, t, &rows);
   if (ec == GM_EXIT_SOFTWARE)
     gm_cli_error("export", "out of memory");
+  if (ec && ec != GM_EXIT_SOFTWARE && f != stdout)
+    gm_cli_file_abort(&file);
+  if (ec && ec != GM_EXIT_SOFTWARE)
+    return ec; /* named when it was loaded */
   int err = 0;
   if (f == stdout) {
     if (fflush(f) != 0)
@@ -606,10 +771,14 @@ int cmd_export(int argc, char **argv) {
   bool json = false;
   struct gm_cli_results_opts ro;
   gm_cli_results_opts_init(&ro);
-  static const struct option longopts[] = {
-      {"format", 1, 0, O_FORMAT}, {"out", 1, 0, O_OUT},
-      {"what", 1, 0, O_WHAT},     {"help", 0, 0, 'h'},
-      GM_CLI_RESULTS_LONGOPTS,    {0}};
+  static const struct option longopts[] = {{"format", 1, 0, O_FORMAT},
+                                           {"out", 1, 0, O_OUT},
+                                           {"what", 1, 0, O_WHAT},
+                                           {"from-run", 1, 0, O_FROM_RUN},
+                                           {"help", 0, 0, 'h'},
+                                           GM_CLI_RESULTS_LONGOPTS,
+                                           {0}};
+  int64_t from_run = 0;
   int opt;
   optind = 1;
   while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
@@ -645,6 +814,20 @@ int cmd_export(int argc, char **argv) {
       }
       what = optarg;
       break;
+    case O_FROM_RUN: {
+      char *end;
+      errno = 0;
+      long long v = strtoll(optarg, &end, 10);
+      if (errno || end == optarg || *end || v < 1) {
+        gm_cli_error("export",
+                     "--from-run '%s' is not a run id ('greenml runs' lists "
+                     "them)",
+                     optarg);
+        return GM_EXIT_USAGE;
+      }
+      from_run = v;
+      break;
+    }
     case 'h':
       fputs(usage_text, stdout);
       return 0;
@@ -655,6 +838,11 @@ int cmd_export(int argc, char **argv) {
   }
   db = ro.db;
   bench = ro.run;
+  if (from_run && bench) {
+    gm_cli_error("export", "--from-run exports one measured run: --run (a "
+                           "bench) does not apply");
+    return GM_EXIT_USAGE;
+  }
   if (optind < argc) {
     gm_cli_error("export", "unexpected argument '%s'", argv[optind]);
     return GM_EXIT_USAGE;
@@ -672,18 +860,31 @@ int cmd_export(int argc, char **argv) {
   char path[1024];
   struct gm_store *st = NULL;
   struct gm_analysis_table *t = NULL;
-  if ((ec = gm_cli_load_results("export", db, bench, path, sizeof(path), &st,
-                                &t)))
+  if (from_run) {
+    if (!db) {
+      if (!gm_cli_default_db(path, sizeof(path))) {
+        gm_cli_error("export", "database path too long; pass --db PATH");
+        return GM_EXIT_USAGE;
+      }
+      db = path;
+    }
+    if ((ec = gm_cli_open_store_readonly(
+             "export", db,
+             "measure into it first (greenml measure) or pass --db PATH", &st)))
+      return ec;
+  } else if ((ec = gm_cli_load_results("export", db, bench, path, sizeof(path),
+                                       &st, &t))) {
     return ec;
+  }
   if (strcmp(out, "-") != 0 && !gm_cli_mkdirs(out)) {
     gm_cli_error("export", "cannot create the directory '%s': %s", out,
                  strerror(errno));
     ec = GM_EXIT_CANTCREAT;
   }
   if (!ec && (all || strcmp(what, "phases") == 0))
-    ec = write_one("phases", out, json, st, t, &cost);
+    ec = write_one("phases", out, json, st, t, from_run, &cost);
   if (!ec && (all || strcmp(what, "samples") == 0))
-    ec = write_one("samples", out, json, st, t, &cost);
+    ec = write_one("samples", out, json, st, t, from_run, &cost);
   gm_analysis_table_free(t);
   gm_store_close(st);
   return ec;

@@ -496,6 +496,11 @@ struct gm_store_run_phases {
   int64_t run_id;
   size_t n;
   struct gm_store_run_phase *phases;
+  /* each component's share: the run's components in order, and the
+   * matrices n x n_components, row-major (NAN: not recorded) */
+  size_t n_components;
+  char (*component)[48];
+  double *component_energy_j, *component_net_energy_j;
 };
 
 /* Run run_id's phases (none for a run that had none, or one never

@@ -142,13 +142,13 @@ _greenml() {
       --checkpoint-dir --no-meter --overhead --profile-epochs --verify --quick
       $meter"
     ;;
-  report) opts="--out --figures --gross $results" ;;
+  report) opts="--out --figures --gross --from-run $results" ;;
   analyze) opts="--json --net --gross $results" ;;
   estimate)
     opts="--model --epochs --samples --batch-size --epoch-samples --json
-      $results"
+      --from-run --phases --profile --total $results"
     ;;
-  export) opts="--format --what --out $results" ;;
+  export) opts="--format --what --out --from-run $results" ;;
   *) return ;;
   esac
   mapfile -t COMPREPLY < <(compgen -W "$opts --help" -- "$cur")

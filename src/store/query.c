@@ -225,5 +225,8 @@ void gm_store_run_phases_free(struct gm_store_run_phases *p) {
   if (!p)
     return;
   free(p->phases);
+  free(p->component);
+  free(p->component_energy_j);
+  free(p->component_net_energy_j);
   free(p);
 }

@@ -292,6 +292,48 @@ class EstimateFromRun(FakeMachine):
         self.assertIn("1 whole phase matching 'inference'", p.stderr)
 
 
+class ExportRun(FakeMachine):
+    def test_phases_and_samples_of_a_python_run(self):
+        import csv
+        import io
+
+        db = self.path("g.db")
+        with greenml.Meter(db=db, interval="10ms") as m:
+            with m.phase("load"):
+                time.sleep(0.05)
+            with m.phase("train"):
+                time.sleep(0.1)
+        r = m.result
+        out = self.cli("export", "--from-run", str(r.run_id), "--db", db,
+                       "--price", "0.2").stdout
+        rows = list(csv.DictReader(io.StringIO(out)))
+        self.assertEqual([x["phase"] for x in rows], ["load", "train"])
+        for row, ph in zip(rows, r.phases):
+            self.assertAlmostEqual(float(row["energy_j"]), ph.energy_j, delta=1e-9)
+            self.assertAlmostEqual(float(row["duration_s"]), ph.duration_s, delta=1e-9)
+            self.assertAlmostEqual(float(row["energy_gpu0_j"]),
+                                   GPU_W * ph.duration_s, delta=1e-6)
+            self.assertAlmostEqual(float(row["energy_dram_j"]),
+                                   ph.components["dram"], delta=1e-9)
+            self.assertEqual(row["net_energy_j"], "")  # no baseline: empty, not 0
+            self.assertAlmostEqual(float(row["cost_eur"]),
+                                   ph.energy_j / 3.6e6 * 0.2, delta=1e-15)
+        samples = json.loads(self.cli("export", "--from-run", str(r.run_id),
+                                      "--db", db, "--what", "samples",
+                                      "--format", "json").stdout)
+        self.assertEqual(len(samples), r.store["samples_stored"])
+        names = {x["phase"] for x in samples}
+        self.assertEqual(names, {None, "load", "train"})
+        e = [x["energy_gpu0_j"] for x in samples]
+        self.assertEqual(e, sorted(e))  # cumulative
+        self.assertAlmostEqual(e[-1], r.component("gpu0").energy_j, delta=1e-6)
+        for x in samples[1:]:
+            self.assertAlmostEqual(x["power_gpu0_w"], GPU_W, delta=1e-6)
+        p = self.cli("export", "--from-run", "99", "--db", db, check=False)
+        self.assertEqual(p.returncode, 66)
+        self.assertIn("no run 99", p.stderr)
+
+
 class Errors(FakeMachine):
     def test_a_refused_database_is_an_error_and_left_untouched(self):
         path = self.path("notes.txt")

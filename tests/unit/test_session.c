@@ -163,6 +163,8 @@ static void stored_run_with_phases(void **state) {
   int64_t run_id = gm_session_run_id(s);
   double e_phase0 = r->phases[0].total.gross_j;
   double d_phase1 = r->phases[1].duration_s;
+  size_t n_comp = r->n_components, d_idx = d;
+  double dram_phase1 = r->phases[1].energy_j[d];
   gm_session_close(s);
 
   /* the store holds it, complete, with the command's status */
@@ -186,6 +188,12 @@ static void stored_run_with_phases(void **state) {
   assert_double_equal(rp->phases[1].duration_s, d_phase1, 1e-9);
   assert_true(isnan(rp->phases[0].net_energy_j));
   assert_false(rp->phases[1].ended_by_stop);
+  /* and each component's share, in the run's component order */
+  assert_int_equal(rp->n_components, n_comp);
+  assert_string_equal(rp->component[d_idx], "dram");
+  assert_double_equal(rp->component_energy_j[1 * rp->n_components + d_idx],
+                      dram_phase1, 1e-9);
+  assert_true(isnan(rp->component_net_energy_j[d_idx]));
   gm_store_run_phases_free(rp);
   assert_int_equal(gm_store_load_run_phases(sto, run_id + 1, &rp),
                    GM_ERR_NOT_FOUND);

@@ -675,6 +675,79 @@ enum gm_status gm__sq_load_run_phases(struct gm_store *st, int64_t run_id,
   }
   if (step != SQLITE_DONE)
     goto dberr;
+  sqlite3_finalize(s);
+  s = NULL;
+  /* the components, and each phase's share of them */
+  if (sqlite3_prepare_v2(db,
+                         "SELECT idx, name FROM components WHERE run_id=? "
+                         "ORDER BY idx",
+                         -1, &s, NULL) != SQLITE_OK)
+    goto dberr;
+  sqlite3_bind_int64(s, 1, run_id);
+  size_t ccap = 0;
+  int *cidx = NULL;
+  while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    size_t before = ccap;
+    if (!grow((void **)&out->component, out->n_components, &ccap,
+              sizeof(*out->component))) {
+      free(cidx);
+      rc = GM_ERR_NO_MEMORY;
+      goto out;
+    }
+    if (ccap != before) {
+      int *q = realloc(cidx, ccap * sizeof(int));
+      if (!q) {
+        free(cidx);
+        rc = GM_ERR_NO_MEMORY;
+        goto out;
+      }
+      cidx = q;
+    }
+    cidx[out->n_components] = sqlite3_column_int(s, 0);
+    gm__sq_col_text(s, 1, out->component[out->n_components],
+                    sizeof(out->component[0]));
+    out->n_components++;
+  }
+  if (step != SQLITE_DONE) {
+    free(cidx);
+    goto dberr;
+  }
+  sqlite3_finalize(s);
+  s = NULL;
+  size_t cells =
+      (out->n ? out->n : 1) * (out->n_components ? out->n_components : 1);
+  out->component_energy_j = malloc(cells * sizeof(double));
+  out->component_net_energy_j = malloc(cells * sizeof(double));
+  if (!out->component_energy_j || !out->component_net_energy_j) {
+    free(cidx);
+    rc = GM_ERR_NO_MEMORY;
+    goto out;
+  }
+  for (size_t i = 0; i < cells; i++)
+    out->component_energy_j[i] = out->component_net_energy_j[i] = NAN;
+  if (sqlite3_prepare_v2(db,
+                         "SELECT phase_idx, component_idx, energy_j, "
+                         "net_energy_j FROM phase_components WHERE run_id=?",
+                         -1, &s, NULL) != SQLITE_OK) {
+    free(cidx);
+    goto dberr;
+  }
+  sqlite3_bind_int64(s, 1, run_id);
+  while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    int pi = sqlite3_column_int(s, 0), ci = sqlite3_column_int(s, 1);
+    long row = -1, col = find_idx(cidx, out->n_components, ci);
+    for (size_t i = 0; i < out->n && row < 0; i++)
+      if (out->phases[i].idx == pi)
+        row = (long)i;
+    if (row < 0 || col < 0)
+      continue;
+    size_t at = (size_t)row * out->n_components + (size_t)col;
+    out->component_energy_j[at] = gm__sq_col_real(s, 2);
+    out->component_net_energy_j[at] = gm__sq_col_real(s, 3);
+  }
+  free(cidx);
+  if (step != SQLITE_DONE)
+    goto dberr;
   goto out;
 dberr:
   rc = gm__sq_fail(st, "cannot read the run's phases");
