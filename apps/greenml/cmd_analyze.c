@@ -4,6 +4,7 @@
  * kind, and the claims of Mavromatis et al. (2024) checked one by one. The
  * numbers come from greenml/analysis.h; this file prints them. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -39,7 +40,14 @@ static const char usage_text[] =
     "                       phases without a net energy, or whose net is not\n"
     "                       above 0 (at or below idle), are left out and\n"
     "                       counted, never averaged\n"
-    "  --gross              gross energy (the default)\n" GM_CLI_COST_HELP;
+    "  --gross              gross energy (the default)\n"
+    "  --from-run ID        one measured run instead of the benches\n"
+    "                       ('greenml runs' lists them): its phases grouped\n"
+    "                       by name without the trailing number (epoch-1,\n"
+    "                       epoch-2: epoch), each group's time, energy, mean\n"
+    "                       and spread per phase; energy against time over\n"
+    "                       the phases, and the paper's claim that energy is\n"
+    "                       linear in time\n" GM_CLI_COST_HELP;
 
 /* The correlations reported for every host and kind. */
 static const struct {
@@ -614,7 +622,234 @@ static int run(struct ctx *c) {
   return ec;
 }
 
-enum { O_JSON = GM_OPT_FIRST_FREE, O_NET, O_GROSS };
+enum { O_JSON = GM_OPT_FIRST_FREE, O_NET, O_GROSS, O_FROM_RUN };
+
+/* ---- a measured run ------------------------------------------------------ */
+
+/* A phase name without its trailing number: "epoch-12" -> "epoch". */
+static void stem(char *dst, size_t size, const char *name) {
+  size_t n = strlen(name);
+  while (n > 0 && name[n - 1] >= '0' && name[n - 1] <= '9')
+    n--;
+  if (n < strlen(name))
+    while (n > 0 && (name[n - 1] == '-' || name[n - 1] == '_' ||
+                     name[n - 1] == ' ' || name[n - 1] == '.'))
+      n--;
+  if (n == 0)
+    n = strlen(name);
+  snprintf(dst, size, "%.*s", (int)n, name);
+}
+
+struct run_group {
+  char name[64];
+  size_t n;
+  double duration_s, energy_j, sum_sq; /* sums; sum of energy squares */
+  bool energy_missing;
+};
+
+static int analyze_run(struct ctx *c, const char *db, int64_t run_id) {
+  struct gm_store *st = NULL;
+  int ec = gm_cli_open_store_readonly(
+      "analyze", db, "measure into it first (greenml measure) or pass --db",
+      &st);
+  if (ec)
+    return ec;
+  struct gm_store_run_list *runs = NULL;
+  struct gm_store_run_phases *ph = NULL;
+  struct run_group *g = NULL;
+  double *d = NULL, *e = NULL;
+  const struct gm_store_run *run = NULL;
+  if (gm_store_list_runs(st, NULL, &runs) != GM_OK) {
+    gm_cli_error("analyze", "%s", gm_store_last_error(st));
+    ec = GM_EXIT_IOERR;
+    goto out;
+  }
+  for (size_t i = 0; i < runs->n; i++)
+    if (runs->runs[i].id == run_id)
+      run = &runs->runs[i];
+  if (!run) {
+    gm_cli_error("analyze",
+                 "no run %lld in '%s' ('greenml runs --db %s' "
+                 "lists them)",
+                 (long long)run_id, db, db);
+    ec = GM_EXIT_NOINPUT;
+    goto out;
+  }
+  if (gm_store_load_run_phases(st, run_id, &ph) != GM_OK) {
+    gm_cli_error("analyze", "%s", gm_store_last_error(st));
+    ec = GM_EXIT_IOERR;
+    goto out;
+  }
+  if (ph->n == 0) {
+    gm_cli_error("analyze",
+                 "run %lld has no phases: mark them (greenml mark NAME, "
+                 "Meter.phase() in Python) to analyse a run",
+                 (long long)run_id);
+    ec = GM_EXIT_DATAERR;
+    goto out;
+  }
+  g = calloc(ph->n, sizeof(*g));
+  d = calloc(ph->n, sizeof(double));
+  e = calloc(ph->n, sizeof(double));
+  if (!g || !d || !e) {
+    ec = GM_EXIT_SOFTWARE;
+    goto out;
+  }
+  size_t ng = 0, np = 0;
+  for (size_t i = 0; i < ph->n; i++) {
+    const struct gm_store_run_phase *p = &ph->phases[i];
+    double energy = c->net ? p->net_energy_j : p->energy_j;
+    /* a net at or below idle is not an energy of the phase: left out */
+    if (c->net && !(energy > 0))
+      energy = NAN;
+    char name[64];
+    stem(name, sizeof(name), p->name);
+    size_t k = 0;
+    while (k < ng && strcmp(g[k].name, name) != 0)
+      k++;
+    if (k == ng)
+      snprintf(g[ng++].name, sizeof(g[0].name), "%s", name);
+    g[k].n++;
+    g[k].duration_s += p->duration_s;
+    if (isfinite(energy)) {
+      g[k].energy_j += energy;
+      g[k].sum_sq += energy * energy;
+    } else {
+      g[k].energy_missing = true;
+    }
+    d[np] = p->duration_s;
+    e[np++] = energy;
+  }
+  struct gm_analysis_corr corr;
+  struct gm_analysis_claim claim;
+  if (gm_analysis_correlate_points(d, e, np, GM_AVAR_DURATION_S,
+                                   GM_AVAR_ENERGY_J, &corr) != GM_OK ||
+      gm_analysis_claim_linear_time(d, e, np, run->provenance, &claim) !=
+          GM_OK) {
+    ec = GM_EXIT_SOFTWARE;
+    goto out;
+  }
+  const char *which = c->net ? "net" : "gross";
+  if (c->json) {
+    struct gm_json *j = &c->j;
+    gm_json_begin_object(j);
+    gm_json_key(j, "run_id");
+    gm_json_int(j, run_id);
+    gm_json_key(j, "command");
+    if (run->command)
+      gm_json_string(j, run->command);
+    else
+      gm_json_null(j);
+    gm_json_key(j, "energy");
+    gm_json_string(j, which);
+    gm_json_key(j, "provenance");
+    gm_json_string(j, run->provenance);
+    gm_json_key(j, "groups");
+    gm_json_begin_array(j);
+    for (size_t k = 0; k < ng; k++) {
+      double mean = g[k].energy_j / (double)g[k].n;
+      double var = g[k].n > 1 ? (g[k].sum_sq - g[k].n * mean * mean) /
+                                    (double)(g[k].n - 1)
+                              : NAN;
+      double sd = g[k].energy_missing ? NAN : sqrt(fmax(var, 0));
+      gm_json_begin_object(j);
+      gm_json_key(j, "name");
+      gm_json_string(j, g[k].name);
+      gm_json_key(j, "phases");
+      gm_json_int(j, (int64_t)g[k].n);
+      gm_json_key(j, "duration_s");
+      gm_json_number(j, g[k].duration_s);
+      gm_json_key(j, "energy_j");
+      gm_json_number(j, g[k].energy_missing ? NAN : g[k].energy_j);
+      gm_json_key(j, "j_per_phase");
+      gm_json_number(j, g[k].energy_missing ? NAN : mean);
+      gm_json_key(j, "sd_j_per_phase");
+      gm_json_number(j, sd);
+      gm_json_key(j, "avg_power_w");
+      gm_json_number(j, g[k].energy_missing ? NAN
+                                            : g[k].energy_j / g[k].duration_s);
+      gm_json_key(j, "carbon_g");
+      gm_json_number(j, g[k].energy_missing
+                            ? NAN
+                            : gm_cli_cost_carbon_g(&c->cost, g[k].energy_j));
+      gm_json_end_object(j);
+    }
+    gm_json_end_array(j);
+    gm_json_key(j, "energy_vs_time");
+    gm_json_begin_object(j);
+    gm_json_key(j, "n");
+    gm_json_int(j, (int64_t)corr.n);
+    gm_json_key(j, "n_missing");
+    gm_json_int(j, (int64_t)corr.n_missing);
+    if (corr.untestable == GM_AUNTESTABLE_NONE) {
+      json_corr(j, "pearson", &corr.pearson);
+      json_corr(j, "spearman", &corr.spearman);
+    }
+    gm_json_key(j, "untestable");
+    if (corr.untestable == GM_AUNTESTABLE_NONE)
+      gm_json_null(j);
+    else
+      gm_json_string(j, corr.why);
+    gm_json_end_object(j);
+    gm_json_key(j, "claims");
+    gm_json_begin_array(j);
+    json_claim(j, &claim, 0, "phases");
+    gm_json_end_array(j);
+    gm_json_end_object(j);
+    if (j->oom) {
+      ec = GM_EXIT_SOFTWARE;
+      goto out;
+    }
+    printf("%s\n", j->buf);
+    goto out;
+  }
+  printf("run %lld (%s): %zu phases, %s energy (%s)\n", (long long)run_id,
+         run->command ? run->command : "no command", ph->n, which,
+         run->provenance);
+  printf("\n  %-20s %6s %12s %14s %14s %9s %12s\n", "phases", "n", "time",
+         "energy", "J/phase", "spread", "mean power");
+  for (size_t k = 0; k < ng; k++) {
+    char tb[32], eb[32], mb[32];
+    gm_cli_fmt_seconds(tb, sizeof(tb), g[k].duration_s);
+    double mean = g[k].energy_j / (double)g[k].n;
+    if (g[k].energy_missing) {
+      printf("  %-20s %6zu %12s %14s %14s %9s %12s\n", g[k].name, g[k].n, tb,
+             "n/a", "n/a", "n/a", "n/a");
+      continue;
+    }
+    gm_cli_fmt_energy(eb, sizeof(eb), g[k].energy_j);
+    gm_cli_fmt_energy(mb, sizeof(mb), mean);
+    char spread[16] = "n/a";
+    if (g[k].n > 1 && mean > 0) {
+      double var = (g[k].sum_sq - g[k].n * mean * mean) / (double)(g[k].n - 1);
+      snprintf(spread, sizeof(spread), "%.1f %%",
+               100 * sqrt(fmax(var, 0)) / mean);
+    }
+    printf("  %-20s %6zu %12s %14s %14s %9s %10.3f W\n", g[k].name, g[k].n, tb,
+           eb, mb, spread, g[k].energy_j / g[k].duration_s);
+  }
+  printf("  (spread: the standard deviation of a phase's energy over its "
+         "mean)\n\nenergy against time over the %zu phases: ",
+         np);
+  if (corr.untestable != GM_AUNTESTABLE_NONE)
+    printf("cannot test: %s\n", corr.why);
+  else
+    printf("Pearson r = %.3f (p = %.2g), Spearman rho = %.3f (p = %.2g), n = "
+           "%zu\n",
+           corr.pearson.r, corr.pearson.p, corr.spearman.r, corr.spearman.p,
+           corr.n);
+  printf("\nclaims of the paper:\n  %s (paper %s; %s)\n", claim.statement,
+         claim.paper, claim.threshold);
+  print_claim(&claim, "phases");
+out:
+  free(g);
+  free(d);
+  free(e);
+  gm_store_run_phases_free(ph);
+  gm_store_run_list_free(runs);
+  gm_store_close(st);
+  return ec;
+}
 
 int cmd_analyze(int argc, char **argv) {
   const char *db = NULL, *bench = NULL;
@@ -623,9 +858,14 @@ int cmd_analyze(int argc, char **argv) {
   memset(&c, 0, sizeof(c));
   struct gm_cli_results_opts ro;
   gm_cli_results_opts_init(&ro);
-  static const struct option longopts[] = {
-      {"json", 0, 0, O_JSON}, {"net", 0, 0, O_NET},    {"gross", 0, 0, O_GROSS},
-      {"help", 0, 0, 'h'},    GM_CLI_RESULTS_LONGOPTS, {0}};
+  static const struct option longopts[] = {{"json", 0, 0, O_JSON},
+                                           {"net", 0, 0, O_NET},
+                                           {"gross", 0, 0, O_GROSS},
+                                           {"from-run", 1, 0, O_FROM_RUN},
+                                           {"help", 0, 0, 'h'},
+                                           GM_CLI_RESULTS_LONGOPTS,
+                                           {0}};
+  int64_t from_run = 0;
   int opt;
   optind = 1;
   while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
@@ -644,6 +884,20 @@ int cmd_analyze(int argc, char **argv) {
     case O_GROSS:
       gross = true;
       break;
+    case O_FROM_RUN: {
+      char *end;
+      errno = 0;
+      long long v = strtoll(optarg, &end, 10);
+      if (errno || end == optarg || *end || v < 1) {
+        gm_cli_error("analyze",
+                     "--from-run '%s' is not a run id ('greenml runs' lists "
+                     "them)",
+                     optarg);
+        return GM_EXIT_USAGE;
+      }
+      from_run = v;
+      break;
+    }
     case 'h':
       fputs(usage_text, stdout);
       return 0;
@@ -666,6 +920,26 @@ int cmd_analyze(int argc, char **argv) {
   if (ec)
     return ec;
   char path[1024];
+  if (from_run) {
+    if (bench) {
+      gm_cli_error("analyze", "--from-run analyses one measured run: --run (a "
+                              "bench) does not apply");
+      return GM_EXIT_USAGE;
+    }
+    if (!db) {
+      if (!gm_cli_default_db(path, sizeof(path))) {
+        gm_cli_error("analyze", "database path too long; pass --db PATH");
+        return GM_EXIT_USAGE;
+      }
+      db = path;
+    }
+    gm_json_init(&c.j);
+    ec = analyze_run(&c, db, from_run);
+    if (ec == GM_EXIT_SOFTWARE)
+      gm_cli_error("analyze", "out of memory");
+    gm_json_release(&c.j);
+    return ec;
+  }
   struct gm_store *st = NULL;
   struct gm_analysis_table *t = NULL;
   if ((ec = gm_cli_load_results("analyze", db, bench, path, sizeof(path), &st,

@@ -263,6 +263,15 @@ gm_analysis_correlate(const struct gm_analysis_table *t,
                       enum gm_analysis_unit unit, enum gm_analysis_var x,
                       enum gm_analysis_var y, struct gm_analysis_corr *out);
 
+/* The same over n given points (the phases of a measured run, say): pairs
+ * with a value that is not finite are left out (n_missing), and a test that
+ * cannot run says why, by the rules of gm_analysis_correlate. vx and vy
+ * name the variables in the messages; out->provenance is left empty. */
+GM_API enum gm_status
+gm_analysis_correlate_points(const double *x, const double *y, size_t n,
+                             enum gm_analysis_var vx, enum gm_analysis_var vy,
+                             struct gm_analysis_corr *out);
+
 /* "measured" / "modelled" / "mixed" for the selected phases and, in detail,
  * which in-total components were which: "gpu0 measured; cpu, dram
  * modelled". "" when nothing is selected. */
@@ -343,6 +352,14 @@ struct gm_analysis_claim {
 GM_API enum gm_status gm_analysis_check_claim(
     const struct gm_analysis_table *t, const struct gm_analysis_select *sel,
     enum gm_analysis_claim_id id, struct gm_analysis_claim *out);
+
+/* GM_CLAIM_LINEAR_TIME over n given phases (a measured run's): the same
+ * statistic, threshold and verdict rules; provenance (may be NULL) is that
+ * of the energies. */
+GM_API enum gm_status
+gm_analysis_claim_linear_time(const double *duration_s, const double *energy_j,
+                              size_t n, const char *provenance,
+                              struct gm_analysis_claim *out);
 
 /* ---- estimates ----------------------------------------------------------- */
 

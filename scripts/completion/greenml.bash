@@ -143,7 +143,7 @@ _greenml() {
       $meter"
     ;;
   report) opts="--out --figures --gross --from-run $results" ;;
-  analyze) opts="--json --net --gross $results" ;;
+  analyze) opts="--json --net --gross --from-run $results" ;;
   estimate)
     opts="--model --epochs --samples --batch-size --epoch-samples --json
       --from-run --phases --profile --total $results"

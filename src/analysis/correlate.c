@@ -484,6 +484,55 @@ enum gm_status gm_analysis_correlate(const struct gm_analysis_table *t,
   return rc;
 }
 
+enum gm_status gm_analysis_correlate_points(const double *x, const double *y,
+                                            size_t n, enum gm_analysis_var vx,
+                                            enum gm_analysis_var vy,
+                                            struct gm_analysis_corr *out) {
+  if (!out || (n && (!x || !y)) || (unsigned)vx >= GM_AVAR_COUNT_ ||
+      (unsigned)vy >= GM_AVAR_COUNT_)
+    return GM_ERR_INVALID_ARG;
+  memset(out, 0, sizeof(*out));
+  out->x = vx;
+  out->y = vy;
+  out->unit = GM_AUNIT_PHASE;
+  double *xs = malloc((n ? n : 1) * sizeof(double));
+  double *ys = malloc((n ? n : 1) * sizeof(double));
+  if (!xs || !ys) {
+    free(xs);
+    free(ys);
+    return GM_ERR_NO_MEMORY;
+  }
+  size_t m = 0, n_x = 0, n_y = 0;
+  for (size_t i = 0; i < n; i++) {
+    n_x += isfinite(x[i]);
+    n_y += isfinite(y[i]);
+    if (isfinite(x[i]) && isfinite(y[i])) {
+      xs[m] = x[i];
+      ys[m++] = y[i];
+    }
+  }
+  out->n = m;
+  out->n_missing = n - m;
+  enum gm_status rc = GM_OK;
+  if (!untestable(xs, ys, m, n, n_x, n_y, vx, vy, "a correlation", 3,
+                  unit_name(GM_AUNIT_PHASE, n), NULL, &out->untestable,
+                  out->why, sizeof(out->why))) {
+    enum gm_status a = gm_stats_pearson(xs, ys, m, &out->pearson);
+    enum gm_status b =
+        a == GM_OK ? gm_stats_spearman(xs, ys, m, &out->spearman) : a;
+    if (b == GM_ERR_NO_MEMORY) {
+      rc = b;
+    } else if (b != GM_OK) {
+      out->untestable = GM_AUNTESTABLE_CONSTANT;
+      gm__fmt(out->why, sizeof(out->why),
+              "the values are too close to constant for a coefficient");
+    }
+  }
+  free(xs);
+  free(ys);
+  return rc;
+}
+
 /* ---- claims -------------------------------------------------------------- */
 
 const char *gm_analysis_verdict_name(enum gm_analysis_verdict v) {
@@ -819,4 +868,32 @@ enum gm_status gm_analysis_check_claim(const struct gm_analysis_table *t,
     return GM_ERR_INVALID_ARG;
   }
   return rc;
+}
+
+enum gm_status gm_analysis_claim_linear_time(const double *duration_s,
+                                             const double *energy_j, size_t n,
+                                             const char *provenance,
+                                             struct gm_analysis_claim *out) {
+  if (!out)
+    return GM_ERR_INVALID_ARG;
+  struct gm_analysis_corr r;
+  enum gm_status rc = gm_analysis_correlate_points(
+      duration_s, energy_j, n, GM_AVAR_DURATION_S, GM_AVAR_ENERGY_J, &r);
+  if (rc != GM_OK)
+    return rc;
+  memset(out, 0, sizeof(*out));
+  enum gm_analysis_claim_id id = GM_CLAIM_LINEAR_TIME;
+  out->id = id;
+  out->key = claims[id].key;
+  out->statement = claims[id].statement;
+  out->paper = claims[id].paper;
+  out->threshold = claims[id].threshold;
+  out->statistic = claims[id].statistic;
+  out->value = out->p = out->min = out->max = out->median = NAN;
+  out->points = "phases";
+  out->verdict = GM_VERDICT_UNTESTABLE;
+  gm__strlcpy(out->provenance, provenance ? provenance : "",
+              sizeof(out->provenance));
+  corr_verdict(out, &r, false);
+  return GM_OK;
 }

@@ -333,6 +333,40 @@ class ExportRun(FakeMachine):
         self.assertEqual(p.returncode, 66)
         self.assertIn("no run 99", p.stderr)
 
+    def test_analyze_groups_the_phases_and_tests_the_claim(self):
+        db = self.path("g.db")
+        with greenml.Meter(db=db, interval="10ms") as m:
+            for i, sec in enumerate((0.03, 0.05, 0.07, 0.04, 0.06)):
+                with m.phase(f"epoch-{i + 1}"):
+                    time.sleep(sec)
+            with m.phase("test"):
+                time.sleep(0.02)
+        r = m.result
+        out = json.loads(self.cli("analyze", "--from-run", str(r.run_id),
+                                  "--db", db, "--json").stdout)
+        groups = {g["name"]: g for g in out["groups"]}
+        self.assertEqual(list(groups), ["epoch", "test"])
+        epochs = [p for p in r.phases if p.name.startswith("epoch-")]
+        self.assertEqual(groups["epoch"]["phases"], 5)
+        self.assertAlmostEqual(groups["epoch"]["energy_j"],
+                               sum(p.energy_j for p in epochs), delta=1e-9)
+        # constant power: each phase's energy is P x its duration, so energy
+        # is exactly linear in time (r = 1 to rounding) and the claim agrees
+        self.assertAlmostEqual(groups["epoch"]["avg_power_w"], GPU_W + DRAM_W,
+                               delta=1e-6)
+        self.assertEqual(out["energy_vs_time"]["n"], 6)
+        self.assertAlmostEqual(out["energy_vs_time"]["pearson"]["coefficient"],
+                               1.0, delta=1e-9)
+        claim = out["claims"][0]
+        self.assertEqual(claim["claim"], "linear_time")
+        self.assertEqual(claim["verdict"], "agrees")
+        self.assertEqual(claim["provenance"], "mixed")
+        # without a baseline --net has no energy to analyse: said, not 0
+        net = json.loads(self.cli("analyze", "--from-run", str(r.run_id),
+                                  "--db", db, "--json", "--net").stdout)
+        self.assertIsNone(net["groups"][0]["energy_j"])
+        self.assertEqual(net["claims"][0]["verdict"], "cannot test")
+
 
 class Errors(FakeMachine):
     def test_a_refused_database_is_an_error_and_left_untouched(self):

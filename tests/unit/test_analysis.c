@@ -15,6 +15,7 @@
 
 #include "greenml/analysis.h"
 #include "greenml/nn.h"
+#include "greenml/stats.h"
 #include "greenml/store.h"
 #include "helpers.h"
 
@@ -913,6 +914,54 @@ static void projects_a_run_from_its_first_phases(void **state) {
                    GM_ERR_INVALID_ARG); /* NAN in the profile */
 }
 
+/* Energy against time over given points (a measured run's phases): the
+ * coefficients, the pairs left out, the claim's verdict and its minimum
+ * n, a constant variable. */
+static void correlates_given_phases(void **state) {
+  (void)state;
+  const double d[] = {1.0, 2.0, NAN, 3.0, 4.0, 5.5, 6.0};
+  const double e[] = {10.0, 20.5, 7.0, 29.0, 41.0, 55.0, 60.5};
+  struct gm_analysis_corr c;
+  assert_int_equal(gm_analysis_correlate_points(d, e, 7, GM_AVAR_DURATION_S,
+                                                GM_AVAR_ENERGY_J, &c),
+                   GM_OK);
+  assert_int_equal(c.untestable, GM_AUNTESTABLE_NONE);
+  assert_int_equal(c.n, 6);
+  assert_int_equal(c.n_missing, 1);
+  struct gm_stats_corr want;
+  const double d6[] = {1.0, 2.0, 3.0, 4.0, 5.5, 6.0};
+  const double e6[] = {10.0, 20.5, 29.0, 41.0, 55.0, 60.5};
+  assert_int_equal(gm_stats_pearson(d6, e6, 6, &want), GM_OK);
+  assert_double_equal(c.pearson.r, want.r, 1e-15);
+  assert_double_equal(c.spearman.r, 1.0, 1e-15);
+  struct gm_analysis_claim cl;
+  assert_int_equal(gm_analysis_claim_linear_time(d, e, 7, "mixed", &cl), GM_OK);
+  assert_int_equal(cl.id, GM_CLAIM_LINEAR_TIME);
+  assert_int_equal(cl.verdict, GM_VERDICT_AGREES);
+  assert_double_equal(cl.value, want.r, 1e-15);
+  assert_string_equal(cl.provenance, "mixed");
+  /* four points: the coefficient, no verdict */
+  assert_int_equal(gm_analysis_claim_linear_time(d6, e6, 4, NULL, &cl), GM_OK);
+  assert_int_equal(cl.verdict, GM_VERDICT_UNTESTABLE);
+  assert_true(isfinite(cl.value));
+  assert_non_null(strstr(cl.why, "no verdict below 5"));
+  /* energy falling with time: does not agree */
+  const double down[] = {60.0, 50.0, 40.0, 30.0, 20.0, 10.0};
+  assert_int_equal(gm_analysis_claim_linear_time(d6, down, 6, NULL, &cl),
+                   GM_OK);
+  assert_int_equal(cl.verdict, GM_VERDICT_DISAGREES);
+  /* every phase as long as the others: nothing to correlate */
+  const double same[] = {2.0, 2.0, 2.0, 2.0, 2.0};
+  assert_int_equal(gm_analysis_correlate_points(same, e6, 5, GM_AVAR_DURATION_S,
+                                                GM_AVAR_ENERGY_J, &c),
+                   GM_OK);
+  assert_int_equal(c.untestable, GM_AUNTESTABLE_CONSTANT);
+  assert_int_equal(gm_analysis_correlate_points(d6, e6, 2, GM_AVAR_DURATION_S,
+                                                GM_AVAR_ENERGY_J, &c),
+                   GM_OK);
+  assert_int_equal(c.untestable, GM_AUNTESTABLE_TOO_FEW);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(loads_benches_phases_and_components),
@@ -928,6 +977,7 @@ int main(void) {
       cmocka_unit_test(estimates_withhold_unsupported_intervals),
       cmocka_unit_test(estimates_say_what_is_missing),
       cmocka_unit_test(projects_a_run_from_its_first_phases),
+      cmocka_unit_test(correlates_given_phases),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
