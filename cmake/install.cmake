@@ -118,3 +118,10 @@ install(DIRECTORY ${CMAKE_SOURCE_DIR}/python/greenml
         PATTERN "__pycache__" EXCLUDE)
 install(FILES ${CMAKE_BINARY_DIR}/python/_paths.py
         DESTINATION ${GREENML_PYTHON_DIR}/greenml)
+
+# Where libgreenml-nn finds the PyTorch engine's worker (src/train/torch.c):
+# the installed package, else this source tree (a build that is not
+# installed); GREENML_TORCH_WORKER overrides both at run time.
+target_compile_definitions(greenml_nn_obj PRIVATE
+  GM_TORCH_WORKER_INSTALLED="${CMAKE_INSTALL_PREFIX}/${GREENML_PYTHON_DIR}/greenml/torch_engine.py"
+  GM_TORCH_WORKER_SOURCE="${CMAKE_SOURCE_DIR}/python/greenml/torch_engine.py")

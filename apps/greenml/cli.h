@@ -84,6 +84,8 @@ enum {
   GM_OPT_DATA,
   GM_OPT_THREADS,
   GM_OPT_BACKEND,
+  GM_OPT_ENGINE,
+  GM_OPT_DEVICE,
   GM_OPT_LIMIT,
   GM_OPT_SAMPLES,
   GM_OPT_DB,
@@ -101,6 +103,8 @@ struct gm_cli_work_opts {
   bool data_given;     /* --data was given */
   int threads;         /* --threads, 0: the backend's default */
   const char *backend; /* --backend, NULL: the fastest */
+  const char *engine;  /* --engine greenml|torch, NULL: greenml */
+  const char *device;  /* --device (torch), NULL: auto */
   long limit_batches;  /* --limit-batches, 0: none */
   long samples;        /* inference samples, default 50000 */
 };

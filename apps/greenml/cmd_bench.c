@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "greenml/json.h"
 #include "greenml/data.h"
 #include "greenml/nn.h"
 #include "greenml/study.h"
@@ -63,6 +64,13 @@ static const char usage_text[] =
     "                       from the database, so no grid flags are allowed\n"
     "  --threads T          compute threads (default: the backend's)\n"
     "  --backend NAME       compute backend (default: the fastest)\n"
+    "  --schedule S         learning rate per epoch: constant (default) or\n"
+    "                       cosine (PyTorch's CosineAnnealingLR, T_max =\n"
+    "                       --epochs)\n"
+    "  --engine E           greenml (default: the C engine) or torch\n"
+    "                       (PyTorch in a worker process, same protocol)\n"
+    "  --device D           torch: cpu, cuda or auto (default: cuda when\n"
+    "                       PyTorch sees one)\n"
     "  --checkpoint-dir DIR where epoch checkpoints go (default beside the\n"
     "                       database, in bench-ID/)\n"
     "  --no-meter           run the same work unmeasured (time only)\n"
@@ -115,6 +123,7 @@ struct bench_opts {
   bool resume;
   const char *ckpt_dir;
   bool no_meter, overhead, verify;
+  bool cosine; /* --schedule cosine */
   double profile_epochs;
   struct gm_cli_meter_opts mo;
   bool grid_flags; /* a flag that defines the grid was given */
@@ -220,7 +229,8 @@ enum {
   O_OVERHEAD,
   O_PROFILE,
   O_VERIFY,
-  O_QUICK
+  O_QUICK,
+  O_SCHEDULE
 };
 
 /* Parses argv into o. Returns 0, -1 after --help, or an exit code. */
@@ -239,11 +249,14 @@ static int parse(int argc, char **argv, struct bench_opts *o) {
                                        {"resume", 0, 0, O_RESUME},
                                        {"threads", 1, 0, GM_OPT_THREADS},
                                        {"backend", 1, 0, GM_OPT_BACKEND},
+      {"engine", 1, 0, GM_OPT_ENGINE},
+      {"device", 1, 0, GM_OPT_DEVICE},
                                        {"checkpoint-dir", 1, 0, O_CKPT_DIR},
                                        {"limit-batches", 1, 0, GM_OPT_LIMIT},
                                        {"no-meter", 0, 0, O_NO_METER},
                                        {"overhead", 0, 0, O_OVERHEAD},
                                        {"profile-epochs", 1, 0, O_PROFILE},
+                                       {"schedule", 1, 0, O_SCHEDULE},
                                        {"verify", 0, 0, O_VERIFY},
                                        {"quick", 0, 0, O_QUICK},
                                        {"help", 0, 0, 'h'},
@@ -333,6 +346,14 @@ static int parse(int argc, char **argv, struct bench_opts *o) {
     }
     case O_VERIFY:
       o->verify = true;
+      break;
+    case O_SCHEDULE:
+      if (strcmp(optarg, "constant") != 0 && strcmp(optarg, "cosine") != 0) {
+        gm_cli_error("bench", "--schedule '%s' must be constant or cosine",
+                     optarg);
+        return GM_EXIT_USAGE;
+      }
+      o->cosine = strcmp(optarg, "cosine") == 0;
       break;
     case O_QUICK:
       /* the main job's grid: four small models, two short epochs */
@@ -690,6 +711,8 @@ static struct gm_study_config study_config(const struct bench_opts *o,
   cfg.seed = o->w.seed;
   cfg.limit_batches = o->w.limit_batches;
   cfg.backend = o->w.backend;
+  cfg.engine = o->w.engine;
+  cfg.device = o->w.device;
   cfg.threads = o->w.threads;
   cfg.data = o->w.data;
   cfg.mode = o->overhead   ? GM_STUDY_OVERHEAD
@@ -700,7 +723,8 @@ static struct gm_study_config study_config(const struct bench_opts *o,
   cfg.meter = gm_cli_meter_config(&o->mo);
   cfg.profile_epochs = o->profile_epochs;
   cfg.verify = o->verify;
-  static char versions[1024]; /* the bench record's; lives as the program */
+  cfg.cosine = o->cosine;
+  static char versions[1280]; /* the bench record's; lives as the program */
   if (gm_versions_json(versions, sizeof(versions)) == GM_OK)
     cfg.versions_json = versions;
   return cfg;
@@ -786,8 +810,25 @@ int cmd_bench(int argc, char **argv) {
   if (rc != GM_OK) {
     gm_cli_error("bench", "%s", err);
     ec = rc == GM_ERR_INVALID_ARG || rc == GM_ERR_NOT_FOUND ? GM_EXIT_USAGE
+         : rc == GM_ERR_UNAVAILABLE                         ? GM_EXIT_UNAVAIL
                                                             : GM_EXIT_SOFTWARE;
     goto out;
+  }
+  /* the engine that executes the steps, recorded with the bench's versions
+   * (the torch engine's version and device: what PyTorch chose) */
+  char engine[96] = "";
+  if (gm_study_engine_name(&cfg, engine, sizeof(engine), NULL, 0) == GM_OK &&
+      cfg.versions_json) {
+    static char with_engine[1536];
+    size_t len = strlen(cfg.versions_json);
+    char esc[256];
+    gm_json_escape_into(esc, sizeof(esc), engine);
+    if (len > 1 && cfg.versions_json[len - 1] == '}' &&
+        snprintf(with_engine, sizeof(with_engine), "%.*s,\"engine\":%s}",
+                 (int)(len - 1), cfg.versions_json,
+                 esc) < (int)sizeof(with_engine))
+      cfg.versions_json = with_engine;
+    printf("engine: %s\n", engine);
   }
   /* data before anything is measured: a bad directory fails fast */
   if ((ec = gm_cli_open_cifar("bench", o.w.data, o.w.seed, GM_CIFAR10_TRAIN,

@@ -39,6 +39,10 @@ static const char train_usage[] =
     "                       generated data set in the same format\n"
     "  --threads T          compute threads (default: the backend's)\n"
     "  --backend NAME       compute backend (default: the fastest)\n"
+    "  --engine E           greenml (default: the C engine) or torch\n"
+    "                       (PyTorch in a worker process, same protocol)\n"
+    "  --device D           torch: cpu, cuda or auto (default: cuda when\n"
+    "                       PyTorch sees one)\n"
     "  --checkpoint FILE    default ./checkpoints/MODEL.ckpt\n"
     "  --resume             continue from the checkpoint's epoch (made with\n"
     "                       the same flags and data: a checkpoint of another\n"
@@ -71,7 +75,11 @@ static const char infer_usage[] =
     "  --seed S             the initial weights without --weights, and the\n"
     "                       generated data set (default 1)\n"
     "  --threads T          compute threads (default: the backend's)\n"
-    "  --backend NAME       compute backend (default: the fastest)\n";
+    "  --backend NAME       compute backend (default: the fastest)\n"
+    "  --engine E           greenml (default: the C engine) or torch\n"
+    "                       (PyTorch in a worker process, same protocol)\n"
+    "  --device D           torch: cpu, cuda or auto (default: cuda when\n"
+    "                       PyTorch sees one)\n";
 
 struct run_opts {
   struct gm_cli_work_opts w;
@@ -237,6 +245,8 @@ static int parse(int argc, char **argv, bool train, struct run_opts *o) {
       {"data", 1, 0, GM_OPT_DATA},
       {"threads", 1, 0, GM_OPT_THREADS},
       {"backend", 1, 0, GM_OPT_BACKEND},
+      {"engine", 1, 0, GM_OPT_ENGINE},
+      {"device", 1, 0, GM_OPT_DEVICE},
       {"checkpoint", 1, 0, O_CKPT},
       {"resume", 0, 0, O_RESUME},
       {"limit-batches", 1, 0, GM_OPT_LIMIT},
@@ -251,6 +261,8 @@ static int parse(int argc, char **argv, bool train, struct run_opts *o) {
                                              {"seed", 1, 0, GM_OPT_SEED},
                                              {"threads", 1, 0, GM_OPT_THREADS},
                                              {"backend", 1, 0, GM_OPT_BACKEND},
+      {"engine", 1, 0, GM_OPT_ENGINE},
+      {"device", 1, 0, GM_OPT_DEVICE},
                                              {"help", 0, 0, 'h'},
                                              {0}};
   const char *cmd = train ? "train" : "infer";
@@ -320,6 +332,8 @@ static struct gm_train_config train_config(const struct run_opts *o) {
   c.seed = o->w.seed;
   c.limit_batches = o->w.limit_batches;
   c.backend = o->w.backend;
+  c.engine = o->w.engine;
+  c.device = o->w.device;
   c.threads = o->w.threads;
   return c;
 }
@@ -429,9 +443,9 @@ int cmd_train(int argc, char **argv) {
     goto out;
   }
   size_t n = gm_cifar10_count(ds);
-  printf("model %s, backend %s, %zu training images%s, batch %d, lr %g, "
+  printf("model %s, engine %s, %zu training images%s, batch %d, lr %g, "
          "seed %llu\n",
-         o.model, gm_nn_engine_backend(gm_train_engine(t)), n,
+         o.model, gm_train_engine_name(t), n,
          gm_cifar10_is_synthetic(ds) ? " (generated)" : "", o.w.batch, o.w.lr,
          (unsigned long long)o.w.seed);
   struct display d = {.tty = isatty(STDERR_FILENO),
@@ -495,9 +509,9 @@ int cmd_infer(int argc, char **argv) {
             o.model, (unsigned long long)o.w.seed);
   }
   size_t count = gm_cifar10_count(ds);
-  printf("model %s, backend %s, %ld samples (%zu test images%s, repeated), "
+  printf("model %s, engine %s, %ld samples (%zu test images%s, repeated), "
          "batch %d\n",
-         o.model, gm_nn_engine_backend(gm_train_engine(t)), o.w.samples, count,
+         o.model, gm_train_engine_name(t), o.w.samples, count,
          gm_cifar10_is_synthetic(ds) ? ", generated" : "", o.w.batch);
   struct display d = {.tty = isatty(STDERR_FILENO),
                       .marks = getenv(GM_MARK_ENV) != NULL,

@@ -75,6 +75,24 @@ int gm_cli_work_opt(struct gm_cli_work_opts *o, int opt, const char *arg,
   case GM_OPT_BACKEND:
     o->backend = arg;
     return 1;
+  case GM_OPT_ENGINE:
+    if (strcmp(arg, "greenml") != 0 && strcmp(arg, "torch") != 0) {
+      gm_cli_error(cmd,
+                   "--engine '%s' must be greenml (the C engine) or torch "
+                   "(PyTorch)",
+                   arg);
+      return -1;
+    }
+    o->engine = arg;
+    return 1;
+  case GM_OPT_DEVICE:
+    if (strcmp(arg, "cpu") != 0 && strcmp(arg, "cuda") != 0 &&
+        strcmp(arg, "auto") != 0) {
+      gm_cli_error(cmd, "--device '%s' must be cpu, cuda or auto", arg);
+      return -1;
+    }
+    o->device = arg;
+    return 1;
   case GM_OPT_LIMIT:
     if (!gm_cli_parse_long(arg, 1, 1L << 40, &o->limit_batches)) {
       gm_cli_error(cmd, "--limit-batches '%s' is not a number from 1", arg);

@@ -62,6 +62,10 @@ struct gm_study_config {
   long limit_batches;  /* at most this many batches per epoch; 0: all */
   const char *backend; /* NULL: the fastest */
   int threads;         /* 0: the backend's default */
+  const char *engine;  /* train.h: "greenml" (NULL) or "torch" */
+  const char *device;  /* the torch engine's; NULL: auto */
+  bool cosine; /* the learning rate follows PyTorch's CosineAnnealingLR with
+                  T_max = epochs (train.h); false: constant */
   /* the data, borrowed: both splits */
   const struct gm_cifar10 *train, *test;
   const char *data; /* how it was named, for the record ("data") */
@@ -99,6 +103,14 @@ GM_API struct gm_study_config gm_study_config_default(void);
  * the message, which names the `greenml bench` flag concerned. */
 GM_API enum gm_status gm_study_config_check(const struct gm_study_config *cfg,
                                             char *err, size_t err_size);
+
+/* What will execute the steps, as gm_train_engine_name says it ("greenml
+ * onednn", "torch 2.1.0 cuda"), found by starting the configured engine
+ * once (LeNet, batch 1): for the torch engine, its worker. The error of an
+ * engine that cannot start goes into err. */
+GM_API enum gm_status gm_study_engine_name(const struct gm_study_config *cfg,
+                                           char *buf, size_t size, char *err,
+                                           size_t err_size);
 
 /* ---- the observer -------------------------------------------------------- */
 

@@ -59,6 +59,16 @@ struct gm_train_config {
   /* How it runs, not what it computes (not compared when resuming): */
   const char *backend; /* NULL: the fastest */
   int threads;         /* 0: the backend's default */
+  /* The engine that executes the steps: "greenml" (NULL: the C engine and
+   * its backends) or "torch": a PyTorch worker process (python3 with
+   * torch; the script python/greenml/torch_engine.py, found through
+   * $GREENML_TORCH_WORKER, the installed package, or the source tree; the
+   * interpreter $GREENML_PYTHON, else /usr/bin/python3) that computes each
+   * step of this same protocol on the same batches, with torch.optim.SGD.
+   * Its checkpoints are its own (torch.save) with the same record. */
+  const char *engine;
+  const char *device; /* torch: "cpu", "cuda"; NULL or "auto": cuda when
+                         PyTorch sees a CUDA device, else cpu */
 };
 
 /* The paper's protocol: batch 128, lr 0.001, momentum 0.9, weight decay
@@ -133,6 +143,9 @@ GM_API const struct gm_train_config *
 gm_train_config_of(const struct gm_train *t);
 GM_API const struct gm_nn_net *gm_train_net(const struct gm_train *t);
 GM_API struct gm_nn_engine *gm_train_engine(struct gm_train *t);
+/* What executes the steps: "greenml onednn", "greenml ref", "torch 1.13.1
+ * cpu"; static for t's lifetime. gm_train_engine is NULL for torch. */
+GM_API const char *gm_train_engine_name(const struct gm_train *t);
 
 /* PyTorch's default initialisation from the configuration's seed. */
 GM_API enum gm_status gm_train_init(struct gm_train *t);

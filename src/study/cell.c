@@ -75,6 +75,9 @@ static enum gm_status cell_setup(struct gm__study *s, struct gm__study_cell *c,
   tc.limit_batches = cfg->limit_batches;
   tc.backend = cfg->backend;
   tc.threads = cfg->threads;
+  tc.engine = cfg->engine;
+  tc.device = cfg->device;
+  tc.schedule = cfg->cosine ? GM_TRAIN_LR_COSINE : GM_TRAIN_LR_CONSTANT;
   char err[512] = "";
   enum gm_status rc = gm_train_create(&tc, &c->tr, err, sizeof(err));
   if (rc != GM_OK)

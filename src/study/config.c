@@ -14,6 +14,7 @@
 #include "greenml/host.h"
 #include "greenml/json.h"
 #include "greenml/nn.h"
+#include "greenml/train.h"
 #include "study/study_internal.h"
 
 struct gm_study_config gm_study_config_default(void) {
@@ -110,7 +111,14 @@ enum gm_status gm_study_config_check(const struct gm_study_config *c, char *err,
                "--profile-epochs %g must be below --epochs %d (the profile "
                "predicts a longer run)",
                c->profile_epochs, c->epochs);
-  /* the backend must exist before anything is measured */
+  /* the engine must start before anything is measured */
+  if (c->engine && strcmp(c->engine, "torch") == 0) {
+    char name[96];
+    return gm_study_engine_name(c, name, sizeof(name), err, size);
+  }
+  if (c->device)
+    return bad(GM_ERR_INVALID_ARG, err, size,
+               "--device is the torch engine's (--engine torch)");
   struct gm_nn_net *net = NULL;
   struct gm_nn_engine *eng = NULL;
   struct gm_nn_engine_config ecfg = gm_nn_engine_config_default();
@@ -171,6 +179,15 @@ char *gm__study_config_json(const struct gm_study_config *c) {
   gm_json_key(&j, "backend");
   if (c->backend)
     gm_json_string(&j, c->backend);
+  else
+    gm_json_null(&j);
+  gm_json_key(&j, "schedule");
+  gm_json_string(&j, c->cosine ? "cosine" : "constant");
+  gm_json_key(&j, "engine");
+  gm_json_string(&j, c->engine ? c->engine : "greenml");
+  gm_json_key(&j, "device");
+  if (c->device)
+    gm_json_string(&j, c->device);
   else
     gm_json_null(&j);
   gm_json_key(&j, "interval_s");
@@ -270,4 +287,24 @@ char *gm__study_host_json(const struct gm_meter *m, int threads) {
     return NULL;
   }
   return j.buf;
+}
+
+enum gm_status gm_study_engine_name(const struct gm_study_config *c, char *buf,
+                                    size_t size, char *err, size_t err_size) {
+  if (!c || !buf || !size)
+    return GM_ERR_INVALID_ARG;
+  buf[0] = '\0';
+  struct gm_train_config tc = gm_train_config_default();
+  tc.model = "LeNet";
+  tc.batch_size = 1;
+  tc.engine = c->engine;
+  tc.device = c->device;
+  tc.threads = c->threads;
+  tc.backend = c->backend;
+  struct gm_train *t = NULL;
+  enum gm_status rc = gm_train_create(&tc, &t, err, err_size);
+  if (rc == GM_OK)
+    gm__strlcpy(buf, gm_train_engine_name(t), size);
+  gm_train_destroy(t);
+  return rc;
 }

@@ -287,7 +287,9 @@ enum gm_status gm_train_save(struct gm_train *t, const char *path,
                                        .seed = t->cfg.seed};
   gm__strlcpy(info.model, t->model, sizeof(info.model));
   enum gm_status rc =
-      gm_nn_checkpoint_save(t->eng, path, &info, t->err, sizeof(t->err));
+      t->torch
+          ? gm__torch_save(t, path, epochs_done)
+          : gm_nn_checkpoint_save(t->eng, path, &info, t->err, sizeof(t->err));
   if (rc != GM_OK)
     return rc;
   return write_record(t, path, epochs_done);
@@ -296,6 +298,8 @@ enum gm_status gm_train_save(struct gm_train *t, const char *path,
 /* Loads path into the engine. */
 static enum gm_status load(struct gm_train *t, const char *path,
                            struct gm_nn_checkpoint_info *info) {
+  if (t->torch)
+    return gm__torch_load(t, path, info);
   return gm_nn_checkpoint_load(t->eng, path, info, t->err, sizeof(t->err));
 }
 

@@ -3,6 +3,7 @@
  * (train.h). */
 #define _GNU_SOURCE
 #include <math.h>
+#include <string.h>
 
 #include "base/util.h"
 #include "train/train_internal.h"
@@ -64,6 +65,16 @@ enum gm_status gm__train_config_check(const struct gm_train_config *cfg,
     bad = "unknown learning-rate schedule";
   else if (cfg->threads < 0)
     bad = "the thread count must be >= 0";
+  else if (cfg->engine && strcmp(cfg->engine, "greenml") != 0 &&
+           strcmp(cfg->engine, "torch") != 0)
+    bad = "the engine must be greenml or torch";
+  else if (cfg->engine && strcmp(cfg->engine, "torch") == 0 && cfg->backend)
+    bad = "a backend is the C engine's: the torch engine takes a device";
+  else if (cfg->device && strcmp(cfg->device, "auto") != 0 &&
+           strcmp(cfg->device, "cpu") != 0 && strcmp(cfg->device, "cuda") != 0)
+    bad = "the device must be cpu, cuda or auto";
+  else if (cfg->device && !(cfg->engine && strcmp(cfg->engine, "torch") == 0))
+    bad = "a device is the torch engine's: the C engine takes a backend";
   if (!bad)
     return GM_OK;
   if (err)

@@ -21,6 +21,18 @@ static enum gm_status step(struct gm_train *t, const struct gm_cifar10 *ds,
             s + 1, epoch + 1, gm_status_str(rc));
     return rc;
   }
+  if (t->torch) {
+    /* the batch is in the worker's memory already */
+    rc = gm__torch_train(t, m, sgd->lr, loss, correct);
+    if (rc != GM_OK) {
+      char why[4096];
+      gm__strlcpy(why, t->err, sizeof(why));
+      gm__fmt(t->err, sizeof(t->err), "step %ld of epoch %u failed: %s", s + 1,
+              epoch + 1, why);
+      return rc;
+    }
+    goto check;
+  }
   rc = gm_nn_engine_forward(t->eng, t->x, m, true,
                             gm_train_dropout_seed(t->cfg.seed, epoch, s),
                             t->logits);
@@ -38,6 +50,7 @@ static enum gm_status step(struct gm_train *t, const struct gm_cifar10 *ds,
             epoch + 1, gm_nn_engine_error(t->eng));
     return rc;
   }
+check:
   if (!isfinite(*loss)) {
     gm__fmt(t->err, sizeof(t->err),
             "the loss diverged (%g) at step %ld of epoch %u; lower --lr", *loss,

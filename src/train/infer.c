@@ -36,16 +36,23 @@ enum gm_status gm_train_infer(struct gm_train *t, const struct gm_cifar10 *ds,
     double loss = 0;
     enum gm_status rc =
         gm_cifar10_batch(ds, t->idx, (size_t)m, false, NULL, t->x, t->labels);
-    if (rc == GM_OK)
-      rc = gm_nn_engine_forward(t->eng, t->x, m, false, 0, t->logits);
-    if (rc == GM_OK)
-      rc = gm_nn_softmax_xent(t->logits, t->labels, m, t->classes, NULL, &loss,
-                              &correct);
-    if (rc == GM_OK)
-      rc = gm_nn_engine_sync(t->eng);
+    if (rc == GM_OK && t->torch) {
+      rc = gm__torch_infer(t, m, &loss, &correct);
+    } else {
+      if (rc == GM_OK)
+        rc = gm_nn_engine_forward(t->eng, t->x, m, false, 0, t->logits);
+      if (rc == GM_OK)
+        rc = gm_nn_softmax_xent(t->logits, t->labels, m, t->classes, NULL,
+                                &loss, &correct);
+      if (rc == GM_OK)
+        rc = gm_nn_engine_sync(t->eng);
+    }
     if (rc != GM_OK) {
+      char why[4096];
+      gm__strlcpy(why, t->torch ? t->err : gm_nn_engine_error(t->eng),
+                  sizeof(why));
       gm__fmt(t->err, sizeof(t->err), "inference batch %ld failed: %s", k + 1,
-              gm_nn_engine_error(t->eng));
+              why);
       out->duration_s = now_s() - t0;
       return rc;
     }

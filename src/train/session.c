@@ -43,6 +43,13 @@ enum gm_status gm_train_create(const struct gm_train_config *cfg,
     gm__strlcpy(t->backend, cfg->backend, sizeof(t->backend));
     t->cfg.backend = t->backend;
   }
+  bool torch = cfg->engine && strcmp(cfg->engine, "torch") == 0;
+  gm__strlcpy(t->engine, torch ? "torch" : "greenml", sizeof(t->engine));
+  t->cfg.engine = t->engine;
+  if (cfg->device) {
+    gm__strlcpy(t->device, cfg->device, sizeof(t->device));
+    t->cfg.device = t->device;
+  }
   rc = gm_nn_zoo_build(canon, &t->net);
   if (rc == GM_OK)
     rc = gm_nn_net_status(t->net);
@@ -52,19 +59,28 @@ enum gm_status gm_train_create(const struct gm_train_config *cfg,
               t->net ? gm_nn_net_error(t->net) : gm_status_str(rc));
     goto fail;
   }
-  struct gm_nn_engine_config ecfg = gm_nn_engine_config_default();
-  ecfg.backend = cfg->backend;
-  ecfg.max_batch = cfg->batch_size;
-  ecfg.threads = cfg->threads;
-  rc = gm_nn_engine_create(t->net, &ecfg, &t->eng, err, err_size);
-  if (rc != GM_OK)
-    goto fail;
   t->classes = gm_nn_node_shape(t->net, gm_nn_output(t->net)).c;
   size_t b = (size_t)cfg->batch_size, k = (size_t)t->classes;
-  t->x = malloc(b * GM_CIFAR10_PIXELS * sizeof(float));
+  if (torch) {
+    /* the batch lives in memory the worker maps (torch.c) */
+    rc = gm__torch_open(t, err, err_size);
+    if (rc != GM_OK)
+      goto fail;
+  } else {
+    struct gm_nn_engine_config ecfg = gm_nn_engine_config_default();
+    ecfg.backend = cfg->backend;
+    ecfg.max_batch = cfg->batch_size;
+    ecfg.threads = cfg->threads;
+    rc = gm_nn_engine_create(t->net, &ecfg, &t->eng, err, err_size);
+    if (rc != GM_OK)
+      goto fail;
+    gm__fmt(t->engine_name, sizeof(t->engine_name), "greenml %s",
+            gm_nn_engine_backend(t->eng));
+    t->x = malloc(b * GM_CIFAR10_PIXELS * sizeof(float));
+    t->labels = malloc(b * sizeof(int32_t));
+  }
   t->logits = malloc(b * k * sizeof(float));
   t->dlogits = malloc(b * k * sizeof(float));
-  t->labels = malloc(b * sizeof(int32_t));
   t->idx = malloc(b * sizeof(uint32_t));
   if (!t->x || !t->logits || !t->dlogits || !t->labels || !t->idx) {
     rc = GM_ERR_NO_MEMORY;
@@ -83,12 +99,16 @@ fail:
 void gm_train_destroy(struct gm_train *t) {
   if (!t)
     return;
+  if (t->torch) {
+    gm__torch_close(t); /* t->x and t->labels were its memory */
+  } else {
+    free(t->x);
+    free(t->labels);
+  }
   gm_nn_engine_destroy(t->eng);
   gm_nn_net_destroy(t->net);
-  free(t->x);
   free(t->logits);
   free(t->dlogits);
-  free(t->labels);
   free(t->idx);
   free(t->order);
   free(t);
@@ -110,9 +130,15 @@ struct gm_nn_engine *gm_train_engine(struct gm_train *t) {
   return t->eng;
 }
 
+const char *gm_train_engine_name(const struct gm_train *t) {
+  return t ? t->engine_name : "";
+}
+
 enum gm_status gm_train_init(struct gm_train *t) {
   if (!t)
     return GM_ERR_INVALID_ARG;
+  if (t->torch)
+    return gm__torch_init(t);
   enum gm_status rc = gm_nn_engine_init(t->eng, t->cfg.seed);
   if (rc != GM_OK)
     gm__fmt(t->err, sizeof(t->err), "cannot initialise %s: %s", t->model,

@@ -27,7 +27,28 @@ struct gm_train {
   bool have_data;
   struct gm_cifar10_identity data;
   char err[4096];
+  struct gm__torch *torch; /* the PyTorch worker (engine "torch"); NULL */
+  char engine_name[96];
+  char engine[16], device[16];
 };
+
+/* ---- the PyTorch engine (torch.c) ---- */
+
+/* Starts the worker for t (its configuration set) and maps the batch
+ * buffer: t->x and t->labels point into memory the worker reads. */
+enum gm_status gm__torch_open(struct gm_train *t, char *err, size_t err_size);
+void gm__torch_close(struct gm_train *t);
+enum gm_status gm__torch_init(struct gm_train *t);
+/* One SGD step on the m samples in t->x / t->labels at rate lr. */
+enum gm_status gm__torch_train(struct gm_train *t, int m, double lr,
+                               double *loss, int *correct);
+enum gm_status gm__torch_infer(struct gm_train *t, int m, double *loss,
+                               int *correct);
+enum gm_status gm__torch_save(struct gm_train *t, const char *path,
+                              uint32_t epoch);
+/* Loads path; info receives its epoch, model and seed. */
+enum gm_status gm__torch_load(struct gm_train *t, const char *path,
+                              struct gm_nn_checkpoint_info *info);
 
 /* Checks cfg's values; the message goes into err. */
 enum gm_status gm__train_config_check(const struct gm_train_config *cfg,

@@ -264,4 +264,72 @@ bad "--resume without a database" 66 "no unfinished bench in 'nf.db'" --resume -
 check "6: a bench that fails before running leaves no database and no checkpoint directory" \
   "[ ! -e b.db ] && [ ! -e nf.db ] && [ \"\$(ls -d bench-* 2>/dev/null)\" = \"\$dirs_before\" ]" "$(ls -d bench-*)"
 
+# ---- 7. the same grid on PyTorch (--engine torch) ----------------------------
+# The protocol, the meter and the rows are greenml's; PyTorch (Debian's
+# python3-torch, in a worker process) computes the steps on the same batches.
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+export GREENML_TORCH_WORKER="$SRC/python/greenml/torch_engine.py"
+"$GM" bench --engine torch --models lenet,MobileNet --batch-sizes 16 \
+  --epochs 2 --limit-batches 3 --idle 0.3s --db t.db --run-id torch \
+  --schedule cosine "${grid[@]}" >t.out 2>t.err
+rc=$?
+check "7: bench --engine torch exits 0" "[ $rc -eq 0 ]" "exit $rc: $(tail -5 t.err)"
+check "7: says which engine runs the steps" \
+  "grep -qE '^engine: torch [0-9][^ ]* cpu$' t.out" "$(head -3 t.out)"
+check_db "7: 8 rows, checked as the C engine's: 50 W x duration on the GPU, steps, samples, cosine rates" t.db '
+import json, math
+b = q("SELECT * FROM benches")
+want(len(b) == 1 and b[0]["status"] == "complete", "bench %r" % b)
+cfg = json.loads(b[0]["config_json"]) if b else {}
+want(cfg.get("engine") == "torch" and cfg.get("schedule") == "cosine" and cfg.get("device") is None, "config %r" % cfg)
+want("--engine" in cfg.get("argv", []), "flags %r" % cfg.get("argv"))
+v = json.loads(b[0]["versions_json"]) if b else {}
+want(v.get("engine", "").startswith("torch ") and v["engine"].endswith(" cpu"), "versions %r" % v)
+m = {r["model"]: r for r in q("SELECT * FROM bench_models")}
+want(m.get("LeNet", {}).get("params") == 62006 and m.get("MobileNet", {}).get("params") == 3217226, "models %r" % m)
+rows = q("SELECT * FROM bench_phases ORDER BY model, epoch, kind DESC")
+want(len(rows) == 8, "%d rows" % len(rows))
+for r in rows:
+    tag = "%s b%d %s %d" % (r["model"], r["batch_size"], r["kind"], r["epoch"])
+    want(r["metered"] == 1 and r["run_id"] is not None, tag + " metered")
+    if r["kind"] == "train":
+        want(r["steps"] == 3 and r["samples"] == 48, tag + " steps %r" % r["steps"])
+        # CosineAnnealingLR(T_max = 2): 0.001, then 0.0005
+        want(close(r["lr"], 0.001 * (1 + math.cos(math.pi * (r["epoch"] - 1) / 2)) / 2), tag + " lr %r" % r["lr"])
+    else:
+        want(r["samples"] == 64 and r["steps"] == 4, tag + " samples %r" % r["samples"])
+    want(r["loss"] is not None and 0 < r["loss"] < 10 and 0 <= r["accuracy"] <= 1, tag + " loss/acc")
+    want(close(r["samples_per_s"], r["samples"] / r["duration_s"]), tag + " samples/s")
+    c = {x["component"]: x for x in q("SELECT * FROM bench_phase_components WHERE model=? AND "
+          "batch_size=? AND kind=? AND epoch=?", r["model"], r["batch_size"], r["kind"], r["epoch"])}
+    g = c.get("gpu0", {})
+    want(g.get("provenance") == "measured" and close(g.get("energy_j"), 50.0 * r["duration_s"]),
+         tag + " gpu0 %r J, want 50 W x %r s" % (g.get("energy_j"), r["duration_s"]))
+    tot = sum(x["energy_j"] for x in c.values() if x["in_total"])
+    want(close(r["energy_j"], tot), tag + " total")
+    want(r["provenance"] == "mixed", tag + " provenance")
+'
+"$GM" bench --engine torch --backend ref --models lenet --batch-sizes 8 \
+  --db t2.db "${grid[@]}" >t2.out 2>t2.err
+rc=$?
+check "7: --engine torch with --backend: exit 64, named" \
+  "[ $rc -eq 64 ] && grep -q 'the torch engine takes a device' t2.err" "exit $rc: $(cat t2.err)"
+"$GM" bench --engine torch --device cuda --models lenet --batch-sizes 8 \
+  --db t3.db "${grid[@]}" >t3.out 2>t3.err
+rc=$?
+check "7: --device cuda without a CUDA device: exit 69, said, nothing written" \
+  "[ $rc -eq 69 ] && grep -q 'PyTorch sees no CUDA device' t3.err && [ ! -e t3.db ]" \
+  "exit $rc: $(tail -3 t3.err)"
+GREENML_PYTHON=$work/nopython "$GM" bench --engine torch --models lenet \
+  --batch-sizes 8 --db t4.db "${grid[@]}" >t4.out 2>t4.err
+rc=$?
+check "7: no interpreter: exit 69 with the fix, nothing written" \
+  "[ $rc -eq 69 ] && grep -q 'needs python3 with torch' t4.err && [ ! -e t4.db ]" \
+  "exit $rc: $(tail -3 t4.err)"
+"$GM" bench --engine pytorch --models lenet --db t5.db "${grid[@]}" >t5.out 2>t5.err
+rc=$?
+check "7: --engine pytorch is a usage error (64)" \
+  "[ $rc -eq 64 ] && grep -q \"'pytorch' must be greenml\" t5.err" "exit $rc"
+unset GREENML_TORCH_WORKER
+
 tap_done

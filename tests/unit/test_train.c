@@ -642,6 +642,133 @@ static void observer_sees_and_ends_passes(void **state) {
   gm_train_destroy(t);
 }
 
+/* ---- the PyTorch engine ----------------------------------------------------
+ * The same protocol executed by PyTorch in a worker process (torch.c and
+ * python/greenml/torch_engine.py), through the production path: the
+ * installed interpreter with Debian's python3-torch. */
+
+static struct gm_train_config lenet_torch(void) {
+  struct gm_train_config c = lenet();
+  c.backend = NULL;
+  c.engine = "torch";
+  c.device = "cpu";
+  return c;
+}
+
+static void torch_engine_trains_saves_and_resumes(void **state) {
+  struct fixture *f = *state;
+  struct gm_train_config c = lenet_torch();
+  struct gm_train *a = make(&c);
+  assert_true(strncmp(gm_train_engine_name(a), "torch ", 6) == 0);
+  assert_non_null(strstr(gm_train_engine_name(a), " cpu"));
+  assert_null(gm_train_engine(a)); /* no C engine behind it */
+  assert_int_equal(gm_train_init(a), GM_OK);
+  struct gm_train_result r1, r2, ri;
+  assert_int_equal(gm_train_epoch(a, f->train, 0, 0, NULL, &r1), GM_OK);
+  assert_int_equal(r1.steps, 3);
+  assert_int_equal(r1.samples, 24);
+  assert_true(isfinite(r1.loss) && r1.loss > 0);
+  assert_true(r1.accuracy >= 0 && r1.accuracy <= 1);
+  char *ck = gmt_path(f->dir, "torch.ckpt");
+  assert_int_equal(gm_train_save(a, ck, 1), GM_OK);
+  char *rec = gmt_path(f->dir, "torch.ckpt.config");
+  struct stat sb;
+  assert_int_equal(stat(ck, &sb), 0);
+  assert_int_equal(stat(rec, &sb), 0); /* the protocol's own record */
+  assert_int_equal(gm_train_epoch(a, f->train, 1, 0, NULL, &r2), GM_OK);
+  assert_int_equal(gm_train_infer(a, f->test, 0, 30, NULL, &ri), GM_OK);
+  assert_int_equal(ri.samples, 30);
+  assert_int_equal(ri.steps, 4);
+  assert_true(isfinite(ri.loss));
+  gm_train_destroy(a);
+
+  /* resumed from epoch 1, epoch 2 gives the same loss (1 CPU thread) */
+  struct gm_train *b = make(&c);
+  uint32_t done = 0;
+  gm_train_use_data(b, f->train);
+  assert_int_equal(gm_train_resume(b, ck, &done), GM_OK);
+  assert_int_equal(done, 1);
+  struct gm_train_result r2b;
+  assert_int_equal(gm_train_epoch(b, f->train, 1, 0, NULL, &r2b), GM_OK);
+  assert_double_equal(r2b.loss, r2.loss, 1e-6 * r2.loss);
+  gm_train_destroy(b);
+
+  /* another configuration: refused by the shared record, nothing loaded */
+  struct gm_train_config other = c;
+  other.lr = 0.05;
+  struct gm_train *o = make(&other);
+  assert_int_equal(gm_train_resume(o, ck, &done), GM_ERR_INVALID_ARG);
+  assert_non_null(strstr(gm_train_last_error(o), "learning rate"));
+  gm_train_destroy(o);
+  /* the C engine cannot read PyTorch's file, nor PyTorch the C engine's */
+  struct gm_train_config cc = lenet();
+  struct gm_train *g = make(&cc);
+  assert_int_equal(gm_train_resume(g, ck, &done), GM_ERR_PARSE);
+  assert_int_equal(gm_train_init(g), GM_OK);
+  char *ck2 = gmt_path(f->dir, "c.ckpt");
+  assert_int_equal(gm_train_save(g, ck2, 1), GM_OK);
+  gm_train_destroy(g);
+  struct gm_train *t2 = make(&c);
+  assert_int_equal(gm_train_resume(t2, ck2, &done), GM_ERR_PARSE);
+  assert_non_null(strstr(gm_train_last_error(t2), "not a checkpoint of the "
+                                                  "PyTorch engine"));
+  gm_train_destroy(t2);
+  free(ck);
+  free(ck2);
+  free(rec);
+}
+
+static void torch_engine_that_cannot_start_is_named(void **state) {
+  struct fixture *f = *state;
+  struct gm_train_config c = lenet_torch();
+  struct gm_train *t = NULL;
+  char err[1024] = "";
+  /* no worker script */
+  char *missing = gmt_path(f->dir, "nowhere/torch_engine.py");
+  gmt_setenv("GREENML_TORCH_WORKER", missing);
+  assert_int_equal(gm_train_create(&c, &t, err, sizeof(err)),
+                   GM_ERR_NOT_FOUND);
+  assert_null(t);
+  assert_non_null(strstr(err, "GREENML_TORCH_WORKER"));
+  /* a worker that exits at once */
+  gmt_write(f->dir, "dies.py", "import sys\nsys.exit(3)\n");
+  char *dies = gmt_path(f->dir, "dies.py");
+  gmt_setenv("GREENML_TORCH_WORKER", dies);
+  assert_int_equal(gm_train_create(&c, &t, err, sizeof(err)),
+                   GM_ERR_UNAVAILABLE);
+  assert_non_null(strstr(err, "exited (status 3)"));
+  assert_non_null(strstr(err, "needs python3 with torch"));
+  /* no interpreter */
+  unsetenv("GREENML_TORCH_WORKER");
+  char *nopy = gmt_path(f->dir, "no-python3");
+  gmt_setenv("GREENML_PYTHON", nopy);
+  assert_int_equal(gm_train_create(&c, &t, err, sizeof(err)),
+                   GM_ERR_UNAVAILABLE);
+  assert_non_null(strstr(err, "needs python3 with torch"));
+  unsetenv("GREENML_PYTHON");
+  /* a device PyTorch does not have here */
+  c.device = "cuda";
+  assert_int_equal(gm_train_create(&c, &t, err, sizeof(err)),
+                   GM_ERR_UNAVAILABLE);
+  assert_non_null(strstr(err, "PyTorch sees no CUDA device"));
+  /* the engine's own settings: no backend, a device only for torch */
+  c.device = "cpu";
+  c.backend = "ref";
+  assert_int_equal(gm_train_create(&c, &t, err, sizeof(err)),
+                   GM_ERR_INVALID_ARG);
+  struct gm_train_config g = lenet();
+  g.device = "cpu";
+  assert_int_equal(gm_train_create(&g, &t, err, sizeof(err)),
+                   GM_ERR_INVALID_ARG);
+  g.device = NULL;
+  g.engine = "tensorflow";
+  assert_int_equal(gm_train_create(&g, &t, err, sizeof(err)),
+                   GM_ERR_INVALID_ARG);
+  free(missing);
+  free(dies);
+  free(nopy);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(rules),
@@ -653,6 +780,8 @@ int main(void) {
       cmocka_unit_test(planted_symlinks_are_not_followed),
       cmocka_unit_test(checkpoint_path_is_checked_first),
       cmocka_unit_test(observer_sees_and_ends_passes),
+      cmocka_unit_test(torch_engine_trains_saves_and_resumes),
+      cmocka_unit_test(torch_engine_that_cannot_start_is_named),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
