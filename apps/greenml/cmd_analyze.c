@@ -541,6 +541,75 @@ static void json_benches(struct ctx *c) {
   gm_json_end_array(j);
 }
 
+/* The cells both engines ran: greenml's C engine against PyTorch. */
+static int engines(struct ctx *c) {
+  struct gm_analysis_engine_row *rows = NULL;
+  size_t n = 0;
+  if (gm_analysis_engines(c->t, c->net, &rows, &n) != GM_OK)
+    return GM_EXIT_SOFTWARE;
+  if (c->json) {
+    struct gm_json *j = &c->j;
+    gm_json_key(j, "engines");
+    gm_json_begin_array(j);
+    for (size_t i = 0; i < n; i++) {
+      const struct gm_analysis_engine_row *r = &rows[i];
+      gm_json_begin_object(j);
+      gm_json_key(j, "host_id");
+      gm_json_int(j, r->host_id);
+      gm_json_key(j, "model");
+      gm_json_string(j, r->model);
+      gm_json_key(j, "batch_size");
+      gm_json_int(j, r->batch_size);
+      gm_json_key(j, "kind");
+      gm_json_string(j, r->kind);
+      static const char *const names[] = {"greenml", "torch"};
+      for (int e = 0; e < GM_ANALYSIS_N_ENGINES; e++) {
+        gm_json_key(j, names[e]);
+        gm_json_begin_object(j);
+        gm_json_key(j, "phases");
+        gm_json_int(j, (int64_t)r->n_phases[e]);
+        gm_json_key(j, "samples_per_s");
+        gm_json_number(j, r->samples_per_s[e]);
+        gm_json_key(j, "j_per_sample");
+        gm_json_number(j, r->j_per_sample[e]);
+        gm_json_end_object(j);
+      }
+      gm_json_key(j, "speedup");
+      gm_json_number(j, r->samples_per_s[0] / r->samples_per_s[1]);
+      gm_json_key(j, "energy_ratio");
+      gm_json_number(j, r->j_per_sample[0] / r->j_per_sample[1]);
+      gm_json_key(j, "provenance");
+      gm_json_string(j, r->provenance);
+      gm_json_end_object(j);
+    }
+    gm_json_end_array(j);
+    free(rows);
+    return 0;
+  }
+  if (n) {
+    printf("\nengines compared: greenml's C engine against PyTorch (bench "
+           "--engine torch) on the same host, model, batch size and phase "
+           "kind; %s energy\n",
+           c->net ? "net" : "gross");
+    printf("  %-16s %5s %-5s %12s %12s %8s %13s %13s %8s  %s\n", "model",
+           "batch", "kind", "greenml /s", "torch /s", "speedup",
+           "greenml J/smp", "torch J/smp", "J ratio", "provenance");
+    for (size_t i = 0; i < n; i++) {
+      const struct gm_analysis_engine_row *r = &rows[i];
+      printf("  %-16s %5d %-5s %12.1f %12.1f %7.2fx %13.4g %13.4g %8.2f  %s\n",
+             r->model, r->batch_size, r->kind, r->samples_per_s[0],
+             r->samples_per_s[1], r->samples_per_s[0] / r->samples_per_s[1],
+             r->j_per_sample[0], r->j_per_sample[1],
+             r->j_per_sample[0] / r->j_per_sample[1], r->provenance);
+    }
+    printf("  (speedup: greenml's samples/s over PyTorch's; J ratio: greenml's "
+           "energy per sample over PyTorch's, below 1 when greenml uses less)"
+           "\n");
+  }
+  free(rows);
+  return 0;
+}
+
 static int run(struct ctx *c) {
   const struct gm_analysis_table *t = c->t;
   int64_t *hosts = malloc(t->n_benches * sizeof(int64_t));
@@ -589,8 +658,11 @@ static int run(struct ctx *c) {
   }
   for (size_t i = 0; i < t->n_benches && !ec; i++)
     ec = summary(c, &t->benches[i]);
-  if (c->json) {
+  if (c->json)
     gm_json_end_array(&c->j);
+  if (!ec)
+    ec = engines(c);
+  if (c->json) {
     gm_json_key(&c->j, "correlations");
     gm_json_begin_array(&c->j);
   }

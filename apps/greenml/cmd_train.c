@@ -261,8 +261,8 @@ static int parse(int argc, char **argv, bool train, struct run_opts *o) {
                                              {"seed", 1, 0, GM_OPT_SEED},
                                              {"threads", 1, 0, GM_OPT_THREADS},
                                              {"backend", 1, 0, GM_OPT_BACKEND},
-      {"engine", 1, 0, GM_OPT_ENGINE},
-      {"device", 1, 0, GM_OPT_DEVICE},
+                                             {"engine", 1, 0, GM_OPT_ENGINE},
+                                             {"device", 1, 0, GM_OPT_DEVICE},
                                              {"help", 0, 0, 'h'},
                                              {0}};
   const char *cmd = train ? "train" : "infer";

@@ -524,4 +524,34 @@ gm_analysis_project_phases(const double *energy_j, const double *duration_s,
                            size_t n_measured, size_t n_profile, size_t n_total,
                            double alpha, struct gm_phase_projection *out);
 
+/* ---- engines compared ------------------------------------------------------
+ * The same cell (host, model, batch size, phase kind) run by greenml's C
+ * engine and by PyTorch (bench --engine torch), side by side. A bench's
+ * engine is its configuration's "engine" ("greenml" when it has none: a
+ * bench recorded before engines could be chosen). */
+#define GM_ANALYSIS_N_ENGINES 2 /* [0] "greenml", [1] "torch" */
+
+struct gm_analysis_engine_row {
+  int64_t host_id;
+  char model[64];
+  int batch_size;
+  char kind[16]; /* "train", "infer" */
+  size_t n_phases[GM_ANALYSIS_N_ENGINES];
+  double samples_per_s[GM_ANALYSIS_N_ENGINES];
+  double j_per_sample[GM_ANALYSIS_N_ENGINES]; /* NAN: not metered */
+  char provenance[16];                        /* of both engines' energy */
+};
+
+/* "greenml" or "torch" for bench i of t; static storage. */
+GM_API const char *gm_analysis_bench_engine(const struct gm_analysis_table *t,
+                                            size_t i);
+/* The cells measured on both engines, in order of first appearance; energy
+ * gross, or net with net (phases without a net above 0 left out, as
+ * gm_analysis_cells does). *rows is malloc'ed (caller frees; NULL when *n
+ * is 0). */
+GM_API enum gm_status gm_analysis_engines(const struct gm_analysis_table *t,
+                                          bool net,
+                                          struct gm_analysis_engine_row **rows,
+                                          size_t *n);
+
 #endif

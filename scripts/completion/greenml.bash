@@ -130,17 +130,17 @@ _greenml() {
   models) opts="--json --model --params" ;;
   train)
     opts="--model --epochs --batch-size --lr --seed --data --threads --backend
-      --checkpoint --resume --limit-batches --schedule"
+      --engine --device --checkpoint --resume --limit-batches --schedule"
     ;;
   infer)
     opts="--model --samples --batch-size --weights --data --seed --threads
-      --backend"
+      --backend --engine --device"
     ;;
   bench)
     opts="--models --epochs --batch-sizes --infer-samples --lr --seed --data
       --limit-batches --idle --gap --db --run-id --resume --threads --backend
       --checkpoint-dir --no-meter --overhead --profile-epochs --verify --quick
-      $meter"
+      --engine --device --schedule $meter"
     ;;
   report) opts="--out --figures --gross --from-run $results" ;;
   analyze) opts="--json --net --gross --from-run $results" ;;

@@ -286,10 +286,9 @@ enum gm_status gm_train_save(struct gm_train *t, const char *path,
   struct gm_nn_checkpoint_info info = {.epoch = epochs_done,
                                        .seed = t->cfg.seed};
   gm__strlcpy(info.model, t->model, sizeof(info.model));
-  enum gm_status rc =
-      t->torch
-          ? gm__torch_save(t, path, epochs_done)
-          : gm_nn_checkpoint_save(t->eng, path, &info, t->err, sizeof(t->err));
+  enum gm_status rc = t->torch ? gm__torch_save(t, path, epochs_done)
+                               : gm_nn_checkpoint_save(t->eng, path, &info,
+                                                       t->err, sizeof(t->err));
   if (rc != GM_OK)
     return rc;
   return write_record(t, path, epochs_done);

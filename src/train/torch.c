@@ -26,8 +26,8 @@
 
 struct gm__torch {
   pid_t pid;
-  int fd;    /* our end of the socket pair */
-  FILE *in;  /* answers, line-buffered reads of fd */
+  int fd;   /* our end of the socket pair */
+  FILE *in; /* answers, line-buffered reads of fd */
   int shm_fd;
   void *shm;
   size_t shm_size;
@@ -44,8 +44,7 @@ static bool locate(struct gm__torch *w, char *err, size_t err_size) {
     gm__strlcpy(w->python, py, sizeof(w->python));
   else
     gm__strlcpy(w->python,
-                executable("/usr/bin/python3") ? "/usr/bin/python3"
-                                               : "python3",
+                executable("/usr/bin/python3") ? "/usr/bin/python3" : "python3",
                 sizeof(w->python));
   const char *env = getenv("GREENML_TORCH_WORKER");
   if (env && *env) {
@@ -111,8 +110,14 @@ static enum gm_status cmd(struct gm_train *t, char *reply, size_t reply_size,
   }
   char ans[4096];
   if (!fgets(ans, sizeof(ans), w->in)) {
+    /* it closed its answers: it is exiting; give it 2 s to say how */
     int status = 0;
-    pid_t r = waitpid(w->pid, &status, WNOHANG);
+    pid_t r = 0;
+    for (int i = 0; i < 200 && r == 0; i++) {
+      r = waitpid(w->pid, &status, WNOHANG);
+      if (r == 0)
+        usleep(10000);
+    }
     if (r == w->pid) {
       w->pid = -1;
       gm__fmt(t->err, sizeof(t->err),
@@ -134,7 +139,7 @@ static enum gm_status cmd(struct gm_train *t, char *reply, size_t reply_size,
     return GM_OK;
   }
   bool notfound = strncmp(ans, "notfound ", 9) == 0;
-  const char *msg = notfound                          ? ans + 9
+  const char *msg = notfound                         ? ans + 9
                     : strncmp(ans, "error ", 6) == 0 ? ans + 6
                                                      : ans;
   gm__fmt(t->err, sizeof(t->err), "PyTorch: %s", msg);
@@ -171,15 +176,16 @@ enum gm_status gm__torch_open(struct gm_train *t, char *err, size_t err_size) {
   if (w->shm_fd < 0 || ftruncate(w->shm_fd, (off_t)w->shm_size) != 0)
     return fail(err, err_size, GM_ERR_SYSTEM,
                 "cannot create the batch memory: %s", strerror(errno));
-  w->shm = mmap(NULL, w->shm_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-                w->shm_fd, 0);
+  w->shm =
+      mmap(NULL, w->shm_size, PROT_READ | PROT_WRITE, MAP_SHARED, w->shm_fd, 0);
   if (w->shm == MAP_FAILED) {
     w->shm = NULL;
-    return fail(err, err_size, GM_ERR_SYSTEM,
-                "cannot map the batch memory: %s", strerror(errno));
+    return fail(err, err_size, GM_ERR_SYSTEM, "cannot map the batch memory: %s",
+                strerror(errno));
   }
   t->x = w->shm;
-  t->labels = (int32_t *)((char *)w->shm + b * GM_CIFAR10_PIXELS * sizeof(float));
+  t->labels =
+      (int32_t *)((char *)w->shm + b * GM_CIFAR10_PIXELS * sizeof(float));
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     return fail(err, err_size, GM_ERR_SYSTEM, "socketpair: %s",

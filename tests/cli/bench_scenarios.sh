@@ -309,6 +309,32 @@ for r in rows:
     want(close(r["energy_j"], tot), tag + " total")
     want(r["provenance"] == "mixed", tag + " provenance")
 '
+# the same grid on the C engine, into the same database: analyze compares
+"$GM" bench --models lenet,MobileNet --batch-sizes 16 --epochs 2 \
+  --limit-batches 3 --idle 0.3s --db t.db --run-id c --schedule cosine \
+  "${grid[@]}" >tc.out 2>tc.err
+rc=$?
+check "7: the C engine's bench of the same grid exits 0" "[ $rc -eq 0 ]" \
+  "exit $rc: $(tail -3 tc.err)"
+"$GM" analyze --db t.db --json >ta.json 2>ta.err
+"$GM" analyze --db t.db >ta.out 2>&1
+check_db "7: analyze puts the engines side by side, from the rows" t.db '
+import json
+a = json.load(open("ta.json"))
+rows = {(r["model"], r["kind"]): r for r in a["engines"]}
+want(sorted(rows) == [("LeNet", "infer"), ("LeNet", "train"), ("MobileNet", "infer"), ("MobileNet", "train")], "rows %r" % sorted(rows))
+eng = {b["name"]: b for b in q("SELECT id, name FROM benches")}
+for (mo, k), r in rows.items():
+    for e, bench in (("greenml", "c"), ("torch", "torch")):
+        s = q("SELECT SUM(samples) AS n, SUM(duration_s) AS d, SUM(energy_j) AS e FROM bench_phases WHERE bench_id=? AND model=? AND kind=? AND metered=1", eng[bench]["id"], mo, k)[0]
+        want(r[e]["phases"] == 2, "%s %s %s phases %r" % (mo, k, e, r[e]["phases"]))
+        want(close(r[e]["samples_per_s"], s["n"] / s["d"]), "%s %s %s samples/s %r vs %r" % (mo, k, e, r[e]["samples_per_s"], s["n"] / s["d"]))
+        want(close(r[e]["j_per_sample"], s["e"] / s["n"]), "%s %s %s J/sample" % (mo, k, e))
+    want(close(r["speedup"], r["greenml"]["samples_per_s"] / r["torch"]["samples_per_s"]), "speedup")
+' 
+check "7: analyze prints the comparison" \
+  "grep -q '^engines compared: greenml' ta.out && grep -qE '^  MobileNet +16 train ' ta.out" \
+  "$(grep -A3 'engines compared' ta.out)"
 "$GM" bench --engine torch --backend ref --models lenet --batch-sizes 8 \
   --db t2.db "${grid[@]}" >t2.out 2>t2.err
 rc=$?

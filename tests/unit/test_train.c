@@ -726,8 +726,7 @@ static void torch_engine_that_cannot_start_is_named(void **state) {
   /* no worker script */
   char *missing = gmt_path(f->dir, "nowhere/torch_engine.py");
   gmt_setenv("GREENML_TORCH_WORKER", missing);
-  assert_int_equal(gm_train_create(&c, &t, err, sizeof(err)),
-                   GM_ERR_NOT_FOUND);
+  assert_int_equal(gm_train_create(&c, &t, err, sizeof(err)), GM_ERR_NOT_FOUND);
   assert_null(t);
   assert_non_null(strstr(err, "GREENML_TORCH_WORKER"));
   /* a worker that exits at once */
