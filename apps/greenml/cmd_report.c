@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "greenml/analysis.h"
 #include "output.h"
 #include "greenml/version.h"
 #include "report.h"
@@ -619,8 +620,70 @@ static void write_predictions(FILE *fp, const struct gm_report *d) {
   fputs("</table></section>\n", fp);
 }
 
+/* The engines side by side: a table and Fig. 8, when benches of both ran
+ * the same cells. 0 or an exit code (printed). */
+static int write_engines(FILE *fp, struct rep_plotter *pl,
+                         const struct gm_analysis_engine_row *rows, size_t n,
+                         const char *dir, size_t *n_drawn) {
+  if (n == 0)
+    return 0;
+  fputs("<section id=\"engines\"><h2>Engines compared</h2>\n<p>The same "
+        "cells run by greenml's C engine and by PyTorch (<code>greenml bench "
+        "--engine torch</code>): the same protocol, data order, augmentation "
+        "and batches, measured by the same meter; only the arithmetic "
+        "differs. Energy is gross.</p>\n<table><tr><th>Model</th><th>Batch"
+        "</th><th>Phase</th><th>greenml samples/s</th><th>PyTorch samples/s"
+        "</th><th>Speedup</th><th>greenml J/sample</th><th>PyTorch J/sample"
+        "</th><th>Energy ratio</th><th>Provenance</th></tr>\n",
+        fp);
+  for (size_t i = 0; i < n; i++) {
+    const struct gm_analysis_engine_row *r = &rows[i];
+    fputs("<tr><td>", fp);
+    html(fp, r->model);
+    fprintf(fp,
+            "</td><td class=\"num\">%d</td><td>%s</td><td class=\"num\">%.1f"
+            "</td><td class=\"num\">%.1f</td><td class=\"num\">%.2fx</td>",
+            r->batch_size,
+            strcmp(r->kind, "train") == 0 ? "training" : "inference",
+            r->samples_per_s[0], r->samples_per_s[1],
+            r->samples_per_s[0] / r->samples_per_s[1]);
+    for (int e = 0; e < 2; e++)
+      if (isfinite(r->j_per_sample[e]))
+        fprintf(fp, "<td class=\"num\">%.4g J</td>", r->j_per_sample[e]);
+      else
+        fputs("<td class=\"num\">n/a</td>", fp);
+    double ratio = r->j_per_sample[0] / r->j_per_sample[1];
+    if (isfinite(ratio))
+      fprintf(fp, "<td class=\"num\">%.2f</td><td>", ratio);
+    else
+      fputs("<td class=\"num\">n/a</td><td>", fp);
+    html(fp, r->provenance);
+    fputs("</td></tr>\n", fp);
+  }
+  fputs("</table>\n", fp);
+  struct rep_figure f;
+  enum gm_status rc = rep_draw_engine_figure(pl, rows, n, &f);
+  if (rc != GM_OK) {
+    free(f.svg);
+    if (rc == GM_ERR_UNAVAILABLE) {
+      gm_cli_error("report", "%s; install gnuplot: apt-get install gnuplot-nox",
+                   pl->err);
+      return GM_EXIT_UNAVAIL;
+    }
+    gm_cli_error("report", "%s", pl->err);
+    return rc == GM_ERR_IO ? GM_EXIT_CANTCREAT : GM_EXIT_SOFTWARE;
+  }
+  write_figure(fp, &f, dir);
+  if (f.svg)
+    (*n_drawn)++;
+  free(f.svg);
+  fputs("</section>\n", fp);
+  return 0;
+}
+
 static int write_report(FILE *fp, const struct gm_report *d,
                         const struct report_opts *o, const char *gnuplot,
+                        const struct gm_analysis_engine_row *eng, size_t n_eng,
                         size_t *n_drawn) {
   struct rep_plotter pl = {.gnuplot = gnuplot, .dir = o->figures};
   write_head(fp, d, o);
@@ -651,6 +714,9 @@ static int write_report(FILE *fp, const struct gm_report *d,
     rep_figures_free(figs);
   }
   write_predictions(fp, d);
+  int ec = write_engines(fp, &pl, eng, n_eng, o->figures, n_drawn);
+  if (ec)
+    return ec;
   fputs("</body>\n</html>\n", fp);
   return 0;
 }
@@ -982,6 +1048,15 @@ int cmd_report(int argc, char **argv) {
     return ec;
   struct gm_report d;
   ec = load(&o, st, &d);
+  /* the cells both engines ran, from the same benches */
+  struct gm_analysis_engine_row *eng = NULL;
+  size_t n_eng = 0;
+  if (!ec) {
+    struct gm_analysis_table *t = NULL;
+    if (gm_analysis_load(st, o.run, &t, NULL, 0) == GM_OK)
+      gm_analysis_engines(t, false, &eng, &n_eng);
+    gm_analysis_table_free(t);
+  }
   gm_store_close(st);
   if (!ec && o.gross)
     gm_report_use_gross(&d);
@@ -1016,7 +1091,7 @@ int cmd_report(int argc, char **argv) {
            (long long)d.benches[i].id);
   printf("%s\n", o.run ? "" : " (every complete bench)");
   size_t drawn = 0;
-  ec = write_report(fp, &d, &o, gnuplot, &drawn);
+  ec = write_report(fp, &d, &o, gnuplot, eng, n_eng, &drawn);
   if (!ec)
     ec = page_close(&page, o.out);
   else
@@ -1026,5 +1101,6 @@ int cmd_report(int argc, char **argv) {
            "each)\nreport: %s\n",
            drawn, o.figures, o.out);
   gm_report_clear(&d);
+  free(eng);
   return ec;
 }

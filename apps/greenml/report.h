@@ -57,4 +57,12 @@ enum gm_status rep_draw_run_figures(struct rep_plotter *pl,
                                     struct rep_figure figs[REP_N_RUN_FIGURES]);
 void rep_run_figures_free(struct rep_figure figs[REP_N_RUN_FIGURES]);
 
+/* Fig. 8: greenml's C engine against PyTorch on the cells both ran
+ * (gm_analysis_engines): speedup and energy-per-sample ratio per cell.
+ * Omitted (with the reason) when n is 0. Release f->svg with free. */
+struct gm_analysis_engine_row;
+enum gm_status rep_draw_engine_figure(struct rep_plotter *pl,
+                                      const struct gm_analysis_engine_row *rows,
+                                      size_t n, struct rep_figure *f);
+
 #endif

@@ -1619,6 +1619,77 @@ static enum gm_status run_util(struct rep_plotter *pl,
   return gnuplot_run(pl, f);
 }
 
+/* ---- engines compared ------------------------------------------------------
+ */
+
+enum gm_status rep_draw_engine_figure(struct rep_plotter *pl,
+                                      const struct gm_analysis_engine_row *rows,
+                                      size_t n, struct rep_figure *f) {
+  memset(f, 0, sizeof(*f));
+  pl->err[0] = '\0';
+  f->number = 8;
+  gm_cli_text_copy(f->id, "engines", sizeof(f->id));
+  snprintf(f->title, sizeof(f->title),
+           "greenml's C engine against PyTorch: throughput and energy per "
+           "sample");
+  if (n == 0) {
+    snprintf(f->omitted, sizeof(f->omitted),
+             "Fig. 8 is omitted: no cell was run on both engines (bench "
+             "--engine torch beside a bench of the same grid).");
+    return GM_OK;
+  }
+  /* one row per (model, batch, kind): speed ratio and energy ratio */
+  FILE *fp = fig_open(pl, f, ".dat");
+  if (!fp)
+    return GM_ERR_IO;
+  fputs("# cell  speedup (greenml samples/s over PyTorch's)  energy ratio "
+        "(greenml J/sample over PyTorch's)\n",
+        fp);
+  for (size_t i = 0; i < n; i++) {
+    char label[96];
+    gm_cli_text_fmt(label, sizeof(label), "%s b%d %s", rows[i].model,
+                    rows[i].batch_size, rows[i].kind);
+    dat_label(fp, label);
+    dat_num(fp, rows[i].samples_per_s[0] / rows[i].samples_per_s[1]);
+    dat_num(fp, rows[i].j_per_sample[0] / rows[i].j_per_sample[1]);
+    fputc('\n', fp);
+  }
+  enum gm_status rc = fig_close(pl, f, fp);
+  if (rc != GM_OK)
+    return rc;
+  int width = 300 + 60 * (int)n;
+  fp = script_begin(pl, f, width < 900 ? 900 : width, 480);
+  if (!fp)
+    return GM_ERR_IO;
+  fputs("  set datafile missing \"NaN\"\n"
+        "  set style data histograms\n"
+        "  set style histogram clustered gap 1\n"
+        "  set style fill solid 0.85 border -1\n"
+        "  set boxwidth 0.9\n"
+        "  set xtics rotate by 40 right\n"
+        "  set logscale y 2\n"
+        "  set ylabel \"greenml over PyTorch (log scale)\"\n"
+        "  set arrow from graph 0, first 1 to graph 1, first 1 nohead lc rgb "
+        "\"#555555\" dt 2\n"
+        "  set key outside top center horizontal\n",
+        fp);
+  fprintf(fp,
+          "  plot \"%s.dat\" using 2:xtic(1) title \"speedup (samples/s "
+          "ratio; above 1: greenml faster)\" lc rgb c_train, \\\n"
+          "    \"%s.dat\" using 3 title \"energy per sample ratio (below 1: "
+          "greenml uses less)\" lc rgb c_infer\n",
+          f->id, f->id);
+  rc = script_end(pl, f, fp);
+  if (rc != GM_OK)
+    return rc;
+  snprintf(f->caption, sizeof(f->caption),
+           "For each cell run on both engines (same host, model, batch size "
+           "and phase kind, the same protocol and batches), greenml's "
+           "samples per second over PyTorch's and its energy per sample over "
+           "PyTorch's, on a log scale; the dashed line is parity.");
+  return gnuplot_run(pl, f);
+}
+
 /* ---- entry points -------------------------------------------------------- */
 
 bool rep_find_gnuplot(char *path, size_t size) {

@@ -335,6 +335,24 @@ for (mo, k), r in rows.items():
 check "7: analyze prints the comparison" \
   "grep -q '^engines compared: greenml' ta.out && grep -qE '^  MobileNet +16 train ' ta.out" \
   "$(grep -A3 'engines compared' ta.out)"
+"$GM" report --db t.db --out tr.html >tr.out 2>tr.err
+rc=$?
+py_check "7: the report's engine table and Fig. 8 hold analyze's ratios" '
+a = json.load(open(args[0]))
+t = open(args[1], encoding="utf-8").read()
+want("id=\"engines\"" in t, "no engines section")
+sec = t[t.index("id=\"engines\""):] if "id=\"engines\"" in t else ""
+want(len(re.findall(r"<tr><td>(LeNet|MobileNet)</td>", sec)) == 4, "engine rows")
+want("<figure id=\"engines\">" in sec, "no Fig. 8")
+dat = {}
+for line in open("tr-figures/engines.dat"):
+    if not line.startswith("#"):
+        f = line.split()
+        dat[f[0].strip("\"")] = (float(f[1]), float(f[2]))
+for r in a["engines"]:
+    key = "%s_b%d_%s" % (r["model"], r["batch_size"], r["kind"])
+    want(key in dat and close(dat[key][0], r["speedup"], 1e-5) and close(dat[key][1], r["energy_ratio"], 1e-5), "%s %r vs %r" % (key, dat.get(key), (r["speedup"], r["energy_ratio"])))
+' ta.json tr.html
 "$GM" bench --engine torch --backend ref --models lenet --batch-sizes 8 \
   --db t2.db "${grid[@]}" >t2.out 2>t2.err
 rc=$?
