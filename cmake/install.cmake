@@ -120,8 +120,12 @@ install(FILES ${CMAKE_BINARY_DIR}/python/_paths.py
         DESTINATION ${GREENML_PYTHON_DIR}/greenml)
 
 # Where libgreenml-nn finds the PyTorch engine's worker (src/train/torch.c):
-# the installed package, else this source tree (a build that is not
-# installed); GREENML_TORCH_WORKER overrides both at run time.
+# the package installed beside the library (relative to the library's own
+# file, so a moved tree works), the installed package, else this source tree
+# (a build that is not installed); GREENML_TORCH_WORKER overrides them all.
+file(RELATIVE_PATH GREENML_LIB_TO_PY ${CMAKE_INSTALL_FULL_LIBDIR}
+     ${CMAKE_INSTALL_PREFIX}/${GREENML_PYTHON_DIR}/greenml)
 target_compile_definitions(greenml_nn_obj PRIVATE
+  GM_TORCH_WORKER_FROM_LIBDIR="${GREENML_LIB_TO_PY}/torch_engine.py"
   GM_TORCH_WORKER_INSTALLED="${CMAKE_INSTALL_PREFIX}/${GREENML_PYTHON_DIR}/greenml/torch_engine.py"
   GM_TORCH_WORKER_SOURCE="${CMAKE_SOURCE_DIR}/python/greenml/torch_engine.py")

@@ -194,6 +194,9 @@ def main():
     out = sys.stdout
     # nothing but answers on stdout: stray prints go to stderr
     sys.stdout = sys.stderr
+    if os.environ.get("GREENML_TORCH_DEBUG"):
+        print("greenml torch worker: %s" % os.path.abspath(__file__),
+              file=sys.stderr, flush=True)
     w = Worker(out)
     for line in sys.stdin:
         parts = line.split()

@@ -6,6 +6,7 @@
  * a named error, never SIGPIPE). The protocol itself, its data order,
  * augmentation, learning rates and timing, stays in epoch.c and infer.c. */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -35,6 +36,9 @@ struct gm__torch {
 };
 
 static bool executable(const char *p) { return access(p, X_OK) == 0; }
+
+/* An object of this library: dladdr on it names the library's file. */
+static const char anchor = 0;
 static bool readable(const char *p) { return access(p, R_OK) == 0; }
 
 /* The interpreter and the worker script. false (err set) when no script. */
@@ -57,6 +61,22 @@ static bool locate(struct gm__torch *w, char *err, size_t err_size) {
             env);
     return false;
   }
+  /* beside this library, as installed (a moved tree included) */
+#ifdef GM_TORCH_WORKER_FROM_LIBDIR
+  Dl_info info;
+  if (dladdr(&anchor, &info) && info.dli_fname) {
+    char dir[1024];
+    gm__strlcpy(dir, info.dli_fname, sizeof(dir));
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+      *slash = '\0';
+      if (gm__fmt(w->script, sizeof(w->script), "%s/%s", dir,
+                  GM_TORCH_WORKER_FROM_LIBDIR) &&
+          readable(w->script))
+        return true;
+    }
+  }
+#endif
   static const char *const candidates[] = {
 #ifdef GM_TORCH_WORKER_INSTALLED
       GM_TORCH_WORKER_INSTALLED,

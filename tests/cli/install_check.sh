@@ -336,6 +336,23 @@ check "DESTDIR=D cmake --install --prefix /opt/greenml stages under D" \
    [ -n "$(find "$work/stage/opt/greenml" -name libgreenml.so.0)" ] &&
    ! grep "Installing: " destdir.log | grep -qv "Installing: $work/stage/"' \
   "$(tail -3 destdir.log)"
+# the torch engine of the installed command finds the installed worker,
+# relative to its library (the tree was installed under another prefix)
+if "$PY" -c 'import torch' 2>/dev/null; then
+  GREENML_TORCH_DEBUG=1 XDG_CACHE_HOME=$work/cache GREENML_SYSFS="$M/sys" \
+    GREENML_PROCFS="$M/proc" GREENML_DEVFS="$M/dev" \
+    GREENML_NVML_LIB=/nonexistent/libnvidia-ml.so.1 \
+    "$P/bin/greenml" train --engine torch --model LeNet --data synthetic \
+    --epochs 1 --limit-batches 2 --batch-size 8 --threads 1 \
+    --checkpoint "$work/t.ckpt" >torch.out 2>torch.err
+  rc=$?
+  worker=$(sed -n 's/^greenml torch worker: //p' torch.err | head -1)
+  check "the installed train --engine torch runs the installed worker" \
+    '[ $rc -eq 0 ] && [ -n "$worker" ] && case "$worker" in "$P"/*) true ;; *) false ;; esac' \
+    "exit $rc, worker '$worker': $(tail -3 torch.err)"
+else
+  not_ok "python3 has torch (scripts/deps.sh installs python3-torch)"
+fi
 staged=$(find "$work/stage/opt/greenml" -name libgreenml.so.0 | head -1)
 got=$(pypkg "$work/stage/opt/greenml")
 check "a staged (moved) tree's Python package loads its own libgreenml.so.0" \
