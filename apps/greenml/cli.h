@@ -55,6 +55,7 @@ struct gm_cli_meter_opts {
   double dimm_capacitance_f;
   const char *dmidecode_file;
   bool no_gpu;
+  const char *gpus; /* --gpus; NULL: the environment's, else all */
 };
 
 #define GM_CLI_METER_HELP                                                      \
@@ -63,7 +64,10 @@ struct gm_cli_meter_opts {
   "  --dimm-capacitance F DRAM model's C per DIMM in farads (default "         \
   "3.1e-9)\n"                                                                  \
   "  --dmidecode FILE     saved 'dmidecode -t memory' output for the DIMMs\n"  \
-  "  --no-gpu             do not load NVML\n"
+  "  --no-gpu             do not load NVML\n"                                  \
+  "  --gpus all|none|LIST the GPUs to meter: NVML indices or UUIDs, comma-\n"  \
+  "                       separated (default: $CUDA_VISIBLE_DEVICES, else\n"   \
+  "                       $NVIDIA_VISIBLE_DEVICES, else all)\n"
 
 /* Option ids above 256 for getopt_long. */
 enum {
@@ -72,6 +76,7 @@ enum {
   GM_OPT_DIMM_C,
   GM_OPT_DMIDECODE,
   GM_OPT_NO_GPU,
+  GM_OPT_GPUS,
   GM_OPT_REGION,
   GM_OPT_INTENSITY,
   GM_OPT_PUE,
@@ -183,8 +188,9 @@ double gm_cli_cost_money(const struct gm_cli_cost *c, double energy_j);
 #define GM_CLI_METER_LONGOPTS                                                  \
   {"interval", 1, 0, GM_OPT_INTERVAL}, {"cpu-tdp", 1, 0, GM_OPT_CPU_TDP},      \
       {"dimm-capacitance", 1, 0, GM_OPT_DIMM_C},                               \
-      {"dmidecode", 1, 0, GM_OPT_DMIDECODE}, {                                 \
-    "no-gpu", 0, 0, GM_OPT_NO_GPU                                              \
+      {"dmidecode", 1, 0, GM_OPT_DMIDECODE}, {"no-gpu", 0, 0, GM_OPT_NO_GPU},  \
+  {                                                                            \
+    "gpus", 1, 0, GM_OPT_GPUS                                                  \
   }
 
 void gm_cli_meter_opts_init(struct gm_cli_meter_opts *o);

@@ -90,7 +90,9 @@ static const char usage_text[] =
     "                       samples, predicted from half an epoch; on\n"
     "                       CIFAR-10 in ./data, else generated data (flags "
     "after\n"
-    "                       it override it)\n" GM_CLI_METER_HELP;
+    "                       it override it)\n";
+/* the meter's options, apart: one string literal would be too long */
+static const char usage_meter[] = GM_CLI_METER_HELP;
 
 #define MAX_MODELS 32
 #define MAX_BATCHES 32
@@ -367,9 +369,11 @@ static int parse(int argc, char **argv, struct bench_opts *o) {
       break;
     case 'h':
       fputs(usage_text, stdout);
+      fputs(usage_meter, stdout);
       return -1;
     default:
       fputs(usage_text, stderr);
+      fputs(usage_meter, stderr);
       return GM_EXIT_USAGE;
     }
   }

@@ -132,6 +132,16 @@ int gm_cli_meter_opt(struct gm_cli_meter_opts *o, int opt, const char *arg,
   case GM_OPT_NO_GPU:
     o->no_gpu = true;
     return 1;
+  case GM_OPT_GPUS:
+    if (!*arg || strlen(arg) >= 256 || strchr(arg, '\'') || strchr(arg, '\n')) {
+      gm_cli_error(cmd,
+                   "--gpus '%s' is not all, none or a list of GPU indices "
+                   "and UUIDs (e.g. 0,2 or GPU-8a1f)",
+                   arg);
+      return -1;
+    }
+    o->gpus = arg;
+    return 1;
   default:
     return 0;
   }
@@ -144,6 +154,7 @@ struct gm_meter_config gm_cli_meter_config(const struct gm_cli_meter_opts *o) {
   c.dimm_capacitance_f = o->dimm_capacitance_f;
   c.dmidecode_file = o->dmidecode_file;
   c.no_gpu = o->no_gpu;
+  c.gpus = o->gpus;
   return c;
 }
 

@@ -138,6 +138,14 @@ struct gm_meter_config {
   double xcheck_threshold;    /* counter vs power disagreement; default 0.10 */
   int track_pid;              /* > 0: report this process tree's CPU time */
   bool no_gpu;                /* do not load NVML */
+  /* Which GPUs NVML meters: "all", "none", or a comma-separated list of
+   * NVML indices (PCI bus order, as nvidia-smi numbers them) and GPU UUIDs
+   * or UUID prefixes ("GPU-8a1f"). NULL: $CUDA_VISIBLE_DEVICES when set,
+   * else $NVIDIA_VISIBLE_DEVICES when set ("void" is none), else all. A
+   * listed GPU that NVML does not have is missing (gm_meter_missing); the
+   * GPUs not listed are not metered and not missing. The choice and where
+   * it came from are in the NVML probe's `found`. */
+  const char *gpus;
   /* Called on the writer thread for each sample, in order, then on_flush
    * about once a second and at stop. Both optional. The writer wakes about
    * once a second (sooner when thousands of samples are queued) and at

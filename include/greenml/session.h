@@ -86,6 +86,7 @@ GM_API enum gm_status gm_session_open(const struct gm_session_config *cfg,
  *   cpu_tdp_w, dimm_capacitance_f   model parameters (> 0)
  *   dmidecode         a saved `dmidecode -t memory` file
  *   no_gpu            "1" or "0"
+ *   gpus              as gm_meter_config.gpus ("all", "none", "0,2", UUIDs)
  *   track_pid         a process whose tree's CPU time is reported
  *   sysfs_root, procfs_root, devfs_root, nvml_lib   as gm_meter_config
  * Without region or carbon_intensity the world average applies (as

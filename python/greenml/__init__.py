@@ -252,6 +252,8 @@ class Meter:
     run; label: what is measured (default: the script); region or
     carbon_intensity (gCO2e/kWh) and pue: carbon; cpu_tdp_w,
     dimm_capacitance_f, no_gpu: the models and sources, as the CLI's flags;
+    gpus: "all", "none", or indices/UUIDs (a string "0,2" or a list)
+    (default: CUDA_VISIBLE_DEVICES, else all);
     sync: called at every phase boundary ("auto": torch.cuda.synchronize
     when PyTorch has used CUDA; None: nothing; or any callable).
     """
@@ -259,7 +261,7 @@ class Meter:
     def __init__(self, interval="100ms", db=None, idle="auto", tags=None,
                  label=None, region=None, carbon_intensity=None, pue=None,
                  cpu_tdp_w=None, dimm_capacitance_f=None, no_gpu=False,
-                 sync="auto", **roots):
+                 gpus=None, sync="auto", **roots):
         self.interval_ns = parse_interval(interval)
         if idle not in ("auto", "none"):
             raise ValueError(f"idle {idle!r} is not 'auto' or 'none'")
@@ -294,6 +296,9 @@ class Meter:
                          ("dimm_capacitance_f", dimm_capacitance_f)):
             if val is not None:
                 cfg[key] = repr(float(val)) if key != "region" else str(val)
+        if gpus is not None:
+            cfg["gpus"] = (gpus if isinstance(gpus, str)
+                           else ",".join(str(g) for g in gpus))
         for key, val in roots.items():
             if val is not None:
                 cfg[key] = os.fspath(val)

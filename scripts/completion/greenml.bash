@@ -14,7 +14,8 @@ _greenml() {
   local prev=${COMP_WORDS[COMP_CWORD - 1]}
   local commands="measure idle sources monitor mark runs data models train
     infer bench report analyze estimate export"
-  local meter="--interval --cpu-tdp --dimm-capacitance --dmidecode --no-gpu"
+  local meter="--interval --cpu-tdp --dimm-capacitance --dmidecode --no-gpu
+    --gpus"
   local cost="--region --carbon-intensity --pue --price --currency"
   local results="--db --run $cost"
   COMPREPLY=()

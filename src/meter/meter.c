@@ -62,6 +62,7 @@ struct gm_meter {
   struct gm_meter_config cfg;
   struct gm__env env;
   char sysfs[400], procfs[400], devfs[400], nvml_lib[400];
+  char gpus[256], gpus_origin[32];
 
   struct gm_probe probes[MAX_SOURCES];
   size_t n_probes;
@@ -497,6 +498,21 @@ enum gm_status gm_meter_create(const struct gm_meter_config *cfg,
   m->env.dimm_capacitance_f = c.dimm_capacitance_f;
   m->env.dmidecode_file = c.dmidecode_file;
   m->env.no_gpu = c.no_gpu;
+  /* which GPUs: the configuration's, else the environment's, else all */
+  const char *gpus = c.gpus, *origin = "--gpus";
+  if (!gpus && (gpus = getenv("CUDA_VISIBLE_DEVICES")) != NULL)
+    origin = "CUDA_VISIBLE_DEVICES";
+  else if (!gpus && (gpus = getenv("NVIDIA_VISIBLE_DEVICES")) != NULL)
+    origin = "NVIDIA_VISIBLE_DEVICES";
+  if (!gpus) {
+    gpus = "all";
+    origin = "default";
+  }
+  gm__strlcpy(m->gpus, gpus, sizeof(m->gpus));
+  gm__strlcpy(m->gpus_origin, origin, sizeof(m->gpus_origin));
+  m->env.gpus = m->gpus;
+  m->env.gpus_origin = m->gpus_origin;
+  m->cfg.gpus = NULL;
   m->cfg.sysfs_root = m->cfg.procfs_root = m->cfg.devfs_root = NULL;
   m->cfg.nvml_lib = NULL;
   m->cfg.dmidecode_file = NULL; /* only used during create */

@@ -36,6 +36,10 @@ struct gm__env {
   double dimm_capacitance_f; /* user override, 0 = none */
   const char *dmidecode_file;
   bool no_gpu;
+  /* the GPU selection (gm_meter_config.gpus, resolved): "all", "none" or a
+   * list; and where it came from ("--gpus", "CUDA_VISIBLE_DEVICES", ...) */
+  const char *gpus;
+  const char *gpus_origin;
   struct gm__missing_sink *missing; /* set by the meter for each open */
 };
 

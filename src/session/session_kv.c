@@ -116,6 +116,10 @@ enum gm_status gm_session_open_kv(const char *const *keys,
       if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
         BAD("no_gpu '%s' is not 0 or 1", v);
       c.meter.no_gpu = v[0] == '1';
+    } else if (strcmp(k, "gpus") == 0) {
+      if (!*v || strlen(v) >= 256)
+        BAD("gpus '%s' is not all, none or a list of GPU indices and UUIDs", v);
+      c.meter.gpus = v;
     } else if (strcmp(k, "track_pid") == 0) {
       if (!integer(v, 1, 0x7fffffffLL, &ll))
         BAD("track_pid '%s' is not a process id", v);

@@ -182,6 +182,24 @@ class Phases(FakeMachine):
         self.assertFalse(os.path.exists(self.path("home/data/greenml")))
 
 
+class GpuSelection(FakeMachine):
+    def test_gpus_none_a_list_and_the_environment(self):
+        with greenml.Meter(db=False, gpus="none") as m:
+            pass
+        self.assertNotIn("gpu0", [c.name for c in m.result.components])
+        with greenml.Meter(db=False, gpus=[0]) as m:
+            pass
+        self.assertIn("gpu0", [c.name for c in m.result.components])
+        os.environ["CUDA_VISIBLE_DEVICES"] = "3"
+        with greenml.Meter(db=False) as m:
+            pass
+        missing = {x["name"]: x for x in m.result.missing}
+        self.assertIn("gpu 3", missing)
+        self.assertIn("CUDA_VISIBLE_DEVICES='3' names GPU '3'",
+                      missing["gpu 3"]["reason"])
+        self.assertTrue(m.result.total_partial)
+
+
 class Decorator(FakeMachine):
     def test_each_call_is_measured(self):
         @greenml.measure(db=False, interval="10ms")

@@ -534,6 +534,19 @@ static struct gm_meter *meter_on_fake(struct fx *fx, const char *lib,
   return m;
 }
 
+static struct gm_meter *meter_with_gpus(struct fx *fx, const char *gpus) {
+  struct gm_meter_config cfg = gm_meter_config_default();
+  cfg.sysfs_root = fx->dir;
+  cfg.procfs_root = fx->dir;
+  cfg.devfs_root = fx->dir;
+  cfg.nvml_lib = GM_TEST_FAKE_NVML;
+  cfg.gpus = gpus;
+  cfg.interval_ns = 10 * 1000 * 1000;
+  struct gm_meter *m = NULL;
+  assert_int_equal(gm_meter_create(&cfg, &m), GM_OK);
+  return m;
+}
+
 static const struct gm_probe *nvml_probe(const struct gm_meter *m) {
   for (size_t i = 0; i < gm_meter_probe_count(m); i++)
     if (!strcmp(gm_meter_probe(m, i)->source, "nvml"))
@@ -690,6 +703,75 @@ static void test_meter_missing_components(void **state) {
   gm_meter_destroy(m);
 }
 
+/* Which GPUs: a list of indices and UUID prefixes, none, the environment
+ * (CUDA_VISIBLE_DEVICES before NVIDIA_VISIBLE_DEVICES, --gpus before
+ * both); a GPU asked for that is not there is missing, the others are
+ * neither metered nor missing. */
+static void test_meter_gpu_selection(void **state) {
+  struct fx *fx = *state;
+  use_script(fx, "gpu arch=9 uuid=GPU-aaaa0000-0000-0000-0000-000000000000\n"
+                 "gpu arch=9 uuid=GPU-bbbb0000-0000-0000-0000-000000000000\n"
+                 "gpu arch=9 uuid=GPU-cccc0000-0000-0000-0000-000000000000\n");
+  unsetenv("CUDA_VISIBLE_DEVICES");
+  unsetenv("NVIDIA_VISIBLE_DEVICES");
+  struct gm_meter *m = meter_with_gpus(fx, NULL);
+  assert_true(find_component(m, "gpu0") != SIZE_MAX);
+  assert_true(find_component(m, "gpu2") != SIZE_MAX);
+  assert_contains(nvml_probe(m)->found, "3 GPUs:");
+  gm_meter_destroy(m);
+
+  m = meter_with_gpus(fx, "0, GPU-cccc");
+  assert_true(find_component(m, "gpu0") != SIZE_MAX);
+  assert_true(find_component(m, "gpu1") == SIZE_MAX);
+  assert_true(find_component(m, "gpu2") != SIZE_MAX);
+  assert_contains(nvml_probe(m)->found, "2 of 3 GPUs:");
+  assert_contains(nvml_probe(m)->found, "selected by --gpus='0, GPU-cccc'");
+  for (size_t i = 0; i < gm_meter_missing_count(m); i++)
+    assert_int_not_equal(gm_meter_missing(m, i)->kind, GM_KIND_GPU);
+  gm_meter_destroy(m);
+
+  m = meter_with_gpus(fx, "1,7");
+  assert_true(find_component(m, "gpu1") != SIZE_MAX);
+  assert_true(find_component(m, "gpu0") == SIZE_MAX);
+  const struct gm_missing *g = find_missing(m, "gpu 7");
+  assert_non_null(g);
+  assert_true(g->in_total);
+  assert_contains(g->reason, "--gpus='1,7' names GPU '7'");
+  assert_contains(g->reason, "indices 0 .. 2");
+  gm_meter_destroy(m);
+
+  m = meter_with_gpus(fx, "none");
+  assert_true(find_component(m, "gpu0") == SIZE_MAX);
+  assert_int_equal(nvml_probe(m)->status, GM_ERR_UNAVAILABLE);
+  assert_contains(nvml_probe(m)->reason, "no GPU selected (--gpus='none')");
+  assert_null(find_missing(m, "gpus"));
+  gm_meter_destroy(m);
+
+  gmt_setenv("NVIDIA_VISIBLE_DEVICES", "2");
+  m = meter_with_gpus(fx, NULL);
+  assert_true(find_component(m, "gpu2") != SIZE_MAX);
+  assert_true(find_component(m, "gpu0") == SIZE_MAX);
+  assert_contains(nvml_probe(m)->found, "NVIDIA_VISIBLE_DEVICES='2'");
+  gm_meter_destroy(m);
+  gmt_setenv("CUDA_VISIBLE_DEVICES", "GPU-bbbb");
+  m = meter_with_gpus(fx, NULL);
+  assert_true(find_component(m, "gpu1") != SIZE_MAX);
+  assert_true(find_component(m, "gpu2") == SIZE_MAX);
+  assert_contains(nvml_probe(m)->found, "CUDA_VISIBLE_DEVICES='GPU-bbbb'");
+  gm_meter_destroy(m);
+  m = meter_with_gpus(fx, "all"); /* --gpus before the environment */
+  assert_true(find_component(m, "gpu0") != SIZE_MAX);
+  assert_true(find_component(m, "gpu2") != SIZE_MAX);
+  gm_meter_destroy(m);
+  gmt_setenv("CUDA_VISIBLE_DEVICES", ""); /* CUDA: no device */
+  m = meter_with_gpus(fx, NULL);
+  assert_true(find_component(m, "gpu0") == SIZE_MAX);
+  assert_contains(nvml_probe(m)->reason, "CUDA_VISIBLE_DEVICES=''");
+  gm_meter_destroy(m);
+  unsetenv("CUDA_VISIBLE_DEVICES");
+  unsetenv("NVIDIA_VISIBLE_DEVICES");
+}
+
 /* One GPU of two cannot be opened: it is missing by its index, the other is
  * measured, and the total is partial. */
 static void test_meter_missing_one_gpu(void **state) {
@@ -798,6 +880,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_meter_missing_components, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_meter_missing_one_gpu, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_meter_gpu_selection, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_meter_ceiling_from_power_limit,
                                       setup, teardown),

@@ -592,6 +592,76 @@ static void missing_gpus(const struct gm__env *env,
   gm__missing_add(env, "gpus", "nvml", GM_KIND_GPU, true, why);
 }
 
+/* ---- which GPUs (gm_meter_config.gpus) ---------------------------------- */
+
+#define MAX_SELECTED 64
+
+struct selection {
+  bool all, none;
+  size_t n;
+  char item[MAX_SELECTED][96]; /* an index or a UUID (prefix) */
+  bool matched[MAX_SELECTED];
+};
+
+/* Parses "all", "none", "void" or a comma list. CUDA reads an empty list
+ * as no device; so does greenml. */
+static void select_parse(const char *spec, struct selection *sel) {
+  memset(sel, 0, sizeof(*sel));
+  char buf[256];
+  gm__strlcpy(buf, spec ? spec : "all", sizeof(buf));
+  char *p = buf;
+  while (*p == ' ')
+    p++;
+  if (strcmp(p, "all") == 0) {
+    sel->all = true;
+    return;
+  }
+  if (!*p || strcmp(p, "none") == 0 || strcmp(p, "void") == 0 ||
+      strcmp(p, "NoDevFiles") == 0) {
+    sel->none = true;
+    return;
+  }
+  char *save = NULL;
+  for (char *t = strtok_r(p, ",", &save); t && sel->n < MAX_SELECTED;
+       t = strtok_r(NULL, ",", &save)) {
+    while (*t == ' ')
+      t++;
+    size_t len = strlen(t);
+    while (len && t[len - 1] == ' ')
+      t[--len] = '\0';
+    if (len)
+      gm__strlcpy(sel->item[sel->n++], t, sizeof(sel->item[0]));
+  }
+  sel->none = sel->n == 0;
+}
+
+static bool is_index(const char *t) {
+  if (!*t)
+    return false;
+  for (; *t; t++)
+    if (*t < '0' || *t > '9')
+      return false;
+  return true;
+}
+
+/* Whether GPU idx (UUID uuid, "" when unknown) is selected; marks the
+ * items that name it. */
+static bool select_has(struct selection *sel, unsigned idx, const char *uuid) {
+  if (sel->all)
+    return true;
+  bool hit = false;
+  for (size_t k = 0; k < sel->n; k++) {
+    const char *t = sel->item[k];
+    bool match = is_index(t) ? strtoul(t, NULL, 10) == idx
+                             : uuid[0] && strncmp(uuid, t, strlen(t)) == 0;
+    if (match) {
+      sel->matched[k] = true;
+      hit = true;
+    }
+  }
+  return hit;
+}
+
 static enum gm_status open_(const struct gm__env *env, void **self,
                             struct gm_probe *probe) {
   enum gm_status st = GM_OK;
@@ -600,6 +670,15 @@ static enum gm_status open_(const struct gm__env *env, void **self,
   probe->found[0] = probe->reason[0] = probe->fix[0] = '\0';
   if (env->no_gpu) {
     gm__strlcpy(probe->reason, "disabled by --no-gpu", sizeof(probe->reason));
+    st = GM_ERR_UNAVAILABLE;
+    goto fail;
+  }
+  struct selection sel;
+  select_parse(env->gpus, &sel);
+  const char *origin = env->gpus_origin ? env->gpus_origin : "--gpus";
+  if (sel.none) {
+    gm__fmt(probe->reason, sizeof(probe->reason), "no GPU selected (%s='%s')",
+            origin, env->gpus ? env->gpus : "");
     st = GM_ERR_UNAVAILABLE;
     goto fail;
   }
@@ -686,6 +765,17 @@ static enum gm_status open_(const struct gm__env *env, void **self,
    * still measured. */
   nvmlReturn_t first_skip = NVML_SUCCESS;
   for (unsigned int i = 0; i < count; i++) {
+    if (!sel.all) {
+      /* a UUID needs the handle; an index does not */
+      char uuid[NVML_DEVICE_BUFFER_SIZE] = "";
+      nvmlDevice_t dev;
+      if (s->fn.uuid && s->fn.handle_by_index(i, &dev) == NVML_SUCCESS &&
+          s->fn.uuid(dev, uuid, sizeof(uuid)) != NVML_SUCCESS)
+        uuid[0] = '\0';
+      uuid[sizeof(uuid) - 1] = '\0';
+      if (!select_has(&sel, i, uuid))
+        continue; /* not asked for: neither metered nor missing */
+    }
     char why[128];
     r = open_gpu(s, i, driver, &s->gpus[s->n_gpus], &s->components[s->n_gpus],
                  why, sizeof(why));
@@ -704,8 +794,28 @@ static enum gm_status open_(const struct gm__env *env, void **self,
       gm__strlcpy(probe->fix, nvml_fix(r), sizeof(probe->fix));
     }
   }
+  /* a GPU asked for that NVML does not have is missing, not ignored */
+  for (size_t k = 0; k < sel.n; k++) {
+    if (sel.matched[k])
+      continue;
+    char gname[48], gwhy[256];
+    gm__fmt(gname, sizeof(gname), "gpu %s", sel.item[k]);
+    gm__fmt(gwhy, sizeof(gwhy),
+            "%s='%s' names GPU '%s', which NVML does not have (%u GPU%s: "
+            "indices 0 .. %u, or their UUIDs from nvidia-smi -L)",
+            origin, env->gpus, sel.item[k], count, count == 1 ? "" : "s",
+            count - 1);
+    gm__missing_add(env, gname, "nvml", GM_KIND_GPU, true, gwhy);
+    appendf(probe->reason, sizeof(probe->reason), "%sno GPU '%s'",
+            probe->reason[0] ? "; " : "", sel.item[k]);
+  }
   if (s->n_gpus == 0) {
-    st = status_from_nvml(first_skip);
+    st = first_skip != NVML_SUCCESS ? status_from_nvml(first_skip)
+                                    : GM_ERR_UNAVAILABLE;
+    if (first_skip == NVML_SUCCESS && !probe->reason[0])
+      gm__fmt(probe->reason, sizeof(probe->reason),
+              "none of the %u GPUs is selected (%s='%s')", count, origin,
+              env->gpus);
     goto fail;
   }
 
@@ -719,6 +829,9 @@ static enum gm_status open_(const struct gm__env *env, void **self,
     }
   }
   describe(s, count, driver, nvml_version, probe);
+  if (!sel.all)
+    appendf(probe->found, sizeof(probe->found), "; selected by %s='%s'", origin,
+            env->gpus);
   *self = s;
   return GM_OK;
 
