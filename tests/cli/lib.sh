@@ -26,6 +26,8 @@ workdir() {
   export HOME="$work/home" XDG_CACHE_HOME="$work/cache" \
     XDG_DATA_HOME="$work/xdg" XDG_CONFIG_HOME="$work/config"
   mkdir -p "$HOME"
+  # the host's GPU selection is not the test's: every GPU of a fake is metered
+  unset CUDA_VISIBLE_DEVICES NVIDIA_VISIBLE_DEVICES
 }
 
 # py_check NAME CODE [ARGS...]: runs CODE in python3 with args = ARGS,

@@ -52,6 +52,9 @@ class FakeMachine(unittest.TestCase):
             "XDG_DATA_HOME": os.path.join(root, "home", "data"),
         })
         os.environ.pop("GREENML_MARK", None)
+        # the host's GPU selection is not the test's
+        os.environ.pop("CUDA_VISIBLE_DEVICES", None)
+        os.environ.pop("NVIDIA_VISIBLE_DEVICES", None)
 
     def tearDown(self):
         os.environ.clear()

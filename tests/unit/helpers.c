@@ -114,3 +114,10 @@ void gmt_roots(const char *root, char *sysfs, char *procfs, char *devfs,
   snprintf(procfs, size, "%s/proc", root);
   snprintf(devfs, size, "%s/dev", root);
 }
+
+/* The host's GPU selection is not the tests': every GPU of the fake NVML
+ * is metered unless a test sets these itself. */
+__attribute__((constructor)) static void gmt_forget_gpu_selection(void) {
+  unsetenv("CUDA_VISIBLE_DEVICES");
+  unsetenv("NVIDIA_VISIBLE_DEVICES");
+}
