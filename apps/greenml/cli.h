@@ -279,6 +279,19 @@ void gm_cli_print_idle(FILE *f, const struct gm_idle_baseline *b);
  * an unsupported location, 74 when it cannot be read. */
 int gm_cli_open_store_readonly(const char *cmd, const char *path,
                                const char *fix, struct gm_store **out);
+/* --from-run ID (a measured run of report, analyze, estimate, export): 0
+ * and *out, or 64 after printing. */
+int gm_cli_parse_run_id(const char *cmd, const char *arg, int64_t *out);
+/* Opens db (NULL: the default; the path used goes into path) read-only to
+ * read a measured run: 0, or the exit code of gm_cli_open_store_readonly. */
+int gm_cli_open_run_store(const char *cmd, const char *db, char *path,
+                          size_t size, struct gm_store **st);
+/* The row of run id in st (*list owned by the caller:
+ * gm_store_run_list_free): 0, or after printing 66 when there is none
+ * (naming db), 74 when the runs cannot be read. */
+int gm_cli_find_run(const char *cmd, struct gm_store *st, const char *db,
+                    int64_t id, struct gm_store_run_list **list,
+                    const struct gm_store_run **run);
 /* Opens the database db (NULL: the default; its path goes into path) that
  * must exist, read-only, and loads its benches (all, or the one named or
  * numbered by run) into *t. Returns 0, or after printing: 66 when the file or

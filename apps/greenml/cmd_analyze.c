@@ -4,7 +4,6 @@
  * kind, and the claims of Mavromatis et al. (2024) checked one by one. The
  * numbers come from greenml/analysis.h; this file prints them. */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -719,11 +718,10 @@ struct run_group {
   bool energy_missing;
 };
 
-static int analyze_run(struct ctx *c, const char *db, int64_t run_id) {
+static int analyze_run(struct ctx *c, const char *db_given, int64_t run_id) {
+  char db[1024];
   struct gm_store *st = NULL;
-  int ec = gm_cli_open_store_readonly(
-      "analyze", db, "measure into it first (greenml measure) or pass --db",
-      &st);
+  int ec = gm_cli_open_run_store("analyze", db_given, db, sizeof(db), &st);
   if (ec)
     return ec;
   struct gm_store_run_list *runs = NULL;
@@ -731,22 +729,8 @@ static int analyze_run(struct ctx *c, const char *db, int64_t run_id) {
   struct run_group *g = NULL;
   double *d = NULL, *e = NULL;
   const struct gm_store_run *run = NULL;
-  if (gm_store_list_runs(st, NULL, &runs) != GM_OK) {
-    gm_cli_error("analyze", "%s", gm_store_last_error(st));
-    ec = GM_EXIT_IOERR;
+  if ((ec = gm_cli_find_run("analyze", st, db, run_id, &runs, &run)))
     goto out;
-  }
-  for (size_t i = 0; i < runs->n; i++)
-    if (runs->runs[i].id == run_id)
-      run = &runs->runs[i];
-  if (!run) {
-    gm_cli_error("analyze",
-                 "no run %lld in '%s' ('greenml runs --db %s' "
-                 "lists them)",
-                 (long long)run_id, db, db);
-    ec = GM_EXIT_NOINPUT;
-    goto out;
-  }
   if (gm_store_load_run_phases(st, run_id, &ph) != GM_OK) {
     gm_cli_error("analyze", "%s", gm_store_last_error(st));
     ec = GM_EXIT_IOERR;
@@ -956,20 +940,10 @@ int cmd_analyze(int argc, char **argv) {
     case O_GROSS:
       gross = true;
       break;
-    case O_FROM_RUN: {
-      char *end;
-      errno = 0;
-      long long v = strtoll(optarg, &end, 10);
-      if (errno || end == optarg || *end || v < 1) {
-        gm_cli_error("analyze",
-                     "--from-run '%s' is not a run id ('greenml runs' lists "
-                     "them)",
-                     optarg);
+    case O_FROM_RUN:
+      if (gm_cli_parse_run_id("analyze", optarg, &from_run))
         return GM_EXIT_USAGE;
-      }
-      from_run = v;
       break;
-    }
     case 'h':
       fputs(usage_text, stdout);
       return 0;
@@ -997,13 +971,6 @@ int cmd_analyze(int argc, char **argv) {
       gm_cli_error("analyze", "--from-run analyses one measured run: --run (a "
                               "bench) does not apply");
       return GM_EXIT_USAGE;
-    }
-    if (!db) {
-      if (!gm_cli_default_db(path, sizeof(path))) {
-        gm_cli_error("analyze", "database path too long; pass --db PATH");
-        return GM_EXIT_USAGE;
-      }
-      db = path;
     }
     gm_json_init(&c.j);
     ec = analyze_run(&c, db, from_run);

@@ -7,7 +7,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fnmatch.h>
-#include <limits.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -559,19 +558,9 @@ static void print_projection_text(const struct opts *o,
 }
 
 static int estimate_from_run(const struct opts *o) {
-  char dbpath[1024];
-  const char *db = o->db;
-  if (!db) {
-    if (!gm_cli_default_db(dbpath, sizeof(dbpath))) {
-      gm_cli_error("estimate", "database path too long; pass --db PATH");
-      return GM_EXIT_USAGE;
-    }
-    db = dbpath;
-  }
+  char db[1024];
   struct gm_store *st = NULL;
-  int ec = gm_cli_open_store_readonly(
-      "estimate", db, "measure a run first ('greenml measure') or pass --db",
-      &st);
+  int ec = gm_cli_open_run_store("estimate", o->db, db, sizeof(db), &st);
   if (ec)
     return ec;
   struct gm_store_run_list *runs = NULL;
@@ -579,21 +568,8 @@ static int estimate_from_run(const struct opts *o) {
   double *e = NULL, *d = NULL;
   char **names = NULL;
   const struct gm_store_run *run = NULL;
-  if (gm_store_list_runs(st, NULL, &runs) != GM_OK) {
-    gm_cli_error("estimate", "%s", gm_store_last_error(st));
-    ec = GM_EXIT_IOERR;
+  if ((ec = gm_cli_find_run("estimate", st, db, o->from_run, &runs, &run)))
     goto out;
-  }
-  for (size_t i = 0; i < runs->n; i++)
-    if (runs->runs[i].id == o->from_run)
-      run = &runs->runs[i];
-  if (!run) {
-    gm_cli_error("estimate",
-                 "no run %lld in '%s' ('greenml runs --db %s' lists them)",
-                 (long long)o->from_run, db, db);
-    ec = GM_EXIT_NOINPUT;
-    goto out;
-  }
   if (gm_store_load_run_phases(st, o->from_run, &ph) != GM_OK) {
     gm_cli_error("estimate", "%s", gm_store_last_error(st));
     ec = GM_EXIT_IOERR;
@@ -733,14 +709,8 @@ static int parse(int argc, char **argv, struct opts *o) {
       o->json = true;
       break;
     case O_FROM_RUN:
-      if (!parse_long(optarg, 1, LONG_MAX, &v)) {
-        gm_cli_error("estimate",
-                     "--from-run '%s' is not a run id ('greenml "
-                     "runs' lists them)",
-                     optarg);
+      if (gm_cli_parse_run_id("estimate", optarg, &o->from_run))
         return GM_EXIT_USAGE;
-      }
-      o->from_run = v;
       break;
     case O_PHASES:
       if (!*optarg) {

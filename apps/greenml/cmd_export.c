@@ -814,20 +814,10 @@ int cmd_export(int argc, char **argv) {
       }
       what = optarg;
       break;
-    case O_FROM_RUN: {
-      char *end;
-      errno = 0;
-      long long v = strtoll(optarg, &end, 10);
-      if (errno || end == optarg || *end || v < 1) {
-        gm_cli_error("export",
-                     "--from-run '%s' is not a run id ('greenml runs' lists "
-                     "them)",
-                     optarg);
+    case O_FROM_RUN:
+      if (gm_cli_parse_run_id("export", optarg, &from_run))
         return GM_EXIT_USAGE;
-      }
-      from_run = v;
       break;
-    }
     case 'h':
       fputs(usage_text, stdout);
       return 0;
@@ -861,16 +851,7 @@ int cmd_export(int argc, char **argv) {
   struct gm_store *st = NULL;
   struct gm_analysis_table *t = NULL;
   if (from_run) {
-    if (!db) {
-      if (!gm_cli_default_db(path, sizeof(path))) {
-        gm_cli_error("export", "database path too long; pass --db PATH");
-        return GM_EXIT_USAGE;
-      }
-      db = path;
-    }
-    if ((ec = gm_cli_open_store_readonly(
-             "export", db,
-             "measure into it first (greenml measure) or pass --db PATH", &st)))
+    if ((ec = gm_cli_open_run_store("export", db, path, sizeof(path), &st)))
       return ec;
   } else if ((ec = gm_cli_load_results("export", db, bench, path, sizeof(path),
                                        &st, &t))) {

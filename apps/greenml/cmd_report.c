@@ -482,20 +482,10 @@ static int parse(int argc, char **argv, struct report_opts *o) {
     case O_GROSS:
       o->gross = true;
       break;
-    case O_FROM_RUN: {
-      char *end;
-      errno = 0;
-      long long v = strtoll(optarg, &end, 10);
-      if (errno || end == optarg || *end || v < 1) {
-        gm_cli_error("report",
-                     "--from-run '%s' is not a run id ('greenml runs' lists "
-                     "them)",
-                     optarg);
+    case O_FROM_RUN:
+      if (gm_cli_parse_run_id("report", optarg, &o->from_run))
         return GM_EXIT_USAGE;
-      }
-      o->from_run = v;
       break;
-    }
     case 'h':
       fputs(usage_text, stdout);
       return -1;

@@ -2,8 +2,10 @@
  * database read-only, the --db, --run and cost flags, and numbers with units
  * (seconds, carbon, money). */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "greenml/json.h"
@@ -117,4 +119,50 @@ int gm_cli_results_opt(struct gm_cli_results_opts *o, int opt, const char *arg,
   default:
     return gm_cli_cost_opt(&o->cost, opt, arg, cmd);
   }
+}
+
+int gm_cli_parse_run_id(const char *cmd, const char *arg, int64_t *out) {
+  char *end;
+  errno = 0;
+  long long v = strtoll(arg, &end, 10);
+  if (errno || end == arg || *end || v < 1) {
+    gm_cli_error(cmd,
+                 "--from-run '%s' is not a run id ('greenml runs' lists "
+                 "them)",
+                 arg);
+    return GM_EXIT_USAGE;
+  }
+  *out = v;
+  return 0;
+}
+
+int gm_cli_open_run_store(const char *cmd, const char *db, char *path,
+                          size_t size, struct gm_store **st) {
+  if (db)
+    snprintf(path, size, "%s", db);
+  else if (!gm_cli_default_db(path, size)) {
+    gm_cli_error(cmd, "database path too long; pass --db PATH");
+    return GM_EXIT_USAGE;
+  }
+  return gm_cli_open_store_readonly(
+      cmd, path, "measure into it first (greenml measure) or pass --db PATH",
+      st);
+}
+
+int gm_cli_find_run(const char *cmd, struct gm_store *st, const char *db,
+                    int64_t id, struct gm_store_run_list **list,
+                    const struct gm_store_run **run) {
+  *run = NULL;
+  if (gm_store_list_runs(st, NULL, list) != GM_OK) {
+    gm_cli_error(cmd, "%s", gm_store_last_error(st));
+    return GM_EXIT_IOERR;
+  }
+  for (size_t i = 0; i < (*list)->n; i++)
+    if ((*list)->runs[i].id == id)
+      *run = &(*list)->runs[i];
+  if (*run)
+    return 0;
+  gm_cli_error(cmd, "no run %lld in '%s' ('greenml runs --db %s' lists them)",
+               (long long)id, db, db);
+  return GM_EXIT_NOINPUT;
 }

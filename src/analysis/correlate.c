@@ -441,6 +441,29 @@ static bool untestable(const double *x, const double *y, size_t n, size_t n_all,
   return false;
 }
 
+/* Pearson and Spearman of the n pairs into out, or why they cannot be
+ * computed (out->untestable, out->why); out->x and out->y are set. */
+static enum gm_status coefficients(const double *xs, const double *ys, size_t n,
+                                   size_t n_all, size_t n_x, size_t n_y,
+                                   enum gm_analysis_unit unit, const char *kind,
+                                   struct gm_analysis_corr *out) {
+  if (untestable(xs, ys, n, n_all, n_x, n_y, out->x, out->y, "a correlation", 3,
+                 unit_name(unit, n_all), kind, &out->untestable, out->why,
+                 sizeof(out->why)))
+    return GM_OK;
+  enum gm_status a = gm_stats_pearson(xs, ys, n, &out->pearson);
+  enum gm_status b =
+      a == GM_OK ? gm_stats_spearman(xs, ys, n, &out->spearman) : a;
+  if (b == GM_ERR_NO_MEMORY)
+    return b;
+  if (b != GM_OK) {
+    out->untestable = GM_AUNTESTABLE_CONSTANT;
+    gm__fmt(out->why, sizeof(out->why),
+            "the values are too close to constant for a coefficient");
+  }
+  return GM_OK;
+}
+
 enum gm_status gm_analysis_correlate(const struct gm_analysis_table *t,
                                      const struct gm_analysis_select *sel,
                                      enum gm_analysis_unit unit,
@@ -465,20 +488,7 @@ enum gm_status gm_analysis_correlate(const struct gm_analysis_table *t,
   out->n_missing = n_all - n;
   gm_analysis_provenance(t, sel, out->provenance, sizeof(out->provenance), NULL,
                          0);
-  if (!untestable(xs, ys, n, n_all, n_x, n_y, x, y, "a correlation", 3,
-                  unit_name(unit, n_all), sel->kind, &out->untestable, out->why,
-                  sizeof(out->why))) {
-    enum gm_status a = gm_stats_pearson(xs, ys, n, &out->pearson);
-    enum gm_status b =
-        a == GM_OK ? gm_stats_spearman(xs, ys, n, &out->spearman) : a;
-    if (b == GM_ERR_NO_MEMORY) {
-      rc = b;
-    } else if (b != GM_OK) {
-      out->untestable = GM_AUNTESTABLE_CONSTANT;
-      gm__fmt(out->why, sizeof(out->why),
-              "the values are too close to constant for a coefficient");
-    }
-  }
+  rc = coefficients(xs, ys, n, n_all, n_x, n_y, unit, sel->kind, out);
   free(xs);
   free(ys);
   return rc;
@@ -513,21 +523,8 @@ enum gm_status gm_analysis_correlate_points(const double *x, const double *y,
   }
   out->n = m;
   out->n_missing = n - m;
-  enum gm_status rc = GM_OK;
-  if (!untestable(xs, ys, m, n, n_x, n_y, vx, vy, "a correlation", 3,
-                  unit_name(GM_AUNIT_PHASE, n), NULL, &out->untestable,
-                  out->why, sizeof(out->why))) {
-    enum gm_status a = gm_stats_pearson(xs, ys, m, &out->pearson);
-    enum gm_status b =
-        a == GM_OK ? gm_stats_spearman(xs, ys, m, &out->spearman) : a;
-    if (b == GM_ERR_NO_MEMORY) {
-      rc = b;
-    } else if (b != GM_OK) {
-      out->untestable = GM_AUNTESTABLE_CONSTANT;
-      gm__fmt(out->why, sizeof(out->why),
-              "the values are too close to constant for a coefficient");
-    }
-  }
+  enum gm_status rc =
+      coefficients(xs, ys, m, n, n_x, n_y, GM_AUNIT_PHASE, NULL, out);
   free(xs);
   free(ys);
   return rc;
