@@ -311,12 +311,73 @@ static void refused_store(void **state) {
   fixture_free(f);
 }
 
+/* The settings as text (the bindings' entry): every bad value is refused
+ * with its name, before anything is opened. */
+static void settings_as_text(void **state) {
+  (void)state;
+  struct fx *f = fixture();
+  const char *base_k[] = {"sysfs_root", "procfs_root", "devfs_root", "no_gpu"};
+  const char *base_v[] = {f->sys, f->proc, f->dev, "1"};
+  struct {
+    const char *k, *v, *want;
+  } bad[] = {
+      {"colour", "green", "unknown session setting 'colour'"},
+      {"tags", "{\"a\":1}", "not a JSON object of strings"},
+      {"tags", "[\"a\"]", "not a JSON object of strings"},
+      {"interval_ns", "999", "between 1 ms and 60 s"},
+      {"idle", "sometimes", "idle 'sometimes'"},
+      {"region", "XX", "region 'XX'"},
+      {"pue", "9", "pue '9'"},
+      {"no_gpu", "yes", "no_gpu 'yes'"},
+      {"gpus", "", "gpus ''"},
+      {"kind", "a-kind-far-too-long", "1 to 15 characters"},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    const char *k[5], *v[5];
+    for (int j = 0; j < 4; j++) {
+      k[j] = base_k[j];
+      v[j] = base_v[j];
+    }
+    k[4] = bad[i].k;
+    v[4] = bad[i].v;
+    struct gm_session *s = NULL;
+    char err[512] = "";
+    assert_int_equal(gm_session_open_kv(k, v, 5, &s, err, sizeof(err)),
+                     GM_ERR_INVALID_ARG);
+    assert_null(s);
+    if (!strstr(err, bad[i].want))
+      fail_msg("%s=%s: '%s' lacks '%s'", bad[i].k, bad[i].v, err, bad[i].want);
+  }
+  /* region and a given intensity together */
+  const char *k2[] = {"sysfs_root", "procfs_root", "devfs_root", "region",
+                      "carbon_intensity"};
+  const char *v2[] = {f->sys, f->proc, f->dev, "FR", "100"};
+  struct gm_session *s = NULL;
+  char err[512] = "";
+  assert_int_equal(gm_session_open_kv(k2, v2, 5, &s, err, sizeof(err)),
+                   GM_ERR_INVALID_ARG);
+  assert_non_null(strstr(err, "cannot be used together"));
+  /* good values open a session with them */
+  const char *k3[] = {"sysfs_root", "procfs_root", "devfs_root", "tags",
+                      "carbon_intensity"};
+  const char *v3[] = {f->sys, f->proc, f->dev, "{\"m\":\"lenet\"}", "100"};
+  assert_int_equal(gm_session_open_kv(k3, v3, 5, &s, err, sizeof(err)), GM_OK);
+  assert_int_equal(gm_session_start(s), GM_OK);
+  assert_int_equal(gm_session_stop(s, 0), GM_OK);
+  assert_non_null(
+      strstr(gm_session_json(s), "\"carbon_intensity_g_per_kwh\":100"));
+  assert_non_null(strstr(gm_session_json(s), "\"tags\":{\"m\":\"lenet\"}"));
+  gm_session_close(s);
+  fixture_free(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(stored_run_with_phases),
       cmocka_unit_test(baseline_auto_and_none),
       cmocka_unit_test(without_store),
       cmocka_unit_test(refused_store),
+      cmocka_unit_test(settings_as_text),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
