@@ -266,6 +266,14 @@ GM_API double gm_meter_metric_max(const struct gm_meter *m, size_t i);
 GM_API enum gm_status gm_meter_live(struct gm_meter *m, double *energy_j,
                                     double *power_w, double *elapsed_s);
 
+/* Thread-safe: the statistics of component i up to the latest tick, as
+ * gm_meter_stats gives them after stop (all zero before the first tick). */
+GM_API enum gm_status gm_meter_live_stats(struct gm_meter *m, size_t i,
+                                          struct gm_component_stats *out);
+/* Thread-safe: each metric's value at the latest tick (NAN when unavailable
+ * then) into values[gm_meter_metric_count]. */
+GM_API enum gm_status gm_meter_live_metrics(struct gm_meter *m, double *values);
+
 /* CPU time the meter's own threads used, in seconds (sampler + writer). */
 GM_API double gm_meter_self_cpu_s(struct gm_meter *m);
 /* Samples dropped from the callback queue because the writer fell behind

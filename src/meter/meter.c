@@ -109,7 +109,8 @@ struct gm_meter {
   atomic_bool stop;
 
   pthread_mutex_t live_mu;
-  double *live_e, *live_p;
+  double *live_e, *live_p, *live_m;
+  struct gm__accum *live_acc; /* the accumulators at the latest tick */
   int64_t live_t_ns;
 
   pthread_mutex_t q_mu;
@@ -432,6 +433,8 @@ static enum gm_status build_sources(struct gm_meter *m) {
   m->interval_w = calloc(nc ? nc : 1, sizeof(double));
   m->live_e = calloc(nc ? nc : 1, sizeof(double));
   m->live_p = calloc(nc ? nc : 1, sizeof(double));
+  m->live_acc = calloc(nc ? nc : 1, sizeof(*m->live_acc));
+  m->live_m = calloc(nm ? nm : 1, sizeof(double));
   m->hist_e = calloc(HIST_CAP * (nc ? nc : 1), sizeof(double));
   m->metrics = calloc(nm ? nm : 1, sizeof(*m->metrics));
   m->mvals = calloc(nm ? nm : 1, sizeof(double));
@@ -442,8 +445,9 @@ static enum gm_status build_sources(struct gm_meter *m) {
   m->q_data =
       calloc(QUEUE_CAP * (m->q_stride ? m->q_stride : 1), sizeof(double));
   if (!m->comps || !m->acc || !m->readings || !m->cum_j || !m->interval_w ||
-      !m->live_e || !m->live_p || !m->hist_e || !m->metrics || !m->mvals ||
-      !m->msum || !m->mmax || !m->mcount || !m->q_data)
+      !m->live_e || !m->live_p || !m->live_acc || !m->live_m || !m->hist_e ||
+      !m->metrics || !m->mvals || !m->msum || !m->mmax || !m->mcount ||
+      !m->q_data)
     return GM_ERR_NO_MEMORY;
   for (size_t s = 0; s < m->n_srcs; s++) {
     struct src_slot *sl = &m->srcs[s];
@@ -459,7 +463,7 @@ static enum gm_status build_sources(struct gm_meter *m) {
     for (size_t k = 0; k < gm__procstat_metric_count(m->ps); k++)
       m->metrics[k] = *gm__procstat_metric(m->ps, k);
   for (size_t k = 0; k < nm; k++) {
-    m->mvals[k] = NAN;
+    m->mvals[k] = m->live_m[k] = NAN;
     m->mmax[k] = NAN;
   }
   return GM_OK;
@@ -571,6 +575,8 @@ void gm_meter_destroy(struct gm_meter *m) {
   free(m->interval_w);
   free(m->live_e);
   free(m->live_p);
+  free(m->live_acc);
+  free(m->live_m);
   free(m->hist_e);
   free(m->metrics);
   free(m->mvals);
@@ -866,6 +872,8 @@ static void tick(struct gm_meter *m, int64_t t_ns, bool final) {
   pthread_mutex_lock(&m->live_mu);
   memcpy(m->live_e, m->cum_j, m->nc * sizeof(double));
   memcpy(m->live_p, m->interval_w, m->nc * sizeof(double));
+  memcpy(m->live_acc, m->acc, m->nc * sizeof(*m->acc));
+  memcpy(m->live_m, m->mvals, m->nm * sizeof(double));
   m->live_t_ns = t_ns;
   pthread_mutex_unlock(&m->live_mu);
 
@@ -1084,15 +1092,11 @@ double gm_meter_duration_s(const struct gm_meter *m) {
   return (double)(end - m->t0_ns) / 1e9;
 }
 
-enum gm_status gm_meter_stats(const struct gm_meter *m, size_t i,
-                              struct gm_component_stats *out) {
-  if (!m || !out || i >= m->nc)
-    return GM_ERR_INVALID_ARG;
-  if (m->state != STATE_STOPPED)
-    return GM_ERR_STATE;
-  const struct gm__accum *a = &m->acc[i];
+/* The statistics of accumulator a over dur seconds of a meter started at
+ * t0_ns. */
+static void stats_of(const struct gm_meter *m, const struct gm__accum *a,
+                     double dur, struct gm_component_stats *out) {
   memset(out, 0, sizeof(*out));
-  double dur = gm_meter_duration_s(m);
   out->energy_j = a->energy_j;
   out->avg_power_w = dur > 0 ? a->energy_j / dur : 0.0;
   out->peak_power_w = a->peak_w;
@@ -1119,6 +1123,35 @@ enum gm_status gm_meter_stats(const struct gm_meter *m, size_t i,
   if (a->lost)
     out->lost_at_s =
         a->primed ? (double)(a->last_ok_t_ns - m->t0_ns) / 1e9 : 0.0;
+}
+
+enum gm_status gm_meter_stats(const struct gm_meter *m, size_t i,
+                              struct gm_component_stats *out) {
+  if (!m || !out || i >= m->nc)
+    return GM_ERR_INVALID_ARG;
+  if (m->state != STATE_STOPPED)
+    return GM_ERR_STATE;
+  stats_of(m, &m->acc[i], gm_meter_duration_s(m), out);
+  return GM_OK;
+}
+
+enum gm_status gm_meter_live_stats(struct gm_meter *m, size_t i,
+                                   struct gm_component_stats *out) {
+  if (!m || !out || i >= m->nc)
+    return GM_ERR_INVALID_ARG;
+  pthread_mutex_lock(&m->live_mu);
+  double dur = m->live_t_ns ? (double)(m->live_t_ns - m->t0_ns) / 1e9 : 0;
+  stats_of(m, &m->live_acc[i], dur, out);
+  pthread_mutex_unlock(&m->live_mu);
+  return GM_OK;
+}
+
+enum gm_status gm_meter_live_metrics(struct gm_meter *m, double *values) {
+  if (!m || !values)
+    return GM_ERR_INVALID_ARG;
+  pthread_mutex_lock(&m->live_mu);
+  memcpy(values, m->live_m, m->nm * sizeof(double));
+  pthread_mutex_unlock(&m->live_mu);
   return GM_OK;
 }
 

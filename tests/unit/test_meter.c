@@ -81,6 +81,21 @@ static void models_stand_in_and_integrate_exactly(void **state) {
   assert_int_equal(gm_meter_live(m, e, p, &t), GM_OK);
   assert_true(t > 0.0);
   assert_double_equal(p[d], DRAM_W, 1e-9);
+  /* the statistics and metrics of the latest tick, while it runs */
+  struct gm_component_stats ls;
+  assert_int_equal(gm_meter_live_stats(m, d, &ls), GM_OK);
+  assert_true(ls.energy_j > 0.0);
+  assert_double_equal(ls.avg_power_w, DRAM_W, 1e-9);
+  assert_int_equal(ls.read_errors, 0);
+  assert_int_equal(gm_meter_live_stats(m, 99, &ls), GM_ERR_INVALID_ARG);
+  double mv[64];
+  assert_true(gm_meter_metric_count(m) <= 64);
+  assert_int_equal(gm_meter_live_metrics(m, mv), GM_OK);
+  size_t seen = 0;
+  for (size_t k = 0; k < gm_meter_metric_count(m); k++)
+    if (strcmp(gm_meter_metric(m, k)->name, "mem.total") == 0 && ++seen)
+      assert_double_equal(mv[k], 16777216.0 * 1024, 0);
+  assert_int_equal(seen, 1);
   assert_int_equal(gm_meter_stop(m), GM_OK);
   struct gm_component_stats cs;
   assert_int_equal(gm_meter_stats(m, d, &cs), GM_OK);
