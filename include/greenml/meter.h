@@ -114,6 +114,39 @@ struct gm_component_stats {
                        lost */
 };
 
+/* How a component's energy is attributed to the tracked processes. */
+enum gm_attrib_method {
+  /* CPU and DRAM: the subject's share of the machine's busy CPU time in each
+   * window (its utime + stime, children included, over the busy time of
+   * /proc/stat), applied to the energy of that window */
+  GM_ATTRIB_CPU_TIME,
+  /* a GPU: the subject's share of the device's compute processes (NVML):
+   * all of it when they are all the subject's, none when none is, else by
+   * their SM utilisation when the driver samples it per process, else by
+   * their number */
+  GM_ATTRIB_GPU_PROCESSES
+};
+
+/* The energy of one component attributed to the tracked processes
+ * (gm_meter_config.track_pid / track_cgroup). Windows close at each fresh
+ * read of /proc/stat (every tick at intervals of 90 ms or more, else about
+ * 10 Hz); the GPUs' process lists are read about once a second and their
+ * share applies until the next read. */
+struct gm_attribution {
+  enum gm_attrib_method method;
+  double energy_j;  /* sum over windows of share x the window's gross energy */
+  double share_s;   /* sum over windows of share x the window's duration: the
+                       subject's part of an idle baseline is idle_w x share_s,
+                       so its active energy is energy_j - idle_w x share_s */
+  double unknown_j; /* gross energy of windows whose share was unknown (the
+                       driver listed no processes, the cgroup could not be
+                       read): left out of energy_j */
+  double share;     /* the latest window's share, 0..1; NAN before one */
+  uint64_t windows, unknown_windows;
+  /* GPU windows by how the share was found */
+  uint64_t sole_windows, weighted_windows, counted_windows, idle_windows;
+};
+
 /* One sample as handed to the sample callback (on the writer thread). The
  * arrays are borrowed for the duration of the callback. */
 struct gm_sample {
@@ -124,6 +157,9 @@ struct gm_sample {
   const double *power_w;  /* mean power over the last interval per component */
   size_t n_metrics;
   const double *metrics; /* NAN when unavailable this tick */
+  /* cumulative energy attributed to the tracked processes per component
+   * (gm_attribution.energy_j at this tick); NULL when not attributing */
+  const double *attributed_j;
 };
 
 struct gm_meter_config {
@@ -136,8 +172,13 @@ struct gm_meter_config {
   double dimm_capacitance_f;  /* > 0 overrides the DRAM model's C */
   const char *dmidecode_file; /* saved `dmidecode -t memory` output, or NULL */
   double xcheck_threshold;    /* counter vs power disagreement; default 0.10 */
-  int track_pid;              /* > 0: report this process tree's CPU time */
-  bool no_gpu;                /* do not load NVML */
+  int track_pid; /* > 0: report this process tree's CPU time and memory, and
+                    attribute energy to it (gm_meter_attribution) */
+  /* A cgroup v2 directory, as a path in the hierarchy ("/system.slice/x"),
+   * whose processes (cpu.stat usage_usec; cgroup membership for GPUs) the
+   * energy is attributed to instead of track_pid's tree. NULL: none. */
+  const char *track_cgroup;
+  bool no_gpu; /* do not load NVML */
   /* Which GPUs NVML meters: "all", "none", or a comma-separated list of
    * NVML indices (PCI bus order, as nvidia-smi numbers them) and GPU UUIDs
    * or UUID prefixes ("GPU-8a1f"). NULL: $CUDA_VISIBLE_DEVICES when set,
@@ -273,6 +314,17 @@ GM_API enum gm_status gm_meter_live_stats(struct gm_meter *m, size_t i,
 /* Thread-safe: each metric's value at the latest tick (NAN when unavailable
  * then) into values[gm_meter_metric_count]. */
 GM_API enum gm_status gm_meter_live_metrics(struct gm_meter *m, double *values);
+
+/* Whether the meter attributes energy (track_pid or track_cgroup), and to
+ * what: "process tree of pid 1234", "cgroup /system.slice/job_7". */
+GM_API bool gm_meter_attributing(const struct gm_meter *m);
+GM_API const char *gm_meter_attribution_subject(const struct gm_meter *m);
+/* Thread-safe: component i's attribution up to the latest tick (and after
+ * stop, the whole run). GM_ERR_STATE when the meter does not attribute. */
+GM_API enum gm_status gm_meter_attribution(struct gm_meter *m, size_t i,
+                                           struct gm_attribution *out);
+/* "attributed by CPU-time share", "attributed by GPU processes" */
+GM_API const char *gm_attrib_method_name(enum gm_attrib_method method);
 
 /* CPU time the meter's own threads used, in seconds (sampler + writer). */
 GM_API double gm_meter_self_cpu_s(struct gm_meter *m);

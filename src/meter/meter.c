@@ -14,9 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/util.h"
 #include "greenml/meter.h"
+#include "meter/attrib.h"
 #include "meter/integrate.h"
 #include "meter/meter_internal.h"
 #include "meter/procstat.h"
@@ -71,6 +73,10 @@ struct gm_meter {
   struct src_slot srcs[MAX_SOURCES];
   size_t n_srcs;
   struct gm__procstat *ps;
+
+  struct gm__attrib *attrib; /* NULL: not attributing */
+  struct gm_attribution *live_attr;
+  double sampler_cpu_s; /* the sampler's CPU time at its latest tick */
 
   size_t nc;
   struct gm_component_info *comps;
@@ -441,7 +447,11 @@ static enum gm_status build_sources(struct gm_meter *m) {
   m->msum = calloc(nm ? nm : 1, sizeof(double));
   m->mmax = calloc(nm ? nm : 1, sizeof(double));
   m->mcount = calloc(nm ? nm : 1, sizeof(uint64_t));
-  m->q_stride = 2 * nc + nm;
+  m->q_stride =
+      2 * nc + nm +
+      (m->cfg.track_pid > 0 || (m->cfg.track_cgroup && *m->cfg.track_cgroup)
+           ? nc
+           : 0);
   m->q_data =
       calloc(QUEUE_CAP * (m->q_stride ? m->q_stride : 1), sizeof(double));
   if (!m->comps || !m->acc || !m->readings || !m->cum_j || !m->interval_w ||
@@ -467,6 +477,33 @@ static enum gm_status build_sources(struct gm_meter *m) {
     m->mmax[k] = NAN;
   }
   return GM_OK;
+}
+
+/* The attribution to track_cgroup, else to track_pid's tree, if any. */
+static enum gm_status open_attribution(struct gm_meter *m,
+                                       const struct gm_meter_config *c) {
+  bool cg = c->track_cgroup && *c->track_cgroup;
+  m->cfg.track_cgroup = NULL;
+  if (!cg && c->track_pid <= 0)
+    return GM_OK;
+  char mount[600], why[900];
+  gm__fmt(mount, sizeof(mount), "%s/fs/cgroup", m->sysfs);
+  struct gm__attrib_config ac = {.procfs = m->procfs,
+                                 .pid = cg ? 0 : c->track_pid,
+                                 .cgroup = cg ? c->track_cgroup : NULL,
+                                 .cgroup_mount = mount};
+  enum gm_status rc =
+      gm__attrib_open(&ac, m->nc, m->comps, &m->attrib, why, sizeof(why));
+  if (rc == GM_OK) {
+    m->live_attr = calloc(m->nc ? m->nc : 1, sizeof(*m->live_attr));
+    if (!m->live_attr)
+      return GM_ERR_NO_MEMORY;
+    for (size_t i = 0; i < m->nc; i++)
+      gm__attrib_get(m->attrib, i, &m->live_attr[i]);
+  } else if (why[0]) {
+    set_err(m, why);
+  }
+  return rc;
 }
 
 enum gm_status gm_meter_create(const struct gm_meter_config *cfg,
@@ -541,6 +578,8 @@ enum gm_status gm_meter_create(const struct gm_meter_config *cfg,
   pp->used = pp->status == GM_OK;
 
   enum gm_status rc = build_sources(m);
+  if (rc == GM_OK)
+    rc = open_attribution(m, &c);
   if (rc != GM_OK) {
     gm_meter_destroy(m);
     return rc;
@@ -557,6 +596,8 @@ void gm_meter_destroy(struct gm_meter *m) {
   for (size_t i = 0; i < m->n_srcs; i++)
     m->srcs[i].ops->close(m->srcs[i].self);
   gm__procstat_close(m->ps);
+  gm__attrib_close(m->attrib);
+  free(m->live_attr);
   for (size_t i = 0; i < m->n_phases; i++) {
     free(m->phases[i].start_e);
     free(m->phases[i].energy);
@@ -815,6 +856,9 @@ static void enqueue(struct gm_meter *m, int64_t t_rel_ns) {
     memcpy(d, m->cum_j, m->nc * sizeof(double));
     memcpy(d + m->nc, m->interval_w, m->nc * sizeof(double));
     memcpy(d + 2 * m->nc, m->mvals, m->nm * sizeof(double));
+    if (m->attrib)
+      memcpy(d + 2 * m->nc + m->nm, gm__attrib_energy(m->attrib),
+             m->nc * sizeof(double));
     m->q_t[slot] = t_rel_ns;
     m->q_seq[slot] = m->seq;
     if (++m->q_len == WAKE_WRITER_AT)
@@ -822,6 +866,20 @@ static void enqueue(struct gm_meter *m, int64_t t_rel_ns) {
   }
   m->seq++;
   pthread_mutex_unlock(&m->q_mu);
+}
+
+/* The processes on component c, from its source (gm__source_ops.users). */
+static long device_users(void *ctx, size_t c, struct gm__user *out,
+                         size_t cap) {
+  struct gm_meter *m = ctx;
+  for (size_t s = 0; s < m->n_srcs; s++) {
+    struct src_slot *sl = &m->srcs[s];
+    if (c >= sl->comp_base && c < sl->comp_base + sl->n_comp)
+      return sl->ops->users
+                 ? sl->ops->users(sl->self, c - sl->comp_base, out, cap)
+                 : -1;
+  }
+  return -1;
 }
 
 static void tick(struct gm_meter *m, int64_t t_ns, bool final) {
@@ -861,6 +919,15 @@ static void tick(struct gm_meter *m, int64_t t_ns, bool final) {
     if (isnan(m->mmax[k]) || v > m->mmax[k])
       m->mmax[k] = v;
   }
+  if (m->attrib) {
+    double busy_s = 0;
+    bool window = m->ps && gm__procstat_window(m->ps, &busy_s);
+    if (!final && m->cfg.track_pid == getpid())
+      m->sampler_cpu_s = (double)gm__thread_cpu_ns() / 1e9;
+    gm__attrib_tick(m->attrib, t_ns, window, busy_s,
+                    m->cfg.track_pid == getpid() ? m->sampler_cpu_s : 0.0,
+                    m->cum_j, final, device_users, m);
+  }
   phase_accumulate(m);
   m->hist_t[m->hist_head] = t_ns;
   memcpy(m->hist_e + m->hist_head * m->nc, m->cum_j, m->nc * sizeof(double));
@@ -874,6 +941,9 @@ static void tick(struct gm_meter *m, int64_t t_ns, bool final) {
   memcpy(m->live_p, m->interval_w, m->nc * sizeof(double));
   memcpy(m->live_acc, m->acc, m->nc * sizeof(*m->acc));
   memcpy(m->live_m, m->mvals, m->nm * sizeof(double));
+  if (m->attrib)
+    for (size_t c = 0; c < m->nc; c++)
+      gm__attrib_get(m->attrib, c, &m->live_attr[c]);
   m->live_t_ns = t_ns;
   pthread_mutex_unlock(&m->live_mu);
 
@@ -955,6 +1025,7 @@ static void deliver(struct gm_meter *m, double *buf) {
       s.power_w = buf + m->nc;
       s.n_metrics = m->nm;
       s.metrics = buf + 2 * m->nc;
+      s.attributed_j = m->attrib ? buf + 2 * m->nc + m->nm : NULL;
       m->cfg.on_sample(m->cfg.callback_ctx, &s);
     }
   }
@@ -1231,6 +1302,29 @@ enum gm_status gm_meter_live(struct gm_meter *m, double *energy_j,
     *elapsed_s = m->live_t_ns ? (double)(m->live_t_ns - m->t0_ns) / 1e9 : 0;
   pthread_mutex_unlock(&m->live_mu);
   return GM_OK;
+}
+
+bool gm_meter_attributing(const struct gm_meter *m) { return m && m->attrib; }
+
+const char *gm_meter_attribution_subject(const struct gm_meter *m) {
+  return m && m->attrib ? gm__attrib_subject(m->attrib) : "";
+}
+
+enum gm_status gm_meter_attribution(struct gm_meter *m, size_t i,
+                                    struct gm_attribution *out) {
+  if (!m || !out || i >= m->nc)
+    return GM_ERR_INVALID_ARG;
+  if (!m->attrib)
+    return GM_ERR_STATE;
+  pthread_mutex_lock(&m->live_mu);
+  *out = m->live_attr[i];
+  pthread_mutex_unlock(&m->live_mu);
+  return GM_OK;
+}
+
+const char *gm_attrib_method_name(enum gm_attrib_method method) {
+  return method == GM_ATTRIB_GPU_PROCESSES ? "attributed by GPU processes"
+                                           : "attributed by CPU-time share";
 }
 
 double gm_meter_self_cpu_s(struct gm_meter *m) {

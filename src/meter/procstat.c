@@ -39,6 +39,9 @@ struct gm__procstat {
   double util_frac;
   double mem_used, mem_total;
   double tree_cpu_s, tree_rss;
+  struct gm__proc_tree tree;
+  bool window;   /* the last sample closed a utilisation window */
+  double busy_s; /* the machine's busy CPU time at the last good read */
   size_t n_metrics;
   struct gm_metric_info *metrics;
   size_t *cpu_of_metric; /* metric index -> slot, or SIZE_MAX */
@@ -177,37 +180,51 @@ static bool parse_pid_stat(const char *text, struct proc_row *row) {
 }
 
 /* Reads /proc/<pid>/stat into row; false when the process is gone. */
-static bool read_row(const struct gm__procstat *ps, int pid,
-                     struct proc_row *row) {
+static bool read_row(const char *procfs, int pid, struct proc_row *row) {
   char path[600], text[1024];
-  gm__fmt(path, sizeof(path), "%s/%d/stat", ps->procfs, pid);
+  gm__fmt(path, sizeof(path), "%s/%d/stat", procfs, pid);
   if (gm__read_text(path, text, sizeof(text)) != GM_OK)
     return false;
   row->pid = pid;
   return parse_pid_stat(text, row);
 }
 
+/* Adds pid to the tree's list (it grows; a list that cannot grow keeps what
+ * it has: the CPU time is still summed). */
+static void tree_add_pid(struct gm__proc_tree *t, int pid) {
+  if (t->n_pids == t->cap_pids) {
+    size_t cap = t->cap_pids ? 2 * t->cap_pids : 64;
+    int *np = realloc(t->pids, cap * sizeof(int));
+    if (!np)
+      return;
+    t->pids = np;
+    t->cap_pids = cap;
+  }
+  t->pids[t->n_pids++] = pid;
+}
+
 /* Walks the tree from the root through /proc/<pid>/task/<tid>/children
  * (reads only the tree's own files). Returns false when the kernel has no
  * children files (CONFIG_PROC_CHILDREN off), so the caller scans all of
  * /proc instead. */
-static bool walk_children(const struct gm__procstat *ps, double *ticks,
-                          double *pages, bool *found_root) {
+static bool walk_children(const char *procfs, int root, double *ticks,
+                          double *pages, struct gm__proc_tree *t) {
   int queue[4096];
   size_t head = 0, tail = 0;
-  queue[tail++] = ps->track_pid;
-  *found_root = false;
+  queue[tail++] = root;
+  t->found_root = false;
   while (head < tail) {
     int pid = queue[head++];
     struct proc_row row;
-    if (!read_row(ps, pid, &row))
+    if (!read_row(procfs, pid, &row))
       continue;
-    if (pid == ps->track_pid)
-      *found_root = true;
+    if (pid == root)
+      t->found_root = true;
     *ticks += row.cpu_ticks;
     *pages += row.rss_pages;
+    tree_add_pid(t, pid);
     char dir[600];
-    gm__fmt(dir, sizeof(dir), "%s/%d/task", ps->procfs, pid);
+    gm__fmt(dir, sizeof(dir), "%s/%d/task", procfs, pid);
     DIR *d = opendir(dir);
     if (!d)
       continue;
@@ -218,7 +235,7 @@ static bool walk_children(const struct gm__procstat *ps, double *ticks,
       char path[900], list[4096];
       gm__fmt(path, sizeof(path), "%s/%s/children", dir, de->d_name);
       enum gm_status rc = gm__read_text(path, list, sizeof(list));
-      if (rc == GM_ERR_UNAVAILABLE && pid == ps->track_pid) {
+      if (rc == GM_ERR_UNAVAILABLE && pid == root) {
         closedir(d);
         return false;
       }
@@ -238,9 +255,9 @@ static bool walk_children(const struct gm__procstat *ps, double *ticks,
 }
 
 /* The slow path: every process in /proc, tree marked by parent links. */
-static bool scan_all(const struct gm__procstat *ps, double *ticks,
-                     double *pages, bool *found_root) {
-  DIR *d = opendir(ps->procfs);
+static bool scan_all(const char *procfs, int root, double *ticks, double *pages,
+                     struct gm__proc_tree *t) {
+  DIR *d = opendir(procfs);
   if (!d)
     return false;
   size_t cap = 256, n = 0;
@@ -250,7 +267,7 @@ static bool scan_all(const struct gm__procstat *ps, double *ticks,
     if (!isdigit((unsigned char)de->d_name[0]))
       continue;
     struct proc_row row;
-    if (!read_row(ps, atoi(de->d_name), &row))
+    if (!read_row(procfs, atoi(de->d_name), &row))
       continue;
     if (n == cap) {
       struct proc_row *nr = realloc(rows, 2 * cap * sizeof(*rows));
@@ -267,11 +284,11 @@ static bool scan_all(const struct gm__procstat *ps, double *ticks,
     free(rows);
     return false;
   }
-  *found_root = false;
+  t->found_root = false;
   for (size_t i = 0; i < n; i++)
-    if (rows[i].pid == ps->track_pid)
-      in[i] = *found_root = true;
-  for (bool changed = *found_root; changed;) {
+    if (rows[i].pid == root)
+      in[i] = t->found_root = true;
+  for (bool changed = t->found_root; changed;) {
     changed = false;
     for (size_t i = 0; i < n; i++) {
       if (in[i])
@@ -287,24 +304,49 @@ static bool scan_all(const struct gm__procstat *ps, double *ticks,
     if (in[i]) {
       *ticks += rows[i].cpu_ticks;
       *pages += rows[i].rss_pages;
+      tree_add_pid(t, rows[i].pid);
     }
   free(in);
   free(rows);
   return true;
 }
 
-static void read_tree(struct gm__procstat *ps) {
+bool gm__proc_tree_read(const char *procfs, int root, struct gm__proc_tree *t) {
   double ticks = 0, pages = 0;
-  bool found_root = false;
-  if (!walk_children(ps, &ticks, &pages, &found_root)) {
+  t->n_pids = 0;
+  t->found_root = false;
+  if (!walk_children(procfs, root, &ticks, &pages, t)) {
     ticks = pages = 0;
-    if (!scan_all(ps, &ticks, &pages, &found_root))
-      return;
+    t->n_pids = 0;
+    if (!scan_all(procfs, root, &ticks, &pages, t))
+      return false;
   }
+  if (!t->found_root)
+    return false;
+  long tck = sysconf(_SC_CLK_TCK);
+  long page = sysconf(_SC_PAGESIZE);
+  t->cpu_s = ticks / (double)(tck > 0 ? tck : 100);
+  t->rss_bytes = pages * (double)(page > 0 ? page : 4096);
+  return true;
+}
+
+bool gm__proc_tree_has(const struct gm__proc_tree *t, int pid) {
+  for (size_t i = 0; i < t->n_pids; i++)
+    if (t->pids[i] == pid)
+      return true;
+  return false;
+}
+
+void gm__proc_tree_free(struct gm__proc_tree *t) {
+  free(t->pids);
+  memset(t, 0, sizeof(*t));
+}
+
+static void read_tree(struct gm__procstat *ps) {
   /* After the root exits the last values are kept. */
-  if (found_root) {
-    ps->tree_cpu_s = ticks / (double)ps->clk_tck;
-    ps->tree_rss = pages * (double)ps->page_bytes;
+  if (gm__proc_tree_read(ps->procfs, ps->track_pid, &ps->tree)) {
+    ps->tree_cpu_s = ps->tree.cpu_s;
+    ps->tree_rss = ps->tree.rss_bytes;
   }
 }
 
@@ -420,6 +462,13 @@ enum gm_status gm__procstat_open(const char *procfs, int track_pid,
   return GM_OK;
 }
 
+bool gm__procstat_window(const struct gm__procstat *ps, double *busy_s) {
+  if (!ps || !ps->window)
+    return false;
+  *busy_s = ps->busy_s;
+  return true;
+}
+
 void gm__procstat_close(struct gm__procstat *ps) {
   if (!ps)
     return;
@@ -435,6 +484,7 @@ void gm__procstat_close(struct gm__procstat *ps) {
   free(ps->cpu_of_metric);
   free(ps->values);
   free(ps->buf);
+  gm__proc_tree_free(&ps->tree);
   free(ps);
 }
 
@@ -475,6 +525,7 @@ static double pct(uint64_t b1, uint64_t t1, uint64_t b0, uint64_t t0) {
 void gm__procstat_sample(struct gm__procstat *ps, int64_t t_ns, double *metrics,
                          double *util_frac, double *mem_used_bytes) {
   bool first = ps->last_stat_ns == 0;
+  ps->window = false;
   /* A tick may wake a little early: 10 % slack keeps a 100 ms sampler from
    * refreshing only every other tick. */
   if (first || t_ns - ps->last_stat_ns >= STAT_PERIOD_NS * 9 / 10) {
@@ -507,6 +558,8 @@ void gm__procstat_sample(struct gm__procstat *ps, int64_t t_ns, double *metrics,
         ps->util_frac = ps->values[0] / 100.0;
         ps->util_state = GM__UTIL_OK;
       }
+      ps->window = true;
+      ps->busy_s = (double)ps->busy[0] / (double)ps->clk_tck;
       ps->still_reads = 0;
       ps->faults.frozen = false;
       memcpy(ps->prev_busy, ps->busy, ps->n_cpu_slots * sizeof(uint64_t));

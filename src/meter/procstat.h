@@ -36,6 +36,26 @@ const struct gm_metric_info *gm__procstat_metric(const struct gm__procstat *ps,
 void gm__procstat_sample(struct gm__procstat *ps, int64_t t_ns, double *metrics,
                          double *util_frac, double *mem_used_bytes);
 
+/* Whether the last gm__procstat_sample read /proc/stat afresh and well; then
+ * *busy_s is the machine's cumulative busy CPU time (all CPUs, user + nice +
+ * system + irq + softirq) in seconds at that read. */
+bool gm__procstat_window(const struct gm__procstat *ps, double *busy_s);
+
+/* A process tree: a root and every descendant still alive. */
+struct gm__proc_tree {
+  double cpu_s;     /* utime + stime + cutime + cstime of every member */
+  double rss_bytes; /* resident memory of every member */
+  bool found_root;
+  int *pids; /* the members, root first (walk) or in /proc order (scan) */
+  size_t n_pids, cap_pids;
+};
+/* Reads the tree of root under procfs (the children files, else every
+ * process's parent link). false when the root is gone or procfs cannot be
+ * read; t keeps its storage across calls (gm__proc_tree_free). */
+bool gm__proc_tree_read(const char *procfs, int root, struct gm__proc_tree *t);
+bool gm__proc_tree_has(const struct gm__proc_tree *t, int pid);
+void gm__proc_tree_free(struct gm__proc_tree *t);
+
 /* Refreshes in a row whose counters do not advance (each >= 90 ms apart)
  * after which /proc/stat is frozen. */
 #define GM__PROCSTAT_FROZEN_READS 3

@@ -116,6 +116,13 @@ gm__source_component_role(const struct gm_component_info *ci) {
   return 0u;
 }
 
+/* A process using a device. */
+struct gm__user {
+  int pid;
+  double weight; /* its share of the device's work since the last call (SM
+                    utilisation, %), NAN when the driver does not say */
+};
+
 struct gm__source_ops {
   const char *name; /* as in gm_component_info.source; never compared */
   unsigned roles;   /* enum gm__source_role bits */
@@ -138,6 +145,12 @@ struct gm__source_ops {
    * every component failed this tick. */
   enum gm_status (*read)(void *self, const struct gm__tick *tick,
                          struct gm__reading *out, double *metrics);
+  /* Optional (NULL: the source cannot say): the processes using component
+   * i (a GPU's compute processes), for attribution. Fills up to cap entries
+   * and returns how many there are, or -1 when the device cannot list them
+   * now (unsupported, an error, lost). Called from the sampler thread, about
+   * once a second. */
+  long (*users)(void *self, size_t i, struct gm__user *out, size_t cap);
   void (*close)(void *self); /* accepts NULL */
 };
 

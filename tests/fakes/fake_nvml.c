@@ -42,7 +42,12 @@
  *   not_supported <gpu> = a,b  these answer NOT_SUPPORTED: energy, field (the
  *                              call succeeds, the field's nvmlReturn is 3),
  *                              power (PowerUsage), util, memory, temp, clock,
- *                              power_limit, arch
+ *                              power_limit, arch, procs (the process lists)
+ *   procs <gpu> = pid[:sm],... the compute processes on the GPU (default
+ *                              none); with :sm on any of them,
+ *                              nvmlDeviceGetProcessUtilization answers one
+ *                              sample per process with that SM utilisation
+ *                              (%), stamped after the caller's last seen
  *
  * Every entry point takes one mutex (NVML is documented as thread-safe).
  */
@@ -227,6 +232,7 @@ enum {
   NS_CLOCK = 1 << 6,
   NS_POWER_LIMIT = 1 << 7,
   NS_ARCH = 1 << 8,
+  NS_PROCS = 1 << 9,
 };
 
 static const struct {
@@ -237,7 +243,7 @@ static const struct {
     {"power", NS_POWER},   {"util", NS_UTIL},
     {"memory", NS_MEMORY}, {"temp", NS_TEMP},
     {"clock", NS_CLOCK},   {"power_limit", NS_POWER_LIMIT},
-    {"arch", NS_ARCH},
+    {"arch", NS_ARCH},     {"procs", NS_PROCS},
 };
 
 struct trace {
@@ -263,6 +269,10 @@ struct nvmlDevice_st {
   long lost_after;     /* -1: never */
   size_t sensor_calls; /* successful energy + power readings (lost_after) */
   bool lost;
+  unsigned n_procs;
+  unsigned proc_pid[64];
+  int proc_sm[64]; /* -1: no utilisation sample */
+  unsigned long long util_clock_us;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -462,6 +472,22 @@ static bool parse_line(char *line) {
     return parse_trace(tok, &g->power_trace);
   if (!strcmp(word, "not_supported"))
     return parse_not_supported(tok, g);
+  if (!strcmp(word, "procs")) {
+    g->n_procs = 0;
+    for (char *save = NULL, *v = strtok_r(tok, ",", &save); v;
+         v = strtok_r(NULL, ",", &save)) {
+      char *colon = strchr(v, ':');
+      unsigned pid, sm = 0;
+      if (colon)
+        *colon = '\0';
+      if (g->n_procs == 64 || !parse_uint(v, &pid) ||
+          (colon && (!parse_uint(colon + 1, &sm) || sm > 100)))
+        return false;
+      g->proc_pid[g->n_procs] = pid;
+      g->proc_sm[g->n_procs++] = colon ? (int)sm : -1;
+    }
+    return true;
+  }
   if (!strcmp(word, "lost_after")) {
     unsigned int n;
     if (!parse_uint(tok, &n))
@@ -951,14 +977,32 @@ nvmlReturn_t nvmlDeviceGetMigMode(nvmlDevice_t device,
   return r;
 }
 
-/* No processes run on a fake GPU: the sizing protocol answers 0. */
-static nvmlReturn_t no_processes(nvmlDevice_t device, unsigned int *infoCount) {
+/* The scripted compute processes, by the sizing protocol: a count too small
+ * answers INSUFFICIENT_SIZE with the count needed. */
+static nvmlReturn_t processes(nvmlDevice_t device, unsigned int *infoCount,
+                              nvmlProcessInfo_t *infos,
+                              nvmlProcessInfo_v1_t *infos_v1) {
   struct nvmlDevice_st *g;
-  nvmlReturn_t r = enter(device, 0, &g);
+  nvmlReturn_t r = enter(device, NS_PROCS, &g);
   if (r == NVML_SUCCESS && !infoCount)
     r = NVML_ERROR_INVALID_ARGUMENT;
-  if (r == NVML_SUCCESS)
-    *infoCount = 0;
+  if (r == NVML_SUCCESS) {
+    if (*infoCount < g->n_procs || (g->n_procs && !infos && !infos_v1)) {
+      r = NVML_ERROR_INSUFFICIENT_SIZE;
+    } else {
+      for (unsigned k = 0; k < g->n_procs; k++) {
+        if (infos)
+          infos[k] = (nvmlProcessInfo_t){.pid = g->proc_pid[k],
+                                         .usedGpuMemory = 1ull << 30,
+                                         .gpuInstanceId = 0xFFFFFFFFu,
+                                         .computeInstanceId = 0xFFFFFFFFu};
+        else
+          infos_v1[k] = (nvmlProcessInfo_v1_t){.pid = g->proc_pid[k],
+                                               .usedGpuMemory = 1ull << 30};
+      }
+    }
+    *infoCount = g->n_procs;
+  }
   leave();
   return r;
 }
@@ -966,35 +1010,51 @@ static nvmlReturn_t no_processes(nvmlDevice_t device, unsigned int *infoCount) {
 nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device,
                                                      unsigned int *infoCount,
                                                      nvmlProcessInfo_t *infos) {
-  (void)infos;
-  return no_processes(device, infoCount);
+  return processes(device, infoCount, infos, NULL);
 }
 
 nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v2(nvmlDevice_t device,
                                                      unsigned int *infoCount,
                                                      nvmlProcessInfo_t *infos) {
-  (void)infos;
-  return no_processes(device, infoCount);
+  return processes(device, infoCount, infos, NULL);
 }
 
 nvmlReturn_t nvmlDeviceGetComputeRunningProcesses(nvmlDevice_t device,
                                                   unsigned int *infoCount,
                                                   nvmlProcessInfo_v1_t *infos) {
-  (void)infos;
-  return no_processes(device, infoCount);
+  return processes(device, infoCount, NULL, infos);
 }
 
 nvmlReturn_t nvmlDeviceGetProcessUtilization(
     nvmlDevice_t device, nvmlProcessUtilizationSample_t *utilization,
     unsigned int *processSamplesCount, unsigned long long lastSeenTimeStamp) {
   struct nvmlDevice_st *g;
-  nvmlReturn_t r = enter(device, 0, &g);
-  (void)utilization;
-  (void)lastSeenTimeStamp;
+  nvmlReturn_t r = enter(device, NS_PROCS, &g);
+  if (r == NVML_SUCCESS && !processSamplesCount)
+    r = NVML_ERROR_INVALID_ARGUMENT;
   if (r == NVML_SUCCESS) {
-    if (processSamplesCount)
+    unsigned n = 0;
+    for (unsigned k = 0; k < g->n_procs; k++)
+      n += g->proc_sm[k] >= 0;
+    if (n == 0) {
       *processSamplesCount = 0;
-    r = NVML_ERROR_NOT_FOUND; /* no samples newer than lastSeenTimeStamp */
+      r = NVML_ERROR_NOT_FOUND; /* no samples newer than lastSeenTimeStamp */
+    } else if (*processSamplesCount < n || !utilization) {
+      *processSamplesCount = n;
+      r = NVML_ERROR_INSUFFICIENT_SIZE;
+    } else {
+      if (g->util_clock_us <= lastSeenTimeStamp)
+        g->util_clock_us = lastSeenTimeStamp;
+      g->util_clock_us += 1000;
+      unsigned j = 0;
+      for (unsigned k = 0; k < g->n_procs; k++)
+        if (g->proc_sm[k] >= 0)
+          utilization[j++] = (nvmlProcessUtilizationSample_t){
+              .pid = g->proc_pid[k],
+              .timeStamp = g->util_clock_us,
+              .smUtil = (unsigned)g->proc_sm[k]};
+      *processSamplesCount = n;
+    }
   }
   leave();
   return r;

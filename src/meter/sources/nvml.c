@@ -97,6 +97,22 @@ typedef struct {
   nvmlValue_t value;
 } nvmlFieldValue_t;
 
+typedef struct { /* nvmlProcessInfo_t of the _v3 (and _v2) process lists */
+  unsigned int pid;
+  unsigned long long usedGpuMemory;
+  unsigned int gpuInstanceId;
+  unsigned int computeInstanceId;
+} nvmlProcessInfo_t;
+
+typedef struct { /* nvmlDeviceGetProcessUtilization */
+  unsigned int pid;
+  unsigned long long timeStamp; /* CPU timestamp, microseconds */
+  unsigned int smUtil, memUtil, encUtil, decUtil;
+} nvmlProcessUtilizationSample_t;
+
+_Static_assert(sizeof(nvmlProcessInfo_t) == 24, "nvmlProcessInfo_t layout");
+_Static_assert(sizeof(nvmlProcessUtilizationSample_t) == 32,
+               "nvmlProcessUtilizationSample_t layout");
 _Static_assert(sizeof(nvmlUtilization_t) == 8, "nvmlUtilization_t layout");
 _Static_assert(sizeof(nvmlMemory_t) == 24, "nvmlMemory_t layout");
 _Static_assert(sizeof(nvmlTemperature_t) == 12, "nvmlTemperature_t layout");
@@ -136,6 +152,12 @@ struct nvml_fns {
   nvmlReturn_t (*enforced_power_limit)(nvmlDevice_t dev, unsigned int *mw);
   nvmlReturn_t (*limit_constraints)(nvmlDevice_t dev, unsigned int *min_mw,
                                     unsigned int *max_mw);
+  nvmlReturn_t (*compute_processes)(nvmlDevice_t dev, unsigned int *count,
+                                    nvmlProcessInfo_t *infos);
+  nvmlReturn_t (*process_utilization)(nvmlDevice_t dev,
+                                      nvmlProcessUtilizationSample_t *samples,
+                                      unsigned int *count,
+                                      unsigned long long last_seen_us);
 };
 
 /* ---- The source ---- */
@@ -179,6 +201,7 @@ struct gpu {
   enum power_method power;
   bool temperature_v; /* nvmlDeviceGetTemperatureV accepts our version */
   bool lost;          /* GPU_IS_LOST seen: never called again */
+  unsigned long long util_seen_us; /* newest process sample seen */
 };
 
 struct nvml {
@@ -345,6 +368,10 @@ static enum gm_status load_symbols(struct nvml *s, const char *lib,
   LOAD(s, clock_info, "nvmlDeviceGetClockInfo");
   LOAD(s, enforced_power_limit, "nvmlDeviceGetEnforcedPowerLimit");
   LOAD(s, limit_constraints, "nvmlDeviceGetPowerManagementLimitConstraints");
+  /* _v1 takes a two-field struct: only the four-field versions are used */
+  LOAD(s, compute_processes, "nvmlDeviceGetComputeRunningProcesses_v3",
+       "nvmlDeviceGetComputeRunningProcesses_v2");
+  LOAD(s, process_utilization, "nvmlDeviceGetProcessUtilization");
   if (!missing)
     return GM_OK;
   gm__fmt(probe->reason, sizeof(probe->reason),
@@ -969,6 +996,49 @@ static enum gm_status read_(void *self, const struct gm__tick *tick,
   return n_lost == s->n_gpus ? GM_ERR_DEVICE_LOST : GM_ERR_IO;
 }
 
+#define MAX_GPU_PROCS 256
+
+/* The compute processes on GPU i, weighted by their mean SM utilisation over
+ * the samples the driver took since the last call when it gives them. */
+static long users_(void *self, size_t i, struct gm__user *out, size_t cap) {
+  struct nvml *s = self;
+  if (i >= s->n_gpus || !s->fn.compute_processes)
+    return -1;
+  struct gpu *g = &s->gpus[i];
+  if (g->lost)
+    return -1;
+  nvmlProcessInfo_t infos[MAX_GPU_PROCS];
+  unsigned int n = MAX_GPU_PROCS;
+  nvmlReturn_t r = s->fn.compute_processes(g->dev, &n, infos);
+  if (r == NVML_ERROR_GPU_IS_LOST)
+    g->lost = true;
+  if (r != NVML_SUCCESS || n > MAX_GPU_PROCS)
+    return -1;
+  for (unsigned k = 0; k < n && k < cap; k++)
+    out[k] = (struct gm__user){.pid = (int)infos[k].pid, .weight = NAN};
+  if (n == 0 || !s->fn.process_utilization)
+    return (long)n;
+  nvmlProcessUtilizationSample_t smp[MAX_GPU_PROCS];
+  unsigned int ns = MAX_GPU_PROCS;
+  r = s->fn.process_utilization(g->dev, smp, &ns, g->util_seen_us);
+  if (r != NVML_SUCCESS || ns > MAX_GPU_PROCS)
+    return (long)n; /* NOT_FOUND (no sample since), unsupported: unweighted */
+  for (unsigned k = 0; k < n && k < cap; k++) {
+    double sum = 0;
+    unsigned cnt = 0;
+    for (unsigned j = 0; j < ns; j++)
+      if (smp[j].pid == infos[k].pid && smp[j].smUtil <= 100) {
+        sum += smp[j].smUtil;
+        cnt++;
+      }
+    out[k].weight = cnt ? sum / cnt : 0.0; /* no sample: did no work */
+  }
+  for (unsigned j = 0; j < ns; j++)
+    if (smp[j].timeStamp > g->util_seen_us)
+      g->util_seen_us = smp[j].timeStamp;
+  return (long)n;
+}
+
 const struct gm__source_ops gm__source_nvml = {
     .name = "nvml",
     .roles = GM__ROLE_GPU,
@@ -979,5 +1049,6 @@ const struct gm__source_ops gm__source_nvml = {
     .metric_count = metric_count_,
     .metric = metric_,
     .read = read_,
+    .users = users_,
     .close = close_,
 };
