@@ -283,6 +283,48 @@ static void print_baseline_notes(FILE *f, const struct summary *s) {
   }
 }
 
+/* The command's part: per component and in total, each labelled with how
+ * it was attributed. */
+static void print_attribution(FILE *f, const struct gm_run_record *r) {
+  const struct gm_run_attribution *a = &r->attribution;
+  char buf[64], buf2[64];
+  fprintf(f, "\n The command's share (%s; the rest is the machine's):\n\n",
+          a->subject);
+  for (size_t i = 0; i < r->n_components; i++) {
+    const struct gm_run_component *c = &r->components[i];
+    if (!c->info.in_total)
+      continue;
+    gm_cli_fmt_energy(buf, sizeof(buf), c->attr.energy_j);
+    fmt_j(buf2, sizeof(buf2), c->attr_net_j);
+    char share[96];
+    if (c->stats.energy_j > 0)
+      snprintf(share, sizeof(share), "%.1f %% of %s",
+               100.0 * c->attr.energy_j / c->stats.energy_j, c->info.name);
+    else
+      snprintf(share, sizeof(share), "-");
+    fprintf(f, " %-12s %-5s %-14s %-26s %13s %13s  %s%s\n", c->info.name,
+            gm_kind_name(c->info.kind), "",
+            gm_attrib_method_name(c->attr.method), buf, buf2, share,
+            c->attr.unknown_j > 0 ? "  (share unknown for part of the run)"
+                                  : "");
+  }
+  gm_cli_fmt_energy(buf, sizeof(buf), a->energy_j);
+  fmt_j(buf2, sizeof(buf2), a->net_j);
+  char pct[32] = "-";
+  if (!isnan(a->share_pct))
+    snprintf(pct, sizeof(pct), "%.1f %% of total", a->share_pct);
+  fprintf(f, " %-12s %-5s %-14s %-26s %13s %13s  %s%s\n", "command", "", "",
+          a->partial ? "attributed, PARTIAL" : "attributed", buf, buf2, pct,
+          "");
+  fprintf(f, " (%s)\n", a->provenance);
+  if (a->unknown_j > 0)
+    fprintf(f,
+            " warning: %.3f J of the machine's energy could not be "
+            "attributed (the command's share was unknown then): the "
+            "command's figure is a lower bound\n",
+            a->unknown_j);
+}
+
 static void print_summary(FILE *f, const struct summary *s,
                           const char *cmdline) {
   const struct gm_run_record *r = s->rec;
@@ -320,6 +362,8 @@ static void print_summary(FILE *f, const struct summary *s,
            r->total.partial ? ", PARTIAL" : "");
   fprintf(f, " %-12s %-5s %-14s %-26s %13s %13s %8.2f W\n", "total", "", "",
           total_prov, buf, buf2, dur_s > 0 ? r->total.gross_j / dur_s : 0.0);
+  if (r->attributed)
+    print_attribution(f, r);
   fprintf(f, "\n %12.3f s   duration (wall clock, CLOCK_MONOTONIC)\n", dur_s);
   fprintf(f,
           " %12.3f s   meter CPU time (sampler + writer threads, %.3f %% of "
@@ -814,12 +858,13 @@ int cmd_measure(int argc, char **argv) {
                  gm_mark_listener_last_error(marks));
 
   int exec_errno = release(&go_fd, &err_fd);
-  int status = 0;
-  struct rusage ru;
-  while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
+  /* Waits for the command's exit without reaping it: until it is reaped its
+   * CPU time (children included) stays readable in /proc, so the meter's
+   * last reading charges the command the work of its last moments. */
+  siginfo_t si;
+  memset(&si, 0, sizeof(si));
+  while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
     ;
-  child_pid = 0;
-  pid = -1;
   /* The markers the command wrote before it exited are applied while the
    * meter still runs: a stopped meter refuses them. */
   gm_mark_listener_stop(marks);
@@ -827,10 +872,10 @@ int cmd_measure(int argc, char **argv) {
   gm_mark_listener_rejected(marks, &s.marker_rejected);
   if (marks)
     gm_session_set_markers(ses, s.marker_bad_lines, &s.marker_rejected);
-  if (WIFEXITED(status))
-    s.exit_code = WEXITSTATUS(status);
-  else if (WIFSIGNALED(status))
-    s.exit_code = 128 + WTERMSIG(status);
+  if (si.si_code == CLD_EXITED)
+    s.exit_code = si.si_status;
+  else if (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED)
+    s.exit_code = 128 + si.si_status;
   else
     s.exit_code = 127;
   if (exec_errno) {
@@ -839,8 +884,6 @@ int cmd_measure(int argc, char **argv) {
     s.exit_code = 127;
   }
 
-  s.command_cpu_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-                    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
   /* THE output rule (README, "Exit codes"): the command's status, unless an
    * output greenml was asked for (the database, its samples included, --json,
    * --csv) could not be written: then 74, the command's status still in the
@@ -849,6 +892,15 @@ int cmd_measure(int argc, char **argv) {
    * are complete before the summary is printed: a closed or broken stderr
    * loses nothing else. */
   srs = gm_session_stop(ses, s.exit_code);
+  int status = 0;
+  struct rusage ru;
+  memset(&ru, 0, sizeof(ru));
+  while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
+    ;
+  child_pid = 0;
+  pid = -1;
+  s.command_cpu_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+                    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
   const struct gm_run_record *rec = gm_session_record(ses);
   if (!rec) {
     gm_cli_error("measure", "%s", gm_session_last_error(ses));

@@ -28,6 +28,23 @@ struct gm_run_component {
   /* Why the baseline given does not apply (gm_energy_idle_match), so that
    * net_energy_j is NAN; "" when it applies or no baseline was given. */
   char net_reason[512];
+  /* The part of it attributed to the tracked processes (gm_run_record
+   * .attributed): gross, and net of the baseline's share
+   * (attr.energy_j - idle_w x attr.share_s; NAN without idle_w). */
+  struct gm_attribution attr;
+  double attr_net_j;
+};
+
+/* What the tracked processes were charged, over the in-total components. */
+struct gm_run_attribution {
+  char subject[300];   /* "process tree of pid 1234", "cgroup /job_7" */
+  double energy_j;     /* sum of the parts' attributed gross energy */
+  double net_j;        /* sum of their nets; NAN unless every part has one */
+  double unknown_j;    /* energy of windows whose share was unknown */
+  double share_pct;    /* energy_j over the machine's gross total, % */
+  char provenance[96]; /* "attributed by CPU-time share", "attributed by
+                          GPU processes", or both joined by " and " */
+  bool partial;        /* unknown_j > 0, or the machine's total is partial */
 };
 
 struct gm_run_metric {
@@ -67,6 +84,8 @@ struct gm_run_record {
    * meter (gm_energy_idle_unmatched): the sources differ. */
   size_t n_idle_unmatched;
   char idle_unmatched[256];
+  bool attributed; /* the meter attributed energy: attribution is set */
+  struct gm_run_attribution attribution;
 };
 
 /* The record of a stopped meter with baseline idle (NULL: none) applied to

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "greenml/run.h"
 
 void gm_run_record_free(struct gm_run_record *r) {
@@ -104,6 +105,43 @@ static enum gm_status add_phases(struct gm_run_record *r,
   return GM_OK;
 }
 
+/* The attributed part of each component and their total. */
+static void attribute(struct gm_run_record *r, struct gm_meter *m) {
+  struct gm_run_attribution *t = &r->attribution;
+  r->attributed = true;
+  gm__strlcpy(t->subject, gm_meter_attribution_subject(m), sizeof(t->subject));
+  bool by_cpu = false, by_gpu = false, all_net = true;
+  for (size_t i = 0; i < r->n_components; i++) {
+    struct gm_run_component *c = &r->components[i];
+    gm_meter_attribution(m, i, &c->attr);
+    c->attr_net_j =
+        isnan(c->idle_w) ? NAN : c->attr.energy_j - c->idle_w * c->attr.share_s;
+    if (!c->info.in_total)
+      continue;
+    t->energy_j += c->attr.energy_j;
+    t->net_j += c->attr_net_j;
+    all_net = all_net && !isnan(c->attr_net_j);
+    t->unknown_j += c->attr.unknown_j;
+    if (c->attr.method == GM_ATTRIB_GPU_PROCESSES)
+      by_gpu = true;
+    else
+      by_cpu = true;
+  }
+  if (!all_net)
+    t->net_j = NAN;
+  t->share_pct =
+      r->total.gross_j > 0 ? 100.0 * t->energy_j / r->total.gross_j : NAN;
+  if (by_cpu && by_gpu)
+    gm__fmt(t->provenance, sizeof(t->provenance), "%s and GPU processes",
+            gm_attrib_method_name(GM_ATTRIB_CPU_TIME));
+  else
+    gm__strlcpy(t->provenance,
+                gm_attrib_method_name(by_gpu ? GM_ATTRIB_GPU_PROCESSES
+                                             : GM_ATTRIB_CPU_TIME),
+                sizeof(t->provenance));
+  t->partial = t->unknown_j > 0 || r->total.partial;
+}
+
 enum gm_status gm_run_record_from_meter(struct gm_meter *m,
                                         const struct gm_idle_baseline *idle,
                                         struct gm_run_record **out) {
@@ -171,6 +209,8 @@ enum gm_status gm_run_record_from_meter(struct gm_meter *m,
                                r->idle_unmatched, sizeof(r->idle_unmatched));
   account(r, gross, r->duration_s, parts, &r->total);
   r->total.partial = lacks(r, INFINITY, r->partial_why, sizeof(r->partial_why));
+  if (gm_meter_attributing(m))
+    attribute(r, m);
   r->meter_cpu_s = gm_meter_self_cpu_s(m);
   r->dropped_samples = gm_meter_dropped_samples(m);
   r->missed_ticks = gm_meter_missed_ticks(m);

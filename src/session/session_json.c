@@ -181,6 +181,38 @@ static void components(struct gm_json *j, const struct gm_run_record *r) {
     gm_json_number(j, cs->counter_stopped ? cs->counter_stopped_at_s : NAN);
     gm_json_key(j, "lost_at_s");
     gm_json_number(j, cs->lost ? cs->lost_at_s : NAN);
+    if (r->attributed) {
+      const struct gm_attribution *a = &c->attr;
+      gm_json_key(j, "attributed");
+      gm_json_begin_object(j);
+      gm_json_key(j, "energy_j");
+      gm_json_number(j, a->energy_j);
+      gm_json_key(j, "net_energy_j");
+      gm_json_number(j, c->attr_net_j);
+      gm_json_key(j, "share_s");
+      gm_json_number(j, a->share_s);
+      gm_json_key(j, "unknown_j");
+      gm_json_number(j, a->unknown_j);
+      gm_json_key(j, "last_share");
+      gm_json_number(j, a->share);
+      gm_json_key(j, "windows");
+      gm_json_int(j, (int64_t)a->windows);
+      gm_json_key(j, "unknown_windows");
+      gm_json_int(j, (int64_t)a->unknown_windows);
+      if (a->method == GM_ATTRIB_GPU_PROCESSES) {
+        gm_json_key(j, "sole_user_windows");
+        gm_json_int(j, (int64_t)a->sole_windows);
+        gm_json_key(j, "by_sm_utilisation_windows");
+        gm_json_int(j, (int64_t)a->weighted_windows);
+        gm_json_key(j, "by_process_count_windows");
+        gm_json_int(j, (int64_t)a->counted_windows);
+        gm_json_key(j, "not_a_user_windows");
+        gm_json_int(j, (int64_t)a->idle_windows);
+      }
+      gm_json_key(j, "provenance");
+      gm_json_string(j, gm_attrib_method_name(a->method));
+      gm_json_end_object(j);
+    }
     gm_json_key(j, "warnings");
     gm_json_begin_array(j);
     char w[512];
@@ -306,6 +338,28 @@ const char *gm_session_json(struct gm_session *s) {
   gm_json_key(j, "total_partial");
   gm_json_bool(j, r->total.partial);
   string_or_null(j, "total_partial_why", r->partial_why);
+  gm_json_key(j, "attributed");
+  if (r->attributed) {
+    const struct gm_run_attribution *a = &r->attribution;
+    gm_json_begin_object(j);
+    gm_json_key(j, "to");
+    gm_json_string(j, a->subject);
+    gm_json_key(j, "energy_j");
+    gm_json_number(j, a->energy_j);
+    gm_json_key(j, "net_energy_j");
+    gm_json_number(j, a->net_j);
+    gm_json_key(j, "share_of_total_pct");
+    gm_json_number(j, a->share_pct);
+    gm_json_key(j, "unknown_j");
+    gm_json_number(j, a->unknown_j);
+    gm_json_key(j, "provenance");
+    gm_json_string(j, a->provenance);
+    gm_json_key(j, "partial");
+    gm_json_bool(j, a->partial);
+    gm_json_end_object(j);
+  } else {
+    gm_json_null(j);
+  }
   gm_json_key(j, "missing");
   gm_json_missing(j, r->missing, r->n_missing);
   string_or_null(j, "idle_baseline_unmatched",
