@@ -41,6 +41,10 @@ static const char usage_text[] =
     "included (the run is then recorded incomplete with the cause; CMD's\n"
     "status is in the outputs that were written).\n"
     "\n"
+    "Besides the machine's energy it reports the command's share: CPU and\n"
+    "DRAM by the command's process tree's share of the busy CPU time (or a\n"
+    "cgroup's, --cgroup), GPUs by the command's compute processes on each.\n"
+    "\n"
     "  --idle auto|none|DUR subtract the stored idle baseline (auto, the\n"
     "                       default; none when there is none), nothing, or\n"
     "                       measure a new one for DUR first; a baseline\n"
@@ -57,7 +61,10 @@ static const char usage_text[] =
     "  --carbon-intensity G grid carbon intensity in gCO2e/kWh\n"
     "  --pue X              data-centre power usage effectiveness (default "
     "1.0)\n"
-    "  --quiet              no summary on stderr\n" GM_CLI_METER_HELP
+    "  --quiet              no summary on stderr\n"
+    "  --cgroup PATH        attribute to this cgroup v2 (e.g. a Slurm job's,\n"
+    "                       /system.slice/slurmstepd.scope/job_42) instead of\n"
+    "                       the command's process tree\n" GM_CLI_METER_HELP
     "\nInside CMD, 'greenml mark NAME' begins a phase and 'greenml mark "
     "--end'\n"
     "ends it (or gm_phase_begin()/gm_phase_end() from <greenml/mark.h>).\n";
@@ -91,6 +98,7 @@ struct measure_opts {
   const char *csv_path;
   struct gm_cli_cost_opts cost;
   bool quiet;
+  const char *cgroup; /* --cgroup: attribute to this cgroup, not the tree */
   char tags_json[4096];
   size_t n_tags;
 };
@@ -143,6 +151,8 @@ static void on_sample(void *arg, const struct gm_sample *s) {
       else
         fprintf(rc->csv, ",%.6g", s->metrics[k]);
     }
+    for (size_t c = 0; s->attributed_j && c < s->n_components; c++)
+      fprintf(rc->csv, ",%.6f", s->attributed_j[c]);
     if (fputc('\n', rc->csv) == EOF)
       rc->csv_failed = true;
   }
@@ -154,7 +164,7 @@ static void on_flush(void *arg) {
     rc->csv_failed = true;
 }
 
-static void csv_header(FILE *f, const struct gm_meter *m) {
+static void csv_header(FILE *f, struct gm_meter *m) {
   fputs("t_s", f);
   for (size_t c = 0; c < gm_meter_component_count(m); c++) {
     const struct gm_component_info *ci = gm_meter_component(m, c);
@@ -166,6 +176,14 @@ static void csv_header(FILE *f, const struct gm_meter *m) {
   for (size_t k = 0; k < gm_meter_metric_count(m); k++)
     fprintf(f, ",%s[%s measured %s]", gm_meter_metric(m, k)->name,
             gm_meter_metric(m, k)->unit, gm_meter_metric(m, k)->source);
+  /* the command's cumulative share, labelled as attributed, not measured */
+  for (size_t c = 0; gm_meter_attributing(m) && c < gm_meter_component_count(m);
+       c++) {
+    struct gm_attribution a;
+    gm_meter_attribution(m, c, &a);
+    fprintf(f, ",%s.attributed_j[J %s]", gm_meter_component(m, c)->name,
+            gm_attrib_method_name(a.method));
+  }
   fputc('\n', f);
 }
 
@@ -494,7 +512,8 @@ static int parse_args(int argc, char **argv, struct measure_opts *o) {
     O_CSV,
     O_TAG,
     O_QUIET,
-    O_FORCE_BUSY
+    O_FORCE_BUSY,
+    O_CGROUP
   };
   static const struct option longopts[] = {{"idle", 1, 0, O_IDLE},
                                            {"db", 1, 0, O_DB},
@@ -505,6 +524,7 @@ static int parse_args(int argc, char **argv, struct measure_opts *o) {
                                            GM_CLI_COST_LONGOPTS,
                                            {"quiet", 0, 0, O_QUIET},
                                            {"force-busy", 0, 0, O_FORCE_BUSY},
+                                           {"cgroup", 1, 0, O_CGROUP},
                                            {"help", 0, 0, 'h'},
                                            GM_CLI_METER_LONGOPTS,
                                            {0}};
@@ -561,6 +581,16 @@ static int parse_args(int argc, char **argv, struct measure_opts *o) {
       break;
     case O_FORCE_BUSY:
       o->force_busy = true;
+      break;
+    case O_CGROUP:
+      if (optarg[0] != '/' || strlen(optarg) >= 256 || strstr(optarg, "..")) {
+        gm_cli_error("measure",
+                     "--cgroup '%s' is not a cgroup v2 path such as "
+                     "/system.slice/job.scope",
+                     optarg);
+        return GM_EXIT_USAGE;
+      }
+      o->cgroup = optarg;
       break;
     case 'h':
       fputs(usage_text, stdout);
@@ -802,6 +832,7 @@ int cmd_measure(int argc, char **argv) {
   struct gm_session_config scfg = gm_session_config_default();
   scfg.meter = gm_cli_meter_config(&o.mo);
   scfg.meter.track_pid = (int)pid;
+  scfg.meter.track_cgroup = o.cgroup;
   if (rc.csv) {
     scfg.meter.on_sample = on_sample;
     scfg.meter.on_flush = on_flush;
@@ -820,7 +851,9 @@ int cmd_measure(int argc, char **argv) {
   enum gm_status srs = gm_session_open(&scfg, &ses, serr, sizeof(serr));
   if (srs != GM_OK) {
     gm_cli_error("measure", "%s", serr[0] ? serr : gm_status_str(srs));
-    ec = srs == GM_ERR_DATABASE ? GM_EXIT_IOERR : GM_EXIT_SOFTWARE;
+    ec = srs == GM_ERR_DATABASE    ? GM_EXIT_IOERR
+         : srs == GM_ERR_NOT_FOUND ? GM_EXIT_UNAVAIL
+                                   : GM_EXIT_SOFTWARE;
     goto out;
   }
   struct gm_meter *m = gm_session_meter(ses);

@@ -143,6 +143,24 @@ int cmd_runs(int argc, char **argv) {
       gm_json_number(&j, r->stored_until_s);
       gm_json_key(&j, "total_partial");
       gm_json_bool(&j, r->partial);
+      gm_json_key(&j, "attributed");
+      if (r->attributed_to) {
+        gm_json_begin_object(&j);
+        gm_json_key(&j, "to");
+        gm_json_string(&j, r->attributed_to);
+        gm_json_key(&j, "energy_j");
+        gm_json_number(&j, r->attributed_j);
+        gm_json_key(&j, "net_energy_j");
+        gm_json_number(&j, r->attributed_net_j);
+        gm_json_key(&j, "provenance");
+        gm_json_string(&j, r->attributed_provenance ? r->attributed_provenance
+                                                    : "");
+        gm_json_key(&j, "partial");
+        gm_json_bool(&j, r->attributed_partial);
+        gm_json_end_object(&j);
+      } else {
+        gm_json_null(&j);
+      }
       gm_json_end_object(&j);
     } else {
       char eb[32], nb[32], xb[16], cb[160];
@@ -170,6 +188,15 @@ int cmd_runs(int argc, char **argv) {
                    r->stored_until_s);
         printf("%7s%s; %s, %lld lost\n", "", r->incomplete_cause, until,
                (long long)(r->lost_samples > 0 ? r->lost_samples : 0));
+      }
+      if (r->attributed_to) {
+        char ab[32], an[32] = "n/a";
+        gm_cli_fmt_energy(ab, sizeof(ab), r->attributed_j);
+        if (!isnan(r->attributed_net_j))
+          gm_cli_fmt_energy(an, sizeof(an), r->attributed_net_j);
+        printf("%7sthe command's share: %s gross, %s net [%s%s] (%s)\n", "", ab,
+               an, r->attributed_provenance ? r->attributed_provenance : "",
+               r->attributed_partial ? ", PARTIAL" : "", r->attributed_to);
       }
       if (r->partial)
         printf("%7spartial total, a lower bound: a component that belongs in "

@@ -217,6 +217,12 @@ GM_API struct gm_meter_config gm_meter_config_default(void);
  * *out is owned by the caller: free with gm_meter_destroy. */
 GM_API enum gm_status gm_meter_create(const struct gm_meter_config *cfg,
                                       struct gm_meter **out);
+/* As gm_meter_create, with why it failed in err (size err_size; may be
+ * NULL): e.g. GM_ERR_NOT_FOUND for a track_cgroup that is not a cgroup v2
+ * directory, naming it. */
+GM_API enum gm_status gm_meter_create_err(const struct gm_meter_config *cfg,
+                                          struct gm_meter **out, char *err,
+                                          size_t err_size);
 GM_API void gm_meter_destroy(struct gm_meter *m); /* NULL is a no-op */
 
 GM_API size_t gm_meter_probe_count(const struct gm_meter *m);

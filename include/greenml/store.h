@@ -43,7 +43,7 @@
 #include "greenml/status.h"
 
 /* The schema version this greenml writes. */
-#define GM_STORE_SCHEMA_VERSION 5
+#define GM_STORE_SCHEMA_VERSION 6
 
 /* The most memory the samples waiting to be written may take on one handle
  * (gm_store_add_sample): 64 MiB, some 400 000 samples of two components and
@@ -337,6 +337,14 @@ struct gm_store_run {
   /* The total lacks a component that belongs in it (one missing, or lost
    * during the run: gm_energy_total.partial); false in schemas before 5. */
   bool partial;
+  /* What the measured command was charged (schema 6): to whom ("process
+   * tree of pid N"; NULL: not attributed), gross and net energy (NAN: not
+   * attributed / no net), its provenance ("attributed by CPU-time share",
+   * ...; NULL: not attributed) and whether it is a lower bound. */
+  const char *attributed_to;
+  double attributed_j, attributed_net_j;
+  const char *attributed_provenance;
+  bool attributed_partial;
 };
 
 struct gm_store_run_filter {

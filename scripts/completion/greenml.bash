@@ -103,7 +103,7 @@ _greenml() {
   local opts=""
   case $cmd in
   measure)
-    opts="--idle --force-busy --db --no-db --json --csv --tag --quiet -- $cost $meter"
+    opts="--idle --force-busy --db --no-db --json --csv --tag --quiet --cgroup -- $cost $meter"
     ;;
   idle) opts="--duration --db --no-db --show --force-busy $meter" ;;
   sources) opts="--json $meter" ;;

@@ -54,7 +54,8 @@ struct gm__attrib {
   struct comp_state *c;
   double *energy; /* nc: cumulative attributed energy, for samples */
   struct gm__proc_tree tree;
-  bool have_prev;
+  bool started;   /* the first window has begun */
+  bool have_prev; /* prev_cpu_s is a reading of the subject */
   double prev_cpu_s, prev_busy_s, prev_self_s;
   int64_t prev_t_ns;
   int64_t users_t_ns; /* last read of the GPUs' process lists; 0: never */
@@ -247,8 +248,11 @@ void gm__attrib_tick(struct gm__attrib *a, int64_t t_ns, bool window,
                      double busy_s, double self_s, const double *cum_j,
                      bool final, gm__attrib_users_fn users, void *users_ctx) {
   if (!window) {
-    if (final && a->have_prev)
+    if (final && a->started)
       finish(a, t_ns, cum_j);
+    else if (final)
+      for (size_t i = 0; i < a->nc; i++) /* no window at all */
+        a->c[i].acc.unknown_j = cum_j[i];
     return;
   }
   double cpu_s = subject_cpu_s(a);
@@ -260,26 +264,35 @@ void gm__attrib_tick(struct gm__attrib *a, int64_t t_ns, bool window,
       if (a->c[i].gpu)
         refresh_gpu(a, i, users, users_ctx);
   }
-  if (!a->have_prev) {
-    for (size_t i = 0; i < a->nc; i++)
+  if (!a->started) {
+    /* the first window begins here; what the components drew before it (a
+     * first read of /proc/stat that failed) has no share */
+    a->started = true;
+    for (size_t i = 0; i < a->nc; i++) {
       a->c[i].e_prev = cum_j[i];
+      a->c[i].acc.unknown_j += cum_j[i];
+      a->energy[i] = 0;
+    }
     if (!isnan(cpu_s)) {
       a->have_prev = true;
       a->prev_cpu_s = cpu_s;
-      a->prev_busy_s = busy_s;
-      a->prev_self_s = self_s;
-      a->prev_t_ns = t_ns;
     }
+    a->prev_busy_s = busy_s;
+    a->prev_self_s = self_s;
+    a->prev_t_ns = t_ns;
     return;
   }
   double dt = (double)(t_ns - a->prev_t_ns) / 1e9;
   double cpu_share = NAN;
-  if (!isnan(cpu_s)) {
+  if (!isnan(cpu_s) && a->have_prev) {
     double d_cpu = (cpu_s - a->prev_cpu_s) - (self_s - a->prev_self_s);
     double d_busy = busy_s - a->prev_busy_s;
     if (d_cpu < 0)
       d_cpu = 0; /* a member reaped by a process outside the tree */
     cpu_share = d_busy > 0 ? fmin(1.0, d_cpu / d_busy) : (d_cpu > 0 ? 1 : 0);
+  }
+  if (!isnan(cpu_s)) {
+    a->have_prev = true;
     a->prev_cpu_s = cpu_s;
   }
   a->prev_busy_s = busy_s;

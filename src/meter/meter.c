@@ -508,6 +508,14 @@ static enum gm_status open_attribution(struct gm_meter *m,
 
 enum gm_status gm_meter_create(const struct gm_meter_config *cfg,
                                struct gm_meter **out) {
+  return gm_meter_create_err(cfg, out, NULL, 0);
+}
+
+enum gm_status gm_meter_create_err(const struct gm_meter_config *cfg,
+                                   struct gm_meter **out, char *err,
+                                   size_t err_size) {
+  if (err && err_size)
+    gm__fmt(err, err_size, "%s", "");
   if (!out)
     return GM_ERR_INVALID_ARG;
   *out = NULL;
@@ -581,6 +589,8 @@ enum gm_status gm_meter_create(const struct gm_meter_config *cfg,
   if (rc == GM_OK)
     rc = open_attribution(m, &c);
   if (rc != GM_OK) {
+    if (err && err_size)
+      gm__fmt(err, err_size, "%s", m->err[0] ? m->err : gm_status_str(rc));
     gm_meter_destroy(m);
     return rc;
   }

@@ -183,10 +183,11 @@ enum gm_status gm_session_open(const struct gm_session_config *cfg,
     mc.on_flush = on_flush;
     mc.callback_ctx = s;
   }
-  rc = gm_meter_create(&mc, &s->m);
+  char why[512];
+  rc = gm_meter_create_err(&mc, &s->m, why, sizeof(why));
   if (rc != GM_OK) {
     if (err)
-      snprintf(err, err_size, "cannot create the meter: %s", gm_status_str(rc));
+      snprintf(err, err_size, "cannot create the meter: %s", why);
     gm_session_close(s);
     return rc;
   }

@@ -124,6 +124,12 @@ enum gm_status gm_session_open_kv(const char *const *keys,
       if (!integer(v, 1, 0x7fffffffLL, &ll))
         BAD("track_pid '%s' is not a process id", v);
       c.meter.track_pid = (int)ll;
+    } else if (strcmp(k, "track_cgroup") == 0) {
+      if (v[0] != '/' || strlen(v) >= 256 || strstr(v, ".."))
+        BAD("track_cgroup '%s' is not a cgroup v2 path such as "
+            "/system.slice/job.scope",
+            v);
+      c.meter.track_cgroup = v;
     } else if (strcmp(k, "sysfs_root") == 0) {
       c.meter.sysfs_root = v;
     } else if (strcmp(k, "procfs_root") == 0) {

@@ -17,6 +17,8 @@ static void free_rows(struct gm__store_run_rows *r) {
   for (size_t i = 0; i < r->n; i++) {
     free(r->rows[i].command);
     free(r->rows[i].incomplete_cause);
+    free(r->rows[i].attributed_to);
+    free(r->rows[i].attributed_provenance);
     free(r->rows[i].parts);
   }
   free(r->rows);
@@ -27,6 +29,7 @@ struct run_list {
   struct gm_store_run_list pub; /* first: the list is this */
   char **commands;              /* [pub.n], owned */
   char **causes;                /* [pub.n], owned */
+  char **attrib;                /* [2 pub.n]: to, provenance; owned */
 };
 
 enum gm_status gm_store_list_runs(struct gm_store *st,
@@ -47,8 +50,10 @@ enum gm_status gm_store_list_runs(struct gm_store *st,
     l->runs = calloc(rows.n, sizeof(*l->runs));
     rl->commands = calloc(rows.n, sizeof(*rl->commands));
     rl->causes = calloc(rows.n, sizeof(*rl->causes));
+    rl->attrib = calloc(2 * rows.n, sizeof(*rl->attrib));
   }
-  if (!l || (rows.n && (!l->runs || !rl->commands || !rl->causes))) {
+  if (!l ||
+      (rows.n && (!l->runs || !rl->commands || !rl->causes || !rl->attrib))) {
     gm_store_run_list_free(l);
     free_rows(&rows);
     return GM_ERR_NO_MEMORY;
@@ -64,6 +69,9 @@ enum gm_status gm_store_list_runs(struct gm_store *st,
     rl->causes[i] = row->incomplete_cause;
     r->incomplete_cause = row->incomplete_cause;
     row->incomplete_cause = NULL;
+    rl->attrib[2 * i] = row->attributed_to;
+    rl->attrib[2 * i + 1] = row->attributed_provenance;
+    row->attributed_to = row->attributed_provenance = NULL;
     struct gm_energy_total total;
     gm_energy_account(row->parts, row->n_parts, NAN, &total);
     r->provenance = total.provenance;
@@ -85,8 +93,11 @@ void gm_store_run_list_free(struct gm_store_run_list *l) {
     free(rl->commands[i]);
   for (size_t i = 0; rl->causes && i < l->n; i++)
     free(rl->causes[i]);
+  for (size_t i = 0; rl->attrib && i < 2 * l->n; i++)
+    free(rl->attrib[i]);
   free(rl->commands);
   free(rl->causes);
+  free(rl->attrib);
   free(l->runs);
   free(rl);
 }

@@ -71,7 +71,8 @@ struct gm__store_run_row {
   struct gm_store_run run; /* duration_s, energy_j: NAN when not stored */
   char *command;           /* owned; run.command points at it */
   char *incomplete_cause;  /* owned; run.incomplete_cause points at it */
-  double last_sample_s;    /* time of the last sample; NAN: none */
+  char *attributed_to, *attributed_provenance; /* owned; run.* point at them */
+  double last_sample_s; /* time of the last sample; NAN: none */
   size_t n_parts;
   /* its components: provenance, in_total, and as gross_j the last stored
    * cumulative energy (0 without samples; not read for a complete run) */

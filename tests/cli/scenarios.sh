@@ -1115,5 +1115,67 @@ want(d["total_net_negative"] is True, "total_net_negative %r" % d["total_net_neg
              grep -Eq "^ warning: net energy of the total is -[0-9.]+ [kMG]?J, below zero" p4.err'
 fi
 
+# ---- q. the command's share: attributed, labelled, stored --------------------
+new_env q
+gm q1 measure --db t.db --json q.json --csv q.csv -- sh -c 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done'
+if expect_rc "q: measure of a busy loop exits 0" 0 q1; then
+  check_json "q: the JSON has the machine's energy and the command's, each labelled" q.json '
+import re
+a = d["attributed"]
+want(isinstance(a, dict), "attributed %r" % a)
+if isinstance(a, dict):
+    want(re.fullmatch(r"process tree of pid [0-9]+", a["to"]) is not None, "to %r" % a["to"])
+    want(a["provenance"] == "attributed by CPU-time share", "provenance %r" % a["provenance"])
+    want(num(a["energy_j"]) and 0 < a["energy_j"] <= d["total_energy_j"] * (1 + 1e-9), "energy %r of %r" % (a["energy_j"], d["total_energy_j"]))
+    parts = [c["attributed"] for c in d["components"] if c["in_total"]]
+    want(close(sum(p["energy_j"] for p in parts), a["energy_j"], 1e-9), "parts do not add up")
+    want(all(p["provenance"] == "attributed by CPU-time share" for p in parts), "part provenance")
+    want(close(a["share_of_total_pct"], 100 * a["energy_j"] / d["total_energy_j"], 1e-9), "share %r" % a["share_of_total_pct"])
+    want(a["unknown_j"] == 0 and a["partial"] is False, "unknown %r partial %r" % (a["unknown_j"], a["partial"]))
+'
+  check "q: the CSV carries the attributed energy, labelled, ending at the JSON's" python3 -c '
+import csv, json
+rows = list(csv.reader(open("q.csv")))
+d = json.load(open("q.json"))
+head = rows[0]
+for c in d["components"]:
+    col = [i for i, h in enumerate(head) if h.startswith(c["name"] + ".attributed_j[J attributed by ")]
+    assert len(col) == 1, (c["name"], head)
+    last = float(rows[-1][col[0]])
+    assert abs(last - c["attributed"]["energy_j"]) <= 1e-5 + 1e-6 * last, (last, c["attributed"])
+'
+  gm q2 runs --db t.db --json
+  check_json "q: runs --json gives back what was stored" q2.out '
+m = json.load(open(sys.argv[2]))
+r = d[0]["attributed"]
+want(isinstance(r, dict), "attributed %r" % r)
+if isinstance(r, dict):
+    want(r["to"] == m["attributed"]["to"] and r["provenance"] == m["attributed"]["provenance"], "%r" % r)
+    want(close(r["energy_j"], m["attributed"]["energy_j"], 1e-12), "%r vs %r" % (r["energy_j"], m["attributed"]["energy_j"]))
+' q.json
+  check "q: the summary shows the command's share with its provenance" \
+    bash -c "grep -q \"^ The command's share (process tree of pid [0-9]*; the rest is the machine's):\" q1.err &&
+             grep -Eq '^ cpu +cpu +attributed by CPU-time share +[0-9.]+ [kMG]?J' q1.err"
+  check "q: greenml runs shows it" grep -q "the command's share: .* gross, .* net \[attributed by CPU-time share\] (process tree of pid" <(timeout 60 "$GREENML" runs --db t.db)
+fi
+# A procfs that does not have the command: unknown, counted, never 0 J quietly
+fake_procfs 30
+gm q3 measure --no-db --json q3.json -- sleep 0.3
+if expect_rc "q: measure with the command outside the procfs exits 0" 0 q3; then
+  check_json "q: ... its share is unknown: all of the energy, PARTIAL" q3.json '
+a = d["attributed"]
+want(a["energy_j"] == 0 and close(a["unknown_j"], d["total_energy_j"], 1e-9), "%r" % a)
+want(a["partial"] is True, "partial %r" % a["partial"])
+'
+  check "q: ... and the summary warns" grep -q "could not be attributed (the command's share was unknown then)" q3.err
+fi
+stop_procfs
+gm q4 measure --no-db --cgroup /no-such.slice -- touch ran
+expect_rc "q: --cgroup naming no cgroup exits 69" 69 q4
+check "q: ... names it, before running the command" \
+  bash -c "grep -q '/no-such.slice' q4.err && test ! -e ran"
+gm q5 measure --no-db --cgroup relative/path -- true
+expect_rc "q: --cgroup that is not a path exits 64" 64 q5
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

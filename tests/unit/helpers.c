@@ -121,3 +121,26 @@ __attribute__((constructor)) static void gmt_forget_gpu_selection(void) {
   unsetenv("CUDA_VISIBLE_DEVICES");
   unsetenv("NVIDIA_VISIBLE_DEVICES");
 }
+
+const char gmt_sql_undo_schemas_5_6[] =
+    /* 6 */
+    "ALTER TABLE components DROP COLUMN attributed_j;"
+    "ALTER TABLE components DROP COLUMN attributed_net_j;"
+    "ALTER TABLE components DROP COLUMN attributed_share_s;"
+    "ALTER TABLE components DROP COLUMN attributed_unknown_j;"
+    "ALTER TABLE components DROP COLUMN attributed_method;"
+    "ALTER TABLE runs DROP COLUMN attributed_to;"
+    "ALTER TABLE runs DROP COLUMN attributed_j;"
+    "ALTER TABLE runs DROP COLUMN attributed_net_j;"
+    "ALTER TABLE runs DROP COLUMN attributed_provenance;"
+    "ALTER TABLE runs DROP COLUMN attributed_partial;"
+    /* 5 */
+    "DROP TABLE run_missing;"
+    "ALTER TABLE runs DROP COLUMN total_partial;"
+    "ALTER TABLE runs DROP COLUMN partial_why;"
+    "ALTER TABLE phases DROP COLUMN total_partial;"
+    "ALTER TABLE components DROP COLUMN glitches;"
+    "ALTER TABLE components DROP COLUMN max_power_w;"
+    "ALTER TABLE components DROP COLUMN max_power_origin;"
+    "ALTER TABLE components DROP COLUMN counter_stopped_at_s;"
+    "ALTER TABLE components DROP COLUMN lost_at_s;";

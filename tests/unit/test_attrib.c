@@ -179,6 +179,38 @@ static void root_gone_and_time_backwards(void **state) {
   free(proc);
 }
 
+/* A tree that cannot be found (another procfs, a pid gone before the first
+ * read) gets nothing and all of it is counted unknown, never 0 J silently;
+ * so is what was drawn before the first window, and a run without one. */
+static void unknown_subject_is_counted(void **state) {
+  (void)state;
+  char *proc = gmt_mkdtemp();
+  struct gm_component_info comps[2];
+  two_components(comps);
+  struct gm__attrib *a = open_tree(proc, 999, 2, comps);
+  double cum[2] = {5, 1};
+  for (int k = 0; k <= 4; k++) {
+    gm__attrib_tick(a, (int64_t)k * 1000000000, true, k * 1.0, 0, cum, false,
+                    NULL, NULL);
+    cum[0] += 10;
+    cum[1] += 2;
+  }
+  gm__attrib_tick(a, 4500000000, false, 0, 0, cum, true, NULL, NULL);
+  struct gm_attribution r;
+  gm__attrib_get(a, 0, &r);
+  assert_double_equal(r.energy_j, 0.0, 0.0);
+  assert_double_equal(r.unknown_j, cum[0], 1e-12);
+  assert_int_equal(r.unknown_windows, 4);
+  gm__attrib_close(a);
+  a = open_tree(proc, 999, 2, comps);
+  gm__attrib_tick(a, 1000, false, 0, 0, cum, true, NULL, NULL);
+  gm__attrib_get(a, 1, &r);
+  assert_double_equal(r.unknown_j, cum[1], 1e-12);
+  gm__attrib_close(a);
+  gmt_rmtree(proc);
+  free(proc);
+}
+
 /* The meter's own sampler inside the subject is not the subject's work. */
 static void meter_self_time_is_not_the_subject(void **state) {
   (void)state;
@@ -467,6 +499,7 @@ int main(void) {
       cmocka_unit_test(busy_neighbour_does_not_raise_the_command),
       cmocka_unit_test(root_gone_and_time_backwards),
       cmocka_unit_test(meter_self_time_is_not_the_subject),
+      cmocka_unit_test(unknown_subject_is_counted),
       cmocka_unit_test(cgroup_subject),
       cmocka_unit_test(gpu_shares_from_the_driver),
       cmocka_unit_test(meter_attributes_a_quarter),

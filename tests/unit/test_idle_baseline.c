@@ -472,16 +472,8 @@ static void old_baselines_migrate_and_apply_to_nothing(void **state) {
   struct gm_store *st = NULL;
   assert_int_equal(gm_store_open(path, &st, NULL, 0), GM_OK);
   gm_store_close(st);
-  exec_sql(path, "DROP TABLE run_missing;"
-                 "ALTER TABLE runs DROP COLUMN total_partial;"
-                 "ALTER TABLE runs DROP COLUMN partial_why;"
-                 "ALTER TABLE phases DROP COLUMN total_partial;"
-                 "ALTER TABLE components DROP COLUMN glitches;"
-                 "ALTER TABLE components DROP COLUMN max_power_w;"
-                 "ALTER TABLE components DROP COLUMN max_power_origin;"
-                 "ALTER TABLE components DROP COLUMN counter_stopped_at_s;"
-                 "ALTER TABLE components DROP COLUMN lost_at_s;"
-                 "ALTER TABLE runs DROP COLUMN incomplete_cause;"
+  exec_sql(path, gmt_sql_undo_schemas_5_6);
+  exec_sql(path, "ALTER TABLE runs DROP COLUMN incomplete_cause;"
                  "ALTER TABLE runs DROP COLUMN stored_until_s;"
                  "ALTER TABLE runs DROP COLUMN lost_samples;"
                  "ALTER TABLE idle_components DROP COLUMN detail;"

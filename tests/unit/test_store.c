@@ -337,6 +337,8 @@ static void schema_1_migrates_to_current(void **state) {
   gm_store_close(st);
   sqlite3 *db = open_file(path);
   assert_int_equal(scalar(db, "PRAGMA application_id"), 0x47724d4c);
+  assert_int_equal(sqlite3_exec(db, gmt_sql_undo_schemas_5_6, NULL, NULL, NULL),
+                   SQLITE_OK);
   assert_int_equal(
       sqlite3_exec(db,
                    "DROP TABLE bench_predictions; DROP TABLE "
@@ -345,16 +347,6 @@ static void schema_1_migrates_to_current(void **state) {
                    "ALTER TABLE runs DROP COLUMN incomplete_cause;"
                    "ALTER TABLE runs DROP COLUMN stored_until_s;"
                    "ALTER TABLE runs DROP COLUMN lost_samples;"
-                   /* schema 5's table and columns */
-                   "DROP TABLE run_missing;"
-                   "ALTER TABLE runs DROP COLUMN total_partial;"
-                   "ALTER TABLE runs DROP COLUMN partial_why;"
-                   "ALTER TABLE phases DROP COLUMN total_partial;"
-                   "ALTER TABLE components DROP COLUMN glitches;"
-                   "ALTER TABLE components DROP COLUMN max_power_w;"
-                   "ALTER TABLE components DROP COLUMN max_power_origin;"
-                   "ALTER TABLE components DROP COLUMN counter_stopped_at_s;"
-                   "ALTER TABLE components DROP COLUMN lost_at_s;"
                    /* schema 4's columns */
                    "ALTER TABLE idle_components DROP COLUMN detail;"
                    "ALTER TABLE idle_baselines DROP COLUMN interval_s;"

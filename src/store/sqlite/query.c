@@ -99,17 +99,25 @@ enum gm_status gm__sq_list_runs(struct gm_store *st, size_t limit,
   /* schema 3 records why an incomplete run's samples are not all stored */
   /* schema 5 records a partial total */
   int version = gm__sq(st)->version;
+  /* schema 6 records what the command was charged */
   const char *sql =
-      version >= 5
+      version >= 6
           ? "SELECT id, started_at, kind, complete, duration_s, "
             "total_energy_j, total_net_energy_j, exit_code, command, "
-            "incomplete_cause, lost_samples, stored_until_s, total_partial "
+            "incomplete_cause, lost_samples, stored_until_s, total_partial, "
+            "attributed_to, attributed_j, attributed_net_j, "
+            "attributed_provenance, attributed_partial "
             "FROM runs ORDER BY id DESC LIMIT ?"
+      : version >= 5
+          ? "SELECT id, started_at, kind, complete, duration_s, "
+            "total_energy_j, total_net_energy_j, exit_code, command, "
+            "incomplete_cause, lost_samples, stored_until_s, total_partial, "
+            "NULL, NULL, NULL, NULL, 0 FROM runs ORDER BY id DESC LIMIT ?"
       : version >= 3
           ? "SELECT id, started_at, kind, complete, duration_s, "
             "total_energy_j, total_net_energy_j, exit_code, command, "
-            "incomplete_cause, lost_samples, stored_until_s, 0 FROM runs "
-            "ORDER BY id DESC LIMIT ?"
+            "incomplete_cause, lost_samples, stored_until_s, 0, NULL, NULL, "
+            "NULL, NULL, 0 FROM runs ORDER BY id DESC LIMIT ?"
           : "SELECT id, started_at, kind, complete, duration_s, "
             "total_energy_j, total_net_energy_j, exit_code, command, NULL, "
             "NULL, NULL, 0 FROM runs ORDER BY id DESC LIMIT ?";
@@ -164,6 +172,18 @@ enum gm_status gm__sq_list_runs(struct gm_store *st, size_t limit,
                           : sqlite3_column_int64(s, 10);
     r->stored_until_s = gm__sq_col_real(s, 11);
     r->partial = sqlite3_column_int(s, 12) != 0;
+    const char *to = (const char *)sqlite3_column_text(s, 13);
+    const char *prov = (const char *)sqlite3_column_text(s, 16);
+    if ((to && !(row->attributed_to = strdup(to))) ||
+        (prov && !(row->attributed_provenance = strdup(prov)))) {
+      rc = GM_ERR_NO_MEMORY;
+      goto out;
+    }
+    r->attributed_to = row->attributed_to;
+    r->attributed_provenance = row->attributed_provenance;
+    r->attributed_j = gm__sq_col_real(s, 14);
+    r->attributed_net_j = gm__sq_col_real(s, 15);
+    r->attributed_partial = sqlite3_column_int(s, 17) != 0;
     row->last_sample_s = NAN;
     rc = run_parts(st, comp, last, t_last, row,
                    isnan(r->duration_s) || isnan(r->energy_j));

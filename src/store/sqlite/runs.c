@@ -329,6 +329,52 @@ enum gm_status gm__sq_mark_incomplete(struct gm_store *st, int64_t run_id,
   return rc;
 }
 
+/* The command's share of the run's energy (schema 6). */
+static enum gm_status write_attribution(struct gm_store *st, int64_t run_id,
+                                        const struct gm_run_record *rec) {
+  sqlite3_stmt *s = NULL;
+  const struct gm_run_attribution *a = &rec->attribution;
+  if (sqlite3_prepare_v2(gm__sq_db(st),
+                         "UPDATE runs SET attributed_to=?, attributed_j=?, "
+                         "attributed_net_j=?, attributed_provenance=?, "
+                         "attributed_partial=? WHERE id=?",
+                         -1, &s, NULL) != SQLITE_OK)
+    return GM_ERR_IO;
+  gm__sq_bind_text(s, 1, a->subject);
+  sqlite3_bind_double(s, 2, a->energy_j);
+  gm__sq_bind_real(s, 3, a->net_j);
+  gm__sq_bind_text(s, 4, a->provenance);
+  sqlite3_bind_int(s, 5, a->partial);
+  sqlite3_bind_int64(s, 6, run_id);
+  int step = sqlite3_step(s);
+  sqlite3_finalize(s);
+  if (step != SQLITE_DONE ||
+      sqlite3_prepare_v2(gm__sq_db(st),
+                         "UPDATE components SET attributed_j=?, "
+                         "attributed_net_j=?, attributed_share_s=?, "
+                         "attributed_unknown_j=?, attributed_method=? WHERE "
+                         "run_id=? AND idx=?",
+                         -1, &s, NULL) != SQLITE_OK)
+    return GM_ERR_IO;
+  for (size_t i = 0; i < rec->n_components; i++) {
+    const struct gm_run_component *c = &rec->components[i];
+    sqlite3_reset(s);
+    sqlite3_bind_double(s, 1, c->attr.energy_j);
+    gm__sq_bind_real(s, 2, c->attr_net_j);
+    sqlite3_bind_double(s, 3, c->attr.share_s);
+    sqlite3_bind_double(s, 4, c->attr.unknown_j);
+    gm__sq_bind_text(s, 5, gm_attrib_method_name(c->attr.method));
+    sqlite3_bind_int64(s, 6, run_id);
+    sqlite3_bind_int64(s, 7, (int64_t)i);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+      sqlite3_finalize(s);
+      return GM_ERR_IO;
+    }
+  }
+  sqlite3_finalize(s);
+  return GM_OK;
+}
+
 enum gm_status gm__sq_finish_run(struct gm_store *st, int64_t run_id,
                                  const struct gm_run_result *res,
                                  const struct gm_run_record *rec,
@@ -464,6 +510,8 @@ enum gm_status gm__sq_finish_run(struct gm_store *st, int64_t run_id,
     goto fail;
   sqlite3_finalize(s);
   s = NULL;
+  if (rec->attributed && write_attribution(st, run_id, rec) != GM_OK)
+    goto fail;
   if (sqlite3_prepare_v2(gm__sq_db(st),
                          "INSERT OR REPLACE INTO run_missing(run_id, idx, "
                          "name, source, kind, in_total, reason) VALUES "

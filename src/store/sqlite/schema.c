@@ -169,6 +169,20 @@ static const char *const migrations[] = {
     "ALTER TABLE components ADD COLUMN max_power_origin TEXT;"
     "ALTER TABLE components ADD COLUMN counter_stopped_at_s REAL;"
     "ALTER TABLE components ADD COLUMN lost_at_s REAL;",
+    /* 6: the energy attributed to the measured command (its process tree or
+     * cgroup): per component gross, net, share-seconds, the energy of
+     * windows whose share was unknown and the method; per run the subject,
+     * the totals, their provenance and whether they are partial. */
+    "ALTER TABLE components ADD COLUMN attributed_j REAL;"
+    "ALTER TABLE components ADD COLUMN attributed_net_j REAL;"
+    "ALTER TABLE components ADD COLUMN attributed_share_s REAL;"
+    "ALTER TABLE components ADD COLUMN attributed_unknown_j REAL;"
+    "ALTER TABLE components ADD COLUMN attributed_method TEXT;"
+    "ALTER TABLE runs ADD COLUMN attributed_to TEXT;"
+    "ALTER TABLE runs ADD COLUMN attributed_j REAL;"
+    "ALTER TABLE runs ADD COLUMN attributed_net_j REAL;"
+    "ALTER TABLE runs ADD COLUMN attributed_provenance TEXT;"
+    "ALTER TABLE runs ADD COLUMN attributed_partial INTEGER;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
