@@ -467,17 +467,23 @@ static void print_summary(FILE *f, const struct summary *s,
             (unsigned long long)r->missed_ticks);
   if (r->n_phases) {
     fprintf(f,
-            "\n %-20s %10s %10s %13s %13s   (in-total components; "
+            "\n %-20s %10s %10s %13s %13s %13s   (in-total components; "
             "provenance as above)\n",
-            "phase", "start", "duration", "gross", "net");
+            "phase", "start", "duration", "gross", "net",
+            r->attributed ? "command's" : "");
     for (size_t p = 0; p < r->n_phases; p++) {
       const struct gm_run_phase *ph = &r->phases[p];
+      char buf3[64] = "";
       gm_cli_fmt_energy(buf, sizeof(buf), ph->total.gross_j);
       fmt_j(buf2, sizeof(buf2), ph->total.net_j);
-      fprintf(f, " %-20s %8.3f s %8.3f s %13s %13s%s\n", ph->name, ph->start_s,
-              ph->duration_s, buf, buf2,
+      if (ph->attributed_j)
+        gm_cli_fmt_energy(buf3, sizeof(buf3), ph->attributed_total_j);
+      fprintf(f, " %-20s %8.3f s %8.3f s %13s %13s %13s%s\n", ph->name,
+              ph->start_s, ph->duration_s, buf, buf2, buf3,
               ph->ended_by_stop ? "  (ended at exit)" : "");
     }
+    if (r->attributed)
+      fprintf(f, " (command's: gross, %s)\n", r->attribution.provenance);
   }
   fputc('\n', f);
 }

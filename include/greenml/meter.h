@@ -205,6 +205,10 @@ struct gm_phase {
   double duration_s;
   bool open;              /* not ended yet */
   const double *energy_j; /* n_components entries; borrowed */
+  /* when the meter attributes: the part of energy_j attributed to the
+   * tracked processes and its share-time (gm_attribution), n_components
+   * entries each; NULL otherwise */
+  const double *attributed_j, *attributed_share_s;
 };
 
 struct gm_meter;
@@ -295,6 +299,8 @@ struct gm_phase_snapshot {
   double start_s, duration_s;
   uint64_t ticks; /* sampling intervals attributed to the phase */
   double *energy_j, *peak_power_w, *metric_mean, *metric_max;
+  double *attributed_j; /* n_components: the attributed part of energy_j
+                           (NAN when the meter does not attribute) */
 };
 
 /* Thread-safe. Phase i, in the order of their begins' timestamps.

@@ -59,6 +59,11 @@ struct gm_run_phase {
   double *energy_j;           /* per component, n_components entries */
   double *net_energy_j;       /* per component; NAN without a baseline */
   struct gm_energy_total total;
+  /* when the run attributes (gm_run_record.attributed), per component the
+   * part of energy_j attributed to the tracked processes and its net
+   * (attributed - idle_w x the phase's share-time); NULL otherwise */
+  double *attributed_j, *attributed_net_j;
+  double attributed_total_j, attributed_total_net_j; /* in-total sums */
 };
 
 struct gm_run_record {

@@ -14,6 +14,8 @@ void gm_run_record_free(struct gm_run_record *r) {
   for (size_t p = 0; p < r->n_phases; p++) {
     free(r->phases[p].energy_j);
     free(r->phases[p].net_energy_j);
+    free(r->phases[p].attributed_j);
+    free(r->phases[p].attributed_net_j);
   }
   free(r->phases);
   free(r->missing);
@@ -101,6 +103,24 @@ static enum gm_status add_phases(struct gm_run_record *r,
     }
     account(r, rp->energy_j, rp->duration_s, parts, &rp->total);
     rp->total.partial = lacks(r, rp->start_s + rp->duration_s, NULL, 0);
+    if (ph->attributed_j) {
+      rp->attributed_j = calloc(nc ? nc : 1, sizeof(double));
+      rp->attributed_net_j = calloc(nc ? nc : 1, sizeof(double));
+      if (!rp->attributed_j || !rp->attributed_net_j)
+        return GM_ERR_NO_MEMORY;
+      for (size_t c = 0; c < nc; c++) {
+        const struct gm_run_component *rc = &r->components[c];
+        rp->attributed_j[c] = ph->attributed_j[c];
+        rp->attributed_net_j[c] =
+            isnan(rc->idle_w)
+                ? NAN
+                : ph->attributed_j[c] - rc->idle_w * ph->attributed_share_s[c];
+        if (rc->info.in_total) {
+          rp->attributed_total_j += rp->attributed_j[c];
+          rp->attributed_total_net_j += rp->attributed_net_j[c];
+        }
+      }
+    }
   }
   return GM_OK;
 }

@@ -52,7 +52,8 @@ struct gm__attrib {
   char subject[300];
   size_t nc;
   struct comp_state *c;
-  double *energy; /* nc: cumulative attributed energy, for samples */
+  double *energy;  /* nc: cumulative attributed energy, for samples */
+  double *share_s; /* nc: cumulative share-time */
   struct gm__proc_tree tree;
   bool started;   /* the first window has begun */
   bool have_prev; /* prev_cpu_s is a reading of the subject */
@@ -147,7 +148,8 @@ enum gm_status gm__attrib_open(const struct gm__attrib_config *cfg, size_t nc,
   a->nc = nc;
   a->c = calloc(nc ? nc : 1, sizeof(*a->c));
   a->energy = calloc(nc ? nc : 1, sizeof(double));
-  if (!a->c || !a->energy) {
+  a->share_s = calloc(nc ? nc : 1, sizeof(double));
+  if (!a->c || !a->energy || !a->share_s) {
     gm__attrib_close(a);
     return GM_ERR_NO_MEMORY;
   }
@@ -169,6 +171,7 @@ void gm__attrib_close(struct gm__attrib *a) {
   gm__proc_tree_free(&a->tree);
   free(a->c);
   free(a->energy);
+  free(a->share_s);
   free(a);
 }
 
@@ -240,6 +243,7 @@ static void finish(struct gm__attrib *a, int64_t t_ns, const double *cum_j) {
     c->acc.energy_j += s * de;
     c->acc.share_s += s * dt;
     a->energy[i] = c->acc.energy_j;
+    a->share_s[i] = c->acc.share_s;
   }
   a->prev_t_ns = t_ns;
 }
@@ -313,6 +317,7 @@ void gm__attrib_tick(struct gm__attrib *a, int64_t t_ns, bool window,
     c->acc.energy_j += s * de;
     c->acc.share_s += s * dt;
     a->energy[i] = c->acc.energy_j;
+    a->share_s[i] = c->acc.share_s;
     if (c->gpu) {
       c->acc.sole_windows += c->gpu_how == G_SOLE;
       c->acc.weighted_windows += c->gpu_how == G_WEIGHTED;
@@ -329,6 +334,10 @@ void gm__attrib_get(const struct gm__attrib *a, size_t c,
 
 const double *gm__attrib_energy(const struct gm__attrib *a) {
   return a->energy;
+}
+
+const double *gm__attrib_share_s(const struct gm__attrib *a) {
+  return a->share_s;
 }
 
 const char *gm__attrib_subject(const struct gm__attrib *a) {

@@ -50,6 +50,8 @@ void gm__attrib_get(const struct gm__attrib *a, size_t c,
                     struct gm_attribution *out);
 /* The cumulative attributed energies (nc entries, borrowed). */
 const double *gm__attrib_energy(const struct gm__attrib *a);
+/* The cumulative share-times (nc entries, borrowed). */
+const double *gm__attrib_share_s(const struct gm__attrib *a);
 const char *gm__attrib_subject(const struct gm__attrib *a);
 
 #endif

@@ -94,7 +94,9 @@ struct gm_meter {
 
   /* Recent (t, cumulative energy) for phase boundaries between ticks. */
   int64_t hist_t[HIST_CAP];
-  double *hist_e; /* HIST_CAP x nc */
+  double *hist_e; /* HIST_CAP x hs: per component the cumulative energy,
+                     then (attributing) its attributed part and share-time */
+  size_t hs;
   size_t hist_len, hist_head;
 
   pthread_mutex_t mark_mu;
@@ -338,6 +340,11 @@ static void ceiling_origin(struct gm_component_info *ci) {
             GM__MAX_PLAUSIBLE_W, ci->source);
 }
 
+/* Whether the configuration asks for attribution. */
+static bool attributing(const struct gm_meter_config *c) {
+  return c->track_pid > 0 || (c->track_cgroup && *c->track_cgroup);
+}
+
 static enum gm_status build_sources(struct gm_meter *m) {
   void *selves[MAX_SOURCES] = {0};
   bool use[MAX_SOURCES] = {0};
@@ -441,7 +448,8 @@ static enum gm_status build_sources(struct gm_meter *m) {
   m->live_p = calloc(nc ? nc : 1, sizeof(double));
   m->live_acc = calloc(nc ? nc : 1, sizeof(*m->live_acc));
   m->live_m = calloc(nm ? nm : 1, sizeof(double));
-  m->hist_e = calloc(HIST_CAP * (nc ? nc : 1), sizeof(double));
+  m->hs = nc * (attributing(&m->cfg) ? 3 : 1);
+  m->hist_e = calloc(HIST_CAP * (m->hs ? m->hs : 1), sizeof(double));
   m->metrics = calloc(nm ? nm : 1, sizeof(*m->metrics));
   m->mvals = calloc(nm ? nm : 1, sizeof(double));
   m->msum = calloc(nm ? nm : 1, sizeof(double));
@@ -648,21 +656,21 @@ void gm_meter_destroy(struct gm_meter *m) {
 /* Cumulative energy of component c at t_ns, interpolated linearly between
  * the two ticks around it (exact for constant power within the interval). */
 static double energy_at(const struct gm_meter *m, size_t c, int64_t t_ns) {
-  size_t n = m->hist_len;
+  size_t n = m->hist_len, hs = m->hs;
   size_t oldest = (m->hist_head + HIST_CAP - n) % HIST_CAP;
   if (t_ns <= m->hist_t[oldest])
-    return m->hist_e[oldest * m->nc + c];
+    return m->hist_e[oldest * hs + c];
   for (size_t k = 1; k < n; k++) {
     size_t i1 = (oldest + k) % HIST_CAP, i0 = (oldest + k - 1) % HIST_CAP;
     if (t_ns <= m->hist_t[i1]) {
       double span = (double)(m->hist_t[i1] - m->hist_t[i0]);
       double f = span > 0 ? (double)(t_ns - m->hist_t[i0]) / span : 1.0;
-      double e0 = m->hist_e[i0 * m->nc + c], e1 = m->hist_e[i1 * m->nc + c];
+      double e0 = m->hist_e[i0 * hs + c], e1 = m->hist_e[i1 * hs + c];
       return e0 + f * (e1 - e0);
     }
   }
   size_t newest = (m->hist_head + HIST_CAP - 1) % HIST_CAP;
-  return m->hist_e[newest * m->nc + c];
+  return m->hist_e[newest * hs + c];
 }
 
 static void phase_add_interval(struct gm_meter *m, struct phase_rec *p) {
@@ -694,7 +702,7 @@ static void phase_close(struct gm_meter *m, int64_t t_ns, bool by_stop) {
   assert(t_ns >= p->begin_ns);
   if (t_ns < p->begin_ns)
     t_ns = p->begin_ns;
-  for (size_t c = 0; c < m->nc; c++) {
+  for (size_t c = 0; c < m->hs; c++) {
     double e = energy_at(m, c, t_ns) - p->start_e[c];
     p->energy[c] = e < 0 ? 0.0 : e; /* cumulative energy never decreases */
   }
@@ -718,8 +726,9 @@ static void phase_open(struct gm_meter *m, const char *name, int64_t t_ns) {
   struct phase_rec *p = &m->phases[m->n_phases];
   memset(p, 0, sizeof(*p));
   size_t nc = m->nc ? m->nc : 1, nm = m->nm ? m->nm : 1;
-  p->start_e = calloc(nc, sizeof(double));
-  p->energy = calloc(nc, sizeof(double));
+  size_t hs = m->hs ? m->hs : 1;
+  p->start_e = calloc(hs, sizeof(double));
+  p->energy = calloc(hs, sizeof(double));
   p->peak_w = malloc(nc * sizeof(double));
   p->msum = calloc(nm, sizeof(double));
   p->mmax = malloc(nm * sizeof(double));
@@ -742,8 +751,10 @@ static void phase_open(struct gm_meter *m, const char *name, int64_t t_ns) {
   p->begin_ns = t_ns;
   p->pub.start_s = (double)(t_ns - m->t0_ns) / 1e9;
   p->pub.energy_j = p->energy;
+  p->pub.attributed_j = m->hs > m->nc ? p->energy + m->nc : NULL;
+  p->pub.attributed_share_s = m->hs > m->nc ? p->energy + 2 * m->nc : NULL;
   p->pub.open = true;
-  for (size_t c = 0; c < m->nc; c++)
+  for (size_t c = 0; c < m->hs; c++)
     p->start_e[c] = energy_at(m, c, t_ns);
   m->n_phases++;
   m->phase_open = true;
@@ -940,7 +951,13 @@ static void tick(struct gm_meter *m, int64_t t_ns, bool final) {
   }
   phase_accumulate(m);
   m->hist_t[m->hist_head] = t_ns;
-  memcpy(m->hist_e + m->hist_head * m->nc, m->cum_j, m->nc * sizeof(double));
+  double *h = m->hist_e + m->hist_head * m->hs;
+  memcpy(h, m->cum_j, m->nc * sizeof(double));
+  if (m->attrib) {
+    memcpy(h + m->nc, gm__attrib_energy(m->attrib), m->nc * sizeof(double));
+    memcpy(h + 2 * m->nc, gm__attrib_share_s(m->attrib),
+           m->nc * sizeof(double));
+  }
   m->hist_head = (m->hist_head + 1) % HIST_CAP;
   if (m->hist_len < HIST_CAP)
     m->hist_len++;
@@ -1274,6 +1291,8 @@ enum gm_status gm_meter_phase_snapshot(struct gm_meter *m, size_t i,
     for (size_t c = 0; c < m->nc; c++) {
       if (out->energy_j)
         out->energy_j[c] = p->energy[c];
+      if (out->attributed_j)
+        out->attributed_j[c] = m->hs > m->nc ? p->energy[m->nc + c] : NAN;
       if (out->peak_power_w)
         out->peak_power_w[c] = p->peak_w[c];
     }

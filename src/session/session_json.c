@@ -247,6 +247,12 @@ static void phases(struct gm_json *j, const struct gm_run_record *r) {
       gm_json_number(j, ph->energy_j[c]);
       gm_json_key(j, "net_energy_j");
       gm_json_number(j, ph->net_energy_j[c]);
+      if (ph->attributed_j) {
+        gm_json_key(j, "attributed_energy_j");
+        gm_json_number(j, ph->attributed_j[c]);
+        gm_json_key(j, "attributed_net_energy_j");
+        gm_json_number(j, ph->attributed_net_j[c]);
+      }
       gm_json_end_object(j);
     }
     gm_json_end_array(j);
@@ -257,6 +263,14 @@ static void phases(struct gm_json *j, const struct gm_run_record *r) {
     net_check(j, "", ph->total.net_noise_j, ph->total.net_check);
     gm_json_key(j, "provenance");
     gm_json_string(j, ph->total.provenance);
+    if (ph->attributed_j) {
+      gm_json_key(j, "attributed_energy_j");
+      gm_json_number(j, ph->attributed_total_j);
+      gm_json_key(j, "attributed_net_energy_j");
+      gm_json_number(j, ph->attributed_total_net_j);
+      gm_json_key(j, "attributed_provenance");
+      gm_json_string(j, r->attribution.provenance);
+    }
     gm_json_end_object(j);
   }
   gm_json_end_array(j);

@@ -458,7 +458,11 @@ static void meter_attributes_a_quarter(void **state) {
   assert_string_equal(gm_meter_attribution_subject(m),
                       "process tree of pid 4242");
   assert_int_equal(gm_meter_start(m), GM_OK);
-  struct timespec ts = {1, 500 * 1000 * 1000};
+  struct timespec ts = {0, 500 * 1000 * 1000};
+  nanosleep(&ts, NULL);
+  assert_int_equal(gm_meter_phase_begin(m, "middle", 0), GM_OK);
+  nanosleep(&ts, NULL);
+  assert_int_equal(gm_meter_phase_end(m, 0), GM_OK);
   nanosleep(&ts, NULL);
   assert_int_equal(gm_meter_stop(m), GM_OK);
   atomic_store(&d.stop, true);
@@ -479,6 +483,19 @@ static void meter_attributes_a_quarter(void **state) {
   assert_double_equal(r.share_s / gm_meter_duration_s(m), 0.25, 0.02);
   assert_string_equal(gm_attrib_method_name(r.method),
                       "attributed by CPU-time share");
+  /* a phase has its part too, over its own window */
+  assert_int_equal(gm_meter_phase_count(m), 1);
+  const struct gm_phase *ph = gm_meter_phase(m, 0);
+  assert_non_null(ph->attributed_j);
+  assert_true(ph->energy_j[dram] > 0);
+  assert_double_equal(ph->attributed_j[dram] / ph->energy_j[dram], 0.25, 0.03);
+  assert_double_equal(ph->attributed_share_s[dram] / ph->duration_s, 0.25,
+                      0.03);
+  double snap_a[16];
+  struct gm_phase_snapshot snap = {.attributed_j = snap_a};
+  assert_true(gm_meter_component_count(m) <= 16);
+  assert_int_equal(gm_meter_phase_snapshot(m, 0, &snap), GM_OK);
+  assert_double_equal(snap_a[dram], ph->attributed_j[dram], 0);
   gm_meter_destroy(m);
   /* not attributing: said so */
   c.track_pid = 0;
