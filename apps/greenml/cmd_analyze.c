@@ -72,7 +72,7 @@ static const char *const summary_kinds[] = {"train", "infer", "profile-train",
 struct ctx {
   const struct gm_analysis_table *t;
   struct gm_cli_cost cost;
-  bool json, net;
+  bool json, net, attributed;
   const char *db;
   struct gm_json j;
 };
@@ -693,7 +693,7 @@ static int run(struct ctx *c) {
   return ec;
 }
 
-enum { O_JSON = GM_OPT_FIRST_FREE, O_NET, O_GROSS, O_FROM_RUN };
+enum { O_JSON = GM_OPT_FIRST_FREE, O_NET, O_GROSS, O_FROM_RUN, O_ATTRIBUTED };
 
 /* ---- a measured run ------------------------------------------------------ */
 
@@ -744,6 +744,18 @@ static int analyze_run(struct ctx *c, const char *db_given, int64_t run_id) {
     ec = GM_EXIT_DATAERR;
     goto out;
   }
+  if (c->attributed && !run->attributed_to) {
+    gm_cli_error("analyze",
+                 "run %lld has no attributed energy (measured before "
+                 "attribution was recorded, or without a process to "
+                 "attribute to): leave out --attributed",
+                 (long long)run_id);
+    ec = GM_EXIT_DATAERR;
+    goto out;
+  }
+  /* what the figures are: the machine's, or the command's share */
+  const char *prov =
+      c->attributed ? run->attributed_provenance : run->provenance;
   g = calloc(ph->n, sizeof(*g));
   d = calloc(ph->n, sizeof(double));
   e = calloc(ph->n, sizeof(double));
@@ -754,7 +766,9 @@ static int analyze_run(struct ctx *c, const char *db_given, int64_t run_id) {
   size_t ng = 0, np = 0;
   for (size_t i = 0; i < ph->n; i++) {
     const struct gm_store_run_phase *p = &ph->phases[i];
-    double energy = c->net ? p->net_energy_j : p->energy_j;
+    double energy = c->attributed
+                        ? (c->net ? p->attributed_net_j : p->attributed_j)
+                        : (c->net ? p->net_energy_j : p->energy_j);
     /* a net at or below idle is not an energy of the phase: left out */
     if (c->net && !(energy > 0))
       energy = NAN;
@@ -780,8 +794,7 @@ static int analyze_run(struct ctx *c, const char *db_given, int64_t run_id) {
   struct gm_analysis_claim claim;
   if (gm_analysis_correlate_points(d, e, np, GM_AVAR_DURATION_S,
                                    GM_AVAR_ENERGY_J, &corr) != GM_OK ||
-      gm_analysis_claim_linear_time(d, e, np, run->provenance, &claim) !=
-          GM_OK) {
+      gm_analysis_claim_linear_time(d, e, np, prov, &claim) != GM_OK) {
     ec = GM_EXIT_SOFTWARE;
     goto out;
   }
@@ -798,8 +811,14 @@ static int analyze_run(struct ctx *c, const char *db_given, int64_t run_id) {
       gm_json_null(j);
     gm_json_key(j, "energy");
     gm_json_string(j, which);
+    gm_json_key(j, "of");
+    gm_json_string(j, c->attributed ? "command" : "machine");
+    if (c->attributed) {
+      gm_json_key(j, "attributed_to");
+      gm_json_string(j, run->attributed_to);
+    }
     gm_json_key(j, "provenance");
-    gm_json_string(j, run->provenance);
+    gm_json_string(j, prov);
     gm_json_key(j, "groups");
     gm_json_begin_array(j);
     for (size_t k = 0; k < ng; k++) {
@@ -859,9 +878,9 @@ static int analyze_run(struct ctx *c, const char *db_given, int64_t run_id) {
     printf("%s\n", j->buf);
     goto out;
   }
-  printf("run %lld (%s): %zu phases, %s energy (%s)\n", (long long)run_id,
+  printf("run %lld (%s): %zu phases, %s energy %s (%s)\n", (long long)run_id,
          run->command ? run->command : "no command", ph->n, which,
-         run->provenance);
+         c->attributed ? "of the command" : "of the machine", prov);
   printf("\n  %-20s %6s %12s %14s %14s %9s %12s\n", "phases", "n", "time",
          "energy", "J/phase", "spread", "mean power");
   for (size_t k = 0; k < ng; k++) {
@@ -918,6 +937,7 @@ int cmd_analyze(int argc, char **argv) {
                                            {"net", 0, 0, O_NET},
                                            {"gross", 0, 0, O_GROSS},
                                            {"from-run", 1, 0, O_FROM_RUN},
+                                           {"attributed", 0, 0, O_ATTRIBUTED},
                                            {"help", 0, 0, 'h'},
                                            GM_CLI_RESULTS_LONGOPTS,
                                            {0}};
@@ -944,6 +964,9 @@ int cmd_analyze(int argc, char **argv) {
       if (gm_cli_parse_run_id("analyze", optarg, &from_run))
         return GM_EXIT_USAGE;
       break;
+    case O_ATTRIBUTED:
+      c.attributed = true;
+      break;
     case 'h':
       fputs(usage_text, stdout);
       return 0;
@@ -966,6 +989,11 @@ int cmd_analyze(int argc, char **argv) {
   if (ec)
     return ec;
   char path[1024];
+  if (c.attributed && !from_run) {
+    gm_cli_error("analyze", "--attributed applies to one measured run: give "
+                            "--from-run ID");
+    return GM_EXIT_USAGE;
+  }
   if (from_run) {
     if (bench) {
       gm_cli_error("analyze", "--from-run analyses one measured run: --run (a "

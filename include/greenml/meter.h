@@ -335,6 +335,21 @@ GM_API const char *gm_meter_attribution_subject(const struct gm_meter *m);
  * stop, the whole run). GM_ERR_STATE when the meter does not attribute. */
 GM_API enum gm_status gm_meter_attribution(struct gm_meter *m, size_t i,
                                            struct gm_attribution *out);
+/* Thread-safe, while the meter runs: further subjects whose share the meter
+ * attributes by the same rules from the next window on (an exporter's
+ * measured runs and Slurm jobs): pid > 0, the process tree of pid; else
+ * cgroup, a cgroup v2 path ("/system.slice/x/job_42"). *id receives a
+ * handle. GM_ERR_NOT_FOUND (err says why) for a cgroup without cpu.stat. A
+ * tree whose root is gone stays at its last figures until removed. */
+GM_API enum gm_status gm_meter_subject_add(struct gm_meter *m, int pid,
+                                           const char *cgroup, int *id,
+                                           char *err, size_t err_size);
+GM_API enum gm_status gm_meter_subject_remove(struct gm_meter *m, int id);
+/* Thread-safe: component i's attribution to subject id since it was
+ * added, up to the latest tick. GM_ERR_NOT_FOUND: no such subject. */
+GM_API enum gm_status gm_meter_subject_attribution(struct gm_meter *m, int id,
+                                                   size_t i,
+                                                   struct gm_attribution *out);
 /* "attributed by CPU-time share", "attributed by GPU processes" */
 GM_API const char *gm_attrib_method_name(enum gm_attrib_method method);
 

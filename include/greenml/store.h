@@ -498,6 +498,9 @@ struct gm_store_run_phase {
   double net_energy_j;         /* NAN: no baseline applied */
   bool ended_by_stop, partial; /* still open at the end; the total lacks a
                                   component (missing or lost) */
+  /* the measured command's part of energy_j and its net (schema 6; NAN:
+   * not attributed, or no baseline) */
+  double attributed_j, attributed_net_j;
 };
 
 struct gm_store_run_phases {

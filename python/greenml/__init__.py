@@ -113,6 +113,10 @@ class Component:
         self.glitches = d["glitches"]
         self.read_errors = d["read_errors"]
         self.warnings = list(d["warnings"])
+        # the part attributed to the measured process (None when the run
+        # does not attribute): energy_j, net_energy_j, share_s, unknown_j,
+        # provenance ("attributed by CPU-time share", ...)
+        self.attributed = dict(d["attributed"]) if d.get("attributed") else None
 
     def to_dict(self):
         return dict(self._d)
@@ -137,6 +141,11 @@ class Phase:
         self.components = {c["name"]: _num(c["energy_j"]) for c in d["components"]}
         self.net_components = {c["name"]: _num(c["net_energy_j"])
                                for c in d["components"]}
+        # the measured process's part (NaN when the run does not attribute)
+        self.attributed_energy_j = _num(d.get("attributed_energy_j"))
+        self.attributed_net_energy_j = _num(d.get("attributed_net_energy_j"))
+        self.attributed_components = {
+            c["name"]: _num(c.get("attributed_energy_j")) for c in d["components"]}
 
     def to_dict(self):
         return dict(self._d)
@@ -144,6 +153,30 @@ class Phase:
     def __repr__(self):
         return (f"Phase({self.name!r}, {self.duration_s:.3f} s, "
                 f"{self.energy_j:.3f} J {self.provenance})")
+
+
+class Attribution:
+    """What the measured process (and its children, or a cgroup) was charged
+    of the machine's energy: never a measurement, always labelled with how
+    it was attributed (`provenance`). `partial`: part of the energy could
+    not be attributed (`unknown_j`), so `energy_j` is a lower bound."""
+
+    def __init__(self, d):
+        self._d = d
+        self.to = d["to"]
+        self.energy_j = _num(d["energy_j"])
+        self.net_energy_j = _num(d["net_energy_j"])
+        self.share_of_total_pct = _num(d["share_of_total_pct"])
+        self.unknown_j = _num(d["unknown_j"])
+        self.provenance = d["provenance"]
+        self.partial = d["partial"]
+
+    def to_dict(self):
+        return dict(self._d)
+
+    def __repr__(self):
+        return (f"Attribution({self.to!r}, {self.energy_j:.3f} J, "
+                f"{self.provenance}" + (", PARTIAL" if self.partial else "") + ")")
 
 
 class Result:
@@ -177,6 +210,8 @@ class Result:
                                     "max": _num(m["max"])}
                         for m in doc["metrics"]}
         self.store = doc["store"]
+        a = doc.get("attributed")
+        self.attributed = Attribution(a) if a else None
 
     def component(self, name):
         for c in self.components:
@@ -213,7 +248,11 @@ class Result:
                          "source": c.source, "provenance": c.provenance,
                          "duration_s": self.duration_s,
                          "energy_j": c.energy_j,
-                         "net_energy_j": c.net_energy_j})
+                         "net_energy_j": c.net_energy_j,
+                         "attributed_energy_j": _num(c.attributed["energy_j"])
+                         if c.attributed else float("nan"),
+                         "attributed_provenance": c.attributed["provenance"]
+                         if c.attributed else None})
         by_name = {c.name: c for c in self.components}
         for p in self.phases:
             for name, e in p.components.items():
@@ -222,7 +261,10 @@ class Result:
                              "kind": c.kind, "source": c.source,
                              "provenance": c.provenance,
                              "duration_s": p.duration_s, "energy_j": e,
-                             "net_energy_j": p.net_components[name]})
+                             "net_energy_j": p.net_components[name],
+                             "attributed_energy_j": p.attributed_components[name],
+                             "attributed_provenance": c.attributed["provenance"]
+                             if c.attributed else None})
         return pd.DataFrame(rows)
 
     def __repr__(self):
@@ -254,6 +296,9 @@ class Meter:
     dimm_capacitance_f, no_gpu: the models and sources, as the CLI's flags;
     gpus: "all", "none", or indices/UUIDs (a string "0,2" or a list)
     (default: CUDA_VISIBLE_DEVICES, else all);
+    attribute: whose share of the machine's energy to report besides the
+    machine's ("process": this process and its children, the default;
+    "none"; or a cgroup v2 path such as "/system.slice/job.scope");
     sync: called at every phase boundary ("auto": torch.cuda.synchronize
     when PyTorch has used CUDA; None: nothing; or any callable).
     """
@@ -261,7 +306,7 @@ class Meter:
     def __init__(self, interval="100ms", db=None, idle="auto", tags=None,
                  label=None, region=None, carbon_intensity=None, pue=None,
                  cpu_tdp_w=None, dimm_capacitance_f=None, no_gpu=False,
-                 gpus=None, sync="auto", **roots):
+                 gpus=None, sync="auto", attribute="process", **roots):
         self.interval_ns = parse_interval(interval)
         if idle not in ("auto", "none"):
             raise ValueError(f"idle {idle!r} is not 'auto' or 'none'")
@@ -296,6 +341,13 @@ class Meter:
                          ("dimm_capacitance_f", dimm_capacitance_f)):
             if val is not None:
                 cfg[key] = repr(float(val)) if key != "region" else str(val)
+        if attribute == "process":
+            cfg["track_pid"] = str(os.getpid())
+        elif isinstance(attribute, str) and attribute.startswith("/"):
+            cfg["track_cgroup"] = attribute
+        elif attribute not in ("none", None, False):
+            raise ValueError(f"attribute {attribute!r} is not 'process', "
+                             "'none' or a cgroup v2 path starting with '/'")
         if gpus is not None:
             cfg["gpus"] = (gpus if isinstance(gpus, str)
                            else ",".join(str(g) for g in gpus))

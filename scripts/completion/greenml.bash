@@ -144,7 +144,7 @@ _greenml() {
       --engine --device --schedule $meter"
     ;;
   report) opts="--out --figures --gross --from-run $results" ;;
-  analyze) opts="--json --net --gross --from-run $results" ;;
+  analyze) opts="--json --net --gross --from-run --attributed $results" ;;
   estimate)
     opts="--model --epochs --samples --batch-size --epoch-samples --json
       --from-run --phases --profile --total $results"

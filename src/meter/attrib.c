@@ -54,6 +54,7 @@ struct gm__attrib {
   struct comp_state *c;
   double *energy;  /* nc: cumulative attributed energy, for samples */
   double *share_s; /* nc: cumulative share-time */
+  double *base;    /* nc: cumulative energy when the subject began */
   struct gm__proc_tree tree;
   bool started;   /* the first window has begun */
   bool have_prev; /* prev_cpu_s is a reading of the subject */
@@ -149,12 +150,14 @@ enum gm_status gm__attrib_open(const struct gm__attrib_config *cfg, size_t nc,
   a->c = calloc(nc ? nc : 1, sizeof(*a->c));
   a->energy = calloc(nc ? nc : 1, sizeof(double));
   a->share_s = calloc(nc ? nc : 1, sizeof(double));
-  if (!a->c || !a->energy || !a->share_s) {
+  a->base = calloc(nc ? nc : 1, sizeof(double));
+  if (!a->c || !a->energy || !a->share_s || !a->base) {
     gm__attrib_close(a);
     return GM_ERR_NO_MEMORY;
   }
   for (size_t i = 0; i < nc; i++) {
     struct comp_state *c = &a->c[i];
+    a->base[i] = cfg->base_j ? cfg->base_j[i] : 0.0;
     c->gpu = comps[i].kind == GM_KIND_GPU;
     c->acc.method = c->gpu ? GM_ATTRIB_GPU_PROCESSES : GM_ATTRIB_CPU_TIME;
     c->acc.share = NAN;
@@ -172,6 +175,7 @@ void gm__attrib_close(struct gm__attrib *a) {
   free(a->c);
   free(a->energy);
   free(a->share_s);
+  free(a->base);
   free(a);
 }
 
@@ -256,7 +260,7 @@ void gm__attrib_tick(struct gm__attrib *a, int64_t t_ns, bool window,
       finish(a, t_ns, cum_j);
     else if (final)
       for (size_t i = 0; i < a->nc; i++) /* no window at all */
-        a->c[i].acc.unknown_j = cum_j[i];
+        a->c[i].acc.unknown_j = cum_j[i] - a->base[i];
     return;
   }
   double cpu_s = subject_cpu_s(a);
@@ -274,7 +278,7 @@ void gm__attrib_tick(struct gm__attrib *a, int64_t t_ns, bool window,
     a->started = true;
     for (size_t i = 0; i < a->nc; i++) {
       a->c[i].e_prev = cum_j[i];
-      a->c[i].acc.unknown_j += cum_j[i];
+      a->c[i].acc.unknown_j += cum_j[i] - a->base[i];
       a->energy[i] = 0;
     }
     if (!isnan(cpu_s)) {

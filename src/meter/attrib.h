@@ -24,6 +24,10 @@ struct gm__attrib_config {
    * the hierarchy's mount (the sysfs root's fs/cgroup) */
   const char *cgroup;
   const char *cgroup_mount;
+  /* the components' cumulative energy when the subject begins (NULL: 0,
+   * the meter's start): what they drew since, before the first window, has
+   * no share */
+  const double *base_j;
 };
 
 /* GM_ERR_INVALID_ARG (no subject), GM_ERR_NOT_FOUND (the cgroup has no

@@ -60,6 +60,12 @@ struct phase_rec {
   uint64_t ticks;
 };
 
+struct subject {
+  int id;
+  struct gm__attrib *a;
+  struct gm_attribution *live; /* nc, as of the latest tick */
+};
+
 struct gm_meter {
   struct gm_meter_config cfg;
   struct gm__env env;
@@ -76,6 +82,11 @@ struct gm_meter {
 
   struct gm__attrib *attrib; /* NULL: not attributing */
   struct gm_attribution *live_attr;
+  /* further subjects (gm_meter_subject_add), under subj_mu */
+  pthread_mutex_t subj_mu;
+  struct subject *subj;
+  size_t n_subj, cap_subj;
+  int next_subj_id;
   double sampler_cpu_s; /* the sampler's CPU time at its latest tick */
 
   size_t nc;
@@ -575,6 +586,7 @@ enum gm_status gm_meter_create_err(const struct gm_meter_config *cfg,
   m->cfg.dmidecode_file = NULL; /* only used during create */
   pthread_mutex_init(&m->mark_mu, NULL);
   pthread_mutex_init(&m->live_mu, NULL);
+  pthread_mutex_init(&m->subj_mu, NULL);
   pthread_mutex_init(&m->q_mu, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
@@ -616,6 +628,12 @@ void gm_meter_destroy(struct gm_meter *m) {
   gm__procstat_close(m->ps);
   gm__attrib_close(m->attrib);
   free(m->live_attr);
+  for (size_t i = 0; i < m->n_subj; i++) {
+    gm__attrib_close(m->subj[i].a);
+    free(m->subj[i].live);
+  }
+  free(m->subj);
+  pthread_mutex_destroy(&m->subj_mu);
   for (size_t i = 0; i < m->n_phases; i++) {
     free(m->phases[i].start_e);
     free(m->phases[i].energy);
@@ -940,15 +958,24 @@ static void tick(struct gm_meter *m, int64_t t_ns, bool final) {
     if (isnan(m->mmax[k]) || v > m->mmax[k])
       m->mmax[k] = v;
   }
+  double busy_s = 0;
+  bool window = m->ps && gm__procstat_window(m->ps, &busy_s);
   if (m->attrib) {
-    double busy_s = 0;
-    bool window = m->ps && gm__procstat_window(m->ps, &busy_s);
     if (!final && m->cfg.track_pid == getpid())
       m->sampler_cpu_s = (double)gm__thread_cpu_ns() / 1e9;
     gm__attrib_tick(m->attrib, t_ns, window, busy_s,
                     m->cfg.track_pid == getpid() ? m->sampler_cpu_s : 0.0,
                     m->cum_j, final, device_users, m);
   }
+  pthread_mutex_lock(&m->subj_mu);
+  for (size_t i = 0; i < m->n_subj; i++) {
+    struct subject *sj = &m->subj[i];
+    gm__attrib_tick(sj->a, t_ns, window, busy_s, 0.0, m->cum_j, final,
+                    device_users, m);
+    for (size_t c = 0; c < m->nc; c++)
+      gm__attrib_get(sj->a, c, &sj->live[c]);
+  }
+  pthread_mutex_unlock(&m->subj_mu);
   phase_accumulate(m);
   m->hist_t[m->hist_head] = t_ns;
   double *h = m->hist_e + m->hist_head * m->hs;
@@ -1349,6 +1376,96 @@ enum gm_status gm_meter_attribution(struct gm_meter *m, size_t i,
   *out = m->live_attr[i];
   pthread_mutex_unlock(&m->live_mu);
   return GM_OK;
+}
+
+enum gm_status gm_meter_subject_add(struct gm_meter *m, int pid,
+                                    const char *cgroup, int *id, char *err,
+                                    size_t err_size) {
+  if (err && err_size)
+    err[0] = '\0';
+  if (!m || !id || (pid <= 0 && !(cgroup && *cgroup)))
+    return GM_ERR_INVALID_ARG;
+  char mount[600], why[900];
+  gm__fmt(mount, sizeof(mount), "%s/fs/cgroup", m->sysfs);
+  double *base = calloc(m->nc ? m->nc : 1, sizeof(double));
+  if (!base)
+    return GM_ERR_NO_MEMORY;
+  pthread_mutex_lock(&m->live_mu);
+  memcpy(base, m->live_e, m->nc * sizeof(double));
+  pthread_mutex_unlock(&m->live_mu);
+  struct gm__attrib_config ac = {.procfs = m->procfs,
+                                 .pid = pid > 0 ? pid : 0,
+                                 .cgroup = pid > 0 ? NULL : cgroup,
+                                 .cgroup_mount = mount,
+                                 .base_j = base};
+  struct subject sj = {0};
+  enum gm_status rc =
+      gm__attrib_open(&ac, m->nc, m->comps, &sj.a, why, sizeof(why));
+  free(base);
+  if (rc != GM_OK) {
+    if (err && err_size)
+      gm__fmt(err, err_size, "%s", why[0] ? why : gm_status_str(rc));
+    return rc;
+  }
+  sj.live = calloc(m->nc ? m->nc : 1, sizeof(*sj.live));
+  if (!sj.live) {
+    gm__attrib_close(sj.a);
+    return GM_ERR_NO_MEMORY;
+  }
+  for (size_t c = 0; c < m->nc; c++)
+    gm__attrib_get(sj.a, c, &sj.live[c]);
+  pthread_mutex_lock(&m->subj_mu);
+  if (m->n_subj == m->cap_subj) {
+    size_t cap = m->cap_subj ? 2 * m->cap_subj : 8;
+    struct subject *ns = realloc(m->subj, cap * sizeof(*ns));
+    if (!ns) {
+      pthread_mutex_unlock(&m->subj_mu);
+      gm__attrib_close(sj.a);
+      free(sj.live);
+      return GM_ERR_NO_MEMORY;
+    }
+    m->subj = ns;
+    m->cap_subj = cap;
+  }
+  sj.id = ++m->next_subj_id;
+  m->subj[m->n_subj++] = sj;
+  *id = sj.id;
+  pthread_mutex_unlock(&m->subj_mu);
+  return GM_OK;
+}
+
+enum gm_status gm_meter_subject_remove(struct gm_meter *m, int id) {
+  if (!m)
+    return GM_ERR_INVALID_ARG;
+  pthread_mutex_lock(&m->subj_mu);
+  enum gm_status rc = GM_ERR_NOT_FOUND;
+  for (size_t i = 0; i < m->n_subj; i++)
+    if (m->subj[i].id == id) {
+      gm__attrib_close(m->subj[i].a);
+      free(m->subj[i].live);
+      m->subj[i] = m->subj[--m->n_subj];
+      rc = GM_OK;
+      break;
+    }
+  pthread_mutex_unlock(&m->subj_mu);
+  return rc;
+}
+
+enum gm_status gm_meter_subject_attribution(struct gm_meter *m, int id,
+                                            size_t i,
+                                            struct gm_attribution *out) {
+  if (!m || !out || i >= m->nc)
+    return GM_ERR_INVALID_ARG;
+  pthread_mutex_lock(&m->subj_mu);
+  enum gm_status rc = GM_ERR_NOT_FOUND;
+  for (size_t k = 0; k < m->n_subj; k++)
+    if (m->subj[k].id == id) {
+      *out = m->subj[k].live[i];
+      rc = GM_OK;
+      break;
+    }
+  pthread_mutex_unlock(&m->subj_mu);
+  return rc;
 }
 
 const char *gm_attrib_method_name(enum gm_attrib_method method) {

@@ -1158,6 +1158,29 @@ if isinstance(r, dict):
              grep -Eq '^ cpu +cpu +attributed by CPU-time share +[0-9.]+ [kMG]?J' q1.err"
   check "q: greenml runs shows it" grep -q "the command's share: .* gross, .* net \[attributed by CPU-time share\] (process tree of pid" <(timeout 60 "$GREENML" runs --db t.db)
 fi
+# Phases: each has the command's part, stored, and analyze --attributed reads it
+gm q6 measure --db p.db --json q6.json -- sh -c '
+  for k in 1 2 3; do "$0" mark step-$k; i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; done
+  "$0" mark --end' "$GREENML"
+if expect_rc "q: measure with three phases exits 0" 0 q6; then
+  gm q7 analyze --db p.db --from-run 1 --attributed --json
+  expect_rc "q: analyze --from-run --attributed exits 0" 0 q7
+  check_json "q: ... analyses the command's share of each phase, labelled" q7.out '
+m = json.load(open(sys.argv[2]))
+want(d["of"] == "command" and d["provenance"] == "attributed by CPU-time share", "%r %r" % (d["of"], d["provenance"]))
+want(d["attributed_to"] == m["attributed"]["to"], "to %r" % d["attributed_to"])
+g = d["groups"]
+want(len(g) == 1 and g[0]["name"] == "step" and g[0]["phases"] == 3, "groups %r" % g)
+ph = [p["attributed_energy_j"] for p in m["phases"]]
+want(len(ph) == 3 and all(num(x) and x > 0 for x in ph), "phase shares %r" % ph)
+want(all(p["attributed_energy_j"] <= p["energy_j"] * (1 + 1e-9) for p in m["phases"]), "share above the whole")
+want(g and close(g[0]["energy_j"], sum(ph), 1e-9), "%r vs %r" % (g and g[0]["energy_j"], sum(ph)))
+' q6.json
+  gm q8 analyze --db p.db --from-run 1 --json
+  check_json "q: ... and without it, the machine's energy" q8.out '
+want(d["of"] == "machine" and d["provenance"] == "modelled", "%r %r" % (d["of"], d["provenance"]))
+'
+fi
 # A procfs that does not have the command: unknown, counted, never 0 J quietly
 fake_procfs 30
 gm q3 measure --no-db --json q3.json -- sleep 0.3

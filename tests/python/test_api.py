@@ -203,6 +203,57 @@ class GpuSelection(FakeMachine):
         self.assertTrue(m.result.total_partial)
 
 
+class Attribution(FakeMachine):
+    """This process's share: the GPU's by the fake driver's process list (a
+    constant share, so exact); CPU and DRAM unknown on a procfs whose
+    /proc/stat never moves: counted, the figure PARTIAL."""
+
+    def _tree(self):
+        pid = os.getpid()
+        os.makedirs(self.path(f"proc/{pid}/task/{pid}"))
+        self._write(f"proc/{pid}/stat", f"{pid} (python3) S 1 1 1 0 -1 0 0 0 "
+                    "0 0 10 0 0 0 20 0 1 0 1 1 1 0\n")
+        self._write(f"proc/{pid}/task/{pid}/children", "")
+        return pid
+
+    def test_the_gpu_share_of_this_process(self):
+        pid = self._tree()
+        with open(self.path("nvml.txt"), "a") as f:
+            f.write(f"procs 0 = {pid}:60,999999:20\n")
+        with greenml.Meter(db=False, interval="10ms") as m:
+            time.sleep(0.1)
+        r = m.result
+        gpu = r.component("gpu0")
+        self.assertEqual(gpu.attributed["provenance"], "attributed by GPU processes")
+        self.assertAlmostEqual(gpu.attributed["energy_j"], 0.75 * gpu.energy_j,
+                               delta=1e-9 * gpu.energy_j)
+        dram = r.component("dram")
+        self.assertEqual(dram.attributed["energy_j"], 0)
+        self.assertAlmostEqual(dram.attributed["unknown_j"], dram.energy_j,
+                               delta=1e-12)
+        self.assertEqual(r.attributed.to, f"process tree of pid {pid}")
+        self.assertTrue(r.attributed.partial)
+        self.assertEqual(r.attributed.provenance,
+                         "attributed by CPU-time share and GPU processes")
+        self.assertAlmostEqual(r.attributed.energy_j, gpu.attributed["energy_j"],
+                               delta=1e-9)
+        df = r.to_pandas()
+        row = df[(df.component == "gpu0") & df.phase.isna()].iloc[0]
+        self.assertAlmostEqual(row.attributed_energy_j, gpu.attributed["energy_j"])
+        self.assertEqual(row.attributed_provenance, "attributed by GPU processes")
+
+    def test_none_a_cgroup_that_is_not_one_and_a_bad_value(self):
+        with greenml.Meter(db=False, attribute="none") as m:
+            pass
+        self.assertIsNone(m.result.attributed)
+        self.assertIsNone(m.result.component("gpu0").attributed)
+        with self.assertRaises(ValueError):
+            greenml.Meter(db=False, attribute="job_7")
+        with self.assertRaises(greenml.Error) as cm:
+            greenml.Meter(db=False, attribute="/no-such.slice").start()
+        self.assertIn("/no-such.slice", str(cm.exception))
+
+
 class Decorator(FakeMachine):
     def test_each_call_is_measured(self):
         @greenml.measure(db=False, interval="10ms")

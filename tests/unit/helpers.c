@@ -134,6 +134,8 @@ const char gmt_sql_undo_schemas_5_6[] =
     "ALTER TABLE runs DROP COLUMN attributed_net_j;"
     "ALTER TABLE runs DROP COLUMN attributed_provenance;"
     "ALTER TABLE runs DROP COLUMN attributed_partial;"
+    "ALTER TABLE phases DROP COLUMN attributed_j;"
+    "ALTER TABLE phases DROP COLUMN attributed_net_j;"
     /* 5 */
     "DROP TABLE run_missing;"
     "ALTER TABLE runs DROP COLUMN total_partial;"

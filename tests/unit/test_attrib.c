@@ -436,7 +436,7 @@ static void meter_attributes_a_quarter(void **state) {
             "4242 (w) S 1 1 1 0 -1 0 0 0 0 0 %012d 0 0 0 20 0 1 0 1 1 1 0\n",
             0);
   gmt_write(root, "proc/4242/task/4242/children", "%s", "");
-  gmt_mkdirs(root, "sys");
+  gmt_write(root, "sys/fs/cgroup/job_1/cpu.stat", "usage_usec 5\n");
   gmt_mkdirs(root, "dev");
   char sys[512], proc[512], dev[512];
   gmt_roots(root, sys, proc, dev, sizeof(sys));
@@ -460,6 +460,18 @@ static void meter_attributes_a_quarter(void **state) {
   assert_int_equal(gm_meter_start(m), GM_OK);
   struct timespec ts = {0, 500 * 1000 * 1000};
   nanosleep(&ts, NULL);
+  /* the same tree and an idle cgroup as further subjects, from now on */
+  int sub_tree = 0, sub_cg = 0;
+  char err[512];
+  assert_int_equal(
+      gm_meter_subject_add(m, 4242, NULL, &sub_tree, err, sizeof(err)), GM_OK);
+  assert_int_equal(
+      gm_meter_subject_add(m, 0, "/job_1", &sub_cg, err, sizeof(err)), GM_OK);
+  assert_int_equal(
+      gm_meter_subject_add(m, 0, "/job_2", &(int){0}, err, sizeof(err)),
+      GM_ERR_NOT_FOUND);
+  assert_non_null(strstr(err, "/job_2"));
+  double added_s = gm_meter_duration_s(m);
   assert_int_equal(gm_meter_phase_begin(m, "middle", 0), GM_OK);
   nanosleep(&ts, NULL);
   assert_int_equal(gm_meter_phase_end(m, 0), GM_OK);
@@ -491,6 +503,20 @@ static void meter_attributes_a_quarter(void **state) {
   assert_double_equal(ph->attributed_j[dram] / ph->energy_j[dram], 0.25, 0.03);
   assert_double_equal(ph->attributed_share_s[dram] / ph->duration_s, 0.25,
                       0.03);
+  /* the subjects added later: the tree's share since then, the idle
+   * cgroup's nothing; removed, they are gone */
+  struct gm_attribution sa;
+  assert_int_equal(gm_meter_subject_attribution(m, sub_tree, dram, &sa), GM_OK);
+  assert_double_equal(sa.share_s / (gm_meter_duration_s(m) - added_s), 0.25,
+                      0.03);
+  assert_true(sa.energy_j < r.energy_j);
+  assert_int_equal(gm_meter_subject_attribution(m, sub_cg, dram, &sa), GM_OK);
+  assert_double_equal(sa.energy_j, 0.0, 0.0);
+  assert_true(sa.windows > 0);
+  assert_int_equal(gm_meter_subject_remove(m, sub_cg), GM_OK);
+  assert_int_equal(gm_meter_subject_attribution(m, sub_cg, dram, &sa),
+                   GM_ERR_NOT_FOUND);
+  assert_int_equal(gm_meter_subject_remove(m, sub_cg), GM_ERR_NOT_FOUND);
   double snap_a[16];
   struct gm_phase_snapshot snap = {.attributed_j = snap_a};
   assert_true(gm_meter_component_count(m) <= 16);

@@ -663,17 +663,22 @@ enum gm_status gm__sq_load_run_phases(struct gm_store *st, int64_t run_id,
     goto dberr;
   sqlite3_finalize(s);
   s = NULL;
-  /* phases.total_partial came with schema 5 */
-  bool partial = gm__sq(st)->version >= 5;
-  if (sqlite3_prepare_v2(db,
-                         partial ? "SELECT idx, name, start_s, duration_s, "
-                                   "energy_j, net_energy_j, ended_by_stop, "
-                                   "total_partial FROM phases WHERE run_id=? "
-                                   "ORDER BY idx"
-                                 : "SELECT idx, name, start_s, duration_s, "
-                                   "energy_j, net_energy_j, ended_by_stop, 0 "
-                                   "FROM phases WHERE run_id=? ORDER BY idx",
-                         -1, &s, NULL) != SQLITE_OK)
+  /* phases.total_partial came with schema 5, attributed_* with 6 */
+  int version = gm__sq(st)->version;
+  if (sqlite3_prepare_v2(
+          db,
+          version >= 6 ? "SELECT idx, name, start_s, duration_s, energy_j, "
+                         "net_energy_j, ended_by_stop, total_partial, "
+                         "attributed_j, attributed_net_j FROM phases WHERE "
+                         "run_id=? ORDER BY idx"
+          : version >= 5
+              ? "SELECT idx, name, start_s, duration_s, energy_j, "
+                "net_energy_j, ended_by_stop, total_partial, NULL, NULL "
+                "FROM phases WHERE run_id=? ORDER BY idx"
+              : "SELECT idx, name, start_s, duration_s, energy_j, "
+                "net_energy_j, ended_by_stop, 0, NULL, NULL FROM phases "
+                "WHERE run_id=? ORDER BY idx",
+          -1, &s, NULL) != SQLITE_OK)
     goto dberr;
   sqlite3_bind_int64(s, 1, run_id);
   size_t cap = 0;
@@ -692,6 +697,8 @@ enum gm_status gm__sq_load_run_phases(struct gm_store *st, int64_t run_id,
     ph->net_energy_j = gm__sq_col_real(s, 5);
     ph->ended_by_stop = sqlite3_column_int(s, 6) != 0;
     ph->partial = sqlite3_column_int(s, 7) != 0;
+    ph->attributed_j = gm__sq_col_real(s, 8);
+    ph->attributed_net_j = gm__sq_col_real(s, 9);
   }
   if (step != SQLITE_DONE)
     goto dberr;

@@ -372,6 +372,26 @@ static enum gm_status write_attribution(struct gm_store *st, int64_t run_id,
     }
   }
   sqlite3_finalize(s);
+  if (sqlite3_prepare_v2(gm__sq_db(st),
+                         "UPDATE phases SET attributed_j=?, attributed_net_j=? "
+                         "WHERE run_id=? AND idx=?",
+                         -1, &s, NULL) != SQLITE_OK)
+    return GM_ERR_IO;
+  for (size_t p = 0; p < rec->n_phases; p++) {
+    const struct gm_run_phase *ph = &rec->phases[p];
+    if (!ph->attributed_j)
+      continue;
+    sqlite3_reset(s);
+    sqlite3_bind_double(s, 1, ph->attributed_total_j);
+    gm__sq_bind_real(s, 2, ph->attributed_total_net_j);
+    sqlite3_bind_int64(s, 3, run_id);
+    sqlite3_bind_int64(s, 4, (int64_t)p);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+      sqlite3_finalize(s);
+      return GM_ERR_IO;
+    }
+  }
+  sqlite3_finalize(s);
   return GM_OK;
 }
 

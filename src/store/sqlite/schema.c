@@ -172,7 +172,8 @@ static const char *const migrations[] = {
     /* 6: the energy attributed to the measured command (its process tree or
      * cgroup): per component gross, net, share-seconds, the energy of
      * windows whose share was unknown and the method; per run the subject,
-     * the totals, their provenance and whether they are partial. */
+     * the totals, their provenance and whether they are partial; per phase
+     * the totals. */
     "ALTER TABLE components ADD COLUMN attributed_j REAL;"
     "ALTER TABLE components ADD COLUMN attributed_net_j REAL;"
     "ALTER TABLE components ADD COLUMN attributed_share_s REAL;"
@@ -182,7 +183,9 @@ static const char *const migrations[] = {
     "ALTER TABLE runs ADD COLUMN attributed_j REAL;"
     "ALTER TABLE runs ADD COLUMN attributed_net_j REAL;"
     "ALTER TABLE runs ADD COLUMN attributed_provenance TEXT;"
-    "ALTER TABLE runs ADD COLUMN attributed_partial INTEGER;",
+    "ALTER TABLE runs ADD COLUMN attributed_partial INTEGER;"
+    "ALTER TABLE phases ADD COLUMN attributed_j REAL;"
+    "ALTER TABLE phases ADD COLUMN attributed_net_j REAL;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
