@@ -231,9 +231,9 @@ static void components(struct out *o, const struct gm_exporter_snapshot *s) {
        "Readings discarded as physically implausible; their intervals are "
        "filled from the neighbouring readings.",
        offsetof(struct gm_component_stats, glitches)},
-      {"greenml_component_counter_wraps", "Energy counter wraparounds handled.",
+      {"greenml_component_wraps", "Energy counter wraparounds handled.",
        offsetof(struct gm_component_stats, wraps)},
-      {"greenml_component_counter_resets",
+      {"greenml_component_resets",
        "Energy counter resets (the value went backwards) handled.",
        offsetof(struct gm_component_stats, resets)},
   };
@@ -250,7 +250,7 @@ static void components(struct out *o, const struct gm_exporter_snapshot *s) {
          "stops at its last good reading.");
   for (size_t i = 0; i < n; i++)
     sample1(o, "component", c[i].info.name, c[i].stats.lost ? 1 : 0);
-  family(o, GAUGE, "greenml_component_counter_stopped", NULL,
+  family(o, GAUGE, "greenml_component_energy_stopped", NULL,
          "1 when the energy counter stopped while the power sensor showed "
          "load: integrated from power since.");
   for (size_t i = 0; i < n; i++)
@@ -259,8 +259,7 @@ static void components(struct out *o, const struct gm_exporter_snapshot *s) {
   for (size_t i = 0; i < n; i++)
     any_x |= c[i].stats.xcheck_rel >= 0;
   if (any_x) {
-    family(o, GAUGE, "greenml_component_counter_power_disagreement_ratio",
-           "ratio",
+    family(o, GAUGE, "greenml_component_energy_disagreement_ratio", "ratio",
            "|counter - integrated power| / counter, for components with "
            "both an energy counter and a power sensor.");
     for (size_t i = 0; i < n; i++)
