@@ -13,7 +13,8 @@
 set -u
 GM=$(readlink -f "$1")
 FAKE_NVML=$(readlink -f "$2")
-. "$(dirname "$0")/lib.sh"
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+. "$SRC/tests/cli/lib.sh"
 workdir
 unset GREENML_MARK GREENML_FAKE_NVML_INIT
 PY=/usr/bin/python3
@@ -115,10 +116,20 @@ code=$(curl -s -o m.txt -D m.head -w '%{http_code}' "$URL")
 check "GET /metrics: 200 in the text format 0.0.4" \
   "[ '$code' = 200 ] && grep -qi '^Content-Type: text/plain; version=0.0.4; charset=utf-8' m.head" \
   "$code $(cat m.head)"
-check "the GPU's power and provenance, the DRAM model's, the totals' flag" \
-  "grep -Eq '^greenml_power_watts\{component=\"gpu0\",kind=\"gpu\",domain=\"gpu\",source=\"nvml\",provenance=\"measured\",signal=\"power sensor\",in_total=\"true\"\} 2(50|49\.9999[0-9]*)\$' m.txt &&
-   grep -Eq '^greenml_power_watts\{component=\"dram\",.*provenance=\"modelled\",signal=\"model\",in_total=\"true\"\} (6|5\.9999[0-9]*|6\.0000[0-9]*)\$' m.txt" \
-  "$(grep power_watts m.txt)"
+# series NAME{LABELS} FILE...: the value of that series in the scrape
+py_series='
+def series(path, name):
+    for line in open(path):
+        if line.startswith(name + " "):
+            return float(line.split(" ")[-1])
+    return None
+'
+py_check "the GPU's power and provenance, the DRAM model's, the totals' flag" "$py_series"'
+g = series(args[0], "greenml_power_watts{component=\"gpu0\",kind=\"gpu\",domain=\"gpu\",source=\"nvml\",provenance=\"measured\",signal=\"power sensor\",in_total=\"true\"}")
+d = series(args[0], "greenml_power_watts{component=\"dram\",kind=\"dram\",domain=\"dram\",source=\"dram-model\",provenance=\"modelled\",signal=\"model\",in_total=\"true\"}")
+want(close(g, 250), "gpu0 %r W" % g)
+want(close(d, 6), "dram %r W" % d)
+' m.txt
 "$PROMTOOL" check metrics <m.txt >lint.out 2>&1
 RC=$?
 check "promtool check metrics: no problem in the names, types and help" \
@@ -200,6 +211,38 @@ want(len(r) == 1 and abs(float(r[0]["value"][1]) - 256) <= 0.02 * 256, "result %
 r = json.load(open(args[0]))["data"]["result"]
 want(len(r) == 1 and float(r[0]["value"][1]) == 0.1, "result %r" % r)
 ' q.json
+  # every query of the Grafana dashboard, on this Prometheus (the
+  # dashboard's variables: every instance, 20 s windows)
+  "$PY" - "$SRC/contrib/grafana/greenml-dashboard.json" "$API" \
+    >dashboard.out 2>&1 <<'PY'
+import json, sys, urllib.parse, urllib.request
+d = json.load(open(sys.argv[1]))
+api = sys.argv[2]
+bad, n = [], 0
+want_var = {v["name"]: v["type"] for v in d["templating"]["list"]}
+if want_var.get("datasource") != "datasource":
+    bad.append("no Prometheus datasource variable")
+for p in d["panels"]:
+    if p["datasource"].get("uid") != "${datasource}":
+        bad.append("%s: datasource %r" % (p["title"], p["datasource"]))
+    for t in p["targets"]:
+        n += 1
+        e = t["expr"].replace("$instance", ".*").replace("$__rate_interval", "20s").replace("$__range", "20s")
+        url = api + "/query?" + urllib.parse.urlencode({"query": e})
+        r = json.load(urllib.request.urlopen(url, timeout=10))
+        if r.get("status") != "success":
+            bad.append("%s: %s: %s" % (p["title"], e, r.get("error")))
+        elif not r["data"]["result"] and not any(
+                k in e for k in ("greenml_idle_", "greenml_source_missing", "greenml_cpu_utilisation")):
+            bad.append("%s: %s: no data" % (p["title"], e))
+print("%d queries, %d panels" % (n, len(d["panels"])))
+for b in bad:
+    print(b)
+sys.exit(1 if bad else 0)
+PY
+  RC=$?
+  check "the Grafana dashboard: a datasource variable; its $(head -1 dashboard.out) evaluate on Prometheus, with data" \
+    "[ $RC -eq 0 ]" "$(cat dashboard.out)"
   kill "$PROM_PID" 2>/dev/null
   wait "$PROM_PID" 2>/dev/null
   PROM_PID=
@@ -380,11 +423,15 @@ if start_exporter idle --listen 127.0.0.1:0 --db "$work/g.db" --interval 100ms; 
     "grep -Eq '^greenml exporter: idle baseline #1 \(measured [0-9T:Z-]+\) applies to 3 of 3 components\$' idle.err" \
     "$(cat idle.err)"
   curl -s -o idle.txt "http://127.0.0.1:$PORT/metrics"
-  check "greenml_idle_power_watts: the GPU's 250 W and the DRAM model's 6 W" \
-    "grep -Eq '^greenml_idle_power_watts\{component=\"gpu0\",source=\"nvml\",baseline=\"1\"\} (250|249\.99[0-9]*)\$' idle.txt &&
-     grep -Eq '^greenml_idle_power_watts\{component=\"dram\",source=\"dram-model\",baseline=\"1\"\} (6|5\.99[0-9]*|6\.00[0-9]*)\$' idle.txt &&
-     grep -Eq '^greenml_idle_baseline_timestamp_seconds\{baseline=\"1\"\} [0-9]+\$' idle.txt" \
-    "$(grep idle_ idle.txt)"
+  py_check "greenml_idle_power_watts: the GPU's 250 W and the DRAM model's 6 W, when" "$py_series"'
+g = series(args[0], "greenml_idle_power_watts{component=\"gpu0\",source=\"nvml\",baseline=\"1\"}")
+d = series(args[0], "greenml_idle_power_watts{component=\"dram\",source=\"dram-model\",baseline=\"1\"}")
+t = series(args[0], "greenml_idle_baseline_timestamp_seconds{baseline=\"1\"}")
+import time
+want(close(g, 250), "gpu0 idle %r W" % g)
+want(close(d, 6), "dram idle %r W" % d)
+want(t is not None and abs(t - time.time()) < 300, "measured at %r" % t)
+' idle.txt
   stop_exporter INT
   check "SIGINT: exits 0" "[ $RC -eq 0 ]" "exit $RC"
 else
