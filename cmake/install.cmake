@@ -1,4 +1,4 @@
-# Install rules (GNUInstallDirs): the four shared libraries, the public
+# Install rules (GNUInstallDirs): the five shared libraries, the public
 # headers, the greenml command, pkg-config files, a CMake package, the man
 # page and the bash completion. `cmake --install DIR --prefix P` or
 # `make install PREFIX=P [DESTDIR=D]`. Every generated file locates the
