@@ -1,21 +1,23 @@
-# Install rules (GNUInstallDirs): the four shared libraries, the public
+# Install rules (GNUInstallDirs): the five shared libraries, the public
 # headers, the greenml command, pkg-config files, a CMake package, the man
 # page and the bash completion. `cmake --install DIR --prefix P` or
 # `make install PREFIX=P [DESTDIR=D]`. Every generated file locates the
 # others relative to itself, so an install tree can be moved.
 include(CMakePackageConfigHelpers)
 
-set(GREENML_LIBRARIES greenml greenml_nn greenml_data greenml_study)
+set(GREENML_LIBRARIES greenml greenml_nn greenml_data greenml_study
+    greenml_exporter)
 install(TARGETS ${GREENML_LIBRARIES} EXPORT greenmlTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS greenml_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(TARGETS greenml_study_cli
+install(TARGETS greenml_study_cli greenml_exporter_cli
         RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/greenml)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/include/greenml
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} FILES_MATCHING PATTERN "*.h")
 
-# pkg-config: greenml, greenml-nn, greenml-data, greenml-study. Only shared
+# pkg-config: greenml, greenml-nn, greenml-data, greenml-study,
+# greenml-exporter. Only shared
 # libraries are installed, so no Libs.private / Requires.private: the public
 # headers include nothing but the C library's and greenml's own.
 file(RELATIVE_PATH GREENML_PC_TO_PREFIX ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig
@@ -54,9 +56,12 @@ greenml_pc(greenml-data greenml-data
 greenml_pc(greenml-study greenml-study
   "statistics, bench results read back, claims and estimates"
   "greenml-nn = ${V}, greenml = ${V}")
+greenml_pc(greenml-exporter greenml-exporter
+  "a running meter served to Prometheus (libmicrohttpd)" "greenml = ${V}")
 
-# CMake: find_package(greenml [COMPONENTS nn data study]) gives
-# greenml::greenml, greenml::nn, greenml::data, greenml::study.
+# CMake: find_package(greenml [COMPONENTS nn data study exporter]) gives
+# greenml::greenml, greenml::nn, greenml::data, greenml::study,
+# greenml::exporter.
 set(GREENML_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/greenml)
 install(EXPORT greenmlTargets NAMESPACE greenml:: DESTINATION ${GREENML_CMAKE_DIR})
 configure_package_config_file(${CMAKE_SOURCE_DIR}/cmake/greenmlConfig.cmake.in

@@ -11,10 +11,12 @@
  * exits with its command's status: 127 when it cannot be started, 128+N when
  * killed by signal N; and 74 when samples of the run were lost. A database
  * from a newer schema or not greenml's at all is bad input data (65). */
-#define GM_EXIT_USAGE 64     /* bad flag or value */
-#define GM_EXIT_DATAERR 65   /* bad input data */
-#define GM_EXIT_NOINPUT 66   /* an input file does not exist */
-#define GM_EXIT_UNAVAIL 69   /* nothing to measure with */
+#define GM_EXIT_USAGE 64   /* bad flag or value */
+#define GM_EXIT_DATAERR 65 /* bad input data */
+#define GM_EXIT_NOINPUT 66 /* an input file does not exist */
+#define GM_EXIT_UNAVAIL                                                        \
+  69                         /* nothing to measure with or to talk to; an      \
+                                address the exporter cannot listen on */
 #define GM_EXIT_SOFTWARE 70  /* internal error */
 #define GM_EXIT_CANTCREAT 73 /* cannot create an output file */
 #define GM_EXIT_IOERR 74     /* database or output write failed */
@@ -24,6 +26,7 @@ int cmd_measure(int argc, char **argv);
 int cmd_idle(int argc, char **argv);
 int cmd_sources(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
+int cmd_exporter(int argc, char **argv);
 int cmd_mark(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_data(int argc, char **argv);

@@ -7,7 +7,9 @@
  * not use (the meter's own cost is part of what it measures); it runs the
  * study's commands by executing `greenml-study` (the same table, every
  * library linked), found next to it in a build tree and in
- * ../libexec/greenml/ once installed. */
+ * ../libexec/greenml/ once installed, and `exporter` by executing
+ * `greenml-exporter` (GM_CLI_EXPORTER: the metering commands and the
+ * exporter, libgreenml and libgreenml-exporter), found the same way. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -21,41 +23,55 @@
 
 struct command {
   const char *name;
-  int (*fn)(int argc, char **argv);
+  int (*fn)(int argc, char **argv); /* NULL: run by the helper */
   const char *summary;
+  const char *helper; /* the program that has fn when this one has not */
 };
 
-#ifdef GM_CLI_METER_ONLY
+#if defined(GM_CLI_METER_ONLY)
 #define STUDY(fn) NULL
+#define EXPORTER(fn) NULL
+#elif defined(GM_CLI_EXPORTER)
+#define STUDY(fn) NULL
+#define EXPORTER(fn) fn
 #else
 #define STUDY(fn) fn
+#define EXPORTER(fn) fn
 #endif
+#define STUDY_EXE "greenml-study"
 
 static const struct command commands[] = {
-    {"measure", cmd_measure, "run a command and measure its energy"},
-    {"idle", cmd_idle, "measure and store this host's idle power"},
-    {"sources", cmd_sources, "list every power source tried and why"},
-    {"monitor", cmd_monitor, "live per-component power"},
-    {"mark", cmd_mark, "begin or end a named phase inside 'measure'"},
-    {"runs", cmd_runs, "list the runs stored in the database"},
-    {"data", STUDY(cmd_data), "download, synthesise or check CIFAR-10"},
-    {"models", STUDY(cmd_models), "characteristics of the zoo's CNN models"},
-    {"train", STUDY(cmd_train), "train a model of the zoo on CIFAR-10"},
-    {"infer", STUDY(cmd_infer), "run a model over the (replicated) test set"},
+    {"measure", cmd_measure, "run a command and measure its energy", NULL},
+    {"idle", cmd_idle, "measure and store this host's idle power", NULL},
+    {"sources", cmd_sources, "list every power source tried and why", NULL},
+    {"monitor", cmd_monitor, "live per-component power", NULL},
+    {"exporter", EXPORTER(cmd_exporter),
+     "serve live power and energy to Prometheus", "greenml-exporter"},
+    {"mark", cmd_mark, "begin or end a named phase inside 'measure'", NULL},
+    {"runs", cmd_runs, "list the runs stored in the database", NULL},
+    {"data", STUDY(cmd_data), "download, synthesise or check CIFAR-10",
+     STUDY_EXE},
+    {"models", STUDY(cmd_models), "characteristics of the zoo's CNN models",
+     STUDY_EXE},
+    {"train", STUDY(cmd_train), "train a model of the zoo on CIFAR-10",
+     STUDY_EXE},
+    {"infer", STUDY(cmd_infer), "run a model over the (replicated) test set",
+     STUDY_EXE},
     {"bench", STUDY(cmd_bench),
-     "run the study's grid: train and infer, measured"},
-    {"report", STUDY(cmd_report),
-     "HTML report of the benches: figures, tables"},
+     "run the study's grid: train and infer, measured", STUDY_EXE},
+    {"report", STUDY(cmd_report), "HTML report of the benches: figures, tables",
+     STUDY_EXE},
     {"analyze", STUDY(cmd_analyze),
-     "correlations and the paper's claims on benches"},
+     "correlations and the paper's claims on benches", STUDY_EXE},
     {"estimate", STUDY(cmd_estimate),
-     "energy, time, carbon and cost of a workload"},
-    {"export", STUDY(cmd_export),
-     "bench phases and time series as CSV or JSON"},
+     "energy, time, carbon and cost of a workload", STUDY_EXE},
+    {"export", STUDY(cmd_export), "bench phases and time series as CSV or JSON",
+     STUDY_EXE},
 };
 
-/* Runs the study's command in greenml-study with the same arguments. */
-static int exec_study(char **argv) {
+/* Runs the command in the helper program that has it (greenml-study,
+ * greenml-exporter) with the same arguments. */
+static int exec_helper(char **argv, const char *helper) {
   char self[PATH_MAX], path[PATH_MAX + 64];
   ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
   if (n <= 0) {
@@ -69,7 +85,7 @@ static int exec_study(char **argv) {
     *slash = '\0';
   const char *const where[] = {"", "/../libexec/greenml"};
   for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
-    snprintf(path, sizeof(path), "%s%s/greenml-study", self, where[i]);
+    snprintf(path, sizeof(path), "%s%s/%s", self, where[i], helper);
     if (access(path, X_OK) == 0) {
       execv(path, argv);
       fprintf(stderr, "greenml %s: cannot run '%s': %s\n", argv[1], path,
@@ -78,10 +94,9 @@ static int exec_study(char **argv) {
     }
   }
   fprintf(stderr,
-          "greenml %s: this command is in greenml-study, which is not in "
-          "'%s' nor in '%s/../libexec/greenml': reinstall greenml "
-          "('make install')\n",
-          argv[1], self, self);
+          "greenml %s: this command is in %s, which is not in '%s' nor in "
+          "'%s/../libexec/greenml': reinstall greenml ('make install')\n",
+          argv[1], helper, self, self);
   return GM_EXIT_UNAVAIL;
 }
 
@@ -112,7 +127,7 @@ static int run(int argc, char **argv, const char **name) {
   for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
     if (strcmp(argv[1], commands[i].name) == 0) {
       if (!commands[i].fn)
-        return exec_study(argv);
+        return exec_helper(argv, commands[i].helper);
       snprintf(self, sizeof(self), "greenml %s", commands[i].name);
       argv[1] = self;
       *name = commands[i].name;

@@ -12,8 +12,8 @@ _greenml_models() {
 _greenml() {
   local cur=${COMP_WORDS[COMP_CWORD]}
   local prev=${COMP_WORDS[COMP_CWORD - 1]}
-  local commands="measure idle sources monitor mark runs data models train
-    infer bench report analyze estimate export"
+  local commands="measure idle sources monitor exporter mark runs data models
+    train infer bench report analyze estimate export"
   local meter="--interval --cpu-tdp --dimm-capacitance --dmidecode --no-gpu
     --gpus"
   local cost="--region --carbon-intensity --pue --price --currency"
@@ -83,7 +83,10 @@ _greenml() {
   --what) words="phases samples all" ;;
   --schedule) words="constant cosine" ;;
   --idle)
-    if [ "$cmd" = measure ]; then words="auto none"; else words="none"; fi
+    case $cmd in
+    measure | exporter) words="auto none" ;;
+    *) words="none" ;;
+    esac
     ;;
   --interval | --cpu-tdp | --dimm-capacitance | --region | \
     --carbon-intensity | --pue | --price | --currency | --tag | --duration | \
@@ -91,7 +94,7 @@ _greenml() {
     --threads | --limit-batches | --samples | --infer-samples | --gap | \
     --run-id | --profile-epochs | --run | --epoch-samples | --url | --md5 | \
     --train-per-batch | --test | --max-filesize | --connect-timeout | \
-    --speed-limit | --speed-time)
+    --speed-limit | --speed-time | --listen)
     return
     ;;
   esac
@@ -108,6 +111,7 @@ _greenml() {
   idle) opts="--duration --db --no-db --show --force-busy $meter" ;;
   sources) opts="--json $meter" ;;
   monitor) opts="--refresh --duration $meter" ;;
+  exporter) opts="--listen --idle --db $meter" ;;
   mark) opts="--end" ;;
   runs) opts="--db --json --limit" ;;
   data)

@@ -8,7 +8,9 @@
 # `pkg-config --cflags --libs greenml` and runs it on a fake machine (fake
 # /proc, empty /sys and /dev); checks with readelf and ldd that it and
 # libgreenml.so.0 need none of oneDNN, OpenMP, GSL, libcurl, libarchive and
-# OpenSSL; builds tests/install/ with find_package(greenml); runs the
+# OpenSSL, and that libgreenml-exporter.so.0 and greenml-exporter need
+# libmicrohttpd and libgreenml only; runs the installed `greenml exporter`
+# and scrapes it; builds tests/install/ with find_package(greenml); runs the
 # installed greenml; renders the man page; completes with the bash
 # completion; loads libgreenml.so.0 from Python's ctypes; runs the installed
 # Python package, which finds its own library; installs again
@@ -59,7 +61,7 @@ check "cmake --install into a temporary prefix exits 0" '[ $rc -eq 0 ]' \
   "$(tail -3 install.log)"
 LIB=$(dirname "$(find "$P" -name libgreenml.so.0 | head -1)")
 check "libgreenml.so.0 is installed" '[ -f "$LIB/libgreenml.so.0" ]'
-for l in greenml greenml-nn greenml-data greenml-study; do
+for l in greenml greenml-nn greenml-data greenml-study greenml-exporter; do
   check "lib$l.so -> lib$l.so.0 -> lib$l.so.0.* with SONAME lib$l.so.0" \
     '[ "$(readlink "$LIB/lib$l.so")" = "lib$l.so.0" ] &&
      [ -f "$LIB/lib$l.so.0" ] &&
@@ -75,6 +77,7 @@ check "pkg-config files, CMake package, man page, completion installed" \
   '[ -f "$LIB/pkgconfig/greenml.pc" ] && [ -f "$LIB/pkgconfig/greenml-nn.pc" ] &&
    [ -f "$LIB/pkgconfig/greenml-data.pc" ] &&
    [ -f "$LIB/pkgconfig/greenml-study.pc" ] &&
+   [ -f "$LIB/pkgconfig/greenml-exporter.pc" ] &&
    [ -f "$LIB/cmake/greenml/greenmlConfig.cmake" ] &&
    [ -f "$LIB/cmake/greenml/greenmlConfigVersion.cmake" ] &&
    [ -f "$LIB/cmake/greenml/greenmlTargets.cmake" ] &&
@@ -115,6 +118,10 @@ study=$(pkg-config --libs greenml-study 2>&1)
 check "pkg-config greenml-study requires greenml-nn and greenml" \
   '[[ $study == *-lgreenml-study* && $study == *-lgreenml-nn* &&
      " $study " == *" -lgreenml "* ]]' "$study"
+exp=$(pkg-config --libs greenml-exporter 2>&1)
+check "pkg-config greenml-exporter requires greenml alone" \
+  '[[ $exp == *-lgreenml-exporter* && " $exp " == *" -lgreenml "* &&
+     $exp != *greenml-nn* && $exp != *greenml-study* ]]' "$exp"
 data=$(pkg-config --libs greenml-data 2>&1)
 check "pkg-config greenml-data requires greenml-nn" \
   '[[ $data == *-lgreenml-data* && $data == *-lgreenml-nn* ]]' "$data"
@@ -180,12 +187,44 @@ check "libgreenml-nn.so.0 NEEDED: none of gsl, curl, archive, crypto" \
 n=$(needed "$LIB/libgreenml-study.so.0")
 check "libgreenml-study.so.0 NEEDED: gsl, none of curl, archive, crypto" \
   '[[ $n == *libgsl* ]] && ! grep -Eq "curl|archive|crypto" <<<"$n"' "$n"
+n=$(needed "$LIB/libgreenml-exporter.so.0")
+check "libgreenml-exporter.so.0 NEEDED: libmicrohttpd and libgreenml, none of $HEAVY or the other greenml libraries" \
+  '[[ $n == *libmicrohttpd* && $n == *libgreenml.so.0* ]] &&
+   ! grep -Eq "$HEAVY|greenml-" <<<"$n"' "$n"
+EXP_EXE=$P/libexec/greenml/greenml-exporter
+n=$(needed "$EXP_EXE")
+check "installed greenml-exporter NEEDED: libgreenml and libgreenml-exporter only (no nn, study, data, $HEAVY)" \
+  '[[ $n == *libgreenml.so.0* && $n == *libgreenml-exporter.so.0* ]] &&
+   ! grep -Eq "$HEAVY|greenml-(nn|data|study)" <<<"$n" &&
+   [ "$(loaded_from "$EXP_EXE" libgreenml-exporter.so.0)" = "$(realpath "$LIB/libgreenml-exporter.so.0")" ]' "$n"
+# the installed `greenml exporter` (run through greenml-exporter) on the fake
+# machine: serves a scrape, stops on SIGTERM with 0
+GREENML_SYSFS=$M/sys GREENML_PROCFS=$M/proc GREENML_DEVFS=$M/dev \
+  GREENML_NVML_LIB=/nonexistent/libnvidia-ml.so.1 \
+  "$P/bin/greenml" exporter --listen 127.0.0.1:0 --idle none 2>exporter.err &
+exp_pid=$!
+port=
+for ((i = 0; i < 100; i++)); do
+  port=$(sed -n 's|^greenml exporter: serving http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' exporter.err)
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+got=$([ -n "$port" ] && "$PY" -c '
+import sys, urllib.request
+r = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=10)
+print(r.status, [l for l in r.read().decode().splitlines() if l.startswith("greenml_power_watts{component=\"dram\"")])' "$port" 2>&1)
+kill -TERM "$exp_pid" 2>/dev/null
+wait "$exp_pid"
+rc=$?
+check "installed greenml exporter serves the fake machine's DRAM model and exits 0 on SIGTERM" \
+  '[ $rc -eq 0 ] && [[ $got == "200 ["*"greenml_power_watts{component=\"dram\""* ]]' \
+  "exit $rc, '$got': $(cat exporter.err)"
 
 # ---- find_package(greenml) ------------------------------------------------
 cmake -S "$SRC/tests/install" -B fp -DCMAKE_PREFIX_PATH="$P" >fp.log 2>&1 &&
   cmake --build fp >>fp.log 2>&1
 rc=$?
-check "a CMake project with find_package(greenml COMPONENTS nn) builds" \
+check "a CMake project with find_package(greenml COMPONENTS nn exporter) builds" \
   '[ $rc -eq 0 ]' "$(tail -5 fp.log | tr '\n' ' ')"
 zoo=$(./fp/zoo 2>&1)
 rc=$?
@@ -195,6 +234,12 @@ check "it runs on the installed libraries (version, status, the zoo)" \
    [ "$(grep -c "^model " <<<"$zoo")" -ge 16 ]' "$(head -c 200 <<<"$zoo")"
 check "it links libgreenml.so.0 of the prefix" \
   '[ "$(loaded_from ./fp/zoo libgreenml.so.0)" = "$(realpath "$LIB/libgreenml.so.0")" ]'
+out=$(./fp/render 2>&1)
+rc=$?
+check "greenml::exporter: a snapshot rendered by the installed libgreenml-exporter" \
+  '[ $rc -eq 0 ] && grep -q "^greenml_energy_joules_total{component=\"dram\",.*} 42\$" <<<"$out" &&
+   [ "$(loaded_from ./fp/render libgreenml-exporter.so.0)" = "$(realpath "$LIB/libgreenml-exporter.so.0")" ]' \
+  "$(head -c 300 <<<"$out")"
 mkdir -p fp-bad
 cat >fp-bad/CMakeLists.txt <<'EOF'
 cmake_minimum_required(VERSION 3.20)
