@@ -50,6 +50,12 @@ static const char usage_head[] =
     "  --db PATH            the database of the baseline (default\n"
     "                       $XDG_DATA_HOME/greenml/greenml.db); nothing is\n"
     "                       created when it does not exist\n"
+    "  --attribute WHAT     runs,jobs (default), runs, jobs or none: besides\n"
+    "                       the machine, what each 'greenml measure' running\n"
+    "                       here (label run_pid, command, tags) and each\n"
+    "                       Slurm job (cgroup v2 job_ID, label job_id) is\n"
+    "                       charged, by the rules of 'measure' (searched\n"
+    "                       for every 5 s)\n"
     "  --interval DUR       sampling period (default 1s; 1ms .. 60s)\n";
 
 static void usage(FILE *f) {
@@ -68,11 +74,15 @@ int cmd_exporter(int argc, char **argv) {
   mo.interval_ns = EXPORTER_INTERVAL_NS;
   const char *listen = GM_EXPORTER_DEFAULT_LISTEN, *db = NULL;
   bool idle_auto = true;
-  enum { O_LISTEN = GM_OPT_FIRST_FREE, O_IDLE };
-  static const struct option longopts[] = {
-      {"listen", 1, 0, O_LISTEN}, {"idle", 1, 0, O_IDLE},
-      {"db", 1, 0, GM_OPT_DB},    {"help", 0, 0, 'h'},
-      GM_CLI_METER_LONGOPTS,      {0}};
+  unsigned attribute = GM_EXPORTER_RUN | GM_EXPORTER_JOB;
+  enum { O_LISTEN = GM_OPT_FIRST_FREE, O_IDLE, O_ATTRIBUTE };
+  static const struct option longopts[] = {{"listen", 1, 0, O_LISTEN},
+                                           {"idle", 1, 0, O_IDLE},
+                                           {"attribute", 1, 0, O_ATTRIBUTE},
+                                           {"db", 1, 0, GM_OPT_DB},
+                                           {"help", 0, 0, 'h'},
+                                           GM_CLI_METER_LONGOPTS,
+                                           {0}};
   int opt;
   optind = 1;
   while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
@@ -94,6 +104,21 @@ int cmd_exporter(int argc, char **argv) {
         return GM_EXIT_USAGE;
       }
       idle_auto = strcmp(optarg, "auto") == 0;
+    } else if (opt == O_ATTRIBUTE) {
+      if (strcmp(optarg, "runs,jobs") == 0 || strcmp(optarg, "jobs,runs") == 0)
+        attribute = GM_EXPORTER_RUN | GM_EXPORTER_JOB;
+      else if (strcmp(optarg, "runs") == 0)
+        attribute = GM_EXPORTER_RUN;
+      else if (strcmp(optarg, "jobs") == 0)
+        attribute = GM_EXPORTER_JOB;
+      else if (strcmp(optarg, "none") == 0)
+        attribute = 0;
+      else {
+        gm_cli_error("exporter",
+                     "--attribute '%s' must be runs,jobs, runs, jobs or none",
+                     optarg);
+        return GM_EXIT_USAGE;
+      }
     } else if (opt == GM_OPT_DB) {
       db = optarg;
     } else if (opt == 'h') {
@@ -160,6 +185,7 @@ int cmd_exporter(int argc, char **argv) {
   ec.listen = listen;
   ec.baseline = base;
   ec.interval_s = (double)mo.interval_ns / 1e9;
+  ec.attribute = attribute;
   struct gm_exporter *e = NULL;
   char err[512];
   enum gm_status rc = gm_exporter_start(m, &ec, &e, err, sizeof(err));

@@ -65,6 +65,30 @@ struct gm_exporter_thread {
 
 #define GM_EXPORTER_MAX_THREADS 8
 
+/* What the exporter attributes energy to, besides the machine. */
+enum gm_exporter_subject_kind {
+  GM_EXPORTER_RUN = 1, /* a `greenml measure` running on the host: its
+                          process tree (the command and greenml) */
+  GM_EXPORTER_JOB = 2  /* a Slurm job: its cgroup v2 directory job_ID */
+};
+
+/* A subject found on the host (gm_exporter_find_subjects). */
+struct gm_exporter_found {
+  enum gm_exporter_subject_kind kind;
+  int pid;           /* RUN: the greenml process */
+  char cgroup[256];  /* JOB: the path in the hierarchy, "/.../job_42" */
+  char id[32];       /* RUN: the pid; JOB: the job id */
+  char command[256]; /* RUN: the measured command ("" for a job) */
+  char tags[256];    /* RUN: its --tag K=V, comma-separated ("" if none) */
+};
+
+/* One subject as a scrape shows it: what it was charged of each component
+ * (n_components entries, in the snapshot's component order). */
+struct gm_exporter_subject {
+  struct gm_exporter_found found;
+  struct gm_attribution *attr;
+};
+
 /* Everything one scrape shows. gm_exporter_snapshot_take fills it and owns
  * its arrays (gm_exporter_snapshot_release); a caller may also fill one
  * itself (arrays of its own, never released by the library) and render it. */
@@ -89,7 +113,9 @@ struct gm_exporter_snapshot {
   struct gm_exporter_thread threads[GM_EXPORTER_MAX_THREADS];
   double process_cpu_s;  /* user + system CPU of the whole process; NAN: n/a */
   double exporter_cpu_s; /* CPU of the thread that serves HTTP; NAN: n/a */
-  uint64_t scrapes;      /* /metrics answered before this one */
+  size_t n_subjects;     /* runs and jobs attributed (exporter's watcher) */
+  struct gm_exporter_subject *subjects;
+  uint64_t scrapes;         /* /metrics answered before this one */
   uint64_t scrape_failures; /* /metrics that could not be answered */
   const char *version;      /* greenml's; NULL: GM_VERSION_STRING */
 };
@@ -145,6 +171,15 @@ struct gm_exporter_config {
   const struct gm_idle_baseline *baseline;
   double interval_s; /* the meter's sampling interval, shown as a gauge;
                         <= 0: not shown */
+  /* What to attribute energy to (enum gm_exporter_subject_kind bits; 0:
+   * nothing): the host is searched every rescan_s seconds (0: 5) for
+   * `greenml measure` processes in procfs_root and Slurm job cgroups
+   * (directories job_ID) under sysfs_root/fs/cgroup; each found is added to
+   * the meter (gm_meter_subject_add) until it is gone. The roots: NULL for
+   * $GREENML_PROCFS / $GREENML_SYSFS, else /proc and /sys. */
+  unsigned attribute;
+  double rescan_s;
+  const char *procfs_root, *sysfs_root;
 };
 
 struct gm_exporter;
@@ -186,6 +221,17 @@ GM_API unsigned gm_exporter_port(const struct gm_exporter *e);
 /* Thread-safe: /metrics answered, and those that could not be. */
 GM_API uint64_t gm_exporter_scrapes(const struct gm_exporter *e);
 GM_API uint64_t gm_exporter_scrape_failures(const struct gm_exporter *e);
+
+/* The subjects on the host now: `greenml measure` processes in procfs
+ * (other than this process), Slurm job cgroups (job_ID directories, at
+ * most 6 levels under cgroup_root, e.g. /sys/fs/cgroup). what: enum
+ * gm_exporter_subject_kind bits. *out (free()) holds *n entries, at most
+ * max. GM_ERR_NO_MEMORY; roots that cannot be read give none. */
+GM_API enum gm_status gm_exporter_find_subjects(const char *procfs,
+                                                const char *cgroup_root,
+                                                unsigned what, size_t max,
+                                                struct gm_exporter_found **out,
+                                                size_t *n);
 
 /* ---- the idle baseline -------------------------------------------------- */
 

@@ -111,7 +111,7 @@ _greenml() {
   idle) opts="--duration --db --no-db --show --force-busy $meter" ;;
   sources) opts="--json $meter" ;;
   monitor) opts="--refresh --duration $meter" ;;
-  exporter) opts="--listen --idle --db $meter" ;;
+  exporter) opts="--listen --idle --db --attribute $meter" ;;
   mark) opts="--end" ;;
   runs) opts="--db --json --limit" ;;
   data)

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "greenml/exporter.h"
+
 /* A NUL-terminated string that grows; a failed allocation is sticky (oom),
  * every later append is ignored. */
 struct gm__buf {
@@ -31,5 +33,17 @@ struct gm__listen {
 };
 bool gm__listen_parse(const char *listen, struct gm__listen *out, char *err,
                       size_t err_size);
+
+/* The watcher of subjects.c: a thread that searches the host every
+ * rescan_s for runs and jobs (what: enum gm_exporter_subject_kind bits) and
+ * keeps them as the meter's subjects; a snapshot's subjects are copied from
+ * it (gm_exporter_snapshot_release frees them). */
+struct gm__watch;
+enum gm_status gm__watch_start(struct gm_meter *m, unsigned what,
+                               double rescan_s, const char *procfs_root,
+                               const char *sysfs_root, struct gm__watch **out);
+void gm__watch_stop(struct gm__watch *w); /* NULL: no-op */
+enum gm_status gm__watch_snapshot(struct gm__watch *w, size_t nc,
+                                  struct gm_exporter_snapshot *s);
 
 #endif

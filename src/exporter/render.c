@@ -497,6 +497,60 @@ static void health(struct out *o, const struct gm_exporter_snapshot *s) {
   }
 }
 
+/* ---- runs and jobs --------------------------------------------------------
+ */
+
+/* What each run and job was charged, per component, labelled with how it
+ * was attributed: never a measurement. */
+static void subjects(struct out *o, const struct gm_exporter_snapshot *s) {
+  if (!s->n_subjects)
+    return;
+  static const struct {
+    const char *name, *unit, *help;
+    size_t off;
+  } fams[] = {
+      {"greenml_attributed_energy_joules", "joules",
+       "Energy of the component attributed to a measured run or a Slurm "
+       "job since the exporter found it (gross: its share of each window's "
+       "energy). The method label says how it was attributed.",
+       offsetof(struct gm_attribution, energy_j)},
+      {"greenml_attributed_share_seconds", "seconds",
+       "Share x time attributed: the subject's part of an idle power P is "
+       "P x this, so its active energy is the energy minus that.",
+       offsetof(struct gm_attribution, share_s)},
+      {"greenml_attributed_unknown_energy_joules", "joules",
+       "Energy of the component in windows whose share for the subject "
+       "was unknown (left out of the attributed energy).",
+       offsetof(struct gm_attribution, unknown_j)},
+  };
+  struct label l[8];
+  for (size_t k = 0; k < sizeof(fams) / sizeof(fams[0]); k++) {
+    family(o, COUNTER, fams[k].name, fams[k].unit, fams[k].help);
+    for (size_t i = 0; i < s->n_subjects; i++) {
+      const struct gm_exporter_subject *x = &s->subjects[i];
+      bool run = x->found.kind == GM_EXPORTER_RUN;
+      for (size_t c = 0; c < s->n_components; c++) {
+        const struct gm_component_info *ci = &s->components[c].info;
+        double v;
+        memcpy(&v, (const char *)&x->attr[c] + fams[k].off, sizeof(v));
+        size_t n = 0;
+        l[n++] = (struct label){"subject", run ? "run" : "job"};
+        l[n++] = (struct label){run ? "run_pid" : "job_id", x->found.id};
+        if (run) {
+          l[n++] = (struct label){"command", x->found.command};
+          l[n++] = (struct label){"tags", x->found.tags};
+        }
+        l[n++] = (struct label){"component", ci->name};
+        l[n++] = (struct label){"kind", gm_kind_name(ci->kind)};
+        l[n++] = (struct label){"in_total", ci->in_total ? "true" : "false"};
+        l[n++] =
+            (struct label){"method", gm_attrib_method_name(x->attr[c].method)};
+        sample(o, l, n, v);
+      }
+    }
+  }
+}
+
 enum gm_status gm_exporter_render(const struct gm_exporter_snapshot *s,
                                   enum gm_exporter_format f, char **text,
                                   size_t *len) {
@@ -506,7 +560,7 @@ enum gm_status gm_exporter_render(const struct gm_exporter_snapshot *s,
     *len = 0;
   if (!s || !text || (f != GM_EXPORTER_TEXT && f != GM_EXPORTER_OPENMETRICS) ||
       (s->n_components && !s->components) || (s->n_missing && !s->missing) ||
-      (s->n_metrics && !s->metrics))
+      (s->n_metrics && !s->metrics) || (s->n_subjects && !s->subjects))
     return GM_ERR_INVALID_ARG;
   struct out o = {.f = f};
   family(&o, INFO, "greenml_build", NULL, "greenml's version.");
@@ -514,6 +568,7 @@ enum gm_status gm_exporter_render(const struct gm_exporter_snapshot *s,
   components(&o, s);
   missing(&o, s);
   idle(&o, s);
+  subjects(&o, s);
   metrics(&o, s);
   health(&o, s);
   if (f == GM_EXPORTER_OPENMETRICS)

@@ -44,6 +44,7 @@ struct gm_exporter {
    * caller's thread during start, on the server's thread after */
   pthread_mutex_t log_mu;
   char log[256];
+  struct gm__watch *watch; /* NULL: attributes to nothing */
 };
 
 static const char index_page[] =
@@ -289,6 +290,9 @@ static enum MHD_Result metrics(struct gm_exporter *e,
   char *text = NULL;
   size_t len = 0;
   enum gm_status rc = gm_exporter_snapshot_take(e->m, e->base, &s);
+  if (rc == GM_OK &&
+      (rc = gm__watch_snapshot(e->watch, s.n_components, &s)) != GM_OK)
+    gm_exporter_snapshot_release(&s);
   if (rc == GM_OK) {
     s.interval_s = e->interval_s;
     s.scrapes = atomic_load(&e->scrapes);
@@ -403,6 +407,14 @@ enum gm_status gm_exporter_start(struct gm_meter *m,
     free(e);
     return GM_ERR_SYSTEM;
   }
+  if (c.attribute && gm__watch_start(m, c.attribute, c.rescan_s, c.procfs_root,
+                                     c.sysfs_root, &e->watch) != GM_OK) {
+    MHD_stop_daemon(e->d);
+    pthread_mutex_destroy(&e->log_mu);
+    free(e);
+    set_err(err, err_size, "cannot start the search for runs and jobs");
+    return GM_ERR_SYSTEM;
+  }
   *out = e;
   return GM_OK;
 }
@@ -411,6 +423,7 @@ void gm_exporter_stop(struct gm_exporter *e) {
   if (!e)
     return;
   MHD_stop_daemon(e->d); /* closes the listen socket and every connection */
+  gm__watch_stop(e->watch);
   pthread_mutex_destroy(&e->log_mu);
   free(e);
 }

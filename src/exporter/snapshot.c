@@ -166,5 +166,8 @@ void gm_exporter_snapshot_release(struct gm_exporter_snapshot *s) {
   free(s->components);
   free(s->metrics);
   free(s->missing);
+  for (size_t i = 0; i < s->n_subjects; i++)
+    free(s->subjects[i].attr);
+  free(s->subjects);
   memset(s, 0, sizeof(*s));
 }

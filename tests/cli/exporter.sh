@@ -233,7 +233,8 @@ for p in d["panels"]:
         if r.get("status") != "success":
             bad.append("%s: %s: %s" % (p["title"], e, r.get("error")))
         elif not r["data"]["result"] and not any(
-                k in e for k in ("greenml_idle_", "greenml_source_missing", "greenml_cpu_utilisation")):
+                k in e for k in ("greenml_idle_", "greenml_source_missing", "greenml_cpu_utilisation",
+                                 "greenml_attributed_")):
             bad.append("%s: %s: no data" % (p["title"], e))
 print("%d queries, %d panels" % (n, len(d["panels"])))
 for b in bad:

@@ -8,7 +8,10 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -878,6 +881,218 @@ static void serves_http(void **state) {
   machine_free(&mc);
 }
 
+/* ---- runs and jobs ------------------------------------------------------- */
+
+/* A command line (arguments separated by NUL) as /proc/PID/cmdline. */
+static void cmdline(const char *root, int pid, const char *args, size_t len) {
+  char rel[64];
+  snprintf(rel, sizeof(rel), "proc/%d/cmdline", pid);
+  gmt_write_bin(root, rel, args, len);
+}
+#define CMDLINE(root, pid, lit) cmdline((root), (pid), (lit), sizeof(lit))
+
+static void finds_runs_and_jobs(void **state) {
+  (void)state;
+  char *root = gmt_mkdtemp();
+  CMDLINE(root, 300,
+          "greenml\0measure\0--tag\0model=x\0--db\0a.db\0--tag=b=2\0--\0"
+          "python3\0train.py");
+  CMDLINE(root, 301, "/opt/lib/greenml-study\0measure\0--\0sleep\0001");
+  CMDLINE(root, 302, "greenml\0runs");             /* not a measure */
+  CMDLINE(root, 303, "bash\0-c\0greenml measure"); /* not greenml */
+  cmdline(root, 304, "", 0);                       /* a kernel thread */
+  gmt_write(root, "sys/fs/cgroup/system.slice/slurmstepd.scope/job_42/cpu.stat",
+            "usage_usec 0\n");
+  gmt_mkdirs(root, "sys/fs/cgroup/system.slice/slurmstepd.scope/job_42/step_0");
+  gmt_mkdirs(root, "sys/fs/cgroup/user.slice/job_x");    /* not an id */
+  gmt_mkdirs(root, "sys/fs/cgroup/a/b/c/d/e/f/g/job_7"); /* too deep */
+  char *proc = gmt_path(root, "proc"), *cg = gmt_path(root, "sys/fs/cgroup");
+  struct gm_exporter_found *f = NULL;
+  size_t n = 0;
+  assert_int_equal(gm_exporter_find_subjects(proc, cg,
+                                             GM_EXPORTER_RUN | GM_EXPORTER_JOB,
+                                             100, &f, &n),
+                   GM_OK);
+  assert_int_equal(n, 3);
+  bool r300 = false, r301 = false, j42 = false;
+  for (size_t i = 0; i < n; i++) {
+    if (f[i].kind == GM_EXPORTER_RUN && f[i].pid == 300) {
+      r300 = true;
+      assert_string_equal(f[i].id, "300");
+      assert_string_equal(f[i].command, "python3 train.py");
+      assert_string_equal(f[i].tags, "model=x,b=2");
+    } else if (f[i].kind == GM_EXPORTER_RUN && f[i].pid == 301) {
+      r301 = true;
+      assert_string_equal(f[i].command, "sleep 1");
+      assert_string_equal(f[i].tags, "");
+    } else if (f[i].kind == GM_EXPORTER_JOB) {
+      j42 = true;
+      assert_string_equal(f[i].id, "42");
+      assert_string_equal(f[i].cgroup, "/system.slice/slurmstepd.scope/job_42");
+    }
+  }
+  assert_true(r300 && r301 && j42);
+  free(f);
+  /* one kind only; a limit; roots that are not there */
+  assert_int_equal(
+      gm_exporter_find_subjects(proc, cg, GM_EXPORTER_JOB, 100, &f, &n), GM_OK);
+  assert_int_equal(n, 1);
+  free(f);
+  assert_int_equal(
+      gm_exporter_find_subjects(proc, cg, GM_EXPORTER_RUN, 1, &f, &n), GM_OK);
+  assert_int_equal(n, 1);
+  free(f);
+  assert_int_equal(gm_exporter_find_subjects("/nonexistent", "/nonexistent",
+                                             GM_EXPORTER_RUN | GM_EXPORTER_JOB,
+                                             100, &f, &n),
+                   GM_OK);
+  assert_int_equal(n, 0);
+  free(f);
+  free(proc);
+  free(cg);
+  gmt_rmtree(root);
+  free(root);
+}
+
+/* Grows /proc/stat (4 busy ticks a step), the run's CPU time (1 tick) and
+ * the job's usage (10 ms) every 10 ms, rewriting in place. */
+struct driver {
+  char stat[1200], run[1200], job[1200];
+  atomic_bool stop;
+};
+
+static void rewrite(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY);
+  if (fd >= 0) {
+    (void)!pwrite(fd, text, strlen(text), 0);
+    close(fd);
+  }
+}
+
+static void *drive(void *arg) {
+  struct driver *d = arg;
+  unsigned long long busy = 1000, idle = 1000, mine = 0, usec = 0;
+  while (!atomic_load(&d->stop)) {
+    char t[256];
+    snprintf(t, sizeof(t),
+             "cpu  %012llu 0 0 %012llu 0 0 0 0\n"
+             "cpu0 %012llu 0 0 %012llu 0 0 0 0\n",
+             busy, idle, busy, idle);
+    rewrite(d->stat, t);
+    snprintf(t, sizeof(t),
+             "300 (greenml) S 1 1 1 0 -1 0 0 0 0 0 %012llu 0 0 0 20 0 1 0 1 "
+             "1 1 0\n",
+             mine);
+    rewrite(d->run, t);
+    snprintf(t, sizeof(t), "usage_usec %015llu\n", usec);
+    rewrite(d->job, t);
+    sleep_ms(10);
+    busy += 4, idle += 4, mine += 1, usec += 10000;
+  }
+  return NULL;
+}
+
+static void serves_runs_and_jobs(void **state) {
+  (void)state;
+  struct machine mc;
+  machine_make(&mc, "m", NULL,
+               "gpu name=\"NVIDIA Test\" power_mw=250000\n"
+               "not_supported 0 = energy\nprocs 0 = 300\n");
+  char rel[256];
+  snprintf(rel, sizeof(rel), "m/proc/stat");
+  gmt_write(mc.root, rel,
+            "cpu  %012d 0 0 %012d 0 0 0 0\ncpu0 %012d 0 0 %012d 0 0 0 0\n",
+            1000, 1000, 1000, 1000);
+  gmt_write(mc.root, "m/proc/300/stat",
+            "300 (greenml) S 1 1 1 0 -1 0 0 0 0 0 %012d 0 0 0 20 0 1 0 1 1 "
+            "1 0\n",
+            0);
+  gmt_write(mc.root, "m/proc/300/task/300/children", "%s", "");
+  gmt_write(mc.root, "m/proc/300/cgroup", "0::/user.slice\n");
+  static const char run_cmd[] = "greenml\0measure\0--tag\0k=v\0--\0train";
+  gmt_write_bin(mc.root, "m/proc/300/cmdline", run_cmd, sizeof(run_cmd));
+  gmt_write(mc.root, "m/sys/fs/cgroup/slurm/job_42/cpu.stat",
+            "usage_usec %015d\n", 0);
+  struct driver d;
+  snprintf(d.stat, sizeof(d.stat), "%s/stat", mc.proc);
+  snprintf(d.run, sizeof(d.run), "%s/300/stat", mc.proc);
+  snprintf(d.job, sizeof(d.job), "%s/fs/cgroup/slurm/job_42/cpu.stat", mc.sys);
+  atomic_init(&d.stop, false);
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, drive, &d), 0);
+  struct gm_meter *m = meter_on(&mc, true);
+  assert_int_equal(gm_meter_start(m), GM_OK);
+  struct gm_exporter_config c = gm_exporter_config_default();
+  c.listen = "127.0.0.1:0";
+  c.attribute = GM_EXPORTER_RUN | GM_EXPORTER_JOB;
+  c.rescan_s = 0.05;
+  c.procfs_root = mc.proc;
+  c.sysfs_root = mc.sys;
+  struct gm_exporter *e = NULL;
+  char err[256];
+  assert_int_equal(gm_exporter_start(m, &c, &e, err, sizeof(err)), GM_OK);
+  sleep_ms(1500);
+  struct response r;
+  request(gm_exporter_port(e), "GET", "/metrics", NULL, &r);
+  assert_int_equal(r.status, 200);
+  check_shape(r.body, GM_EXPORTER_TEXT);
+#define RUN_L(comp, kind, method)                                              \
+  "{subject=\"run\",run_pid=\"300\",command=\"train\",tags=\"k=v\","           \
+  "component=\"" comp "\",kind=\"" kind                                        \
+  "\",in_total=\"true\",method=\"" method "\"}"
+#define JOB_L(comp, kind, method)                                              \
+  "{subject=\"job\",job_id=\"42\",component=\"" comp "\",kind=\"" kind         \
+  "\",in_total=\"true\",method=\"" method "\"}"
+  /* the GPU's only process is the run's: all of it, 250 W x its time */
+  double g =
+      value_of(r.body, "greenml_attributed_energy_joules_total" RUN_L(
+                           "gpu0", "gpu", "attributed by GPU processes"));
+  double gs =
+      value_of(r.body, "greenml_attributed_share_seconds_total" RUN_L(
+                           "gpu0", "gpu", "attributed by GPU processes"));
+  assert_true(gs > 0.5);
+  assert_double_equal(g, GPU_W * gs, 1e-6 * g);
+  /* the job has no process on it */
+  assert_double_equal(
+      value_of(r.body, "greenml_attributed_energy_joules_total" JOB_L(
+                           "gpu0", "gpu", "attributed by GPU processes")),
+      0.0, 0.0);
+  /* DRAM (6 W) by each one's CPU-time share: a quarter each */
+  double rd =
+      value_of(r.body, "greenml_attributed_energy_joules_total" RUN_L(
+                           "dram", "dram", "attributed by CPU-time share"));
+  double rs =
+      value_of(r.body, "greenml_attributed_share_seconds_total" RUN_L(
+                           "dram", "dram", "attributed by CPU-time share"));
+  double jd =
+      value_of(r.body, "greenml_attributed_energy_joules_total" JOB_L(
+                           "dram", "dram", "attributed by CPU-time share"));
+  double js =
+      value_of(r.body, "greenml_attributed_share_seconds_total" JOB_L(
+                           "dram", "dram", "attributed by CPU-time share"));
+  assert_double_equal(rd, DRAM_W * rs, 1e-9 + 1e-9 * rd);
+  assert_double_equal(jd, DRAM_W * js, 1e-9 + 1e-9 * jd);
+  assert_double_equal(rs / gs, 0.25, 0.03);
+  assert_double_equal(js / gs, 0.25, 0.03);
+  free(r.body);
+  /* the run ends: it is no longer served */
+  atomic_store(&d.stop, true);
+  pthread_join(th, NULL);
+  char *p300 = gmt_path(mc.root, "m/proc/300");
+  gmt_rmtree(p300);
+  free(p300);
+  sleep_ms(300);
+  request(gm_exporter_port(e), "GET", "/metrics", NULL, &r);
+  assert_int_equal(r.status, 200);
+  assert_null(strstr(r.body, "subject=\"run\""));
+  assert_non_null(strstr(r.body, "subject=\"job\""));
+  free(r.body);
+  gm_exporter_stop(e);
+  gm_meter_stop(m);
+  gm_meter_destroy(m);
+  machine_free(&mc);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(renders_known_power_exactly),
@@ -887,6 +1102,8 @@ int main(void) {
       cmocka_unit_test(idle_baseline),
       cmocka_unit_test(negotiation_and_addresses),
       cmocka_unit_test(serves_http),
+      cmocka_unit_test(finds_runs_and_jobs),
+      cmocka_unit_test(serves_runs_and_jobs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
