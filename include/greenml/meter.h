@@ -353,7 +353,9 @@ GM_API enum gm_status gm_meter_subject_attribution(struct gm_meter *m, int id,
 /* "attributed by CPU-time share", "attributed by GPU processes" */
 GM_API const char *gm_attrib_method_name(enum gm_attrib_method method);
 
-/* CPU time the meter's own threads used, in seconds (sampler + writer). */
+/* CPU time the meter's own threads used, in seconds (sampler + writer; while
+ * they run, as of the sampler's latest tick and the writer's latest
+ * hand-over). Thread-safe. */
 GM_API double gm_meter_self_cpu_s(struct gm_meter *m);
 /* Samples dropped from the callback queue because the writer fell behind
  * (energy integration is never affected), and ticks that missed their

@@ -87,7 +87,9 @@ struct gm_meter {
   struct subject *subj;
   size_t n_subj, cap_subj;
   int next_subj_id;
-  double sampler_cpu_s; /* the sampler's CPU time at its latest tick */
+  /* the running sampler's and writer's CPU time, published at each tick and
+   * each hand-over (0 once they have exited and added it to self_cpu_ns) */
+  atomic_int_fast64_t sampler_cpu_live, writer_cpu_live;
 
   size_t nc;
   struct gm_component_info *comps;
@@ -598,6 +600,8 @@ enum gm_status gm_meter_create_err(const struct gm_meter_config *cfg,
   atomic_init(&m->dropped, 0);
   atomic_init(&m->missed, 0);
   atomic_init(&m->self_cpu_ns, 0);
+  atomic_init(&m->sampler_cpu_live, 0);
+  atomic_init(&m->writer_cpu_live, 0);
 
   struct gm_probe *pp = &m->probes[m->n_probes++];
   memset(pp, 0, sizeof(*pp));
@@ -961,11 +965,14 @@ static void tick(struct gm_meter *m, int64_t t_ns, bool final) {
   double busy_s = 0;
   bool window = m->ps && gm__procstat_window(m->ps, &busy_s);
   if (m->attrib) {
-    if (!final && m->cfg.track_pid == getpid())
-      m->sampler_cpu_s = (double)gm__thread_cpu_ns() / 1e9;
+    if (!final)
+      atomic_store(&m->sampler_cpu_live, gm__thread_cpu_ns());
+    /* the meter's threads in the measured process are not its work (a sum
+     * that only grows: a thread's time moves to self_cpu_ns as it exits) */
+    double own = gm_meter_self_cpu_s(m);
     gm__attrib_tick(m->attrib, t_ns, window, busy_s,
-                    m->cfg.track_pid == getpid() ? m->sampler_cpu_s : 0.0,
-                    m->cum_j, final, device_users, m);
+                    m->cfg.track_pid == getpid() ? own : 0.0, m->cum_j, final,
+                    device_users, m);
   }
   pthread_mutex_lock(&m->subj_mu);
   for (size_t i = 0; i < m->n_subj; i++) {
@@ -1045,6 +1052,7 @@ static void *sampler_main(void *arg) {
     }
   }
   atomic_fetch_add(&m->self_cpu_ns, gm__thread_cpu_ns());
+  atomic_store(&m->sampler_cpu_live, 0);
   return NULL;
 }
 
@@ -1110,11 +1118,13 @@ static void *writer_main(void *arg) {
         m->cfg.on_flush(m->cfg.callback_ctx);
       last_flush = now;
     }
+    atomic_store(&m->writer_cpu_live, gm__thread_cpu_ns());
     if (done)
       break;
   }
   free(buf);
   atomic_fetch_add(&m->self_cpu_ns, gm__thread_cpu_ns());
+  atomic_store(&m->writer_cpu_live, 0);
   return NULL;
 }
 
@@ -1474,7 +1484,10 @@ const char *gm_attrib_method_name(enum gm_attrib_method method) {
 }
 
 double gm_meter_self_cpu_s(struct gm_meter *m) {
-  return (double)atomic_load(&m->self_cpu_ns) / 1e9;
+  return (double)(atomic_load(&m->self_cpu_ns) +
+                  atomic_load(&m->sampler_cpu_live) +
+                  atomic_load(&m->writer_cpu_live)) /
+         1e9;
 }
 
 uint64_t gm_meter_dropped_samples(struct gm_meter *m) {

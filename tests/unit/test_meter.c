@@ -96,7 +96,11 @@ static void models_stand_in_and_integrate_exactly(void **state) {
     if (strcmp(gm_meter_metric(m, k)->name, "mem.total") == 0 && ++seen)
       assert_double_equal(mv[k], 16777216.0 * 1024, 0);
   assert_int_equal(seen, 1);
+  /* the meter's own CPU time is known while it runs, and only grows */
+  double self_live = gm_meter_self_cpu_s(m);
+  assert_true(self_live > 0.0);
   assert_int_equal(gm_meter_stop(m), GM_OK);
+  assert_true(gm_meter_self_cpu_s(m) >= self_live);
   struct gm_component_stats cs;
   assert_int_equal(gm_meter_stats(m, d, &cs), GM_OK);
   double dur = gm_meter_duration_s(m);
