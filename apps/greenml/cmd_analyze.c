@@ -609,6 +609,100 @@ static int engines(struct ctx *c) {
   return 0;
 }
 
+/* The host label of host id h (its first bench's). */
+static void host_label_id(const struct gm_analysis_table *t, int64_t h,
+                          char *buf, size_t size) {
+  for (size_t i = 0; i < t->n_benches; i++)
+    if (t->benches[i].host_id == h) {
+      host_label(t, i, buf, size);
+      return;
+    }
+  snprintf(buf, size, "host %lld", (long long)h);
+}
+
+/* Two hosts on the same models: rankings and predictions, with verdicts. */
+static int hosts_compared(struct ctx *c) {
+  struct gm_analysis_host_pair *p = NULL;
+  size_t n = 0;
+  if (gm_analysis_hosts(c->t, c->net, &p, &n) != GM_OK)
+    return GM_EXIT_SOFTWARE;
+  if (c->json) {
+    struct gm_json *j = &c->j;
+    gm_json_key(j, "hosts_compared");
+    gm_json_begin_array(j);
+    for (size_t i = 0; i < n; i++) {
+      const struct gm_analysis_host_pair *r = &p[i];
+      gm_json_begin_object(j);
+      gm_json_key(j, "host_a");
+      gm_json_int(j, r->host_a);
+      gm_json_key(j, "host_b");
+      gm_json_int(j, r->host_b);
+      gm_json_key(j, "kind");
+      gm_json_string(j, r->kind);
+      gm_json_key(j, "batch_size");
+      gm_json_int(j, r->batch_size);
+      gm_json_key(j, "models");
+      gm_json_int(j, (int64_t)r->n);
+      gm_json_key(j, "rho");
+      gm_json_number(j, r->rho);
+      gm_json_key(j, "rho_p");
+      gm_json_number(j, r->rho_p);
+      gm_json_key(j, "rank_verdict");
+      gm_json_string(j, gm_analysis_verdict_name(r->rank_verdict));
+      gm_json_key(j, "loo_mape_pct");
+      gm_json_number(j, r->loo_mape_pct);
+      gm_json_key(j, "loo_max_abs_pct");
+      gm_json_number(j, r->loo_max_abs_pct);
+      gm_json_key(j, "worst_model");
+      gm_json_string(j, r->worst_model);
+      gm_json_key(j, "predict_verdict");
+      gm_json_string(j, gm_analysis_verdict_name(r->predict_verdict));
+      gm_json_key(j, "slope");
+      gm_json_number(j, r->slope);
+      gm_json_key(j, "ratio_median");
+      gm_json_number(j, r->ratio_median);
+      gm_json_key(j, "provenance");
+      gm_json_string(j, r->provenance);
+      gm_json_key(j, "why");
+      if (r->why[0])
+        gm_json_string(j, r->why);
+      else
+        gm_json_null(j);
+      gm_json_end_object(j);
+    }
+    gm_json_end_array(j);
+    free(p);
+    return 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    const struct gm_analysis_host_pair *r = &p[i];
+    char ha[320], hb[320];
+    host_label_id(c->t, r->host_a, ha, sizeof(ha));
+    host_label_id(c->t, r->host_b, hb, sizeof(hb));
+    printf("\nhosts compared (%s, batch size %d, %s energy per sample, %s): "
+           "%s against %s, %zu models on both\n",
+           r->kind, r->batch_size, c->net ? "net" : "gross", r->provenance, ha,
+           hb, r->n);
+    printf("  the models rank the same: Spearman rho = %.3f (p = %.2g); "
+           "agrees when rho >= %.1f and p < 0.05: %s\n",
+           r->rho, r->rho_p, GM_ANALYSIS_HOSTS_RHO,
+           gm_analysis_verdict_name(r->rank_verdict));
+    printf("  one host predicts the other: a power law fitted without each "
+           "model misses it by %.1f %% on average (worst %.1f %%, %s); "
+           "agrees at or below %.0f %%: %s\n",
+           r->loo_mape_pct, r->loo_max_abs_pct,
+           r->worst_model[0] ? r->worst_model : "-", GM_ANALYSIS_HOSTS_MAPE_PCT,
+           gm_analysis_verdict_name(r->predict_verdict));
+    printf("  the second host's energy per sample is %.3g x the first's "
+           "(median over models; power-law exponent %.3f)\n",
+           r->ratio_median, r->slope);
+    if (r->why[0])
+      printf("  cannot test: %s\n", r->why);
+  }
+  free(p);
+  return 0;
+}
+
 static int run(struct ctx *c) {
   const struct gm_analysis_table *t = c->t;
   int64_t *hosts = malloc(t->n_benches * sizeof(int64_t));
@@ -661,6 +755,8 @@ static int run(struct ctx *c) {
     gm_json_end_array(&c->j);
   if (!ec)
     ec = engines(c);
+  if (!ec)
+    ec = hosts_compared(c);
   if (c->json) {
     gm_json_key(&c->j, "correlations");
     gm_json_begin_array(&c->j);

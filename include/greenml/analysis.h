@@ -554,4 +554,49 @@ GM_API enum gm_status gm_analysis_engines(const struct gm_analysis_table *t,
                                           struct gm_analysis_engine_row **rows,
                                           size_t *n);
 
+/* ---- hosts compared ---------------------------------------------------------
+ * The paper compares hardware configurations (HC-1/2/3) on the same grid.
+ * For two hosts and a phase kind, at the batch size with the most models
+ * measured on both (the paper's 128 on a tie): do the models rank the same
+ * by energy per sample, and how well does one host's energy per sample
+ * predict the other's? These thresholds are greenml's (the paper reports
+ * consistency across its configurations without a number):
+ *   rank: Spearman rho >= GM_ANALYSIS_HOSTS_RHO and p < 0.05 agrees; rho past
+ *     the threshold with p >= 0.05 is inconclusive; fewer than
+ *     GM_ANALYSIS_MIN_N_VERDICT models cannot be tested;
+ *   predict: a power law ln(b) = a0 + a1 ln(a) fitted on the other models
+ *     predicts each model left out; the mean absolute error of those
+ *     predictions, in percent of the measured value, at or below
+ *     GM_ANALYSIS_HOSTS_MAPE_PCT agrees, above it does not; fewer than
+ *     GM_ANALYSIS_MIN_N_VERDICT models cannot be tested. */
+#define GM_ANALYSIS_HOSTS_RHO 0.8
+#define GM_ANALYSIS_HOSTS_MAPE_PCT 25.0
+
+struct gm_analysis_host_pair {
+  int64_t host_a, host_b; /* host_a < host_b */
+  char kind[16];          /* "train", "infer" */
+  int batch_size;
+  size_t n; /* models measured on both at that batch size, with energy */
+  double rho, rho_p; /* Spearman of J/sample across the models; NAN: n < 3
+                        or a constant */
+  enum gm_analysis_verdict rank_verdict;
+  double loo_mape_pct;    /* leave-one-out mean |error| in %; NAN: n < 4 */
+  double loo_max_abs_pct; /* the worst model's |error| in % */
+  char worst_model[64];
+  enum gm_analysis_verdict predict_verdict;
+  double slope;        /* a1 of the power law on every model; NAN: n < 3 */
+  double ratio_median; /* median over the models of J/sample b / a */
+  char provenance[16]; /* of both hosts' energy */
+  char why[192];       /* an untestable verdict's reason; else "" */
+};
+
+/* Every pair of hosts with cells of one kind in common, per kind; energy
+ * gross, or net with net (cells without a net above 0 left out, as
+ * gm_analysis_cells does). *out is malloc'ed (caller frees; NULL when *n
+ * is 0). */
+GM_API enum gm_status gm_analysis_hosts(const struct gm_analysis_table *t,
+                                        bool net,
+                                        struct gm_analysis_host_pair **out,
+                                        size_t *n);
+
 #endif

@@ -962,6 +962,99 @@ static void correlates_given_phases(void **state) {
   assert_int_equal(c.untestable, GM_AUNTESTABLE_TOO_FEW);
 }
 
+/* Two hosts on the same six models: the second draws 2 x the first's
+ * energy per sample to the power 0.9 (times a few per cent of scatter):
+ * they rank the same and one predicts the other; a third host whose
+ * ranking is reversed does not agree on either. */
+static void hosts_compared_rank_and_predict(void **state) {
+  (void)state;
+  struct db d;
+  db_open(&d);
+  int64_t h2 = add_host(d.st, "h2"), h3 = add_host(d.st, "h3");
+  int64_t b2 = add_bench(&d, "grid-h2", h2), b3 = add_bench(&d, "grid-h3", h3);
+  static const char *const models[] = {"LeNet",       "MobileNet", "ResNet18",
+                                       "DenseNet121", "VGG16",     "GoogLeNet"};
+  static const double ja[] = {0.01, 0.05, 0.2, 0.4, 0.8, 1.6};
+  static const double wiggle[] = {1.02, 0.98, 1.03, 0.97, 1.01, 0.99};
+  for (int m = 0; m < 6; m++) {
+    for (int k = 0; k < 3; k++) {
+      int64_t bench = k == 0 ? d.bench : k == 1 ? b2 : b3;
+      add_model(&d, bench, models[m], 10);
+      double j = k == 0   ? ja[m]
+                 : k == 1 ? 2.0 * pow(ja[m], 0.9) * wiggle[m]
+                          : ja[5 - m];
+      struct phase p = {models[m], "train",  128, 1,   1000,
+                        10.0,      1000 * j, NAN, NAN, NAN};
+      add_phase(&d, bench, &p);
+    }
+  }
+  struct gm_analysis_table *t = load(&d, NULL);
+  struct gm_analysis_host_pair *p = NULL;
+  size_t n = 0;
+  assert_int_equal(gm_analysis_hosts(t, false, &p, &n), GM_OK);
+  assert_int_equal(n, 3); /* h1-h2, h1-h3, h2-h3; train only */
+  const struct gm_analysis_host_pair *r12 = NULL, *r13 = NULL;
+  for (size_t i = 0; i < n; i++) {
+    if (p[i].host_a == d.host && p[i].host_b == h2)
+      r12 = &p[i];
+    if (p[i].host_a == d.host && p[i].host_b == h3)
+      r13 = &p[i];
+  }
+  assert_non_null(r12);
+  assert_non_null(r13);
+  assert_string_equal(r12->kind, "train");
+  assert_int_equal(r12->batch_size, 128);
+  assert_int_equal(r12->n, 6);
+  assert_double_equal(r12->rho, 1.0, 1e-12);
+  assert_int_equal(r12->rank_verdict, GM_VERDICT_AGREES);
+  assert_double_equal(r12->slope, 0.9, 0.02);
+  assert_true(r12->loo_mape_pct < 5.0);
+  assert_int_equal(r12->predict_verdict, GM_VERDICT_AGREES);
+  assert_string_equal(r12->provenance, "mixed");
+  assert_double_equal(r13->rho, -1.0, 1e-12);
+  assert_int_equal(r13->rank_verdict, GM_VERDICT_DISAGREES);
+  assert_int_equal(r13->predict_verdict, GM_VERDICT_DISAGREES);
+  assert_true(r13->loo_mape_pct > 25.0);
+  free(p);
+  gm_analysis_table_free(t);
+  db_close(&d);
+}
+
+/* Too few models in common: the statistics where they exist, no verdict,
+ * and why. */
+static void hosts_compared_needs_five_models(void **state) {
+  (void)state;
+  struct db d;
+  db_open(&d);
+  int64_t h2 = add_host(d.st, "h2");
+  int64_t b2 = add_bench(&d, "grid-h2", h2);
+  static const char *const models[] = {"LeNet", "MobileNet", "ResNet18",
+                                       "VGG16"};
+  for (int m = 0; m < 4; m++)
+    for (int k = 0; k < 2; k++) {
+      int64_t bench = k ? b2 : d.bench;
+      add_model(&d, bench, models[m], 10);
+      struct phase q = {
+          models[m], "infer", 64, 1, 1000, 10.0, 100.0 * (m + 1) * (k + 1),
+          NAN,       NAN,     NAN};
+      add_phase(&d, bench, &q);
+    }
+  struct gm_analysis_table *t = load(&d, NULL);
+  struct gm_analysis_host_pair *p = NULL;
+  size_t n = 0;
+  assert_int_equal(gm_analysis_hosts(t, false, &p, &n), GM_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(p[0].n, 4);
+  assert_double_equal(p[0].rho, 1.0, 1e-12);
+  assert_int_equal(p[0].rank_verdict, GM_VERDICT_UNTESTABLE);
+  assert_int_equal(p[0].predict_verdict, GM_VERDICT_UNTESTABLE);
+  assert_non_null(strstr(p[0].why, "4 models"));
+  assert_double_equal(p[0].ratio_median, 2.0, 1e-12);
+  free(p);
+  gm_analysis_table_free(t);
+  db_close(&d);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(loads_benches_phases_and_components),
@@ -978,6 +1071,8 @@ int main(void) {
       cmocka_unit_test(estimates_say_what_is_missing),
       cmocka_unit_test(projects_a_run_from_its_first_phases),
       cmocka_unit_test(correlates_given_phases),
+      cmocka_unit_test(hosts_compared_rank_and_predict),
+      cmocka_unit_test(hosts_compared_needs_five_models),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
