@@ -29,6 +29,7 @@ int cmd_monitor(int argc, char **argv);
 int cmd_exporter(int argc, char **argv);
 int cmd_mark(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_train(int argc, char **argv);

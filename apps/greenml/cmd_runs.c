@@ -107,6 +107,15 @@ int cmd_runs(int argc, char **argv) {
       gm_json_int(&j, id);
       gm_json_key(&j, "started_at");
       gm_json_string(&j, started);
+      gm_json_key(&j, "host");
+      gm_json_begin_object(&j);
+      gm_json_key(&j, "id");
+      gm_json_int(&j, r->host_id);
+      gm_json_key(&j, "hostname");
+      gm_json_string(&j, r->hostname);
+      gm_json_key(&j, "fingerprint");
+      gm_json_string(&j, r->fingerprint);
+      gm_json_end_object(&j);
       gm_json_key(&j, "kind");
       gm_json_string(&j, kind);
       gm_json_key(&j, "complete");

@@ -49,6 +49,7 @@ static const struct command commands[] = {
      "serve live power and energy to Prometheus", "greenml-exporter"},
     {"mark", cmd_mark, "begin or end a named phase inside 'measure'", NULL},
     {"runs", cmd_runs, "list the runs stored in the database", NULL},
+    {"merge", cmd_merge, "copy other hosts' databases into one", NULL},
     {"data", STUDY(cmd_data), "download, synthesise or check CIFAR-10",
      STUDY_EXE},
     {"models", STUDY(cmd_models), "characteristics of the zoo's CNN models",

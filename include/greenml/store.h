@@ -43,7 +43,7 @@
 #include "greenml/status.h"
 
 /* The schema version this greenml writes. */
-#define GM_STORE_SCHEMA_VERSION 6
+#define GM_STORE_SCHEMA_VERSION 7
 
 /* The most memory the samples waiting to be written may take on one handle
  * (gm_store_add_sample): 64 MiB, some 400 000 samples of two components and
@@ -305,6 +305,62 @@ GM_API enum gm_status
 gm_store_bench_put_prediction(struct gm_store *st, int64_t bench_id,
                               const struct gm_bench_prediction *p);
 
+/* ---- merging -------------------------------------------------------------
+ * Several hosts measure into separate stores; gm_store_merge copies one
+ * store into another so that the queries see every host. Every store has
+ * an id of its own (schema 7: a random 128-bit id, kept by copies of the
+ * file) and every run, idle baseline and bench the id of the store it was
+ * first written to and its id there, which travel with each copy: a row
+ * already present, however it came (merged twice, or through another
+ * store), is never copied again. Hosts are matched by fingerprint. */
+
+/* The renamed benches gm_store_merge_result lists. */
+#define GM_STORE_MERGE_RENAMES_MAX 8
+
+struct gm_store_merge_rename {
+  char from[128]; /* the name in the input */
+  char to[256];   /* the name in the output: "NAME@FINGERPRINT" */
+};
+
+/* What one gm_store_merge did. */
+struct gm_store_merge_result {
+  char input_uid[40];               /* the input store's id */
+  int input_schema;                 /* the input's schema version */
+  size_t hosts_added;               /* fingerprints the output did not know */
+  size_t hosts_matched;             /* fingerprints it knew */
+  size_t runs_copied, runs_skipped; /* skipped: already present */
+  size_t baselines_copied, baselines_skipped;
+  size_t benches_copied, benches_skipped;
+  /* A bench whose name the output holds with another origin (two hosts
+   * that both kept the default --run-id) is copied as NAME@FINGERPRINT,
+   * FINGERPRINT its host's (and "#ORIGIN" after that when this is taken
+   * too); the first GM_STORE_MERGE_RENAMES_MAX are listed. */
+  size_t benches_renamed;
+  size_t n_renames;
+  struct gm_store_merge_rename renames[GM_STORE_MERGE_RENAMES_MAX];
+  uint64_t samples_copied;        /* rows of samples: a tick of a component */
+  uint64_t metric_samples_copied; /* rows of metric samples */
+};
+
+/* Copies into out everything the store at in_location holds that out does
+ * not hold yet: hosts, runs with their components, metrics, samples, phases
+ * and missing components, idle baselines, benches with their rows; every
+ * id is the output's (a bench phase points at the copied run). One
+ * transaction: on error out is left as it was. The input is opened as
+ * gm_store_open_readonly opens a store (nothing of it is written; an older
+ * schema is read as it is). *res (required) is filled, zeroed on error.
+ * GM_ERR_STATE: out is read-only; GM_ERR_NOT_FOUND: no store at
+ * in_location; GM_ERR_INVALID_ARG: in_location is out's file (also by
+ * another path or a link) or not a database file; GM_ERR_SCHEMA_NEWER,
+ * GM_ERR_PARSE: the input is refused as gm_store_open refuses it, before
+ * anything is written, and left untouched; GM_ERR_PARSE too when the input
+ * cannot be read midway (a damaged file); GM_ERR_UNSUPPORTED: the two are
+ * different kinds of store; GM_ERR_DATABASE: out cannot be written (or
+ * stayed locked longer than the lock wait). The message is out's. */
+GM_API enum gm_status gm_store_merge(struct gm_store *out,
+                                     const char *in_location,
+                                     struct gm_store_merge_result *res);
+
 /* ---- queries -------------------------------------------------------------
  * Tables of plain structs, owned by the caller and freed with their *_free
  * (NULL is a no-op); strings inside are owned by the table. A value the
@@ -313,8 +369,11 @@ gm_store_bench_put_prediction(struct gm_store *st, int64_t bench_id,
 /* One run as `greenml runs` lists it. */
 struct gm_store_run {
   int64_t id;
-  char started_at[32]; /* UTC, ISO 8601 */
-  char kind[16];       /* "measure", "idle" */
+  int64_t host_id;
+  char hostname[128];   /* the host's, "" when unknown */
+  char fingerprint[72]; /* the host's key (gm_host.fingerprint) */
+  char started_at[32];  /* UTC, ISO 8601 */
+  char kind[16];        /* "measure", "idle" */
   bool complete; /* false: greenml died before the summary, or samples were
                     lost (incomplete_cause) */
   /* An incomplete run has what its stored samples account for: the time of

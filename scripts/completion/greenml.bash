@@ -12,8 +12,8 @@ _greenml_models() {
 _greenml() {
   local cur=${COMP_WORDS[COMP_CWORD]}
   local prev=${COMP_WORDS[COMP_CWORD - 1]}
-  local commands="measure idle sources monitor exporter mark runs data models
-    train infer bench report analyze estimate export"
+  local commands="measure idle sources monitor exporter mark runs merge data
+    models train infer bench report analyze estimate export"
   local meter="--interval --cpu-tdp --dimm-capacitance --dmidecode --no-gpu
     --gpus"
   local cost="--region --carbon-intensity --pue --price --currency"
@@ -114,6 +114,14 @@ _greenml() {
   exporter) opts="--listen --idle --db --attribute $meter" ;;
   mark) opts="--end" ;;
   runs) opts="--db --json --limit" ;;
+  merge)
+    # OUT.db IN.db...: files
+    if [[ $cur != -* ]]; then
+      compopt -o default 2>/dev/null
+      return
+    fi
+    opts="--json"
+    ;;
   data)
     if [ "$COMP_CWORD" -eq 2 ]; then
       mapfile -t COMPREPLY < <(compgen -W "fetch synth check --help" -- "$cur")

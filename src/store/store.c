@@ -561,3 +561,39 @@ enum gm_status gm_store_load_idle_id(struct gm_store *st, int64_t baseline_id,
   *out = NULL;
   return st->ops->load_idle(st, baseline_id, true, out);
 }
+
+/* ---- merging ------------------------------------------------------------ */
+
+enum gm_status gm_store_merge(struct gm_store *out, const char *in_location,
+                              struct gm_store_merge_result *res) {
+  enum gm_status rc = gm__store_writable(out);
+  if (rc != GM_OK)
+    return rc;
+  if (!in_location || !res)
+    return GM_ERR_INVALID_ARG;
+  memset(res, 0, sizeof(*res));
+  if (!out->ops->merge)
+    return gm__store_error(out, GM_ERR_UNSUPPORTED,
+                           "the %s store cannot merge stores", out->ops->name);
+  /* the samples buffered on out go first: the merge is a transaction of
+   * its own */
+  bool locked = false;
+  if (out->n_pending &&
+      (rc = flush(out, out->lock_wait_s, 0, &locked)) != GM_OK)
+    return rc;
+  struct gm_store *in = NULL;
+  char err[512] = "";
+  rc = open_store(in_location, true, &in, err, sizeof(err));
+  if (rc != GM_OK)
+    return gm__store_error(out, rc, "%s", err);
+  if (in->ops != out->ops)
+    rc = gm__store_error(out, GM_ERR_UNSUPPORTED,
+                         "cannot merge a %s store into a %s store",
+                         in->ops->name, out->ops->name);
+  else
+    rc = out->ops->merge(out, in, res);
+  gm_store_close(in);
+  if (rc != GM_OK)
+    memset(res, 0, sizeof(*res));
+  return rc;
+}

@@ -19,7 +19,7 @@
 #include "greenml/energy.h"
 #include "greenml/store.h"
 
-#define GM__STORE_API_VERSION 2
+#define GM__STORE_API_VERSION 3
 
 /* One sample waiting to be written (store.c's buffer); the arrays of s
  * point into the same allocation. */
@@ -184,6 +184,13 @@ struct gm__store_ops {
   enum gm_status (*bench_overhead)(struct gm_store *st, int64_t bench_id,
                                    struct gm_bench_overhead_row **rows,
                                    size_t *n);
+
+  /* ---- merging (optional: without it gm_store_merge is unsupported) ----
+   * Copies in (opened read-only, of this implementation) into out in one
+   * transaction, *res zeroed by the caller; refuses in when it is out's
+   * own store. out's buffered samples are written before. */
+  enum gm_status (*merge)(struct gm_store *out, struct gm_store *in,
+                          struct gm_store_merge_result *res);
 };
 
 /* The registry: every implementation, the default for paths first. */

@@ -304,8 +304,8 @@ complete_words() {
 }
 check "the completion file sources and registers greenml" \
   'bash -c ". \"\$0\" && complete -p greenml" "$COMP" >/dev/null 2>&1'
-got=$(complete_words greenml me 2>&1)
-check "'greenml me<TAB>' completes to 'measure'" '[ "$got" = measure ]' "$got"
+got=$(complete_words greenml mea 2>&1)
+check "'greenml mea<TAB>' completes to 'measure'" '[ "$got" = measure ]' "$got"
 got=$(complete_words greenml train --model Res 2>&1 | tr '\n' ' ')
 check "'greenml train --model Res<TAB>' offers the zoo's ResNet18" \
   '[[ " $got " == *" ResNet18 "* ]]' "$got"

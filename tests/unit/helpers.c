@@ -122,7 +122,18 @@ __attribute__((constructor)) static void gmt_forget_gpu_selection(void) {
   unsetenv("NVIDIA_VISIBLE_DEVICES");
 }
 
-const char gmt_sql_undo_schemas_5_6[] =
+const char gmt_sql_undo_schemas_5_7[] =
+    /* 7 */
+    "DROP INDEX runs_origin;"
+    "DROP INDEX idle_origin;"
+    "DROP INDEX benches_origin;"
+    "ALTER TABLE runs DROP COLUMN origin_db;"
+    "ALTER TABLE runs DROP COLUMN origin_id;"
+    "ALTER TABLE idle_baselines DROP COLUMN origin_db;"
+    "ALTER TABLE idle_baselines DROP COLUMN origin_id;"
+    "ALTER TABLE benches DROP COLUMN origin_db;"
+    "ALTER TABLE benches DROP COLUMN origin_id;"
+    "DROP TABLE store_meta;"
     /* 6 */
     "ALTER TABLE components DROP COLUMN attributed_j;"
     "ALTER TABLE components DROP COLUMN attributed_net_j;"

@@ -18,9 +18,10 @@ void gmt_assert_near(double a, double b, double eps, const char *ea,
 #define assert_double_equal(a, b, eps)                                         \
   gmt_assert_near((double)(a), (double)(b), (double)(eps), #a, #b, __FILE__,   \
                   __LINE__)
-/* SQL that takes a current database back to schema 4 (the columns and the
- * table schemas 5 and 6 added), for the migration tests. */
-extern const char gmt_sql_undo_schemas_5_6[];
+/* SQL that takes a current database back to schema 4 (the columns, tables
+ * and indexes schemas 5 to 7 added), for the migration tests; the caller
+ * sets PRAGMA user_version. */
+extern const char gmt_sql_undo_schemas_5_7[];
 
 #endif
 
@@ -45,8 +46,9 @@ void gmt_roots(const char *root, char *sysfs, char *procfs, char *devfs,
 /* Sets an environment variable for the rest of the test. */
 void gmt_setenv(const char *name, const char *value);
 
-/* SQL that takes a current database back to schema 4 (the columns and the
- * table schemas 5 and 6 added), for the migration tests. */
-extern const char gmt_sql_undo_schemas_5_6[];
+/* SQL that takes a current database back to schema 4 (the columns, tables
+ * and indexes schemas 5 to 7 added), for the migration tests; the caller
+ * sets PRAGMA user_version. */
+extern const char gmt_sql_undo_schemas_5_7[];
 
 #endif

@@ -93,7 +93,8 @@ enum gm_status gm__sq_list_runs(struct gm_store *st, size_t limit,
   if (!gm__sq_has_table(st, "runs"))
     return GM_OK;
   sqlite3 *db = gm__sq_db(st);
-  sqlite3_stmt *s = NULL, *comp = NULL, *last = NULL, *t_last = NULL;
+  sqlite3_stmt *s = NULL, *comp = NULL, *last = NULL, *t_last = NULL,
+               *host = NULL;
   enum gm_status rc = GM_OK;
   bool began = begin_read(st);
   /* schema 3 records why an incomplete run's samples are not all stored */
@@ -131,7 +132,11 @@ enum gm_status gm__sq_list_runs(struct gm_store *st, size_t limit,
                          "WHERE run_id=? GROUP BY component_idx",
                          -1, &last, NULL) != SQLITE_OK ||
       sqlite3_prepare_v2(db, "SELECT MAX(t_s) FROM samples WHERE run_id=?", -1,
-                         &t_last, NULL) != SQLITE_OK) {
+                         &t_last, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(db,
+                         "SELECT h.id, h.hostname, h.fingerprint FROM runs r "
+                         "JOIN hosts h ON h.id=r.host_id WHERE r.id=?",
+                         -1, &host, NULL) != SQLITE_OK) {
     rc = gm__sq_fail(st, "cannot read the runs");
     goto out;
   }
@@ -184,6 +189,13 @@ enum gm_status gm__sq_list_runs(struct gm_store *st, size_t limit,
     r->attributed_j = gm__sq_col_real(s, 14);
     r->attributed_net_j = gm__sq_col_real(s, 15);
     r->attributed_partial = sqlite3_column_int(s, 17) != 0;
+    sqlite3_reset(host);
+    sqlite3_bind_int64(host, 1, r->id);
+    if (sqlite3_step(host) == SQLITE_ROW) {
+      r->host_id = sqlite3_column_int64(host, 0);
+      gm__sq_col_text(host, 1, r->hostname, sizeof(r->hostname));
+      gm__sq_col_text(host, 2, r->fingerprint, sizeof(r->fingerprint));
+    }
     row->last_sample_s = NAN;
     rc = run_parts(st, comp, last, t_last, row,
                    isnan(r->duration_s) || isnan(r->energy_j));
@@ -197,6 +209,7 @@ out:
   sqlite3_finalize(comp);
   sqlite3_finalize(last);
   sqlite3_finalize(t_last);
+  sqlite3_finalize(host);
   end_read(st, began);
   return rc;
 }

@@ -186,12 +186,67 @@ static const char *const migrations[] = {
     "ALTER TABLE runs ADD COLUMN attributed_partial INTEGER;"
     "ALTER TABLE phases ADD COLUMN attributed_j REAL;"
     "ALTER TABLE phases ADD COLUMN attributed_net_j REAL;",
+    /* 7: identity that survives copies (greenml merge): the database's own
+     * id, and for every run, idle baseline and bench where it was first
+     * stored: origin_db, that database's id (NULL: this one), and
+     * origin_id, its id there (NULL: its own). A database that already
+     * holds a host takes an id derived from its first host
+     * (gm_derived_uid), the one a merge reads it with before it is
+     * migrated; a new one a random 128-bit id. */
+    "CREATE TABLE store_meta ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  db_uid TEXT NOT NULL);"
+    "INSERT INTO store_meta(id, db_uid) SELECT 1, COALESCE("
+    "  (SELECT gm_derived_uid(fingerprint, first_seen) FROM hosts"
+    "   ORDER BY id LIMIT 1), lower(hex(randomblob(16))));"
+    "ALTER TABLE runs ADD COLUMN origin_db TEXT;"
+    "ALTER TABLE runs ADD COLUMN origin_id INTEGER;"
+    "ALTER TABLE idle_baselines ADD COLUMN origin_db TEXT;"
+    "ALTER TABLE idle_baselines ADD COLUMN origin_id INTEGER;"
+    "ALTER TABLE benches ADD COLUMN origin_db TEXT;"
+    "ALTER TABLE benches ADD COLUMN origin_id INTEGER;"
+    "CREATE UNIQUE INDEX runs_origin ON runs(origin_db, origin_id)"
+    "  WHERE origin_db IS NOT NULL;"
+    "CREATE UNIQUE INDEX idle_origin ON idle_baselines(origin_db, origin_id)"
+    "  WHERE origin_db IS NOT NULL;"
+    "CREATE UNIQUE INDEX benches_origin ON benches(origin_db, origin_id)"
+    "  WHERE origin_db IS NOT NULL;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 _Static_assert(N_MIGRATIONS == GM_STORE_SCHEMA_VERSION,
                "one migration per schema version");
+
+/* FNV-1a, 64 bit, over s from h. */
+static uint64_t fnv1a(const char *s, uint64_t h) {
+  for (; s && *s; s++) {
+    h ^= (unsigned char)*s;
+    h *= UINT64_C(1099511628211);
+  }
+  return h;
+}
+
+void gm__sq_derived_uid(const char *fingerprint, const char *first_seen,
+                        char out[33]) {
+  /* two 64-bit hashes of the same text from different offsets: an
+   * identity, not a security property */
+  uint64_t a = UINT64_C(14695981039346656037), b = UINT64_C(0x6c62272e07bb0142);
+  a = fnv1a(first_seen, fnv1a("\n", fnv1a(fingerprint, a)));
+  b = fnv1a(first_seen, fnv1a("\n", fnv1a(fingerprint, b)));
+  snprintf(out, 33, "%016llx%016llx", (unsigned long long)a,
+           (unsigned long long)b);
+}
+
+/* gm_derived_uid(fingerprint, first_seen): SQL's view of
+ * gm__sq_derived_uid, for migration 7 and for reading an older input. */
+static void derived_uid_fn(sqlite3_context *ctx, int argc, sqlite3_value **v) {
+  (void)argc;
+  char uid[33];
+  gm__sq_derived_uid((const char *)sqlite3_value_text(v[0]),
+                     (const char *)sqlite3_value_text(v[1]), uid);
+  sqlite3_result_text(ctx, uid, -1, SQLITE_TRANSIENT);
+}
 
 static int user_version(sqlite3 *db) {
   sqlite3_stmt *s = NULL;
@@ -335,6 +390,12 @@ static enum gm_status open_db(struct gm_store *st, const char *path,
    * them, and so are left as they are. */
   if ((rc = gm__sq_check_file(st, path, N_MIGRATIONS)) != GM_OK)
     return rc;
+  char wal[4200];
+  struct stat wal_sb;
+  bool had_wal =
+      read_only &&
+      (size_t)snprintf(wal, sizeof(wal), "%s-wal", path) < sizeof(wal) &&
+      stat(wal, &wal_sb) == 0;
   struct gm__sqlite *q = calloc(1, sizeof(*q));
   if (!q)
     return GM_ERR_NO_MEMORY;
@@ -356,6 +417,14 @@ static enum gm_status open_db(struct gm_store *st, const char *path,
     return GM_ERR_DATABASE;
   }
   gm__sq_set_wait(st, st->lock_wait_s);
+  sqlite3_create_function(q->db, "gm_derived_uid", 2,
+                          SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                          derived_uid_fn, NULL, NULL);
+  /* A -wal file there before this open belongs to another connection (or
+   * to one that ended without its checkpoint): a reader never checkpoints
+   * it into the database, which would write the file. */
+  if (read_only && had_wal)
+    sqlite3_db_config(q->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
   if (read_only && sqlite3_exec(q->db, "PRAGMA query_only=ON", NULL, NULL,
                                 NULL) != SQLITE_OK)
     return refuse(st, gm__sq_fail(st, "cannot open the database read-only"));
@@ -408,4 +477,5 @@ const struct gm__store_ops gm__store_sqlite = {
     .bench_work = gm__sq_bench_work,
     .bench_summary = gm__sq_bench_summary,
     .bench_overhead = gm__sq_bench_overhead,
+    .merge = gm__sq_merge,
 };

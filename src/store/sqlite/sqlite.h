@@ -152,6 +152,16 @@ enum gm_status gm__sq_bench_overhead(struct gm_store *st, int64_t bench_id,
                                      struct gm_bench_overhead_row **rows,
                                      size_t *n);
 
+/* schema.c: the id migration 7 gives a database that already holds a host
+ * (and a merge gives an input of an older schema): 32 hex digits from its
+ * first host's fingerprint and first_seen. */
+void gm__sq_derived_uid(const char *fingerprint, const char *first_seen,
+                        char out[33]);
+
+/* merge.c */
+enum gm_status gm__sq_merge(struct gm_store *out, struct gm_store *in,
+                            struct gm_store_merge_result *res);
+
 /* Whether the open database has the table (an older schema may not). */
 bool gm__sq_has_table(struct gm_store *st, const char *table);
 
