@@ -671,10 +671,206 @@ static int write_engines(FILE *fp, struct rep_plotter *pl,
   return 0;
 }
 
+/* What the "Hosts compared" section shows: the pairs' verdicts
+ * (gm_analysis_hosts) and Fig. 9's matrix of energy per sample. */
+#define MAX_REPORT_HOSTS 16
+struct hosts_view {
+  struct gm_analysis_host_pair *pairs;
+  size_t n_pairs;
+  size_t n_hosts;
+  int64_t host_id[MAX_REPORT_HOSTS];
+  char host_label[MAX_REPORT_HOSTS][96];
+  size_t n_models;
+  char (*model)[64];
+  double *jps; /* n_models x n_hosts */
+  char kind[16];
+  int batch;
+};
+
+static void hosts_view_free(struct hosts_view *v) {
+  free(v->pairs);
+  free(v->model);
+  free(v->jps);
+  memset(v, 0, sizeof(*v));
+}
+
+/* The label of host id h: its name and CPU, from its first bench. */
+static void host_name(const struct gm_analysis_table *t, int64_t h, char *buf,
+                      size_t size) {
+  for (size_t i = 0; i < t->n_benches; i++)
+    if (t->benches[i].host_id == h) {
+      snprintf(buf, size, "%s (%s)",
+               t->benches[i].hostname[0] ? t->benches[i].hostname : "host",
+               t->benches[i].cpu_model[0] ? t->benches[i].cpu_model : "?");
+      return;
+    }
+  snprintf(buf, size, "host %lld", (long long)h);
+}
+
+/* Fills v from t when two or more hosts measured the same models; false
+ * only when memory runs out. */
+static bool hosts_view_build(const struct gm_analysis_table *t,
+                             struct hosts_view *v) {
+  memset(v, 0, sizeof(*v));
+  if (gm_analysis_hosts(t, false, &v->pairs, &v->n_pairs) != GM_OK)
+    return false;
+  if (v->n_pairs == 0)
+    return true;
+  /* the figure shows the kind and batch size of the pair with most models */
+  size_t best = 0;
+  for (size_t i = 1; i < v->n_pairs; i++)
+    if (v->pairs[i].n > v->pairs[best].n)
+      best = i;
+  snprintf(v->kind, sizeof(v->kind), "%s", v->pairs[best].kind);
+  v->batch = v->pairs[best].batch_size;
+  struct gm_analysis_select sel = {.kind = v->kind, .batch_size = v->batch};
+  struct gm_analysis_cell *c = NULL;
+  size_t nc = 0;
+  if (gm_analysis_cells(t, &sel, &c, &nc) != GM_OK)
+    return false;
+  for (size_t i = 0; i < nc; i++) {
+    size_t h = 0;
+    while (h < v->n_hosts && v->host_id[h] != c[i].host_id)
+      h++;
+    if (h == v->n_hosts && h < MAX_REPORT_HOSTS) {
+      v->host_id[h] = c[i].host_id;
+      host_name(t, c[i].host_id, v->host_label[h], sizeof(v->host_label[h]));
+      v->n_hosts++;
+    }
+  }
+  v->model = calloc(nc ? nc : 1, sizeof(*v->model));
+  v->jps =
+      malloc((nc ? nc : 1) * (v->n_hosts ? v->n_hosts : 1) * sizeof(double));
+  if (!v->model || !v->jps) {
+    free(c);
+    return false;
+  }
+  for (size_t i = 0; i < nc; i++) {
+    if (!(isfinite(c[i].j_per_sample) && c[i].j_per_sample > 0))
+      continue;
+    size_t m = 0;
+    while (m < v->n_models && strcmp(v->model[m], c[i].model) != 0)
+      m++;
+    if (m == v->n_models) {
+      snprintf(v->model[m], sizeof(v->model[m]), "%s", c[i].model);
+      for (size_t h = 0; h < v->n_hosts; h++)
+        v->jps[m * v->n_hosts + h] = NAN;
+      v->n_models++;
+    }
+    for (size_t h = 0; h < v->n_hosts; h++)
+      if (v->host_id[h] == c[i].host_id)
+        v->jps[m * v->n_hosts + h] = c[i].j_per_sample;
+  }
+  free(c);
+  /* only the models measured on two hosts or more */
+  size_t k = 0;
+  for (size_t m = 0; m < v->n_models; m++) {
+    size_t on = 0;
+    for (size_t h = 0; h < v->n_hosts; h++)
+      on += isfinite(v->jps[m * v->n_hosts + h]);
+    if (on < 2)
+      continue;
+    if (k != m) {
+      memcpy(v->model[k], v->model[m], sizeof(v->model[k]));
+      memcpy(&v->jps[k * v->n_hosts], &v->jps[m * v->n_hosts],
+             v->n_hosts * sizeof(double));
+    }
+    k++;
+  }
+  v->n_models = k;
+  return true;
+}
+
+/* The hosts side by side: the verdicts per pair and Fig. 9. 0 or an exit
+ * code (printed). */
+static int write_hosts(FILE *fp, struct rep_plotter *pl,
+                       const struct hosts_view *v, const char *dir,
+                       size_t *n_drawn) {
+  if (v->n_pairs == 0)
+    return 0;
+  fputs("<section id=\"hosts\"><h2>Hosts compared</h2>\n<p>The paper "
+        "compares hardware configurations on the same grid. For every pair "
+        "of hosts and phase kind, on the models both measured at one batch "
+        "size: do the models rank the same by energy per sample (Spearman "
+        "rho; agrees when rho &ge; 0.8 and p &lt; 0.05), and does a power "
+        "law of one host's energy per sample predict the other's (each "
+        "model left out in turn; agrees when the mean error is at most "
+        "25 %)? The thresholds are greenml's; fewer than 5 models give no "
+        "verdict. Energy is gross.</p>\n<table><tr><th>Host A</th><th>Host B"
+        "</th><th>Phase</th><th>Batch</th><th>Models</th><th>rho (p)</th>"
+        "<th>Ranking</th><th>Prediction error (worst)</th><th>Prediction"
+        "</th><th>B / A (median)</th><th>Provenance</th></tr>\n",
+        fp);
+  for (size_t i = 0; i < v->n_pairs; i++) {
+    const struct gm_analysis_host_pair *r = &v->pairs[i];
+    char a[96] = "", b[96] = "";
+    for (size_t h = 0; h < v->n_hosts; h++) {
+      if (v->host_id[h] == r->host_a)
+        snprintf(a, sizeof(a), "%s", v->host_label[h]);
+      if (v->host_id[h] == r->host_b)
+        snprintf(b, sizeof(b), "%s", v->host_label[h]);
+    }
+    fputs("<tr><td>", fp);
+    html(fp, a[0] ? a : "?");
+    fputs("</td><td>", fp);
+    html(fp, b[0] ? b : "?");
+    fprintf(fp,
+            "</td><td>%s</td><td class=\"num\">%d</td><td class=\"num\">%zu"
+            "</td>",
+            strcmp(r->kind, "train") == 0 ? "training" : "inference",
+            r->batch_size, r->n);
+    if (isfinite(r->rho))
+      fprintf(fp, "<td class=\"num\">%.3f (%.2g)</td>", r->rho, r->rho_p);
+    else
+      fputs("<td class=\"num\">n/a</td>", fp);
+    fprintf(fp, "<td>%s</td>", gm_analysis_verdict_name(r->rank_verdict));
+    if (isfinite(r->loo_mape_pct)) {
+      fprintf(fp, "<td class=\"num\">%.1f %% (%.1f %%, ", r->loo_mape_pct,
+              r->loo_max_abs_pct);
+      html(fp, r->worst_model);
+      fputs(")</td>", fp);
+    } else {
+      fputs("<td class=\"num\">n/a</td>", fp);
+    }
+    fprintf(fp, "<td>%s</td><td class=\"num\">%.3g</td><td>",
+            gm_analysis_verdict_name(r->predict_verdict), r->ratio_median);
+    html(fp, r->provenance);
+    fputs("</td></tr>\n", fp);
+    if (r->why[0]) {
+      fputs("<tr><td colspan=\"11\">cannot test: ", fp);
+      html(fp, r->why);
+      fputs("</td></tr>\n", fp);
+    }
+  }
+  fputs("</table>\n", fp);
+  struct rep_figure f;
+  enum gm_status rc = rep_draw_hosts_figure(
+      pl, (const char(*)[96])v->host_label, v->n_hosts,
+      (const char(*)[64])v->model, v->n_models, v->jps, v->kind, v->batch, &f);
+  if (rc != GM_OK) {
+    free(f.svg);
+    if (rc == GM_ERR_UNAVAILABLE) {
+      gm_cli_error("report", "%s; install gnuplot: apt-get install gnuplot-nox",
+                   pl->err);
+      return GM_EXIT_UNAVAIL;
+    }
+    gm_cli_error("report", "%s", pl->err);
+    return rc == GM_ERR_IO ? GM_EXIT_CANTCREAT : GM_EXIT_SOFTWARE;
+  }
+  write_figure(fp, &f, dir);
+  if (f.svg)
+    (*n_drawn)++;
+  else
+    printf("omitted: %s\n", f.omitted);
+  free(f.svg);
+  fputs("</section>\n", fp);
+  return 0;
+}
+
 static int write_report(FILE *fp, const struct gm_report *d,
                         const struct report_opts *o, const char *gnuplot,
                         const struct gm_analysis_engine_row *eng, size_t n_eng,
-                        size_t *n_drawn) {
+                        const struct hosts_view *hv, size_t *n_drawn) {
   struct rep_plotter pl = {.gnuplot = gnuplot, .dir = o->figures};
   write_head(fp, d, o);
   write_benches(fp, d, o);
@@ -705,6 +901,8 @@ static int write_report(FILE *fp, const struct gm_report *d,
   }
   write_predictions(fp, d);
   int ec = write_engines(fp, &pl, eng, n_eng, o->figures, n_drawn);
+  if (!ec)
+    ec = write_hosts(fp, &pl, hv, o->figures, n_drawn);
   if (ec)
     return ec;
   fputs("</body>\n</html>\n", fp);
@@ -1041,10 +1239,15 @@ int cmd_report(int argc, char **argv) {
   /* the cells both engines ran, from the same benches */
   struct gm_analysis_engine_row *eng = NULL;
   size_t n_eng = 0;
+  struct hosts_view hv;
+  memset(&hv, 0, sizeof(hv));
   if (!ec) {
     struct gm_analysis_table *t = NULL;
-    if (gm_analysis_load(st, o.run, &t, NULL, 0) == GM_OK)
+    if (gm_analysis_load(st, o.run, &t, NULL, 0) == GM_OK) {
       gm_analysis_engines(t, false, &eng, &n_eng);
+      if (!hosts_view_build(t, &hv))
+        ec = GM_EXIT_SOFTWARE;
+    }
     gm_analysis_table_free(t);
   }
   gm_store_close(st);
@@ -1052,17 +1255,23 @@ int cmd_report(int argc, char **argv) {
     gm_report_use_gross(&d);
   if (ec) {
     gm_report_clear(&d);
+    free(eng);
+    hosts_view_free(&hv);
     return ec;
   }
   if (!rep_find_gnuplot(gnuplot, sizeof(gnuplot))) {
     gm_cli_error("report", "gnuplot is not installed (not found in PATH); "
                            "install it: apt-get install gnuplot-nox");
     gm_report_clear(&d);
+    free(eng);
+    hosts_view_free(&hv);
     return GM_EXIT_UNAVAIL;
   }
   struct gm_cli_file page;
   if (!page_open(o.out, &page)) {
     gm_report_clear(&d);
+    free(eng);
+    hosts_view_free(&hv);
     return GM_EXIT_CANTCREAT;
   }
   FILE *fp = page.f;
@@ -1073,6 +1282,8 @@ int cmd_report(int argc, char **argv) {
                  o.figures, strerror(errno));
     gm_cli_file_abort(&page);
     gm_report_clear(&d);
+    free(eng);
+    hosts_view_free(&hv);
     return GM_EXIT_CANTCREAT;
   }
   printf("benches: ");
@@ -1081,7 +1292,7 @@ int cmd_report(int argc, char **argv) {
            (long long)d.benches[i].id);
   printf("%s\n", o.run ? "" : " (every complete bench)");
   size_t drawn = 0;
-  ec = write_report(fp, &d, &o, gnuplot, eng, n_eng, &drawn);
+  ec = write_report(fp, &d, &o, gnuplot, eng, n_eng, &hv, &drawn);
   if (!ec)
     ec = page_close(&page, o.out);
   else
@@ -1092,5 +1303,6 @@ int cmd_report(int argc, char **argv) {
            drawn, o.figures, o.out);
   gm_report_clear(&d);
   free(eng);
+  hosts_view_free(&hv);
   return ec;
 }

@@ -65,4 +65,16 @@ enum gm_status rep_draw_engine_figure(struct rep_plotter *pl,
                                       const struct gm_analysis_engine_row *rows,
                                       size_t n, struct rep_figure *f);
 
+/* Fig. 9: the same models' energy per sample on each host (the paper's
+ * hardware configurations side by side): n_models rows of n_hosts values
+ * (jps, row-major; NAN where a host did not measure the model), one bar
+ * per host, log scale. kind and batch say what the bars are. Omitted (with
+ * the reason) when n_hosts < 2. Release f->svg with free. */
+enum gm_status rep_draw_hosts_figure(struct rep_plotter *pl,
+                                     const char (*host_labels)[96],
+                                     size_t n_hosts, const char (*models)[64],
+                                     size_t n_models, const double *jps,
+                                     const char *kind, int batch,
+                                     struct rep_figure *f);
+
 #endif

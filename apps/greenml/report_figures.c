@@ -1690,6 +1690,84 @@ enum gm_status rep_draw_engine_figure(struct rep_plotter *pl,
   return gnuplot_run(pl, f);
 }
 
+/* ---- hosts compared --------------------------------------------------------
+ */
+
+enum gm_status rep_draw_hosts_figure(struct rep_plotter *pl,
+                                     const char (*host_labels)[96],
+                                     size_t n_hosts, const char (*models)[64],
+                                     size_t n_models, const double *jps,
+                                     const char *kind, int batch,
+                                     struct rep_figure *f) {
+  memset(f, 0, sizeof(*f));
+  pl->err[0] = '\0';
+  f->number = 9;
+  gm_cli_text_copy(f->id, "hosts", sizeof(f->id));
+  bool train = strcmp(kind, "train") == 0;
+  snprintf(f->title, sizeof(f->title),
+           "Hosts compared: %s energy per sample of each model, batch size %d",
+           train ? "training" : "inference", batch);
+  if (n_hosts < 2 || n_models == 0) {
+    snprintf(f->omitted, sizeof(f->omitted),
+             "Fig. 9 is omitted: no model was measured on two hosts at one "
+             "batch size.");
+    return GM_OK;
+  }
+  FILE *fp = fig_open(pl, f, ".dat");
+  if (!fp)
+    return GM_ERR_IO;
+  fputs("# model  J/sample on each host (columns in the order of the "
+        "legend; NaN: not measured there)\n",
+        fp);
+  for (size_t m = 0; m < n_models; m++) {
+    dat_label(fp, models[m]);
+    for (size_t h = 0; h < n_hosts; h++)
+      dat_num(fp, jps[m * n_hosts + h]);
+    fputc('\n', fp);
+  }
+  enum gm_status rc = fig_close(pl, f, fp);
+  if (rc != GM_OK)
+    return rc;
+  int width = 300 + 40 * (int)(n_models * n_hosts);
+  fp = script_begin(pl, f, width < 900 ? 900 : width, 480);
+  if (!fp)
+    return GM_ERR_IO;
+  fputs("  set datafile missing \"NaN\"\n"
+        "  set style data histograms\n"
+        "  set style histogram clustered gap 1\n"
+        "  set style fill solid 0.85 border -1\n"
+        "  set boxwidth 0.9\n"
+        "  set xtics rotate by 40 right\n"
+        "  set logscale y 10\n"
+        "  set ylabel \"energy per sample (J, log scale)\"\n"
+        "  set key outside top center horizontal\n",
+        fp);
+  static const char *const colours[] = {"c_cpu", "c_infer", "c_dram", "c_gpu",
+                                        "c_fit"};
+  fputs("  plot ", fp);
+  for (size_t h = 0; h < n_hosts; h++) {
+    char label[192];
+    gm_cli_text_copy(label, host_labels[h], sizeof(label));
+    for (char *c = label; *c; c++)
+      if (*c == '"' || *c == '\\')
+        *c = '\'';
+    fprintf(fp, "%s\"%s.dat\" using %zu%s title \"%s\" lc rgb %s",
+            h ? ", \\\n    " : "", f->id, h + 2, h == 0 ? ":xtic(1)" : "",
+            label, colours[h % 5]);
+  }
+  fputc('\n', fp);
+  rc = script_end(pl, f, fp);
+  if (rc != GM_OK)
+    return rc;
+  snprintf(f->caption, sizeof(f->caption),
+           "The same models on each host (the paper's hardware "
+           "configurations side by side): %s energy per sample at batch size "
+           "%d, gross, one bar per host, on a log scale. A missing bar: the "
+           "host did not measure that model at this batch size.",
+           train ? "training" : "inference", batch);
+  return gnuplot_run(pl, f);
+}
+
 /* ---- entry points -------------------------------------------------------- */
 
 bool rep_find_gnuplot(char *path, size_t size) {

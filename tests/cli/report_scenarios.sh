@@ -257,11 +257,19 @@ check "3: two hosts: exits 0" "[ $rc -eq 0 ]" "exit $rc: $(cat r3.err)"
 check_py "3: one section per host, figure ids and files prefixed" "$FIGS"'
 t = open(args[0], encoding="utf-8").read()
 figs = figures(t)
-want(sorted(figs) == sorted(["hc1-fig%d" % n for n in range(2, 8)] + ["hc2-fig%d" % n for n in range(2, 7)]), "figures %r" % sorted(figs))
+want(sorted(figs) == sorted(["hc1-fig%d" % n for n in range(2, 8)] + ["hc2-fig%d" % n for n in range(2, 7)] + ["hosts"]), "figures %r" % sorted(figs))
 want("<section id=\"hc1\">" in t and "<section id=\"hc2\">" in t, "sections")
+# the hosts side by side: a verdict row per pair and kind, and Fig. 9
+want("<section id=\"hosts\">" in t, "no hosts section")
+sec = t[t.index("<section id=\"hosts\">"):] if "<section id=\"hosts\">" in t else ""
+sec = sec[:sec.index("</section>")] if sec else ""
+rows = re.findall(r"<tr><td>[^<]+</td><td>[^<]+</td><td>(training|inference)</td><td class=\"num\">(\d+)</td><td class=\"num\">(\d+)</td>", sec)
+want(rows and all(int(r[2]) >= 1 for r in rows), "pair rows %r" % rows)
+want(re.search(r"<td>(agrees|does not agree|inconclusive|cannot test)</td>", sec), "no verdict")
 want("id=\"hc2-fig7-omitted\"" in t, "hc2 fig7 omitted")
 import os
 want(os.path.exists("figs-two/hc1-fig7.gp") and os.path.exists("figs-two/hc2-fig2.svg"), "files")
+want(os.path.exists("figs-two/hosts.dat") and os.path.exists("figs-two/hosts.svg"), "Fig. 9 files")
 ' two.html
 "$GM" report --db study.db --run sweep --out sweep.html >r4.out 2>r4.err
 rc=$?
