@@ -271,6 +271,22 @@ import os
 want(os.path.exists("figs-two/hc1-fig7.gp") and os.path.exists("figs-two/hc2-fig2.svg"), "files")
 want(os.path.exists("figs-two/hosts.dat") and os.path.exists("figs-two/hosts.svg"), "Fig. 9 files")
 ' two.html
+"$GM" analyze --db two.db --json >a3.json 2>a3.err
+rc=$?
+check "3: analyze of two hosts exits 0" "[ $rc -eq 0 ]" "exit $rc: $(cat a3.err)"
+check_py "3: analyze compares the hosts as the report does, with verdicts" '
+d = json.load(open(args[0]))
+t = open(args[1], encoding="utf-8").read()
+h = d["hosts_compared"]
+want(len(h) >= 1, "hosts_compared %r" % h)
+for r in h:
+    want(r["host_a"] < r["host_b"] and r["models"] >= 1, "pair %r" % r)
+    want(r["rank_verdict"] in ("agrees", "does not agree", "inconclusive", "cannot test"), "verdict %r" % r["rank_verdict"])
+    want((r["why"] is None) == (r["models"] >= 5), "why %r with %d models" % (r["why"], r["models"]))
+sec = t[t.index("<section id=\"hosts\">"):]
+sec = sec[:sec.index("</section>")]
+want(sec.count("<tr><td>") - sec.count("<tr><td colspan") == len(h), "report rows vs analyze pairs")
+' a3.json two.html
 "$GM" report --db study.db --run sweep --out sweep.html >r4.out 2>r4.err
 rc=$?
 check "3: --run NAME reports that bench only" \
