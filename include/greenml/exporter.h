@@ -93,7 +93,12 @@ struct gm_exporter_subject {
  * its arrays (gm_exporter_snapshot_release); a caller may also fill one
  * itself (arrays of its own, never released by the library) and render it. */
 struct gm_exporter_snapshot {
-  double elapsed_s;  /* since gm_meter_start, at the latest tick */
+  double elapsed_s; /* since gm_meter_start, at the latest tick */
+  /* When the latest tick was taken, in seconds since the Unix epoch (NAN:
+   * unknown). The energy, power and attributed samples carry it as their
+   * timestamp: they are readings of that instant, not of the scrape's, so a
+   * rate() over them is exact however late the scrape or the sampler. */
+  double tick_time_s;
   double interval_s; /* the meter's sampling interval; <= 0: not shown */
   size_t n_components;
   struct gm_exporter_component *components;

@@ -21,6 +21,7 @@ struct out {
   enum gm_exporter_format f;
   const char *family; /* the family being written */
   enum kind kind;
+  double ts; /* the samples' timestamp, s since the epoch; <= 0 or NAN: none */
 };
 
 struct label {
@@ -165,7 +166,13 @@ static void sample(struct out *o, const struct label *l, size_t n, double v) {
   }
   char num[40];
   fmt_value(num, sizeof(num), v);
-  gm__buf_printf(&o->b, " %s\n", num);
+  gm__buf_printf(&o->b, " %s", num);
+  /* the text format stamps in integer milliseconds, OpenMetrics in seconds */
+  if (o->ts > 0 && o->f == GM_EXPORTER_OPENMETRICS)
+    gm__buf_printf(&o->b, " %.3f", o->ts);
+  else if (o->ts > 0)
+    gm__buf_printf(&o->b, " %lld", (long long)llround(o->ts * 1000.0));
+  gm__buf_puts(&o->b, "\n");
 }
 
 static void sample0(struct out *o, double v) { sample(o, NULL, 0, v); }
@@ -203,6 +210,8 @@ static void components(struct out *o, const struct gm_exporter_snapshot *s) {
          "Energy drawn by the component since the exporter started (gross, "
          "idle included). Components with in_total=\"false\" (RAPL cores, "
          "uncore, psys) lie inside others: sum in_total=\"true\" only.");
+  /* readings of the latest tick: stamped with its time */
+  o->ts = s->tick_time_s;
   for (size_t i = 0; i < n; i++) {
     component_labels(&c[i].info, l);
     sample(o, l, COMPONENT_LABELS, c[i].energy_j);
@@ -213,6 +222,7 @@ static void components(struct out *o, const struct gm_exporter_snapshot *s) {
     component_labels(&c[i].info, l);
     sample(o, l, COMPONENT_LABELS, c[i].power_w);
   }
+  o->ts = NAN;
   family(o, GAUGE, "greenml_component_max_power_watts", "watts",
          "The most the component can plausibly draw; a reading implying "
          "more is discarded as a glitch.");
@@ -524,6 +534,7 @@ static void subjects(struct out *o, const struct gm_exporter_snapshot *s) {
        offsetof(struct gm_attribution, unknown_j)},
   };
   struct label l[8];
+  o->ts = s->tick_time_s;
   for (size_t k = 0; k < sizeof(fams) / sizeof(fams[0]); k++) {
     family(o, COUNTER, fams[k].name, fams[k].unit, fams[k].help);
     for (size_t i = 0; i < s->n_subjects; i++) {
@@ -549,6 +560,7 @@ static void subjects(struct out *o, const struct gm_exporter_snapshot *s) {
       }
     }
   }
+  o->ts = NAN;
 }
 
 enum gm_status gm_exporter_render(const struct gm_exporter_snapshot *s,
@@ -562,7 +574,7 @@ enum gm_status gm_exporter_render(const struct gm_exporter_snapshot *s,
       (s->n_components && !s->components) || (s->n_missing && !s->missing) ||
       (s->n_metrics && !s->metrics) || (s->n_subjects && !s->subjects))
     return GM_ERR_INVALID_ARG;
-  struct out o = {.f = f};
+  struct out o = {.f = f, .ts = NAN};
   family(&o, INFO, "greenml_build", NULL, "greenml's version.");
   sample1(&o, "version", s->version ? s->version : GM_VERSION_STRING, 1);
   components(&o, s);

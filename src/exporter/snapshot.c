@@ -93,6 +93,7 @@ enum gm_status gm_exporter_snapshot_take(struct gm_meter *m,
   out->exporter_cpu_s = NAN;
   out->process_cpu_s = NAN;
   out->baseline_time_s = NAN;
+  out->tick_time_s = NAN;
   if (!m)
     return GM_ERR_INVALID_ARG;
   size_t nc = gm_meter_component_count(m), nm = gm_meter_metric_count(m);
@@ -108,6 +109,12 @@ enum gm_status gm_exporter_snapshot_take(struct gm_meter *m,
     goto fail;
   if ((rc = gm_meter_live(m, e, p, &out->elapsed_s)) != GM_OK)
     goto fail;
+  /* the tick's wall-clock time: now, less how long ago it was taken */
+  struct timespec wall;
+  double age = gm_meter_duration_s(m) - out->elapsed_s;
+  if (out->elapsed_s > 0 && age >= 0 &&
+      clock_gettime(CLOCK_REALTIME, &wall) == 0)
+    out->tick_time_s = (double)wall.tv_sec + (double)wall.tv_nsec / 1e9 - age;
   for (size_t i = 0; i < nc; i++) {
     c[i].info = *gm_meter_component(m, i);
     c[i].energy_j = e[i];

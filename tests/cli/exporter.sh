@@ -116,12 +116,13 @@ code=$(curl -s -o m.txt -D m.head -w '%{http_code}' "$URL")
 check "GET /metrics: 200 in the text format 0.0.4" \
   "[ '$code' = 200 ] && grep -qi '^Content-Type: text/plain; version=0.0.4; charset=utf-8' m.head" \
   "$code $(cat m.head)"
-# series NAME{LABELS} FILE...: the value of that series in the scrape
+# series NAME{LABELS} FILE...: the value of that series in the scrape (the
+# field after the series; a timestamp may follow it)
 py_series='
 def series(path, name):
     for line in open(path):
         if line.startswith(name + " "):
-            return float(line.split(" ")[-1])
+            return float(line[len(name) + 1:].split(" ")[0])
     return None
 '
 py_check "the GPU's power and provenance, the DRAM model's, the totals' flag" "$py_series"'

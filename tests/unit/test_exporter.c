@@ -224,7 +224,15 @@ static void check_shape(const char *text, enum gm_exporter_format f) {
     assert_true(*v == ' ');
     char *end;
     strtod(v + 1, &end);
-    assert_true(end != v + 1 && *end == '\0');
+    assert_true(end != v + 1);
+    if (*end == ' ') { /* a timestamp: ms (text) or s (OpenMetrics) */
+      const char *ts = end + 1;
+      strtod(ts, &end);
+      assert_true(end != ts);
+      if (!om)
+        assert_null(strchr(ts, '.'));
+    }
+    assert_true(*end == '\0');
   }
   assert_false(om); /* OpenMetrics must have ended with # EOF */
 }
@@ -283,6 +291,20 @@ static void renders_known_power_exactly(void **state) {
   assert_true(s.elapsed_s > 0.05);
   double eg = value_of(t, "greenml_energy_joules_total" GPU_LABELS);
   assert_true(eg == s.components[gpu].energy_j);
+  /* stamped with the tick's time (ms), not the scrape's; health is not */
+  assert_true(isfinite(s.tick_time_s) && s.tick_time_s > 1.6e9);
+  {
+    const char *l = line_of(t, "greenml_energy_joules_total" GPU_LABELS " ");
+    const char *sp = strchr(strchr(l, '}') + 2, ' ');
+    assert_non_null(sp);
+    assert_true(sp < strchr(l, '\n'));
+    assert_int_equal(strtoll(sp + 1, NULL, 10),
+                     llround(s.tick_time_s * 1000.0));
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    assert_true(s.tick_time_s <= (double)now.tv_sec + 1.0);
+  }
+  assert_line(t, "greenml_total_partial 0");
   assert_double_equal(eg, GPU_W * s.elapsed_s, 1e-6);
   double ed = value_of(t, "greenml_energy_joules_total" DRAM_LABELS);
   assert_true(ed == s.components[dram].energy_j);
