@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/postgres/pg.h"
 
@@ -323,9 +324,12 @@ static enum gm_status missing_database(struct gm_store *st, const char *uri,
       PQfreemem(id);
       r = PQexec(m, sql);
       const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-      /* 42P04: created meanwhile by another greenml */
+      /* 42P04, 23505: created meanwhile by another greenml; 55006: template1 in
+       * use by another greenml creating it: connect again */
       if (r && (PQresultStatus(r) == PGRES_COMMAND_OK ||
-                (state && strcmp(state, "42P04") == 0)))
+                (state &&
+                 (strcmp(state, "42P04") == 0 || strcmp(state, "23505") == 0 ||
+                  strcmp(state, "55006") == 0))))
         rc = GM_OK;
       else {
         char msg[400];
@@ -468,7 +472,11 @@ static enum gm_status open_db(struct gm_store *st, const char *rest,
     return GM_ERR_NO_MEMORY;
   without_password(uri, q->where, sizeof(q->where));
   enum gm_status rc = GM_OK;
-  for (int attempt = 0; attempt < 2; attempt++) {
+  /* a database created here, or by another greenml meanwhile, is
+   * connected to again */
+  for (int attempt = 0; attempt < 20; attempt++) {
+    if (attempt)
+      usleep(50000u * (unsigned)(attempt < 4 ? attempt : 4));
     q->conn = PQconnectdb(uri);
     if (!q->conn) {
       rc = GM_ERR_NO_MEMORY;
@@ -483,10 +491,11 @@ static enum gm_status open_db(struct gm_store *st, const char *rest,
     PQfinish(q->conn);
     q->conn = NULL;
     st->err[0] = '\0';
-    rc = attempt ? gm__store_error(st, GM_ERR_DATABASE,
-                                   "cannot connect to the database '%s': %s",
-                                   q->where, why)
-                 : missing_database(st, uri, read_only, why);
+    rc = attempt == 19
+             ? gm__store_error(st, GM_ERR_DATABASE,
+                               "cannot connect to the database '%s': %s",
+                               q->where, why)
+             : missing_database(st, uri, read_only, why);
     if (rc != GM_OK)
       break;
   }
