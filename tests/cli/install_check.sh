@@ -167,26 +167,20 @@ want(int(rows["schema"][0]) > 0, "schema %r" % rows["schema"])
 check "meter_only created its database" '[ -s "$work/meter.db" ]'
 
 needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' '; }
-# libpq (the PostgreSQL store, when built) brings OpenSSL with it: in the
-# closure of libgreenml then, though greenml itself never needs libcrypto.
-LOADED=$HEAVY
-if [[ $(needed "$LIB/libgreenml.so.0") == *libpq* ]]; then
-  LOADED='dnnl|gomp|gsl|curl|archive'
-fi
 n=$(needed meter_only)
 check "meter_only NEEDED: libgreenml.so.0, none of $HEAVY or the other greenml libraries" \
   '[[ $n == *libgreenml.so.0* ]] && ! grep -Eq "$HEAVY|greenml-" <<<"$n"' "$n"
 closure=$(LD_LIBRARY_PATH=$LIB ldd ./meter_only 2>&1)
-check "meter_only loads none of $LOADED (ldd)" \
+check "meter_only loads none of $HEAVY (ldd)" \
   '[ "$(loaded_from ./meter_only libgreenml.so.0 "$LIB")" = "$(realpath "$LIB/libgreenml.so.0")" ] &&
-   ! grep -Eq "$LOADED|not found" <<<"$closure"' \
+   ! grep -Eq "$HEAVY|not found" <<<"$closure"' \
   "$(tr '\n' ' ' <<<"$closure")"
 n=$(needed "$LIB/libgreenml.so.0")
 check "libgreenml.so.0 NEEDED: none of $HEAVY" \
   '[[ $n == *libsqlite3* ]] && ! grep -Eq "$HEAVY" <<<"$n"' "$n"
 closure=$(ldd "$LIB/libgreenml.so.0" 2>&1)
-check "libgreenml.so.0 loads none of $LOADED (ldd)" \
-  '! grep -Eq "$LOADED|not found" <<<"$closure"' "$(tr '\n' ' ' <<<"$closure")"
+check "libgreenml.so.0 loads none of $HEAVY (ldd)" \
+  '! grep -Eq "$HEAVY|not found" <<<"$closure"' "$(tr '\n' ' ' <<<"$closure")"
 n=$(needed "$LIB/libgreenml-nn.so.0")
 check "libgreenml-nn.so.0 NEEDED: none of gsl, curl, archive, crypto" \
   '! grep -Eq "gsl|curl|archive|crypto" <<<"$n"' "$n"
