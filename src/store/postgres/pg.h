@@ -18,6 +18,64 @@
 #include "base/util.h"
 #include "store/store_ops.h"
 
+/* libpq is loaded at run time (dlopen "libpq.so.5", as NVML is), so that
+ * libgreenml links neither libpq nor what libpq brings (OpenSSL, Kerberos,
+ * LDAP) and a program that never opens a postgresql:// store never loads
+ * them; the header is needed only to build. Every PQ function used here
+ * goes through this table, filled once by gm__pq_load. */
+struct gm__pq_fns {
+  __typeof__(PQclear) *PQclear;
+  __typeof__(PQconnectdb) *PQconnectdb;
+  __typeof__(PQconnectdbParams) *PQconnectdbParams;
+  __typeof__(PQconninfoFree) *PQconninfoFree;
+  __typeof__(PQconninfoParse) *PQconninfoParse;
+  __typeof__(PQerrorMessage) *PQerrorMessage;
+  __typeof__(PQescapeIdentifier) *PQescapeIdentifier;
+  __typeof__(PQexec) *PQexec;
+  __typeof__(PQexecParams) *PQexecParams;
+  __typeof__(PQexecPrepared) *PQexecPrepared;
+  __typeof__(PQfinish) *PQfinish;
+  __typeof__(PQfreemem) *PQfreemem;
+  __typeof__(PQgetisnull) *PQgetisnull;
+  __typeof__(PQgetvalue) *PQgetvalue;
+  __typeof__(PQntuples) *PQntuples;
+  __typeof__(PQprepare) *PQprepare;
+  __typeof__(PQresultErrorField) *PQresultErrorField;
+  __typeof__(PQresultErrorMessage) *PQresultErrorMessage;
+  __typeof__(PQresultStatus) *PQresultStatus;
+  __typeof__(PQsetNoticeProcessor) *PQsetNoticeProcessor;
+  __typeof__(PQstatus) *PQstatus;
+  __typeof__(PQtransactionStatus) *PQtransactionStatus;
+};
+extern struct gm__pq_fns gm__pq;
+
+/* Loads libpq and every function above, once. GM_OK, or
+ * GM_ERR_UNAVAILABLE with why (what is missing and how to install it). */
+enum gm_status gm__pq_load(char *why, size_t why_size);
+
+#define PQclear (gm__pq.PQclear)
+#define PQconnectdb (gm__pq.PQconnectdb)
+#define PQconnectdbParams (gm__pq.PQconnectdbParams)
+#define PQconninfoFree (gm__pq.PQconninfoFree)
+#define PQconninfoParse (gm__pq.PQconninfoParse)
+#define PQerrorMessage (gm__pq.PQerrorMessage)
+#define PQescapeIdentifier (gm__pq.PQescapeIdentifier)
+#define PQexec (gm__pq.PQexec)
+#define PQexecParams (gm__pq.PQexecParams)
+#define PQexecPrepared (gm__pq.PQexecPrepared)
+#define PQfinish (gm__pq.PQfinish)
+#define PQfreemem (gm__pq.PQfreemem)
+#define PQgetisnull (gm__pq.PQgetisnull)
+#define PQgetvalue (gm__pq.PQgetvalue)
+#define PQntuples (gm__pq.PQntuples)
+#define PQprepare (gm__pq.PQprepare)
+#define PQresultErrorField (gm__pq.PQresultErrorField)
+#define PQresultErrorMessage (gm__pq.PQresultErrorMessage)
+#define PQresultStatus (gm__pq.PQresultStatus)
+#define PQsetNoticeProcessor (gm__pq.PQsetNoticeProcessor)
+#define PQstatus (gm__pq.PQstatus)
+#define PQtransactionStatus (gm__pq.PQtransactionStatus)
+
 /* The key of the transaction-scoped advisory lock that serialises the
  * creation of greenml's tables ("GrML", as the SQLite store's
  * application_id). */

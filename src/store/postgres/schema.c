@@ -462,6 +462,9 @@ static int schema_version(struct gm_store *st) { return gm__pg(st)->version; }
 
 static enum gm_status open_db(struct gm_store *st, const char *rest,
                               bool read_only) {
+  char why_lib[400];
+  if (gm__pq_load(why_lib, sizeof(why_lib)) != GM_OK)
+    return gm__store_error(st, GM_ERR_UNAVAILABLE, "%s", why_lib);
   struct gm__pg *q = calloc(1, sizeof(*q));
   if (!q)
     return GM_ERR_NO_MEMORY;
