@@ -252,8 +252,10 @@ static int writer(const char *uri, int k) {
   snprintf(h.fingerprint, sizeof(h.fingerprint), "%s", fp);
   int64_t host = 0, run = 0;
   if (gm_store_put_host(st, &h, &host) != GM_OK ||
-      begin_run(st, host, COMPONENTS, &run) != GM_OK)
+      begin_run(st, host, COMPONENTS, &run) != GM_OK) {
+    fprintf(stderr, "writer %d: %s\n", k, gm_store_last_error(st));
     return 2;
+  }
   for (uint64_t s = 0; s < PER_WRITER; s++) {
     if (add(st, run, s, COMPONENTS) != GM_OK)
       return 3;

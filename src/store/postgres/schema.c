@@ -353,8 +353,11 @@ static enum gm_status missing_database(struct gm_store *st, const char *uri,
 static int read_version(struct gm_store *st) {
   PGresult *r =
       gm__pg_exec(st,
-                  "SELECT CASE WHEN to_regclass('greenml_schema') IS NULL "
-                  "THEN 0 ELSE -1 END",
+                  /* a scan of the catalog with this statement's snapshot:
+                   * tables another greenml committed since are seen */
+                  "SELECT CASE WHEN count(*) = 0 THEN 0 ELSE -1 END FROM "
+                  "pg_tables WHERE schemaname = current_schema() AND "
+                  "tablename = 'greenml_schema'",
                   NULL, "cannot read the schema version");
   if (!r)
     return -1;
@@ -372,12 +375,16 @@ static int read_version(struct gm_store *st) {
 }
 
 /* GM_ERR_PARSE when the database (its current schema) holds tables and
- * none is greenml_schema: another program's. */
+ * none is greenml_schema: another program's. greenml_schema is looked for
+ * again here: another greenml may have created the tables (in one
+ * transaction) since the version was read. */
 static enum gm_status check_foreign(struct gm_store *st) {
   PGresult *r = gm__pg_exec(
       st,
       "SELECT count(*), min(tablename::text COLLATE \"C\") FROM pg_tables "
-      "WHERE schemaname = current_schema()",
+      "WHERE schemaname = current_schema() AND NOT EXISTS (SELECT 1 FROM "
+      "pg_tables WHERE schemaname = current_schema() AND tablename = "
+      "'greenml_schema')",
       NULL, "cannot read the database's tables");
   if (!r)
     return GM_ERR_DATABASE;
