@@ -8,6 +8,7 @@
 
 const struct gm__store_ops *const gm__stores[] = {
     &gm__store_sqlite,
+    &gm__store_postgres,
 };
 
 const size_t gm__store_count = sizeof(gm__stores) / sizeof(gm__stores[0]);

@@ -67,7 +67,10 @@ static const struct gm__store_ops *pick(const char *location,
   if (n) {
     for (size_t i = 0; i < gm__store_count; i++) {
       const struct gm__store_ops *ops = gm__stores[i];
-      if (strlen(ops->scheme) == n && strncmp(ops->scheme, location, n) == 0) {
+      bool alias = ops->alias && strlen(ops->alias) == n &&
+                   strncmp(ops->alias, location, n) == 0;
+      if (alias || (strlen(ops->scheme) == n &&
+                    strncmp(ops->scheme, location, n) == 0)) {
         *rest = location + n + 1;
         return ops;
       }

@@ -88,6 +88,7 @@ struct gm__store_ops {
   int api_version;       /* GM__STORE_API_VERSION */
   const char *name;      /* "sqlite": gm_store_kind */
   const char *scheme;    /* a location "SCHEME:REST" is this one's */
+  const char *alias;     /* another scheme that is this one's, or NULL */
   const char *locations; /* for messages: "a file path, or sqlite:PATH" */
   bool paths;            /* a location without a scheme (a file path) is
                             this one's; the first such in the registry */
@@ -199,6 +200,7 @@ extern const size_t gm__store_count;
 
 /* The implementations (one per folder). */
 extern const struct gm__store_ops gm__store_sqlite;
+extern const struct gm__store_ops gm__store_postgres;
 
 /* Formats st->err; returns rc. */
 enum gm_status gm__store_error(struct gm_store *st, enum gm_status rc,

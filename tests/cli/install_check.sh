@@ -176,6 +176,8 @@ check "meter_only loads none of $HEAVY (ldd)" \
    ! grep -Eq "$HEAVY|not found" <<<"$closure"' \
   "$(tr '\n' ' ' <<<"$closure")"
 n=$(needed "$LIB/libgreenml.so.0")
+check "libgreenml.so.0 NEEDED: neither libpq (loaded at run time by a postgresql:// store) nor $HEAVY" \
+  '! grep -q libpq <<<"$n"' "$n"
 check "libgreenml.so.0 NEEDED: none of $HEAVY" \
   '[[ $n == *libsqlite3* ]] && ! grep -Eq "$HEAVY" <<<"$n"' "$n"
 closure=$(ldd "$LIB/libgreenml.so.0" 2>&1)

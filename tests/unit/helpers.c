@@ -157,3 +157,185 @@ const char gmt_sql_undo_schemas_5_7[] =
     "ALTER TABLE components DROP COLUMN max_power_origin;"
     "ALTER TABLE components DROP COLUMN counter_stopped_at_s;"
     "ALTER TABLE components DROP COLUMN lost_at_s;";
+
+/* ---- a PostgreSQL server for the tests ----------------------------------- */
+
+#ifdef GM_TEST_HAVE_POSTGRES
+#include <libpq-fe.h>
+#endif
+
+static char pg_dir[512];  /* the cluster's directory; "" when not started */
+static pid_t pg_owner;    /* the process that started it */
+static unsigned pg_count; /* databases named so far */
+
+void gmt_pg_stop(void) {
+  if (!pg_dir[0] || getpid() != pg_owner)
+    return; /* a forked child leaves the server to its parent */
+  char cmd[1200];
+  snprintf(cmd, sizeof(cmd), "bash '%s' stop '%s'", GM_TEST_PG_CLUSTER, pg_dir);
+  if (system(cmd) != 0)
+    fprintf(stderr, "gmt_pg_stop: %s failed\n", cmd);
+  pg_dir[0] = '\0';
+}
+
+/* The cluster's socket directory, started on first use. */
+static const char *pg_socket(void) {
+  static char sock[600];
+#ifndef GM_TEST_HAVE_POSTGRES
+  fail_msg("this greenml was built without libpq: the PostgreSQL store "
+           "cannot be tested; run scripts/deps.sh (apt-get install libpq-dev "
+           "postgresql) and configure again");
+#endif
+  if (pg_dir[0])
+    return sock;
+  char cmd[800];
+  snprintf(cmd, sizeof(cmd), "bash '%s' start %ld", GM_TEST_PG_CLUSTER,
+           (long)getpid());
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  char line[512] = "";
+  if (!fgets(line, sizeof(line), p))
+    line[0] = '\0';
+  int st = pclose(p);
+  line[strcspn(line, "\n")] = '\0';
+  if (st != 0 || !line[0])
+    fail_msg("cannot start a PostgreSQL server for the tests (%s); install "
+             "it with scripts/deps.sh (apt-get install postgresql libpq-dev)",
+             cmd);
+  snprintf(pg_dir, sizeof(pg_dir), "%s", line);
+  snprintf(sock, sizeof(sock), "%s/sock", pg_dir);
+  pg_owner = getpid();
+  atexit(gmt_pg_stop);
+  return sock;
+}
+
+char *gmt_pg_uri(const char *db) {
+  const char *sock = pg_socket();
+  char *uri = NULL;
+  assert_true(
+      asprintf(&uri, "postgresql:///%s?host=%s&user=greenml", db, sock) > 0);
+  return uri;
+}
+
+char *gmt_pg_new_db(const char *prefix) {
+  char *db = NULL;
+  assert_true(asprintf(&db, "%s_%ld_%u", prefix, (long)getpid(), ++pg_count) >
+              0);
+  for (char *c = db; *c; c++)
+    if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')))
+      *c = '_';
+  return db;
+}
+
+#ifdef GM_TEST_HAVE_POSTGRES
+static PGconn *pg_connect(const char *uri) {
+  PGconn *c = PQconnectdb(uri);
+  if (PQstatus(c) != CONNECTION_OK)
+    fail_msg("cannot connect to %s: %s", uri, PQerrorMessage(c));
+  return c;
+}
+
+void gmt_pg_exec(const char *uri, const char *sql) {
+  PGconn *c = pg_connect(uri);
+  PGresult *r = PQexec(c, sql);
+  ExecStatusType s = PQresultStatus(r);
+  if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
+    fail_msg("%s on %s: %s", sql, uri, PQerrorMessage(c));
+  PQclear(r);
+  PQfinish(c);
+}
+
+long long gmt_pg_value(const char *uri, const char *sql) {
+  PGconn *c = pg_connect(uri);
+  PGresult *r = PQexec(c, sql);
+  if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1)
+    fail_msg("%s on %s: %s", sql, uri, PQerrorMessage(c));
+  long long v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+  PQclear(r);
+  PQfinish(c);
+  return v;
+}
+
+bool gmt_pg_db_exists(const char *db) {
+  char *uri = gmt_pg_uri("postgres");
+  PGconn *c = pg_connect(uri);
+  const char *v[1] = {db};
+  PGresult *r = PQexecParams(c, "SELECT 1 FROM pg_database WHERE datname = $1",
+                             1, NULL, v, NULL, NULL, 0);
+  assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+  bool found = PQntuples(r) > 0;
+  PQclear(r);
+  PQfinish(c);
+  free(uri);
+  return found;
+}
+
+char *gmt_pg_dump(const char *uri, size_t *len) {
+  char cmd[1200];
+  /* pg_dump of the server's version, from the cluster's bindir */
+  snprintf(cmd, sizeof(cmd),
+           "for d in /usr/lib/postgresql/*/bin; do [ -x \"$d/pg_dump\" ] && "
+           "exec \"$d/pg_dump\" --no-sync '%s'; done; exit 127",
+           uri);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  size_t cap = 1 << 16, n = 0;
+  char *buf = malloc(cap);
+  assert_non_null(buf);
+  size_t got;
+  while ((got = fread(buf + n, 1, cap - n, p)) > 0) {
+    n += got;
+    if (n == cap) {
+      cap *= 2;
+      buf = realloc(buf, cap);
+      assert_non_null(buf);
+    }
+  }
+  assert_int_equal(pclose(p), 0);
+  /* pg_dump's \restrict and \unrestrict lines carry a random key: not
+   * part of the database */
+  size_t o = 0;
+  for (size_t i = 0; i < n;) {
+    size_t e = i;
+    while (e < n && buf[e] != '\n')
+      e++;
+    if (e < n)
+      e++;
+    bool keyed = (e - i > 10 && memcmp(buf + i, "\\restrict ", 10) == 0) ||
+                 (e - i > 12 && memcmp(buf + i, "\\unrestrict ", 12) == 0);
+    if (!keyed) {
+      memmove(buf + o, buf + i, e - i);
+      o += e - i;
+    }
+    i = e;
+  }
+  *len = o;
+  return buf;
+}
+#else
+void gmt_pg_exec(const char *uri, const char *sql) {
+  (void)uri;
+  (void)sql;
+  pg_socket();
+}
+
+long long gmt_pg_value(const char *uri, const char *sql) {
+  (void)uri;
+  (void)sql;
+  pg_socket();
+  return 0;
+}
+
+bool gmt_pg_db_exists(const char *db) {
+  (void)db;
+  pg_socket();
+  return false;
+}
+
+char *gmt_pg_dump(const char *uri, size_t *len) {
+  (void)uri;
+  *len = 0;
+  pg_socket();
+  return NULL;
+}
+#endif

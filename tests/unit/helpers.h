@@ -5,6 +5,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,27 @@ void gmt_assert_near(double a, double b, double eps, const char *ea,
  * and indexes schemas 5 to 7 added), for the migration tests; the caller
  * sets PRAGMA user_version. */
 extern const char gmt_sql_undo_schemas_5_7[];
+
+/* ---- a PostgreSQL server for the tests (tests/pg/cluster.sh) ----------
+ * Started on first use, once per process, in a temporary directory (Unix
+ * socket only); stopped and removed at exit, and by a watcher if the
+ * process dies. Without libpq in this build or without the server's
+ * binaries the calling test fails with the command that installs them. */
+/* The location of database db on it (malloc'ed):
+ * postgresql:///DB?host=SOCKET&user=greenml. */
+char *gmt_pg_uri(const char *db);
+/* A fresh database name (unique in this process): PREFIX_PID_N. */
+char *gmt_pg_new_db(const char *prefix);
+/* Runs sql on the database at uri (asserts success). */
+void gmt_pg_exec(const char *uri, const char *sql);
+/* The first value of the first row sql returns on uri, as a number. */
+long long gmt_pg_value(const char *uri, const char *sql);
+/* Whether the database of that name exists. */
+bool gmt_pg_db_exists(const char *db);
+/* pg_dump's text of the database at uri: schema and rows (malloc'ed). */
+char *gmt_pg_dump(const char *uri, size_t *len);
+/* Stops the server now (also done at exit). */
+void gmt_pg_stop(void);
 
 #endif
 
@@ -50,5 +72,26 @@ void gmt_setenv(const char *name, const char *value);
  * and indexes schemas 5 to 7 added), for the migration tests; the caller
  * sets PRAGMA user_version. */
 extern const char gmt_sql_undo_schemas_5_7[];
+
+/* ---- a PostgreSQL server for the tests (tests/pg/cluster.sh) ----------
+ * Started on first use, once per process, in a temporary directory (Unix
+ * socket only); stopped and removed at exit, and by a watcher if the
+ * process dies. Without libpq in this build or without the server's
+ * binaries the calling test fails with the command that installs them. */
+/* The location of database db on it (malloc'ed):
+ * postgresql:///DB?host=SOCKET&user=greenml. */
+char *gmt_pg_uri(const char *db);
+/* A fresh database name (unique in this process): PREFIX_PID_N. */
+char *gmt_pg_new_db(const char *prefix);
+/* Runs sql on the database at uri (asserts success). */
+void gmt_pg_exec(const char *uri, const char *sql);
+/* The first value of the first row sql returns on uri, as a number. */
+long long gmt_pg_value(const char *uri, const char *sql);
+/* Whether the database of that name exists. */
+bool gmt_pg_db_exists(const char *db);
+/* pg_dump's text of the database at uri: schema and rows (malloc'ed). */
+char *gmt_pg_dump(const char *uri, size_t *len);
+/* Stops the server now (also done at exit). */
+void gmt_pg_stop(void);
 
 #endif
