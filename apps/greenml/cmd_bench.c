@@ -1029,6 +1029,14 @@ int cmd_bench(int argc, char **argv) {
     goto out;
   }
   if (o.slurm) {
+    /* generated data is made once now, into the cache the tasks read,
+     * rather than by several tasks at once */
+    if (strcmp(o.w.data, "synthetic") == 0 &&
+        ((ec = gm_cli_open_cifar("bench", o.w.data, o.w.seed, GM_CIFAR10_TRAIN,
+                                 &train)) ||
+         (ec = gm_cli_open_cifar("bench", o.w.data, o.w.seed, GM_CIFAR10_TEST,
+                                 &test))))
+      goto out;
     ec = gm_cli_bench_slurm(&o.sl, name, db_path,
                             (size_t)o.n_models * (size_t)o.n_batches,
                             (int)cfg.n_flags, cfg.flags);
