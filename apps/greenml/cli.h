@@ -236,6 +236,21 @@ int gm_cli_open_store(const char *cmd, const char *path, struct gm_store **out);
 int gm_cli_host(const char *cmd, struct gm_store *st, const struct gm_meter *m,
                 int64_t *host_id);
 
+/* `greenml bench --slurm` (bench_slurm.c): the grid as a Slurm job array. */
+struct gm_cli_slurm {
+  const char *partition, *time_limit; /* NULL: the cluster's defaults */
+  const char *dir;                    /* NULL: ./greenml-slurm-NAME */
+  const char *opts[32];               /* --slurm-opt: #SBATCH lines */
+  int n_opts;
+  bool submit; /* run sbatch; else print the commands */
+};
+/* Writes the array's and the analysis job's scripts for bench `name` in
+ * db_path, whose n_cells tasks run `greenml bench ARGS --run-id NAME --db
+ * DB --cell K`, and submits them or prints how. Returns an exit code. */
+int gm_cli_bench_slurm(const struct gm_cli_slurm *sl, const char *name,
+                       const char *db_path, size_t n_cells, int n_args,
+                       const char *const *args);
+
 /* Formats joules with an SI prefix chosen for readability: "12.3 kJ". */
 void gm_cli_fmt_energy(char *buf, size_t size, double j);
 /* "measured (energy counter)" etc. */

@@ -33,7 +33,8 @@ static const char usage_text[] =
     "                     [--idle DUR|none] [--gap DUR] [--db PATH]\n"
     "                     [--run-id ID] [--resume] [--threads T]\n"
     "                     [--no-meter | --overhead]\n"
-    "                     [--profile-epochs K [--verify]] [options]\n"
+    "                     [--profile-epochs K [--verify]]\n"
+    "                     [--cell K | --slurm [--submit] ...] [options]\n"
     "\n"
     "Runs the study's grid: for every model and batch size, records the\n"
     "model's characteristics, trains N epochs and, after each, runs\n"
@@ -91,6 +92,26 @@ static const char usage_text[] =
     "                       CIFAR-10 in ./data, else generated data (flags "
     "after\n"
     "                       it override it)\n";
+/* the Slurm options, apart: one string literal would be too long */
+static const char usage_slurm[] =
+    "\nOne cell, and the grid on a Slurm cluster:\n"
+    "  --cell K             run only the K-th cell (0-based, models outer,\n"
+    "                       batch sizes inner) into the bench --run-id,\n"
+    "                       created or joined; a complete cell exits 0 at\n"
+    "                       once, a partial one resumes. The idle baseline\n"
+    "                       is measured by the node's first task only\n"
+    "  --slurm              write an sbatch job array, one task per cell\n"
+    "                       (each --cell K with these flags), and an\n"
+    "                       analysis job that runs after it; print how to\n"
+    "                       submit them\n"
+    "  --slurm-dir DIR      where the scripts go (default\n"
+    "                       ./greenml-slurm-RUNID)\n"
+    "  --partition P        #SBATCH --partition\n"
+    "  --time HH:MM:SS      #SBATCH --time, per task\n"
+    "  --slurm-opt OPT      another #SBATCH line, e.g. "
+    "--slurm-opt=--exclusive\n"
+    "                       (repeatable)\n"
+    "  --submit             submit both with sbatch and print the job ids\n";
 /* the meter's options, apart: one string literal would be too long */
 static const char usage_meter[] = GM_CLI_METER_HELP;
 
@@ -130,6 +151,9 @@ struct bench_opts {
   struct gm_cli_meter_opts mo;
   bool grid_flags; /* a flag that defines the grid was given */
   bool quick;
+  long cell; /* --cell K; -1: the whole grid */
+  bool slurm;
+  struct gm_cli_slurm sl;
 };
 
 static const int paper_batches[] = {256, 224, 192, 160, 128, 96,
@@ -216,6 +240,7 @@ static void default_opts(struct bench_opts *o) {
   o->idle_ns = 10 * INT64_C(1000000000);
   o->gap_ns = 2 * INT64_C(1000000000);
   gm_cli_meter_opts_init(&o->mo);
+  o->cell = -1;
 }
 
 enum {
@@ -232,8 +257,23 @@ enum {
   O_PROFILE,
   O_VERIFY,
   O_QUICK,
-  O_SCHEDULE
+  O_SCHEDULE,
+  O_CELL,
+  O_SLURM,
+  O_PARTITION,
+  O_TIME,
+  O_SLURM_OPT,
+  O_SUBMIT,
+  O_SLURM_DIR
 };
+
+/* The flags of one run of the bench that are not the bench's own: they are
+ * neither stored with it nor passed to the tasks of a Slurm array. */
+static bool run_flag(int opt) {
+  return opt == O_DB || opt == O_RUN_ID || opt == O_RESUME || opt == O_CELL ||
+         opt == O_SLURM || opt == O_PARTITION || opt == O_TIME ||
+         opt == O_SLURM_OPT || opt == O_SUBMIT || opt == O_SLURM_DIR;
+}
 
 /* Parses argv into o. Returns 0, -1 after --help, or an exit code. */
 static int parse(int argc, char **argv, struct bench_opts *o) {
@@ -261,14 +301,20 @@ static int parse(int argc, char **argv, struct bench_opts *o) {
                                        {"schedule", 1, 0, O_SCHEDULE},
                                        {"verify", 0, 0, O_VERIFY},
                                        {"quick", 0, 0, O_QUICK},
+                                       {"cell", 1, 0, O_CELL},
+                                       {"slurm", 0, 0, O_SLURM},
+                                       {"partition", 1, 0, O_PARTITION},
+                                       {"time", 1, 0, O_TIME},
+                                       {"slurm-opt", 1, 0, O_SLURM_OPT},
+                                       {"submit", 0, 0, O_SUBMIT},
+                                       {"slurm-dir", 1, 0, O_SLURM_DIR},
                                        {"help", 0, 0, 'h'},
                                        GM_CLI_METER_LONGOPTS,
                                        {0}};
   int opt, ec;
   optind = 1;
   while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-    if (opt != O_DB && opt != O_RUN_ID && opt != O_RESUME && opt != 'h' &&
-        opt != '?')
+    if (!run_flag(opt) && opt != 'h' && opt != '?')
       o->grid_flags = true;
     int r = gm_cli_meter_opt(&o->mo, opt, optarg, "bench");
     if (r < 0)
@@ -349,6 +395,46 @@ static int parse(int argc, char **argv, struct bench_opts *o) {
     case O_VERIFY:
       o->verify = true;
       break;
+    case O_CELL:
+      if (!gm_cli_parse_long(optarg, 0, 1L << 30, &o->cell)) {
+        gm_cli_error("bench",
+                     "--cell '%s' is not a cell number (0 for the first)",
+                     optarg);
+        return GM_EXIT_USAGE;
+      }
+      break;
+    case O_SLURM:
+      o->slurm = true;
+      break;
+    case O_PARTITION:
+    case O_TIME:
+      if (!*optarg || strpbrk(optarg, " \t\n'\"")) {
+        gm_cli_error("bench", "--%s '%s' must be one word",
+                     opt == O_TIME ? "time" : "partition", optarg);
+        return GM_EXIT_USAGE;
+      }
+      *(opt == O_TIME ? &o->sl.time_limit : &o->sl.partition) = optarg;
+      break;
+    case O_SLURM_OPT:
+      if (strncmp(optarg, "-", 1) != 0 || strchr(optarg, '\n')) {
+        gm_cli_error("bench",
+                     "--slurm-opt '%s' must be one sbatch option on one line "
+                     "(e.g. --slurm-opt=--exclusive)",
+                     optarg);
+        return GM_EXIT_USAGE;
+      }
+      if (o->sl.n_opts == 32) {
+        gm_cli_error("bench", "--slurm-opt: at most 32");
+        return GM_EXIT_USAGE;
+      }
+      o->sl.opts[o->sl.n_opts++] = optarg;
+      break;
+    case O_SUBMIT:
+      o->sl.submit = true;
+      break;
+    case O_SLURM_DIR:
+      o->sl.dir = optarg;
+      break;
     case O_SCHEDULE:
       if (strcmp(optarg, "constant") != 0 && strcmp(optarg, "cosine") != 0) {
         gm_cli_error("bench", "--schedule '%s' must be constant or cosine",
@@ -369,10 +455,12 @@ static int parse(int argc, char **argv, struct bench_opts *o) {
       break;
     case 'h':
       fputs(usage_text, stdout);
+      fputs(usage_slurm, stdout);
       fputs(usage_meter, stdout);
       return -1;
     default:
       fputs(usage_text, stderr);
+      fputs(usage_slurm, stderr);
       fputs(usage_meter, stderr);
       return GM_EXIT_USAGE;
     }
@@ -391,27 +479,63 @@ static int check_opts(const struct bench_opts *o) {
                           "(--overhead runs both)");
     return GM_EXIT_USAGE;
   }
+  bool slurm_only = o->sl.partition || o->sl.time_limit || o->sl.n_opts ||
+                    o->sl.submit || o->sl.dir;
+  if (slurm_only && !o->slurm) {
+    gm_cli_error("bench", "--partition, --time, --slurm-opt, --submit and "
+                          "--slurm-dir go with --slurm");
+    return GM_EXIT_USAGE;
+  }
+  if ((o->slurm || o->cell >= 0) && o->resume) {
+    gm_cli_error("bench",
+                 "--%s does not go with --resume: a task joins the "
+                 "bench --run-id and resumes its cell by itself",
+                 o->slurm ? "slurm" : "cell");
+    return GM_EXIT_USAGE;
+  }
+  if (o->slurm && o->cell >= 0) {
+    gm_cli_error("bench", "--slurm writes the tasks that take --cell; give "
+                          "one or the other");
+    return GM_EXIT_USAGE;
+  }
+  return 0;
+}
+
+/* How many words of argv from i are a flag of one run (run_flag): 0 for a
+ * flag of the bench. */
+static int run_flag_words(int argc, char **argv, int i) {
+  static const char *const with_arg[] = {
+      "--db",   "--run-id",    "--cell",     "--partition",
+      "--time", "--slurm-opt", "--slurm-dir"};
+  static const char *const alone[] = {"--resume", "--slurm", "--submit"};
+  const char *a = argv[i];
+  for (size_t k = 0; k < sizeof(alone) / sizeof(*alone); k++)
+    if (strcmp(a, alone[k]) == 0)
+      return 1;
+  for (size_t k = 0; k < sizeof(with_arg) / sizeof(*with_arg); k++) {
+    size_t len = strlen(with_arg[k]);
+    if (strncmp(a, with_arg[k], len) == 0 && a[len] == '=')
+      return 1;
+    if (strcmp(a, with_arg[k]) == 0)
+      return i + 1 < argc ? 2 : 1;
+  }
   return 0;
 }
 
 /* The flags stored with a new bench, so that --resume rebuilds the same
- * grid: argv without --resume, --db and --run-id, plus the data chosen for
- * the user. Returns the count; flags has room for argc + 2. */
+ * grid: argv without the flags of one run (--resume, --db, --run-id,
+ * --cell, the Slurm ones), plus the data chosen for the user. Returns the
+ * count; flags has room for argc + 2. */
 static size_t stored_flags(const struct bench_opts *o, int argc, char **argv,
                            const char **flags) {
   size_t n = 0;
   for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (strcmp(a, "--resume") == 0)
-      continue;
-    if ((strcmp(a, "--db") == 0 || strcmp(a, "--run-id") == 0) &&
-        i + 1 < argc) {
-      i++;
+    int skip = run_flag_words(argc, argv, i);
+    if (skip) {
+      i += skip - 1;
       continue;
     }
-    if (strncmp(a, "--db=", 5) == 0 || strncmp(a, "--run-id=", 9) == 0)
-      continue;
-    flags[n++] = a;
+    flags[n++] = argv[i];
   }
   if (!o->w.data_given) { /* the data chosen for the user stays chosen */
     flags[n++] = "--data";
@@ -734,6 +858,82 @@ static struct gm_study_config study_config(const struct bench_opts *o,
   return cfg;
 }
 
+/* The Slurm job ids of the environment as tags of the cells' meter runs
+ * ("" outside a Slurm job). */
+static void slurm_tags(char *buf, size_t size) {
+  static const char *const vars[][2] = {
+      {"SLURM_JOB_ID", "slurm_job_id"},
+      {"SLURM_ARRAY_JOB_ID", "slurm_array_job_id"},
+      {"SLURM_ARRAY_TASK_ID", "slurm_array_task_id"}};
+  size_t n = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < sizeof(vars) / sizeof(*vars); i++) {
+    const char *v = getenv(vars[i][0]);
+    if (!v || !*v)
+      continue;
+    char esc[160];
+    gm_json_escape_into(esc, sizeof(esc), v);
+    int w = snprintf(buf + n, size - n, "%s\"%s\":%s", n ? "," : "", vars[i][1],
+                     esc);
+    if (w < 0 || (size_t)w >= size - n) {
+      buf[n] = '\0';
+      return;
+    }
+    n += (size_t)w;
+  }
+}
+
+/* The node-local lock of --cell's idle baseline: in $TMPDIR (else /tmp),
+ * named after the database and the bench, so that the tasks of one bench
+ * on one node share it and nothing else does. */
+static void idle_lock_path(const char *db_path, const char *name, char *buf,
+                           size_t size) {
+  char abs[2048];
+  if (db_path[0] != '/' && getcwd(abs, sizeof(abs) - 1100)) {
+    size_t len = strlen(abs);
+    snprintf(abs + len, sizeof(abs) - len, "/%s", db_path);
+  } else {
+    snprintf(abs, sizeof(abs), "%s", db_path);
+  }
+  uint64_t h = 1469598103934665603u; /* FNV-1a of the path and the name */
+  for (const char *p = abs; *p; p++)
+    h = (h ^ (unsigned char)*p) * 1099511628211u;
+  h = (h ^ '\n') * 1099511628211u;
+  for (const char *p = name; *p; p++)
+    h = (h ^ (unsigned char)*p) * 1099511628211u;
+  const char *tmp = getenv("TMPDIR");
+  if (!tmp || !*tmp || access(tmp, W_OK) != 0)
+    tmp = "/tmp";
+  snprintf(buf, size, "%s/greenml-idle-%u-%016llx.lock", tmp,
+           (unsigned)getuid(), (unsigned long long)h);
+}
+
+/* --cell joining an existing bench: it must have been started with the
+ * same flags (the same grid and protocol). */
+static int check_joined_flags(struct gm_store *st, int64_t bench_id,
+                              const char *name, size_t n,
+                              const char *const *flags) {
+  struct gm_bench_flags stored = {0};
+  if (gm_store_bench_flags(st, bench_id, &stored) != GM_OK) {
+    gm_cli_error("bench", "--cell: cannot read the flags of bench '%s': %s",
+                 name, gm_store_last_error(st));
+    return GM_EXIT_DATAERR;
+  }
+  bool same = stored.n == n;
+  for (size_t i = 0; same && i < n; i++)
+    same = strcmp(stored.flags[i], flags[i]) == 0;
+  gm_bench_flags_clear(&stored);
+  if (!same) {
+    gm_cli_error("bench",
+                 "--cell: bench '%s' exists with other flags; its cells "
+                 "must all be run with the flags it was started with "
+                 "('greenml runs' shows them), or choose another --run-id",
+                 name);
+    return GM_EXIT_USAGE;
+  }
+  return 0;
+}
+
 /* --checkpoint-dir, or bench-NAME beside the database. */
 static void checkpoint_dir(const struct bench_opts *o, const char *db_path,
                            const char *name, char *buf, size_t size) {
@@ -809,6 +1009,16 @@ int cmd_bench(int argc, char **argv) {
   struct gm_study_config cfg = study_config(&o, name, models);
   cfg.n_flags = o.resume ? 0 : stored_flags(&o, argc, argv, flags);
   cfg.flags = flags;
+  char idle_lock[1400], tags[640];
+  if (o.cell >= 0) {
+    cfg.one_cell = true;
+    cfg.cell = (size_t)o.cell;
+    idle_lock_path(db_path, name, idle_lock, sizeof(idle_lock));
+    cfg.idle_lock = idle_lock;
+  }
+  slurm_tags(tags, sizeof(tags));
+  if (tags[0])
+    cfg.run_tags = tags;
   char err[1024] = "";
   enum gm_status rc = gm_study_config_check(&cfg, err, sizeof(err));
   if (rc != GM_OK) {
@@ -816,6 +1026,20 @@ int cmd_bench(int argc, char **argv) {
     ec = rc == GM_ERR_INVALID_ARG || rc == GM_ERR_NOT_FOUND ? GM_EXIT_USAGE
          : rc == GM_ERR_UNAVAILABLE                         ? GM_EXIT_UNAVAIL
                                                             : GM_EXIT_SOFTWARE;
+    goto out;
+  }
+  if (o.slurm) {
+    /* generated data is made once now, into the cache the tasks read,
+     * rather than by several tasks at once */
+    if (strcmp(o.w.data, "synthetic") == 0 &&
+        ((ec = gm_cli_open_cifar("bench", o.w.data, o.w.seed, GM_CIFAR10_TRAIN,
+                                 &train)) ||
+         (ec = gm_cli_open_cifar("bench", o.w.data, o.w.seed, GM_CIFAR10_TEST,
+                                 &test))))
+      goto out;
+    ec = gm_cli_bench_slurm(&o.sl, name, db_path,
+                            (size_t)o.n_models * (size_t)o.n_batches,
+                            (int)cfg.n_flags, cfg.flags);
     goto out;
   }
   /* the engine that executes the steps, recorded with the bench's versions
@@ -857,7 +1081,12 @@ int cmd_bench(int argc, char **argv) {
     if ((ec = gm_cli_open_store("bench", db_path, &st)))
       goto out;
     struct gm_bench_info bi;
-    if (gm_store_bench_find(st, name, &bi) == GM_OK) {
+    if (o.cell >= 0 && gm_store_bench_find(st, name, &bi) == GM_OK) {
+      int64_t id = bi.id;
+      gm_bench_info_clear(&bi);
+      if ((ec = check_joined_flags(st, id, name, cfg.n_flags, cfg.flags)))
+        goto out;
+    } else if (gm_store_bench_find(st, name, &bi) == GM_OK) {
       gm_cli_error("bench",
                    "a bench named '%s' exists (%s) in '%s': add --resume to "
                    "continue it, or choose another --run-id",
@@ -890,7 +1119,10 @@ int cmd_bench(int argc, char **argv) {
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGTERM, &old_term, NULL);
   on_pass_end(&v);
-  if (rc == GM_OK && res.interrupted) {
+  if (rc == GM_OK && res.cell_complete) {
+    printf("cell %ld complete: bench '%s' has every row of it in '%s'\n",
+           o.cell, name, db_path);
+  } else if (rc == GM_OK && res.interrupted) {
     ec = 130;
     fprintf(stderr,
             "greenml bench: interrupted; finished phases are saved in '%s'. "
@@ -905,6 +1137,9 @@ int cmd_bench(int argc, char **argv) {
               "are saved. Fix it and continue with: greenml bench --resume "
               "--run-id %s --db %s\n",
               name, db_path);
+  } else if (o.cell >= 0) {
+    printf("\ncell %ld done: bench '%s', id %lld, in '%s'\n", o.cell, name,
+           (long long)res.bench_id, db_path);
   } else {
     print_summary(st, res.bench_id, name, o.overhead);
     printf("\ndatabase: %s (bench '%s', id %lld)\n", db_path, name,

@@ -88,6 +88,26 @@ struct gm_study_config {
    * rebuild this configuration to resume it */
   size_t n_flags;
   const char *const *flags;
+  /* One cell of the grid only (a task of a job array): with one_cell, the
+   * cell-th (0-based) of the n_models x n_batch_sizes cells in the order
+   * the grid runs them (models outer, batch sizes inner; an overhead cell
+   * is its pair). The bench `name` is joined when it exists (whatever its
+   * status; resume is ignored) and created otherwise; a complete cell runs
+   * nothing (gm_study_result.cell_complete); a partial one resumes at its
+   * first missing row. The bench is marked "complete" once every cell of
+   * the grid has its rows, and stays "running" until then. */
+  bool one_cell;
+  size_t cell;
+  /* With one_cell: a file on the node's own disk that makes the tasks of a
+   * node measure the idle baseline once. The first task to lock it
+   * measures and stores the baseline and writes its id into the file; the
+   * others wait for the lock and use that baseline. NULL: every task
+   * measures its own (as a whole bench does). */
+  const char *idle_lock;
+  /* Members added to the tags of every meter run a cell writes, as the
+   * inside of a JSON object ("\"k\":\"v\",..."); NULL: none. The front end
+   * puts a scheduler's job ids there. */
+  const char *run_tags;
 };
 
 /* Defaults of the paper: epochs 1, 50000 inference samples, lr 0.001, seed
@@ -175,8 +195,9 @@ struct gm_study_observer {
 };
 
 struct gm_study_result {
-  int64_t bench_id; /* 0: no bench was created */
-  bool interrupted; /* a stop request ended it ("interrupted") */
+  int64_t bench_id;   /* 0: no bench was created */
+  bool interrupted;   /* a stop request ended it ("interrupted") */
+  bool cell_complete; /* one_cell: the cell had every row; nothing ran */
 };
 
 /* Runs (or resumes) the study cfg describes, writing into st, which must

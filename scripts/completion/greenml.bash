@@ -64,7 +64,7 @@ _greenml() {
     fi
     return
     ;;
-  --dir | --figures | --checkpoint-dir)
+  --dir | --figures | --checkpoint-dir | --slurm-dir)
     mapfile -t COMPREPLY < <(compgen -d -- "$cur")
     return
     ;;
@@ -153,7 +153,8 @@ _greenml() {
     opts="--models --epochs --batch-sizes --infer-samples --lr --seed --data
       --limit-batches --idle --gap --db --run-id --resume --threads --backend
       --checkpoint-dir --no-meter --overhead --profile-epochs --verify --quick
-      --engine --device --schedule $meter"
+      --engine --device --schedule --cell --slurm --slurm-dir --partition
+      --time --slurm-opt --submit $meter"
     ;;
   report) opts="--out --figures --gross --from-run $results" ;;
   analyze) opts="--json --net --gross --from-run --attributed $results" ;;

@@ -76,6 +76,12 @@ enum gm_status gm_study_config_check(const struct gm_study_config *c, char *err,
       return bad(GM_ERR_INVALID_ARG, err, size,
                  "--batch-sizes: '%d' is not a batch size from 1 to 65536",
                  c->batch_sizes[i]);
+  if (c->one_cell && c->cell >= c->n_models * c->n_batch_sizes)
+    return bad(GM_ERR_INVALID_ARG, err, size,
+               "--cell %zu is outside the grid of %zu cells (%zu model(s) x "
+               "%zu batch size(s)): give 0 to %zu",
+               c->cell, c->n_models * c->n_batch_sizes, c->n_models,
+               c->n_batch_sizes, c->n_models * c->n_batch_sizes - 1);
   if (c->epochs < 1)
     return bad(GM_ERR_INVALID_ARG, err, size,
                "--epochs '%d' is not a number from 1", c->epochs);

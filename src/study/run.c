@@ -2,12 +2,17 @@
  * models, the ETA, the grid of cells and the bench's final status
  * (study.h). */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/util.h"
 #include "greenml/host.h"
@@ -69,11 +74,28 @@ double gm__study_eta_s(const struct gm__study *s) {
 
 static bool stop_cb(void *ctx) { return gm__study_stopping(ctx); }
 
-/* A new bench: the host, the configuration, the versions. */
-static enum gm_status create_bench(struct gm__study *s) {
+/* The bench of that name into s (joined), when it exists. */
+static bool join_existing(struct gm__study *s) {
+  struct gm_bench_info bi;
+  if (gm_store_bench_find(s->st, s->cfg->name, &bi) != GM_OK)
+    return false;
+  s->bench_id = bi.id;
+  s->bench_idle_id = bi.idle_baseline_id;
+  s->joined = true;
+  gm_bench_info_clear(&bi);
+  return true;
+}
+
+/* A new bench: the host, the configuration, the versions. With join (one
+ * cell of a job array), an existing bench of that name is joined instead,
+ * also when another task created it meanwhile; the host recorded is this
+ * one either way (the cell's runs belong to it). */
+static enum gm_status create_bench(struct gm__study *s, bool join) {
   const struct gm_study_config *cfg = s->cfg;
   struct gm_bench_info bi;
-  if (gm_store_bench_find(s->st, cfg->name, &bi) == GM_OK) {
+  if (join) {
+    join_existing(s);
+  } else if (gm_store_bench_find(s->st, cfg->name, &bi) == GM_OK) {
     gm__study_fail(s, GM_ERR_STATE, "a bench named '%s' exists (%s)", cfg->name,
                    bi.status);
     gm_bench_info_clear(&bi);
@@ -94,6 +116,8 @@ static enum gm_status create_bench(struct gm__study *s) {
     gm__study_fail(s, rc, "%s", gm_store_last_error(s->st));
     goto out;
   }
+  if (s->joined)
+    goto out;
   cfg_json = gm__study_config_json(cfg);
   host_json = gm__study_host_json(probe, cfg->threads);
   if (!cfg_json || !host_json) {
@@ -110,8 +134,13 @@ static enum gm_status create_bench(struct gm__study *s) {
                                .versions_json = versions,
                                .host_json = host_json};
   if ((rc = gm_store_bench_create(s->st, s->host_id, &meta, &s->bench_id)) !=
-      GM_OK)
-    gm__study_fail(s, rc, "%s", gm_store_last_error(s->st));
+      GM_OK) {
+    /* another task of the array may have created it first */
+    if (join && join_existing(s))
+      rc = GM_OK;
+    else
+      gm__study_fail(s, rc, "%s", gm_store_last_error(s->st));
+  }
 out:
   free(cfg_json);
   free(host_json);
@@ -143,8 +172,9 @@ static enum gm_status find_bench(struct gm__study *s) {
   return GM_OK;
 }
 
-/* Measures and stores the idle baseline of a new bench. */
-static enum gm_status measure_idle(struct gm__study *s) {
+/* Measures and stores the idle baseline of a new bench; with link, also
+ * makes it the bench's. */
+static enum gm_status measure_idle(struct gm__study *s, bool link) {
   const struct gm_study_config *cfg = s->cfg;
   gm__study_say(s, GM_STUDY_INFO,
                 "measuring idle power for %.1f s; keep the machine quiet",
@@ -167,11 +197,110 @@ static enum gm_status measure_idle(struct gm__study *s) {
   rc = gm_store_save_idle(s->st, s->host_id, 0, s->idle, &id);
   if (rc == GM_OK) {
     s->idle->id = id;
-    rc = gm_store_bench_set_idle(s->st, s->bench_id, id);
+    if (link)
+      rc = gm_store_bench_set_idle(s->st, s->bench_id, id);
   }
   if (rc != GM_OK)
     return gm__study_fail(s, rc, "%s", gm_store_last_error(s->st));
   return GM_OK;
+}
+
+/* One cell's idle baseline (study.h, idle_lock): under an exclusive lock
+ * of the node-local file, the baseline whose id it holds, or one measured
+ * now whose id it then holds. The bench links the first baseline stored
+ * for it. *measured: by this call. */
+static enum gm_status node_idle(struct gm__study *s, bool *measured) {
+  const struct gm_study_config *cfg = s->cfg;
+  *measured = false;
+  if (!cfg->idle_lock) {
+    enum gm_status rc = measure_idle(s, s->bench_idle_id == 0);
+    *measured = rc == GM_OK && s->idle;
+    return rc;
+  }
+  int fd = open(cfg->idle_lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return gm__study_fail(s, GM_ERR_IO, "cannot open the idle lock '%s': %s",
+                          cfg->idle_lock, strerror(errno));
+  int r;
+  while ((r = flock(fd, LOCK_EX)) != 0 && errno == EINTR && !s->stopped)
+    gm__study_stopping(s);
+  if (r != 0) {
+    close(fd);
+    return s->stopped ? GM_OK
+                      : gm__study_fail(s, GM_ERR_IO, "cannot lock '%s': %s",
+                                       cfg->idle_lock, strerror(errno));
+  }
+  char buf[32] = "";
+  ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+  long long id = 0;
+  if (n > 0) {
+    buf[n] = '\0';
+    id = strtoll(buf, NULL, 10);
+  }
+  enum gm_status rc = GM_OK;
+  if (id > 0 && gm_store_load_idle_id(s->st, id, &s->idle) == GM_OK) {
+    gm__study_say(s, GM_STUDY_INFO,
+                  "idle baseline %lld of this node (measured by an earlier "
+                  "task at %s)",
+                  id, s->idle->measured_at);
+  } else {
+    s->idle = NULL;
+    rc = measure_idle(s, s->bench_idle_id == 0);
+    if (rc == GM_OK && s->idle) {
+      *measured = true;
+      int len = snprintf(buf, sizeof(buf), "%lld\n", (long long)s->idle->id);
+      if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)len, 0) != len)
+        gm__study_say(s, GM_STUDY_WARNING,
+                      "cannot record the idle baseline in '%s': %s; the "
+                      "node's next task measures its own",
+                      cfg->idle_lock, strerror(errno));
+    }
+  }
+  close(fd); /* releases the lock */
+  return rc;
+}
+
+/* The zoo's spelling of a model name. */
+static const char *zoo_name(const char *model) {
+  for (size_t k = 0; k < gm_nn_zoo_count(); k++)
+    if (strcasecmp(model, gm_nn_zoo_name(k)) == 0)
+      return gm_nn_zoo_name(k);
+  return model;
+}
+
+/* Whether the cell (model, batch) has every row of the study: each of its
+ * variants' epochs and passes, or its profile rows. */
+static bool cell_done(struct gm__study *s, const char *model, int batch) {
+  const struct gm_study_config *cfg = s->cfg;
+  bool profile_only = cfg->profile_epochs > 0 && !cfg->verify;
+  int first = profile_only ? 0 : 1, last = profile_only ? 0 : cfg->epochs;
+  const char *kinds[2] = {profile_only ? "profile-train" : "train",
+                          profile_only ? "profile-infer" : "infer"};
+  for (int v = 0; v < 2; v++) {
+    bool metered = v == 1;
+    if (metered ? cfg->mode == GM_STUDY_UNMETERED
+                : cfg->mode == GM_STUDY_METERED)
+      continue;
+    for (int e = first; e <= last; e++)
+      for (int k = 0; k < 2; k++) {
+        bool have = false;
+        if (gm_store_bench_has_phase(s->st, s->bench_id, zoo_name(model), batch,
+                                     kinds[k], e, metered, &have) != GM_OK ||
+            !have)
+          return false;
+      }
+  }
+  return true;
+}
+
+/* Whether every cell of the grid has every row. */
+static bool grid_done(struct gm__study *s) {
+  const struct gm_study_config *cfg = s->cfg;
+  for (size_t i = 0; i < cfg->n_models; i++)
+    for (size_t k = 0; k < cfg->n_batch_sizes; k++)
+      if (!cell_done(s, cfg->models[i], cfg->batch_sizes[k]))
+        return false;
+  return true;
 }
 
 /* Records the models and the work the grid holds, for the ETA. */
@@ -179,7 +308,8 @@ static enum gm_status plan(struct gm__study *s) {
   const struct gm_study_config *cfg = s->cfg;
   size_t n = gm_cifar10_count(cfg->train);
   int variants = cfg->mode == GM_STUDY_OVERHEAD ? 2 : 1;
-  s->n_cells = cfg->n_models * cfg->n_batch_sizes * (size_t)variants;
+  s->n_cells = (cfg->one_cell ? 1 : cfg->n_models * cfg->n_batch_sizes) *
+               (size_t)variants;
   for (size_t i = 0; i < cfg->n_models; i++) {
     struct gm_nn_net *net = NULL;
     struct gm_nn_stats ns;
@@ -206,6 +336,8 @@ static enum gm_status plan(struct gm__study *s) {
     struct gm_train_config tc = gm_train_config_default();
     tc.limit_batches = cfg->limit_batches;
     for (size_t k = 0; k < cfg->n_batch_sizes; k++) {
+      if (cfg->one_cell && i * cfg->n_batch_sizes + k != cfg->cell)
+        continue; /* only this cell's work is left to this run */
       tc.batch_size = cfg->batch_sizes[k];
       long spe = gm_train_epoch_steps(&tc, n);
       double es = fmin((double)n, (double)spe * tc.batch_size);
@@ -245,6 +377,8 @@ static enum gm_status run_grid(struct gm__study *s) {
     for (size_t k = 0; k < cfg->n_batch_sizes; k++) {
       const char *model = cfg->models[i];
       int batch = cfg->batch_sizes[k];
+      if (cfg->one_cell && i * cfg->n_batch_sizes + k != cfg->cell)
+        continue;
       if (cfg->mode == GM_STUDY_OVERHEAD &&
           (rc = gm__study_warm_up(s, model, batch)) != GM_OK)
         return rc;
@@ -292,23 +426,39 @@ enum gm_status gm_study_run(const struct gm_study_config *cfg,
                         "checkpoint directory");
     goto out;
   }
-  rc = cfg->resume ? find_bench(s) : create_bench(s);
+  rc = cfg->one_cell ? create_bench(s, true)
+       : cfg->resume ? find_bench(s)
+                     : create_bench(s, false);
   if (rc != GM_OK)
     goto out;
+  if (cfg->one_cell) {
+    size_t nb = cfg->n_batch_sizes;
+    if (cell_done(s, cfg->models[cfg->cell / nb],
+                  cfg->batch_sizes[cfg->cell % nb])) {
+      if (out)
+        out->cell_complete = true;
+      goto out; /* the bench's status is not this run's to change */
+    }
+  }
   bool measured = false;
-  if (!cfg->resume && cfg->mode != GM_STUDY_UNMETERED && cfg->idle_ns > 0) {
-    if ((rc = measure_idle(s)) != GM_OK || s->stopped)
+  if (cfg->one_cell && cfg->mode != GM_STUDY_UNMETERED && cfg->idle_ns > 0) {
+    if ((rc = node_idle(s, &measured)) != GM_OK || s->stopped)
+      goto done;
+  } else if (!cfg->resume && !cfg->one_cell &&
+             cfg->mode != GM_STUDY_UNMETERED && cfg->idle_ns > 0) {
+    if ((rc = measure_idle(s, true)) != GM_OK || s->stopped)
       goto done;
     measured = true;
   }
   if ((rc = plan(s)) != GM_OK)
     goto done;
-  if (cfg->resume)
+  if (cfg->resume && !cfg->one_cell)
     discount_done(s);
   if (obs && obs->begin) {
     struct gm_study_begin b = {.name = cfg->name,
                                .bench_id = s->bench_id,
-                               .resumed = cfg->resume,
+                               .resumed =
+                                   cfg->one_cell ? s->joined : cfg->resume,
                                .idle = s->idle,
                                .idle_measured = measured,
                                .n_cells = s->n_cells};
@@ -316,10 +466,16 @@ enum gm_status gm_study_run(const struct gm_study_config *cfg,
   }
   rc = run_grid(s);
 done:
-  gm_store_bench_set_status(st, s->bench_id,
-                            rc != GM_OK  ? "failed"
-                            : s->stopped ? "interrupted"
-                                         : "complete");
+  /* one cell of several: the bench is complete once every cell is */
+  if (cfg->one_cell && rc == GM_OK && !s->stopped) {
+    if (grid_done(s))
+      gm_store_bench_set_status(st, s->bench_id, "complete");
+  } else {
+    gm_store_bench_set_status(st, s->bench_id,
+                              rc != GM_OK  ? "failed"
+                              : s->stopped ? "interrupted"
+                                           : "complete");
+  }
 out:
   if (out) {
     out->bench_id = s->bench_id;

@@ -63,9 +63,11 @@ struct gm__study {
   pthread_mutex_t st_mu; /* st is shared with the meter's writer thread */
   int64_t host_id, bench_id;
   struct gm_idle_baseline *idle; /* NULL: none */
-  bool missing_warned; /* the cells' missing components were reported */
-  bool idle_warned;    /* a component it does not apply to was reported */
-  bool stopped;        /* a stop request was seen */
+  bool missing_warned;   /* the cells' missing components were reported */
+  bool idle_warned;      /* a component it does not apply to was reported */
+  bool stopped;          /* a stop request was seen */
+  bool joined;           /* one_cell: the bench existed */
+  int64_t bench_idle_id; /* the bench's baseline when found; 0: none */
   /* ETA: seconds per (sample x MAC) of training and inference */
   double rate_train, rate_infer;
   double left_train, left_infer; /* sample x MACs still to run */
