@@ -699,7 +699,7 @@ static void host_name(const struct gm_analysis_table *t, int64_t h, char *buf,
                       size_t size) {
   for (size_t i = 0; i < t->n_benches; i++)
     if (t->benches[i].host_id == h) {
-      snprintf(buf, size, "%s (%s)",
+      snprintf(buf, size, "%.45s (%.45s)",
                t->benches[i].hostname[0] ? t->benches[i].hostname : "host",
                t->benches[i].cpu_model[0] ? t->benches[i].cpu_model : "?");
       return;
