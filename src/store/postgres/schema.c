@@ -314,7 +314,9 @@ static enum gm_status missing_database(struct gm_store *st, const char *uri,
     bool exists = r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r);
     bool answered = r && PQresultStatus(r) == PGRES_TUPLES_OK;
     PQclear(r);
-    if (answered && !exists && read_only) {
+    if (answered && exists) {
+      rc = GM_OK; /* created meanwhile by another greenml: connect again */
+    } else if (answered && !exists && read_only) {
       rc = gm__store_error(st, GM_ERR_NOT_FOUND, "no database at '%s'",
                            q->where);
     } else if (answered && !exists) {
