@@ -1619,6 +1619,17 @@ static enum gm_status run_util(struct rep_plotter *pl,
   return gnuplot_run(pl, f);
 }
 
+/* The settings of a clustered bar chart over labelled rows (Figs. 8, 9). */
+static void histogram_head(FILE *fp) {
+  fputs("  set datafile missing \"NaN\"\n"
+        "  set style data histograms\n"
+        "  set style histogram clustered gap 1\n"
+        "  set style fill solid 0.85 border -1\n"
+        "  set boxwidth 0.9\n"
+        "  set xtics rotate by 40 right\n",
+        fp);
+}
+
 /* ---- engines compared ------------------------------------------------------
  */
 
@@ -1661,13 +1672,8 @@ enum gm_status rep_draw_engine_figure(struct rep_plotter *pl,
   fp = script_begin(pl, f, width < 900 ? 900 : width, 480);
   if (!fp)
     return GM_ERR_IO;
-  fputs("  set datafile missing \"NaN\"\n"
-        "  set style data histograms\n"
-        "  set style histogram clustered gap 1\n"
-        "  set style fill solid 0.85 border -1\n"
-        "  set boxwidth 0.9\n"
-        "  set xtics rotate by 40 right\n"
-        "  set logscale y 2\n"
+  histogram_head(fp);
+  fputs("  set logscale y 2\n"
         "  set ylabel \"greenml over PyTorch (log scale)\"\n"
         "  set arrow from graph 0, first 1 to graph 1, first 1 nohead lc rgb "
         "\"#555555\" dt 2\n"
@@ -1732,13 +1738,8 @@ enum gm_status rep_draw_hosts_figure(struct rep_plotter *pl,
   fp = script_begin(pl, f, width < 900 ? 900 : width, 480);
   if (!fp)
     return GM_ERR_IO;
-  fputs("  set datafile missing \"NaN\"\n"
-        "  set style data histograms\n"
-        "  set style histogram clustered gap 1\n"
-        "  set style fill solid 0.85 border -1\n"
-        "  set boxwidth 0.9\n"
-        "  set xtics rotate by 40 right\n"
-        "  set logscale y 10\n"
+  histogram_head(fp);
+  fputs("  set logscale y 10\n"
         "  set ylabel \"energy per sample (J, log scale)\"\n"
         "  set key outside top center horizontal\n",
         fp);
