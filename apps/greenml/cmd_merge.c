@@ -15,22 +15,25 @@
 #include "cli.h"
 
 static const char usage_text[] =
-    "usage: greenml merge [--json] OUT.db IN.db...\n"
+    "usage: greenml merge [--json] OUT IN.db...\n"
     "\n"
-    "Copies into OUT.db (created when absent) every host, run (with its\n"
+    "OUT: a SQLite file (OUT.db) or a PostgreSQL database\n"
+    "(postgresql://...); the inputs are SQLite files.\n"
+    "\n"
+    "Copies into OUT (created when absent) every host, run (with its\n"
     "samples and phases), idle baseline and bench of each IN.db, so that\n"
     "runs, report, analyze and export see them all. The inputs are only\n"
-    "read. A row already in OUT.db, merged before directly or through\n"
+    "read. A row already in OUT, merged before directly or through\n"
     "another database, is skipped; hosts are matched by fingerprint. A bench\n"
-    "whose name OUT.db holds from another origin is copied as NAME@HOST\n"
+    "whose name OUT holds from another origin is copied as NAME@HOST\n"
     "(HOST: its host's fingerprint). Each input is one transaction: a\n"
-    "failure leaves OUT.db as the inputs before it made it.\n"
+    "failure leaves OUT as the inputs before it made it.\n"
     "\n"
     "  --json               what was copied and skipped, per input, as JSON\n"
     "\n"
-    "Exit status: 0 merged; 64 bad usage or OUT.db is an input; 65 an input\n"
+    "Exit status: 0 merged; 64 bad usage or OUT is an input; 65 an input\n"
     "of a newer greenml, not greenml's, or unreadable; 66 an input missing;\n"
-    "74 OUT.db cannot be written.\n";
+    "74 OUT cannot be written.\n";
 
 /* Whether a and b are the same file (both existing). */
 static bool same_file(const char *a, const char *b) {
@@ -166,6 +169,16 @@ int cmd_merge(int argc, char **argv) {
     int ec = gm_cli_open_store_readonly("merge", ins[i], fix, &in);
     if (ec)
       return ec;
+    bool from = false;
+    gm_store_merge_kinds(in, &from, NULL);
+    if (!from) {
+      gm_cli_error("merge",
+                   "the input '%s' is a %s store: the inputs of a merge are "
+                   "SQLite files (its output may be PostgreSQL)",
+                   ins[i], gm_store_kind(in));
+      gm_store_close(in);
+      return GM_EXIT_USAGE;
+    }
     gm_store_close(in);
     char in_file[1024], out_file[1024];
     if (gm_store_location_file(ins[i], in_file, sizeof(in_file)) &&

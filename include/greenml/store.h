@@ -354,12 +354,21 @@ struct gm_store_merge_result {
  * another path or a link) or not a database file; GM_ERR_SCHEMA_NEWER,
  * GM_ERR_PARSE: the input is refused as gm_store_open refuses it, before
  * anything is written, and left untouched; GM_ERR_PARSE too when the input
- * cannot be read midway (a damaged file); GM_ERR_UNSUPPORTED: the two are
- * different kinds of store; GM_ERR_DATABASE: out cannot be written (or
- * stayed locked longer than the lock wait). The message is out's. */
+ * cannot be read midway (a damaged file); GM_ERR_UNSUPPORTED: out's kind
+ * cannot be merged into, or the input's merged from
+ * (gm_store_merge_kinds); GM_ERR_DATABASE: out cannot be written (or
+ * stayed locked longer than the lock wait, which also bounds the wait for
+ * another merge into the same PostgreSQL database). The message is out's.
+ * The inputs are SQLite stores; the output SQLite or PostgreSQL: the
+ * same rows give the same queries in both. */
 GM_API enum gm_status gm_store_merge(struct gm_store *out,
                                      const char *in_location,
                                      struct gm_store_merge_result *res);
+
+/* Whether st's kind of store can be an input of gm_store_merge (from) and
+ * its output (into); either may be NULL. */
+GM_API void gm_store_merge_kinds(const struct gm_store *st, bool *from,
+                                 bool *into);
 
 /* ---- queries -------------------------------------------------------------
  * Tables of plain structs, owned by the caller and freed with their *_free

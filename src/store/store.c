@@ -567,6 +567,13 @@ enum gm_status gm_store_load_idle_id(struct gm_store *st, int64_t baseline_id,
 
 /* ---- merging ------------------------------------------------------------ */
 
+void gm_store_merge_kinds(const struct gm_store *st, bool *from, bool *into) {
+  if (from)
+    *from = st && st->ops->merge_source;
+  if (into)
+    *into = st && st->ops->merge_sink;
+}
+
 enum gm_status gm_store_merge(struct gm_store *out, const char *in_location,
                               struct gm_store_merge_result *res) {
   enum gm_status rc = gm__store_writable(out);
@@ -575,9 +582,10 @@ enum gm_status gm_store_merge(struct gm_store *out, const char *in_location,
   if (!in_location || !res)
     return GM_ERR_INVALID_ARG;
   memset(res, 0, sizeof(*res));
-  if (!out->ops->merge)
+  if (!out->ops->merge_sink)
     return gm__store_error(out, GM_ERR_UNSUPPORTED,
-                           "the %s store cannot merge stores", out->ops->name);
+                           "the %s store cannot be merged into",
+                           out->ops->name);
   /* the samples buffered on out go first: the merge is a transaction of
    * its own */
   bool locked = false;
@@ -589,12 +597,13 @@ enum gm_status gm_store_merge(struct gm_store *out, const char *in_location,
   rc = open_store(in_location, true, &in, err, sizeof(err));
   if (rc != GM_OK)
     return gm__store_error(out, rc, "%s", err);
-  if (in->ops != out->ops)
+  if (!in->ops->merge_source)
     rc = gm__store_error(out, GM_ERR_UNSUPPORTED,
-                         "cannot merge a %s store into a %s store",
-                         in->ops->name, out->ops->name);
+                         "cannot merge from a %s store: the inputs of a merge "
+                         "are SQLite files",
+                         in->ops->name);
   else
-    rc = out->ops->merge(out, in, res);
+    rc = gm__store_merge(out, in, res);
   gm_store_close(in);
   if (rc != GM_OK)
     memset(res, 0, sizeof(*res));

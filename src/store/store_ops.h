@@ -19,7 +19,7 @@
 #include "greenml/energy.h"
 #include "greenml/store.h"
 
-#define GM__STORE_API_VERSION 3
+#define GM__STORE_API_VERSION 4
 
 /* One sample waiting to be written (store.c's buffer); the arrays of s
  * point into the same allocation. */
@@ -83,6 +83,9 @@ struct gm__store_run_rows {
   size_t n;
   struct gm__store_run_row *rows; /* newest first */
 };
+
+struct gm__merge_source_ops;
+struct gm__merge_sink_ops;
 
 struct gm__store_ops {
   int api_version;       /* GM__STORE_API_VERSION */
@@ -186,13 +189,100 @@ struct gm__store_ops {
                                    struct gm_bench_overhead_row **rows,
                                    size_t *n);
 
-  /* ---- merging (optional: without it gm_store_merge is unsupported) ----
-   * Copies in (opened read-only, of this implementation) into out in one
-   * transaction, *res zeroed by the caller; refuses in when it is out's
-   * own store. out's buffered samples are written before. */
-  enum gm_status (*merge)(struct gm_store *out, struct gm_store *in,
-                          struct gm_store_merge_result *res);
+  /* ---- merging (src/store/merge.c; both optional) ----
+   * gm_store_merge reads an input through its merge_source and writes the
+   * output through its merge_sink: an implementation with a source can be
+   * merged from, one with a sink into. */
+  const struct gm__merge_source_ops *merge_source;
+  const struct gm__merge_sink_ops *merge_sink;
+  /* The location for messages (a password removed). */
+  const char *(*where)(struct gm_store *st);
 };
+
+/* ---- merging --------------------------------------------------------------
+ * gm_store_merge (src/store/merge.c) copies an input store's rows into the
+ * output: hosts matched by fingerprint, runs, baselines and benches found by
+ * their origin, every id the output's. It reads the input through the
+ * input's merge_source, in one snapshot, and writes through the output's
+ * merge_sink, in one transaction; the rules are merge.c's alone. A table's
+ * columns are those of the output the input has too. Values cross as
+ * struct gm__mv; a source's text stays valid until its cursor's next row. */
+enum gm__mv_type { GM__MV_NULL, GM__MV_INT, GM__MV_REAL, GM__MV_TEXT };
+
+struct gm__mv {
+  enum gm__mv_type type;
+  int64_t i;
+  double d;
+  const char *s;
+};
+
+#define GM__MERGE_COLUMNS_MAX 96
+#define GM__MERGE_NAME_SIZE 64
+#define GM__MERGE_TEXT_SIZE 128
+
+struct gm__merge_columns {
+  int n;
+  char name[GM__MERGE_COLUMNS_MAX][GM__MERGE_NAME_SIZE];
+};
+
+/* The input's side. Failures set the input's message (st->err). */
+struct gm__merge_source_ops {
+  /* Starts / ends the snapshot every read of one merge is taken in. */
+  enum gm_status (*begin)(struct gm_store *in);
+  void (*end)(struct gm_store *in);
+  /* The store's id (store_meta.db_uid), or for an older schema the one
+   * its migration will give it, or "" when it will get a new one. */
+  enum gm_status (*uid)(struct gm_store *in, char *out, size_t size);
+  bool (*has_table)(struct gm_store *in, const char *table);
+  bool (*has_column)(struct gm_store *in, const char *table, const char *col);
+  /* A cursor over the columns cols[n] (a NULL name: SQL NULL) of the
+   * table's rows in the order they were stored; key (or NULL: every row):
+   * only those whose column key equals rows_start's value. */
+  enum gm_status (*rows_open)(struct gm_store *in, const char *table, int n,
+                              const char *const *cols, const char *key,
+                              void **cur);
+  enum gm_status (*rows_start)(void *cur, int64_t key);
+  /* GM_OK with row[n] filled; GM_ERR_NOT_FOUND after the last row. */
+  enum gm_status (*rows_next)(void *cur, struct gm__mv *row);
+  void (*rows_close)(void *cur); /* accepts NULL */
+};
+
+/* The output's side: every call within begin .. commit or rollback.
+ * Failures set the output's message (st->err). */
+struct gm__merge_sink_ops {
+  enum gm_status (*begin)(struct gm_store *out); /* the write transaction */
+  enum gm_status (*commit)(struct gm_store *out);
+  void (*rollback)(struct gm_store *out);
+  enum gm_status (*uid)(struct gm_store *out, char *buf, size_t size);
+  /* The table's columns, in the output's order. */
+  enum gm_status (*columns)(struct gm_store *out, const char *table,
+                            struct gm__merge_columns *c);
+  /* A prepared INSERT INTO table(cols[n]); insert gives the new row's id
+   * when the table has one (with_id). */
+  enum gm_status (*insert_open)(struct gm_store *out, const char *table, int n,
+                                const char *const *cols, bool with_id,
+                                void **stmt);
+  enum gm_status (*insert)(void *stmt, const struct gm__mv *vals, int64_t *id);
+  void (*insert_close)(void *stmt); /* accepts NULL */
+  /* The first row of table whose columns where[n] equal vals (a NULL
+   * value: IS NULL): *found, its id, and the text of ret[n_ret] into
+   * got[i] ("" when NULL). */
+  enum gm_status (*find)(struct gm_store *out, const char *table, int n,
+                         const char *const *where, const struct gm__mv *vals,
+                         int n_ret, const char *const *ret,
+                         char (*got)[GM__MERGE_TEXT_SIZE], int64_t *id,
+                         bool *found);
+  /* UPDATE table SET cols[n]=vals WHERE id=id. */
+  enum gm_status (*update)(struct gm_store *out, const char *table, int64_t id,
+                           int n, const char *const *cols,
+                           const struct gm__mv *vals);
+  /* Optional: whether in (of this implementation) is out itself. */
+  bool (*same)(struct gm_store *out, struct gm_store *in);
+};
+
+/* merge.c: in into out, *res zeroed by the caller. */
+enum gm_status gm__store_merge(struct gm_store *out, struct gm_store *in,
+                               struct gm_store_merge_result *res);
 
 /* The registry: every implementation, the default for paths first. */
 extern const struct gm__store_ops *const gm__stores[];

@@ -3,7 +3,9 @@
 # (tests/pg/cluster.sh: a temporary cluster, Unix socket only): measure
 # into it, runs --json lists the run, a tiny bench writes its rows and
 # analyze reads them, a read-only command on a missing database creates
-# nothing, and merge refuses a PostgreSQL output.
+# nothing; merge of two fake hosts' SQLite files into PostgreSQL gives the
+# same analysis as their merge into SQLite, copies nothing the second time,
+# and two merges of one file at once copy it once.
 # usage: postgres_scenarios.sh GREENML
 set -u
 GM=$(readlink -f "$1")
@@ -57,9 +59,112 @@ rc=$?
 check "3: runs on a missing database fails" "[ $rc -ne 0 ] && grep -q 'no database at' r3.err" "exit $rc: $(cat r3.err)"
 n=$(psql -XAtq "postgresql:///postgres?host=$pg/sock&user=greenml" -c "SELECT count(*) FROM pg_database WHERE datname = 'nosuch'")
 check "3: and creates none" "[ \"$n\" = 0 ]" "$n"
-"$GM" measure --db t.db --quiet -- true >/dev/null 2>&1
-"$GM" merge "$uri" t.db >mg.out 2>mg.err
+
+# ---- 4. merge into PostgreSQL ------------------------------------------------
+# host NAME MODEL: a fake machine in NAME/ (an idle CPU, 8 GiB, no RAPL, no
+# GPU) whose CPU model is MODEL, so that the two fingerprints differ.
+host() {
+  mkdir -p "$1/sys" "$1/dev" "$1/proc"
+  printf 'cpu  100 0 100 10000 0 0 0 0 0 0\ncpu0 100 0 100 10000 0 0 0 0 0 0\nintr 1\n' \
+    >"$1/proc/stat"
+  printf 'MemTotal: 8388608 kB\nMemAvailable: 4194304 kB\n' >"$1/proc/meminfo"
+  printf 'processor\t: 0\nmodel name\t: %s\nphysical id\t: 0\n' "$2" \
+    >"$1/proc/cpuinfo"
+}
+host ha "Test CPU Alpha 1000"
+host hb "Test CPU Beta 2000"
+for h in a b; do
+  GREENML_SYSFS=$work/h$h/sys GREENML_PROCFS=$work/h$h/proc \
+    GREENML_DEVFS=$work/h$h/dev GREENML_NVML_LIB=$work/no-libnvidia-ml.so.1 \
+    "$GM" bench --models LeNet,MobileNet --batch-sizes 16 --epochs 1 \
+    --limit-batches 2 --idle none --db "$h.db" --run-id study --data synthetic \
+    --threads 1 --interval 20ms --gap 0 --infer-samples 32 >b$h.out 2>b$h.err
+  rc=$?
+  check "4: host $h benches into $h.db" "[ $rc -eq 0 ]" "exit $rc: $(tail -3 b$h.err)"
+done
+eq="postgresql:///eq?host=$pg/sock&user=greenml"
+"$GM" merge m.db a.db b.db >ms.out 2>ms.err
 rc=$?
-check "3: merge refuses a PostgreSQL output" "[ $rc -ne 0 ] && grep -q 'cannot merge' mg.err" "exit $rc: $(cat mg.err)"
+check "4: merge into SQLite exits 0" "[ $rc -eq 0 ]" "exit $rc: $(cat ms.err)"
+"$GM" merge "$eq" a.db b.db >mp.out 2>mp.err
+rc=$?
+check "4: merge into PostgreSQL exits 0" "[ $rc -eq 0 ]" "exit $rc: $(cat mp.err)"
+check "4: both say the same of what they copied" \
+  "diff <(sed 's/, id [0-9a-f]*//' ms.out) <(sed 's/, id [0-9a-f]*//' mp.out) >/dev/null" \
+  "$(diff ms.out mp.out | head -20)"
+check "4: the second host's bench is renamed in both" \
+  "grep -q 'study@' ms.out && grep -q 'study@' mp.out" "$(cat mp.out)"
+# the output with its database's location as DB
+norm() { python3 -c 'import sys; print(open(sys.argv[1]).read().replace(sys.argv[2], "DB"), end="")' "$@"; }
+for fmt in text json; do
+  flag=""; [ $fmt = json ] && flag=--json
+  "$GM" analyze --db m.db $flag >an-s.raw 2>an-s.err
+  rs=$?
+  "$GM" analyze --db "$eq" $flag >an-p.raw 2>an-p.err
+  rp=$?
+  norm an-s.raw m.db >an-s.$fmt
+  norm an-p.raw "$eq" >an-p.$fmt
+  check "4: analyze ($fmt) reads both" "[ $rs -eq 0 ] && [ $rp -eq 0 ]" \
+    "exit $rs/$rp: $(tail -3 an-s.err) $(tail -3 an-p.err)"
+  check "4: analyze ($fmt) of the PostgreSQL merge is the SQLite merge's" \
+    "[ -s an-s.$fmt ] && cmp -s an-s.$fmt an-p.$fmt" \
+    "$(diff an-s.$fmt an-p.$fmt | head -c 800)"
+done
+check "4: the analysis has both hosts' benches" \
+  "grep -q 'Alpha' an-p.text && grep -q 'Beta' an-p.text" "$(head -c 600 an-p.text)"
+"$GM" runs --db m.db --json >runs-s.json 2>/dev/null
+"$GM" runs --db "$eq" --json >runs-p.json 2>/dev/null
+check "4: runs --json of both merges agree" "cmp -s runs-s.json runs-p.json" \
+  "$(diff runs-s.json runs-p.json | head -20)"
+rows() { psql -XAtq "$eq" -c "SELECT (SELECT count(*) FROM runs), (SELECT count(*) FROM samples), (SELECT count(*) FROM bench_phases), (SELECT count(*) FROM hosts)"; }
+before=$(rows)
+"$GM" merge "$eq" a.db b.db >mp2.out 2>mp2.err
+rc=$?
+check "4: merging again exits 0 and copies nothing" \
+  "[ $rc -eq 0 ] && [ \"\$(rows)\" = '$before' ] && grep -q '0 runs copied' mp2.out" \
+  "exit $rc: $(cat mp2.out mp2.err) rows $(rows) before $before"
+# two merges of one file into one database at once: it is copied once
+twice="postgresql:///twice?host=$pg/sock&user=greenml"
+"$GM" runs --db "$twice" >/dev/null 2>&1 # created by the first writer below
+"$GM" merge "$twice" a.db >t1.out 2>t1.err &
+p1=$!
+"$GM" merge "$twice" a.db >t2.out 2>t2.err &
+p2=$!
+wait $p1; r1=$?
+wait $p2; r2=$?
+n=$(psql -XAtq "$twice" -c "SELECT count(*) FROM runs" 2>&1)
+want=$(sqlite3 a.db "SELECT count(*) FROM runs")
+check "4: two merges of a.db at once copy its $want runs once" \
+  "[ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ \"$n\" = \"$want\" ]" \
+  "exit $r1/$r2, runs $n: $(cat t1.err t2.err)"
+# an input damaged midway (its samples' root page overwritten) fails the
+# merge with 65 naming the table, and leaves the database as it was
+cp b.db bad.db
+python3 - bad.db <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+root = db.execute("SELECT rootpage FROM sqlite_master WHERE name='samples'").fetchone()[0]
+page = db.execute("PRAGMA page_size").fetchone()[0]
+db.close()
+with open(sys.argv[1], "r+b") as f:
+    f.seek((root - 1) * page)
+    f.write(b"\x5a" * 512)
+PY
+before=$(psql -XAtq "$twice" -c "SELECT (SELECT count(*) FROM runs), (SELECT count(*) FROM hosts), (SELECT count(*) FROM samples)")
+"$GM" merge "$twice" bad.db >bad.out 2>bad.err
+rc=$?
+after=$(psql -XAtq "$twice" -c "SELECT (SELECT count(*) FROM runs), (SELECT count(*) FROM hosts), (SELECT count(*) FROM samples)")
+check "4: a damaged input exits 65, names the table, changes nothing" \
+  "[ $rc -eq 65 ] && grep -q samples bad.err && [ '$before' = '$after' ]" \
+  "exit $rc: $(cat bad.err); rows $before -> $after"
+"$GM" merge "$twice" b.db >t3.out 2>t3.err
+rc=$?
+check "4: the same database takes the undamaged file after it" \
+  "[ $rc -eq 0 ] && grep -q '2 runs copied' t3.out" "exit $rc: $(cat t3.out t3.err)"
+# a SQLite output cannot take a PostgreSQL input
+"$GM" merge m2.db "$eq" >mr.out 2>mr.err
+rc=$?
+check "4: a PostgreSQL input is refused by name" \
+  "[ $rc -ne 0 ] && grep -q 'SQLite files' mr.err && [ ! -s m2.db ]" "exit $rc: $(cat mr.err)"
 
 tap_done postgres

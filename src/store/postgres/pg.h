@@ -219,6 +219,9 @@ enum gm_status gm__pg_bench_put_prediction(struct gm_store *st,
                                            int64_t bench_id,
                                            const struct gm_bench_prediction *p);
 
+/* merge.c: the output's side of gm_store_merge */
+extern const struct gm__merge_sink_ops gm__pg_merge_sink;
+
 /* reads.c */
 enum gm_status gm__pg_load_idle(struct gm_store *st, int64_t key, bool by_id,
                                 struct gm_idle_baseline **out);

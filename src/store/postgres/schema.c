@@ -542,6 +542,8 @@ static enum gm_status open_db(struct gm_store *st, const char *rest,
   return gm__pg_prepare(st);
 }
 
+static const char *where(struct gm_store *st) { return gm__pg(st)->where; }
+
 const struct gm__store_ops gm__store_postgres = {
     .api_version = GM__STORE_API_VERSION,
     .name = "postgres",
@@ -575,5 +577,6 @@ const struct gm__store_ops gm__store_postgres = {
     .bench_work = gm__pg_bench_work,
     .bench_summary = gm__pg_bench_summary,
     .bench_overhead = gm__pg_bench_overhead,
-    .merge = NULL, /* greenml merge: SQLite files only */
+    .merge_sink = &gm__pg_merge_sink, /* merged into, from SQLite files */
+    .where = where,
 };

@@ -445,6 +445,8 @@ static enum gm_status open_db(struct gm_store *st, const char *path,
   return gm__sq_prepare_inserts(st);
 }
 
+static const char *where(struct gm_store *st) { return gm__sq(st)->path; }
+
 const struct gm__store_ops gm__store_sqlite = {
     .api_version = GM__STORE_API_VERSION,
     .name = "sqlite",
@@ -477,5 +479,7 @@ const struct gm__store_ops gm__store_sqlite = {
     .bench_work = gm__sq_bench_work,
     .bench_summary = gm__sq_bench_summary,
     .bench_overhead = gm__sq_bench_overhead,
-    .merge = gm__sq_merge,
+    .merge_source = &gm__sq_merge_source,
+    .merge_sink = &gm__sq_merge_sink,
+    .where = where,
 };

@@ -158,9 +158,9 @@ enum gm_status gm__sq_bench_overhead(struct gm_store *st, int64_t bench_id,
 void gm__sq_derived_uid(const char *fingerprint, const char *first_seen,
                         char out[33]);
 
-/* merge.c */
-enum gm_status gm__sq_merge(struct gm_store *out, struct gm_store *in,
-                            struct gm_store_merge_result *res);
+/* merge.c: the two sides of gm_store_merge */
+extern const struct gm__merge_source_ops gm__sq_merge_source;
+extern const struct gm__merge_sink_ops gm__sq_merge_sink;
 
 /* Whether the open database has the table (an older schema may not). */
 bool gm__sq_has_table(struct gm_store *st, const char *table);
