@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "greenml/store.h"
 #include "greenml/version.h"
 
 /* Writes s to f in single quotes, for bash. */
@@ -116,8 +117,14 @@ int gm_cli_bench_slurm(const struct gm_cli_slurm *sl, const char *name,
     snprintf(given, sizeof(given), "%s", sl->dir);
   else
     snprintf(given, sizeof(given), "greenml-slurm-%s", name);
+  /* a database file's path is made absolute; a server's location is kept */
+  char file[PATH_MAX];
+  bool is_file = gm_store_location_file(db_path, file, sizeof(file));
+  if (!is_file)
+    snprintf(db, sizeof(db), "%s", db_path);
   if (!absolute(given, dir, sizeof(dir)) ||
-      !absolute(db_path, db, sizeof(db)) || !getcwd(cwd, sizeof(cwd))) {
+      (is_file && !absolute(file, db, sizeof(db))) ||
+      !getcwd(cwd, sizeof(cwd))) {
     gm_cli_error("bench", "--slurm: a path is too long");
     return GM_EXIT_USAGE;
   }

@@ -212,6 +212,9 @@ static int summary(struct ctx *c, const struct gm_analysis_bench *b) {
   }
   double te = 0, tt = 0, ts = 0;
   size_t tp = 0;
+  bool jobs = false; /* a Slurm job column: some row ran in one */
+  for (size_t i = 0; i < n; i++)
+    jobs = jobs || cells[i].jobs[0];
   if (c->json) {
     gm_json_begin_object(&c->j);
     gm_json_key(&c->j, "bench");
@@ -224,9 +227,10 @@ static int summary(struct ctx *c, const struct gm_analysis_bench *b) {
     printf("\nsummary of bench '%s' (sums over its metered phases; %s "
            "energy)\n",
            b->name, c->net ? "net" : "gross");
-    printf("%-16s %5s %-13s %6s %9s %10s %12s %12s %14s %12s  %s\n", "model",
+    printf("%-16s %5s %-13s %6s %9s %10s %12s %12s %14s %12s  %s%s\n", "model",
            "batch", "kind", "phases", "samples", "time", "energy", "J/sample",
-           "carbon", "cost", "provenance");
+           "carbon", "cost", jobs ? "provenance  " : "provenance",
+           jobs ? "Slurm job" : "");
   }
   for (size_t i = 0; i < n; i++) {
     const struct gm_analysis_cell *x = &cells[i];
@@ -263,6 +267,11 @@ static int summary(struct ctx *c, const struct gm_analysis_bench *b) {
       gm_json_number(j, money);
       gm_json_key(j, "provenance");
       gm_json_string(j, x->provenance);
+      gm_json_key(j, "slurm_jobs");
+      if (x->jobs[0])
+        gm_json_string(j, x->jobs);
+      else
+        gm_json_null(j);
       gm_json_end_object(j);
     } else {
       char tb[32], eb[32], cb[32], mb[32];
@@ -270,9 +279,9 @@ static int summary(struct ctx *c, const struct gm_analysis_bench *b) {
       gm_cli_fmt_energy(eb, sizeof(eb), x->energy_j);
       gm_cli_fmt_carbon(cb, sizeof(cb), g);
       gm_cli_fmt_money(mb, sizeof(mb), &c->cost, money);
-      printf("%-16s %5d %-13s %6zu %9.0f %10s %12s %12.4g %14s %12s  %s\n",
+      printf("%-16s %5d %-13s %6zu %9.0f %10s %12s %12.4g %14s %12s  %-*s%s\n",
              x->model, x->batch_size, x->kind, x->n_phases, x->samples, tb, eb,
-             x->j_per_sample, cb, mb, x->provenance);
+             x->j_per_sample, cb, mb, jobs ? 12 : 0, x->provenance, x->jobs);
     }
   }
   free(cells);

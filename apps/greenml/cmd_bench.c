@@ -73,7 +73,8 @@ static const char usage_text[] =
     "  --device D           torch: cpu, cuda or auto (default: cuda when\n"
     "                       PyTorch sees one)\n"
     "  --checkpoint-dir DIR where epoch checkpoints go (default beside the\n"
-    "                       database, in bench-ID/)\n"
+    "                       database file, in bench-ID/; for a database\n"
+    "                       server, ./bench-ID/)\n"
     "  --no-meter           run the same work unmeasured (time only)\n"
     "  --overhead           run every cell unmeasured and measured (after an\n"
     "                       unrecorded warm-up; the order alternates from\n"
@@ -908,33 +909,60 @@ static void idle_lock_path(const char *db_path, const char *name, char *buf,
            (unsigned)getuid(), (unsigned long long)h);
 }
 
-/* --cell joining an existing bench: it must have been started with the
- * same flags (the same grid and protocol). */
+/* --cell joining an existing bench: it must have been started with flags
+ * that describe the same study (gm_study_config_same: the flags are parsed
+ * and compared by what they mean, not by their text). */
 static int check_joined_flags(struct gm_store *st, int64_t bench_id,
-                              const char *name, size_t n,
-                              const char *const *flags) {
+                              const char *name,
+                              const struct gm_study_config *cfg) {
   struct gm_bench_flags stored = {0};
   if (gm_store_bench_flags(st, bench_id, &stored) != GM_OK) {
     gm_cli_error("bench", "--cell: cannot read the flags of bench '%s': %s",
                  name, gm_store_last_error(st));
     return GM_EXIT_DATAERR;
   }
-  bool same = stored.n == n;
-  for (size_t i = 0; same && i < n; i++)
-    same = strcmp(stored.flags[i], flags[i]) == 0;
-  gm_bench_flags_clear(&stored);
-  if (!same) {
-    gm_cli_error("bench",
-                 "--cell: bench '%s' exists with other flags; its cells "
-                 "must all be run with the flags it was started with "
-                 "('greenml runs' shows them), or choose another --run-id",
-                 name);
-    return GM_EXIT_USAGE;
+  char **args = calloc(stored.n + 2, sizeof(char *));
+  struct bench_opts *o = calloc(1, sizeof(*o));
+  if (!args || !o) {
+    free(args);
+    free(o);
+    gm_bench_flags_clear(&stored);
+    return GM_EXIT_SOFTWARE;
   }
-  return 0;
+  char prog[] = "bench";
+  args[0] = prog;
+  for (size_t i = 0; i < stored.n; i++)
+    args[i + 1] = stored.flags[i];
+  default_opts(o);
+  int ec = parse((int)stored.n + 1, args, o);
+  char why[512] = "";
+  if (ec) {
+    gm_cli_error("bench", "--cell: the stored flags of bench '%s' do not parse",
+                 name);
+    ec = GM_EXIT_DATAERR;
+  } else {
+    const char *models[MAX_MODELS];
+    for (int i = 0; i < o->n_models; i++)
+      models[i] = o->models[i];
+    struct gm_study_config was = study_config(o, name, models);
+    if (!gm_study_config_same(&was, cfg, why, sizeof(why))) {
+      gm_cli_error("bench",
+                   "--cell: bench '%s' was started with another study "
+                   "(%s: its value first, this task's second); its cells "
+                   "must all be run with the flags it was started with "
+                   "('greenml runs' shows them), or choose another --run-id",
+                   name, why);
+      ec = GM_EXIT_USAGE;
+    }
+  }
+  free(args);
+  free(o);
+  gm_bench_flags_clear(&stored);
+  return ec;
 }
 
-/* --checkpoint-dir, or bench-NAME beside the database. */
+/* --checkpoint-dir, or bench-NAME beside the database file (in the current
+ * directory for a database server). */
 static void checkpoint_dir(const struct bench_opts *o, const char *db_path,
                            const char *name, char *buf, size_t size) {
   if (o->ckpt_dir) {
@@ -942,13 +970,14 @@ static void checkpoint_dir(const struct bench_opts *o, const char *db_path,
     return;
   }
   char dir[1024];
-  snprintf(dir, sizeof(dir), "%s", db_path);
+  if (!gm_store_location_file(db_path, dir, sizeof(dir)))
+    snprintf(dir, sizeof(dir), ".");
   char *slash = strrchr(dir, '/');
   if (slash)
     *slash = '\0';
   else
     snprintf(dir, sizeof(dir), ".");
-  snprintf(buf, size, "%s/bench-%s", dir, name);
+  snprintf(buf, size, "%s/bench-%s", dir[0] ? dir : "/", name);
 }
 
 int cmd_bench(int argc, char **argv) {
@@ -1080,13 +1109,16 @@ int cmd_bench(int argc, char **argv) {
     /* everything checked: only now is the database opened (and made) */
     if ((ec = gm_cli_open_store("bench", db_path, &st)))
       goto out;
+    /* found once: another task of an array may create it meanwhile, and
+     * the study joins it then */
     struct gm_bench_info bi;
-    if (o.cell >= 0 && gm_store_bench_find(st, name, &bi) == GM_OK) {
+    bool found = gm_store_bench_find(st, name, &bi) == GM_OK;
+    if (found && o.cell >= 0) {
       int64_t id = bi.id;
       gm_bench_info_clear(&bi);
-      if ((ec = check_joined_flags(st, id, name, cfg.n_flags, cfg.flags)))
+      if ((ec = check_joined_flags(st, id, name, &cfg)))
         goto out;
-    } else if (gm_store_bench_find(st, name, &bi) == GM_OK) {
+    } else if (found) {
       gm_cli_error("bench",
                    "a bench named '%s' exists (%s) in '%s': add --resume to "
                    "continue it, or choose another --run-id",

@@ -64,6 +64,9 @@ struct gm_analysis_phase {
   double macs_per_param; /* macs / params */
   size_t n_components;
   const struct gm_analysis_component *components; /* borrowed, table-owned */
+  /* The Slurm job that ran it (the row's tags): "ARRAYJOB_TASK" for a task
+   * of a job array, else the job id; "" outside Slurm. */
+  char job[48];
 };
 
 struct gm_analysis_bench {
@@ -197,6 +200,9 @@ struct gm_analysis_cell {
   double macs_per_param;
   char provenance[16]; /* of its phases: measured, modelled or mixed */
   size_t first_phase;  /* index in the table of its first phase */
+  /* The distinct jobs of its phases (gm_analysis_phase.job), in order,
+   * comma-separated ("..." ends a list too long); "" outside Slurm. */
+  char jobs[128];
 };
 
 /* The cells of the selected phases, in order of first appearance, into

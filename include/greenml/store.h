@@ -43,7 +43,7 @@
 #include "greenml/status.h"
 
 /* The schema version this greenml writes. */
-#define GM_STORE_SCHEMA_VERSION 7
+#define GM_STORE_SCHEMA_VERSION 8
 
 /* The most memory the samples waiting to be written may take on one handle
  * (gm_store_add_sample): 64 MiB, some 400 000 samples of two components and
@@ -273,6 +273,10 @@ struct gm_bench_phase {
   double cpu_util_pct, dram_used_bytes, gpu_util_pct, vram_used_bytes;
   size_t n_components;
   const struct gm_bench_component *components;
+  /* Where the cell ran, as a JSON object ("{\"slurm_job_id\":\"42\"}":
+   * gm_study_config.run_tags), stored with every row, metered or not;
+   * NULL: nothing. */
+  const char *tags_json;
 };
 
 /* Writes the phase and its components and commits (together with any
@@ -480,6 +484,7 @@ struct gm_store_bench_phase {
   double cpu_util_pct, dram_used_bytes, gpu_util_pct, vram_used_bytes;
   size_t n_components;
   const struct gm_store_phase_component *components; /* owned by the set */
+  const char *tags_json; /* gm_bench_phase's; NULL: none (owned by the set) */
 };
 
 /* A prediction (gm_bench_prediction) with its stored errors. */

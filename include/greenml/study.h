@@ -124,6 +124,18 @@ GM_API struct gm_study_config gm_study_config_default(void);
 GM_API enum gm_status gm_study_config_check(const struct gm_study_config *cfg,
                                             char *err, size_t err_size);
 
+/* Whether two configurations describe the same study: the same grid (models
+ * in the same order, batch sizes, epochs, inference samples), protocol (lr,
+ * seed, schedule, batch limit, engine, backend, device, threads, data) and
+ * measurement (mode, idle, gap, interval, the models' overrides, the GPUs,
+ * the profile). The name, the cell, the data sets and everything of one
+ * run (directories, locks, tags, versions, flags) are not compared. false
+ * with why (optional) naming the first difference by its `greenml bench`
+ * flag, a's value and then b's. */
+GM_API bool gm_study_config_same(const struct gm_study_config *a,
+                                 const struct gm_study_config *b, char *why,
+                                 size_t why_size);
+
 /* What will execute the steps, as gm_train_engine_name says it ("greenml
  * onednn", "torch 2.1.0 cuda"), found by starting the configured engine
  * once (LeNet, batch 1): for the torch engine, its worker. The error of an

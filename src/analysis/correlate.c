@@ -169,6 +169,26 @@ static void merge_provenance(char *dst, size_t size, const char *p) {
     gm__strlcpy(dst, "mixed", size);
 }
 
+/* Appends job to the comma-separated list when it is not in it; a list
+ * that would not fit ends with "...". */
+static void add_job(char *list, size_t size, const char *job) {
+  if (!job[0])
+    return;
+  size_t len = strlen(list), jl = strlen(job);
+  if (len >= 3 && strcmp(list + len - 3, "...") == 0)
+    return;
+  for (const char *p = list; *p;) {
+    size_t n = strcspn(p, ",");
+    if (n == jl && strncmp(p, job, n) == 0)
+      return;
+    p += n + (p[n] == ',');
+  }
+  if (len + (len ? 1 : 0) + jl + 4 <= size)
+    snprintf(list + len, size - len, "%s%s", len ? "," : "", job);
+  else if (len + 4 <= size)
+    snprintf(list + len, size - len, "%s...", len ? "," : "");
+}
+
 enum gm_status gm_analysis_cells(const struct gm_analysis_table *t,
                                  const struct gm_analysis_select *sel,
                                  struct gm_analysis_cell **out, size_t *n) {
@@ -236,6 +256,7 @@ enum gm_status gm_analysis_cells(const struct gm_analysis_table *t,
       wg[k] += p->duration_s;
     }
     merge_provenance(c->provenance, sizeof(c->provenance), p->provenance);
+    add_job(c->jobs, sizeof(c->jobs), p->job);
   }
   for (size_t k = 0; k < nc; k++) {
     struct gm_analysis_cell *c = &cells[k];

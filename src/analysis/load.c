@@ -9,8 +9,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json_read.h"
 #include "base/util.h"
 #include "greenml/analysis.h"
+
+/* The Slurm job of a row's tags (gm_analysis_phase.job); "" when the tags
+ * are absent, not an object, or name no job. */
+static void job_of(const char *tags_json, char *out, size_t size) {
+  out[0] = '\0';
+  struct gm__json_value *v = NULL;
+  if (!tags_json || gm__json_parse(tags_json, &v) != GM_OK)
+    return;
+  char array[24] = "", task[16] = "", job[24] = "";
+  const struct gm__json_value *x;
+  if ((x = gm__json_get(v, "slurm_array_job_id")) && x->type == GM__JSON_STRING)
+    gm__strlcpy(array, x->string, sizeof(array));
+  if ((x = gm__json_get(v, "slurm_array_task_id")) &&
+      x->type == GM__JSON_STRING)
+    gm__strlcpy(task, x->string, sizeof(task));
+  if ((x = gm__json_get(v, "slurm_job_id")) && x->type == GM__JSON_STRING)
+    gm__strlcpy(job, x->string, sizeof(job));
+  if (array[0] && task[0])
+    snprintf(out, size, "%s_%s", array, task);
+  else
+    gm__strlcpy(out, job, size);
+  gm__json_free(v);
+}
 
 static void set_err(char *err, size_t size, struct gm_store *st) {
   if (err && size)
@@ -144,6 +168,7 @@ static enum gm_status build(const struct gm_store_bench_set *set,
     p->dram_used_bytes = sp->dram_used_bytes;
     p->gpu_util_pct = sp->gpu_util_pct;
     p->vram_used_bytes = sp->vram_used_bytes;
+    job_of(sp->tags_json, p->job, sizeof(p->job));
     const struct gm_store_bench_model *m =
         model_of(set, sp->bench_id, sp->model);
     p->macs_per_param = NAN;

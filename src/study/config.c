@@ -44,6 +44,101 @@ static enum gm_status bad(enum gm_status rc, char *err, size_t size,
   return rc;
 }
 
+static bool same_text(const char *a, const char *b) {
+  return (!a && !b) || (a && b && strcasecmp(a, b) == 0);
+}
+
+static const char *mode_name(enum gm_study_mode m) {
+  return m == GM_STUDY_UNMETERED  ? "--no-meter"
+         : m == GM_STUDY_OVERHEAD ? "--overhead"
+                                  : "metered";
+}
+
+/* NULL as the default it stands for. */
+static const char * or (const char *s, const char *dflt) {
+  return s ? s : dflt;
+}
+
+bool gm_study_config_same(const struct gm_study_config *a,
+                          const struct gm_study_config *b, char *why,
+                          size_t size) {
+  if (!a || !b) {
+    bad(GM_ERR_INVALID_ARG, why, size, "no configuration");
+    return false;
+  }
+  bool models = a->n_models == b->n_models;
+  for (size_t i = 0; models && i < a->n_models; i++)
+    models = same_text(a->models[i], b->models[i]);
+  if (!models) {
+    bad(GM_OK, why, size,
+        "--models: %zu model(s) starting with %s, not %zu "
+        "starting with %s",
+        a->n_models, a->n_models ? a->models[0] : "-", b->n_models,
+        b->n_models ? b->models[0] : "-");
+    return false;
+  }
+  bool batches = a->n_batch_sizes == b->n_batch_sizes;
+  for (size_t i = 0; batches && i < a->n_batch_sizes; i++)
+    batches = a->batch_sizes[i] == b->batch_sizes[i];
+  if (!batches) {
+    bad(GM_OK, why, size,
+        "--batch-sizes: %zu size(s) starting with %d, not "
+        "%zu starting with %d",
+        a->n_batch_sizes, a->n_batch_sizes ? a->batch_sizes[0] : 0,
+        b->n_batch_sizes, b->n_batch_sizes ? b->batch_sizes[0] : 0);
+    return false;
+  }
+#define DIFF_NUM(cond, flag, fmt, x, y)                                        \
+  do {                                                                         \
+    if (cond) {                                                                \
+      bad(GM_OK, why, size, "%s: " fmt ", not " fmt, flag, x, y);              \
+      return false;                                                            \
+    }                                                                          \
+  } while (0)
+#define DIFF_TEXT(flag, x, y, dflt)                                            \
+  DIFF_NUM(!same_text(x, y), flag, "%s", or (x, dflt), or (y, dflt))
+  DIFF_NUM(a->epochs != b->epochs, "--epochs", "%d", a->epochs, b->epochs);
+  DIFF_NUM(a->infer_samples != b->infer_samples, "--infer-samples", "%ld",
+           a->infer_samples, b->infer_samples);
+  DIFF_NUM(a->lr != b->lr, "--lr", "%g", a->lr, b->lr);
+  DIFF_NUM(a->seed != b->seed, "--seed", "%llu", (unsigned long long)a->seed,
+           (unsigned long long)b->seed);
+  DIFF_NUM(a->cosine != b->cosine, "--schedule", "%s",
+           a->cosine ? "cosine" : "constant",
+           b->cosine ? "cosine" : "constant");
+  DIFF_NUM(a->limit_batches != b->limit_batches, "--limit-batches", "%ld",
+           a->limit_batches, b->limit_batches);
+  DIFF_TEXT("--engine", a->engine, b->engine, "greenml");
+  DIFF_TEXT("--backend", a->backend, b->backend, "the fastest");
+  DIFF_TEXT("--device", a->device, b->device, "auto");
+  DIFF_NUM(a->threads != b->threads, "--threads", "%d", a->threads, b->threads);
+  DIFF_TEXT("--data", a->data, b->data, "none");
+  DIFF_NUM(a->mode != b->mode, "--no-meter/--overhead", "%s",
+           mode_name(a->mode), mode_name(b->mode));
+  DIFF_NUM(a->idle_ns != b->idle_ns, "--idle", "%.3f s", a->idle_ns / 1e9,
+           b->idle_ns / 1e9);
+  DIFF_NUM(a->gap_ns != b->gap_ns, "--gap", "%.3f s", a->gap_ns / 1e9,
+           b->gap_ns / 1e9);
+  DIFF_NUM(a->meter.interval_ns != b->meter.interval_ns, "--interval", "%.3f s",
+           a->meter.interval_ns / 1e9, b->meter.interval_ns / 1e9);
+  DIFF_NUM(a->meter.cpu_tdp_w != b->meter.cpu_tdp_w, "--cpu-tdp", "%g W",
+           a->meter.cpu_tdp_w, b->meter.cpu_tdp_w);
+  DIFF_NUM(a->meter.dimm_capacitance_f != b->meter.dimm_capacitance_f,
+           "--dimm-capacitance", "%g F", a->meter.dimm_capacitance_f,
+           b->meter.dimm_capacitance_f);
+  DIFF_TEXT("--gpus", a->meter.gpus, b->meter.gpus, "all");
+  DIFF_NUM(a->profile_epochs != b->profile_epochs, "--profile-epochs", "%g",
+           a->profile_epochs, b->profile_epochs);
+  DIFF_NUM(a->verify != b->verify, "--verify", "%s",
+           a->verify ? "given" : "not given",
+           b->verify ? "given" : "not given");
+#undef DIFF_TEXT
+#undef DIFF_NUM
+  if (why && size)
+    why[0] = '\0';
+  return true;
+}
+
 enum gm_status gm_study_config_check(const struct gm_study_config *c, char *err,
                                      size_t size) {
   if (!c)
@@ -82,6 +177,11 @@ enum gm_status gm_study_config_check(const struct gm_study_config *c, char *err,
                "%zu batch size(s)): give 0 to %zu",
                c->cell, c->n_models * c->n_batch_sizes, c->n_models,
                c->n_batch_sizes, c->n_models * c->n_batch_sizes - 1);
+  if (c->run_tags && strlen(c->run_tags) > 1000)
+    return bad(GM_ERR_INVALID_ARG, err, size,
+               "the run tags are %zu bytes: at most 1000 are stored with each "
+               "row",
+               strlen(c->run_tags));
   if (c->epochs < 1)
     return bad(GM_ERR_INVALID_ARG, err, size,
                "--epochs '%d' is not a number from 1", c->epochs);

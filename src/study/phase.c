@@ -4,6 +4,7 @@
  * observer. */
 #define _GNU_SOURCE
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -158,6 +159,12 @@ enum gm_status gm__study_phase_record(struct gm__study *s,
     row.duration_s = ps.duration_s;
     account(c, &ps, comps, &row);
   }
+  /* where the cell ran (a scheduler's job ids), metered or not */
+  char tags[1024];
+  const char *extra = s->cfg->run_tags;
+  if (extra && *extra &&
+      snprintf(tags, sizeof(tags), "{%s}", extra) < (int)sizeof(tags))
+    row.tags_json = tags;
   pthread_mutex_lock(&s->st_mu);
   rc = gm_store_bench_add_phase(s->st, s->bench_id, &row);
   if (rc != GM_OK)

@@ -12,7 +12,8 @@
 set -u
 GM=$(readlink -f "$1")
 FAKE_NVML=$(readlink -f "$2")
-. "$(dirname "$0")/lib.sh"
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
 workdir
 export OMP_WAIT_POLICY=PASSIVE GREENML_SYSFS="$work/sys" GREENML_DEVFS="$work/dev"
 unset GREENML_MARK GREENML_PROCFS GREENML_FAKE_NVML_INIT
@@ -70,6 +71,57 @@ check "1: --cell x is a usage error" "[ $? -eq 64 ] && grep -q -- '--cell' c.err
 check "1: --cell with --resume is a usage error" "[ $? -eq 64 ]"
 "$GM" bench "${grid[@]}" --run-id c --db c.db --submit >/dev/null 2>c.err
 check "1: --submit without --slurm is a usage error" "[ $? -eq 64 ]"
+
+# --cell inside a job (its variables set as Slurm sets them): the rows carry
+# the job ids, metered or not, and analyze shows them; a task joins the
+# bench when its flags mean the same study, however spelled or ordered, and
+# is refused naming the difference when they do not
+small=(--models LeNet --batch-sizes 16,8 --epochs 1 --limit-batches 2
+  --data synthetic --threads 1 --interval 50ms --gap 0 --infer-samples 32
+  --idle none)
+SLURM_JOB_ID=71 SLURM_ARRAY_JOB_ID=70 SLURM_ARRAY_TASK_ID=0 \
+  "$GM" bench "${small[@]}" --run-id j --db j.db --cell 0 >j0.out 2>j0.err
+rc=$?
+check "1: a task's cell runs (exit 0)" "[ $rc -eq 0 ]" "exit $rc: $(tail -3 j0.err)"
+SLURM_JOB_ID=72 SLURM_ARRAY_JOB_ID=70 SLURM_ARRAY_TASK_ID=1 \
+  "$GM" bench --idle none --infer-samples 32 --gap 0 --interval=50ms \
+  --threads=1 --data synthetic --limit-batches=2 --epochs 1 \
+  --batch-sizes=16,8 --models lenet --run-id j --db j.db --cell 1 >j1.out 2>j1.err
+rc=$?
+check "1: the same study spelled and ordered otherwise joins the bench" \
+  "[ $rc -eq 0 ]" "exit $rc: $(tail -3 j1.err)"
+SLURM_JOB_ID=73 SLURM_ARRAY_JOB_ID=70 SLURM_ARRAY_TASK_ID=1 \
+  "$GM" bench "${small[@]}" --epochs 2 --run-id j --db j.db --cell 1 >j2.out 2>j2.err
+rc=$?
+check "1: another study is refused with 64, naming the flag and both values" \
+  "[ $rc -eq 64 ] && grep -q -- '--epochs: 1, not 2' j2.err" "exit $rc: $(cat j2.err)"
+SLURM_JOB_ID=74 SLURM_ARRAY_JOB_ID=75 SLURM_ARRAY_TASK_ID=0 \
+  "$GM" bench "${small[@]}" --no-meter --run-id u --db j.db --cell 0 >j3.out 2>j3.err
+rc=$?
+check "1: an unmetered task's cell runs (exit 0)" "[ $rc -eq 0 ]" "exit $rc: $(tail -3 j3.err)"
+py_check "1: every row carries its task's job ids, metered or not" "
+import sqlite3
+db = sqlite3.connect(args[0])
+rows = db.execute('SELECT b.name, p.batch_size, p.metered, p.tags_json FROM bench_phases p JOIN benches b ON b.id = p.bench_id').fetchall()
+want(len(rows) >= 6, 'rows: %r' % rows)
+for name, batch, metered, tags in rows:
+    t = json.loads(tags or 'null')
+    want(isinstance(t, dict), 'no tags: %r' % (rows,))
+    exp = {('j', 16): ('70', '0', '71'), ('j', 8): ('70', '1', '72'), ('u', 16): ('75', '0', '74')}[(name, batch)]
+    got = (t.get('slurm_array_job_id'), t.get('slurm_array_task_id'), t.get('slurm_job_id'))
+    want(got == exp, '%s batch %d metered %d: %r, not %r' % (name, batch, metered, got, exp))
+    want(name == 'j' or metered == 0, 'u is unmetered: %r' % (rows,))
+" j.db
+"$GM" analyze --db j.db --run j --json >j.json 2>j.err
+py_check "1: analyze gives each cell's job (ARRAYJOB_TASK)" "
+d = json.load(open(args[0]))
+rows = [r for s in d['summary'] for r in s['rows']]
+got = sorted({(r['batch_size'], r['slurm_jobs']) for r in rows})
+want(got == [(8, '70_1'), (16, '70_0')], 'got %r' % got)
+" j.json
+"$GM" analyze --db j.db --run j >j.txt 2>&1
+check "1: and its text a Slurm job column" \
+  "grep -q 'Slurm job' j.txt && grep -qE 'LeNet +16 .* 70_0\$' j.txt" "$(cat j.txt)"
 
 # ---- 2. a real cluster -------------------------------------------------------
 skip=""
@@ -230,6 +282,41 @@ check "2: every task of it says its cell is complete" \
 check "2: the phase rows and runs are unchanged" \
   "[ \"\$(sqlite3 s.db 'SELECT * FROM bench_phases ORDER BY 1,2,3,4,5' | md5sum)\" = \"$before\" ] &&
    [ \"\$(sqlite3 s.db 'SELECT count(*) FROM runs')\" = \"$runs_before\" ]"
+
+# ---- 3. the array into PostgreSQL: the database for several nodes ----------
+if ! pg=$(bash "$HERE/../pg/cluster.sh" start $$); then
+  not_ok "3: a PostgreSQL server for the array" \
+    "install it with scripts/deps.sh (apt-get install postgresql libpq-dev)"
+  stop_cluster
+  tap_done slurm_scenarios
+  exit 1
+fi
+uri="postgresql:///slurm?host=$pg/sock&user=greenml"
+mkdir -p "$work/pgrun"
+(cd "$work/pgrun" && "$GM" bench --slurm --submit "${grid[@]}" --run-id pgarr \
+  --db "$uri" --time 00:10:00 --slurm-dir "$work/pgjobs" >"$work/sub3.out" 2>"$work/sub3.err")
+rc=$?
+check "3: --submit with a PostgreSQL --db exits 0" "[ $rc -eq 0 ]" \
+  "exit $rc: $(cat sub3.out sub3.err)"
+check "3: the tasks get the location as it was given" \
+  "grep -qF -- \"--db '$uri'\" pgjobs/cells.sbatch" "$(tail -1 pgjobs/cells.sbatch)"
+pgarray=$(sed -n 's/^array job \([0-9]*\).*/\1/p' sub3.out)
+wait_queue 600
+check "3: the array into PostgreSQL ends" "[ \$? -eq 0 ]" "$(squeue 2>&1 | tail -3)"
+"$GM" analyze --db "$uri" --run pgarr --json >pg.json 2>pg.err
+rc=$?
+py_check "3: analyze sees the 4 cells in PostgreSQL with their array's job and task ids" "
+d = json.load(open(args[0]))
+rows = [r for s in d['summary'] for r in s['rows']]
+got = sorted({(r['model'], r['batch_size'], r['slurm_jobs']) for r in rows})
+a = args[1]
+exp = sorted({('LeNet', 16, a + '_0'), ('LeNet', 8, a + '_1'), ('MobileNet', 16, a + '_2'), ('MobileNet', 8, a + '_3')})
+want(got == exp, 'got %r, not %r' % (got, exp))
+want(len(rows) == 8, '%d rows, not 8 (4 cells x train, infer)' % len(rows))
+" pg.json "$pgarray"
+check "3: the checkpoints went to the submit directory, not a path made of the URI" \
+  "[ -d pgrun/bench-pgarr ] && ! ls -d pgrun/postgresql* >/dev/null 2>&1" "$(ls pgrun)"
+bash "$HERE/../pg/cluster.sh" stop "$pg"
 
 stop_cluster
 tap_done slurm_scenarios

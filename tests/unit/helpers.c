@@ -122,7 +122,9 @@ __attribute__((constructor)) static void gmt_forget_gpu_selection(void) {
   unsetenv("NVIDIA_VISIBLE_DEVICES");
 }
 
-const char gmt_sql_undo_schemas_5_7[] =
+const char gmt_sql_undo_schemas_5_8[] =
+    /* 8 */
+    "ALTER TABLE bench_phases DROP COLUMN tags_json;"
     /* 7 */
     "DROP INDEX runs_origin;"
     "DROP INDEX idle_origin;"

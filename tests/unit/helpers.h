@@ -22,7 +22,7 @@ void gmt_assert_near(double a, double b, double eps, const char *ea,
 /* SQL that takes a current database back to schema 4 (the columns, tables
  * and indexes schemas 5 to 7 added), for the migration tests; the caller
  * sets PRAGMA user_version. */
-extern const char gmt_sql_undo_schemas_5_7[];
+extern const char gmt_sql_undo_schemas_5_8[];
 
 /* ---- a PostgreSQL server for the tests (tests/pg/cluster.sh) ----------
  * Started on first use, once per process, in a temporary directory (Unix
@@ -71,7 +71,7 @@ void gmt_setenv(const char *name, const char *value);
 /* SQL that takes a current database back to schema 4 (the columns, tables
  * and indexes schemas 5 to 7 added), for the migration tests; the caller
  * sets PRAGMA user_version. */
-extern const char gmt_sql_undo_schemas_5_7[];
+extern const char gmt_sql_undo_schemas_5_8[];
 
 /* ---- a PostgreSQL server for the tests (tests/pg/cluster.sh) ----------
  * Started on first use, once per process, in a temporary directory (Unix

@@ -337,7 +337,7 @@ static void schema_1_migrates_to_current(void **state) {
   gm_store_close(st);
   sqlite3 *db = open_file(path);
   assert_int_equal(scalar(db, "PRAGMA application_id"), 0x47724d4c);
-  assert_int_equal(sqlite3_exec(db, gmt_sql_undo_schemas_5_7, NULL, NULL, NULL),
+  assert_int_equal(sqlite3_exec(db, gmt_sql_undo_schemas_5_8, NULL, NULL, NULL),
                    SQLITE_OK);
   assert_int_equal(
       sqlite3_exec(db,

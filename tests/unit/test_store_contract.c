@@ -362,6 +362,9 @@ static int64_t make_bench(struct gm_store *st, int64_t host, const char *name) {
   ph.provenance = NULL;
   ph.n_components = 0;
   ph.components = NULL;
+  /* where it ran, stored with an unmetered row as with a metered one */
+  ph.tags_json = "{\"slurm_job_id\":\"43\",\"slurm_array_job_id\":\"40\","
+                 "\"slurm_array_task_id\":\"3\"}";
   assert_int_equal(gm_store_bench_add_phase(st, id, &ph), GM_OK);
   struct gm_bench_prediction pr = {.model = "LeNet",
                                    .batch_size = 128,
@@ -783,6 +786,11 @@ static void bench_rows(void **state) {
   assert_true(isnan(u->energy_j));
   assert_string_equal(u->provenance, "");
   assert_int_equal(u->n_components, 0);
+  assert_null(m->tags_json);
+  assert_non_null(u->tags_json);
+  assert_string_equal(u->tags_json,
+                      "{\"slurm_job_id\":\"43\",\"slurm_array_job_id\":\"40\","
+                      "\"slurm_array_task_id\":\"3\"}");
   assert_int_equal(set->n_predictions, 1);
   const struct gm_store_bench_prediction *sp = &set->predictions[0];
   assert_double_equal(sp->energy_j, 630, 1e-12);

@@ -582,7 +582,7 @@ static void exec_sql(const char *path, const char *sql) {
 static void an_older_input(void **state) {
   (void)state;
   struct pair p = two_hosts(10);
-  exec_sql(p.a, gmt_sql_undo_schemas_5_7);
+  exec_sql(p.a, gmt_sql_undo_schemas_5_8);
   exec_sql(p.a, "PRAGMA user_version=4");
   struct bytes a0 = snapshot(p.a);
   struct gm_store_merge_result r;

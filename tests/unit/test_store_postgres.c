@@ -3,7 +3,8 @@
  * server started for the test (helpers.c, tests/pg/cluster.sh): both URI
  * schemes; a read-only open of a missing database creates nothing; another
  * program's database refused and left as it was; the read-only session
- * refusing a write even below the store layer; NAN stored as NULL and read
+ * refusing a write even below the store layer; a schema-7 database read as
+ * it is and migrated by its first writer; NAN stored as NULL and read
  * back as NAN; eight processes writing samples to one database at once
  * losing none. */
 #define _GNU_SOURCE
@@ -164,6 +165,76 @@ static void read_only_session(void **state) {
   free(db);
 }
 
+/* A bench phase row with where it ran. */
+static void add_row(struct gm_store *st, int64_t bench, const char *tags) {
+  struct gm_bench_phase ph = {.model = "LeNet",
+                              .batch_size = 16,
+                              .kind = "train",
+                              .epoch = 1,
+                              .metered = false,
+                              .start_s = NAN,
+                              .duration_s = 1,
+                              .steps = 1,
+                              .samples = 16,
+                              .loss = NAN,
+                              .accuracy = NAN,
+                              .lr = NAN,
+                              .energy_j = NAN,
+                              .net_energy_j = NAN,
+                              .avg_power_w = NAN,
+                              .peak_power_w = NAN,
+                              .cpu_util_pct = NAN,
+                              .dram_used_bytes = NAN,
+                              .gpu_util_pct = NAN,
+                              .vram_used_bytes = NAN,
+                              .tags_json = tags};
+  assert_int_equal(gm_store_bench_add_phase(st, bench, &ph), GM_OK);
+}
+
+/* A database of schema 7 (before the rows' tags) is read as it is by a
+ * read-only session, its rows without tags, and migrated by the first
+ * writer: the column added, the version 8, the old rows kept. */
+static void schema_7_migrated(void **state) {
+  (void)state;
+  char *db = gmt_pg_new_db("mig");
+  char *uri = gmt_pg_uri(db);
+  struct gm_store *st = open_ok(uri);
+  int64_t host = put_host(st, "fp");
+  struct gm_bench_meta meta = {.name = "old", .config_json = "{}"};
+  int64_t bench = 0;
+  assert_int_equal(gm_store_bench_create(st, host, &meta, &bench), GM_OK);
+  add_row(st, bench, NULL);
+  gm_store_close(st);
+  gmt_pg_exec(uri, "ALTER TABLE bench_phases DROP COLUMN tags_json; UPDATE "
+                   "greenml_schema SET version = 7");
+  assert_int_equal(gm_store_open_readonly(uri, &st, NULL, 0), GM_OK);
+  assert_int_equal(gm_store_schema_version(st), 7);
+  struct gm_store_bench_set *set = NULL;
+  assert_int_equal(gm_store_load_benches(st, NULL, &set), GM_OK);
+  assert_int_equal(set->n_phases, 1);
+  assert_null(set->phases[0].tags_json);
+  gm_store_bench_set_free(set);
+  gm_store_close(st);
+  assert_int_equal(gmt_pg_value(uri, "SELECT max(version) FROM greenml_schema"),
+                   7);
+  st = open_ok(uri);
+  assert_int_equal(gm_store_schema_version(st), GM_STORE_SCHEMA_VERSION);
+  meta.name = "new";
+  int64_t b2 = 0;
+  assert_int_equal(gm_store_bench_create(st, host, &meta, &b2), GM_OK);
+  add_row(st, b2, "{\"slurm_job_id\":\"9\"}");
+  assert_int_equal(gm_store_load_benches(st, NULL, &set), GM_OK);
+  assert_int_equal(set->n_phases, 2);
+  assert_null(set->phases[0].tags_json);
+  assert_string_equal(set->phases[1].tags_json, "{\"slurm_job_id\":\"9\"}");
+  gm_store_bench_set_free(set);
+  gm_store_close(st);
+  assert_int_equal(gmt_pg_value(uri, "SELECT max(version) FROM greenml_schema"),
+                   GM_STORE_SCHEMA_VERSION);
+  free(uri);
+  free(db);
+}
+
 static void nan_round_trips(void **state) {
   (void)state;
   char *db = gmt_pg_new_db("nan");
@@ -312,6 +383,7 @@ int main(void) {
       cmocka_unit_test(missing_database_read_only),
       cmocka_unit_test(foreign_database_refused_untouched),
       cmocka_unit_test(read_only_session),
+      cmocka_unit_test(schema_7_migrated),
       cmocka_unit_test(nan_round_trips),
       cmocka_unit_test(concurrent_writers),
   };

@@ -395,16 +395,17 @@ static enum gm_status read_phases(struct gm_store *st, int64_t only,
                                   struct gm_store_bench_set *set) {
   struct gm__pg_params p = {0};
   gm__pg_int(&p, only);
-  PGresult *r = gm__pg_exec(
-      st,
-      "SELECT bench_id, model, batch_size, kind, epoch, metered, run_id, "
-      "phase_idx, ended_at, start_s, duration_s, steps, samples, "
-      "step_time_s, samples_per_s, loss, accuracy, lr, energy_j, "
-      "net_energy_j, j_per_sample, net_j_per_sample, avg_power_w, "
-      "peak_power_w, provenance, cpu_util_pct, dram_used_bytes, "
-      "gpu_util_pct, vram_used_bytes FROM bench_phases WHERE $1::bigint = 0 "
-      "OR bench_id = $1::bigint ORDER BY bench_id, ord",
-      &p, "cannot read the phases");
+  char sql[1024];
+  snprintf(sql, sizeof(sql),
+           "SELECT bench_id, model, batch_size, kind, epoch, metered, run_id, "
+           "phase_idx, ended_at, start_s, duration_s, steps, samples, "
+           "step_time_s, samples_per_s, loss, accuracy, lr, energy_j, "
+           "net_energy_j, j_per_sample, net_j_per_sample, avg_power_w, "
+           "peak_power_w, provenance, cpu_util_pct, dram_used_bytes, "
+           "gpu_util_pct, vram_used_bytes, %s FROM bench_phases WHERE "
+           "$1::bigint = 0 OR bench_id = $1::bigint ORDER BY bench_id, ord",
+           gm__pg(st)->version >= 8 ? "tags_json" : "NULL::text");
+  PGresult *r = gm__pg_exec(st, sql, &p, "cannot read the phases");
   if (!r)
     return GM_ERR_DATABASE;
   /* every component of the phases read, in the phases' order, then in
@@ -461,6 +462,12 @@ static enum gm_status read_phases(struct gm_store *st, int64_t only,
     ph->dram_used_bytes = gm__pg_get_real(r, i, k++);
     ph->gpu_util_pct = gm__pg_get_real(r, i, k++);
     ph->vram_used_bytes = gm__pg_get_real(r, i, k++);
+    bool oom = false;
+    ph->tags_json = gm__store_strdup(set, gm__pg_get_str(r, i, k++), &oom);
+    if (oom) {
+      rc = GM_ERR_NO_MEMORY;
+      break;
+    }
     int first = ci;
     while (ci < nc && same_phase(c, ci, ph))
       ci++;

@@ -109,7 +109,8 @@ static const char *const schema_sql[] = {
     "peak_power_w DOUBLE PRECISION, provenance TEXT, cpu_util_pct DOUBLE "
     "PRECISION, dram_used_bytes DOUBLE PRECISION, gpu_util_pct DOUBLE "
     "PRECISION, vram_used_bytes DOUBLE PRECISION, ord BIGSERIAL NOT NULL, "
-    "PRIMARY KEY (bench_id, model, batch_size, kind, epoch, metered))",
+    "tags_json TEXT, PRIMARY KEY (bench_id, model, batch_size, kind, epoch, "
+    "metered))",
     "CREATE TABLE bench_phase_components (bench_id BIGINT NOT NULL, model "
     "TEXT NOT NULL, batch_size BIGINT NOT NULL, kind TEXT NOT NULL, epoch "
     "BIGINT NOT NULL, metered BIGINT NOT NULL, component TEXT NOT NULL, "
@@ -410,8 +411,25 @@ static enum gm_status refuse_newer(struct gm_store *st, int v) {
                          gm__pg(st)->where, v, GM_STORE_SCHEMA_VERSION);
 }
 
-/* Creates greenml's tables in a database without them, under the advisory
- * lock, unless another greenml did meanwhile. */
+/* The first version a PostgreSQL database had: its tables were created at
+ * schema 7. */
+#define FIRST_VERSION 7
+
+/* What takes a database of version FIRST_VERSION + i to the next one (the
+ * SQLite store's migration of the same number). */
+static const char *const migrations[] = {
+    /* 8: where each bench row ran (a scheduler's job ids) */
+    "ALTER TABLE bench_phases ADD COLUMN tags_json TEXT",
+};
+
+_Static_assert(FIRST_VERSION +
+                       (int)(sizeof(migrations) / sizeof(migrations[0])) ==
+                   GM_STORE_SCHEMA_VERSION,
+               "a PostgreSQL migration for every schema version");
+
+/* Creates greenml's tables in a database without them, or migrates an
+ * older schema to this one, under the advisory lock, unless another
+ * greenml did meanwhile. */
 static enum gm_status create_schema(struct gm_store *st) {
   const char *what = "cannot create greenml's tables";
   char sql[128];
@@ -439,6 +457,22 @@ static enum gm_status create_schema(struct gm_store *st) {
         rc = GM_ERR_DATABASE;
     if (rc == GM_OK && gm__pg_cmd(st, ver, what) != GM_OK)
       rc = GM_ERR_DATABASE;
+  } else if (rc == GM_OK && v > 0 && v < GM_STORE_SCHEMA_VERSION) {
+    if (v < FIRST_VERSION)
+      rc = gm__store_error(st, GM_ERR_PARSE,
+                           "database '%s' has schema version %d, older than "
+                           "any PostgreSQL store of greenml (%d); it was left "
+                           "untouched",
+                           gm__pg(st)->where, v, FIRST_VERSION);
+    for (; rc == GM_OK && v < GM_STORE_SCHEMA_VERSION; v++) {
+      char ver[96];
+      snprintf(ver, sizeof(ver), "UPDATE greenml_schema SET version = %d",
+               v + 1);
+      if (gm__pg_cmd(st, migrations[v - FIRST_VERSION],
+                     "cannot migrate greenml's tables") != GM_OK ||
+          gm__pg_cmd(st, ver, "cannot migrate greenml's tables") != GM_OK)
+        rc = GM_ERR_DATABASE;
+    }
   }
   if (rc == GM_OK)
     rc = gm__pg_cmd(st, "COMMIT", what);
@@ -534,7 +568,7 @@ static enum gm_status open_db(struct gm_store *st, const char *rest,
   q->version = v;
   if (read_only)
     return GM_OK;
-  if (v == 0) {
+  if (v < GM_STORE_SCHEMA_VERSION) {
     if ((rc = create_schema(st)) != GM_OK)
       return rc;
     q->version = GM_STORE_SCHEMA_VERSION;

@@ -693,15 +693,16 @@ enum gm_status gm__pg_bench_add_phase(struct gm_store *st, int64_t bench_id,
   gm__pg_real(&p, ph->dram_used_bytes);
   gm__pg_real(&p, ph->gpu_util_pct);
   gm__pg_real(&p, ph->vram_used_bytes);
+  gm__pg_text(&p, ph->tags_json);
   if (run(st,
           "INSERT INTO bench_phases(bench_id, model, batch_size, kind, epoch, "
           "metered, run_id, phase_idx, ended_at, start_s, duration_s, steps, "
           "samples, step_time_s, samples_per_s, loss, accuracy, lr, "
           "energy_j, net_energy_j, j_per_sample, net_j_per_sample, "
           "avg_power_w, peak_power_w, provenance, cpu_util_pct, "
-          "dram_used_bytes, gpu_util_pct, vram_used_bytes) VALUES ($1,$2,$3,"
-          "$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,"
-          "$22,$23,$24,$25,$26,$27,$28,$29)",
+          "dram_used_bytes, gpu_util_pct, vram_used_bytes, tags_json) VALUES "
+          "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,"
+          "$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30)",
           &p, what) != GM_OK)
     return abort_tx(st);
   for (size_t c = 0; c < ph->n_components; c++) {

@@ -205,8 +205,8 @@ enum gm_status gm__sq_bench_add_phase(struct gm_store *st, int64_t bench_id,
           "samples, step_time_s, samples_per_s, loss, accuracy, lr, energy_j, "
           "net_energy_j, j_per_sample, net_j_per_sample, avg_power_w, "
           "peak_power_w, provenance, cpu_util_pct, dram_used_bytes, "
-          "gpu_util_pct, vram_used_bytes) VALUES "
-          "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+          "gpu_util_pct, vram_used_bytes, tags_json) VALUES "
+          "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
           -1, &s, NULL) != SQLITE_OK)
     goto fail;
   int i = 1;
@@ -244,6 +244,7 @@ enum gm_status gm__sq_bench_add_phase(struct gm_store *st, int64_t bench_id,
   gm__sq_bind_real(s, i++, p->dram_used_bytes);
   gm__sq_bind_real(s, i++, p->gpu_util_pct);
   gm__sq_bind_real(s, i++, p->vram_used_bytes);
+  gm__sq_bind_text(s, i++, p->tags_json);
   if (sqlite3_step(s) != SQLITE_DONE)
     goto fail;
   sqlite3_finalize(s);

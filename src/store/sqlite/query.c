@@ -350,16 +350,17 @@ static enum gm_status read_phases(struct gm_store *st, int64_t only,
                                   struct gm_store_bench_set *set) {
   sqlite3_stmt *s = NULL, *c = NULL;
   enum gm_status rc = GM_OK;
-  if (sqlite3_prepare_v2(
-          gm__sq_db(st),
-          "SELECT bench_id, model, batch_size, kind, epoch, metered, run_id, "
-          "phase_idx, ended_at, start_s, duration_s, steps, samples, "
-          "step_time_s, samples_per_s, loss, accuracy, lr, energy_j, "
-          "net_energy_j, j_per_sample, net_j_per_sample, avg_power_w, "
-          "peak_power_w, provenance, cpu_util_pct, dram_used_bytes, "
-          "gpu_util_pct, vram_used_bytes FROM bench_phases WHERE ?1 = 0 OR "
-          "bench_id = ?1 ORDER BY bench_id, rowid",
-          -1, &s, NULL) != SQLITE_OK ||
+  char sql[1024];
+  snprintf(sql, sizeof(sql),
+           "SELECT bench_id, model, batch_size, kind, epoch, metered, run_id, "
+           "phase_idx, ended_at, start_s, duration_s, steps, samples, "
+           "step_time_s, samples_per_s, loss, accuracy, lr, energy_j, "
+           "net_energy_j, j_per_sample, net_j_per_sample, avg_power_w, "
+           "peak_power_w, provenance, cpu_util_pct, dram_used_bytes, "
+           "gpu_util_pct, vram_used_bytes, %s FROM bench_phases WHERE ?1 = 0 "
+           "OR bench_id = ?1 ORDER BY bench_id, rowid",
+           gm__sq(st)->version >= 8 ? "tags_json" : "NULL");
+  if (sqlite3_prepare_v2(gm__sq_db(st), sql, -1, &s, NULL) != SQLITE_OK ||
       sqlite3_prepare_v2(
           gm__sq_db(st),
           "SELECT component, component_kind, provenance, in_total, energy_j, "
@@ -414,6 +415,13 @@ static enum gm_status read_phases(struct gm_store *st, int64_t only,
     p->dram_used_bytes = gm__sq_col_real(s, i++);
     p->gpu_util_pct = gm__sq_col_real(s, i++);
     p->vram_used_bytes = gm__sq_col_real(s, i++);
+    bool oom = false;
+    p->tags_json =
+        gm__store_strdup(set, (const char *)sqlite3_column_text(s, i++), &oom);
+    if (oom) {
+      rc = GM_ERR_NO_MEMORY;
+      goto out;
+    }
     if ((rc = read_components(st, c, set, p)) != GM_OK)
       goto out;
   }

@@ -211,6 +211,9 @@ static const char *const migrations[] = {
     "  WHERE origin_db IS NOT NULL;"
     "CREATE UNIQUE INDEX benches_origin ON benches(origin_db, origin_id)"
     "  WHERE origin_db IS NOT NULL;",
+    /* 8: where each bench row ran (a scheduler's job ids), metered or not:
+     * a JSON object, or NULL. */
+    "ALTER TABLE bench_phases ADD COLUMN tags_json TEXT;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
