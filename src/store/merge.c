@@ -250,6 +250,10 @@ static enum gm_status copy_children(struct merge *m, struct child *children,
   for (size_t f = 0; f < fresh->n && rc == GM_OK; f++)
     for (size_t i = 0; i < n && rc == GM_OK; i++)
       rc = child_copy(m, &children[i], fresh->v[f].in_id, fresh->v[f].out_id);
+  for (size_t i = 0; i < n && rc == GM_OK && m->dst->insert_flush; i++)
+    if (children[i].ins &&
+        (rc = m->dst->insert_flush(children[i].ins)) != GM_OK)
+      rc = fail_out(m, rc, children[i].table);
   for (size_t i = 0; i < n; i++)
     child_finalize(m, &children[i]);
   return rc;

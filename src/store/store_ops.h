@@ -262,8 +262,12 @@ struct gm__merge_sink_ops {
   enum gm_status (*insert_open)(struct gm_store *out, const char *table, int n,
                                 const char *const *cols, bool with_id,
                                 void **stmt);
+  /* A statement without with_id may keep the rows and write them in
+   * batches: every row is written once insert_flush has returned GM_OK
+   * (optional: NULL when insert writes at once). */
   enum gm_status (*insert)(void *stmt, const struct gm__mv *vals, int64_t *id);
-  void (*insert_close)(void *stmt); /* accepts NULL */
+  enum gm_status (*insert_flush)(void *stmt);
+  void (*insert_close)(void *stmt); /* accepts NULL; drops unwritten rows */
   /* The first row of table whose columns where[n] equal vals (a NULL
    * value: IS NULL): *found, its id, and the text of ret[n_ret] into
    * got[i] ("" when NULL). */
