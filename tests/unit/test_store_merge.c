@@ -739,6 +739,58 @@ static void merge_time(void **state) {
   free(dir);
 }
 
+#ifdef GM_TEST_HAVE_POSTGRES
+/* The same two files merged into a PostgreSQL database and into a SQLite
+ * one hold the same rows: counts and sums of every table, the samples in
+ * batches (3,000 ticks: several batches and a partial one), every id and
+ * link the same; merging again copies nothing. */
+static void into_postgres(void **state) {
+  (void)state;
+  struct pair p = two_hosts(3000);
+  char *db = gmt_pg_new_db("merge");
+  char *uri = gmt_pg_uri(db);
+  struct gm_store_merge_result r;
+  struct gm_store *pg = NULL;
+  assert_int_equal(gm_store_open(uri, &pg, NULL, 0), GM_OK);
+  assert_int_equal(gm_store_merge(pg, p.a, &r), GM_OK);
+  assert_int_equal(r.samples_copied, (3000 + 5) * 2);
+  assert_int_equal(gm_store_merge(pg, p.b, &r), GM_OK);
+  assert_int_equal(r.n_renames, 1);
+  assert_string_equal(r.renames[0].to, "default@beta");
+  assert_int_equal(gm_store_merge(pg, p.b, &r), GM_OK);
+  assert_int_equal(r.runs_copied + r.benches_copied + r.baselines_copied, 0);
+  assert_int_equal(r.runs_skipped, 2);
+  gm_store_close(pg);
+  assert_int_equal(merge_into(p.out, p.a, &r), GM_OK);
+  assert_int_equal(merge_into(p.out, p.b, &r), GM_OK);
+  static const char *const sums[] = {
+      "SELECT count(*) FROM hosts",
+      "SELECT count(*) FROM runs",
+      "SELECT sum(id * 7 + host_id * 3 + coalesce(idle_baseline_id, 0)) FROM "
+      "runs",
+      "SELECT count(*) FROM samples",
+      "SELECT sum(run_id * 100000 + seq * 10 + component_idx) FROM samples",
+      "SELECT round(sum(energy_j) * 1000) FROM samples",
+      "SELECT count(*) FROM metric_samples",
+      "SELECT count(*) FROM idle_baselines",
+      "SELECT sum(run_id) FROM idle_baselines",
+      "SELECT count(*) FROM benches",
+      "SELECT count(*) FROM bench_phases",
+      "SELECT sum(run_id) FROM bench_phases",
+      "SELECT count(*) FROM components",
+      "SELECT count(*) FROM phases"};
+  for (size_t i = 0; i < sizeof(sums) / sizeof(*sums); i++) {
+    long long want = count_in(p.out, sums[i]), got = gmt_pg_value(uri, sums[i]);
+    if (want != got)
+      fail_msg("%s: %lld in SQLite, %lld in PostgreSQL", sums[i], want, got);
+  }
+  assert_true(count_in(p.out, "SELECT count(*) FROM samples") > 12000);
+  free(uri);
+  free(db);
+  pair_free(&p);
+}
+#endif
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(two_hosts_merge_into_one),
@@ -748,6 +800,9 @@ int main(void) {
       cmocka_unit_test(refused_inputs),
       cmocka_unit_test(a_damaged_input_changes_nothing),
       cmocka_unit_test(merge_time),
+#ifdef GM_TEST_HAVE_POSTGRES
+      cmocka_unit_test(into_postgres),
+#endif
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
