@@ -74,7 +74,9 @@ static double cgroup_cpu_s(const struct gm__attrib *a) {
     return NAN;
   char *end;
   double us = strtod(p + 11, &end);
-  if (end == p + 11 || !(us >= 0))
+  /* a number of microseconds, whole, ending its line */
+  if (end == p + 11 || !(us >= 0) || !isfinite(us) || us != floor(us) ||
+      (*end != '\n' && *end != '\0'))
     return NAN;
   return us / 1e6;
 }
@@ -299,10 +301,12 @@ void gm__attrib_tick(struct gm__attrib *a, int64_t t_ns, bool window,
       d_cpu = 0; /* a member reaped by a process outside the tree */
     cpu_share = d_busy > 0 ? fmin(1.0, d_cpu / d_busy) : (d_cpu > 0 ? 1 : 0);
   }
-  if (!isnan(cpu_s)) {
-    a->have_prev = true;
+  /* an unreadable reading breaks the chain: the next window has no
+   * reading at its start, so its share is unknown too (its subject's CPU
+   * time would span two windows against the machine's one) */
+  a->have_prev = !isnan(cpu_s);
+  if (!isnan(cpu_s))
     a->prev_cpu_s = cpu_s;
-  }
   a->prev_busy_s = busy_s;
   a->prev_self_s = self_s;
   a->prev_t_ns = t_ns;

@@ -298,6 +298,62 @@ static void cgroup_subject(void **state) {
   free(mount);
 }
 
+/* A cgroup whose cpu.stat turns unreadable midway (garbage, a negative or
+ * fractional count, a unit glued on, the file gone at the job's end): the
+ * window it ends and the next one (no reading at its start) are unknown,
+ * never 0 J and never a share computed across the gap; readable windows
+ * around them are exact. */
+static void cgroup_cpu_stat_garbage(void **state) {
+  (void)state;
+  static const char *const bad[] = {"usage_usec abc\n",  "usage_usec -5\n",
+                                    "usage_usec 12.5\n", "usage_usec 7ms\n",
+                                    "user_usec 5\n",     NULL};
+  for (int k = 0; k < 6; k++) {
+    char *root = gmt_mkdtemp();
+    char *proc = gmt_path(root, "proc"), *mount = gmt_path(root, "cgroup");
+    struct gm_component_info comps[2];
+    two_components(comps);
+    gmt_write(root, "cgroup/job_7/cpu.stat", "usage_usec 0\n");
+    struct gm__attrib_config cfg = {
+        .procfs = proc, .cgroup = "/job_7", .cgroup_mount = mount};
+    struct gm__attrib *a = NULL;
+    char why[512];
+    assert_int_equal(gm__attrib_open(&cfg, 2, comps, &a, why, sizeof(why)),
+                     GM_OK);
+    double cum[2] = {0, 0};
+    /* 10 J of CPU and 1 J of DRAM a second; the machine busy 1 s/s, the
+     * cgroup 0.5 s/s when it can be read */
+    gm__attrib_tick(a, 0, true, 0.0, 0, cum, false, NULL, NULL);
+    for (int w = 1; w <= 4; w++) {
+      if (w == 2 && bad[k])
+        gmt_write(root, "cgroup/job_7/cpu.stat", "%s", bad[k]);
+      else if (w == 2)
+        gmt_rmtree(mount);
+      else
+        gmt_write(root, "cgroup/job_7/cpu.stat", "usage_usec %d\n", w * 500000);
+      cum[0] = 10.0 * w;
+      cum[1] = 1.0 * w;
+      gm__attrib_tick(a, (int64_t)w * 1000000000, true, (double)w, 0, cum,
+                      w == 4, NULL, NULL);
+    }
+    struct gm_attribution r;
+    gm__attrib_get(a, 0, &r);
+    /* windows 1 and 4 at 0.5; 2 and 3 unknown */
+    assert_double_equal(r.energy_j, 2 * 10 * 0.5, 1e-9);
+    assert_double_equal(r.unknown_j, 2 * 10, 1e-9);
+    assert_int_equal(r.unknown_windows, 2);
+    assert_double_equal(r.share_s, 2 * 0.5, 1e-9);
+    gm__attrib_get(a, 1, &r);
+    assert_double_equal(r.energy_j, 2 * 1 * 0.5, 1e-9);
+    assert_double_equal(r.unknown_j, 2 * 1, 1e-9);
+    gm__attrib_close(a);
+    gmt_rmtree(root);
+    free(root);
+    free(proc);
+    free(mount);
+  }
+}
+
 /* The GPU's share from the fake driver's process lists, through the NVML
  * source's own users(): sole user, weighted by SM utilisation, counted,
  * idle, and a driver that cannot list them (unknown, not guessed). */
@@ -547,6 +603,7 @@ int main(void) {
       cmocka_unit_test(meter_self_time_is_not_the_subject),
       cmocka_unit_test(unknown_subject_is_counted),
       cmocka_unit_test(cgroup_subject),
+      cmocka_unit_test(cgroup_cpu_stat_garbage),
       cmocka_unit_test(gpu_shares_from_the_driver),
       cmocka_unit_test(meter_attributes_a_quarter),
   };
