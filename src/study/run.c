@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/json_read.h"
 #include "base/util.h"
 #include "greenml/host.h"
 #include "greenml/version.h"
@@ -74,11 +75,62 @@ double gm__study_eta_s(const struct gm__study *s) {
 
 static bool stop_cb(void *ctx) { return gm__study_stopping(ctx); }
 
-/* The bench of that name into s (joined), when it exists. */
-static bool join_existing(struct gm__study *s) {
+/* Whether the study stored as stored_json (a bench's config_json) is the
+ * one cfg describes: every member gm__study_config_json writes but the
+ * front end's flags ("argv", which may be spelled or ordered otherwise) has
+ * the same JSON text; a member an older greenml did not store is not
+ * compared. why: the first difference. */
+static bool same_study(const char *stored_json,
+                       const struct gm_study_config *cfg, char *why,
+                       size_t size) {
+  struct gm_study_config now_cfg = *cfg;
+  now_cfg.n_flags = 0;
+  char *now_json = gm__study_config_json(&now_cfg);
+  struct gm__json_value *now = NULL, *was = NULL;
+  bool same = true;
+  if (!now_json || gm__json_parse(now_json, &now) != GM_OK || !stored_json ||
+      gm__json_parse(stored_json, &was) != GM_OK ||
+      now->type != GM__JSON_OBJECT || was->type != GM__JSON_OBJECT) {
+    gm__fmt(why, size, "its stored configuration cannot be read");
+    same = false;
+  }
+  for (size_t i = 0; same && i < now->n; i++) {
+    const char *key = now->keys[i];
+    const struct gm__json_value *w = gm__json_get(was, key);
+    if (strcmp(key, "argv") == 0 || !w)
+      continue;
+    char a[256], b[256];
+    gm__json_text(w, a, sizeof(a));
+    gm__json_text(&now->items[i], b, sizeof(b));
+    if (strcmp(a, b) != 0) {
+      gm__fmt(why, size, "%s: %s, not %s", key, a, b);
+      same = false;
+    }
+  }
+  gm__json_free(now);
+  gm__json_free(was);
+  free(now_json);
+  return same;
+}
+
+/* The bench of that name into s (joined), when it exists and holds the
+ * same study (*other set when it exists with another). */
+static bool join_existing(struct gm__study *s, bool *other) {
   struct gm_bench_info bi;
+  *other = false;
   if (gm_store_bench_find(s->st, s->cfg->name, &bi) != GM_OK)
     return false;
+  char why[600];
+  if (!same_study(bi.config_json, s->cfg, why, sizeof(why))) {
+    gm__study_fail(s, GM_ERR_INVALID_ARG,
+                   "bench '%s' was started with another study (%s); its "
+                   "cells must all be run with the same grid, protocol and "
+                   "measurement",
+                   s->cfg->name, why);
+    gm_bench_info_clear(&bi);
+    *other = true;
+    return false;
+  }
   s->bench_id = bi.id;
   s->bench_idle_id = bi.idle_baseline_id;
   s->joined = true;
@@ -93,8 +145,11 @@ static bool join_existing(struct gm__study *s) {
 static enum gm_status create_bench(struct gm__study *s, bool join) {
   const struct gm_study_config *cfg = s->cfg;
   struct gm_bench_info bi;
+  bool other = false;
   if (join) {
-    join_existing(s);
+    join_existing(s, &other);
+    if (other)
+      return GM_ERR_INVALID_ARG;
   } else if (gm_store_bench_find(s->st, cfg->name, &bi) == GM_OK) {
     gm__study_fail(s, GM_ERR_STATE, "a bench named '%s' exists (%s)", cfg->name,
                    bi.status);
@@ -136,8 +191,10 @@ static enum gm_status create_bench(struct gm__study *s, bool join) {
   if ((rc = gm_store_bench_create(s->st, s->host_id, &meta, &s->bench_id)) !=
       GM_OK) {
     /* another task of the array may have created it first */
-    if (join && join_existing(s))
+    if (join && join_existing(s, &other))
       rc = GM_OK;
+    else if (other)
+      rc = GM_ERR_INVALID_ARG;
     else
       gm__study_fail(s, rc, "%s", gm_store_last_error(s->st));
   }

@@ -314,6 +314,72 @@ static void grid_row_by_row(void **state) {
   gm_bench_info_clear(&bi);
 }
 
+/* ---- one cell at a time (a task of a job array) ----------------------------
+ */
+
+/* Cells run one by one join the bench the first created; the front end's
+ * flags may be spelled otherwise (argv is not compared), but a task with
+ * another study (another mode, another epoch count) is refused naming the
+ * difference, and adds no row. Each row carries its task's tags. */
+static void cells_join_the_same_study(void **state) {
+  struct fixture *f = *state;
+  static const int two[] = {8, 4};
+  char err[1024] = "";
+  struct gm_study_result res;
+  struct seen s = {0};
+  struct gm_study_observer obs = observer(&s);
+  obs.progress = NULL; /* on_progress knows batch 8 only */
+  struct gm_study_config c = config(f, "cells");
+  c.idle_ns = 0;
+  c.epochs = 1;
+  c.n_batch_sizes = 2;
+  c.batch_sizes = two;
+  c.one_cell = true;
+  c.cell = 0;
+  c.run_tags = "\"slurm_job_id\":\"5\"";
+  assert_int_equal(gm_study_run(&c, f->st, &obs, &res, err, sizeof(err)),
+                   GM_OK);
+  int64_t bench = res.bench_id;
+  /* the same study, its flags given otherwise, unmetered: joins */
+  static const char *const other_flags[] = {"--quick", "--models", "lenet"};
+  c.flags = other_flags;
+  c.cell = 1;
+  c.mode = GM_STUDY_UNMETERED;
+  c.run_tags = "\"slurm_job_id\":\"6\"";
+  s = (struct seen){0};
+  enum gm_status rc = gm_study_run(&c, f->st, &obs, &res, err, sizeof(err));
+  /* the mode is part of the study: refused */
+  assert_int_equal(rc, GM_ERR_INVALID_ARG);
+  if (!strstr(err, "another study"))
+    fail_msg("%s", err);
+  if (!strstr(err, "mode: metered, not unmetered"))
+    fail_msg("%s", err);
+  assert_int_equal(s.n_rows, 0);
+  c.mode = GM_STUDY_METERED;
+  c.epochs = 2;
+  s = (struct seen){0};
+  rc = gm_study_run(&c, f->st, &obs, &res, err, sizeof(err));
+  assert_int_equal(rc, GM_ERR_INVALID_ARG);
+  assert_non_null(strstr(err, "epochs: 1, not 2"));
+  c.epochs = 1;
+  s = (struct seen){0};
+  rc = gm_study_run(&c, f->st, &obs, &res, err, sizeof(err));
+  if (rc != GM_OK)
+    fail_msg("joining: %s: %s", gm_status_name(rc), err);
+  assert_int_equal(res.bench_id, bench);
+  struct gm_store_bench_filter flt = {.bench_id = bench, .rows = true};
+  struct gm_store_bench_set *set = NULL;
+  assert_int_equal(gm_store_load_benches(f->st, &flt, &set), GM_OK);
+  assert_int_equal(set->n_phases, 4);
+  for (size_t i = 0; i < set->n_phases; i++)
+    assert_string_equal(set->phases[i].tags_json,
+                        set->phases[i].batch_size == 8
+                            ? "{\"slurm_job_id\":\"5\"}"
+                            : "{\"slurm_job_id\":\"6\"}");
+  assert_string_equal(set->benches[0].status, "complete");
+  gm_store_bench_set_free(set);
+}
+
 /* ---- stop, resume, and net energy without a baseline ------------------------
  */
 
@@ -471,6 +537,7 @@ static void profile_predicts_the_run(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(grid_row_by_row),
+      cmocka_unit_test(cells_join_the_same_study),
       cmocka_unit_test(stop_then_resume_gives_the_same_losses),
       cmocka_unit_test(bad_configurations),
       cmocka_unit_test(profile_predicts_the_run),
