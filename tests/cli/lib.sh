@@ -56,3 +56,29 @@ if bad:
 PY
   ); then ok "$name"; else not_ok "$name" "$out"; fi
 }
+
+# fake_host DIR MODEL: a fake machine in DIR/ (an idle CPU, 8 GiB, no RAPL,
+# no GPU) with the CPU model MODEL, so that its fingerprint is its own.
+fake_host() {
+  mkdir -p "$1/sys" "$1/dev" "$1/proc"
+  printf 'cpu  100 0 100 10000 0 0 0 0 0 0\ncpu0 100 0 100 10000 0 0 0 0 0 0\nintr 1\n' \
+    >"$1/proc/stat"
+  printf 'MemTotal: 8388608 kB\nMemAvailable: 4194304 kB\n' >"$1/proc/meminfo"
+  printf 'processor\t: 0\nmodel name\t: %s\nphysical id\t: 0\n' "$2" \
+    >"$1/proc/cpuinfo"
+}
+
+# damage_samples DB: overwrites the first 512 bytes of the root page of the
+# samples table of the SQLite file DB (a file damaged midway).
+damage_samples() {
+  python3 - "$1" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+root = db.execute("SELECT rootpage FROM sqlite_master WHERE name='samples'").fetchone()[0]
+page = db.execute("PRAGMA page_size").fetchone()[0]
+db.close()
+with open(sys.argv[1], "r+b") as f:
+    f.seek((root - 1) * page)
+    f.write(b"\x5a" * 512)
+PY
+}

@@ -20,17 +20,6 @@ done
 workdir
 unset GREENML_MARK GREENML_FAKE_NVML_SCRIPT GREENML_FAKE_NVML_INIT
 
-# host NAME MODEL: a fake machine in NAME/ (an idle CPU, 8 GiB, no RAPL,
-# no GPU) with the CPU model MODEL.
-host() {
-  mkdir -p "$1/sys" "$1/dev" "$1/proc"
-  printf 'cpu  100 0 100 10000 0 0 0 0 0 0\ncpu0 100 0 100 10000 0 0 0 0 0 0\nintr 1\n' \
-    >"$1/proc/stat"
-  printf 'MemTotal: 8388608 kB\nMemAvailable: 4194304 kB\n' >"$1/proc/meminfo"
-  printf 'processor\t: 0\nmodel name\t: %s\nphysical id\t: 0\n' "$2" \
-    >"$1/proc/cpuinfo"
-}
-
 # on NAME ARGS...: greenml ARGS on host NAME; output in last.out, last.err.
 on() {
   local h=$1
@@ -47,8 +36,8 @@ gm() {
   RC=$?
 }
 
-host ha "Test CPU Alpha 1000"
-host hb "Test CPU Beta 2000"
+fake_host ha "Test CPU Alpha 1000"
+fake_host hb "Test CPU Beta 2000"
 work_cmd='greenml mark train; sleep 0.3; greenml mark --end'
 for h in a b; do
   on "h$h" idle --duration 1s --db "$h.db" &&
@@ -163,18 +152,9 @@ check "both are left byte for byte, without -wal or -shm" \
 gm merge new.db newer.db
 check "a refused input creates no output" '[ $RC -eq 65 ] && [ ! -e new.db ]' "$RC"
 # damaged: the samples table's root page overwritten
-host hc "Test CPU Gamma 3000"
+fake_host hc "Test CPU Gamma 3000"
 on hc measure --db c.db --quiet -- sh -c 'sleep 1'
-python3 - c.db <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-root = db.execute("SELECT rootpage FROM sqlite_master WHERE name='samples'").fetchone()[0]
-page = db.execute("PRAGMA page_size").fetchone()[0]
-db.close()
-with open(sys.argv[1], "r+b") as f:
-    f.seek((root - 1) * page)
-    f.write(b"\x5a" * 512)
-PY
+damage_samples c.db
 gm merge out.db c.db
 check "a damaged input exits 65 and names the table" \
   '[ $RC -eq 65 ] && grep -q samples last.err' "$RC: $(cat last.err)"

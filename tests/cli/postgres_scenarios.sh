@@ -61,18 +61,8 @@ n=$(psql -XAtq "postgresql:///postgres?host=$pg/sock&user=greenml" -c "SELECT co
 check "3: and creates none" "[ \"$n\" = 0 ]" "$n"
 
 # ---- 4. merge into PostgreSQL ------------------------------------------------
-# host NAME MODEL: a fake machine in NAME/ (an idle CPU, 8 GiB, no RAPL, no
-# GPU) whose CPU model is MODEL, so that the two fingerprints differ.
-host() {
-  mkdir -p "$1/sys" "$1/dev" "$1/proc"
-  printf 'cpu  100 0 100 10000 0 0 0 0 0 0\ncpu0 100 0 100 10000 0 0 0 0 0 0\nintr 1\n' \
-    >"$1/proc/stat"
-  printf 'MemTotal: 8388608 kB\nMemAvailable: 4194304 kB\n' >"$1/proc/meminfo"
-  printf 'processor\t: 0\nmodel name\t: %s\nphysical id\t: 0\n' "$2" \
-    >"$1/proc/cpuinfo"
-}
-host ha "Test CPU Alpha 1000"
-host hb "Test CPU Beta 2000"
+fake_host ha "Test CPU Alpha 1000"
+fake_host hb "Test CPU Beta 2000"
 for h in a b; do
   GREENML_SYSFS=$work/h$h/sys GREENML_PROCFS=$work/h$h/proc \
     GREENML_DEVFS=$work/h$h/dev GREENML_NVML_LIB=$work/no-libnvidia-ml.so.1 \
@@ -140,16 +130,7 @@ check "4: two merges of a.db at once copy its $want runs once" \
 # an input damaged midway (its samples' root page overwritten) fails the
 # merge with 65 naming the table, and leaves the database as it was
 cp b.db bad.db
-python3 - bad.db <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-root = db.execute("SELECT rootpage FROM sqlite_master WHERE name='samples'").fetchone()[0]
-page = db.execute("PRAGMA page_size").fetchone()[0]
-db.close()
-with open(sys.argv[1], "r+b") as f:
-    f.seek((root - 1) * page)
-    f.write(b"\x5a" * 512)
-PY
+damage_samples bad.db
 before=$(psql -XAtq "$twice" -c "SELECT (SELECT count(*) FROM runs), (SELECT count(*) FROM hosts), (SELECT count(*) FROM samples)")
 "$GM" merge "$twice" bad.db >bad.out 2>bad.err
 rc=$?
