@@ -164,7 +164,10 @@ enum gm_status gm_store_bench_summary(struct gm_store *st, int64_t bench_id,
     for (char *t = strtok_r(r->provenance, ",", &save); t;
          t = strtok_r(NULL, ",", &save))
       label = gm_energy_provenance_join(label, t);
-    snprintf(r->provenance, sizeof(r->provenance), "%s", label);
+    /* label may point into r->provenance: copied out before the write */
+    char joined[sizeof(r->provenance)];
+    snprintf(joined, sizeof(joined), "%s", label);
+    memcpy(r->provenance, joined, sizeof(joined));
   }
   return GM_OK;
 }
