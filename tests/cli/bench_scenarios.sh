@@ -275,7 +275,7 @@ export GREENML_TORCH_WORKER="$SRC/python/greenml/torch_engine.py"
 rc=$?
 check "7: bench --engine torch exits 0" "[ $rc -eq 0 ]" "exit $rc: $(tail -5 t.err)"
 check "7: says which engine runs the steps" \
-  "grep -qE '^engine: torch [0-9][^ ]* cpu$' t.out" "$(head -3 t.out)"
+  "grep -qE '^engine: torch [0-9][^ ]* cpu fp32$' t.out" "$(head -3 t.out)"
 check_db "7: 8 rows, checked as the C engine's: 50 W x duration on the GPU, steps, samples, cosine rates" t.db '
 import json, math
 b = q("SELECT * FROM benches")
@@ -284,7 +284,7 @@ cfg = json.loads(b[0]["config_json"]) if b else {}
 want(cfg.get("engine") == "torch" and cfg.get("schedule") == "cosine" and cfg.get("device") is None, "config %r" % cfg)
 want("--engine" in cfg.get("argv", []), "flags %r" % cfg.get("argv"))
 v = json.loads(b[0]["versions_json"]) if b else {}
-want(v.get("engine", "").startswith("torch ") and v["engine"].endswith(" cpu"), "versions %r" % v)
+want(v.get("engine", "").startswith("torch ") and v["engine"].endswith(" cpu fp32"), "versions %r" % v)
 m = {r["model"]: r for r in q("SELECT * FROM bench_models")}
 want(m.get("LeNet", {}).get("params") == 62006 and m.get("MobileNet", {}).get("params") == 3217226, "models %r" % m)
 rows = q("SELECT * FROM bench_phases ORDER BY model, epoch, kind DESC")
