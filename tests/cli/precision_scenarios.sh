@@ -136,6 +136,31 @@ for x in p:
     want(x["provenance"] in ("measured", "modelled", "mixed"), "provenance %r" % x)
 ' an.json
 
+"$GM" report --db p.db --out r.html >r.out 2>r.err
+rc=$?
+check "4: report exits 0" "[ $rc -eq 0 ]" "exit $rc: $(cat r.err)"
+py_check "4: the report's precision table and Fig. 10 hold analyze's ratios" '
+import json, re
+a = json.load(open(args[0]))
+t = open(args[1], encoding="utf-8").read()
+want("id=\"precisions\"" in t, "no precisions section")
+sec = t[t.index("id=\"precisions\""):] if "id=\"precisions\"" in t else ""
+want(len(re.findall(r"<tr><td>LeNet</td>", sec)) == 2, "precision rows")
+want("<figure id=\"precisions\">" in sec, "no Fig. 10")
+dat = {}
+for line in open("r-figures/precisions.dat"):
+    if not line.startswith("#"):
+        f = line.split()
+        dat[f[0].strip("\"")] = tuple(float(x) for x in f[1:])
+for r in a["precisions"]:
+    label = "%s_b%d_%s" % (r["model"], r["batch_size"], r["kind"])
+    got = dat.get(label)
+    want(got is not None, "no figure row for %s: %r" % (label, dat))
+    if got:
+        want(close(got[0], r["energy_ratio"], 1e-4) and close(got[1], r["time_ratio"], 1e-4)
+             and close(got[2], r["accuracy_ratio"], 1e-4), "%s: %r vs %r" % (label, got, r))
+' an.json r.html
+
 # 5. a --cell joining with another precision list is refused; the same list joins
 "$GM" bench "${grid[@]}" --precisions bf16 --db p.db --run-id both --cell 0 >c.out 2>c.err
 rc=$?
