@@ -47,6 +47,7 @@ bool gm_cli_parse_duration(const char *s, int64_t *out_ns);
 #endif
 
 #include "greenml/data.h"
+#include "greenml/engine.h"
 #include "greenml/meter.h"
 #include "greenml/session.h"
 #include "greenml/store.h"
@@ -97,6 +98,7 @@ enum {
   GM_OPT_DEVICE,
   GM_OPT_LIMIT,
   GM_OPT_SAMPLES,
+  GM_OPT_PRECISION,
   GM_OPT_DB,
   GM_OPT_RUN,
   GM_OPT_FIRST_FREE
@@ -104,18 +106,19 @@ enum {
 
 /* Flags shared by train, infer and bench (the workload). */
 struct gm_cli_work_opts {
-  int epochs;          /* --epochs, default 1 */
-  int batch;           /* --batch-size, default 128 */
-  double lr;           /* --lr, default 0.001 */
-  uint64_t seed;       /* --seed, default 1 */
-  const char *data;    /* --data, default "data" */
-  bool data_given;     /* --data was given */
-  int threads;         /* --threads, 0: the backend's default */
-  const char *backend; /* --backend, NULL: the fastest */
-  const char *engine;  /* --engine greenml|torch, NULL: greenml */
-  const char *device;  /* --device (torch), NULL: auto */
-  long limit_batches;  /* --limit-batches, 0: none */
-  long samples;        /* inference samples, default 50000 */
+  int epochs;                     /* --epochs, default 1 */
+  int batch;                      /* --batch-size, default 128 */
+  double lr;                      /* --lr, default 0.001 */
+  uint64_t seed;                  /* --seed, default 1 */
+  const char *data;               /* --data, default "data" */
+  bool data_given;                /* --data was given */
+  int threads;                    /* --threads, 0: the backend's default */
+  const char *backend;            /* --backend, NULL: the fastest */
+  const char *engine;             /* --engine greenml|torch, NULL: greenml */
+  const char *device;             /* --device (torch), NULL: auto */
+  long limit_batches;             /* --limit-batches, 0: none */
+  long samples;                   /* inference samples, default 50000 */
+  enum gm_nn_precision precision; /* --precision, default fp32 */
 };
 
 void gm_cli_work_opts_init(struct gm_cli_work_opts *o);

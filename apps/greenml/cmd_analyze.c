@@ -227,10 +227,10 @@ static int summary(struct ctx *c, const struct gm_analysis_bench *b) {
     printf("\nsummary of bench '%s' (sums over its metered phases; %s "
            "energy)\n",
            b->name, c->net ? "net" : "gross");
-    printf("%-16s %5s %-13s %6s %9s %10s %12s %12s %14s %12s  %s%s\n", "model",
-           "batch", "kind", "phases", "samples", "time", "energy", "J/sample",
-           "carbon", "cost", jobs ? "provenance  " : "provenance",
-           jobs ? "Slurm job" : "");
+    printf("%-16s %5s %-9s %-13s %6s %9s %10s %12s %12s %14s %12s  %s%s\n",
+           "model", "batch", "precision", "kind", "phases", "samples", "time",
+           "energy", "J/sample", "carbon", "cost",
+           jobs ? "provenance  " : "provenance", jobs ? "Slurm job" : "");
   }
   for (size_t i = 0; i < n; i++) {
     const struct gm_analysis_cell *x = &cells[i];
@@ -247,6 +247,8 @@ static int summary(struct ctx *c, const struct gm_analysis_bench *b) {
       gm_json_string(j, x->model);
       gm_json_key(j, "batch_size");
       gm_json_int(j, x->batch_size);
+      gm_json_key(j, "precision");
+      gm_json_string(j, x->precision);
       gm_json_key(j, "kind");
       gm_json_string(j, x->kind);
       gm_json_key(j, "phases");
@@ -279,9 +281,11 @@ static int summary(struct ctx *c, const struct gm_analysis_bench *b) {
       gm_cli_fmt_energy(eb, sizeof(eb), x->energy_j);
       gm_cli_fmt_carbon(cb, sizeof(cb), g);
       gm_cli_fmt_money(mb, sizeof(mb), &c->cost, money);
-      printf("%-16s %5d %-13s %6zu %9.0f %10s %12s %12.4g %14s %12s  %-*s%s\n",
-             x->model, x->batch_size, x->kind, x->n_phases, x->samples, tb, eb,
-             x->j_per_sample, cb, mb, jobs ? 12 : 0, x->provenance, x->jobs);
+      printf("%-16s %5d %-9s %-13s %6zu %9.0f %10s %12s %12.4g %14s %12s  "
+             "%-*s%s\n",
+             x->model, x->batch_size, x->precision, x->kind, x->n_phases,
+             x->samples, tb, eb, x->j_per_sample, cb, mb, jobs ? 12 : 0,
+             x->provenance, x->jobs);
     }
   }
   free(cells);
@@ -316,8 +320,8 @@ static int summary(struct ctx *c, const struct gm_analysis_bench *b) {
     gm_cli_fmt_energy(eb, sizeof(eb), te);
     gm_cli_fmt_carbon(cb, sizeof(cb), g);
     gm_cli_fmt_money(mb, sizeof(mb), &c->cost, money);
-    printf("%-16s %5s %-13s %6zu %9.0f %10s %12s %12s %14s %12s\n", "total", "",
-           "", tp, ts, tb, eb, "", cb, mb);
+    printf("%-16s %5s %-9s %-13s %6zu %9.0f %10s %12s %12s %14s %12s\n",
+           "total", "", "", "", tp, ts, tb, eb, "", cb, mb);
     print_excluded("this summary", &ex);
   }
   return 0;
@@ -568,6 +572,8 @@ static int engines(struct ctx *c) {
       gm_json_string(j, r->model);
       gm_json_key(j, "batch_size");
       gm_json_int(j, r->batch_size);
+      gm_json_key(j, "precision");
+      gm_json_string(j, r->precision);
       gm_json_key(j, "kind");
       gm_json_string(j, r->kind);
       static const char *const names[] = {"greenml", "torch"};
@@ -613,6 +619,84 @@ static int engines(struct ctx *c) {
     printf("  (speedup: greenml's samples/s over PyTorch's; J ratio: greenml's "
            "energy per sample over PyTorch's, below 1 when greenml uses less)"
            "\n");
+  }
+  free(rows);
+  return 0;
+}
+
+/* The cells measured in fp32 and in bf16: the ratios of energy and time
+ * per sample and of the final accuracy. */
+static int precisions_compared(struct ctx *c) {
+  struct gm_analysis_precision_row *rows = NULL;
+  size_t n = 0;
+  if (gm_analysis_precisions(c->t, c->net, &rows, &n) != GM_OK)
+    return GM_EXIT_SOFTWARE;
+  static const char *const names[] = {"fp32", "bf16"};
+  if (c->json) {
+    struct gm_json *j = &c->j;
+    gm_json_key(j, "precisions");
+    gm_json_begin_array(j);
+    for (size_t i = 0; i < n; i++) {
+      const struct gm_analysis_precision_row *r = &rows[i];
+      gm_json_begin_object(j);
+      gm_json_key(j, "host_id");
+      gm_json_int(j, r->host_id);
+      gm_json_key(j, "model");
+      gm_json_string(j, r->model);
+      gm_json_key(j, "batch_size");
+      gm_json_int(j, r->batch_size);
+      gm_json_key(j, "kind");
+      gm_json_string(j, r->kind);
+      for (int q = 0; q < GM_ANALYSIS_N_PRECISIONS; q++) {
+        gm_json_key(j, names[q]);
+        gm_json_begin_object(j);
+        gm_json_key(j, "phases");
+        gm_json_int(j, (int64_t)r->n_phases[q]);
+        gm_json_key(j, "j_per_sample");
+        gm_json_number(j, r->j_per_sample[q]);
+        gm_json_key(j, "s_per_sample");
+        gm_json_number(j, r->s_per_sample[q]);
+        gm_json_key(j, "accuracy");
+        gm_json_number(j, r->accuracy[q]);
+        gm_json_end_object(j);
+      }
+      gm_json_key(j, "final_epoch");
+      gm_json_int(j, r->final_epoch);
+      gm_json_key(j, "energy_ratio");
+      gm_json_number(j, r->energy_ratio);
+      gm_json_key(j, "time_ratio");
+      gm_json_number(j, r->time_ratio);
+      gm_json_key(j, "accuracy_ratio");
+      gm_json_number(j, r->accuracy_ratio);
+      gm_json_key(j, "provenance");
+      gm_json_string(j, r->provenance);
+      gm_json_end_object(j);
+    }
+    gm_json_end_array(j);
+    free(rows);
+    return 0;
+  }
+  if (n) {
+    printf("\nprecision compared: bf16 against fp32 on the same host, "
+           "model, batch size and phase kind; %s energy, measured per "
+           "phase\n",
+           c->net ? "net" : "gross");
+    printf("  %-16s %5s %-5s %12s %12s %8s %10s %10s %8s %8s %8s %8s  %s\n",
+           "model", "batch", "kind", "fp32 J/smp", "bf16 J/smp", "J ratio",
+           "fp32 s/smp", "bf16 s/smp", "t ratio", "fp32 acc", "bf16 acc",
+           "acc rat", "provenance");
+    for (size_t i = 0; i < n; i++) {
+      const struct gm_analysis_precision_row *r = &rows[i];
+      printf("  %-16s %5d %-5s %12.4g %12.4g %8.3f %10.4g %10.4g %8.3f "
+             "%7.2f%% %7.2f%% %8.3f  %s\n",
+             r->model, r->batch_size, r->kind, r->j_per_sample[0],
+             r->j_per_sample[1], r->energy_ratio, r->s_per_sample[0],
+             r->s_per_sample[1], r->time_ratio, 100 * r->accuracy[0],
+             100 * r->accuracy[1], r->accuracy_ratio, r->provenance);
+    }
+    printf("  (ratios: bf16 over fp32, below 1 when bf16 uses less energy or "
+           "time, or reaches a lower accuracy; accuracy of the last epoch "
+           "measured, J and s per sample measured over the cell's phases)\n");
   }
   free(rows);
   return 0;
@@ -764,6 +848,8 @@ static int run(struct ctx *c) {
     gm_json_end_array(&c->j);
   if (!ec)
     ec = engines(c);
+  if (!ec)
+    ec = precisions_compared(c);
   if (!ec)
     ec = hosts_compared(c);
   if (c->json) {

@@ -28,7 +28,8 @@
 
 static const char usage_text[] =
     "usage: greenml bench [--models all|LIST] [--epochs N]\n"
-    "                     [--batch-sizes LIST|paper] [--infer-samples N]\n"
+    "                     [--batch-sizes LIST|paper] [--precisions LIST]\n"
+    "                     [--infer-samples N]\n"
     "                     [--lr X] [--seed S] [--data DIR|synthetic]\n"
     "                     [--idle DUR|none] [--gap DUR] [--db PATH]\n"
     "                     [--run-id ID] [--resume] [--threads T]\n"
@@ -36,7 +37,8 @@ static const char usage_text[] =
     "                     [--profile-epochs K [--verify]]\n"
     "                     [--cell K | --slurm [--submit] ...] [options]\n"
     "\n"
-    "Runs the study's grid: for every model and batch size, records the\n"
+    "Runs the study's grid: for every model, batch size and precision,\n"
+    "records the\n"
     "model's characteristics, trains N epochs and, after each, runs\n"
     "inference over the test set repeated to --infer-samples; every epoch\n"
     "and every inference pass is a measured phase (energy per component,\n"
@@ -49,6 +51,11 @@ static const char usage_text[] =
     "  --batch-sizes LIST   comma-separated, or 'paper' for the sweep\n"
     "                       256,224,192,160,128,96,64,32,16,8,4 (default "
     "128)\n"
+    "  --precisions LIST    comma-separated fp32, bf16 (default fp32): each\n"
+    "                       a cell of its own; bf16 rounds the operands of\n"
+    "                       convolutions and linear layers to bfloat16\n"
+    "                       (float32 master weights, batch norm and loss),\n"
+    "                       on a backend that computes in it\n"
     "  --infer-samples N    samples per inference pass (default 50000)\n"
     "  --lr X               learning rate (default 0.001)\n"
     "  --seed S             initialisation, order, augmentation (default 1)\n"
@@ -97,7 +104,8 @@ static const char usage_text[] =
 static const char usage_slurm[] =
     "\nOne cell, and the grid on a Slurm cluster:\n"
     "  --cell K             run only the K-th cell (0-based, models outer,\n"
-    "                       batch sizes inner) into the bench --run-id,\n"
+    "                       then batch sizes, precisions inner) into the\n"
+    "                       bench --run-id,\n"
     "                       created or joined; a complete cell exits 0 at\n"
     "                       once, a partial one resumes. The idle baseline\n"
     "                       is measured by the node's first task only\n"
@@ -140,6 +148,8 @@ struct bench_opts {
   int n_models;
   int batches[MAX_BATCHES];
   int n_batches;
+  enum gm_nn_precision precisions[GM_NN_PRECISION_COUNT];
+  int n_precisions;
   int64_t idle_ns; /* 0: none */
   int64_t gap_ns;
   const char *db;
@@ -232,12 +242,41 @@ static int parse_batches(struct bench_opts *o, const char *arg) {
   return 0;
 }
 
+static int parse_precisions(struct bench_opts *o, const char *arg) {
+  o->n_precisions = 0;
+  char buf[256];
+  snprintf(buf, sizeof(buf), "%s", arg);
+  char *save = NULL;
+  for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    enum gm_nn_precision p;
+    if (gm_nn_precision_parse(t, &p) != GM_OK) {
+      gm_cli_error("bench", "--precisions: '%s' is not one of %s", t,
+                   gm_nn_precision_names());
+      return GM_EXIT_USAGE;
+    }
+    for (int k = 0; k < o->n_precisions; k++)
+      if (o->precisions[k] == p) {
+        gm_cli_error("bench", "--precisions: '%s' is listed twice",
+                     gm_nn_precision_name(p));
+        return GM_EXIT_USAGE;
+      }
+    o->precisions[o->n_precisions++] = p;
+  }
+  if (o->n_precisions == 0) {
+    gm_cli_error("bench", "--precisions: empty list; give fp32, bf16 or both");
+    return GM_EXIT_USAGE;
+  }
+  return 0;
+}
+
 static void default_opts(struct bench_opts *o) {
   memset(o, 0, sizeof(*o));
   gm_cli_work_opts_init(&o->w);
   parse_models(o, "all");
   o->batches[0] = 128;
   o->n_batches = 1;
+  o->precisions[0] = GM_NN_FP32;
+  o->n_precisions = 1;
   o->idle_ns = 10 * INT64_C(1000000000);
   o->gap_ns = 2 * INT64_C(1000000000);
   gm_cli_meter_opts_init(&o->mo);
@@ -247,6 +286,7 @@ static void default_opts(struct bench_opts *o) {
 enum {
   O_MODELS = GM_OPT_FIRST_FREE,
   O_BATCHES,
+  O_PRECISIONS,
   O_IDLE,
   O_GAP,
   O_DB,
@@ -281,6 +321,7 @@ static int parse(int argc, char **argv, struct bench_opts *o) {
   static const struct option opts[] = {{"models", 1, 0, O_MODELS},
                                        {"epochs", 1, 0, GM_OPT_EPOCHS},
                                        {"batch-sizes", 1, 0, O_BATCHES},
+                                       {"precisions", 1, 0, O_PRECISIONS},
                                        {"infer-samples", 1, 0, GM_OPT_SAMPLES},
                                        {"lr", 1, 0, GM_OPT_LR},
                                        {"seed", 1, 0, GM_OPT_SEED},
@@ -331,6 +372,10 @@ static int parse(int argc, char **argv, struct bench_opts *o) {
       break;
     case O_BATCHES:
       if ((ec = parse_batches(o, optarg)))
+        return ec;
+      break;
+    case O_PRECISIONS:
+      if ((ec = parse_precisions(o, optarg)))
         return ec;
       break;
     case O_IDLE:
@@ -574,10 +619,11 @@ static void on_begin(void *ctx, const struct gm_study_begin *b) {
     gm_cli_print_idle(stdout, b->idle);
   else if (!b->resumed && !o->no_meter)
     printf("no idle baseline (--idle none): net energy is not computed\n");
-  printf("bench '%s': %d model(s) x %d batch size(s), %d epoch(s), %ld "
-         "inference samples per pass, %s data%s; database '%s'\n",
-         b->name, o->n_models, o->n_batches, o->w.epochs, o->w.samples,
-         v->synthetic ? "generated (not CIFAR-10)" : "CIFAR-10",
+  printf("bench '%s': %d model(s) x %d batch size(s) x %d precision(s), %d "
+         "epoch(s), %ld inference samples per pass, %s data%s; database "
+         "'%s'\n",
+         b->name, o->n_models, o->n_batches, o->n_precisions, o->w.epochs,
+         o->w.samples, v->synthetic ? "generated (not CIFAR-10)" : "CIFAR-10",
          o->no_meter ? ", unmetered" : "", v->db_path);
   fflush(stdout);
 }
@@ -592,8 +638,8 @@ static void on_progress(void *ctx, const struct gm_study_progress *p) {
     return;
   v->last_draw = t;
   char line[512], eta[32], e[32];
-  int n = snprintf(line, sizeof(line), "[%zu/%zu] %s b%d %s", p->cell,
-                   p->n_cells, p->model, p->batch_size, p->kind);
+  int n = snprintf(line, sizeof(line), "[%zu/%zu] %s b%d %s %s", p->cell,
+                   p->n_cells, p->model, p->batch_size, p->precision, p->kind);
   if (p->epoch > 0)
     n += snprintf(line + n, sizeof(line) - (size_t)n, " %d/%d", p->epoch,
                   p->epochs);
@@ -625,7 +671,8 @@ static void on_pass_end(void *ctx) {
 static void on_phase(void *ctx, const struct gm_bench_phase *row) {
   struct view *v = ctx;
   char en[32] = "", net[32] = "";
-  printf("%-16s b%-4d %-5s", row->model, row->batch_size, row->kind);
+  printf("%-16s b%-4d %-4s %-5s", row->model, row->batch_size,
+         row->precision ? row->precision : "fp32", row->kind);
   if (row->epoch > 0)
     printf(" %s %d/%d",
            strcmp(row->kind, "infer") == 0 ? "after epoch" : "epoch",
@@ -654,19 +701,21 @@ static void on_prediction(void *ctx, const struct gm_study_prediction *sp) {
   (void)ctx;
   const struct gm_bench_prediction *p = &sp->p;
   if (!sp->made) {
-    printf("%-16s b%-4d %-5s no prediction: the profile needs two windows of "
+    printf("%-16s b%-4d %-4s %-5s no prediction: the profile needs two "
+           "windows of "
            "10 meter intervals (%.1f s each) before the run ends; it had %zu "
            "after %ld of %ld samples. Use a longer run, a shorter --interval "
            "or a larger --profile-epochs\n",
-           p->model, p->batch_size, p->kind, sp->window_s, sp->windows,
-           sp->profiled, sp->target);
+           p->model, p->batch_size, p->precision ? p->precision : "fp32",
+           p->kind, sp->window_s, sp->windows, sp->profiled, sp->target);
     fflush(stdout);
     return;
   }
   char e[32], lo[32], hi[32], a[32];
   gm_cli_fmt_energy(e, sizeof(e), p->energy_j);
-  printf("%-16s b%-4d %-5s predicted from %g epoch(s): %s", p->model,
-         p->batch_size, p->kind, p->profile_epochs, e);
+  printf("%-16s b%-4d %-4s %-5s predicted from %g epoch(s): %s", p->model,
+         p->batch_size, p->precision ? p->precision : "fp32", p->kind,
+         p->profile_epochs, e);
   if (!isnan(p->energy_lo_j)) {
     gm_cli_fmt_energy(lo, sizeof(lo), p->energy_lo_j);
     gm_cli_fmt_energy(hi, sizeof(hi), p->energy_hi_j);
@@ -707,9 +756,9 @@ static void print_summary(struct gm_store *st, int64_t bench_id,
     printf("\nsummary of bench '%s' (means per phase; energy of the "
            "components in the total)\n",
            name);
-    printf("%-16s %6s %-13s %3s %10s %12s %12s %12s %11s  %s\n", "model",
-           "batch", "phase", "n", "time", "energy", "net energy", "J/sample",
-           "samples/s", "provenance");
+    printf("%-16s %6s %-9s %-13s %3s %10s %12s %12s %12s %11s  %s\n", "model",
+           "batch", "precision", "phase", "n", "time", "energy", "net energy",
+           "J/sample", "samples/s", "provenance");
   }
   for (size_t i = 0; i < n; i++) {
     const struct gm_bench_summary_row *r = &rows[i];
@@ -721,9 +770,10 @@ static void print_summary(struct gm_store *st, int64_t bench_id,
     const char *label = strcmp(r->kind, "train") == 0   ? "train epoch"
                         : strcmp(r->kind, "infer") == 0 ? "infer pass"
                                                         : r->kind;
-    printf("%-16s %6d %-13s %3d %8.2f s %12s %12s %12.4f %11.1f  %s\n",
-           r->model, r->batch_size, label, r->phases, r->duration_s, en, net,
-           r->j_per_sample, r->samples_per_s, r->provenance);
+    printf("%-16s %6d %-9s %-13s %3d %8.2f s %12s %12s %12.4f %11.1f  %s\n",
+           r->model, r->batch_size, r->precision, label, r->phases,
+           r->duration_s, en, net, r->j_per_sample, r->samples_per_s,
+           r->provenance);
   }
   free(rows);
   struct gm_bench_overhead_row *ov = NULL;
@@ -834,6 +884,8 @@ static struct gm_study_config study_config(const struct bench_opts *o,
   cfg.models = models;
   cfg.n_batch_sizes = (size_t)o->n_batches;
   cfg.batch_sizes = o->batches;
+  cfg.n_precisions = (size_t)o->n_precisions;
+  cfg.precisions = o->precisions;
   cfg.epochs = o->w.epochs;
   cfg.infer_samples = o->w.samples;
   cfg.lr = o->w.lr;
@@ -1067,18 +1119,19 @@ int cmd_bench(int argc, char **argv) {
                                  &test))))
       goto out;
     ec = gm_cli_bench_slurm(&o.sl, name, db_path,
-                            (size_t)o.n_models * (size_t)o.n_batches,
+                            (size_t)o.n_models * (size_t)o.n_batches *
+                                (size_t)o.n_precisions,
                             (int)cfg.n_flags, cfg.flags);
     goto out;
   }
   /* the engine that executes the steps, recorded with the bench's versions
    * (the torch engine's version and device: what PyTorch chose) */
-  char engine[96] = "";
+  char engine[256] = "";
   if (gm_study_engine_name(&cfg, engine, sizeof(engine), NULL, 0) == GM_OK &&
       cfg.versions_json) {
     static char with_engine[1536];
     size_t len = strlen(cfg.versions_json);
-    char esc[256];
+    char esc[600];
     gm_json_escape_into(esc, sizeof(esc), engine);
     if (len > 1 && cfg.versions_json[len - 1] == '}' &&
         snprintf(with_engine, sizeof(with_engine), "%.*s,\"engine\":%s}",

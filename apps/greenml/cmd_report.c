@@ -610,6 +610,69 @@ static void write_predictions(FILE *fp, const struct gm_report *d) {
   fputs("</table></section>\n", fp);
 }
 
+/* The precisions side by side: a table and Fig. 10, when cells were
+ * measured in both. 0 or an exit code (printed). */
+static int write_precisions(FILE *fp, struct rep_plotter *pl,
+                            const struct gm_analysis_precision_row *rows,
+                            size_t n, const char *dir, size_t *n_drawn) {
+  if (n == 0)
+    return 0;
+  fputs("<section id=\"precisions\"><h2>Precisions compared</h2>\n<p>The "
+        "same cells in fp32 and in bf16 (<code>greenml bench --precisions "
+        "fp32,bf16</code>): bf16 rounds the operands of convolutions and "
+        "linear layers to bfloat16, with float32 master weights, batch norm "
+        "and loss. Energy is gross, measured per phase; the accuracy is the "
+        "last epoch's. The figures and tables above show each bench's first "
+        "precision.</p>\n<table><tr><th>Model</th><th>Batch</th><th>Phase"
+        "</th><th>fp32 J/sample</th><th>bf16 J/sample</th><th>Energy ratio"
+        "</th><th>fp32 s/sample</th><th>bf16 s/sample</th><th>Time ratio</th>"
+        "<th>fp32 accuracy</th><th>bf16 accuracy</th><th>Provenance</th></tr>"
+        "\n",
+        fp);
+  for (size_t i = 0; i < n; i++) {
+    const struct gm_analysis_precision_row *r = &rows[i];
+    fputs("<tr><td>", fp);
+    html(fp, r->model);
+    fprintf(fp, "</td><td class=\"num\">%d</td><td>%s</td>", r->batch_size,
+            strcmp(r->kind, "train") == 0 ? "training" : "inference");
+    const double v[] = {r->j_per_sample[0], r->j_per_sample[1], r->energy_ratio,
+                        r->s_per_sample[0], r->s_per_sample[1], r->time_ratio};
+    const char *unit[] = {" J", " J", "", " s", " s", ""};
+    for (int k = 0; k < 6; k++)
+      if (isfinite(v[k]))
+        fprintf(fp, "<td class=\"num\">%.4g%s</td>", v[k], unit[k]);
+      else
+        fputs("<td class=\"num\">n/a</td>", fp);
+    for (int q = 0; q < 2; q++)
+      if (isfinite(r->accuracy[q]))
+        fprintf(fp, "<td class=\"num\">%.2f %%</td>", 100 * r->accuracy[q]);
+      else
+        fputs("<td class=\"num\">n/a</td>", fp);
+    fputs("<td>", fp);
+    html(fp, r->provenance);
+    fputs("</td></tr>\n", fp);
+  }
+  fputs("</table>\n", fp);
+  struct rep_figure f;
+  enum gm_status rc = rep_draw_precision_figure(pl, rows, n, &f);
+  if (rc != GM_OK) {
+    free(f.svg);
+    if (rc == GM_ERR_UNAVAILABLE) {
+      gm_cli_error("report", "%s; install gnuplot: apt-get install gnuplot-nox",
+                   pl->err);
+      return GM_EXIT_UNAVAIL;
+    }
+    gm_cli_error("report", "%s", pl->err);
+    return rc == GM_ERR_IO ? GM_EXIT_CANTCREAT : GM_EXIT_SOFTWARE;
+  }
+  write_figure(fp, &f, dir);
+  if (f.svg)
+    (*n_drawn)++;
+  free(f.svg);
+  fputs("</section>\n", fp);
+  return 0;
+}
+
 /* The engines side by side: a table and Fig. 8, when benches of both ran
  * the same cells. 0 or an exit code (printed). */
 static int write_engines(FILE *fp, struct rep_plotter *pl,
@@ -870,7 +933,9 @@ static int write_hosts(FILE *fp, struct rep_plotter *pl,
 static int write_report(FILE *fp, const struct gm_report *d,
                         const struct report_opts *o, const char *gnuplot,
                         const struct gm_analysis_engine_row *eng, size_t n_eng,
-                        const struct hosts_view *hv, size_t *n_drawn) {
+                        const struct gm_analysis_precision_row *prec,
+                        size_t n_prec, const struct hosts_view *hv,
+                        size_t *n_drawn) {
   struct rep_plotter pl = {.gnuplot = gnuplot, .dir = o->figures};
   write_head(fp, d, o);
   write_benches(fp, d, o);
@@ -901,6 +966,8 @@ static int write_report(FILE *fp, const struct gm_report *d,
   }
   write_predictions(fp, d);
   int ec = write_engines(fp, &pl, eng, n_eng, o->figures, n_drawn);
+  if (!ec)
+    ec = write_precisions(fp, &pl, prec, n_prec, o->figures, n_drawn);
   if (!ec)
     ec = write_hosts(fp, &pl, hv, o->figures, n_drawn);
   if (ec)
@@ -1239,12 +1306,16 @@ int cmd_report(int argc, char **argv) {
   /* the cells both engines ran, from the same benches */
   struct gm_analysis_engine_row *eng = NULL;
   size_t n_eng = 0;
+  /* the cells measured in both precisions */
+  struct gm_analysis_precision_row *prec = NULL;
+  size_t n_prec = 0;
   struct hosts_view hv;
   memset(&hv, 0, sizeof(hv));
   if (!ec) {
     struct gm_analysis_table *t = NULL;
     if (gm_analysis_load(st, o.run, &t, NULL, 0) == GM_OK) {
       gm_analysis_engines(t, false, &eng, &n_eng);
+      gm_analysis_precisions(t, false, &prec, &n_prec);
       if (!hosts_view_build(t, &hv))
         ec = GM_EXIT_SOFTWARE;
     }
@@ -1256,6 +1327,7 @@ int cmd_report(int argc, char **argv) {
   if (ec) {
     gm_report_clear(&d);
     free(eng);
+    free(prec);
     hosts_view_free(&hv);
     return ec;
   }
@@ -1264,6 +1336,7 @@ int cmd_report(int argc, char **argv) {
                            "install it: apt-get install gnuplot-nox");
     gm_report_clear(&d);
     free(eng);
+    free(prec);
     hosts_view_free(&hv);
     return GM_EXIT_UNAVAIL;
   }
@@ -1271,6 +1344,7 @@ int cmd_report(int argc, char **argv) {
   if (!page_open(o.out, &page)) {
     gm_report_clear(&d);
     free(eng);
+    free(prec);
     hosts_view_free(&hv);
     return GM_EXIT_CANTCREAT;
   }
@@ -1283,6 +1357,7 @@ int cmd_report(int argc, char **argv) {
     gm_cli_file_abort(&page);
     gm_report_clear(&d);
     free(eng);
+    free(prec);
     hosts_view_free(&hv);
     return GM_EXIT_CANTCREAT;
   }
@@ -1292,7 +1367,7 @@ int cmd_report(int argc, char **argv) {
            (long long)d.benches[i].id);
   printf("%s\n", o.run ? "" : " (every complete bench)");
   size_t drawn = 0;
-  ec = write_report(fp, &d, &o, gnuplot, eng, n_eng, &hv, &drawn);
+  ec = write_report(fp, &d, &o, gnuplot, eng, n_eng, prec, n_prec, &hv, &drawn);
   if (!ec)
     ec = page_close(&page, o.out);
   else
@@ -1303,6 +1378,7 @@ int cmd_report(int argc, char **argv) {
            drawn, o.figures, o.out);
   gm_report_clear(&d);
   free(eng);
+  free(prec);
   hosts_view_free(&hv);
   return ec;
 }

@@ -21,7 +21,8 @@
 static const char train_usage[] =
     "usage: greenml train --model M [--epochs N] [--batch-size B] [--lr X]\n"
     "                     [--seed S] [--data DIR|synthetic] [--threads T]\n"
-    "                     [--backend NAME] [--checkpoint FILE] [--resume]\n"
+    "                     [--backend NAME] [--precision fp32|bf16]\n"
+    "                     [--checkpoint FILE] [--resume]\n"
     "                     [--limit-batches K] [--schedule constant|cosine]\n"
     "\n"
     "Trains a model of the zoo ('greenml models' lists them) with SGD\n"
@@ -43,11 +44,16 @@ static const char train_usage[] =
     "                       (PyTorch in a worker process, same protocol)\n"
     "  --device D           torch: cpu, cuda or auto (default: cuda when\n"
     "                       PyTorch sees one)\n"
+    "  --precision P        fp32 (default) or bf16: convolutions and linear\n"
+    "                       layers on bfloat16-rounded operands, float32\n"
+    "                       master weights, batch norm and loss (a backend\n"
+    "                       that computes in P is picked)\n"
     "  --checkpoint FILE    default ./checkpoints/MODEL.ckpt\n"
     "  --resume             continue from the checkpoint's epoch (made with\n"
     "                       the same flags and data: a checkpoint of another\n"
     "                       seed, lr, batch size, schedule, limit or data\n"
-    "                       set is refused, as is one failing its checksum)\n"
+    "                       set or precision is refused, as is one failing\n"
+    "                       its checksum)\n"
     "  --limit-batches K    at most K batches per epoch (short runs)\n"
     "  --schedule S         learning rate per epoch: constant (default) or\n"
     "                       cosine annealing from --lr to 0 over --epochs\n"
@@ -57,6 +63,7 @@ static const char infer_usage[] =
     "usage: greenml infer --model M [--samples N] [--batch-size B]\n"
     "                     [--weights FILE] [--data DIR|synthetic] [--seed S]\n"
     "                     [--threads T] [--backend NAME]\n"
+    "                     [--precision fp32|bf16]\n"
     "\n"
     "Runs a model in evaluation mode over N samples of the test set, repeated\n"
     "as often as needed (default 50000 = the test set x5, as in the study),\n"
@@ -79,7 +86,11 @@ static const char infer_usage[] =
     "  --engine E           greenml (default: the C engine) or torch\n"
     "                       (PyTorch in a worker process, same protocol)\n"
     "  --device D           torch: cpu, cuda or auto (default: cuda when\n"
-    "                       PyTorch sees one)\n";
+    "                       PyTorch sees one)\n"
+    "  --precision P        fp32 (default) or bf16: convolutions and linear\n"
+    "                       layers on bfloat16-rounded operands, float32\n"
+    "                       master weights, batch norm and loss (a backend\n"
+    "                       that computes in P is picked)\n";
 
 struct run_opts {
   struct gm_cli_work_opts w;
@@ -247,24 +258,27 @@ static int parse(int argc, char **argv, bool train, struct run_opts *o) {
       {"backend", 1, 0, GM_OPT_BACKEND},
       {"engine", 1, 0, GM_OPT_ENGINE},
       {"device", 1, 0, GM_OPT_DEVICE},
+      {"precision", 1, 0, GM_OPT_PRECISION},
       {"checkpoint", 1, 0, O_CKPT},
       {"resume", 0, 0, O_RESUME},
       {"limit-batches", 1, 0, GM_OPT_LIMIT},
       {"schedule", 1, 0, O_SCHEDULE},
       {"help", 0, 0, 'h'},
       {0}};
-  static const struct option infer_opts[] = {{"model", 1, 0, O_MODEL},
-                                             {"samples", 1, 0, GM_OPT_SAMPLES},
-                                             {"batch-size", 1, 0, GM_OPT_BATCH},
-                                             {"weights", 1, 0, O_WEIGHTS},
-                                             {"data", 1, 0, GM_OPT_DATA},
-                                             {"seed", 1, 0, GM_OPT_SEED},
-                                             {"threads", 1, 0, GM_OPT_THREADS},
-                                             {"backend", 1, 0, GM_OPT_BACKEND},
-                                             {"engine", 1, 0, GM_OPT_ENGINE},
-                                             {"device", 1, 0, GM_OPT_DEVICE},
-                                             {"help", 0, 0, 'h'},
-                                             {0}};
+  static const struct option infer_opts[] = {
+      {"model", 1, 0, O_MODEL},
+      {"samples", 1, 0, GM_OPT_SAMPLES},
+      {"batch-size", 1, 0, GM_OPT_BATCH},
+      {"weights", 1, 0, O_WEIGHTS},
+      {"data", 1, 0, GM_OPT_DATA},
+      {"seed", 1, 0, GM_OPT_SEED},
+      {"threads", 1, 0, GM_OPT_THREADS},
+      {"backend", 1, 0, GM_OPT_BACKEND},
+      {"engine", 1, 0, GM_OPT_ENGINE},
+      {"device", 1, 0, GM_OPT_DEVICE},
+      {"precision", 1, 0, GM_OPT_PRECISION},
+      {"help", 0, 0, 'h'},
+      {0}};
   const char *cmd = train ? "train" : "infer";
   const char *usage = train ? train_usage : infer_usage;
   int opt;
@@ -335,6 +349,7 @@ static struct gm_train_config train_config(const struct run_opts *o) {
   c.engine = o->w.engine;
   c.device = o->w.device;
   c.threads = o->w.threads;
+  c.precision = o->w.precision;
   return c;
 }
 
@@ -346,8 +361,12 @@ static int make_trainer(const char *cmd, const struct run_opts *o,
   if (rc == GM_OK)
     return 0;
   gm_cli_error(cmd, "%s", err);
-  return rc == GM_ERR_NOT_FOUND || rc == GM_ERR_INVALID_ARG ? GM_EXIT_USAGE
-                                                            : GM_EXIT_SOFTWARE;
+  /* an unknown name, a bad value, or a backend that lacks the precision
+   * or an operator: the flags ask for what cannot be */
+  return rc == GM_ERR_NOT_FOUND || rc == GM_ERR_INVALID_ARG ||
+                 rc == GM_ERR_NOT_SUPPORTED
+             ? GM_EXIT_USAGE
+             : GM_EXIT_SOFTWARE;
 }
 
 /* The display of a pass: a progress bar on a terminal, phase marks under

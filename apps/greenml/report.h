@@ -65,6 +65,16 @@ enum gm_status rep_draw_engine_figure(struct rep_plotter *pl,
                                       const struct gm_analysis_engine_row *rows,
                                       size_t n, struct rep_figure *f);
 
+/* Fig. 10: bf16 against fp32 on the cells measured in both
+ * (gm_analysis_precisions): per cell the ratios of energy per sample, time
+ * per sample and final accuracy. Omitted (with the reason) when n is 0.
+ * Release f->svg with free. */
+struct gm_analysis_precision_row;
+enum gm_status
+rep_draw_precision_figure(struct rep_plotter *pl,
+                          const struct gm_analysis_precision_row *rows,
+                          size_t n, struct rep_figure *f);
+
 /* Fig. 9: the same models' energy per sample on each host (the paper's
  * hardware configurations side by side): n_models rows of n_hosts values
  * (jps, row-major; NAN where a host did not measure the model), one bar

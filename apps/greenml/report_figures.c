@@ -1696,6 +1696,75 @@ enum gm_status rep_draw_engine_figure(struct rep_plotter *pl,
   return gnuplot_run(pl, f);
 }
 
+/* ---- precisions compared ---------------------------------------------------
+ */
+
+enum gm_status
+rep_draw_precision_figure(struct rep_plotter *pl,
+                          const struct gm_analysis_precision_row *rows,
+                          size_t n, struct rep_figure *f) {
+  memset(f, 0, sizeof(*f));
+  pl->err[0] = '\0';
+  f->number = 10;
+  gm_cli_text_copy(f->id, "precisions", sizeof(f->id));
+  snprintf(f->title, sizeof(f->title),
+           "bf16 against fp32: energy, time and accuracy per precision");
+  if (n == 0) {
+    snprintf(f->omitted, sizeof(f->omitted),
+             "Fig. 10 is omitted: no cell was measured in both precisions "
+             "(bench --precisions fp32,bf16).");
+    return GM_OK;
+  }
+  FILE *fp = fig_open(pl, f, ".dat");
+  if (!fp)
+    return GM_ERR_IO;
+  fputs("# cell  energy per sample  time per sample  final accuracy (each "
+        "bf16 over fp32)\n",
+        fp);
+  for (size_t i = 0; i < n; i++) {
+    char label[96];
+    gm_cli_text_fmt(label, sizeof(label), "%s b%d %s", rows[i].model,
+                    rows[i].batch_size, rows[i].kind);
+    dat_label(fp, label);
+    dat_num(fp, rows[i].energy_ratio);
+    dat_num(fp, rows[i].time_ratio);
+    dat_num(fp, rows[i].accuracy_ratio);
+    fputc('\n', fp);
+  }
+  enum gm_status rc = fig_close(pl, f, fp);
+  if (rc != GM_OK)
+    return rc;
+  int width = 300 + 80 * (int)n;
+  fp = script_begin(pl, f, width < 900 ? 900 : width, 480);
+  if (!fp)
+    return GM_ERR_IO;
+  histogram_head(fp);
+  fputs("  set logscale y 2\n"
+        "  set ylabel \"bf16 over fp32 (log scale)\"\n"
+        "  set arrow from graph 0, first 1 to graph 1, first 1 nohead lc rgb "
+        "\"#555555\" dt 2\n"
+        "  set key outside top center horizontal\n",
+        fp);
+  fprintf(fp,
+          "  plot \"%s.dat\" using 2:xtic(1) title \"energy per sample\" lc "
+          "rgb c_train, \\\n"
+          "    \"%s.dat\" using 3 title \"time per sample\" lc rgb c_infer, "
+          "\\\n"
+          "    \"%s.dat\" using 4 title \"final accuracy\" lc rgb "
+          "\"#777777\"\n",
+          f->id, f->id, f->id);
+  rc = script_end(pl, f, fp);
+  if (rc != GM_OK)
+    return rc;
+  snprintf(f->caption, sizeof(f->caption),
+           "For each cell measured in both precisions (same host, model, "
+           "batch size and phase kind), bf16's energy per sample, time per "
+           "sample and final accuracy over fp32's, on a log scale; the "
+           "dashed line is parity. Energy and time measured per phase, with "
+           "the provenance of the table above.");
+  return gnuplot_run(pl, f);
+}
+
 /* ---- hosts compared --------------------------------------------------------
  */
 

@@ -93,6 +93,13 @@ int gm_cli_work_opt(struct gm_cli_work_opts *o, int opt, const char *arg,
     }
     o->device = arg;
     return 1;
+  case GM_OPT_PRECISION:
+    if (gm_nn_precision_parse(arg, &o->precision) != GM_OK) {
+      gm_cli_error(cmd, "--precision '%s' must be one of %s", arg,
+                   gm_nn_precision_names());
+      return -1;
+    }
+    return 1;
   case GM_OPT_LIMIT:
     if (!gm_cli_parse_long(arg, 1, 1L << 40, &o->limit_batches)) {
       gm_cli_error(cmd, "--limit-batches '%s' is not a number from 1", arg);

@@ -46,8 +46,9 @@ struct gm_analysis_phase {
   size_t bench; /* index into the table's benches */
   char model[64];
   int batch_size;
-  char kind[16];  /* "train", "infer", "profile-train", "profile-infer" */
-  int epoch;      /* the epoch trained, or after which inference ran */
+  char precision[8]; /* "fp32", "bf16" (engine.h) */
+  char kind[16];     /* "train", "infer", "profile-train", "profile-infer" */
+  int epoch;         /* the epoch trained, or after which inference ran */
   bool metered;   /* false: time only (--no-meter, the --overhead baseline) */
   int64_t run_id; /* the meter run holding the time series; 0: none */
   int phase_idx;  /* the phase's index in that run; -1: none */
@@ -166,6 +167,7 @@ struct gm_analysis_select {
   const char *kind;
   const char *model;
   int batch_size;
+  const char *precision; /* "fp32", "bf16"; NULL: every precision */
   bool with_profile;
   bool net;
 };
@@ -190,6 +192,7 @@ struct gm_analysis_cell {
   int64_t host_id;
   char model[64];
   int batch_size;
+  char precision[8]; /* a cell is one precision: never two mixed */
   char kind[16]; /* "train" or "infer" (profile phases count as their kind) */
   size_t n_phases;
   double samples, duration_s, energy_j; /* sums; energy gross or net */
@@ -541,7 +544,8 @@ struct gm_analysis_engine_row {
   int64_t host_id;
   char model[64];
   int batch_size;
-  char kind[16]; /* "train", "infer" */
+  char precision[8]; /* each engine in this precision */
+  char kind[16];     /* "train", "infer" */
   size_t n_phases[GM_ANALYSIS_N_ENGINES];
   double samples_per_s[GM_ANALYSIS_N_ENGINES];
   double j_per_sample[GM_ANALYSIS_N_ENGINES]; /* NAN: not metered */
@@ -559,6 +563,36 @@ GM_API enum gm_status gm_analysis_engines(const struct gm_analysis_table *t,
                                           bool net,
                                           struct gm_analysis_engine_row **rows,
                                           size_t *n);
+
+/* ---- precisions compared ----------------------------------------------------
+ * The same cells (host, model, batch size, kind) measured in fp32 and in
+ * bf16 (engine.h): energy and time per sample of each, and the final
+ * accuracy (of the cell's last training epoch, or of the inference pass
+ * after it; the latest row on a tie). The ratios are bf16 / fp32; the
+ * energy carries the provenance of both precisions' phases. */
+#define GM_ANALYSIS_N_PRECISIONS 2 /* [0] "fp32", [1] "bf16" */
+
+struct gm_analysis_precision_row {
+  int64_t host_id;
+  char model[64];
+  int batch_size;
+  char kind[16]; /* "train", "infer" */
+  size_t n_phases[GM_ANALYSIS_N_PRECISIONS];
+  double j_per_sample[GM_ANALYSIS_N_PRECISIONS]; /* NAN: not metered */
+  double s_per_sample[GM_ANALYSIS_N_PRECISIONS];
+  double accuracy[GM_ANALYSIS_N_PRECISIONS]; /* final, in [0, 1]; NAN */
+  int final_epoch;                           /* of that accuracy */
+  /* bf16 / fp32; NAN when either is not known */
+  double energy_ratio, time_ratio, accuracy_ratio;
+  char provenance[16]; /* of both precisions' energy */
+};
+
+/* The cells measured in both precisions, in order of first appearance;
+ * energy gross, or net with net (as gm_analysis_cells). *rows is malloc'ed
+ * (caller frees; NULL when *n is 0). */
+GM_API enum gm_status
+gm_analysis_precisions(const struct gm_analysis_table *t, bool net,
+                       struct gm_analysis_precision_row **rows, size_t *n);
 
 /* ---- hosts compared ---------------------------------------------------------
  * The paper compares hardware configurations (HC-1/2/3) on the same grid.

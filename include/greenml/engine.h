@@ -20,11 +20,25 @@
 #include "greenml/nn.h"
 #include "greenml/status.h"
 
+/* The arithmetic of the convolutions and linear layers. Whatever the
+ * precision, the host arrays crossing this API stay float32, and so do the
+ * master weights, the optimiser state, the batch-norm statistics and the
+ * loss. GM_NN_BF16 is mixed precision as bf16 hardware computes it: the
+ * operands of every convolution and linear layer, forward and backward
+ * (activations, weights, output gradients), are rounded to bfloat16
+ * (gm_nn_bf16_round) and their products summed in float32 or wider; every
+ * other operator (batch norm, activations, pooling, dropout, the
+ * element-wise ones) and the loss run in float32 on the float32 results. */
+enum gm_nn_precision { GM_NN_FP32, GM_NN_BF16 };
+#define GM_NN_PRECISION_COUNT 2
+
 struct gm_nn_engine_config {
   const char *backend; /* "ref" or "onednn"; NULL: the fastest available
-                          that implements every operator of the net */
+                          that implements every operator of the net and
+                          the precision */
   int max_batch;       /* largest n passed to forward (> 0) */
   int threads;         /* 0: the backend's default */
+  enum gm_nn_precision precision; /* default GM_NN_FP32 */
 };
 
 /* SGD with momentum and L2 weight decay, PyTorch's semantics:
@@ -45,17 +59,37 @@ GM_API struct gm_nn_sgd gm_nn_sgd_default(void);
 
 /* Names of the compiled-in backends, fastest first; NULL past the end. */
 GM_API const char *gm_nn_backend_name(size_t i);
+/* Whether the i-th backend implements precision p. */
+GM_API bool gm_nn_backend_has_precision(size_t i, enum gm_nn_precision p);
+
+/* "fp32", "bf16"; "?" for a value outside the enum. */
+GM_API const char *gm_nn_precision_name(enum gm_nn_precision p);
+/* The precision named s ("fp32", "bf16", any case). GM_ERR_INVALID_ARG
+ * for anything else (NULL included). */
+GM_API enum gm_status gm_nn_precision_parse(const char *s,
+                                            enum gm_nn_precision *out);
+/* "fp32, bf16": the accepted names, for messages. */
+GM_API const char *gm_nn_precision_names(void);
+/* The float32 value x rounded to the nearest bfloat16 (the upper 16 bits
+ * of its IEEE-754 pattern), ties to even, as a float32: infinities and
+ * zeros stay, a NaN stays a (quiet) NaN, a finite value beyond the largest
+ * bfloat16 rounds to infinity, subnormals round like any other value. */
+GM_API float gm_nn_bf16_round(float x);
 
 /* Creates an engine for net; parameters start at zero until
  * gm_nn_engine_init or gm_nn_engine_set_params. err (optional) receives the
  * specific message. GM_ERR_NOT_FOUND for an unknown backend name,
- * GM_ERR_NOT_SUPPORTED when the backend lacks an operator of the net. */
+ * GM_ERR_NOT_SUPPORTED when the backend lacks an operator of the net or
+ * the precision (the message names the backends that have it),
+ * GM_ERR_INVALID_ARG for a precision outside the enum. */
 GM_API enum gm_status gm_nn_engine_create(const struct gm_nn_net *net,
                                           const struct gm_nn_engine_config *cfg,
                                           struct gm_nn_engine **out, char *err,
                                           size_t err_size);
 GM_API void gm_nn_engine_destroy(struct gm_nn_engine *e); /* NULL: no-op */
 GM_API const char *gm_nn_engine_backend(const struct gm_nn_engine *e);
+GM_API enum gm_nn_precision
+gm_nn_engine_precision(const struct gm_nn_engine *e);
 GM_API const char *gm_nn_engine_error(const struct gm_nn_engine *e);
 
 /* PyTorch's default initialisation, from a seeded generator: conv and

@@ -43,7 +43,7 @@
 #include "greenml/status.h"
 
 /* The schema version this greenml writes. */
-#define GM_STORE_SCHEMA_VERSION 8
+#define GM_STORE_SCHEMA_VERSION 9
 
 /* The most memory the samples waiting to be written may take on one handle
  * (gm_store_add_sample): 64 MiB, some 400 000 samples of two components and
@@ -200,12 +200,13 @@ GM_API enum gm_status gm_store_load_idle_id(struct gm_store *st,
                                             struct gm_idle_baseline **out);
 
 /* ---- the study runner (greenml bench) -------------------------------------
- * A bench is a named grid (models x batch sizes x epochs). Each of its phases
- * (a training epoch, an inference pass) is one bench_phases row, written and
- * committed when the phase ends, keyed by (bench, model, batch size, kind,
- * epoch, metered) so a resumed bench never duplicates a row. Energy columns
- * are not stored for unmetered phases (--no-meter, the overhead baseline):
- * NAN when read back. */
+ * A bench is a named grid (models x batch sizes x precisions x epochs). Each
+ * of its phases (a training epoch, an inference pass) is one bench_phases
+ * row, written and committed when the phase ends, keyed by (bench, model,
+ * batch size, precision, kind, epoch, metered) so a resumed bench never
+ * duplicates a row (schema 9 added the precision; older rows are "fp32").
+ * Energy columns are not stored for unmetered phases (--no-meter, the overhead
+ * baseline): NAN when read back. */
 
 struct gm_bench_meta {
   const char *name;          /* unique: --run-id */
@@ -259,8 +260,10 @@ struct gm_bench_component {
 struct gm_bench_phase {
   const char *model;
   int batch_size;
-  const char *kind; /* "train", "infer" */
-  int epoch;        /* the epoch trained, or after which inference ran */
+  const char *precision; /* "fp32", "bf16" (gm_nn_precision_name); NULL:
+                            "fp32" */
+  const char *kind;      /* "train", "infer" */
+  int epoch;             /* the epoch trained, or after which inference ran */
   bool metered;
   int64_t run_id; /* the meter's run holding the time series; 0: none */
   int phase_idx;
@@ -287,15 +290,17 @@ GM_API enum gm_status gm_store_bench_add_phase(struct gm_store *st,
 /* Whether the phase row exists. */
 GM_API enum gm_status
 gm_store_bench_has_phase(struct gm_store *st, int64_t bench_id,
-                         const char *model, int batch_size, const char *kind,
-                         int epoch, bool metered, bool *exists);
+                         const char *model, int batch_size,
+                         const char *precision, const char *kind, int epoch,
+                         bool metered, bool *exists);
 
 /* A prediction from a short profile, and its error once the full run is
  * measured (actual_* NAN until then). */
 struct gm_bench_prediction {
   const char *model;
   int batch_size;
-  const char *kind; /* "train" (all epochs) or "infer" (all passes) */
+  const char *precision; /* NULL: "fp32" */
+  const char *kind;      /* "train" (all epochs) or "infer" (all passes) */
   double profile_epochs;
   int64_t profile_steps, target_steps, target_samples;
   double level; /* of the intervals, e.g. 0.95 */
@@ -468,6 +473,7 @@ struct gm_store_bench_phase {
   int64_t bench_id;
   char model[64];
   int batch_size;
+  char precision[8]; /* "fp32", "bf16" */
   char kind[16];
   int epoch;
   bool metered;
@@ -492,6 +498,7 @@ struct gm_store_bench_prediction {
   int64_t bench_id;
   char model[64];
   int batch_size;
+  char precision[8];
   char kind[16];
   char made_at[32];
   double profile_epochs;
@@ -621,11 +628,13 @@ GM_API enum gm_status gm_store_bench_work(struct gm_store *st, int64_t bench_id,
                                           struct gm_bench_work **rows,
                                           size_t *n);
 
-/* The metered phases per (model, batch size, kind), in the order they were
- * first recorded: means per phase. *rows is owned by the caller: free(). */
+/* The metered phases per (model, batch size, precision, kind), in the order
+ * they were first recorded: means per phase. *rows is owned by the caller:
+ * free(). */
 struct gm_bench_summary_row {
   char model[64];
   int batch_size;
+  char precision[8];
   char kind[24];
   int phases;
   double duration_s, energy_j, net_energy_j; /* NAN: no value recorded */

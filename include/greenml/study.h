@@ -32,6 +32,7 @@
 
 #include "greenml/api.h"
 #include "greenml/data.h"
+#include "greenml/engine.h"
 #include "greenml/idle.h"
 #include "greenml/meter.h"
 #include "greenml/status.h"
@@ -54,6 +55,11 @@ struct gm_study_config {
   const char *const *models; /* zoo names */
   size_t n_batch_sizes;
   const int *batch_sizes;
+  /* the numerical precisions (engine.h), each a cell of its own: a bench
+   * compares fp32 with bf16 on the same models and batch sizes; 0: fp32
+   * alone */
+  size_t n_precisions;
+  const enum gm_nn_precision *precisions;
   int epochs;         /* training epochs per cell */
   long infer_samples; /* samples per inference pass (test set replicated) */
   /* the protocol (train.h; momentum and weight decay: the defaults) */
@@ -89,13 +95,14 @@ struct gm_study_config {
   size_t n_flags;
   const char *const *flags;
   /* One cell of the grid only (a task of a job array): with one_cell, the
-   * cell-th (0-based) of the n_models x n_batch_sizes cells in the order
-   * the grid runs them (models outer, batch sizes inner; an overhead cell
-   * is its pair). The bench `name` is joined when it exists (whatever its
-   * status; resume is ignored) and created otherwise; a complete cell runs
-   * nothing (gm_study_result.cell_complete); a partial one resumes at its
-   * first missing row. The bench is marked "complete" once every cell of
-   * the grid has its rows, and stays "running" until then. */
+   * cell-th (0-based) of the n_models x n_batch_sizes x n_precisions cells
+   * in the order the grid runs them (models outer, then batch sizes,
+   * precisions inner; an overhead cell is its pair). The bench `name` is joined
+   * when it exists (whatever its status; resume is ignored) and created
+   * otherwise; a complete cell runs nothing (gm_study_result.cell_complete); a
+   * partial one resumes at its first missing row. The bench is marked
+   * "complete" once every cell of the grid has its rows, and stays "running"
+   * until then. */
   bool one_cell;
   size_t cell;
   /* With one_cell: a file on the node's own disk that makes the tasks of a
@@ -128,7 +135,8 @@ GM_API enum gm_status gm_study_config_check(const struct gm_study_config *cfg,
  * in the same order, batch sizes, epochs, inference samples), protocol (lr,
  * seed, schedule, batch limit, engine, backend, device, threads, data) and
  * measurement (mode, idle, gap, interval, the models' overrides, the GPUs,
- * the profile). The name, the cell, the data sets and everything of one
+ * the profile) and the precisions in the same order. The name, the cell,
+ * the data sets and everything of one
  * run (directories, locks, tags, versions, flags) are not compared. false
  * with why (optional) naming the first difference by its `greenml bench`
  * flag, a's value and then b's. */
@@ -137,9 +145,11 @@ GM_API bool gm_study_config_same(const struct gm_study_config *a,
                                  size_t why_size);
 
 /* What will execute the steps, as gm_train_engine_name says it ("greenml
- * onednn", "torch 2.1.0 cuda"), found by starting the configured engine
- * once (LeNet, batch 1): for the torch engine, its worker. The error of an
- * engine that cannot start goes into err. */
+ * onednn fp32", "torch 2.1.0 cuda bf16"), found by starting the configured
+ * engine once per precision (LeNet, batch 1; for the torch engine, its
+ * worker, once): the names of the precisions joined by ", " ("greenml
+ * onednn fp32, greenml ref bf16"). The error of an engine that cannot
+ * start goes into err. */
 GM_API enum gm_status gm_study_engine_name(const struct gm_study_config *cfg,
                                            char *buf, size_t size, char *err,
                                            size_t err_size);
@@ -161,6 +171,7 @@ struct gm_study_progress {
   size_t cell, n_cells; /* 1-based */
   const char *model;
   int batch_size;
+  const char *precision; /* "fp32", "bf16" */
   bool metered;
   const char *kind; /* "train" or "infer" */
   int epoch;        /* the epoch trained or after which inference runs,
@@ -177,7 +188,8 @@ struct gm_study_progress {
 /* A prediction stored, or the reason none could be made. */
 struct gm_study_prediction {
   bool made;
-  /* made: the stored row. Otherwise model, batch_size and kind only. */
+  /* made: the stored row. Otherwise model, batch_size, precision and kind
+   * only. */
   struct gm_bench_prediction p;
   /* not made: the profile had `windows` windows of window_s seconds (two
    * are needed before the run ends) after profiled of target samples */

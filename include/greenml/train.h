@@ -18,7 +18,8 @@
  * momentum, under a CRC-32 checked on loading) plus a record of the
  * configuration it was made with and of the data it was trained on (their
  * gm_cifar10_identity), in PATH.config ("key value" lines). Resuming
- * compares that record with the configuration and data at hand and refuses
+ * compares that record (precision included) with the configuration and
+ * data at hand and refuses
  * a checkpoint made under other ones, naming every difference.
  *
  * Errors: every fallible call returns enum gm_status; the message is in
@@ -56,6 +57,11 @@ struct gm_train_config {
   int epochs;         /* the schedule's length (cosine's T_max), >= 1 */
   uint64_t seed;      /* initialisation, data order, augmentation */
   long limit_batches; /* at most this many batches per epoch; 0: all */
+  /* The arithmetic (engine.h): GM_NN_FP32 (default) or GM_NN_BF16, mixed
+   * precision with float32 master weights. The C engine picks a backend
+   * that implements it; the torch engine runs forward and loss under
+   * torch.autocast(dtype=torch.bfloat16). */
+  enum gm_nn_precision precision;
   /* How it runs, not what it computes (not compared when resuming): */
   const char *backend; /* NULL: the fastest */
   int threads;         /* 0: the backend's default */
@@ -143,8 +149,9 @@ GM_API const struct gm_train_config *
 gm_train_config_of(const struct gm_train *t);
 GM_API const struct gm_nn_net *gm_train_net(const struct gm_train *t);
 GM_API struct gm_nn_engine *gm_train_engine(struct gm_train *t);
-/* What executes the steps: "greenml onednn", "greenml ref", "torch 1.13.1
- * cpu"; static for t's lifetime. gm_train_engine is NULL for torch. */
+/* What executes the steps, and in which precision: "greenml onednn fp32",
+ * "greenml ref bf16", "torch 1.13.1 cpu fp32"; static for t's lifetime.
+ * gm_train_engine is NULL for torch. */
 GM_API const char *gm_train_engine_name(const struct gm_train *t);
 
 /* PyTorch's default initialisation from the configuration's seed. */

@@ -59,7 +59,8 @@ class Worker:
             self.torch.cuda.synchronize()
 
     def cmd_create(self, args):
-        name, batch, seed, threads, device, momentum, wd = args
+        name, batch, seed, threads, device, momentum, wd = args[:7]
+        precision = args[7] if len(args) > 7 else "fp32"
         import torch
 
         self.torch = torch
@@ -77,6 +78,12 @@ class Worker:
             raise RuntimeError("device cuda asked for, but PyTorch sees no CUDA "
                                "device (torch.cuda.is_available() is False)")
         self.device = torch.device(device)
+        # bf16: forward and loss under autocast (float32 master weights, the
+        # backward pass and SGD outside it, as torch's mixed precision is
+        # meant to be used); fp32: autocast is not entered at all
+        if precision not in ("fp32", "bf16"):
+            raise RuntimeError("precision %r is not fp32 or bf16" % precision)
+        self.bf16 = precision == "bf16"
         if name not in dict(self.models.MODELS):
             raise RuntimeError("no model %r in the PyTorch zoo" % name)
         size = self.batch * (PIXELS * 4 + 4)
@@ -94,6 +101,11 @@ class Worker:
         self.opt = self.torch.optim.SGD(self.model.parameters(), lr=0.001,
                                         momentum=self.momentum,
                                         weight_decay=self.weight_decay)
+
+    def autocast(self):
+        return self.torch.autocast(self.device.type,
+                                   dtype=self.torch.bfloat16,
+                                   enabled=self.bf16)
 
     def cmd_init(self, args):
         self.build()
@@ -117,8 +129,9 @@ class Worker:
             g["lr"] = lr
         self.model.train()
         self.opt.zero_grad(set_to_none=True)
-        logits = self.model(x)
-        loss = self.torch.nn.functional.cross_entropy(logits, y)
+        with self.autocast():
+            logits = self.model(x)
+            loss = self.torch.nn.functional.cross_entropy(logits, y)
         loss.backward()
         self.opt.step()
         correct = int((logits.detach().argmax(1) == y).sum())
@@ -130,7 +143,7 @@ class Worker:
         n = int(args[0])
         x, y = self.batch_of(n)
         self.model.eval()
-        with self.torch.inference_mode():
+        with self.torch.inference_mode(), self.autocast():
             logits = self.model(x)
             loss = float(self.torch.nn.functional.cross_entropy(logits, y))
             correct = int((logits.argmax(1) == y).sum())

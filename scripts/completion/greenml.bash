@@ -78,6 +78,8 @@ _greenml() {
   --model) words=$(_greenml_models) ;;
   --models) words="all $(_greenml_models)" ;;
   --batch-sizes) words="paper" ;;
+  --precision) words="fp32 bf16" ;;
+  --precisions) words="fp32 bf16 fp32,bf16" ;;
   --backend) words="onednn ref" ;;
   --format) words="csv json" ;;
   --what) words="phases samples all" ;;
@@ -143,14 +145,16 @@ _greenml() {
   models) opts="--json --model --params" ;;
   train)
     opts="--model --epochs --batch-size --lr --seed --data --threads --backend
-      --engine --device --checkpoint --resume --limit-batches --schedule"
+      --engine --device --precision --checkpoint --resume --limit-batches
+      --schedule"
     ;;
   infer)
     opts="--model --samples --batch-size --weights --data --seed --threads
-      --backend --engine --device"
+      --backend --engine --device --precision"
     ;;
   bench)
-    opts="--models --epochs --batch-sizes --infer-samples --lr --seed --data
+    opts="--models --epochs --batch-sizes --precisions --infer-samples --lr
+      --seed --data
       --limit-batches --idle --gap --db --run-id --resume --threads --backend
       --checkpoint-dir --no-meter --overhead --profile-epochs --verify --quick
       --engine --device --schedule --cell --slurm --slurm-dir --partition

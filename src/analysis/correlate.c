@@ -27,6 +27,8 @@ bool gm__an_selected(const struct gm_analysis_phase *p,
     return false;
   if (sel->model && strcasecmp(sel->model, p->model) != 0)
     return false;
+  if (sel->precision && strcmp(p->precision, sel->precision) != 0)
+    return false;
   if (sel->batch_size && p->batch_size != sel->batch_size)
     return false;
   const char *k = p->kind;
@@ -207,6 +209,7 @@ enum gm_status gm_analysis_cells(const struct gm_analysis_table *t,
     size_t k = 0;
     while (k < nc && !(cells[k].host_id == p->host_id &&
                        cells[k].batch_size == p->batch_size &&
+                       strcmp(cells[k].precision, p->precision) == 0 &&
                        strcmp(cells[k].model, p->model) == 0 &&
                        strcmp(cells[k].kind, kind) == 0))
       k++;
@@ -235,6 +238,7 @@ enum gm_status gm_analysis_cells(const struct gm_analysis_table *t,
       c->host_id = p->host_id;
       gm__strlcpy(c->model, p->model, sizeof(c->model));
       c->batch_size = p->batch_size;
+      gm__strlcpy(c->precision, p->precision, sizeof(c->precision));
       gm__strlcpy(c->kind, kind, sizeof(c->kind));
       c->params = p->params;
       c->macs = p->macs;

@@ -63,6 +63,7 @@ enum gm_status gm_analysis_engines(const struct gm_analysis_table *t, bool net,
         size_t i = 0;
         while (i < na && !(a[i].row.host_id == cl->host_id &&
                            a[i].row.batch_size == cl->batch_size &&
+                           strcmp(a[i].row.precision, cl->precision) == 0 &&
                            strcmp(a[i].row.model, cl->model) == 0 &&
                            strcmp(a[i].row.kind, cl->kind) == 0))
           i++;
@@ -81,6 +82,8 @@ enum gm_status gm_analysis_engines(const struct gm_analysis_table *t, bool net,
           memset(&a[na], 0, sizeof(a[na]));
           a[na].row.host_id = cl->host_id;
           a[na].row.batch_size = cl->batch_size;
+          gm__strlcpy(a[na].row.precision, cl->precision,
+                      sizeof(a[na].row.precision));
           gm__strlcpy(a[na].row.model, cl->model, sizeof(a[na].row.model));
           gm__strlcpy(a[na].row.kind, cl->kind, sizeof(a[na].row.kind));
           na++;

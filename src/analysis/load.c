@@ -147,6 +147,8 @@ static enum gm_status build(const struct gm_store_bench_set *set,
     t->benches[bench].n_phases++;
     gm__strlcpy(p->model, sp->model, sizeof(p->model));
     p->batch_size = sp->batch_size;
+    gm__strlcpy(p->precision, sp->precision[0] ? sp->precision : "fp32",
+                sizeof(p->precision));
     gm__strlcpy(p->kind, sp->kind, sizeof(p->kind));
     p->epoch = sp->epoch;
     p->metered = sp->metered;

@@ -32,9 +32,19 @@ struct gm__nn_memory_plan {
 #define GM__NN_OP_BIT(op) (UINT32_C(1) << (unsigned)(op))
 #define GM__NN_OPS_ALL (GM__NN_OP_BIT(GM__NN_OP_COUNT) - 1u)
 
+/* The precisions a backend implements, as a set of
+ * GM__NN_PRECISION_BIT(p) over enum gm_nn_precision (greenml/engine.h).
+ * 0, a table that says nothing, means float32 alone. The engine gives a
+ * net to the first backend that implements its operators and the
+ * requested precision, and refuses a named backend that lacks it. A
+ * backend receives the precision in its create's configuration. */
+#define GM__NN_PRECISION_BIT(p) (UINT32_C(1) << (unsigned)(p))
+#define GM__NN_PRECISIONS_ALL (GM__NN_PRECISION_BIT(GM_NN_PRECISION_COUNT) - 1u)
+
 struct gm__nn_backend_ops {
   const char *name;
-  uint32_t ops; /* GM__NN_OP_BIT of every op implemented */
+  uint32_t ops;        /* GM__NN_OP_BIT of every op implemented */
+  uint32_t precisions; /* GM__NN_PRECISION_BIT of each; 0: fp32 only */
   /* Builds everything needed to run net for up to cfg->max_batch samples.
    * Parameters and statistics start at zero. err receives the reason on
    * failure. */
@@ -82,14 +92,19 @@ bool gm__nn_backend_supports_op(const struct gm__nn_backend_ops *b,
 bool gm__nn_backend_supports(const struct gm__nn_backend_ops *b,
                              const struct gm_nn_net *net,
                              enum gm_nn_op *missing);
+/* Whether b implements precision p (a 0 set: fp32 alone). */
+bool gm__nn_backend_has_precision(const struct gm__nn_backend_ops *b,
+                                  enum gm_nn_precision p);
 /* The engine's choice from list[n] (fastest first): the backend called name
  * (case-insensitive), or with name NULL the first that implements every op
- * of net. GM_ERR_NOT_FOUND: no backend has that name; GM_ERR_NOT_SUPPORTED:
- * the named one, or every one, lacks an op of net. err (optional) receives
- * the message. */
+ * of net and precision p. GM_ERR_NOT_FOUND: no backend has that name;
+ * GM_ERR_NOT_SUPPORTED: the named one, or every one, lacks an op of net or
+ * the precision (the message names the precision and the backends that
+ * implement it). err (optional) receives the message. */
 enum gm_status gm__nn_backend_pick(const struct gm__nn_backend_ops *const *list,
                                    size_t n, const char *name,
                                    const struct gm_nn_net *net,
+                                   enum gm_nn_precision p,
                                    const struct gm__nn_backend_ops **out,
                                    char *err, size_t err_size);
 /* "conv2d", "batchnorm", ...; "?" for a value outside the enum. */

@@ -34,6 +34,7 @@ const size_t gm__nn_backend_count =
 struct gm_nn_engine {
   const struct gm_nn_net *net;
   const struct gm__nn_backend_ops *ops;
+  enum gm_nn_precision precision;
   void *self;
   size_t n_params, n_stats;
   char err[256];
@@ -41,7 +42,7 @@ struct gm_nn_engine {
 
 struct gm_nn_engine_config gm_nn_engine_config_default(void) {
   struct gm_nn_engine_config c = {
-      .backend = NULL, .max_batch = 128, .threads = 0};
+      .backend = NULL, .max_batch = 128, .threads = 0, .precision = GM_NN_FP32};
   return c;
 }
 
@@ -52,6 +53,61 @@ struct gm_nn_sgd gm_nn_sgd_default(void) {
 
 const char *gm_nn_backend_name(size_t i) {
   return i < gm__nn_backend_count ? gm__nn_backends[i]->name : NULL;
+}
+
+bool gm_nn_backend_has_precision(size_t i, enum gm_nn_precision p) {
+  return i < gm__nn_backend_count &&
+         gm__nn_backend_has_precision(gm__nn_backends[i], p);
+}
+
+const char *gm_nn_precision_name(enum gm_nn_precision p) {
+  switch (p) {
+  case GM_NN_FP32:
+    return "fp32";
+  case GM_NN_BF16:
+    return "bf16";
+  }
+  return "?";
+}
+
+const char *gm_nn_precision_names(void) { return "fp32, bf16"; }
+
+enum gm_status gm_nn_precision_parse(const char *s, enum gm_nn_precision *out) {
+  for (int p = 0; s && p < GM_NN_PRECISION_COUNT; p++)
+    if (strcasecmp(s, gm_nn_precision_name((enum gm_nn_precision)p)) == 0) {
+      if (out)
+        *out = (enum gm_nn_precision)p;
+      return GM_OK;
+    }
+  return GM_ERR_INVALID_ARG;
+}
+
+/* bfloat16 is the upper half of a float32: adding 0x7FFF plus the lowest
+ * kept bit to the pattern and clearing the lower half rounds to nearest,
+ * ties to even (a carry into the exponent is the next binade, or infinity
+ * past the largest finite value). A NaN is kept a NaN by setting its
+ * quiet bit, which the rounding cannot carry away. */
+float gm_nn_bf16_round(float x) {
+  uint32_t u;
+  memcpy(&u, &x, sizeof(u));
+  if ((u & UINT32_C(0x7F800000)) == UINT32_C(0x7F800000) &&
+      (u & UINT32_C(0x007FFFFF)) != 0) {
+    u = (u | UINT32_C(0x00400000)) & UINT32_C(0xFFFF0000);
+  } else {
+    u += UINT32_C(0x7FFF) + ((u >> 16) & 1u);
+    u &= UINT32_C(0xFFFF0000);
+  }
+  memcpy(&x, &u, sizeof(x));
+  return x;
+}
+
+bool gm__nn_backend_has_precision(const struct gm__nn_backend_ops *b,
+                                  enum gm_nn_precision p) {
+  if ((int)p < 0 || (int)p >= GM_NN_PRECISION_COUNT)
+    return false;
+  uint32_t set =
+      b->precisions ? b->precisions : GM__NN_PRECISION_BIT(GM_NN_FP32);
+  return (set & GM__NN_PRECISION_BIT(p)) != 0;
 }
 
 const char *gm__nn_op_name(enum gm_nn_op op) {
@@ -82,49 +138,81 @@ bool gm__nn_backend_supports(const struct gm__nn_backend_ops *b,
   return true;
 }
 
-/* "onednn, ref" into buf. */
+/* "onednn, ref" into buf: every backend of list, or (p >= 0) those that
+ * implement precision p ("none" when no backend does). */
 static const char *backend_list(const struct gm__nn_backend_ops *const *list,
-                                size_t n, char *buf, size_t size) {
+                                size_t n, int p, char *buf, size_t size) {
   size_t used = 0;
   buf[0] = '\0';
   for (size_t i = 0; i < n && used < size; i++) {
-    gm__fmt(buf + used, size - used, "%s%s", i ? ", " : "", list[i]->name);
+    if (p >= 0 &&
+        !gm__nn_backend_has_precision(list[i], (enum gm_nn_precision)p))
+      continue;
+    gm__fmt(buf + used, size - used, "%s%s", used ? ", " : "", list[i]->name);
     used = strlen(buf);
   }
+  if (!buf[0])
+    gm__fmt(buf, size, "none");
   return buf;
 }
 
 enum gm_status gm__nn_backend_pick(const struct gm__nn_backend_ops *const *list,
                                    size_t n, const char *name,
                                    const struct gm_nn_net *net,
+                                   enum gm_nn_precision p,
                                    const struct gm__nn_backend_ops **out,
                                    char *err, size_t err_size) {
   const struct gm__nn_backend_ops *b = NULL;
   enum gm_nn_op missing = GM_NN_INPUT;
-  char names[128];
+  char names[128], have[128];
   *out = NULL;
+  if ((int)p < 0 || (int)p >= GM_NN_PRECISION_COUNT) {
+    if (err)
+      gm__fmt(err, err_size, "precision %d is not one of %s", (int)p,
+              gm_nn_precision_names());
+    return GM_ERR_INVALID_ARG;
+  }
   for (size_t i = 0; i < n && !b; i++)
     if (name ? strcasecmp(name, list[i]->name) == 0
-             : gm__nn_backend_supports(list[i], net, NULL))
+             : gm__nn_backend_supports(list[i], net, NULL) &&
+                   gm__nn_backend_has_precision(list[i], p))
       b = list[i];
   if (!b && name) {
     if (err)
       gm__fmt(err, err_size, "no backend '%s' (available: %s)", name,
-              backend_list(list, n, names, sizeof(names)));
+              backend_list(list, n, -1, names, sizeof(names)));
     return GM_ERR_NOT_FOUND;
   }
   if (!b) {
-    if (err)
+    bool ops_somewhere = false;
+    for (size_t i = 0; i < n; i++)
+      ops_somewhere =
+          ops_somewhere || gm__nn_backend_supports(list[i], net, NULL);
+    if (err && ops_somewhere)
+      gm__fmt(err, err_size,
+              "no backend implements every operator of the net in %s "
+              "(backends that compute in %s: %s)",
+              gm_nn_precision_name(p), gm_nn_precision_name(p),
+              backend_list(list, n, (int)p, have, sizeof(have)));
+    else if (err)
       gm__fmt(err, err_size,
               "no backend implements every operator of the net (available: "
               "%s)",
-              backend_list(list, n, names, sizeof(names)));
+              backend_list(list, n, -1, names, sizeof(names)));
     return GM_ERR_NOT_SUPPORTED;
   }
   if (!gm__nn_backend_supports(b, net, &missing)) {
     if (err)
       gm__fmt(err, err_size, "backend '%s' does not implement %s", b->name,
               gm__nn_op_name(missing));
+    return GM_ERR_NOT_SUPPORTED;
+  }
+  if (!gm__nn_backend_has_precision(b, p)) {
+    if (err)
+      gm__fmt(err, err_size,
+              "backend '%s' does not compute in %s (backends that do: %s)",
+              b->name, gm_nn_precision_name(p),
+              backend_list(list, n, (int)p, names, sizeof(names)));
     return GM_ERR_NOT_SUPPORTED;
   }
   *out = b;
@@ -224,8 +312,9 @@ enum gm_status gm_nn_engine_create(const struct gm_nn_net *net,
     return GM_ERR_INVALID_ARG;
   }
   const struct gm__nn_backend_ops *ops = NULL;
-  enum gm_status st = gm__nn_backend_pick(gm__nn_backends, gm__nn_backend_count,
-                                          c.backend, net, &ops, err, err_size);
+  enum gm_status st =
+      gm__nn_backend_pick(gm__nn_backends, gm__nn_backend_count, c.backend, net,
+                          c.precision, &ops, err, err_size);
   if (st != GM_OK)
     return st;
   struct gm_nn_engine *e = calloc(1, sizeof(*e));
@@ -233,6 +322,7 @@ enum gm_status gm_nn_engine_create(const struct gm_nn_net *net,
     return GM_ERR_NO_MEMORY;
   e->net = net;
   e->ops = ops;
+  e->precision = c.precision;
   e->n_params = gm__nn_param_floats(net);
   e->n_stats = gm__nn_stat_floats(net);
   enum gm_status rc = ops->create(net, &c, &e->self, err, err_size);
@@ -253,6 +343,10 @@ void gm_nn_engine_destroy(struct gm_nn_engine *e) {
 
 const char *gm_nn_engine_backend(const struct gm_nn_engine *e) {
   return e->ops->name;
+}
+
+enum gm_nn_precision gm_nn_engine_precision(const struct gm_nn_engine *e) {
+  return e->precision;
 }
 
 const char *gm_nn_engine_error(const struct gm_nn_engine *e) {

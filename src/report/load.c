@@ -368,6 +368,31 @@ static struct gm_report_cell *cell_get(struct loader *L,
   return c;
 }
 
+/* Keeps each bench's rows of its first precision (the first of
+ * --precisions: its first row's), so that a cell of Figs. 2 to 7 and of
+ * the tables is never two precisions summed; the precisions side by side
+ * are the report's own section (gm_analysis_precisions). The rows move
+ * within the set's array, which still owns what they point at. */
+static void first_precision_only(struct gm_store_bench_set *set) {
+  size_t m = 0;
+  for (size_t i = 0; i < set->n_phases; i++) {
+    const struct gm_store_bench_phase *p = &set->phases[i];
+    /* a bench's first row is kept: its precision is the bench's */
+    const char *first = p->precision;
+    for (size_t j = 0; j < m; j++)
+      if (set->phases[j].bench_id == p->bench_id) {
+        first = set->phases[j].precision;
+        break;
+      }
+    if (strcmp(p->precision, first) != 0)
+      continue;
+    if (m != i)
+      set->phases[m] = set->phases[i];
+    m++;
+  }
+  set->n_phases = m;
+}
+
 /* Whether phase row i counts: a training or inference row, and of the rows
  * of the same phase the metered one (a bench with --overhead has both). */
 static bool row_counts(const struct gm_store_bench_set *set, size_t i) {
@@ -743,6 +768,7 @@ enum gm_status gm_report_load(struct gm_store *st, const char *run,
   f.bench_id = out->n_benches == 1 ? out->benches[0].id : 0;
   if ((rc = gm_store_load_benches(st, &f, &rows)) != GM_OK)
     return store_failed(&L, st, rc);
+  first_precision_only(rows);
   L.set = rows;
   rc = load_groups(&L, out);
   if (rc == GM_OK)

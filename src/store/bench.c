@@ -71,11 +71,12 @@ enum gm_status gm_store_bench_put_model(struct gm_store *st, int64_t bench_id,
 
 enum gm_status gm_store_bench_has_phase(struct gm_store *st, int64_t bench_id,
                                         const char *model, int batch_size,
-                                        const char *kind, int epoch,
-                                        bool metered, bool *exists) {
+                                        const char *precision, const char *kind,
+                                        int epoch, bool metered, bool *exists) {
   if (!st || !model || !kind || !exists)
     return GM_ERR_INVALID_ARG;
-  return st->ops->bench_has_phase(st, bench_id, model, batch_size, kind, epoch,
+  return st->ops->bench_has_phase(st, bench_id, model, batch_size,
+                                  precision ? precision : "fp32", kind, epoch,
                                   metered, exists);
 }
 
@@ -87,14 +88,16 @@ enum gm_status gm_store_bench_add_phase(struct gm_store *st, int64_t bench_id,
   if (rc != GM_OK)
     return rc;
   bool exists = false;
-  rc = gm_store_bench_has_phase(st, bench_id, p->model, p->batch_size, p->kind,
-                                p->epoch, p->metered, &exists);
+  const char *prec = p->precision ? p->precision : "fp32";
+  rc = gm_store_bench_has_phase(st, bench_id, p->model, p->batch_size, prec,
+                                p->kind, p->epoch, p->metered, &exists);
   if (rc != GM_OK)
     return rc;
   if (exists)
     return gm__store_error(
-        st, GM_ERR_STATE, "phase %s %s epoch %d (batch %d) is already recorded",
-        p->model, p->kind, p->epoch, p->batch_size);
+        st, GM_ERR_STATE,
+        "phase %s %s epoch %d (batch %d, %s) is already recorded", p->model,
+        p->kind, p->epoch, p->batch_size, prec);
   /* the samples of the phase first; those the store cannot take yet stay
    * buffered for the next commit */
   gm_store_commit(st);
@@ -161,7 +164,10 @@ enum gm_status gm_store_bench_summary(struct gm_store *st, int64_t bench_id,
     for (char *t = strtok_r(r->provenance, ",", &save); t;
          t = strtok_r(NULL, ",", &save))
       label = gm_energy_provenance_join(label, t);
-    snprintf(r->provenance, sizeof(r->provenance), "%s", label);
+    /* label may point into r->provenance: copied out before the write */
+    char joined[sizeof(r->provenance)];
+    snprintf(joined, sizeof(joined), "%s", label);
+    memcpy(r->provenance, joined, sizeof(joined));
   }
   return GM_OK;
 }

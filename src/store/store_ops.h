@@ -87,6 +87,11 @@ struct gm__store_run_rows {
 struct gm__merge_source_ops;
 struct gm__merge_sink_ops;
 
+/* A row's precision as stored: NULL or "" is "fp32" (schema 9). */
+static inline const char *gm__store_precision(const char *p) {
+  return p && *p ? p : "fp32";
+}
+
 struct gm__store_ops {
   int api_version;       /* GM__STORE_API_VERSION */
   const char *name;      /* "sqlite": gm_store_kind */
@@ -158,8 +163,8 @@ struct gm__store_ops {
                                struct gm_bench_info *out);
   enum gm_status (*bench_has_phase)(struct gm_store *st, int64_t bench_id,
                                     const char *model, int batch_size,
-                                    const char *kind, int epoch, bool metered,
-                                    bool *exists);
+                                    const char *precision, const char *kind,
+                                    int epoch, bool metered, bool *exists);
   /* limit 0: every run. */
   enum gm_status (*list_runs)(struct gm_store *st, size_t limit,
                               struct gm__store_run_rows *out);

@@ -60,10 +60,13 @@ static void cell_free(struct gm__study_cell *c) {
 }
 
 static enum gm_status cell_setup(struct gm__study *s, struct gm__study_cell *c,
-                                 const char *model, int batch, bool metered) {
+                                 const char *model, int batch,
+                                 enum gm_nn_precision prec, bool metered) {
   const struct gm_study_config *cfg = s->cfg;
   memset(c, 0, sizeof(*c));
   c->batch = batch;
+  c->prec = prec;
+  c->precision = gm_nn_precision_name(prec);
   c->metered = metered;
   c->i_cpu = c->i_mem = SIZE_MAX;
   struct gm_train_config tc = gm_train_config_default();
@@ -78,6 +81,7 @@ static enum gm_status cell_setup(struct gm__study *s, struct gm__study_cell *c,
   tc.engine = cfg->engine;
   tc.device = cfg->device;
   tc.schedule = cfg->cosine ? GM_TRAIN_LR_COSINE : GM_TRAIN_LR_CONSTANT;
+  tc.precision = prec;
   char err[512] = "";
   enum gm_status rc = gm_train_create(&tc, &c->tr, err, sizeof(err));
   if (rc != GM_OK)
@@ -183,14 +187,16 @@ static enum gm_status cell_meter(struct gm__study *s,
     s->idle_warned = true;
   find_metrics(c);
   char cmd[256], tags[1536], nm_json[160], model_json[96];
-  snprintf(cmd, sizeof(cmd), "greenml bench %s: %s batch %d", cfg->name,
-           c->model, c->batch);
+  snprintf(cmd, sizeof(cmd), "greenml bench %s: %s batch %d %s", cfg->name,
+           c->model, c->batch, c->precision);
   gm_json_escape_into(nm_json, sizeof(nm_json), cfg->name);
   gm_json_escape_into(model_json, sizeof(model_json), c->model);
   bool extra = cfg->run_tags && *cfg->run_tags;
   snprintf(tags, sizeof(tags),
-           "{\"bench\":%s,\"model\":%s,\"batch_size\":%d%s%s}", nm_json,
-           model_json, c->batch, extra ? "," : "", extra ? cfg->run_tags : "");
+           "{\"bench\":%s,\"model\":%s,\"batch_size\":%d,\"precision\":"
+           "\"%s\"%s%s}",
+           nm_json, model_json, c->batch, c->precision, extra ? "," : "",
+           extra ? cfg->run_tags : "");
   struct gm_run_meta meta = {.kind = "bench",
                              .interval_s = (double)mc.interval_ns / 1e9,
                              .command = cmd,
@@ -240,8 +246,11 @@ static enum gm_status cell_meter_finish(struct gm__study *s,
 
 static void ckpt_path(const struct gm__study *s, const struct gm__study_cell *c,
                       int epoch, char *buf, size_t size) {
-  snprintf(buf, size, "%s/%s-b%d-%s-e%d.ckpt", s->cfg->checkpoint_dir, c->model,
-           c->batch, c->metered ? "m" : "u", epoch);
+  /* fp32 keeps the names it had before precisions existed */
+  snprintf(buf, size, "%s/%s-b%d%s%s-%s-e%d.ckpt", s->cfg->checkpoint_dir,
+           c->model, c->batch, c->prec == GM_NN_FP32 ? "" : "-",
+           c->prec == GM_NN_FP32 ? "" : c->precision, c->metered ? "m" : "u",
+           epoch);
 }
 
 static enum gm_status save_ckpt(struct gm__study *s, struct gm__study_cell *c,
@@ -268,6 +277,7 @@ static void predict(struct gm__study *s, struct gm__study_cell *c,
   memset(out, 0, sizeof(*out));
   out->model = c->model;
   out->batch_size = c->batch;
+  out->precision = c->precision;
   out->kind = kind;
   out->profile_epochs = s->cfg->profile_epochs;
   out->profile_steps = (p->seen + c->batch - 1) / c->batch;
@@ -306,7 +316,10 @@ static bool usable(struct gm__study *s, const struct gm__study_cell *c,
     return true;
   struct gm_study_prediction np = {
       .made = false,
-      .p = {.model = c->model, .batch_size = c->batch, .kind = kind},
+      .p = {.model = c->model,
+            .batch_size = c->batch,
+            .precision = c->precision,
+            .kind = kind},
       .windows = p->n,
       .window_s = 10.0 * (double)s->cfg->meter.interval_ns / 1e9,
       .profiled = p->seen,
@@ -442,10 +455,11 @@ static enum gm_status resume_from(struct gm__study *s, struct gm__study_cell *c,
     rc = GM_ERR_PARSE;
   return gm__study_fail(
       s, rc,
-      "cannot resume: %s; the rows of %s batch %d up to epoch %d exist but "
+      "cannot resume: %s; the rows of %s batch %d %s up to epoch %d exist "
+      "but "
       "their checkpoint cannot be used. Restore it, or start a new bench "
       "with another --run-id",
-      why, c->model, c->batch, start);
+      why, c->model, c->batch, c->precision, start);
 }
 
 /* The full cell: N epochs, inference after each; resumes at the first phase
@@ -461,8 +475,8 @@ static enum gm_status run_full(struct gm__study *s, struct gm__study_cell *c) {
   if (start > 0) {
     if ((rc = resume_from(s, c, start)) != GM_OK)
       return rc;
-    gm__study_say(s, GM_STUDY_INFO, "%s batch %d resumes after epoch %d%s",
-                  c->model, c->batch, start,
+    gm__study_say(s, GM_STUDY_INFO, "%s batch %d %s resumes after epoch %d%s",
+                  c->model, c->batch, c->precision, start,
                   infer_missing ? " (its inference pass first)" : "");
   } else if ((rc = gm_train_init(c->tr)) != GM_OK) {
     return gm__study_fail(s, rc, "%s", gm_train_last_error(c->tr));
@@ -476,8 +490,9 @@ static enum gm_status run_full(struct gm__study *s, struct gm__study_cell *c) {
     gm__study_profile_start(c->pinfer, infer_want(s, c));
   } else if (cfg->profile_epochs > 0) {
     gm__study_say(s, GM_STUDY_WARNING,
-                  "%s batch %d resumed mid-run: no prediction is made for it",
-                  c->model, c->batch);
+                  "%s batch %d %s resumed mid-run: no prediction is made for "
+                  "it",
+                  c->model, c->batch, c->precision);
   }
   struct gm_bench_prediction pt = {0}, pi = {0};
   bool made_t = false, made_i = false;
@@ -542,9 +557,10 @@ static enum gm_status run_full(struct gm__study *s, struct gm__study_cell *c) {
 }
 
 enum gm_status gm__study_run_cell(struct gm__study *s, const char *model,
-                                  int batch, bool metered) {
+                                  int batch, enum gm_nn_precision prec,
+                                  bool metered) {
   struct gm__study_cell c;
-  enum gm_status rc = cell_setup(s, &c, model, batch, metered);
+  enum gm_status rc = cell_setup(s, &c, model, batch, prec, metered);
   if (rc == GM_OK && metered)
     rc = cell_meter(s, &c);
   if (rc == GM_OK) {
@@ -562,9 +578,9 @@ enum gm_status gm__study_run_cell(struct gm__study *s, const char *model,
 }
 
 enum gm_status gm__study_warm_up(struct gm__study *s, const char *model,
-                                 int batch) {
+                                 int batch, enum gm_nn_precision prec) {
   struct gm__study_cell c;
-  enum gm_status rc = cell_setup(s, &c, model, batch, false);
+  enum gm_status rc = cell_setup(s, &c, model, batch, prec, false);
   if (rc == GM_OK && (rc = gm_train_init(c.tr)) != GM_OK)
     gm__study_fail(s, rc, "%s", gm_train_last_error(c.tr));
   double left_t = s->left_train, left_i = s->left_infer;

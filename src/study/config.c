@@ -88,6 +88,18 @@ bool gm_study_config_same(const struct gm_study_config *a,
         b->n_batch_sizes, b->n_batch_sizes ? b->batch_sizes[0] : 0);
     return false;
   }
+  const size_t npa = gm__study_n_precisions(a), npb = gm__study_n_precisions(b);
+  bool precs = npa == npb;
+  for (size_t i = 0; precs && i < npa; i++)
+    precs = gm__study_precision(a, i) == gm__study_precision(b, i);
+  if (!precs) {
+    bad(GM_OK, why, size,
+        "--precisions: %zu precision(s) starting with %s, not %zu starting "
+        "with %s",
+        npa, gm_nn_precision_name(gm__study_precision(a, 0)), npb,
+        gm_nn_precision_name(gm__study_precision(b, 0)));
+    return false;
+  }
 #define DIFF_NUM(cond, flag, fmt, x, y)                                        \
   do {                                                                         \
     if (cond) {                                                                \
@@ -171,12 +183,28 @@ enum gm_status gm_study_config_check(const struct gm_study_config *c, char *err,
       return bad(GM_ERR_INVALID_ARG, err, size,
                  "--batch-sizes: '%d' is not a batch size from 1 to 65536",
                  c->batch_sizes[i]);
-  if (c->one_cell && c->cell >= c->n_models * c->n_batch_sizes)
+  if (c->n_precisions && !c->precisions)
+    return bad(GM_ERR_INVALID_ARG, err, size, "--precisions: no list");
+  const size_t np = gm__study_n_precisions(c);
+  for (size_t i = 0; i < np; i++) {
+    enum gm_nn_precision p = gm__study_precision(c, i);
+    if (gm_nn_precision_parse(gm_nn_precision_name(p), NULL) != GM_OK)
+      return bad(GM_ERR_INVALID_ARG, err, size,
+                 "--precisions: precision %d is not one of %s", (int)p,
+                 gm_nn_precision_names());
+    for (size_t k = 0; k < i; k++)
+      if (gm__study_precision(c, k) == p)
+        return bad(GM_ERR_INVALID_ARG, err, size,
+                   "--precisions: '%s' is listed twice",
+                   gm_nn_precision_name(p));
+  }
+  const size_t n_cells = c->n_models * c->n_batch_sizes * np;
+  if (c->one_cell && c->cell >= n_cells)
     return bad(GM_ERR_INVALID_ARG, err, size,
                "--cell %zu is outside the grid of %zu cells (%zu model(s) x "
-               "%zu batch size(s)): give 0 to %zu",
-               c->cell, c->n_models * c->n_batch_sizes, c->n_models,
-               c->n_batch_sizes, c->n_models * c->n_batch_sizes - 1);
+               "%zu batch size(s) x %zu precision(s)): give 0 to %zu",
+               c->cell, n_cells, c->n_models, c->n_batch_sizes, np,
+               n_cells - 1);
   if (c->run_tags && strlen(c->run_tags) > 1000)
     return bad(GM_ERR_INVALID_ARG, err, size,
                "the run tags are %zu bytes: at most 1000 are stored with each "
@@ -226,17 +254,20 @@ enum gm_status gm_study_config_check(const struct gm_study_config *c, char *err,
     return bad(GM_ERR_INVALID_ARG, err, size,
                "--device is the torch engine's (--engine torch)");
   struct gm_nn_net *net = NULL;
-  struct gm_nn_engine *eng = NULL;
-  struct gm_nn_engine_config ecfg = gm_nn_engine_config_default();
-  ecfg.backend = c->backend;
-  ecfg.max_batch = 1;
-  ecfg.threads = c->threads;
   enum gm_status rc = gm_nn_zoo_build("LeNet", &net);
-  if (rc == GM_OK)
-    rc = gm_nn_engine_create(net, &ecfg, &eng, err, size);
-  else
+  if (rc != GM_OK)
     bad(rc, err, size, "cannot build LeNet: %s", gm_status_str(rc));
-  gm_nn_engine_destroy(eng);
+  /* every precision of the grid on a backend that has it */
+  for (size_t i = 0; rc == GM_OK && i < np; i++) {
+    struct gm_nn_engine *eng = NULL;
+    struct gm_nn_engine_config ecfg = gm_nn_engine_config_default();
+    ecfg.backend = c->backend;
+    ecfg.max_batch = 1;
+    ecfg.threads = c->threads;
+    ecfg.precision = gm__study_precision(c, i);
+    rc = gm_nn_engine_create(net, &ecfg, &eng, err, size);
+    gm_nn_engine_destroy(eng);
+  }
   gm_nn_net_destroy(net);
   return rc;
 }
@@ -254,6 +285,11 @@ char *gm__study_config_json(const struct gm_study_config *c) {
   gm_json_begin_array(&j);
   for (size_t i = 0; i < c->n_batch_sizes; i++)
     gm_json_int(&j, c->batch_sizes[i]);
+  gm_json_end_array(&j);
+  gm_json_key(&j, "precisions");
+  gm_json_begin_array(&j);
+  for (size_t i = 0; i < gm__study_n_precisions(c); i++)
+    gm_json_string(&j, gm_nn_precision_name(gm__study_precision(c, i)));
   gm_json_end_array(&j);
   struct gm_nn_sgd sgd = gm_nn_sgd_default();
   gm_json_key(&j, "epochs");
@@ -407,10 +443,33 @@ enum gm_status gm_study_engine_name(const struct gm_study_config *c, char *buf,
   tc.device = c->device;
   tc.threads = c->threads;
   tc.backend = c->backend;
-  struct gm_train *t = NULL;
-  enum gm_status rc = gm_train_create(&tc, &t, err, err_size);
-  if (rc == GM_OK)
-    gm__strlcpy(buf, gm_train_engine_name(t), size);
-  gm_train_destroy(t);
+  const bool torch = c->engine && strcmp(c->engine, "torch") == 0;
+  enum gm_status rc = GM_OK;
+  size_t used = 0;
+  for (size_t i = 0; rc == GM_OK && i < gm__study_n_precisions(c); i++) {
+    tc.precision = gm__study_precision(c, i);
+    char name[128];
+    if (torch && i > 0) {
+      /* the worker is the same: its name with this precision */
+      gm__strlcpy(name, buf, sizeof(name));
+      char *first = strchr(name, ',');
+      if (first)
+        *first = '\0';
+      char *sp = strrchr(name, ' ');
+      if (sp)
+        gm__strlcpy(sp + 1, gm_nn_precision_name(tc.precision),
+                    sizeof(name) - (size_t)(sp + 1 - name));
+    } else {
+      struct gm_train *t = NULL;
+      rc = gm_train_create(&tc, &t, err, err_size);
+      if (rc == GM_OK)
+        gm__strlcpy(name, gm_train_engine_name(t), sizeof(name));
+      gm_train_destroy(t);
+    }
+    if (rc == GM_OK && used < size) {
+      gm__fmt(buf + used, size - used, "%s%s", i ? ", " : "", name);
+      used = strlen(buf);
+    }
+  }
   return rc;
 }

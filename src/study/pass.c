@@ -39,6 +39,7 @@ static bool on_batch(void *ctx, const struct gm_train_batch *b) {
       .n_cells = s->n_cells,
       .model = c->model,
       .batch_size = c->batch,
+      .precision = c->precision,
       .metered = c->m != NULL,
       .kind = w->kind,
       .epoch = w->shown_epoch,

@@ -28,8 +28,8 @@ bool gm__study_has_phase(struct gm__study *s, const struct gm__study_cell *c,
                          const char *kind, int epoch) {
   bool have = false;
   pthread_mutex_lock(&s->st_mu);
-  gm_store_bench_has_phase(s->st, s->bench_id, c->model, c->batch, kind, epoch,
-                           c->metered, &have);
+  gm_store_bench_has_phase(s->st, s->bench_id, c->model, c->batch, c->precision,
+                           kind, epoch, c->metered, &have);
   pthread_mutex_unlock(&s->st_mu);
   return have;
 }
@@ -113,6 +113,7 @@ enum gm_status gm__study_phase_record(struct gm__study *s,
                                       double *energy_j) {
   struct gm_bench_phase row = {.model = c->model,
                                .batch_size = c->batch,
+                               .precision = c->precision,
                                .kind = kind,
                                .epoch = epoch,
                                .metered = c->m != NULL,

@@ -325,9 +325,19 @@ static const char *zoo_name(const char *model) {
   return model;
 }
 
-/* Whether the cell (model, batch) has every row of the study: each of its
- * variants' epochs and passes, or its profile rows. */
-static bool cell_done(struct gm__study *s, const char *model, int batch) {
+size_t gm__study_n_precisions(const struct gm_study_config *cfg) {
+  return cfg->n_precisions && cfg->precisions ? cfg->n_precisions : 1;
+}
+
+enum gm_nn_precision gm__study_precision(const struct gm_study_config *cfg,
+                                         size_t i) {
+  return cfg->n_precisions && cfg->precisions ? cfg->precisions[i] : GM_NN_FP32;
+}
+
+/* Whether the cell (model, batch, precision) has every row of the study:
+ * each of its variants' epochs and passes, or its profile rows. */
+static bool cell_done(struct gm__study *s, const char *model, int batch,
+                      enum gm_nn_precision prec) {
   const struct gm_study_config *cfg = s->cfg;
   bool profile_only = cfg->profile_epochs > 0 && !cfg->verify;
   int first = profile_only ? 0 : 1, last = profile_only ? 0 : cfg->epochs;
@@ -342,7 +352,8 @@ static bool cell_done(struct gm__study *s, const char *model, int batch) {
       for (int k = 0; k < 2; k++) {
         bool have = false;
         if (gm_store_bench_has_phase(s->st, s->bench_id, zoo_name(model), batch,
-                                     kinds[k], e, metered, &have) != GM_OK ||
+                                     gm_nn_precision_name(prec), kinds[k], e,
+                                     metered, &have) != GM_OK ||
             !have)
           return false;
       }
@@ -353,10 +364,13 @@ static bool cell_done(struct gm__study *s, const char *model, int batch) {
 /* Whether every cell of the grid has every row. */
 static bool grid_done(struct gm__study *s) {
   const struct gm_study_config *cfg = s->cfg;
+  const size_t np = gm__study_n_precisions(cfg);
   for (size_t i = 0; i < cfg->n_models; i++)
     for (size_t k = 0; k < cfg->n_batch_sizes; k++)
-      if (!cell_done(s, cfg->models[i], cfg->batch_sizes[k]))
-        return false;
+      for (size_t q = 0; q < np; q++)
+        if (!cell_done(s, cfg->models[i], cfg->batch_sizes[k],
+                       gm__study_precision(cfg, q)))
+          return false;
   return true;
 }
 
@@ -365,7 +379,8 @@ static enum gm_status plan(struct gm__study *s) {
   const struct gm_study_config *cfg = s->cfg;
   size_t n = gm_cifar10_count(cfg->train);
   int variants = cfg->mode == GM_STUDY_OVERHEAD ? 2 : 1;
-  s->n_cells = (cfg->one_cell ? 1 : cfg->n_models * cfg->n_batch_sizes) *
+  const size_t np = gm__study_n_precisions(cfg);
+  s->n_cells = (cfg->one_cell ? 1 : cfg->n_models * cfg->n_batch_sizes * np) *
                (size_t)variants;
   for (size_t i = 0; i < cfg->n_models; i++) {
     struct gm_nn_net *net = NULL;
@@ -392,10 +407,10 @@ static enum gm_status plan(struct gm__study *s) {
       return gm__study_fail(s, rc, "%s", gm_store_last_error(s->st));
     struct gm_train_config tc = gm_train_config_default();
     tc.limit_batches = cfg->limit_batches;
-    for (size_t k = 0; k < cfg->n_batch_sizes; k++) {
-      if (cfg->one_cell && i * cfg->n_batch_sizes + k != cfg->cell)
+    for (size_t k = 0; k < cfg->n_batch_sizes * np; k++) {
+      if (cfg->one_cell && i * cfg->n_batch_sizes * np + k != cfg->cell)
         continue; /* only this cell's work is left to this run */
-      tc.batch_size = cfg->batch_sizes[k];
+      tc.batch_size = cfg->batch_sizes[k / np];
       long spe = gm_train_epoch_steps(&tc, n);
       double es = fmin((double)n, (double)spe * tc.batch_size);
       double mac = (double)ns.macs * variants;
@@ -430,28 +445,31 @@ static void discount_done(struct gm__study *s) {
 static enum gm_status run_grid(struct gm__study *s) {
   const struct gm_study_config *cfg = s->cfg;
   enum gm_status rc = GM_OK;
+  const size_t np = gm__study_n_precisions(cfg);
   for (size_t i = 0; i < cfg->n_models; i++)
-    for (size_t k = 0; k < cfg->n_batch_sizes; k++) {
+    for (size_t k = 0; k < cfg->n_batch_sizes * np; k++) {
       const char *model = cfg->models[i];
-      int batch = cfg->batch_sizes[k];
-      if (cfg->one_cell && i * cfg->n_batch_sizes + k != cfg->cell)
+      int batch = cfg->batch_sizes[k / np];
+      enum gm_nn_precision prec = gm__study_precision(cfg, k % np);
+      const size_t cell = i * cfg->n_batch_sizes * np + k;
+      if (cfg->one_cell && cell != cfg->cell)
         continue;
       if (cfg->mode == GM_STUDY_OVERHEAD &&
-          (rc = gm__study_warm_up(s, model, batch)) != GM_OK)
+          (rc = gm__study_warm_up(s, model, batch, prec)) != GM_OK)
         return rc;
       if (s->stopped)
         return GM_OK;
       /* an overhead pair alternates its order from cell to cell, so that
        * whatever favours the first or the second run cancels out */
-      bool metered_first =
-          cfg->mode == GM_STUDY_OVERHEAD && (i * cfg->n_batch_sizes + k) % 2;
+      bool metered_first = cfg->mode == GM_STUDY_OVERHEAD && cell % 2;
       for (int v = 0; v < 2; v++) {
         bool metered = (v == 0) == metered_first;
         if (metered ? cfg->mode == GM_STUDY_UNMETERED
                     : cfg->mode == GM_STUDY_METERED)
           continue;
         s->cell_no++;
-        if ((rc = gm__study_run_cell(s, model, batch, metered)) != GM_OK ||
+        if ((rc = gm__study_run_cell(s, model, batch, prec, metered)) !=
+                GM_OK ||
             s->stopped)
           return rc;
       }
@@ -489,9 +507,11 @@ enum gm_status gm_study_run(const struct gm_study_config *cfg,
   if (rc != GM_OK)
     goto out;
   if (cfg->one_cell) {
-    size_t nb = cfg->n_batch_sizes;
+    const size_t np = gm__study_n_precisions(cfg);
+    const size_t nb = cfg->n_batch_sizes * np;
     if (cell_done(s, cfg->models[cfg->cell / nb],
-                  cfg->batch_sizes[cfg->cell % nb])) {
+                  cfg->batch_sizes[cfg->cell % nb / np],
+                  gm__study_precision(cfg, cfg->cell % np))) {
       if (out)
         out->cell_complete = true;
       goto out; /* the bench's status is not this run's to change */

@@ -94,6 +94,8 @@ double gm__study_eta_s(const struct gm__study *s);
 struct gm__study_cell {
   const char *model; /* the zoo's spelling */
   int batch;
+  enum gm_nn_precision prec;
+  const char *precision; /* its name */
   bool metered;
   struct gm_train *tr;
   struct gm_nn_stats stats;
@@ -118,11 +120,16 @@ struct gm__study_cell {
 
 /* Runs one cell of the grid (a metered one with its own meter and run). */
 enum gm_status gm__study_run_cell(struct gm__study *s, const char *model,
-                                  int batch, bool metered);
+                                  int batch, enum gm_nn_precision prec,
+                                  bool metered);
 /* Before an overhead pair: two training steps and one inference batch,
  * unrecorded. */
 enum gm_status gm__study_warm_up(struct gm__study *s, const char *model,
-                                 int batch);
+                                 int batch, enum gm_nn_precision prec);
+/* The grid's precisions: n_precisions of them, or fp32 alone. */
+size_t gm__study_n_precisions(const struct gm_study_config *cfg);
+enum gm_nn_precision gm__study_precision(const struct gm_study_config *cfg,
+                                         size_t i);
 /* The sum over in-total components of per-component values v, and the
  * provenance of that total (energy.h's rules). */
 double gm__study_in_total(const struct gm__study_cell *c, const double *v,

@@ -32,6 +32,7 @@ struct record {
   int epochs;
   uint64_t seed;
   long limit_batches;
+  enum gm_nn_precision precision; /* "precision" line; absent: fp32 */
   bool have_data; /* the data lines (records since data identities) */
   struct gm_cifar10_identity data;
 };
@@ -67,12 +68,13 @@ static enum gm_status write_record(struct gm_train *t, const char *path,
   }
   const struct gm_train_config *c = &t->cfg;
   fprintf(f,
-          RECORD_MAGIC "\nmodel %s\nepoch %u\nbatch_size %d\nlr %.17g\n"
-                       "momentum %.17g\nweight_decay %.17g\nschedule %s\n"
-                       "epochs %d\nseed %llu\nlimit_batches %ld\n",
+          RECORD_MAGIC
+          "\nmodel %s\nepoch %u\nbatch_size %d\nlr %.17g\n"
+          "momentum %.17g\nweight_decay %.17g\nschedule %s\n"
+          "epochs %d\nseed %llu\nlimit_batches %ld\nprecision %s\n",
           t->model, epoch, c->batch_size, c->lr, c->momentum, c->weight_decay,
           schedule_name(c->schedule), c->epochs, (unsigned long long)c->seed,
-          c->limit_batches);
+          c->limit_batches, gm_nn_precision_name(c->precision));
   if (t->have_data)
     fprintf(f,
             "data %s\ndata_seed %llu\ndata_images %zu\ndata_crc32 %08x\n"
@@ -142,6 +144,11 @@ static bool parse_line(char *line, struct record *r, unsigned *seen) {
   } else if (strcmp(key, "limit_batches") == 0 && is_u && u <= 1ull << 40) {
     r->limit_batches = (long)u;
     *seen |= 512u;
+  } else if (strcmp(key, "precision") == 0) {
+    /* optional (records before precisions are fp32); an unknown one is a
+     * malformed record */
+    if (gm_nn_precision_parse(val, &r->precision) != GM_OK)
+      return false;
   } else if (strcmp(key, "data") == 0 &&
              (strcmp(val, "synthetic") == 0 || strcmp(val, "cifar10") == 0)) {
     r->data.synthetic = strcmp(val, "synthetic") == 0;
@@ -262,6 +269,9 @@ static size_t compare(const struct gm_train *t, const struct record *r,
     snprintf(b, sizeof(b), "%llu", (unsigned long long)c->seed);
     differ(buf, size, &n, "seed", a, b);
   }
+  if (r->precision != c->precision)
+    differ(buf, size, &n, "precision", gm_nn_precision_name(r->precision),
+           gm_nn_precision_name(c->precision));
   if (r->limit_batches != c->limit_batches) {
     snprintf(a, sizeof(a), "%ld", r->limit_batches);
     snprintf(b, sizeof(b), "%ld", c->limit_batches);

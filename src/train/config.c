@@ -63,6 +63,9 @@ enum gm_status gm__train_config_check(const struct gm_train_config *cfg,
   else if (cfg->schedule != GM_TRAIN_LR_CONSTANT &&
            cfg->schedule != GM_TRAIN_LR_COSINE)
     bad = "unknown learning-rate schedule";
+  else if (gm_nn_precision_parse(gm_nn_precision_name(cfg->precision), NULL) !=
+           GM_OK)
+    bad = "the precision must be fp32 or bf16";
   else if (cfg->threads < 0)
     bad = "the thread count must be >= 0";
   else if (cfg->engine && strcmp(cfg->engine, "greenml") != 0 &&

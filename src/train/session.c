@@ -71,11 +71,12 @@ enum gm_status gm_train_create(const struct gm_train_config *cfg,
     ecfg.backend = cfg->backend;
     ecfg.max_batch = cfg->batch_size;
     ecfg.threads = cfg->threads;
+    ecfg.precision = cfg->precision;
     rc = gm_nn_engine_create(t->net, &ecfg, &t->eng, err, err_size);
     if (rc != GM_OK)
       goto fail;
-    gm__fmt(t->engine_name, sizeof(t->engine_name), "greenml %s",
-            gm_nn_engine_backend(t->eng));
+    gm__fmt(t->engine_name, sizeof(t->engine_name), "greenml %s %s",
+            gm_nn_engine_backend(t->eng), gm_nn_precision_name(cfg->precision));
     t->x = malloc(b * GM_CIFAR10_PIXELS * sizeof(float));
     t->labels = malloc(b * sizeof(int32_t));
   }

@@ -243,9 +243,10 @@ enum gm_status gm__torch_open(struct gm_train *t, char *err, size_t err_size) {
   char reply[256];
   const char *dev = t->cfg.device && *t->cfg.device ? t->cfg.device : "auto";
   enum gm_status rc =
-      cmd(t, reply, sizeof(reply), "create %s %d %llu %d %s %.17g %.17g",
+      cmd(t, reply, sizeof(reply), "create %s %d %llu %d %s %.17g %.17g %s",
           t->model, t->cfg.batch_size, (unsigned long long)t->cfg.seed,
-          t->cfg.threads, dev, t->cfg.momentum, t->cfg.weight_decay);
+          t->cfg.threads, dev, t->cfg.momentum, t->cfg.weight_decay,
+          gm_nn_precision_name(t->cfg.precision));
   if (rc != GM_OK) {
     const char *m = t->err;
     if (rc == GM_ERR_SYSTEM)
@@ -261,8 +262,8 @@ enum gm_status gm__torch_open(struct gm_train *t, char *err, size_t err_size) {
     return fail(err, err_size, GM_ERR_PARSE,
                 "the PyTorch worker answered 'ok %s' to create", reply);
   gm__strlcpy(t->device, device, sizeof(t->device));
-  gm__fmt(t->engine_name, sizeof(t->engine_name), "torch %s %s", version,
-          device);
+  gm__fmt(t->engine_name, sizeof(t->engine_name), "torch %s %s %s", version,
+          device, gm_nn_precision_name(t->cfg.precision));
   return GM_OK;
 }
 

@@ -66,7 +66,7 @@ cost=(--carbon-intensity 250 --pue 1.2 --price 0.3 --currency USD)
 "$GM" analyze --db a.db "${cost[@]}" >an.txt 2>an.err
 check "1: analyze exits 0" "[ $? -eq 0 ]" "$(cat an.err)"
 check "1: a summary row per model, batch and kind" \
-  "[ \"\$(grep -cE '^(LeNet|MobileNet|ShuffleNetV2|EfficientNetB0) +(32|16) (train|infer) ' an.txt)\" -eq 16 ]" "$(head -30 an.txt)"
+  "[ \"\$(grep -cE '^(LeNet|MobileNet|ShuffleNetV2|EfficientNetB0) +(32|16) fp32 +(train|infer) ' an.txt)\" -eq 16 ]" "$(head -30 an.txt)"
 check "1: the summary has carbon and cost columns" \
   "grep -qE '^model .* carbon .* cost ' an.txt && grep -qE 'g CO2e +[0-9.e-]+ USD' an.txt" "$(grep -m3 -E 'model|LeNet' an.txt)"
 check "1: the cost factors are stated" "grep -q 'carbon 250 gCO2e/kWh (--carbon-intensity), PUE 1.2; price 0.3 USD/kWh' an.txt"

@@ -39,7 +39,7 @@ rc=$?
 check "1: bench exits 0" "[ $rc -eq 0 ]" "exit $rc: $(tail -3 a.err)"
 check "1: says the data is generated" "grep -q 'generated (not CIFAR-10)' a.out"
 check "1: one log line per phase (16)" \
-  "[ \"\$(grep -cE '^(LeNet|MobileNet) +b(16|8) +(train epoch|infer after epoch) [12]/2: ' a.out)\" -eq 16 ]" \
+  "[ \"\$(grep -cE '^(LeNet|MobileNet) +b(16|8) +fp32 +(train epoch|infer after epoch) [12]/2: ' a.out)\" -eq 16 ]" \
   "$(head -30 a.out)"
 check "1: ends with a summary and the database path" \
   "grep -q '^summary of bench' a.out && grep -q '^database: a.db' a.out"
@@ -130,7 +130,7 @@ check "1: no progress line when stderr is not a terminal" "! grep -q 'ETA' a.err
 # the live display on a terminal (script(1) gives the command a pty)
 script -qec "'$GM' bench --models LeNet --batch-sizes 32 --epochs 1 --limit-batches 20 --idle none --db tty.db --data synthetic --threads 1 --gap 0 --infer-samples 640" /dev/null >tty.out 2>&1
 check "1: on a terminal, a live line with model, phase, batch, loss, watts, joules, ETA" \
-  "tr '\\r' '\\n' <tty.out | grep -aqE '^(.\\[K)?\\[1/1\\] LeNet b32 train 1/1 batch [0-9]+/20 loss [0-9.]+ acc [0-9.]+ % \\| [0-9.]+ W [0-9.]+ [kmM]?J \\((mixed|measured|modelled)\\) \\| ETA '" \
+  "tr '\\r' '\\n' <tty.out | grep -aqE '^(.\\[K)?\\[1/1\\] LeNet b32 fp32 train 1/1 batch [0-9]+/20 loss [0-9.]+ acc [0-9.]+ % \\| [0-9.]+ W [0-9.]+ [kmM]?J \\((mixed|measured|modelled)\\) \\| ETA '" \
   "$(tr '\r' '\n' <tty.out | head -5)"
 check "1: a second bench with the same --run-id is refused" \
   "\"$GM\" bench --models LeNet --db a.db --run-id grid ${grid[*]} >/dev/null 2>dup.err; [ \$? -eq 64 ] && grep -q \"exists\" dup.err && grep -q -- '--resume' dup.err"
@@ -275,7 +275,7 @@ export GREENML_TORCH_WORKER="$SRC/python/greenml/torch_engine.py"
 rc=$?
 check "7: bench --engine torch exits 0" "[ $rc -eq 0 ]" "exit $rc: $(tail -5 t.err)"
 check "7: says which engine runs the steps" \
-  "grep -qE '^engine: torch [0-9][^ ]* cpu$' t.out" "$(head -3 t.out)"
+  "grep -qE '^engine: torch [0-9][^ ]* cpu fp32$' t.out" "$(head -3 t.out)"
 check_db "7: 8 rows, checked as the C engine's: 50 W x duration on the GPU, steps, samples, cosine rates" t.db '
 import json, math
 b = q("SELECT * FROM benches")
@@ -284,7 +284,7 @@ cfg = json.loads(b[0]["config_json"]) if b else {}
 want(cfg.get("engine") == "torch" and cfg.get("schedule") == "cosine" and cfg.get("device") is None, "config %r" % cfg)
 want("--engine" in cfg.get("argv", []), "flags %r" % cfg.get("argv"))
 v = json.loads(b[0]["versions_json"]) if b else {}
-want(v.get("engine", "").startswith("torch ") and v["engine"].endswith(" cpu"), "versions %r" % v)
+want(v.get("engine", "").startswith("torch ") and v["engine"].endswith(" cpu fp32"), "versions %r" % v)
 m = {r["model"]: r for r in q("SELECT * FROM bench_models")}
 want(m.get("LeNet", {}).get("params") == 62006 and m.get("MobileNet", {}).get("params") == 3217226, "models %r" % m)
 rows = q("SELECT * FROM bench_phases ORDER BY model, epoch, kind DESC")

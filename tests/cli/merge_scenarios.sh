@@ -53,7 +53,7 @@ sha_b=$(sha256sum b.db)
 gm merge out.db a.db b.db
 check "merge out.db a.db b.db exits 0" '[ $RC -eq 0 ]' "$RC: $(head -c 300 last.err)"
 check "it says what it copied from each input" \
-  'grep -q "^a.db (schema 8" last.out && grep -q "^b.db (schema 8" last.out &&
+  'grep -q "^a.db (schema 9" last.out && grep -q "^b.db (schema 9" last.out &&
    [ "$(grep -c "2 runs copied, 0 already there" last.out)" -eq 2 ]' \
   "$(head -c 400 last.out)"
 check "the inputs are byte for byte as they were, without -wal or -shm" \

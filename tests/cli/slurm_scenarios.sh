@@ -62,7 +62,7 @@ check "1: nothing is measured nor stored" "[ ! -e 'dir with space/r.db' ]"
 "$GM" bench "${grid[@]}" --run-id c --db c.db --cell 4 >c.out 2>c.err
 rc=$?
 check "1: --cell 4 of 4 cells is a usage error naming the grid" \
-  "[ $rc -eq 64 ] && grep -q 'outside the grid of 4 cells (2 model(s) x 2 batch size(s)): give 0 to 3' c.err" \
+  "[ $rc -eq 64 ] && grep -q 'outside the grid of 4 cells (2 model(s) x 2 batch size(s) x 1 precision(s)): give 0 to 3' c.err" \
   "exit $rc: $(cat c.err)"
 check "1: nothing is stored for it" "[ ! -e c.db ]"
 "$GM" bench "${grid[@]}" --run-id c --db c.db --cell x >/dev/null 2>c.err

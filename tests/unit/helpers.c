@@ -122,7 +122,67 @@ __attribute__((constructor)) static void gmt_forget_gpu_selection(void) {
   unsetenv("NVIDIA_VISIBLE_DEVICES");
 }
 
-const char gmt_sql_undo_schemas_5_8[] =
+static const char undo_schema_9[] =
+    /* 9: the tables as schema 8 had them (the precision is in their keys,
+     * so each is rebuilt without it) */
+    "CREATE TABLE bench_phases_8 ("
+    "  bench_id INTEGER NOT NULL REFERENCES benches(id),"
+    "  model TEXT NOT NULL, batch_size INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL, epoch INTEGER NOT NULL, metered INTEGER NOT NULL,"
+    "  run_id INTEGER REFERENCES runs(id), phase_idx INTEGER,"
+    "  ended_at TEXT NOT NULL, start_s REAL, duration_s REAL NOT NULL,"
+    "  steps INTEGER, samples INTEGER, step_time_s REAL, samples_per_s REAL,"
+    "  loss REAL, accuracy REAL, lr REAL,"
+    "  energy_j REAL, net_energy_j REAL, j_per_sample REAL,"
+    "  net_j_per_sample REAL, avg_power_w REAL, peak_power_w REAL,"
+    "  provenance TEXT,"
+    "  cpu_util_pct REAL, dram_used_bytes REAL, gpu_util_pct REAL,"
+    "  vram_used_bytes REAL, tags_json TEXT,"
+    "  PRIMARY KEY (bench_id, model, batch_size, kind, epoch, metered));"
+    "INSERT INTO bench_phases_8 SELECT bench_id, model, batch_size, kind,"
+    "  epoch, metered, run_id, phase_idx, ended_at, start_s, duration_s,"
+    "  steps, samples, step_time_s, samples_per_s, loss, accuracy, lr,"
+    "  energy_j, net_energy_j, j_per_sample, net_j_per_sample, avg_power_w,"
+    "  peak_power_w, provenance, cpu_util_pct, dram_used_bytes,"
+    "  gpu_util_pct, vram_used_bytes, tags_json FROM bench_phases;"
+    "DROP TABLE bench_phases;"
+    "ALTER TABLE bench_phases_8 RENAME TO bench_phases;"
+    "CREATE TABLE bench_phase_components_8 ("
+    "  bench_id INTEGER NOT NULL, model TEXT NOT NULL,"
+    "  batch_size INTEGER NOT NULL, kind TEXT NOT NULL, epoch INTEGER NOT NULL,"
+    "  metered INTEGER NOT NULL, component TEXT NOT NULL,"
+    "  component_kind TEXT NOT NULL, provenance TEXT NOT NULL,"
+    "  in_total INTEGER NOT NULL,"
+    "  energy_j REAL, net_energy_j REAL, avg_power_w REAL, peak_power_w REAL,"
+    "  PRIMARY KEY (bench_id, model, batch_size, kind, epoch, metered,"
+    "               component));"
+    "INSERT INTO bench_phase_components_8 SELECT bench_id, model, batch_size,"
+    "  kind, epoch, metered, component, component_kind, provenance, in_total,"
+    "  energy_j, net_energy_j, avg_power_w, peak_power_w"
+    "  FROM bench_phase_components;"
+    "DROP TABLE bench_phase_components;"
+    "ALTER TABLE bench_phase_components_8 RENAME TO bench_phase_components;"
+    "CREATE TABLE bench_predictions_8 ("
+    "  bench_id INTEGER NOT NULL REFERENCES benches(id),"
+    "  model TEXT NOT NULL, batch_size INTEGER NOT NULL, kind TEXT NOT NULL,"
+    "  made_at TEXT NOT NULL, profile_epochs REAL, profile_steps INTEGER,"
+    "  target_steps INTEGER, target_samples INTEGER, level REAL,"
+    "  duration_s REAL, duration_lo_s REAL, duration_hi_s REAL,"
+    "  energy_j REAL, energy_lo_j REAL, energy_hi_j REAL,"
+    "  net_energy_j REAL, provenance TEXT,"
+    "  actual_duration_s REAL, actual_energy_j REAL,"
+    "  duration_error_rel REAL, energy_error_rel REAL,"
+    "  PRIMARY KEY (bench_id, model, batch_size, kind));"
+    "INSERT INTO bench_predictions_8 SELECT bench_id, model, batch_size, kind,"
+    "  made_at, profile_epochs, profile_steps, target_steps, target_samples,"
+    "  level, duration_s, duration_lo_s, duration_hi_s, energy_j,"
+    "  energy_lo_j, energy_hi_j, net_energy_j, provenance, actual_duration_s,"
+    "  actual_energy_j, duration_error_rel, energy_error_rel"
+    "  FROM bench_predictions;"
+    "DROP TABLE bench_predictions;"
+    "ALTER TABLE bench_predictions_8 RENAME TO bench_predictions;";
+
+static const char undo_schemas_5_8[] =
     /* 8 */
     "ALTER TABLE bench_phases DROP COLUMN tags_json;"
     /* 7 */
@@ -159,6 +219,14 @@ const char gmt_sql_undo_schemas_5_8[] =
     "ALTER TABLE components DROP COLUMN max_power_origin;"
     "ALTER TABLE components DROP COLUMN counter_stopped_at_s;"
     "ALTER TABLE components DROP COLUMN lost_at_s;";
+
+const char *gmt_sql_undo_schema_9(void) { return undo_schema_9; }
+
+const char *gmt_sql_undo_schemas_5_9(void) {
+  static char sql[sizeof(undo_schema_9) + sizeof(undo_schemas_5_8)];
+  snprintf(sql, sizeof(sql), "%s%s", undo_schema_9, undo_schemas_5_8);
+  return sql;
+}
 
 /* ---- a PostgreSQL server for the tests ----------------------------------- */
 

@@ -20,9 +20,12 @@ void gmt_assert_near(double a, double b, double eps, const char *ea,
   gmt_assert_near((double)(a), (double)(b), (double)(eps), #a, #b, __FILE__,   \
                   __LINE__)
 /* SQL that takes a current database back to schema 4 (the columns, tables
- * and indexes schemas 5 to 8 added), for the migration tests; the caller
+ * and indexes schemas 5 to 9 added), for the migration tests; the caller
  * sets PRAGMA user_version. */
-extern const char gmt_sql_undo_schemas_5_8[];
+const char *gmt_sql_undo_schemas_5_9(void);
+/* Schema 9's part alone: back to schema 8 (bench tables without their
+ * precision). */
+const char *gmt_sql_undo_schema_9(void);
 
 /* ---- a PostgreSQL server for the tests (tests/pg/cluster.sh) ----------
  * Started on first use, once per process, in a temporary directory (Unix
@@ -69,9 +72,9 @@ void gmt_roots(const char *root, char *sysfs, char *procfs, char *devfs,
 void gmt_setenv(const char *name, const char *value);
 
 /* SQL that takes a current database back to schema 4 (the columns, tables
- * and indexes schemas 5 to 8 added), for the migration tests; the caller
+ * and indexes schemas 5 to 9 added), for the migration tests; the caller
  * sets PRAGMA user_version. */
-extern const char gmt_sql_undo_schemas_5_8[];
+const char *gmt_sql_undo_schemas_5_9(void);
 
 /* ---- a PostgreSQL server for the tests (tests/pg/cluster.sh) ----------
  * Started on first use, once per process, in a temporary directory (Unix

@@ -472,7 +472,7 @@ static void old_baselines_migrate_and_apply_to_nothing(void **state) {
   struct gm_store *st = NULL;
   assert_int_equal(gm_store_open(path, &st, NULL, 0), GM_OK);
   gm_store_close(st);
-  exec_sql(path, gmt_sql_undo_schemas_5_8);
+  exec_sql(path, gmt_sql_undo_schemas_5_9());
   exec_sql(path, "ALTER TABLE runs DROP COLUMN incomplete_cause;"
                  "ALTER TABLE runs DROP COLUMN stored_until_s;"
                  "ALTER TABLE runs DROP COLUMN lost_samples;"

@@ -1053,11 +1053,14 @@ static void registry_declarations(void **state) {
     assert_true(b->ops != 0);
     assert_int_equal(b->ops & ~(uint32_t)GM__NN_OPS_ALL, 0);
     assert_true(b->ops & GM__NN_OP_BIT(GM_NN_INPUT));
+    assert_int_equal(b->precisions & ~(uint32_t)GM__NN_PRECISIONS_ALL, 0);
+    assert_true(gm__nn_backend_has_precision(b, GM_NN_FP32));
     have_ref = have_ref || b == &gm__nn_backend_ref;
   }
   assert_null(gm_nn_backend_name(gm__nn_backend_count));
   assert_true(have_ref);
   assert_int_equal(gm__nn_backend_ref.ops, GM__NN_OPS_ALL);
+  assert_int_equal(gm__nn_backend_ref.precisions, GM__NN_PRECISIONS_ALL);
   assert_string_equal(gm__nn_op_name(GM_NN_CONV2D), "conv2d");
   assert_string_equal(gm__nn_op_name(GM_NN_SHUFFLE), "shuffle");
   assert_string_equal(gm__nn_op_name((enum gm_nn_op)GM__NN_OP_COUNT), "?");
@@ -1103,32 +1106,76 @@ static void engine_picks_by_declared_ops(void **state) {
   assert_false(gm__nn_backend_supports_op(&partial, GM_NN_SHUFFLE));
   assert_true(gm__nn_backend_supports_op(&partial, GM_NN_CONV2D));
   /* the fastest for a net it covers, the next one otherwise */
-  assert_int_equal(
-      gm__nn_backend_pick(list, 2, NULL, plain, &got, err, sizeof(err)), GM_OK);
+  assert_int_equal(gm__nn_backend_pick(list, 2, NULL, plain, GM_NN_FP32, &got,
+                                       err, sizeof(err)),
+                   GM_OK);
   assert_ptr_equal(got, &partial);
-  assert_int_equal(
-      gm__nn_backend_pick(list, 2, NULL, shuffled, &got, err, sizeof(err)),
-      GM_OK);
+  assert_int_equal(gm__nn_backend_pick(list, 2, NULL, shuffled, GM_NN_FP32,
+                                       &got, err, sizeof(err)),
+                   GM_OK);
   assert_ptr_equal(got, &gm__nn_backend_ref);
   /* named: by name, refused when it lacks an operator */
-  assert_int_equal(
-      gm__nn_backend_pick(list, 2, "REF", shuffled, &got, err, sizeof(err)),
-      GM_OK);
+  assert_int_equal(gm__nn_backend_pick(list, 2, "REF", shuffled, GM_NN_FP32,
+                                       &got, err, sizeof(err)),
+                   GM_OK);
   assert_ptr_equal(got, &gm__nn_backend_ref);
-  assert_int_equal(
-      gm__nn_backend_pick(list, 2, "partial", shuffled, &got, err, sizeof(err)),
-      GM_ERR_NOT_SUPPORTED);
+  assert_int_equal(gm__nn_backend_pick(list, 2, "partial", shuffled, GM_NN_FP32,
+                                       &got, err, sizeof(err)),
+                   GM_ERR_NOT_SUPPORTED);
   assert_null(got);
   assert_string_equal(err, "backend 'partial' does not implement shuffle");
-  assert_int_equal(
-      gm__nn_backend_pick(list, 1, NULL, shuffled, &got, err, sizeof(err)),
-      GM_ERR_NOT_SUPPORTED);
+  assert_int_equal(gm__nn_backend_pick(list, 1, NULL, shuffled, GM_NN_FP32,
+                                       &got, err, sizeof(err)),
+                   GM_ERR_NOT_SUPPORTED);
   assert_string_equal(err, "no backend implements every operator of the net "
                            "(available: partial)");
-  assert_int_equal(
-      gm__nn_backend_pick(list, 2, "nosuch", plain, &got, err, sizeof(err)),
-      GM_ERR_NOT_FOUND);
+  assert_int_equal(gm__nn_backend_pick(list, 2, "nosuch", plain, GM_NN_FP32,
+                                       &got, err, sizeof(err)),
+                   GM_ERR_NOT_FOUND);
   assert_string_equal(err, "no backend 'nosuch' (available: partial, ref)");
+  /* precision: a table that declares none computes in fp32 alone */
+  assert_true(gm__nn_backend_has_precision(&partial, GM_NN_FP32));
+  assert_false(gm__nn_backend_has_precision(&partial, GM_NN_BF16));
+  assert_true(gm__nn_backend_has_precision(&gm__nn_backend_ref, GM_NN_BF16));
+  assert_int_equal(gm__nn_backend_pick(list, 2, NULL, plain, GM_NN_BF16, &got,
+                                       err, sizeof(err)),
+                   GM_OK);
+  assert_ptr_equal(got, &gm__nn_backend_ref);
+  assert_int_equal(gm__nn_backend_pick(list, 2, "partial", plain, GM_NN_BF16,
+                                       &got, err, sizeof(err)),
+                   GM_ERR_NOT_SUPPORTED);
+  assert_null(got);
+  assert_string_equal(err, "backend 'partial' does not compute in bf16 "
+                           "(backends that do: ref)");
+  assert_int_equal(gm__nn_backend_pick(list, 1, NULL, plain, GM_NN_BF16, &got,
+                                       err, sizeof(err)),
+                   GM_ERR_NOT_SUPPORTED);
+  assert_string_equal(err, "no backend implements every operator of the net "
+                           "in bf16 (backends that compute in bf16: none)");
+  assert_int_equal(gm__nn_backend_pick(list, 2, NULL, plain,
+                                       (enum gm_nn_precision)7, &got, err,
+                                       sizeof(err)),
+                   GM_ERR_INVALID_ARG);
+  /* the engine: bf16 goes to a backend that has it, and says so */
+  for (size_t i = 0; i < gm__nn_backend_count; i++)
+    assert_int_equal(
+        gm_nn_backend_has_precision(i, GM_NN_BF16),
+        gm__nn_backend_has_precision(gm__nn_backends[i], GM_NN_BF16));
+  struct gm_nn_engine_config bcfg = gm_nn_engine_config_default();
+  assert_int_equal(bcfg.precision, GM_NN_FP32);
+  bcfg.max_batch = 2;
+  bcfg.precision = GM_NN_BF16;
+  struct gm_nn_engine *be = NULL;
+  assert_int_equal(gm_nn_engine_create(plain, &bcfg, &be, err, sizeof(err)),
+                   GM_OK);
+  assert_int_equal(gm_nn_engine_precision(be), GM_NN_BF16);
+  size_t bi = 0;
+  while (strcmp(gm_nn_backend_name(bi), gm_nn_engine_backend(be)) != 0)
+    bi++;
+  assert_true(gm_nn_backend_has_precision(bi, GM_NN_BF16));
+  for (size_t i = 0; i < bi; i++) /* none faster has it */
+    assert_false(gm_nn_backend_has_precision(i, GM_NN_BF16));
+  gm_nn_engine_destroy(be);
   gm_nn_net_destroy(plain);
   gm_nn_net_destroy(shuffled);
 }

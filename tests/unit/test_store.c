@@ -337,8 +337,9 @@ static void schema_1_migrates_to_current(void **state) {
   gm_store_close(st);
   sqlite3 *db = open_file(path);
   assert_int_equal(scalar(db, "PRAGMA application_id"), 0x47724d4c);
-  assert_int_equal(sqlite3_exec(db, gmt_sql_undo_schemas_5_8, NULL, NULL, NULL),
-                   SQLITE_OK);
+  assert_int_equal(
+      sqlite3_exec(db, gmt_sql_undo_schemas_5_9(), NULL, NULL, NULL),
+      SQLITE_OK);
   assert_int_equal(
       sqlite3_exec(db,
                    "DROP TABLE bench_predictions; DROP TABLE "
@@ -432,9 +433,9 @@ static void read_only_leaves_the_file_alone(void **state) {
   struct gm_bench_info bi;
   assert_int_equal(gm_store_bench_find(st, NULL, &bi), GM_ERR_NOT_FOUND);
   bool have = true;
-  assert_int_equal(
-      gm_store_bench_has_phase(st, 1, "LeNet", 8, "train", 1, true, &have),
-      GM_OK);
+  assert_int_equal(gm_store_bench_has_phase(st, 1, "LeNet", 8, "fp32", "train",
+                                            1, true, &have),
+                   GM_OK);
   assert_false(have);
   assert_int_equal(gm_store_list_runs(st, NULL, &l), GM_OK);
   gm_store_run_list_free(l);
@@ -465,6 +466,121 @@ static void read_only_leaves_the_file_alone(void **state) {
   free(junk);
   free(path);
   gmt_rmtree(dir);
+  free(dir);
+}
+
+/* A schema-8 database (before precisions) is read as it is by a read-only
+ * handle, its rows fp32, and migrated by the first writer: the bench
+ * tables rebuilt with the precision in their keys, the rows kept (fp32,
+ * in their order, with their components), the same row in bf16 beside the
+ * fp32 one, once. */
+static void schema_8_migrates_to_9(void **state) {
+  (void)state;
+  char *dir = gmt_mkdtemp();
+  char *path = gmt_path(dir, "old8.db");
+  struct gm_store *st = NULL;
+  assert_int_equal(gm_store_open(path, &st, NULL, 0), GM_OK);
+  sqlite3 *db = open_file(path);
+  assert_int_equal(sqlite3_exec(db,
+                                "INSERT INTO hosts(fingerprint, first_seen, "
+                                "last_seen) VALUES ('h', 'x', 'x')",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+  int64_t host = sqlite3_last_insert_rowid(db), id = 0;
+  struct gm_bench_meta meta = {.name = "g", .config_json = "{}"};
+  assert_int_equal(gm_store_bench_create(st, host, &meta, &id), GM_OK);
+  struct gm_bench_component comp = {"cpu", "cpu", "modelled", true,
+                                    3,     NAN,   3,          4};
+  struct gm_bench_phase ph = {.model = "LeNet",
+                              .batch_size = 8,
+                              .kind = "train",
+                              .epoch = 1,
+                              .metered = true,
+                              .duration_s = 1,
+                              .steps = 1,
+                              .samples = 8,
+                              .loss = 2,
+                              .accuracy = 0.1,
+                              .lr = 0.001,
+                              .energy_j = 3,
+                              .net_energy_j = NAN,
+                              .avg_power_w = 3,
+                              .peak_power_w = 4,
+                              .provenance = "modelled",
+                              .cpu_util_pct = NAN,
+                              .dram_used_bytes = NAN,
+                              .gpu_util_pct = NAN,
+                              .vram_used_bytes = NAN,
+                              .n_components = 1,
+                              .components = &comp};
+  assert_int_equal(gm_store_bench_add_phase(st, id, &ph), GM_OK);
+  ph.kind = "infer";
+  assert_int_equal(gm_store_bench_add_phase(st, id, &ph), GM_OK);
+  struct gm_bench_prediction pr = {.model = "LeNet",
+                                   .batch_size = 8,
+                                   .kind = "train",
+                                   .duration_s = 1,
+                                   .energy_j = 2,
+                                   .actual_duration_s = NAN,
+                                   .actual_energy_j = NAN};
+  assert_int_equal(gm_store_bench_put_prediction(st, id, &pr), GM_OK);
+  gm_store_close(st);
+  char *msg = NULL;
+  if (sqlite3_exec(db, gmt_sql_undo_schema_9(), NULL, NULL, &msg) !=
+          SQLITE_OK ||
+      sqlite3_exec(db, "PRAGMA user_version=8", NULL, NULL, &msg) != SQLITE_OK)
+    fail_msg("undo schema 9: %s", msg ? msg : "?");
+  assert_int_equal(
+      scalar(db, "SELECT count(*) FROM pragma_table_info('bench_phases') "
+                 "WHERE name='precision'"),
+      0);
+  /* read-only: as it is */
+  assert_int_equal(gm_store_open_readonly(path, &st, NULL, 0), GM_OK);
+  struct gm_store_bench_set *set = NULL;
+  assert_int_equal(gm_store_load_benches(st, NULL, &set), GM_OK);
+  assert_int_equal(set->n_phases, 2);
+  assert_string_equal(set->phases[0].precision, "fp32");
+  assert_int_equal(set->phases[0].n_components, 1);
+  assert_string_equal(set->predictions[0].precision, "fp32");
+  gm_store_bench_set_free(set);
+  gm_store_close(st);
+  assert_int_equal(scalar(db, "PRAGMA user_version"), 8);
+  /* a writer migrates */
+  assert_int_equal(gm_store_open(path, &st, NULL, 0), GM_OK);
+  assert_int_equal(scalar(db, "PRAGMA user_version"), GM_STORE_SCHEMA_VERSION);
+  assert_int_equal(
+      scalar(db, "SELECT count(*) FROM bench_phases WHERE precision='fp32'"),
+      2);
+  assert_int_equal(scalar(db, "SELECT count(*) FROM bench_phase_components "
+                              "WHERE precision='fp32'"),
+                   2);
+  assert_int_equal(scalar(db, "SELECT count(*) FROM bench_predictions WHERE "
+                              "precision='fp32'"),
+                   1);
+  ph.kind = "train";
+  ph.precision = "bf16";
+  assert_int_equal(gm_store_bench_add_phase(st, id, &ph), GM_OK);
+  assert_int_equal(gm_store_bench_add_phase(st, id, &ph), GM_ERR_STATE);
+  pr.precision = "bf16";
+  assert_int_equal(gm_store_bench_put_prediction(st, id, &pr), GM_OK);
+  assert_int_equal(gm_store_load_benches(st, NULL, &set), GM_OK);
+  assert_int_equal(set->n_phases, 3);
+  assert_string_equal(set->phases[0].kind, "train"); /* order kept */
+  assert_string_equal(set->phases[1].kind, "infer");
+  assert_string_equal(set->phases[2].precision, "bf16");
+  assert_int_equal(set->phases[2].n_components, 1);
+  assert_int_equal(set->n_predictions, 2);
+  gm_store_bench_set_free(set);
+  struct gm_bench_summary_row *rows = NULL;
+  size_t n = 0;
+  assert_int_equal(gm_store_bench_summary(st, id, &rows, &n), GM_OK);
+  assert_int_equal(n, 3); /* train fp32, infer fp32, train bf16 */
+  assert_string_equal(rows[2].precision, "bf16");
+  free(rows);
+  gm_store_close(st);
+  sqlite3_close(db);
+  gmt_rmtree(dir);
+  free(path);
   free(dir);
 }
 
@@ -528,9 +644,9 @@ static void bench_rows(void **state) {
                               .n_components = 2,
                               .components = comps};
   bool have = true;
-  assert_int_equal(
-      gm_store_bench_has_phase(st, id, "LeNet", 128, "train", 1, true, &have),
-      GM_OK);
+  assert_int_equal(gm_store_bench_has_phase(st, id, "LeNet", 128, "fp32",
+                                            "train", 1, true, &have),
+                   GM_OK);
   assert_false(have);
   assert_int_equal(gm_store_bench_add_phase(st, id, &ph), GM_OK);
   assert_int_equal(gm_store_bench_add_phase(st, id, &ph), GM_ERR_STATE);
@@ -538,9 +654,9 @@ static void bench_rows(void **state) {
   ph.energy_j = ph.net_energy_j = ph.avg_power_w = ph.peak_power_w = NAN;
   ph.n_components = 0;
   assert_int_equal(gm_store_bench_add_phase(st, id, &ph), GM_OK);
-  assert_int_equal(
-      gm_store_bench_has_phase(st, id, "LeNet", 128, "train", 1, true, &have),
-      GM_OK);
+  assert_int_equal(gm_store_bench_has_phase(st, id, "LeNet", 128, "fp32",
+                                            "train", 1, true, &have),
+                   GM_OK);
   assert_true(have);
   assert_int_equal(scalar(db, "SELECT count(*) FROM bench_phases"), 2);
   assert_double_equal(
@@ -603,6 +719,7 @@ int main(void) {
       cmocka_unit_test(newer_schema_is_refused_and_untouched),
       cmocka_unit_test(a_run_and_an_idle_baseline),
       cmocka_unit_test(schema_1_migrates_to_current),
+      cmocka_unit_test(schema_8_migrates_to_9),
       cmocka_unit_test(bench_rows),
       cmocka_unit_test(read_only_leaves_the_file_alone),
   };

@@ -676,6 +676,132 @@ static void idle_baselines(void **state) {
   place_free(&p);
 }
 
+/* The precision is part of a row's key: the same model, batch size, kind,
+ * epoch and metering in bf16 beside fp32, each once, with its components;
+ * a row without one is fp32; predictions, the summary and the overhead
+ * pairs keep the precisions apart. */
+static void bench_rows_per_precision(void **state) {
+  const struct impl *im = *state;
+  struct place p;
+  PLACE_OR_SKIP(im, &p, "bp");
+  struct gm_store *st = open_ok(p.loc);
+  int64_t host = put_host(st, "fp");
+  int64_t id = make_bench(st, host, "grid-p"); /* LeNet 128 train 1, fp32 */
+  bool have = true;
+  assert_int_equal(gm_store_bench_has_phase(st, id, "LeNet", 128, "bf16",
+                                            "train", 1, true, &have),
+                   GM_OK);
+  assert_false(have);
+  struct gm_bench_component comp = {"cpu", "cpu", "modelled", true,
+                                    150,   50,    15,         17};
+  struct gm_bench_phase ph = {.model = "LeNet",
+                              .batch_size = 128,
+                              .precision = "bf16",
+                              .kind = "train",
+                              .epoch = 1,
+                              .metered = true,
+                              .duration_s = 5,
+                              .steps = 40,
+                              .samples = 5000,
+                              .loss = 2.2,
+                              .accuracy = 0.25,
+                              .lr = 0.001,
+                              .energy_j = 150,
+                              .net_energy_j = 50,
+                              .avg_power_w = 30,
+                              .peak_power_w = 33,
+                              .provenance = "modelled",
+                              .cpu_util_pct = NAN,
+                              .dram_used_bytes = NAN,
+                              .gpu_util_pct = NAN,
+                              .vram_used_bytes = NAN,
+                              .n_components = 1,
+                              .components = &comp};
+  assert_int_equal(gm_store_bench_add_phase(st, id, &ph), GM_OK);
+  assert_int_equal(gm_store_bench_add_phase(st, id, &ph), GM_ERR_STATE);
+  assert_non_null(strstr(gm_store_last_error(st), "bf16"));
+  assert_int_equal(gm_store_bench_has_phase(st, id, "LeNet", 128, "bf16",
+                                            "train", 1, true, &have),
+                   GM_OK);
+  assert_true(have);
+  /* NULL is fp32: that row exists */
+  ph.precision = NULL;
+  assert_int_equal(gm_store_bench_add_phase(st, id, &ph), GM_ERR_STATE);
+  assert_int_equal(gm_store_bench_has_phase(st, id, "LeNet", 128, NULL, "train",
+                                            1, true, &have),
+                   GM_OK);
+  assert_true(have);
+  /* an unmetered bf16 twin: an overhead pair of its own precision */
+  ph.precision = "bf16";
+  ph.metered = false;
+  ph.duration_s = 4;
+  ph.n_components = 0;
+  ph.energy_j = ph.net_energy_j = ph.avg_power_w = ph.peak_power_w = NAN;
+  assert_int_equal(gm_store_bench_add_phase(st, id, &ph), GM_OK);
+  struct gm_bench_prediction pr = {.model = "LeNet",
+                                   .batch_size = 128,
+                                   .kind = "train",
+                                   .duration_s = 22,
+                                   .energy_j = 630,
+                                   .net_energy_j = NAN,
+                                   .actual_duration_s = NAN,
+                                   .actual_energy_j = NAN};
+  assert_int_equal(gm_store_bench_put_prediction(st, id, &pr), GM_OK);
+  pr.precision = "bf16";
+  pr.duration_s = 11;
+  assert_int_equal(gm_store_bench_put_prediction(st, id, &pr), GM_OK);
+  pr.duration_s = 12; /* replaced in its precision */
+  assert_int_equal(gm_store_bench_put_prediction(st, id, &pr), GM_OK);
+
+  struct gm_store_bench_set *set = NULL;
+  assert_int_equal(gm_store_load_benches(st, NULL, &set), GM_OK);
+  size_t fp32 = 0, bf16 = 0;
+  for (size_t i = 0; i < set->n_phases; i++) {
+    const struct gm_store_bench_phase *r = &set->phases[i];
+    if (strcmp(r->precision, "fp32") == 0) {
+      fp32++;
+    } else {
+      assert_string_equal(r->precision, "bf16");
+      bf16++;
+      if (r->metered) {
+        assert_int_equal(r->n_components, 1);
+        assert_double_equal(r->components[0].energy_j, 150, 0);
+      }
+    }
+  }
+  assert_int_equal(bf16, 2);
+  assert_true(fp32 >= 1);
+  assert_int_equal(set->n_predictions, 2);
+  assert_string_equal(set->predictions[0].precision, "fp32");
+  assert_string_equal(set->predictions[1].precision, "bf16");
+  assert_double_equal(set->predictions[1].duration_s, 12, 0);
+  gm_store_bench_set_free(set);
+  struct gm_bench_summary_row *rows = NULL;
+  size_t n = 0;
+  assert_int_equal(gm_store_bench_summary(st, id, &rows, &n), GM_OK);
+  bool seen_bf16 = false;
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(rows[i].precision, "bf16") == 0) {
+      seen_bf16 = true;
+      assert_string_equal(rows[i].kind, "train");
+      assert_int_equal(rows[i].phases, 1);
+      assert_double_equal(rows[i].energy_j, 150, 1e-9);
+    }
+  assert_true(seen_bf16);
+  free(rows);
+  struct gm_bench_overhead_row *oh = NULL;
+  assert_int_equal(gm_store_bench_overhead(st, id, &oh, &n), GM_OK);
+  int pairs = 0;
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(oh[i].kind, "train") == 0)
+      pairs += oh[i].phases;
+  /* make_bench's fp32 pair and the bf16 one, never fp32 with bf16 */
+  assert_int_equal(pairs, 2);
+  free(oh);
+  gm_store_close(st);
+  place_free(&p);
+}
+
 static void bench_rows(void **state) {
   const struct impl *im = *state;
   struct place p;
@@ -696,13 +822,13 @@ static void bench_rows(void **state) {
   assert_string_equal(bi.config_json, "{\"models\":[\"LeNet\"]}");
   gm_bench_info_clear(&bi);
   bool have = false;
-  assert_int_equal(
-      gm_store_bench_has_phase(st, id, "LeNet", 128, "train", 1, true, &have),
-      GM_OK);
+  assert_int_equal(gm_store_bench_has_phase(st, id, "LeNet", 128, "fp32",
+                                            "train", 1, true, &have),
+                   GM_OK);
   assert_true(have);
-  assert_int_equal(
-      gm_store_bench_has_phase(st, id, "LeNet", 128, "train", 2, true, &have),
-      GM_OK);
+  assert_int_equal(gm_store_bench_has_phase(st, id, "LeNet", 128, "fp32",
+                                            "train", 2, true, &have),
+                   GM_OK);
   assert_false(have);
   struct gm_bench_phase twice = {.model = "LeNet",
                                  .batch_size = 128,
@@ -878,8 +1004,8 @@ static void read_only(void **state) {
   assert_int_equal(gm_store_bench_find(st, "grid", &bi), GM_OK);
   gm_bench_info_clear(&bi);
   bool have = false;
-  assert_int_equal(gm_store_bench_has_phase(st, bench, "LeNet", 128, "train", 1,
-                                            true, &have),
+  assert_int_equal(gm_store_bench_has_phase(st, bench, "LeNet", 128, "fp32",
+                                            "train", 1, true, &have),
                    GM_OK);
   assert_true(have);
 
@@ -990,6 +1116,7 @@ static const struct {
     {"a_run_with_lost_samples", a_run_with_lost_samples},
     {"idle_baselines", idle_baselines},
     {"bench_rows", bench_rows},
+    {"bench_rows_per_precision", bench_rows_per_precision},
     {"read_only", read_only},
     {"locations", locations},
 };

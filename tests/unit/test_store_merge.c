@@ -582,7 +582,7 @@ static void exec_sql(const char *path, const char *sql) {
 static void an_older_input(void **state) {
   (void)state;
   struct pair p = two_hosts(10);
-  exec_sql(p.a, gmt_sql_undo_schemas_5_8);
+  exec_sql(p.a, gmt_sql_undo_schemas_5_9());
   exec_sql(p.a, "PRAGMA user_version=4");
   struct bytes a0 = snapshot(p.a);
   struct gm_store_merge_result r;
@@ -597,6 +597,11 @@ static void an_older_input(void **state) {
                                    "total_partial IS NULL AND attributed_j "
                                    "IS NULL"),
                    2);
+  /* rows from before precisions are fp32 in the output */
+  assert_true(count_in(p.out, "SELECT count(*) FROM bench_phases") > 0);
+  assert_int_equal(count_in(p.out, "SELECT count(*) FROM bench_phases WHERE "
+                                   "precision <> 'fp32'"),
+                   0);
   assert_links(p.out);
   assert_int_equal(merge_into(p.out, p.a, &r), GM_OK);
   assert_int_equal(r.runs_copied, 0);

@@ -166,9 +166,33 @@ static void read_only_session(void **state) {
 }
 
 /* A bench phase row with where it ran. */
-static void add_row(struct gm_store *st, int64_t bench, const char *tags) {
+/* Takes a current database back to schema 8: the precision columns
+ * dropped (and with them the keys they were part of), the keys of schema 8
+ * restored. */
+static const char undo_schema_9[] =
+    "ALTER TABLE bench_phases DROP COLUMN precision, ADD PRIMARY KEY "
+    "(bench_id, model, batch_size, kind, epoch, metered); "
+    "ALTER TABLE bench_phase_components DROP COLUMN precision, ADD PRIMARY "
+    "KEY (bench_id, model, batch_size, kind, epoch, metered, component); "
+    "ALTER TABLE bench_predictions DROP COLUMN precision, ADD PRIMARY KEY "
+    "(bench_id, model, batch_size, kind); "
+    "UPDATE greenml_schema SET version = 8";
+
+static void add_row_in(struct gm_store *st, int64_t bench, const char *tags,
+                       const char *precision, enum gm_status want) {
+  struct gm_bench_component comp = {.name = "cpu",
+                                    .kind = "cpu",
+                                    .provenance = "modelled",
+                                    .in_total = true,
+                                    .energy_j = 3,
+                                    .net_energy_j = NAN,
+                                    .avg_power_w = 3,
+                                    .peak_power_w = 4};
   struct gm_bench_phase ph = {.model = "LeNet",
                               .batch_size = 16,
+                              .precision = precision,
+                              .n_components = 1,
+                              .components = &comp,
                               .kind = "train",
                               .epoch = 1,
                               .metered = false,
@@ -188,7 +212,11 @@ static void add_row(struct gm_store *st, int64_t bench, const char *tags) {
                               .gpu_util_pct = NAN,
                               .vram_used_bytes = NAN,
                               .tags_json = tags};
-  assert_int_equal(gm_store_bench_add_phase(st, bench, &ph), GM_OK);
+  assert_int_equal(gm_store_bench_add_phase(st, bench, &ph), want);
+}
+
+static void add_row(struct gm_store *st, int64_t bench, const char *tags) {
+  add_row_in(st, bench, tags, NULL, GM_OK);
 }
 
 /* A database of schema 7 (before the rows' tags) is read as it is by a
@@ -205,6 +233,7 @@ static void schema_7_migrated(void **state) {
   assert_int_equal(gm_store_bench_create(st, host, &meta, &bench), GM_OK);
   add_row(st, bench, NULL);
   gm_store_close(st);
+  gmt_pg_exec(uri, undo_schema_9);
   gmt_pg_exec(uri, "ALTER TABLE bench_phases DROP COLUMN tags_json; UPDATE "
                    "greenml_schema SET version = 7");
   assert_int_equal(gm_store_open_readonly(uri, &st, NULL, 0), GM_OK);
@@ -231,6 +260,73 @@ static void schema_7_migrated(void **state) {
   gm_store_close(st);
   assert_int_equal(gmt_pg_value(uri, "SELECT max(version) FROM greenml_schema"),
                    GM_STORE_SCHEMA_VERSION);
+  free(uri);
+  free(db);
+}
+
+/* A database of schema 8 (before precisions) is read as it is by a
+ * read-only session, its rows fp32, and migrated by the first writer: the
+ * column added to each bench table's key, the old rows fp32, and the same
+ * row in bf16 beside the fp32 one (twice in one precision still refused). */
+static void schema_8_migrated(void **state) {
+  (void)state;
+  char *db = gmt_pg_new_db("mig8");
+  char *uri = gmt_pg_uri(db);
+  struct gm_store *st = open_ok(uri);
+  int64_t host = put_host(st, "fp");
+  struct gm_bench_meta meta = {.name = "old", .config_json = "{}"};
+  int64_t bench = 0;
+  assert_int_equal(gm_store_bench_create(st, host, &meta, &bench), GM_OK);
+  add_row(st, bench, NULL);
+  struct gm_bench_prediction pr = {.model = "LeNet",
+                                   .batch_size = 16,
+                                   .kind = "train",
+                                   .duration_s = 1,
+                                   .energy_j = 2,
+                                   .actual_duration_s = NAN,
+                                   .actual_energy_j = NAN};
+  assert_int_equal(gm_store_bench_put_prediction(st, bench, &pr), GM_OK);
+  gm_store_close(st);
+  gmt_pg_exec(uri, undo_schema_9);
+  assert_int_equal(gm_store_open_readonly(uri, &st, NULL, 0), GM_OK);
+  assert_int_equal(gm_store_schema_version(st), 8);
+  struct gm_store_bench_set *set = NULL;
+  assert_int_equal(gm_store_load_benches(st, NULL, &set), GM_OK);
+  assert_int_equal(set->n_phases, 1);
+  assert_string_equal(set->phases[0].precision, "fp32");
+  assert_int_equal(set->phases[0].n_components, 1);
+  assert_int_equal(set->n_predictions, 1);
+  assert_string_equal(set->predictions[0].precision, "fp32");
+  gm_store_bench_set_free(set);
+  gm_store_close(st);
+  assert_int_equal(gmt_pg_value(uri, "SELECT max(version) FROM greenml_schema"),
+                   8);
+  st = open_ok(uri);
+  assert_int_equal(gm_store_schema_version(st), GM_STORE_SCHEMA_VERSION);
+  add_row_in(st, bench, NULL, "bf16", GM_OK);
+  add_row_in(st, bench, NULL, "bf16", GM_ERR_STATE);
+  add_row_in(st, bench, NULL, "fp32", GM_ERR_STATE);
+  pr.precision = "bf16";
+  assert_int_equal(gm_store_bench_put_prediction(st, bench, &pr), GM_OK);
+  bool have = false;
+  assert_int_equal(gm_store_bench_has_phase(st, bench, "LeNet", 16, "bf16",
+                                            "train", 1, false, &have),
+                   GM_OK);
+  assert_true(have);
+  assert_int_equal(gm_store_load_benches(st, NULL, &set), GM_OK);
+  assert_int_equal(set->n_phases, 2);
+  assert_string_equal(set->phases[0].precision, "fp32");
+  assert_string_equal(set->phases[1].precision, "bf16");
+  assert_int_equal(set->phases[1].n_components, 1);
+  assert_int_equal(set->phases[0].n_components, 1);
+  assert_int_equal(set->n_predictions, 2);
+  assert_string_equal(set->predictions[1].precision, "bf16");
+  gm_store_bench_set_free(set);
+  gm_store_close(st);
+  assert_int_equal(gmt_pg_value(uri, "SELECT count(*) FROM "
+                                     "bench_phase_components WHERE "
+                                     "precision = 'fp32'"),
+                   1);
   free(uri);
   free(db);
 }
@@ -384,6 +480,7 @@ int main(void) {
       cmocka_unit_test(foreign_database_refused_untouched),
       cmocka_unit_test(read_only_session),
       cmocka_unit_test(schema_7_migrated),
+      cmocka_unit_test(schema_8_migrated),
       cmocka_unit_test(nan_round_trips),
       cmocka_unit_test(concurrent_writers),
   };

@@ -270,7 +270,8 @@ static void grid_row_by_row(void **state) {
   for (size_t i = 0; i < 4; i++) {
     bool have = false;
     assert_int_equal(gm_store_bench_has_phase(f->st, res.bench_id, "LeNet", 8,
-                                              kinds[i], epochs[i], true, &have),
+                                              "fp32", kinds[i], epochs[i], true,
+                                              &have),
                      GM_OK);
     assert_true(have);
   }

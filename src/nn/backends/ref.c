@@ -15,7 +15,19 @@
  * order, drop path one per sample; an element (sample) is kept when the
  * draw is below 1 - p (PyTorch's bernoulli_(1 - p)). Kept elements are
  * scaled by 1 / (1 - p): dropout multiplies by (float)(1 / (1 - p)),
- * drop path divides by (float)(1 - p) (kuangliu's drop_connect). */
+ * drop path divides by (float)(1 - p) (kuangliu's drop_connect).
+ *
+ * Precision (engine.h): in bf16 the operands of every convolution and
+ * linear layer are rounded to bfloat16 (gm_nn_bf16_round) into scratch
+ * copies before the unchanged float32 kernels read them: forward the input
+ * activations and the weights; backward the output gradient, the input
+ * activations (for the weight gradient) and the weights (for the input
+ * gradient). A product of two bfloat16 values is exact in float32 and
+ * they are summed in double here, where bf16 hardware sums in float32: the
+ * result is the float32-accumulated one up to the accumulation's own
+ * rounding. Biases, outputs and gradients written stay float32, as do the
+ * parameters (the master weights), the momentum, the statistics and every
+ * other operator. In fp32 no copy is made and nothing is rounded. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -55,7 +67,11 @@ struct ref {
   struct node_mem *mem;        /* per node */
   double *acc;                 /* convolution sums: the largest plane */
   int *taps;                   /* convolution tap ranges: 4 x largest k */
-  int n;                       /* batch size of the last forward */
+  /* bf16 only (else NULL): rounded copies of a convolution's or linear
+   * layer's input activations, weights and output gradient */
+  bool bf16;
+  float *rx, *rw, *rdy;
+  int n; /* batch size of the last forward */
   enum last_forward last;
   bool have_grads;
   void *block;
@@ -128,6 +144,27 @@ static void layout(struct ref *r, struct carver *cv) {
     if (node(r, id)->op == GM_NN_CONV2D)
       max_k = imax(max_k, node(r, id)->k);
   r->taps = carve(cv, 4 * (size_t)max_k, sizeof(int));
+  if (r->bf16) {
+    size_t in_max = 0, w_max = 0, out_max = 0;
+    for (int id = 1; id < r->n_nodes; id++) {
+      const struct gm__nn_node *nd = node(r, id);
+      if (nd->op != GM_NN_CONV2D && nd->op != GM_NN_LINEAR)
+        continue;
+      size_t in = numel(node(r, nd->in[0])->shape), out = numel(nd->shape);
+      size_t w = gm__nn_param(r->net, (size_t)nd->weight)->numel;
+      in_max = in > in_max ? in : in_max;
+      out_max = out > out_max ? out : out_max;
+      w_max = w > w_max ? w : w_max;
+    }
+    if ((in_max && mb > SIZE_MAX / in_max) ||
+        (out_max && mb > SIZE_MAX / out_max)) {
+      cv->overflow = true;
+      return;
+    }
+    r->rx = carve(cv, mb * in_max, sizeof(float));
+    r->rw = carve(cv, w_max, sizeof(float));
+    r->rdy = carve(cv, mb * out_max, sizeof(float));
+  }
   for (int id = 0; id < r->n_nodes; id++) {
     const struct gm__nn_node *nd = node(r, id);
     size_t ne = numel(nd->shape);
@@ -177,6 +214,7 @@ static enum gm_status ref_create(const struct gm_nn_net *net,
   r->net = net;
   r->n_nodes = gm_nn_node_count(net);
   r->max_batch = cfg->max_batch;
+  r->bf16 = cfg->precision == GM_NN_BF16;
   r->n_tensors = gm_nn_param_count(net);
   r->n_buffers = gm_nn_buffer_count(net);
   r->n_pf = gm__nn_param_floats(net);
@@ -340,14 +378,13 @@ static struct conv_taps conv_taps(struct ref *r, const struct gm__nn_node *nd,
  * ox*s - pad + kx], out-of-range inputs being zero. Each output plane is
  * summed in double (r->acc), one kernel tap at a time. */
 static void conv_forward(struct ref *r, const struct gm__nn_node *nd,
-                         const float *x, struct gm_nn_shape is, float *y,
-                         int n) {
+                         const float *x, const float *w, struct gm_nn_shape is,
+                         float *y, int n) {
   const struct gm_nn_shape os = nd->shape;
   const int k = nd->k, st = nd->stride, pad = nd->pad;
   const int cin_g = is.c / nd->groups, cout_g = os.c / nd->groups;
   const size_t ihw = (size_t)is.h * (size_t)is.w;
   const size_t ohw = (size_t)os.h * (size_t)os.w;
-  const float *w = param(r, nd->weight);
   const float *bias = nd->bias_param >= 0 ? param(r, nd->bias_param) : NULL;
   const struct conv_taps t = conv_taps(r, nd, is);
   double *acc = r->acc;
@@ -503,10 +540,9 @@ static void global_avgpool_forward(const float *x, struct gm_nn_shape is,
 
 /* y[b,o] = bias[o] + sum_i w[o,i] x[b,i] (w is out x in). */
 static void linear_forward(struct ref *r, const struct gm__nn_node *nd,
-                           const float *x, struct gm_nn_shape is, float *y,
-                           int n) {
+                           const float *x, const float *w,
+                           struct gm_nn_shape is, float *y, int n) {
   const int in = is.c, out = nd->shape.c;
-  const float *w = param(r, nd->weight);
   const float *bias = nd->bias_param >= 0 ? param(r, nd->bias_param) : NULL;
   for (int b = 0; b < n; b++)
     for (int o = 0; o < out; o++) {
@@ -566,6 +602,23 @@ static int shuffle_source(int out_channel, int channels, int groups) {
   return i * per_group + j;
 }
 
+/* src[0 .. len) as the kernels read it: itself in fp32, else rounded to
+ * bfloat16 into dst. */
+static const float *operand(const struct ref *r, float *dst, const float *src,
+                            size_t len) {
+  if (!r->bf16)
+    return src;
+  for (size_t i = 0; i < len; i++)
+    dst[i] = gm_nn_bf16_round(src[i]);
+  return dst;
+}
+
+/* The weights of node nd as its kernels read them. */
+static const float *weights(struct ref *r, const struct gm__nn_node *nd) {
+  return operand(r, r->rw, param(r, nd->weight),
+                 gm__nn_param(r->net, (size_t)nd->weight)->numel);
+}
+
 static enum gm_status forward_node(struct ref *r, int id, const float *x0,
                                    int n, bool training, uint64_t seed) {
   const struct gm__nn_node *nd = node(r, id);
@@ -584,7 +637,8 @@ static enum gm_status forward_node(struct ref *r, int id, const float *x0,
   case GM_NN_INPUT:
     break;
   case GM_NN_CONV2D:
-    conv_forward(r, nd, x, is, y, n);
+    conv_forward(r, nd, operand(r, r->rx, x, (size_t)n * numel(is)),
+                 weights(r, nd), is, y, n);
     break;
   case GM_NN_BATCHNORM:
     bn_forward(r, id, x, y, n, training);
@@ -611,7 +665,8 @@ static enum gm_status forward_node(struct ref *r, int id, const float *x0,
     global_avgpool_forward(x, is, y, n);
     break;
   case GM_NN_LINEAR:
-    linear_forward(r, nd, x, is, y, n);
+    linear_forward(r, nd, operand(r, r->rx, x, (size_t)n * numel(is)),
+                   weights(r, nd), is, y, n);
     break;
   case GM_NN_FLATTEN: /* the same memory, read as a vector */
     memcpy(y, x, len * sizeof(float));
@@ -718,14 +773,13 @@ fail:
  * gradients are written (=). */
 
 static void conv_backward(struct ref *r, const struct gm__nn_node *nd,
-                          const float *x, float *dx, struct gm_nn_shape is,
-                          const float *dy, int n) {
+                          const float *x, const float *w, float *dx,
+                          struct gm_nn_shape is, const float *dy, int n) {
   const struct gm_nn_shape os = nd->shape;
   const int k = nd->k, st = nd->stride, pad = nd->pad;
   const int cin_g = is.c / nd->groups, cout_g = os.c / nd->groups;
   const size_t ihw = (size_t)is.h * (size_t)is.w;
   const size_t ohw = (size_t)os.h * (size_t)os.w;
-  const float *w = param(r, nd->weight);
   float *dw = grad(r, nd->weight);
   const struct conv_taps t = conv_taps(r, nd, is);
 
@@ -843,10 +897,9 @@ static void bn_backward(struct ref *r, int id, const float *x, float *dx,
 }
 
 static void linear_backward(struct ref *r, const struct gm__nn_node *nd,
-                            const float *x, float *dx, struct gm_nn_shape is,
-                            const float *dy, int n) {
+                            const float *x, const float *w, float *dx,
+                            struct gm_nn_shape is, const float *dy, int n) {
   const int in = is.c, out = nd->shape.c;
-  const float *w = param(r, nd->weight);
   float *dw = grad(r, nd->weight);
   if (nd->bias_param >= 0) {
     float *db = grad(r, nd->bias_param);
@@ -926,13 +979,15 @@ static void backward_node(struct ref *r, int id) {
   case GM_NN_INPUT:
     break;
   case GM_NN_CONV2D:
-    conv_backward(r, nd, x, dx, is, dy, n);
+    conv_backward(r, nd, operand(r, r->rx, x, (size_t)n * numel(is)),
+                  weights(r, nd), dx, is, operand(r, r->rdy, dy, len), n);
     break;
   case GM_NN_BATCHNORM:
     bn_backward(r, id, x, dx, dy, n);
     break;
   case GM_NN_LINEAR:
-    linear_backward(r, nd, x, dx, is, dy, n);
+    linear_backward(r, nd, operand(r, r->rx, x, (size_t)n * numel(is)),
+                    weights(r, nd), dx, is, operand(r, r->rdy, dy, len), n);
     break;
   case GM_NN_RELU:
     for (size_t i = 0; dx && i < len; i++)
@@ -1108,6 +1163,7 @@ static const char *ref_error(const void *self) {
 const struct gm__nn_backend_ops gm__nn_backend_ref = {
     .name = "ref",
     .ops = GM__NN_OPS_ALL,
+    .precisions = GM__NN_PRECISIONS_ALL,
     .create = ref_create,
     .destroy = ref_destroy,
     .set_params = ref_set_params,

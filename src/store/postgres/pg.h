@@ -229,8 +229,8 @@ enum gm_status gm__pg_bench_find(struct gm_store *st, const char *name,
                                  struct gm_bench_info *out);
 enum gm_status gm__pg_bench_has_phase(struct gm_store *st, int64_t bench_id,
                                       const char *model, int batch_size,
-                                      const char *kind, int epoch, bool metered,
-                                      bool *exists);
+                                      const char *precision, const char *kind,
+                                      int epoch, bool metered, bool *exists);
 enum gm_status gm__pg_list_runs(struct gm_store *st, size_t limit,
                                 struct gm__store_run_rows *out);
 enum gm_status gm__pg_load_benches(struct gm_store *st,

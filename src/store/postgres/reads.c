@@ -151,8 +151,8 @@ enum gm_status gm__pg_bench_find(struct gm_store *st, const char *name,
 
 enum gm_status gm__pg_bench_has_phase(struct gm_store *st, int64_t bench_id,
                                       const char *model, int batch_size,
-                                      const char *kind, int epoch, bool metered,
-                                      bool *exists) {
+                                      const char *precision, const char *kind,
+                                      int epoch, bool metered, bool *exists) {
   *exists = false;
   if (!has_tables(st))
     return GM_OK;
@@ -163,10 +163,11 @@ enum gm_status gm__pg_bench_has_phase(struct gm_store *st, int64_t bench_id,
   gm__pg_text(&p, kind);
   gm__pg_int(&p, epoch);
   gm__pg_int(&p, metered);
+  gm__pg_text(&p, gm__store_precision(precision));
   PGresult *r = gm__pg_exec(st,
                             "SELECT 1 FROM bench_phases WHERE bench_id=$1 AND "
                             "model=$2 AND batch_size=$3 AND kind=$4 AND "
-                            "epoch=$5 AND metered=$6",
+                            "epoch=$5 AND metered=$6 AND precision=$7",
                             &p, "cannot read the phases");
   if (!r)
     return GM_ERR_DATABASE;
@@ -388,39 +389,46 @@ static bool same_phase(const PGresult *r, int i,
          gm__pg_get_int(r, i, 2) == ph->batch_size &&
          strcmp(PQgetvalue(r, i, 3), ph->kind) == 0 &&
          gm__pg_get_int(r, i, 4) == ph->epoch &&
-         (gm__pg_get_int(r, i, 5) != 0) == ph->metered;
+         (gm__pg_get_int(r, i, 5) != 0) == ph->metered &&
+         strcmp(PQgetvalue(r, i, 14), ph->precision) == 0;
 }
 
 static enum gm_status read_phases(struct gm_store *st, int64_t only,
                                   struct gm_store_bench_set *set) {
   struct gm__pg_params p = {0};
   gm__pg_int(&p, only);
-  char sql[1024];
+  char sql[1024], csql[1024];
+  /* an older database read as it is: schema 9 added the precision (every
+   * earlier row is fp32) */
+  const bool v9 = gm__pg(st)->version >= 9;
   snprintf(sql, sizeof(sql),
            "SELECT bench_id, model, batch_size, kind, epoch, metered, run_id, "
            "phase_idx, ended_at, start_s, duration_s, steps, samples, "
            "step_time_s, samples_per_s, loss, accuracy, lr, energy_j, "
            "net_energy_j, j_per_sample, net_j_per_sample, avg_power_w, "
            "peak_power_w, provenance, cpu_util_pct, dram_used_bytes, "
-           "gpu_util_pct, vram_used_bytes, %s FROM bench_phases WHERE "
+           "gpu_util_pct, vram_used_bytes, %s, %s FROM bench_phases WHERE "
            "$1::bigint = 0 OR bench_id = $1::bigint ORDER BY bench_id, ord",
-           gm__pg(st)->version >= 8 ? "tags_json" : "NULL::text");
+           gm__pg(st)->version >= 8 ? "tags_json" : "NULL::text",
+           v9 ? "precision" : "'fp32'::text");
   PGresult *r = gm__pg_exec(st, sql, &p, "cannot read the phases");
   if (!r)
     return GM_ERR_DATABASE;
   /* every component of the phases read, in the phases' order, then in
    * recorded order: matched to their phase by key */
-  PGresult *c = gm__pg_exec(
-      st,
+  snprintf(
+      csql, sizeof(csql),
       "SELECT c.bench_id, c.model, c.batch_size, c.kind, c.epoch, c.metered, "
       "c.component, c.component_kind, c.provenance, c.in_total, c.energy_j, "
-      "c.net_energy_j, c.avg_power_w, c.peak_power_w FROM "
+      "c.net_energy_j, c.avg_power_w, c.peak_power_w, %s FROM "
       "bench_phase_components c JOIN bench_phases p ON p.bench_id = "
       "c.bench_id AND p.model = c.model AND p.batch_size = c.batch_size AND "
-      "p.kind = c.kind AND p.epoch = c.epoch AND p.metered = c.metered "
+      "p.kind = c.kind AND p.epoch = c.epoch AND p.metered = c.metered%s "
       "WHERE $1::bigint = 0 OR c.bench_id = $1::bigint ORDER BY p.bench_id, "
       "p.ord, c.ord",
-      &p, "cannot read the phase components");
+      v9 ? "c.precision" : "'fp32'::text",
+      v9 ? " AND p.precision = c.precision" : "");
+  PGresult *c = gm__pg_exec(st, csql, &p, "cannot read the phase components");
   if (!c) {
     PQclear(r);
     return GM_ERR_DATABASE;
@@ -464,6 +472,7 @@ static enum gm_status read_phases(struct gm_store *st, int64_t only,
     ph->vram_used_bytes = gm__pg_get_real(r, i, k++);
     bool oom = false;
     ph->tags_json = gm__store_strdup(set, gm__pg_get_str(r, i, k++), &oom);
+    gm__pg_get_text(r, i, k++, ph->precision, sizeof(ph->precision));
     if (oom) {
       rc = GM_ERR_NO_MEMORY;
       break;
@@ -504,15 +513,17 @@ static enum gm_status read_predictions(struct gm_store *st, int64_t only,
                                        struct gm_store_bench_set *set) {
   struct gm__pg_params p = {0};
   gm__pg_int(&p, only);
-  PGresult *r = gm__pg_exec(
-      st,
-      "SELECT bench_id, model, batch_size, kind, made_at, profile_epochs, "
-      "profile_steps, target_steps, target_samples, level, duration_s, "
-      "duration_lo_s, duration_hi_s, energy_j, energy_lo_j, energy_hi_j, "
-      "net_energy_j, provenance, actual_duration_s, actual_energy_j, "
-      "duration_error_rel, energy_error_rel FROM bench_predictions WHERE "
-      "$1::bigint = 0 OR bench_id = $1::bigint ORDER BY bench_id, ord",
-      &p, "cannot read the predictions");
+  char sql[1024];
+  snprintf(sql, sizeof(sql),
+           "SELECT bench_id, model, batch_size, kind, made_at, profile_epochs, "
+           "profile_steps, target_steps, target_samples, level, duration_s, "
+           "duration_lo_s, duration_hi_s, energy_j, energy_lo_j, energy_hi_j, "
+           "net_energy_j, provenance, actual_duration_s, actual_energy_j, "
+           "duration_error_rel, energy_error_rel, %s FROM bench_predictions "
+           "WHERE $1::bigint = 0 OR bench_id = $1::bigint ORDER BY bench_id, "
+           "ord",
+           gm__pg(st)->version >= 9 ? "precision" : "'fp32'::text");
+  PGresult *r = gm__pg_exec(st, sql, &p, "cannot read the predictions");
   if (!r)
     return GM_ERR_DATABASE;
   int nr = PQntuples(r);
@@ -547,6 +558,7 @@ static enum gm_status read_predictions(struct gm_store *st, int64_t only,
     pr->actual_energy_j = gm__pg_get_real(r, i, k++);
     pr->duration_error_rel = gm__pg_get_real(r, i, k++);
     pr->energy_error_rel = gm__pg_get_real(r, i, k++);
+    gm__pg_get_text(r, i, k++, pr->precision, sizeof(pr->precision));
   }
   PQclear(r);
   return GM_OK;
@@ -904,9 +916,9 @@ enum gm_status gm__pg_bench_summary(struct gm_store *st, int64_t bench_id,
       st,
       "SELECT model, batch_size, kind, count(*), avg(duration_s), "
       "avg(energy_j), avg(net_energy_j), avg(j_per_sample), "
-      "avg(samples_per_s), string_agg(DISTINCT provenance, ',') FROM "
-      "bench_phases WHERE bench_id=$1 AND metered=1 GROUP BY model, "
-      "batch_size, kind ORDER BY min(ord)",
+      "avg(samples_per_s), string_agg(DISTINCT provenance, ','), precision "
+      "FROM bench_phases WHERE bench_id=$1 AND metered=1 GROUP BY model, "
+      "batch_size, precision, kind ORDER BY min(ord)",
       &p, "cannot read the summary");
   if (!r)
     return GM_ERR_DATABASE;
@@ -926,6 +938,7 @@ enum gm_status gm__pg_bench_summary(struct gm_store *st, int64_t bench_id,
     s->j_per_sample = gm__pg_get_real(r, i, 7);
     s->samples_per_s = gm__pg_get_real(r, i, 8);
     gm__pg_get_text(r, i, 9, s->provenance, sizeof(s->provenance));
+    gm__pg_get_text(r, i, 10, s->precision, sizeof(s->precision));
   }
   PQclear(r);
   return rc;
@@ -942,8 +955,9 @@ enum gm_status gm__pg_bench_overhead(struct gm_store *st, int64_t bench_id,
       st,
       "SELECT u.kind, sum(u.duration_s), sum(m.duration_s), count(*) FROM "
       "bench_phases u JOIN bench_phases m ON u.bench_id=m.bench_id AND "
-      "u.model=m.model AND u.batch_size=m.batch_size AND u.kind=m.kind AND "
-      "u.epoch=m.epoch AND u.metered=0 AND m.metered=1 WHERE u.bench_id=$1 "
+      "u.model=m.model AND u.batch_size=m.batch_size AND "
+      "u.precision=m.precision AND u.kind=m.kind AND u.epoch=m.epoch AND "
+      "u.metered=0 AND m.metered=1 WHERE u.bench_id=$1 "
       "GROUP BY u.kind ORDER BY u.kind COLLATE \"C\" DESC",
       &p, "cannot read the overhead");
   if (!r)

@@ -109,16 +109,17 @@ static const char *const schema_sql[] = {
     "peak_power_w DOUBLE PRECISION, provenance TEXT, cpu_util_pct DOUBLE "
     "PRECISION, dram_used_bytes DOUBLE PRECISION, gpu_util_pct DOUBLE "
     "PRECISION, vram_used_bytes DOUBLE PRECISION, ord BIGSERIAL NOT NULL, "
-    "tags_json TEXT, PRIMARY KEY (bench_id, model, batch_size, kind, epoch, "
-    "metered))",
+    "tags_json TEXT, precision TEXT NOT NULL DEFAULT 'fp32', PRIMARY KEY "
+    "(bench_id, model, batch_size, precision, kind, epoch, metered))",
     "CREATE TABLE bench_phase_components (bench_id BIGINT NOT NULL, model "
     "TEXT NOT NULL, batch_size BIGINT NOT NULL, kind TEXT NOT NULL, epoch "
     "BIGINT NOT NULL, metered BIGINT NOT NULL, component TEXT NOT NULL, "
     "component_kind TEXT NOT NULL, provenance TEXT NOT NULL, in_total "
     "BIGINT NOT NULL, energy_j DOUBLE PRECISION, net_energy_j DOUBLE "
     "PRECISION, avg_power_w DOUBLE PRECISION, peak_power_w DOUBLE "
-    "PRECISION, ord BIGSERIAL NOT NULL, PRIMARY KEY (bench_id, model, "
-    "batch_size, kind, epoch, metered, component))",
+    "PRECISION, ord BIGSERIAL NOT NULL, precision TEXT NOT NULL DEFAULT "
+    "'fp32', PRIMARY KEY (bench_id, model, batch_size, precision, kind, "
+    "epoch, metered, component))",
     "CREATE TABLE bench_predictions (bench_id BIGINT NOT NULL REFERENCES "
     "benches(id), model TEXT NOT NULL, batch_size BIGINT NOT NULL, kind "
     "TEXT NOT NULL, made_at TEXT NOT NULL, profile_epochs DOUBLE "
@@ -129,8 +130,9 @@ static const char *const schema_sql[] = {
     "DOUBLE PRECISION, net_energy_j DOUBLE PRECISION, provenance TEXT, "
     "actual_duration_s DOUBLE PRECISION, actual_energy_j DOUBLE "
     "PRECISION, duration_error_rel DOUBLE PRECISION, energy_error_rel "
-    "DOUBLE PRECISION, ord BIGSERIAL NOT NULL, PRIMARY KEY (bench_id, "
-    "model, batch_size, kind))",
+    "DOUBLE PRECISION, ord BIGSERIAL NOT NULL, precision TEXT NOT NULL "
+    "DEFAULT 'fp32', PRIMARY KEY (bench_id, model, batch_size, precision, "
+    "kind))",
     "CREATE TABLE run_missing (run_id BIGINT NOT NULL REFERENCES "
     "runs(id), idx BIGINT NOT NULL, name TEXT NOT NULL, source TEXT, kind "
     "TEXT NOT NULL, in_total BIGINT NOT NULL, reason TEXT, PRIMARY KEY "
@@ -420,6 +422,18 @@ static enum gm_status refuse_newer(struct gm_store *st, int v) {
 static const char *const migrations[] = {
     /* 8: where each bench row ran (a scheduler's job ids) */
     "ALTER TABLE bench_phases ADD COLUMN tags_json TEXT",
+    /* 9: the precision of every bench row and prediction, in their keys
+     * (the rows there are fp32) */
+    "ALTER TABLE bench_phases ADD COLUMN precision TEXT NOT NULL DEFAULT "
+    "'fp32', DROP CONSTRAINT bench_phases_pkey, ADD PRIMARY KEY (bench_id, "
+    "model, batch_size, precision, kind, epoch, metered); "
+    "ALTER TABLE bench_phase_components ADD COLUMN precision TEXT NOT NULL "
+    "DEFAULT 'fp32', DROP CONSTRAINT bench_phase_components_pkey, ADD "
+    "PRIMARY KEY (bench_id, model, batch_size, precision, kind, epoch, "
+    "metered, component); "
+    "ALTER TABLE bench_predictions ADD COLUMN precision TEXT NOT NULL "
+    "DEFAULT 'fp32', DROP CONSTRAINT bench_predictions_pkey, ADD PRIMARY "
+    "KEY (bench_id, model, batch_size, precision, kind)",
 };
 
 _Static_assert(FIRST_VERSION +

@@ -694,15 +694,17 @@ enum gm_status gm__pg_bench_add_phase(struct gm_store *st, int64_t bench_id,
   gm__pg_real(&p, ph->gpu_util_pct);
   gm__pg_real(&p, ph->vram_used_bytes);
   gm__pg_text(&p, ph->tags_json);
+  gm__pg_text(&p, gm__store_precision(ph->precision));
   if (run(st,
           "INSERT INTO bench_phases(bench_id, model, batch_size, kind, epoch, "
           "metered, run_id, phase_idx, ended_at, start_s, duration_s, steps, "
           "samples, step_time_s, samples_per_s, loss, accuracy, lr, "
           "energy_j, net_energy_j, j_per_sample, net_j_per_sample, "
           "avg_power_w, peak_power_w, provenance, cpu_util_pct, "
-          "dram_used_bytes, gpu_util_pct, vram_used_bytes, tags_json) VALUES "
-          "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,"
-          "$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30)",
+          "dram_used_bytes, gpu_util_pct, vram_used_bytes, tags_json, "
+          "precision) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,"
+          "$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,"
+          "$31)",
           &p, what) != GM_OK)
     return abort_tx(st);
   for (size_t c = 0; c < ph->n_components; c++) {
@@ -717,11 +719,13 @@ enum gm_status gm__pg_bench_add_phase(struct gm_store *st, int64_t bench_id,
     gm__pg_real(&p, bc->net_energy_j);
     gm__pg_real(&p, bc->avg_power_w);
     gm__pg_real(&p, bc->peak_power_w);
+    gm__pg_text(&p, gm__store_precision(ph->precision));
     if (run(st,
             "INSERT INTO bench_phase_components(bench_id, model, batch_size, "
             "kind, epoch, metered, component, component_kind, provenance, "
-            "in_total, energy_j, net_energy_j, avg_power_w, peak_power_w) "
-            "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
+            "in_total, energy_j, net_energy_j, avg_power_w, peak_power_w, "
+            "precision) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,"
+            "$14,$15)",
             &p, what) != GM_OK)
       return abort_tx(st);
   }
@@ -757,6 +761,7 @@ gm__pg_bench_put_prediction(struct gm_store *st, int64_t bench_id,
   gm__pg_real(
       &p, per(pr->duration_s - pr->actual_duration_s, pr->actual_duration_s));
   gm__pg_real(&p, per(pr->energy_j - pr->actual_energy_j, pr->actual_energy_j));
+  gm__pg_text(&p, gm__store_precision(pr->precision));
   return run(
       st,
       "INSERT INTO bench_predictions(bench_id, model, batch_size, kind, "
@@ -764,9 +769,10 @@ gm__pg_bench_put_prediction(struct gm_store *st, int64_t bench_id,
       "level, duration_s, duration_lo_s, duration_hi_s, energy_j, "
       "energy_lo_j, energy_hi_j, net_energy_j, provenance, "
       "actual_duration_s, actual_energy_j, duration_error_rel, "
-      "energy_error_rel) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,"
-      "$14,$15,$16,$17,$18,$19,$20,$21,$22) ON CONFLICT (bench_id, model, "
-      "batch_size, kind) DO UPDATE SET made_at = EXCLUDED.made_at, "
+      "energy_error_rel, precision) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,"
+      "$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23) ON CONFLICT "
+      "(bench_id, model, batch_size, precision, kind) DO UPDATE SET made_at = "
+      "EXCLUDED.made_at, "
       "profile_epochs = EXCLUDED.profile_epochs, profile_steps = "
       "EXCLUDED.profile_steps, target_steps = EXCLUDED.target_steps, "
       "target_samples = EXCLUDED.target_samples, level = EXCLUDED.level, "

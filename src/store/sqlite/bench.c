@@ -164,8 +164,8 @@ enum gm_status gm__sq_bench_put_model(struct gm_store *st, int64_t bench_id,
 
 enum gm_status gm__sq_bench_has_phase(struct gm_store *st, int64_t bench_id,
                                       const char *model, int batch_size,
-                                      const char *kind, int epoch, bool metered,
-                                      bool *exists) {
+                                      const char *precision, const char *kind,
+                                      int epoch, bool metered, bool *exists) {
   *exists = false;
   if (!gm__sq_has_table(st, "bench_phases"))
     return GM_OK;
@@ -173,7 +173,7 @@ enum gm_status gm__sq_bench_has_phase(struct gm_store *st, int64_t bench_id,
   if (sqlite3_prepare_v2(gm__sq_db(st),
                          "SELECT 1 FROM bench_phases WHERE bench_id=? AND "
                          "model=? AND batch_size=? AND kind=? AND epoch=? "
-                         "AND metered=?",
+                         "AND metered=? AND precision=?",
                          -1, &s, NULL) != SQLITE_OK)
     return gm__sq_fail(st, "cannot read the phases");
   sqlite3_bind_int64(s, 1, bench_id);
@@ -182,6 +182,7 @@ enum gm_status gm__sq_bench_has_phase(struct gm_store *st, int64_t bench_id,
   gm__sq_bind_text(s, 4, kind);
   sqlite3_bind_int(s, 5, epoch);
   sqlite3_bind_int(s, 6, metered);
+  gm__sq_bind_text(s, 7, gm__store_precision(precision));
   int step = sqlite3_step(s);
   sqlite3_finalize(s);
   if (step != SQLITE_ROW && step != SQLITE_DONE)
@@ -205,8 +206,8 @@ enum gm_status gm__sq_bench_add_phase(struct gm_store *st, int64_t bench_id,
           "samples, step_time_s, samples_per_s, loss, accuracy, lr, energy_j, "
           "net_energy_j, j_per_sample, net_j_per_sample, avg_power_w, "
           "peak_power_w, provenance, cpu_util_pct, dram_used_bytes, "
-          "gpu_util_pct, vram_used_bytes, tags_json) VALUES "
-          "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+          "gpu_util_pct, vram_used_bytes, tags_json, precision) VALUES "
+          "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
           -1, &s, NULL) != SQLITE_OK)
     goto fail;
   int i = 1;
@@ -245,6 +246,7 @@ enum gm_status gm__sq_bench_add_phase(struct gm_store *st, int64_t bench_id,
   gm__sq_bind_real(s, i++, p->gpu_util_pct);
   gm__sq_bind_real(s, i++, p->vram_used_bytes);
   gm__sq_bind_text(s, i++, p->tags_json);
+  gm__sq_bind_text(s, i++, gm__store_precision(p->precision));
   if (sqlite3_step(s) != SQLITE_DONE)
     goto fail;
   sqlite3_finalize(s);
@@ -254,8 +256,8 @@ enum gm_status gm__sq_bench_add_phase(struct gm_store *st, int64_t bench_id,
           gm__sq_db(st),
           "INSERT INTO bench_phase_components(bench_id, model, batch_size, "
           "kind, epoch, metered, component, component_kind, provenance, "
-          "in_total, energy_j, net_energy_j, avg_power_w, peak_power_w) "
-          "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+          "in_total, energy_j, net_energy_j, avg_power_w, peak_power_w, "
+          "precision) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
           -1, &s, NULL) != SQLITE_OK)
     goto fail;
   for (size_t c = 0; c < p->n_components; c++) {
@@ -275,6 +277,7 @@ enum gm_status gm__sq_bench_add_phase(struct gm_store *st, int64_t bench_id,
     gm__sq_bind_real(s, 12, bc->net_energy_j);
     gm__sq_bind_real(s, 13, bc->avg_power_w);
     gm__sq_bind_real(s, 14, bc->peak_power_w);
+    gm__sq_bind_text(s, 15, gm__store_precision(p->precision));
     if (sqlite3_step(s) != SQLITE_DONE)
       goto fail;
   }
@@ -303,8 +306,8 @@ gm__sq_bench_put_prediction(struct gm_store *st, int64_t bench_id,
           "target_steps, target_samples, level, duration_s, duration_lo_s, "
           "duration_hi_s, energy_j, energy_lo_j, energy_hi_j, net_energy_j, "
           "provenance, actual_duration_s, actual_energy_j, "
-          "duration_error_rel, energy_error_rel) VALUES "
-          "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+          "duration_error_rel, energy_error_rel, precision) VALUES "
+          "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
           -1, &s, NULL) != SQLITE_OK) {
     rc = gm__sq_fail(st, "cannot record the prediction");
     rollback(st);
@@ -335,6 +338,7 @@ gm__sq_bench_put_prediction(struct gm_store *st, int64_t bench_id,
       s, i++, per(p->duration_s - p->actual_duration_s, p->actual_duration_s));
   gm__sq_bind_real(s, i++,
                    per(p->energy_j - p->actual_energy_j, p->actual_energy_j));
+  gm__sq_bind_text(s, i++, gm__store_precision(p->precision));
   int step = sqlite3_step(s);
   sqlite3_finalize(s);
   if (step != SQLITE_DONE) {

@@ -309,6 +309,7 @@ static enum gm_status read_components(struct gm_store *st, sqlite3_stmt *s,
   sqlite3_bind_text(s, 4, p->kind, -1, SQLITE_STATIC);
   sqlite3_bind_int(s, 5, p->epoch);
   sqlite3_bind_int(s, 6, p->metered);
+  sqlite3_bind_text(s, 7, p->precision, -1, SQLITE_STATIC);
   size_t n = 0, cap = 0;
   struct gm_store_phase_component *tmp = NULL;
   int step;
@@ -350,24 +351,29 @@ static enum gm_status read_phases(struct gm_store *st, int64_t only,
                                   struct gm_store_bench_set *set) {
   sqlite3_stmt *s = NULL, *c = NULL;
   enum gm_status rc = GM_OK;
-  char sql[1024];
+  char sql[1024], csql[512];
+  /* a database opened read-only may be older: schema 8 added tags_json,
+   * 9 the precision (every earlier row is fp32) */
+  const bool v9 = gm__sq(st)->version >= 9;
   snprintf(sql, sizeof(sql),
            "SELECT bench_id, model, batch_size, kind, epoch, metered, run_id, "
            "phase_idx, ended_at, start_s, duration_s, steps, samples, "
            "step_time_s, samples_per_s, loss, accuracy, lr, energy_j, "
            "net_energy_j, j_per_sample, net_j_per_sample, avg_power_w, "
            "peak_power_w, provenance, cpu_util_pct, dram_used_bytes, "
-           "gpu_util_pct, vram_used_bytes, %s FROM bench_phases WHERE ?1 = 0 "
-           "OR bench_id = ?1 ORDER BY bench_id, rowid",
-           gm__sq(st)->version >= 8 ? "tags_json" : "NULL");
+           "gpu_util_pct, vram_used_bytes, %s, %s FROM bench_phases WHERE "
+           "?1 = 0 OR bench_id = ?1 ORDER BY bench_id, rowid",
+           gm__sq(st)->version >= 8 ? "tags_json" : "NULL",
+           v9 ? "precision" : "'fp32'");
+  snprintf(csql, sizeof(csql),
+           "SELECT component, component_kind, provenance, in_total, energy_j, "
+           "net_energy_j, avg_power_w, peak_power_w FROM "
+           "bench_phase_components WHERE bench_id=?1 AND model=?2 AND "
+           "batch_size=?3 AND kind=?4 AND epoch=?5 AND metered=?6 AND %s "
+           "ORDER BY rowid",
+           v9 ? "precision=?7" : "?7 = 'fp32'");
   if (sqlite3_prepare_v2(gm__sq_db(st), sql, -1, &s, NULL) != SQLITE_OK ||
-      sqlite3_prepare_v2(
-          gm__sq_db(st),
-          "SELECT component, component_kind, provenance, in_total, energy_j, "
-          "net_energy_j, avg_power_w, peak_power_w FROM "
-          "bench_phase_components WHERE bench_id=? AND model=? AND "
-          "batch_size=? AND kind=? AND epoch=? AND metered=? ORDER BY rowid",
-          -1, &c, NULL) != SQLITE_OK) {
+      sqlite3_prepare_v2(gm__sq_db(st), csql, -1, &c, NULL) != SQLITE_OK) {
     rc = gm__sq_fail(st, "cannot read the phases");
     goto out;
   }
@@ -418,6 +424,7 @@ static enum gm_status read_phases(struct gm_store *st, int64_t only,
     bool oom = false;
     p->tags_json =
         gm__store_strdup(set, (const char *)sqlite3_column_text(s, i++), &oom);
+    gm__sq_col_text(s, i++, p->precision, sizeof(p->precision));
     if (oom) {
       rc = GM_ERR_NO_MEMORY;
       goto out;
@@ -436,15 +443,16 @@ out:
 static enum gm_status read_predictions(struct gm_store *st, int64_t only,
                                        struct gm_store_bench_set *set) {
   sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(
-          gm__sq_db(st),
-          "SELECT bench_id, model, batch_size, kind, made_at, profile_epochs, "
-          "profile_steps, target_steps, target_samples, level, duration_s, "
-          "duration_lo_s, duration_hi_s, energy_j, energy_lo_j, energy_hi_j, "
-          "net_energy_j, provenance, actual_duration_s, actual_energy_j, "
-          "duration_error_rel, energy_error_rel FROM bench_predictions WHERE "
-          "?1 = 0 OR bench_id = ?1 ORDER BY bench_id, rowid",
-          -1, &s, NULL) != SQLITE_OK)
+  char sql[1024];
+  snprintf(sql, sizeof(sql),
+           "SELECT bench_id, model, batch_size, kind, made_at, profile_epochs, "
+           "profile_steps, target_steps, target_samples, level, duration_s, "
+           "duration_lo_s, duration_hi_s, energy_j, energy_lo_j, energy_hi_j, "
+           "net_energy_j, provenance, actual_duration_s, actual_energy_j, "
+           "duration_error_rel, energy_error_rel, %s FROM bench_predictions "
+           "WHERE ?1 = 0 OR bench_id = ?1 ORDER BY bench_id, rowid",
+           gm__sq(st)->version >= 9 ? "precision" : "'fp32'");
+  if (sqlite3_prepare_v2(gm__sq_db(st), sql, -1, &s, NULL) != SQLITE_OK)
     return gm__sq_fail(st, "cannot read the predictions");
   sqlite3_bind_int64(s, 1, only);
   size_t cap = 0;
@@ -481,6 +489,7 @@ static enum gm_status read_predictions(struct gm_store *st, int64_t only,
     p->actual_energy_j = gm__sq_col_real(s, i++);
     p->duration_error_rel = gm__sq_col_real(s, i++);
     p->energy_error_rel = gm__sq_col_real(s, i++);
+    gm__sq_col_text(s, i++, p->precision, sizeof(p->precision));
   }
   sqlite3_finalize(s);
   return step == SQLITE_DONE ? GM_OK

@@ -214,6 +214,60 @@ static const char *const migrations[] = {
     /* 8: where each bench row ran (a scheduler's job ids), metered or not:
      * a JSON object, or NULL. */
     "ALTER TABLE bench_phases ADD COLUMN tags_json TEXT;",
+    /* 9: the numerical precision of every bench row and prediction ("fp32",
+     * "bf16"), part of their keys: a bench may measure the same model,
+     * batch size, kind and epoch in two precisions. A primary key cannot be
+     * altered in SQLite: each table is rebuilt (created anew with the
+     * column, the rows copied as "fp32", the old one dropped, the new one
+     * renamed), the column last so that the others keep their places. */
+    "CREATE TABLE bench_phases_9 ("
+    "  bench_id INTEGER NOT NULL REFERENCES benches(id),"
+    "  model TEXT NOT NULL, batch_size INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL, epoch INTEGER NOT NULL, metered INTEGER NOT NULL,"
+    "  run_id INTEGER REFERENCES runs(id), phase_idx INTEGER,"
+    "  ended_at TEXT NOT NULL, start_s REAL, duration_s REAL NOT NULL,"
+    "  steps INTEGER, samples INTEGER, step_time_s REAL, samples_per_s REAL,"
+    "  loss REAL, accuracy REAL, lr REAL,"
+    "  energy_j REAL, net_energy_j REAL, j_per_sample REAL,"
+    "  net_j_per_sample REAL, avg_power_w REAL, peak_power_w REAL,"
+    "  provenance TEXT,"
+    "  cpu_util_pct REAL, dram_used_bytes REAL, gpu_util_pct REAL,"
+    "  vram_used_bytes REAL, tags_json TEXT,"
+    "  precision TEXT NOT NULL DEFAULT 'fp32',"
+    "  PRIMARY KEY (bench_id, model, batch_size, precision, kind, epoch,"
+    "               metered));"
+    "INSERT INTO bench_phases_9 SELECT *, 'fp32' FROM bench_phases;"
+    "DROP TABLE bench_phases;"
+    "ALTER TABLE bench_phases_9 RENAME TO bench_phases;"
+    "CREATE TABLE bench_phase_components_9 ("
+    "  bench_id INTEGER NOT NULL, model TEXT NOT NULL,"
+    "  batch_size INTEGER NOT NULL, kind TEXT NOT NULL, epoch INTEGER NOT NULL,"
+    "  metered INTEGER NOT NULL, component TEXT NOT NULL,"
+    "  component_kind TEXT NOT NULL, provenance TEXT NOT NULL,"
+    "  in_total INTEGER NOT NULL,"
+    "  energy_j REAL, net_energy_j REAL, avg_power_w REAL, peak_power_w REAL,"
+    "  precision TEXT NOT NULL DEFAULT 'fp32',"
+    "  PRIMARY KEY (bench_id, model, batch_size, precision, kind, epoch,"
+    "               metered, component));"
+    "INSERT INTO bench_phase_components_9 SELECT *, 'fp32'"
+    "  FROM bench_phase_components;"
+    "DROP TABLE bench_phase_components;"
+    "ALTER TABLE bench_phase_components_9 RENAME TO bench_phase_components;"
+    "CREATE TABLE bench_predictions_9 ("
+    "  bench_id INTEGER NOT NULL REFERENCES benches(id),"
+    "  model TEXT NOT NULL, batch_size INTEGER NOT NULL, kind TEXT NOT NULL,"
+    "  made_at TEXT NOT NULL, profile_epochs REAL, profile_steps INTEGER,"
+    "  target_steps INTEGER, target_samples INTEGER, level REAL,"
+    "  duration_s REAL, duration_lo_s REAL, duration_hi_s REAL,"
+    "  energy_j REAL, energy_lo_j REAL, energy_hi_j REAL,"
+    "  net_energy_j REAL, provenance TEXT,"
+    "  actual_duration_s REAL, actual_energy_j REAL,"
+    "  duration_error_rel REAL, energy_error_rel REAL,"
+    "  precision TEXT NOT NULL DEFAULT 'fp32',"
+    "  PRIMARY KEY (bench_id, model, batch_size, precision, kind));"
+    "INSERT INTO bench_predictions_9 SELECT *, 'fp32' FROM bench_predictions;"
+    "DROP TABLE bench_predictions;"
+    "ALTER TABLE bench_predictions_9 RENAME TO bench_predictions;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

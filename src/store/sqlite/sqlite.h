@@ -225,8 +225,8 @@ enum gm_status gm__sq_bench_find(struct gm_store *st, const char *name,
                                  struct gm_bench_info *out);
 enum gm_status gm__sq_bench_has_phase(struct gm_store *st, int64_t bench_id,
                                       const char *model, int batch_size,
-                                      const char *kind, int epoch, bool metered,
-                                      bool *exists);
+                                      const char *precision, const char *kind,
+                                      int epoch, bool metered, bool *exists);
 
 /* query.c */
 enum gm_status gm__sq_load_run_phases(struct gm_store *st, int64_t run_id,

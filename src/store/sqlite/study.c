@@ -126,10 +126,9 @@ enum gm_status gm__sq_bench_summary(struct gm_store *st, int64_t bench_id,
           gm__sq_db(st),
           "SELECT model, batch_size, kind, count(*), avg(duration_s), "
           "avg(energy_j), avg(net_energy_j), avg(j_per_sample), "
-          "avg(samples_per_s), group_concat(DISTINCT provenance) FROM "
-          "bench_phases WHERE "
-          "bench_id=? AND metered=1 GROUP BY model, batch_size, kind "
-          "ORDER BY min(rowid)",
+          "avg(samples_per_s), group_concat(DISTINCT provenance), precision "
+          "FROM bench_phases WHERE bench_id=? AND metered=1 GROUP BY model, "
+          "batch_size, precision, kind ORDER BY min(rowid)",
           -1, &s, NULL) != SQLITE_OK)
     return gm__sq_fail(st, "cannot read the summary");
   sqlite3_bind_int64(s, 1, bench_id);
@@ -155,6 +154,7 @@ enum gm_status gm__sq_bench_summary(struct gm_store *st, int64_t bench_id,
     r->j_per_sample = column_real(s, 7);
     r->samples_per_s = column_real(s, 8);
     copy_text(r->provenance, sizeof(r->provenance), s, 9);
+    copy_text(r->precision, sizeof(r->precision), s, 10);
     (*n)++;
   }
   if (rc == GM_OK && step != SQLITE_DONE)
@@ -177,7 +177,8 @@ enum gm_status gm__sq_bench_overhead(struct gm_store *st, int64_t bench_id,
           "SELECT u.kind, sum(u.duration_s), sum(m.duration_s), count(*) "
           "FROM bench_phases u JOIN bench_phases m ON u.bench_id=m.bench_id "
           "AND u.model=m.model AND u.batch_size=m.batch_size AND "
-          "u.kind=m.kind AND u.epoch=m.epoch AND u.metered=0 AND m.metered=1 "
+          "u.precision=m.precision AND u.kind=m.kind AND u.epoch=m.epoch AND "
+          "u.metered=0 AND m.metered=1 "
           "WHERE u.bench_id=? GROUP BY u.kind ORDER BY u.kind DESC",
           -1, &s, NULL) != SQLITE_OK)
     return gm__sq_fail(st, "cannot read the overhead");
