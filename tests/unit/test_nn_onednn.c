@@ -208,7 +208,7 @@ static void model_case(const char *name) {
   assert_int_equal(dn.ops->forward(dn.self, x, BATCH, true, 7, t), GM_OK);
   assert_int_equal(dn.ops->backward(dn.self, dout), GM_OK);
   const struct gm_nn_sgd opt = {
-      .lr = 0.05, .momentum = 0.9, .weight_decay = 5e-4};
+      .lr = 0.01, .momentum = 0.9, .weight_decay = 5e-4};
   assert_int_equal(dn.ops->sgd_step(dn.self, &opt), GM_OK);
   snprintf(label, sizeof(label), "%s: after an SGD step", name);
   double d_sgd = fused_vs_unfused(&dn, label, x, BATCH, out, out_len);
