@@ -800,9 +800,12 @@ fail:
   return rc;
 }
 
-/* Plain output layout of concatenations that a block does not divide and
- * of shuffles. */
-#define PLAIN_TAG dnnl_abcd
+/* Whether md is channels-last (nhwc, or a view of such a tensor). */
+static bool channels_last(const dnnl_memory_desc_t *md) {
+  return md->ndims == 4 && md->format_kind == dnnl_blocked &&
+         md->format_desc.blocking.inner_nblks == 0 &&
+         md->format_desc.blocking.strides[1] == 1;
+}
 
 /* Concatenation id of srcs[0..n_src) (read in that order along channels)
  * followed by a channel shuffle in g groups (g 1: none), whose output is
@@ -825,8 +828,15 @@ static enum gm_status concat_into(struct ib *b, int id, const int *srcs,
   }
   if (t >= 0 && c % gm__dnn_act_blocks[t])
     t = -1;
-  dnnl_memory_desc_t y_md =
-      shape_md(n, os, t >= 0 ? gm__dnn_act_tags[t] : PLAIN_TAG);
+  /* else plain: channels last when an input is (the convolutions'
+   * choice in inference), where any channel range is a strided view */
+  bool nhwc = false;
+  for (int i = 0; i < n_src; i++)
+    nhwc = nhwc || channels_last(&b->ip->v[srcs[i]].md);
+  dnnl_memory_desc_t y_md = shape_md(n, os,
+                                     t >= 0 ? gm__dnn_act_tags[t]
+                                     : nhwc ? dnnl_acdb
+                                            : dnnl_abcd);
   TRY(value_new(b, out, &y_md));
   b->ip->done[id] = b->ip->done[out] = true;
   const int yb = b->ip->v[out].blk;
@@ -862,10 +872,12 @@ static enum gm_status concat_into(struct ib *b, int id, const int *srcs,
            "sub-memory descriptor");
       } else {
         /* channel j of group grp goes to j * g + grp */
-        dnnl_dims_t st = {(dnnl_dim_t)c * hw, (dnnl_dim_t)g * hw, os.w, 1};
+        const dnnl_dim_t ch = nhwc ? 1 : hw; /* the channel stride */
+        dnnl_dims_t st = {(dnnl_dim_t)c * hw, g * ch,
+                          nhwc ? (dnnl_dim_t)os.w * c : os.w, nhwc ? c : 1};
         CK(dnnl_memory_desc_init_by_strides(&to_md, 4, dims, dnnl_f32, st),
            "strided descriptor");
-        to_md.offset0 = ((dnnl_dim_t)(lo - grp * cg) * g + grp) * hw;
+        to_md.offset0 = ((dnnl_dim_t)(lo - grp * cg) * g + grp) * ch;
       }
       dnnl_memory_t to;
       TRY(gm__dnn_mem_blk(d, b->pl, &to_md, yb, &to));
