@@ -1,6 +1,11 @@
 /* onednn.c: the CPU backend on oneDNN 2.x (C API, the Debian libdnnl2
  * package). Same semantics as ref.c, operator for operator; ref is the
- * oracle of tests/unit/test_nn_backends.c.
+ * oracle of tests/unit/test_nn_backends.c. This file holds the interface,
+ * the training graph (training forwards, backward) and the plan machinery
+ * shared through onednn.h; evaluation forwards run on the inference graph
+ * of onednn_infer.c (batch norm folded, post-ops, forward_inference), or
+ * on this graph's evaluation primitives when a test asks for the unfused
+ * path (gm__nn_onednn_unfused_eval).
  *
  * Layouts. The parameters, their gradients, the momentum buffers and the
  * running statistics are kept once, in the host layout of greenml/engine.h

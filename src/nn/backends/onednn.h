@@ -123,7 +123,9 @@ struct plan {
 /* Persistent buffers of one node, shared by all plans. */
 struct nbufs {
   struct buf mean, var, wf;
-  uint64_t wf_plan, wf_ver; /* what the forward weight copy holds */
+  /* what the forward weight copy holds: the plan (training or inference)
+   * and the version (parameters, or the inference graph's folded ones) */
+  uint64_t wf_plan, wf_ver;
 };
 
 struct dnn {

@@ -57,8 +57,6 @@ struct inode {
   int n_readers;  /* distinct reader slots */
   int fold;       /* convolution / linear: the batch norm folded in, or -1 */
   float *fw, *fb; /* folded weights and bias, host layout (fold >= 0) */
-  struct buf wl;  /* the weights in the primitive's layout */
-  uint64_t wl_plan, wl_ver, wl_gen; /* what wl holds */
 };
 
 struct infer {
@@ -189,7 +187,6 @@ void gm__dnn_infer_destroy(struct dnn *d) {
   for (int id = 0; inf->nodes && id < d->n_nodes; id++) {
     free(inf->nodes[id].fw);
     free(inf->nodes[id].fb);
-    gm__dnn_buf_free(&inf->nodes[id].wl);
   }
   free(inf->nodes);
   free(inf->reader_pool);
@@ -544,7 +541,9 @@ static enum gm_status build_conv(struct ib *b, int id) {
     wf = wu;
   } else {
     struct iwre re = {.node = id};
-    TRY(gm__dnn_mem_on(d, b->pl, &wf_md, &in->wl, &wf));
+    /* the training graph's copy: each graph makes it again when the
+     * other wrote it last (keyed by plan, whose ids are unique) */
+    TRY(gm__dnn_mem_on(d, b->pl, &wf_md, &d->nb[id].wf, &wf));
     TRY(gm__dnn_reorder(d, b->pl, id, &re.p, &w_user, wu, &wf_md, wf, false,
                         1.0f));
     if (!gm__dnn_grow((void **)&ip->w, &ip->n_w, &ip->cap_w, sizeof(*ip->w))) {
@@ -1066,14 +1065,13 @@ enum gm_status gm__dnn_infer_forward(struct dnn *d, const float *x, int n,
   if (!inf->folded || inf->seen_p != d->pver || inf->seen_s != d->sver)
     fold_all(d);
   for (size_t k = 0; k < ip->n_w; k++) {
-    struct inode *in = &inf->nodes[ip->w[k].node];
-    if (in->wl_plan == pl->id && in->wl_ver == inf->ver && in->wl_gen == d->gen)
+    struct nbufs *nb = &d->nb[ip->w[k].node];
+    if (nb->wf_plan == pl->id && nb->wf_ver == inf->ver)
       continue;
     id = ip->w[k].node;
     RUN(&ip->w[k].p, "weight reorder");
-    in->wl_plan = pl->id;
-    in->wl_ver = inf->ver;
-    in->wl_gen = d->gen;
+    nb->wf_plan = pl->id;
+    nb->wf_ver = inf->ver;
   }
   id = -1;
   int t = 0;
