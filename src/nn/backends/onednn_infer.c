@@ -394,6 +394,16 @@ static bool last_reader(const struct ib *b, int src, int id, int head) {
   return true;
 }
 
+/* Whether pd runs a reference kernel (very slow in oneDNN 2.x). */
+static bool slow_impl(const_dnnl_primitive_desc_t pd) {
+  const char *impl = NULL;
+  if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) !=
+          dnnl_success ||
+      !impl)
+    return false;
+  return strstr(impl, "ref") != NULL;
+}
+
 /* Convolution or linear layer id, with its folded batch norm and the chain
  * of post-ops that follows. */
 static enum gm_status build_conv(struct ib *b, int id) {
@@ -464,35 +474,57 @@ static enum gm_status build_conv(struct ib *b, int id) {
                         last_reader(b, sum_with, chain[sum_at], id) &&
                         gm__dnn_find_tag(&ip->v[sum_with].md) >= 0;
   dnnl_status_t st = dnnl_unimplemented;
-  for (int attempt = 0; attempt < 3 && st != dnnl_success; attempt++) {
-    /* 0: the whole chain, destination in the operand's layout when in
-     * place; 1: the chain, any destination; 2: no post-ops */
-    if (attempt == 0 && !in_place)
-      continue;
-    if (attempt == 2) {
-      n_chain = 0;
-      sum_at = sum_with = -1;
+  dnnl_primitive_desc_t pd_any = NULL;
+  const int chain_any[3] = {n_chain, sum_at, sum_with};
+  for (int lay = 0; lay < (conv ? 2 : 1); lay++) {
+    /* format any first; where that gives a reference kernel (grouped
+     * convolutions that are not depthwise get channels-last and ref:any),
+     * plain nchw, where gemm takes them as in the training graph */
+    if (lay == 1) {
+      if (st != dnnl_success || !slow_impl(pd))
+        break;
+      pd_any = pd;
+      x_md = shape_md(n, is, dnnl_abcd);
+      y_md = shape_md(n, os, dnnl_abcd);
+      st = dnnl_unimplemented;
     }
-    dnnl_memory_desc_t dst = attempt == 0 ? ip->v[sum_with].md : y_md;
-    if (attr)
-      dnnl_primitive_attr_destroy(attr);
-    attr = NULL;
-    CK(make_attr(&attr, ops, n_chain, sum_at), "post-ops");
-    if (conv)
-      CK(dnnl_convolution_forward_desc_init(
-             &desc.c, dnnl_forward_inference, dnnl_convolution_direct, &x_md,
-             &w_any, has_bias ? &bias_md : NULL, &dst, strides, pad, pad),
-         "convolution descriptor");
-    else
-      CK(dnnl_inner_product_forward_desc_init(&desc.ip, dnnl_forward_inference,
-                                              &x_md, &w_any,
-                                              has_bias ? &bias_md : NULL, &dst),
-         "inner product descriptor");
-    st = try_pd(b, &pd, &desc, attr);
-    if (st == dnnl_success && attempt == 0) {
-      dnnl_memory_desc_t got = qmd(pd, dnnl_query_dst_md);
-      if (!md_eq(&got, &ip->v[sum_with].md))
-        st = dnnl_unimplemented;
+    for (int attempt = 0; attempt < 3 && st != dnnl_success; attempt++) {
+      /* 0: the whole chain, destination in the operand's layout when in
+       * place; 1: the chain, any destination; 2: no post-ops */
+      if (attempt == 0 && (!in_place || lay == 1))
+        continue;
+      if (attempt == 2) {
+        n_chain = 0;
+        sum_at = sum_with = -1;
+      }
+      dnnl_memory_desc_t dst = attempt == 0 ? ip->v[sum_with].md : y_md;
+      if (attr)
+        dnnl_primitive_attr_destroy(attr);
+      attr = NULL;
+      CK(make_attr(&attr, ops, n_chain, sum_at), "post-ops");
+      if (conv)
+        CK(dnnl_convolution_forward_desc_init(
+               &desc.c, dnnl_forward_inference, dnnl_convolution_direct, &x_md,
+               &w_any, has_bias ? &bias_md : NULL, &dst, strides, pad, pad),
+           "convolution descriptor");
+      else
+        CK(dnnl_inner_product_forward_desc_init(
+               &desc.ip, dnnl_forward_inference, &x_md, &w_any,
+               has_bias ? &bias_md : NULL, &dst),
+           "inner product descriptor");
+      st = try_pd(b, &pd, &desc, attr);
+      if (st == dnnl_success && attempt == 0) {
+        dnnl_memory_desc_t got = qmd(pd, dnnl_query_dst_md);
+        if (!md_eq(&got, &ip->v[sum_with].md))
+          st = dnnl_unimplemented;
+      }
+    }
+    if (lay == 1 && (st != dnnl_success || slow_impl(pd))) {
+      pd = pd_any; /* no better: back to the first choice */
+      st = dnnl_success;
+      n_chain = chain_any[0];
+      sum_at = chain_any[1];
+      sum_with = chain_any[2];
     }
   }
   CK(st, "inference primitive creation");
