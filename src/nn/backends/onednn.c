@@ -1,6 +1,11 @@
 /* onednn.c: the CPU backend on oneDNN 2.x (C API, the Debian libdnnl2
  * package). Same semantics as ref.c, operator for operator; ref is the
- * oracle of tests/unit/test_nn_backends.c.
+ * oracle of tests/unit/test_nn_backends.c. This file holds the interface,
+ * the training graph (training forwards, backward) and the plan machinery
+ * shared through onednn.h; evaluation forwards run on the inference graph
+ * of onednn_infer.c (batch norm folded, post-ops, forward_inference), or
+ * on this graph's evaluation primitives when a test asks for the unfused
+ * path (gm__nn_onednn_unfused_eval).
  *
  * Layouts. The parameters, their gradients, the momentum buffers and the
  * running statistics are kept once, in the host layout of greenml/engine.h
@@ -71,160 +76,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/util.h"
-#include "nn/backend.h"
-
-#define BN_EPS 1e-5f
-#define BN_MOMENTUM 0.1
-#define ALIGN 64
-#define MAX_PLANS 4
-#define MAX_ARGS (GM_NN_MAX_INPUTS + 4)
-
-enum last_forward { NO_FORWARD, TRAINING_FORWARD, EVAL_FORWARD };
-
-/* The two placements of a plan's tensors. */
-enum mode { TRAIN, EVAL, N_MODES };
-
-/* A growable, zero-initialised host buffer, 64-byte aligned (calloc'ed:
- * large ones are mapped pages, zeroed lazily by the kernel). */
-struct buf {
-  void *raw, *p;
-  size_t cap; /* bytes from p */
-};
-
-/* A tensor of a plan, in the arena. */
-struct blk {
-  dnnl_memory_desc_t md; /* the layout it was made for */
-  size_t bytes;
-  bool padded;                  /* md pads: zeroed before the first use */
-  int t0[N_MODES], t1[N_MODES]; /* first and last step; t0 > t1: unused */
-  size_t off[N_MODES];          /* bytes from the arena's start */
-};
-
-/* A primitive with its arguments bound (p NULL: nothing to run). */
-struct prim {
-  dnnl_primitive_t p;
-  int nargs;
-  dnnl_exec_arg_t args[MAX_ARGS];
-};
-
-/* A node reading one input (forward), and giving that input its share of
- * the gradient (backward). Tensors are indices into the plan's, -1: none. */
-struct pedge {
-  dnnl_memory_desc_t want; /* the layout the node reads */
-  int xb;                  /* the input in that layout */
-  dnnl_memory_t x;
-  struct prim re;         /* producer layout -> want, into a staging copy */
-  bool grad;              /* the input needs a gradient */
-  bool first;             /* the first contribution to it: overwrite */
-  dnnl_memory_desc_t gmd; /* the layout the node writes the gradient in */
-  int gb;                 /* where: the input's gradient itself or staging */
-  dnnl_memory_t gm;
-  struct prim acc; /* gm -> the input's gradient (NULL: written in place) */
-};
-
-/* A node of a plan. */
-struct pnode {
-  dnnl_memory_desc_t ymd; /* output and output gradient */
-  dnnl_memory_t y, dy;
-  int yb, dyb, wsb; /* tensors: output, its gradient, workspace or mask */
-  struct pedge e[GM_NN_MAX_INPUTS];
-  struct prim f, fe;      /* forward (training), forward (evaluation) */
-  struct prim bd, bw;     /* backward data, backward weights */
-  struct prim wf_re;      /* host weights -> forward layout */
-  struct prim wb_re;      /* host weights -> backward-data layout */
-  struct prim dw_re;      /* weight gradient -> host layout */
-  struct prim xw_re;      /* input -> backward-weights layout */
-  struct prim dyd_re;     /* output gradient -> backward-data layout */
-  struct prim dyw_re;     /* output gradient -> backward-weights layout */
-  struct prim aux1, aux2; /* channel multiply: the scale's gradient */
-  bool bwd;               /* runs in the backward pass */
-  int zero_blk;           /* zeroed before the node's backward pass */
-  size_t zero_bytes;
-};
-
-/* A memory object and its storage: a persistent buffer, an arena tensor,
- * or neither (fixed storage). */
-struct binding {
-  dnnl_memory_t m;
-  struct buf *b;
-  int blk;
-};
-
-/* Everything built for one batch size. */
-struct plan {
-  int n;
-  uint64_t id, used, gen;
-  int mode; /* the placement the memories point into; -1: none yet */
-  struct pnode *nodes;
-  struct binding *mems;
-  size_t n_mems, cap_mems;
-  dnnl_primitive_t *prims;
-  size_t n_prims, cap_prims;
-  dnnl_primitive_desc_t *pds;
-  size_t n_pds, cap_pds;
-  struct blk *blks;
-  size_t n_blks, cap_blks;
-  size_t size[N_MODES]; /* arena bytes of each placement */
-  size_t naive;         /* bytes with one buffer per tensor */
-  /* per placement and step t, the padded tensors first used then:
-   * zlist[zidx[t]] to zlist[zidx[t + 1] - 1] */
-  int *zidx[N_MODES], *zlist[N_MODES];
-  bool out_plain; /* the output is already NCHW */
-  dnnl_memory_t out_host;
-  struct prim out_re, dout_re;
-};
-
-/* Persistent buffers of one node, shared by all plans. */
-struct nbufs {
-  struct buf mean, var, wf;
-  uint64_t wf_plan, wf_ver; /* what the forward weight copy holds */
-};
-
-struct dnn {
-  const struct gm_nn_net *net;
-  int n_nodes, max_batch, threads;
-  size_t n_tensors, n_buffers, n_pf, n_sf;
-  size_t *poff;
-  long *soff;
-  float *p, *g, *mom, *stats;
-  int64_t *batches;           /* per buffer */
-  bool *anc;                  /* per node: it or an ancestor has parameters */
-  bool *live;                 /* per node: the output depends on it */
-  int *first_id, *first_slot; /* per node: first backward contribution */
-  struct nbufs *nb;
-  struct buf arena, scratch, hostg;
-  struct gm__nn_memory_plan planned; /* of the plan for max_batch */
-  uint64_t gen, pver, next_plan, tick;
-  struct plan *plans[MAX_PLANS];
-  struct plan *cur;
-  enum last_forward last;
-  bool have_grads, has_mom;
-  int64_t steps;
-  dnnl_engine_t eng;
-  dnnl_stream_t strm;
-  dnnl_primitive_attr_t attr;
-  char err[256];
-};
+#include "nn/backends/onednn.h"
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static const struct gm__nn_node *node(const struct dnn *d, int id) {
-  return gm__nn_node(d->net, id);
-}
-
-static struct gm_nn_shape shape_of(const struct dnn *d, int id) {
-  return node(d, id)->shape;
-}
-
-static size_t numel(struct gm_nn_shape s) {
-  return (size_t)s.c * (size_t)s.h * (size_t)s.w;
-}
-
-static float *param(struct dnn *d, int t) { return d->p + d->poff[t]; }
-static float *grad(struct dnn *d, int t) { return d->g + d->poff[t]; }
-
-static enum gm_status dfail(struct dnn *d, dnnl_status_t st, int id,
+enum gm_status gm__dnn_fail(struct dnn *d, dnnl_status_t st, int id,
                             const char *what) {
   gm__fmt(d->err, sizeof(d->err), "onednn: node %d (%s): %s failed: %s", id,
           id >= 0 ? gm__nn_op_name(node(d, id)->op) : "-", what,
@@ -232,83 +88,24 @@ static enum gm_status dfail(struct dnn *d, dnnl_status_t st, int id,
   return st == dnnl_out_of_memory ? GM_ERR_NO_MEMORY : GM_ERR_NOT_SUPPORTED;
 }
 
-static enum gm_status nomem(struct dnn *d, size_t bytes) {
+enum gm_status gm__dnn_nomem(struct dnn *d, size_t bytes) {
   gm__fmt(d->err, sizeof(d->err), "onednn: cannot allocate %zu bytes", bytes);
   return GM_ERR_NO_MEMORY;
 }
 
-#define CK(call, what)                                                         \
-  do {                                                                         \
-    dnnl_status_t st_ = (call);                                                \
-    if (st_ != dnnl_success) {                                                 \
-      rc = dfail(d, st_, id, what);                                            \
-      goto fail;                                                               \
-    }                                                                          \
-  } while (0)
-
-#define TRY(call)                                                              \
-  do {                                                                         \
-    if ((rc = (call)) != GM_OK)                                                \
-      goto fail;                                                               \
-  } while (0)
-
-static dnnl_memory_desc_t md4(int n, int c, int h, int w,
-                              dnnl_format_tag_t tag) {
-  dnnl_memory_desc_t md;
-  dnnl_dims_t dims = {n, c, h, w};
-  if (dnnl_memory_desc_init_by_tag(&md, 4, dims, dnnl_f32, tag) != dnnl_success)
-    memset(&md, 0, sizeof(md));
-  return md;
-}
-
-static dnnl_memory_desc_t mdn(int nd, const dnnl_dim_t *d,
-                              dnnl_format_tag_t tag) {
-  dnnl_memory_desc_t md;
-  dnnl_dims_t dims = {0};
-  for (int i = 0; i < nd; i++)
-    dims[i] = d[i];
-  if (dnnl_memory_desc_init_by_tag(&md, nd, dims, dnnl_f32, tag) !=
-      dnnl_success)
-    memset(&md, 0, sizeof(md));
-  return md;
-}
-
-static dnnl_memory_desc_t md1(int c) {
-  dnnl_dim_t dims[1] = {c};
-  return mdn(1, dims, dnnl_a);
-}
-
-static dnnl_memory_desc_t shape_md(int n, struct gm_nn_shape s,
-                                   dnnl_format_tag_t tag) {
-  return md4(n, s.c, s.h, s.w, tag);
-}
-
-static bool md_eq(const dnnl_memory_desc_t *a, const dnnl_memory_desc_t *b) {
-  return dnnl_memory_desc_equal(a, b) != 0;
-}
-
-static size_t md_bytes(const dnnl_memory_desc_t *md) {
-  return dnnl_memory_desc_get_size(md);
-}
-
-static dnnl_memory_desc_t qmd(const_dnnl_primitive_desc_t pd,
-                              dnnl_query_t what) {
-  return *dnnl_primitive_desc_query_md(pd, what, 0);
-}
-
 /* Activation layouts recognised where a layout must be reproduced for
  * another shape (channel multiply, concat, slice). */
-static const dnnl_format_tag_t act_tags[] = {
+const dnnl_format_tag_t gm__dnn_act_tags[N_ACT_TAGS] = {
     dnnl_abcd, dnnl_aBcd16b, dnnl_aBcd8b, dnnl_aBcd4b, dnnl_acdb};
-static const int act_blocks[] = {1, 16, 8, 4, 1};
-#define N_ACT_TAGS (int)(sizeof(act_tags) / sizeof(act_tags[0]))
+const int gm__dnn_act_blocks[N_ACT_TAGS] = {1, 16, 8, 4, 1};
 
-static int find_tag(const dnnl_memory_desc_t *md) {
+int gm__dnn_find_tag(const dnnl_memory_desc_t *md) {
   if (md->ndims != 4)
     return -1;
   for (int i = 0; i < N_ACT_TAGS; i++) {
-    dnnl_memory_desc_t t = md4((int)md->dims[0], (int)md->dims[1],
-                               (int)md->dims[2], (int)md->dims[3], act_tags[i]);
+    dnnl_memory_desc_t t =
+        md4((int)md->dims[0], (int)md->dims[1], (int)md->dims[2],
+            (int)md->dims[3], gm__dnn_act_tags[i]);
     if (md_eq(&t, md))
       return i;
   }
@@ -317,7 +114,7 @@ static int find_tag(const dnnl_memory_desc_t *md) {
 
 /* ---- buffers, plans' registries ----------------------------------------- */
 
-static bool need(struct dnn *d, struct buf *b, size_t bytes) {
+bool gm__dnn_need(struct dnn *d, struct buf *b, size_t bytes) {
   if (bytes <= b->cap)
     return true;
   if (bytes > SIZE_MAX - ALIGN)
@@ -335,13 +132,13 @@ static bool need(struct dnn *d, struct buf *b, size_t bytes) {
   return true;
 }
 
-static void buf_free(struct buf *b) {
+void gm__dnn_buf_free(struct buf *b) {
   free(b->raw);
   b->raw = b->p = NULL;
   b->cap = 0;
 }
 
-static bool grow(void **arr, size_t *n, size_t *cap, size_t elem) {
+bool gm__dnn_grow(void **arr, size_t *n, size_t *cap, size_t elem) {
   if (*n < *cap)
     return true;
   size_t nc = *cap ? 2 * *cap : 64;
@@ -354,16 +151,16 @@ static bool grow(void **arr, size_t *n, size_t *cap, size_t elem) {
 }
 
 /* Memory on buffer b (grown to fit md), re-pointed whenever b moves. */
-static enum gm_status mem_on(struct dnn *d, struct plan *pl,
-                             const dnnl_memory_desc_t *md, struct buf *b,
-                             dnnl_memory_t *out) {
+enum gm_status gm__dnn_mem_on(struct dnn *d, struct plan *pl,
+                              const dnnl_memory_desc_t *md, struct buf *b,
+                              dnnl_memory_t *out) {
   const int id = -1;
   enum gm_status rc = GM_OK;
   size_t bytes = md_bytes(md);
-  if (!need(d, b, bytes ? bytes : 1) ||
-      !grow((void **)&pl->mems, &pl->n_mems, &pl->cap_mems,
-            sizeof(*pl->mems))) {
-    rc = nomem(d, bytes);
+  if (!gm__dnn_need(d, b, bytes ? bytes : 1) ||
+      !gm__dnn_grow((void **)&pl->mems, &pl->n_mems, &pl->cap_mems,
+                    sizeof(*pl->mems))) {
+    rc = gm__dnn_nomem(d, bytes);
     goto fail;
   }
   CK(dnnl_memory_create(out, md, d->eng, b->p), "memory creation");
@@ -374,14 +171,14 @@ fail:
 
 /* Memory on fixed storage (the host-layout parameters and statistics, or
  * NULL for a handle set at each use). */
-static enum gm_status mem_at(struct dnn *d, struct plan *pl,
-                             const dnnl_memory_desc_t *md, void *ptr,
-                             dnnl_memory_t *out) {
+enum gm_status gm__dnn_mem_at(struct dnn *d, struct plan *pl,
+                              const dnnl_memory_desc_t *md, void *ptr,
+                              dnnl_memory_t *out) {
   const int id = -1;
   enum gm_status rc = GM_OK;
-  if (!grow((void **)&pl->mems, &pl->n_mems, &pl->cap_mems,
-            sizeof(*pl->mems))) {
-    rc = nomem(d, sizeof(*pl->mems));
+  if (!gm__dnn_grow((void **)&pl->mems, &pl->n_mems, &pl->cap_mems,
+                    sizeof(*pl->mems))) {
+    rc = gm__dnn_nomem(d, sizeof(*pl->mems));
     goto fail;
   }
   CK(dnnl_memory_create(out, md, d->eng, ptr), "memory creation");
@@ -390,7 +187,7 @@ fail:
   return rc;
 }
 
-static bool has_padding(const dnnl_memory_desc_t *md) {
+static bool gm__dnn_has_padding(const dnnl_memory_desc_t *md) {
   if (md->format_kind != dnnl_blocked)
     return false;
   for (int i = 0; i < md->ndims; i++)
@@ -400,15 +197,16 @@ static bool has_padding(const dnnl_memory_desc_t *md) {
 }
 
 /* A new tensor of the plan, for layout md (placed after the build). */
-static enum gm_status blk_new(struct dnn *d, struct plan *pl,
-                              const dnnl_memory_desc_t *md, int *out) {
-  if (!grow((void **)&pl->blks, &pl->n_blks, &pl->cap_blks, sizeof(*pl->blks)))
-    return nomem(d, sizeof(*pl->blks));
+enum gm_status gm__dnn_blk_new(struct dnn *d, struct plan *pl,
+                               const dnnl_memory_desc_t *md, int *out) {
+  if (!gm__dnn_grow((void **)&pl->blks, &pl->n_blks, &pl->cap_blks,
+                    sizeof(*pl->blks)))
+    return gm__dnn_nomem(d, sizeof(*pl->blks));
   struct blk *t = &pl->blks[pl->n_blks];
   memset(t, 0, sizeof(*t));
   t->md = *md;
   t->bytes = md_bytes(md);
-  t->padded = has_padding(md);
+  t->padded = gm__dnn_has_padding(md);
   for (int m = 0; m < N_MODES; m++) {
     t->t0[m] = INT_MAX;
     t->t1[m] = -1;
@@ -419,14 +217,14 @@ static enum gm_status blk_new(struct dnn *d, struct plan *pl,
 
 /* Memory md on tensor blk (its layout or a view of it), pointed at the
  * tensor's place when the plan is bound. */
-static enum gm_status mem_blk(struct dnn *d, struct plan *pl,
-                              const dnnl_memory_desc_t *md, int blk,
-                              dnnl_memory_t *out) {
+enum gm_status gm__dnn_mem_blk(struct dnn *d, struct plan *pl,
+                               const dnnl_memory_desc_t *md, int blk,
+                               dnnl_memory_t *out) {
   const int id = -1;
   enum gm_status rc = GM_OK;
-  if (!grow((void **)&pl->mems, &pl->n_mems, &pl->cap_mems,
-            sizeof(*pl->mems))) {
-    rc = nomem(d, sizeof(*pl->mems));
+  if (!gm__dnn_grow((void **)&pl->mems, &pl->n_mems, &pl->cap_mems,
+                    sizeof(*pl->mems))) {
+    rc = gm__dnn_nomem(d, sizeof(*pl->mems));
     goto fail;
   }
   size_t bytes = md_bytes(md);
@@ -439,24 +237,21 @@ fail:
 }
 
 /* A new tensor for md and its memory. */
-static enum gm_status mem_new(struct dnn *d, struct plan *pl,
-                              const dnnl_memory_desc_t *md, int *blk,
-                              dnnl_memory_t *out) {
-  enum gm_status rc = blk_new(d, pl, md, blk);
-  return rc == GM_OK ? mem_blk(d, pl, md, *blk, out) : rc;
+enum gm_status gm__dnn_mem_new(struct dnn *d, struct plan *pl,
+                               const dnnl_memory_desc_t *md, int *blk,
+                               dnnl_memory_t *out) {
+  enum gm_status rc = gm__dnn_blk_new(d, pl, md, blk);
+  return rc == GM_OK ? gm__dnn_mem_blk(d, pl, md, *blk, out) : rc;
 }
 
-static char *blk_ptr(const struct dnn *d, const struct plan *pl, int blk) {
-  return (char *)d->arena.p + pl->blks[blk].off[pl->mode];
-}
-
-static enum gm_status make_pd(struct dnn *d, struct plan *pl, int id,
-                              dnnl_primitive_desc_t *pd, const void *desc,
-                              const_dnnl_primitive_desc_t hint,
-                              const char *what) {
+enum gm_status gm__dnn_make_pd(struct dnn *d, struct plan *pl, int id,
+                               dnnl_primitive_desc_t *pd, const void *desc,
+                               const_dnnl_primitive_desc_t hint,
+                               const char *what) {
   enum gm_status rc = GM_OK;
-  if (!grow((void **)&pl->pds, &pl->n_pds, &pl->cap_pds, sizeof(*pl->pds))) {
-    rc = nomem(d, sizeof(*pl->pds));
+  if (!gm__dnn_grow((void **)&pl->pds, &pl->n_pds, &pl->cap_pds,
+                    sizeof(*pl->pds))) {
+    rc = gm__dnn_nomem(d, sizeof(*pl->pds));
     goto fail;
   }
   CK(dnnl_primitive_desc_create(pd, desc, d->attr, d->eng, hint), what);
@@ -465,18 +260,15 @@ fail:
   return rc;
 }
 
-static void arg(struct prim *pr, int which, dnnl_memory_t m) {
-  pr->args[pr->nargs++] = (dnnl_exec_arg_t){which, m};
-}
-
 /* The primitive of pd, with its scratchpad on the shared arena. */
-static enum gm_status make_prim(struct dnn *d, struct plan *pl, int id,
-                                struct prim *pr, const_dnnl_primitive_desc_t pd,
-                                const char *what) {
+enum gm_status gm__dnn_make_prim(struct dnn *d, struct plan *pl, int id,
+                                 struct prim *pr,
+                                 const_dnnl_primitive_desc_t pd,
+                                 const char *what) {
   enum gm_status rc = GM_OK;
-  if (!grow((void **)&pl->prims, &pl->n_prims, &pl->cap_prims,
-            sizeof(*pl->prims))) {
-    rc = nomem(d, sizeof(*pl->prims));
+  if (!gm__dnn_grow((void **)&pl->prims, &pl->n_prims, &pl->cap_prims,
+                    sizeof(*pl->prims))) {
+    rc = gm__dnn_nomem(d, sizeof(*pl->prims));
     goto fail;
   }
   CK(dnnl_primitive_create(&pr->p, pd), what);
@@ -486,7 +278,7 @@ static enum gm_status make_prim(struct dnn *d, struct plan *pl, int id,
       dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
   if (smd && smd->ndims > 0 && md_bytes(smd) > 0) {
     dnnl_memory_t sm;
-    TRY(mem_on(d, pl, smd, &d->scratch, &sm));
+    TRY(gm__dnn_mem_on(d, pl, smd, &d->scratch, &sm));
     arg(pr, DNNL_ARG_SCRATCHPAD, sm);
   }
 fail:
@@ -495,11 +287,12 @@ fail:
 
 /* A reorder from -> to; accumulate adds to what "to" holds (sum post-op);
  * scale multiplies the source. */
-static enum gm_status
-make_reorder(struct dnn *d, struct plan *pl, int id, struct prim *pr,
-             const dnnl_memory_desc_t *from_md, dnnl_memory_t from,
-             const dnnl_memory_desc_t *to_md, dnnl_memory_t to, bool accumulate,
-             float scale) {
+enum gm_status gm__dnn_reorder(struct dnn *d, struct plan *pl, int id,
+                               struct prim *pr,
+                               const dnnl_memory_desc_t *from_md,
+                               dnnl_memory_t from,
+                               const dnnl_memory_desc_t *to_md,
+                               dnnl_memory_t to, bool accumulate, float scale) {
   enum gm_status rc = GM_OK;
   dnnl_primitive_attr_t attr = NULL;
   dnnl_post_ops_t po = NULL;
@@ -515,15 +308,16 @@ make_reorder(struct dnn *d, struct plan *pl, int id, struct prim *pr,
   if (scale != 1.0f)
     CK(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &scale),
        "output scales");
-  if (!grow((void **)&pl->pds, &pl->n_pds, &pl->cap_pds, sizeof(*pl->pds))) {
-    rc = nomem(d, sizeof(*pl->pds));
+  if (!gm__dnn_grow((void **)&pl->pds, &pl->n_pds, &pl->cap_pds,
+                    sizeof(*pl->pds))) {
+    rc = gm__dnn_nomem(d, sizeof(*pl->pds));
     goto fail;
   }
   CK(dnnl_reorder_primitive_desc_create(&pd, from_md, d->eng, to_md, d->eng,
                                         attr),
      "reorder creation");
   pl->pds[pl->n_pds++] = pd;
-  TRY(make_prim(d, pl, id, pr, pd, "reorder creation"));
+  TRY(gm__dnn_make_prim(d, pl, id, pr, pd, "reorder creation"));
   arg(pr, DNNL_ARG_FROM, from);
   arg(pr, DNNL_ARG_TO, to);
 fail:
@@ -532,7 +326,7 @@ fail:
   return rc;
 }
 
-static void plan_free(struct plan *pl) {
+void gm__dnn_plan_free(struct plan *pl) {
   if (!pl)
     return;
   for (size_t i = 0; i < pl->n_prims; i++)
@@ -550,12 +344,13 @@ static void plan_free(struct plan *pl) {
   free(pl->mems);
   free(pl->blks);
   free(pl->nodes);
+  gm__dnn_infer_plan_free(pl->inf);
   free(pl);
 }
 
 /* Points every memory of the plan at its storage, arena tensors at their
  * place in placement mode. */
-static enum gm_status plan_bind(struct dnn *d, struct plan *pl, int mode) {
+enum gm_status gm__dnn_plan_bind(struct dnn *d, struct plan *pl, int mode) {
   const int id = -1;
   enum gm_status rc = GM_OK;
   for (size_t i = 0; i < pl->n_mems; i++) {
@@ -593,9 +388,9 @@ static enum gm_status edge_in(struct dnn *d, struct plan *pl, int id, int slot,
     e->x = ps->y;
     return GM_OK;
   }
-  TRY(mem_new(d, pl, want, &e->xb, &e->x));
-  TRY(make_reorder(d, pl, id, &e->re, &ps->ymd, ps->y, want, e->x, false,
-                   1.0f));
+  TRY(gm__dnn_mem_new(d, pl, want, &e->xb, &e->x));
+  TRY(gm__dnn_reorder(d, pl, id, &e->re, &ps->ymd, ps->y, want, e->x, false,
+                      1.0f));
 fail:
   return rc;
 }
@@ -625,10 +420,10 @@ static enum gm_status edge_grad(struct dnn *d, struct plan *pl, int id,
     e->gm = ps->dy;
     return GM_OK;
   } else {
-    TRY(mem_new(d, pl, g, &e->gb, &e->gm));
+    TRY(gm__dnn_mem_new(d, pl, g, &e->gb, &e->gm));
   }
-  TRY(make_reorder(d, pl, id, &e->acc, g, e->gm, &ps->ymd, ps->dy, !e->first,
-                   scale));
+  TRY(gm__dnn_reorder(d, pl, id, &e->acc, g, e->gm, &ps->ymd, ps->dy, !e->first,
+                      scale));
 fail:
   return rc;
 }
@@ -637,9 +432,9 @@ fail:
 static enum gm_status node_out(struct dnn *d, struct plan *pl, int id) {
   enum gm_status rc = GM_OK;
   struct pnode *pn = &pl->nodes[id];
-  TRY(mem_new(d, pl, &pn->ymd, &pn->yb, &pn->y));
+  TRY(gm__dnn_mem_new(d, pl, &pn->ymd, &pn->yb, &pn->y));
   if (d->live[id] && d->anc[id])
-    TRY(mem_new(d, pl, &pn->ymd, &pn->dyb, &pn->dy));
+    TRY(gm__dnn_mem_new(d, pl, &pn->ymd, &pn->dyb, &pn->dy));
 fail:
   return rc;
 }
@@ -656,8 +451,9 @@ static enum gm_status dy_as(struct dnn *d, struct plan *pl, int id,
     *out = pn->dy;
     return GM_OK;
   }
-  TRY(mem_new(d, pl, want, &blk, out));
-  TRY(make_reorder(d, pl, id, re, &pn->ymd, pn->dy, want, *out, false, 1.0f));
+  TRY(gm__dnn_mem_new(d, pl, want, &blk, out));
+  TRY(gm__dnn_reorder(d, pl, id, re, &pn->ymd, pn->dy, want, *out, false,
+                      1.0f));
 fail:
   return rc;
 }
@@ -676,8 +472,8 @@ static enum gm_status weights_as(struct dnn *d, struct plan *pl, int id,
     *out = user;
     return GM_OK;
   }
-  TRY(mem_on(d, pl, want, b, out));
-  TRY(make_reorder(d, pl, id, re, user_md, user, want, *out, false, 1.0f));
+  TRY(gm__dnn_mem_on(d, pl, want, b, out));
+  TRY(gm__dnn_reorder(d, pl, id, re, user_md, user, want, *out, false, 1.0f));
 fail:
   return rc;
 }
@@ -729,7 +525,7 @@ static enum gm_status build_conv_linear(struct dnn *d, struct plan *pl,
                                             &x_md, &w_any, bias, &y_md),
        "inner product forward descriptor");
   }
-  TRY(make_pd(d, pl, id, &pd_f, &desc, NULL, "forward creation"));
+  TRY(gm__dnn_make_pd(d, pl, id, &pd_f, &desc, NULL, "forward creation"));
 
   /* forward */
   dnnl_memory_t x, y, wu, wf, bu = NULL;
@@ -745,15 +541,15 @@ static enum gm_status build_conv_linear(struct dnn *d, struct plan *pl,
     TRY(edge_in(d, pl, id, 0, &want));
     pn->ymd = shape_md(n, os, dnnl_abcd);
     TRY(node_out(d, pl, id));
-    TRY(mem_blk(d, pl, &x_md, pn->e[0].xb, &x));
-    TRY(mem_blk(d, pl, &y_md, pn->yb, &y));
+    TRY(gm__dnn_mem_blk(d, pl, &x_md, pn->e[0].xb, &x));
+    TRY(gm__dnn_mem_blk(d, pl, &y_md, pn->yb, &y));
   }
-  TRY(mem_at(d, pl, &w_user, param(d, nd->weight), &wu));
+  TRY(gm__dnn_mem_at(d, pl, &w_user, param(d, nd->weight), &wu));
   dnnl_memory_desc_t wf_md = qmd(pd_f, dnnl_query_weights_md);
   TRY(weights_as(d, pl, id, &w_user, wu, &wf_md, &b->wf, &pn->wf_re, &wf));
   if (bias)
-    TRY(mem_at(d, pl, bias, param(d, nd->bias_param), &bu));
-  TRY(make_prim(d, pl, id, &pn->f, pd_f, "forward creation"));
+    TRY(gm__dnn_mem_at(d, pl, bias, param(d, nd->bias_param), &bu));
+  TRY(gm__dnn_make_prim(d, pl, id, &pn->f, pd_f, "forward creation"));
   arg(&pn->f, DNNL_ARG_SRC, x);
   arg(&pn->f, DNNL_ARG_WEIGHTS, wf);
   if (bias)
@@ -775,7 +571,8 @@ static enum gm_status build_conv_linear(struct dnn *d, struct plan *pl,
       CK(dnnl_inner_product_backward_data_desc_init(&desc.ip, &x_md, &w_any,
                                                     &y_md),
          "inner product backward data descriptor");
-    TRY(make_pd(d, pl, id, &pd_bd, &desc, pd_f, "backward data creation"));
+    TRY(gm__dnn_make_pd(d, pl, id, &pd_bd, &desc, pd_f,
+                        "backward data creation"));
     dnnl_memory_desc_t wb_md = qmd(pd_bd, dnnl_query_weights_md);
     dnnl_memory_t wb;
     if (md_eq(&wb_md, &wf_md)) {
@@ -783,9 +580,9 @@ static enum gm_status build_conv_linear(struct dnn *d, struct plan *pl,
     } else if (md_eq(&wb_md, &w_user)) {
       wb = wu;
     } else {
-      TRY(mem_new(d, pl, &wb_md, &blk, &wb));
-      TRY(make_reorder(d, pl, id, &pn->wb_re, &w_user, wu, &wb_md, wb, false,
-                       1.0f));
+      TRY(gm__dnn_mem_new(d, pl, &wb_md, &blk, &wb));
+      TRY(gm__dnn_reorder(d, pl, id, &pn->wb_re, &w_user, wu, &wb_md, wb, false,
+                          1.0f));
     }
     dnnl_memory_t gm;
     if (conv) {
@@ -796,12 +593,12 @@ static enum gm_status build_conv_linear(struct dnn *d, struct plan *pl,
       gm = pn->e[0].gm;
     } else {
       dd_md = y_md;
-      TRY(mem_blk(d, pl, &y_md, pn->dyb, &dy_bd));
+      TRY(gm__dnn_mem_blk(d, pl, &y_md, pn->dyb, &dy_bd));
       dnnl_memory_desc_t g = shape_md(n, is, dnnl_abcd);
       TRY(edge_grad(d, pl, id, 0, &g, NULL, -1, 1.0f));
-      TRY(mem_blk(d, pl, &x_md, pn->e[0].gb, &gm));
+      TRY(gm__dnn_mem_blk(d, pl, &x_md, pn->e[0].gb, &gm));
     }
-    TRY(make_prim(d, pl, id, &pn->bd, pd_bd, "backward data creation"));
+    TRY(gm__dnn_make_prim(d, pl, id, &pn->bd, pd_bd, "backward data creation"));
     arg(&pn->bd, DNNL_ARG_DIFF_DST, dy_bd);
     arg(&pn->bd, DNNL_ARG_WEIGHTS, wb);
     arg(&pn->bd, DNNL_ARG_DIFF_SRC, gm);
@@ -817,7 +614,8 @@ static enum gm_status build_conv_linear(struct dnn *d, struct plan *pl,
     CK(dnnl_inner_product_backward_weights_desc_init(&desc.ip, &x_md, &w_any,
                                                      bias, &y_md),
        "inner product backward weights descriptor");
-  TRY(make_pd(d, pl, id, &pd_bw, &desc, pd_f, "backward weights creation"));
+  TRY(gm__dnn_make_pd(d, pl, id, &pd_bw, &desc, pd_f,
+                      "backward weights creation"));
   dnnl_memory_t xw, dyw, gw, gu, gbias = NULL;
   dnnl_memory_desc_t xw_md = qmd(pd_bw, dnnl_query_src_md);
   dnnl_memory_desc_t fx_md = conv ? pn->e[0].want : x_md;
@@ -825,35 +623,36 @@ static enum gm_status build_conv_linear(struct dnn *d, struct plan *pl,
   if (conv && pn->e[0].re.p) {
     /* staged in the forward pass: staged again from the producer's output
      * (often kept for its own backward), so the copy is not kept */
-    TRY(mem_new(d, pl, &xw_md, &blk, &xw));
-    TRY(make_reorder(d, pl, id, &pn->xw_re, &ps->ymd, ps->y, &xw_md, xw, false,
-                     1.0f));
+    TRY(gm__dnn_mem_new(d, pl, &xw_md, &blk, &xw));
+    TRY(gm__dnn_reorder(d, pl, id, &pn->xw_re, &ps->ymd, ps->y, &xw_md, xw,
+                        false, 1.0f));
   } else if (md_eq(&xw_md, &fx_md)) {
     xw = x;
   } else {
-    TRY(mem_new(d, pl, &xw_md, &blk, &xw));
-    TRY(make_reorder(d, pl, id, &pn->xw_re, &fx_md, x, &xw_md, xw, false,
-                     1.0f));
+    TRY(gm__dnn_mem_new(d, pl, &xw_md, &blk, &xw));
+    TRY(gm__dnn_reorder(d, pl, id, &pn->xw_re, &fx_md, x, &xw_md, xw, false,
+                        1.0f));
   }
   dnnl_memory_desc_t dw_md = qmd(pd_bw, dnnl_query_diff_dst_md);
   if (!conv)
-    TRY(mem_blk(d, pl, &y_md, pn->dyb, &dyw));
+    TRY(gm__dnn_mem_blk(d, pl, &y_md, pn->dyb, &dyw));
   else if (dy_bd && md_eq(&dw_md, &dd_md))
     dyw = dy_bd;
   else
     TRY(dy_as(d, pl, id, &dw_md, &pn->dyw_re, &dyw));
-  TRY(mem_at(d, pl, &w_user, grad(d, nd->weight), &gu));
+  TRY(gm__dnn_mem_at(d, pl, &w_user, grad(d, nd->weight), &gu));
   dnnl_memory_desc_t gw_md = qmd(pd_bw, dnnl_query_diff_weights_md);
   if (md_eq(&gw_md, &w_user))
     gw = gu;
   else {
-    TRY(mem_new(d, pl, &gw_md, &blk, &gw));
-    TRY(make_reorder(d, pl, id, &pn->dw_re, &gw_md, gw, &w_user, gu, false,
-                     1.0f));
+    TRY(gm__dnn_mem_new(d, pl, &gw_md, &blk, &gw));
+    TRY(gm__dnn_reorder(d, pl, id, &pn->dw_re, &gw_md, gw, &w_user, gu, false,
+                        1.0f));
   }
   if (bias)
-    TRY(mem_at(d, pl, bias, grad(d, nd->bias_param), &gbias));
-  TRY(make_prim(d, pl, id, &pn->bw, pd_bw, "backward weights creation"));
+    TRY(gm__dnn_mem_at(d, pl, bias, grad(d, nd->bias_param), &gbias));
+  TRY(gm__dnn_make_prim(d, pl, id, &pn->bw, pd_bw,
+                        "backward weights creation"));
   arg(&pn->bw, DNNL_ARG_SRC, xw);
   arg(&pn->bw, DNNL_ARG_DIFF_DST, dyw);
   arg(&pn->bw, DNNL_ARG_DIFF_WEIGHTS, gw);
@@ -877,17 +676,20 @@ static enum gm_status build_bn(struct dnn *d, struct plan *pl, int id) {
   CK(dnnl_batch_normalization_forward_desc_init(&desc, dnnl_forward_training,
                                                 &x_md, BN_EPS, flags),
      "batch norm forward descriptor");
-  TRY(make_pd(d, pl, id, &pd_t, &desc, NULL, "batch norm forward creation"));
+  TRY(gm__dnn_make_pd(d, pl, id, &pd_t, &desc, NULL,
+                      "batch norm forward creation"));
   pn->ymd = qmd(pd_t, dnnl_query_dst_md);
   TRY(node_out(d, pl, id));
   dnnl_memory_t scale, shift, mean, var, rmean, rvar;
-  TRY(mem_at(d, pl, &c_md, param(d, nd->weight), &scale));
-  TRY(mem_at(d, pl, &c_md, param(d, nd->bias_param), &shift));
-  TRY(mem_on(d, pl, &c_md, &b->mean, &mean));
-  TRY(mem_on(d, pl, &c_md, &b->var, &var));
-  TRY(mem_at(d, pl, &c_md, d->stats + d->soff[nd->running_mean], &rmean));
-  TRY(mem_at(d, pl, &c_md, d->stats + d->soff[nd->running_var], &rvar));
-  TRY(make_prim(d, pl, id, &pn->f, pd_t, "batch norm forward creation"));
+  TRY(gm__dnn_mem_at(d, pl, &c_md, param(d, nd->weight), &scale));
+  TRY(gm__dnn_mem_at(d, pl, &c_md, param(d, nd->bias_param), &shift));
+  TRY(gm__dnn_mem_on(d, pl, &c_md, &b->mean, &mean));
+  TRY(gm__dnn_mem_on(d, pl, &c_md, &b->var, &var));
+  TRY(gm__dnn_mem_at(d, pl, &c_md, d->stats + d->soff[nd->running_mean],
+                     &rmean));
+  TRY(gm__dnn_mem_at(d, pl, &c_md, d->stats + d->soff[nd->running_var], &rvar));
+  TRY(gm__dnn_make_prim(d, pl, id, &pn->f, pd_t,
+                        "batch norm forward creation"));
   arg(&pn->f, DNNL_ARG_SRC, pn->e[0].x);
   arg(&pn->f, DNNL_ARG_DST, pn->y);
   arg(&pn->f, DNNL_ARG_SCALE, scale);
@@ -899,11 +701,13 @@ static enum gm_status build_bn(struct dnn *d, struct plan *pl, int id) {
                                                 &x_md, BN_EPS,
                                                 flags | dnnl_use_global_stats),
      "batch norm inference descriptor");
-  TRY(make_pd(d, pl, id, &pd_e, &desc, NULL, "batch norm inference creation"));
+  TRY(gm__dnn_make_pd(d, pl, id, &pd_e, &desc, NULL,
+                      "batch norm inference creation"));
   dnnl_memory_desc_t ye = qmd(pd_e, dnnl_query_dst_md);
   if (!md_eq(&ye, &pn->ymd))
     CK(dnnl_unimplemented, "batch norm inference (layout differs)");
-  TRY(make_prim(d, pl, id, &pn->fe, pd_e, "batch norm inference creation"));
+  TRY(gm__dnn_make_prim(d, pl, id, &pn->fe, pd_e,
+                        "batch norm inference creation"));
   arg(&pn->fe, DNNL_ARG_SRC, pn->e[0].x);
   arg(&pn->fe, DNNL_ARG_DST, pn->y);
   arg(&pn->fe, DNNL_ARG_SCALE, scale);
@@ -916,7 +720,8 @@ static enum gm_status build_bn(struct dnn *d, struct plan *pl, int id) {
   CK(dnnl_batch_normalization_backward_desc_init(&desc, dnnl_backward, &pn->ymd,
                                                  &x_md, BN_EPS, flags),
      "batch norm backward descriptor");
-  TRY(make_pd(d, pl, id, &pd_b, &desc, pd_t, "batch norm backward creation"));
+  TRY(gm__dnn_make_pd(d, pl, id, &pd_b, &desc, pd_t,
+                      "batch norm backward creation"));
   dnnl_memory_desc_t dd_md = qmd(pd_b, dnnl_query_diff_dst_md);
   dnnl_memory_desc_t g = qmd(pd_b, dnnl_query_diff_src_md);
   dnnl_memory_t dy, gm, dscale, dshift;
@@ -926,11 +731,12 @@ static enum gm_status build_bn(struct dnn *d, struct plan *pl, int id) {
     gm = pn->e[0].gm;
   } else { /* the input needs no gradient: a sink */
     int sink;
-    TRY(mem_new(d, pl, &g, &sink, &gm));
+    TRY(gm__dnn_mem_new(d, pl, &g, &sink, &gm));
   }
-  TRY(mem_at(d, pl, &c_md, grad(d, nd->weight), &dscale));
-  TRY(mem_at(d, pl, &c_md, grad(d, nd->bias_param), &dshift));
-  TRY(make_prim(d, pl, id, &pn->bd, pd_b, "batch norm backward creation"));
+  TRY(gm__dnn_mem_at(d, pl, &c_md, grad(d, nd->weight), &dscale));
+  TRY(gm__dnn_mem_at(d, pl, &c_md, grad(d, nd->bias_param), &dshift));
+  TRY(gm__dnn_make_prim(d, pl, id, &pn->bd, pd_b,
+                        "batch norm backward creation"));
   arg(&pn->bd, DNNL_ARG_SRC, pn->e[0].x);
   arg(&pn->bd, DNNL_ARG_MEAN, mean);
   arg(&pn->bd, DNNL_ARG_VARIANCE, var);
@@ -962,10 +768,11 @@ static enum gm_status build_eltwise(struct dnn *d, struct plan *pl, int id) {
   CK(dnnl_eltwise_forward_desc_init(&desc, dnnl_forward_training, alg, &x_md,
                                     alpha, 0.0f),
      "eltwise forward descriptor");
-  TRY(make_pd(d, pl, id, &pd_f, &desc, NULL, "eltwise forward creation"));
+  TRY(gm__dnn_make_pd(d, pl, id, &pd_f, &desc, NULL,
+                      "eltwise forward creation"));
   pn->ymd = qmd(pd_f, dnnl_query_dst_md);
   TRY(node_out(d, pl, id));
-  TRY(make_prim(d, pl, id, &pn->f, pd_f, "eltwise forward creation"));
+  TRY(gm__dnn_make_prim(d, pl, id, &pn->f, pd_f, "eltwise forward creation"));
   arg(&pn->f, DNNL_ARG_SRC, pn->e[0].x);
   arg(&pn->f, DNNL_ARG_DST, pn->y);
   if (!wants_grad(d, pl, id, 0))
@@ -973,13 +780,14 @@ static enum gm_status build_eltwise(struct dnn *d, struct plan *pl, int id) {
   CK(dnnl_eltwise_backward_desc_init(&desc, alg, &pn->ymd,
                                      use_dst ? &pn->ymd : &x_md, alpha, 0.0f),
      "eltwise backward descriptor");
-  TRY(make_pd(d, pl, id, &pd_b, &desc, pd_f, "eltwise backward creation"));
+  TRY(gm__dnn_make_pd(d, pl, id, &pd_b, &desc, pd_f,
+                      "eltwise backward creation"));
   dnnl_memory_desc_t dd_md = qmd(pd_b, dnnl_query_diff_dst_md);
   dnnl_memory_desc_t g = qmd(pd_b, dnnl_query_diff_src_md);
   dnnl_memory_t dy;
   TRY(dy_as(d, pl, id, &dd_md, &pn->dyd_re, &dy));
   TRY(edge_grad(d, pl, id, 0, &g, NULL, -1, 1.0f));
-  TRY(make_prim(d, pl, id, &pn->bd, pd_b, "eltwise backward creation"));
+  TRY(gm__dnn_make_prim(d, pl, id, &pn->bd, pd_b, "eltwise backward creation"));
   if (use_dst)
     arg(&pn->bd, DNNL_ARG_DST, pn->y);
   else
@@ -1018,13 +826,14 @@ static enum gm_status build_pool(struct dnn *d, struct plan *pl, int id) {
   CK(dnnl_pooling_forward_desc_init(&desc, dnnl_forward_training, alg, &x_md,
                                     &y_any, strides, kernel, pad, pad),
      "pooling forward descriptor");
-  TRY(make_pd(d, pl, id, &pd_f, &desc, NULL, "pooling forward creation"));
+  TRY(gm__dnn_make_pd(d, pl, id, &pd_f, &desc, NULL,
+                      "pooling forward creation"));
   pn->ymd = qmd(pd_f, dnnl_query_dst_md);
   TRY(node_out(d, pl, id));
   dnnl_memory_desc_t ws_md = qmd(pd_f, dnnl_query_workspace_md);
   if (ws_md.ndims > 0)
-    TRY(mem_new(d, pl, &ws_md, &pn->wsb, &ws));
-  TRY(make_prim(d, pl, id, &pn->f, pd_f, "pooling forward creation"));
+    TRY(gm__dnn_mem_new(d, pl, &ws_md, &pn->wsb, &ws));
+  TRY(gm__dnn_make_prim(d, pl, id, &pn->f, pd_f, "pooling forward creation"));
   arg(&pn->f, DNNL_ARG_SRC, pn->e[0].x);
   arg(&pn->f, DNNL_ARG_DST, pn->y);
   if (ws)
@@ -1036,12 +845,13 @@ static enum gm_status build_pool(struct dnn *d, struct plan *pl, int id) {
   CK(dnnl_pooling_backward_desc_init(&desc, alg, &x_md, &pn->ymd, strides,
                                      kernel, pad, pad),
      "pooling backward descriptor");
-  if (make_pd(d, pl, id, &pd_b, &desc, pd_f, "pooling backward creation") !=
-      GM_OK) {
+  if (gm__dnn_make_pd(d, pl, id, &pd_b, &desc, pd_f,
+                      "pooling backward creation") != GM_OK) {
     CK(dnnl_pooling_backward_desc_init(&desc, alg, &x_any, &y_any, strides,
                                        kernel, pad, pad),
        "pooling backward descriptor");
-    TRY(make_pd(d, pl, id, &pd_b, &desc, pd_f, "pooling backward creation"));
+    TRY(gm__dnn_make_pd(d, pl, id, &pd_b, &desc, pd_f,
+                        "pooling backward creation"));
     d->err[0] = '\0'; /* the first attempt's */
   }
   dnnl_memory_desc_t dd_md = qmd(pd_b, dnnl_query_diff_dst_md);
@@ -1049,7 +859,7 @@ static enum gm_status build_pool(struct dnn *d, struct plan *pl, int id) {
   dnnl_memory_t dy;
   TRY(dy_as(d, pl, id, &dd_md, &pn->dyd_re, &dy));
   TRY(edge_grad(d, pl, id, 0, &g, NULL, -1, 1.0f));
-  TRY(make_prim(d, pl, id, &pn->bd, pd_b, "pooling backward creation"));
+  TRY(gm__dnn_make_prim(d, pl, id, &pn->bd, pd_b, "pooling backward creation"));
   arg(&pn->bd, DNNL_ARG_DIFF_DST, dy);
   arg(&pn->bd, DNNL_ARG_DIFF_SRC, pn->e[0].gm);
   if (ws)
@@ -1069,11 +879,11 @@ static enum gm_status build_flatten(struct dnn *d, struct plan *pl, int id) {
   dnnl_memory_t yw, dyw;
   pn->ymd = shape_md(pl->n, nd->shape, dnnl_abcd);
   TRY(node_out(d, pl, id));
-  TRY(mem_blk(d, pl, &w, pn->yb, &yw));
-  TRY(make_reorder(d, pl, id, &pn->f, &ps->ymd, ps->y, &w, yw, false, 1.0f));
+  TRY(gm__dnn_mem_blk(d, pl, &w, pn->yb, &yw));
+  TRY(gm__dnn_reorder(d, pl, id, &pn->f, &ps->ymd, ps->y, &w, yw, false, 1.0f));
   if (!wants_grad(d, pl, id, 0))
     goto fail;
-  TRY(mem_blk(d, pl, &w, pn->dyb, &dyw));
+  TRY(gm__dnn_mem_blk(d, pl, &w, pn->dyb, &dyw));
   TRY(edge_grad(d, pl, id, 0, &w, dyw, pn->dyb, 1.0f));
 fail:
   return rc;
@@ -1092,7 +902,7 @@ static enum gm_status build_drop(struct dnn *d, struct plan *pl, int id) {
   TRY(edge_in(d, pl, id, 0, &w));
   pn->ymd = w;
   TRY(node_out(d, pl, id));
-  TRY(blk_new(d, pl, &mask_md, &pn->wsb));
+  TRY(gm__dnn_blk_new(d, pl, &mask_md, &pn->wsb));
   TRY(edge_grad(d, pl, id, 0, &w, NULL, -1, 1.0f));
 fail:
   return rc;
@@ -1109,10 +919,10 @@ static enum gm_status build_add(struct dnn *d, struct plan *pl, int id) {
   TRY(edge_in(d, pl, id, 1, &x_md));
   CK(dnnl_binary_desc_init(&desc, dnnl_binary_add, &x_md, &x_md, &x_md),
      "binary add descriptor");
-  TRY(make_pd(d, pl, id, &pd, &desc, NULL, "binary add creation"));
+  TRY(gm__dnn_make_pd(d, pl, id, &pd, &desc, NULL, "binary add creation"));
   pn->ymd = qmd(pd, dnnl_query_dst_md);
   TRY(node_out(d, pl, id));
-  TRY(make_prim(d, pl, id, &pn->f, pd, "binary add creation"));
+  TRY(gm__dnn_make_prim(d, pl, id, &pn->f, pd, "binary add creation"));
   arg(&pn->f, DNNL_ARG_SRC_0, pn->e[0].x);
   arg(&pn->f, DNNL_ARG_SRC_1, pn->e[1].x);
   arg(&pn->f, DNNL_ARG_DST, pn->y);
@@ -1133,12 +943,12 @@ static enum gm_status build_mul_channel(struct dnn *d, struct plan *pl,
   const int n = pl->n;
   const struct gm_nn_shape os = nd->shape;
   dnnl_memory_desc_t x_md = pl->nodes[nd->in[0]].ymd, s_md;
-  const int t = find_tag(&x_md);
+  const int t = gm__dnn_find_tag(&x_md);
   if (t < 0) {
     x_md = shape_md(n, os, dnnl_abcd);
     s_md = md4(n, os.c, 1, 1, dnnl_abcd);
   } else {
-    s_md = md4(n, os.c, 1, 1, act_tags[t]);
+    s_md = md4(n, os.c, 1, 1, gm__dnn_act_tags[t]);
   }
   dnnl_memory_desc_t y_any = shape_md(n, os, dnnl_format_tag_any);
   dnnl_binary_desc_t desc;
@@ -1148,20 +958,20 @@ static enum gm_status build_mul_channel(struct dnn *d, struct plan *pl,
   TRY(edge_in(d, pl, id, 1, &s_md));
   CK(dnnl_binary_desc_init(&desc, dnnl_binary_mul, &x_md, &s_md, &y_any),
      "binary mul descriptor");
-  TRY(make_pd(d, pl, id, &pd, &desc, NULL, "binary mul creation"));
+  TRY(gm__dnn_make_pd(d, pl, id, &pd, &desc, NULL, "binary mul creation"));
   pn->ymd = qmd(pd, dnnl_query_dst_md);
   TRY(node_out(d, pl, id));
-  TRY(make_prim(d, pl, id, &pn->f, pd, "binary mul creation"));
+  TRY(gm__dnn_make_prim(d, pl, id, &pn->f, pd, "binary mul creation"));
   arg(&pn->f, DNNL_ARG_SRC_0, pn->e[0].x);
   arg(&pn->f, DNNL_ARG_SRC_1, pn->e[1].x);
   arg(&pn->f, DNNL_ARG_DST, pn->y);
   if (wants_grad(d, pl, id, 0)) {
     CK(dnnl_binary_desc_init(&desc, dnnl_binary_mul, &pn->ymd, &s_md, &y_any),
        "binary mul descriptor");
-    TRY(make_pd(d, pl, id, &pd_dx, &desc, NULL, "binary mul creation"));
+    TRY(gm__dnn_make_pd(d, pl, id, &pd_dx, &desc, NULL, "binary mul creation"));
     dnnl_memory_desc_t g = qmd(pd_dx, dnnl_query_dst_md);
     TRY(edge_grad(d, pl, id, 0, &g, NULL, -1, 1.0f));
-    TRY(make_prim(d, pl, id, &pn->bd, pd_dx, "binary mul creation"));
+    TRY(gm__dnn_make_prim(d, pl, id, &pn->bd, pd_dx, "binary mul creation"));
     arg(&pn->bd, DNNL_ARG_SRC_0, pn->dy);
     arg(&pn->bd, DNNL_ARG_SRC_1, pn->e[1].x);
     arg(&pn->bd, DNNL_ARG_DST, pn->e[0].gm);
@@ -1169,7 +979,7 @@ static enum gm_status build_mul_channel(struct dnn *d, struct plan *pl,
   if (wants_grad(d, pl, id, 1)) {
     CK(dnnl_binary_desc_init(&desc, dnnl_binary_mul, &pn->ymd, &x_md, &y_any),
        "binary mul descriptor");
-    TRY(make_pd(d, pl, id, &pd_t, &desc, NULL, "binary mul creation"));
+    TRY(gm__dnn_make_pd(d, pl, id, &pd_t, &desc, NULL, "binary mul creation"));
     dnnl_memory_desc_t t_md = qmd(pd_t, dnnl_query_dst_md);
     dnnl_memory_desc_t s_any = md4(n, os.c, 1, 1, dnnl_format_tag_any);
     dnnl_dims_t kernel = {os.h, os.w}, strides = {1, 1}, pad = {0, 0};
@@ -1177,17 +987,17 @@ static enum gm_status build_mul_channel(struct dnn *d, struct plan *pl,
                                       dnnl_pooling_avg_exclude_padding, &t_md,
                                       &s_any, strides, kernel, pad, pad),
        "pooling descriptor");
-    TRY(make_pd(d, pl, id, &pd_p, &pdesc, NULL, "pooling creation"));
+    TRY(gm__dnn_make_pd(d, pl, id, &pd_p, &pdesc, NULL, "pooling creation"));
     dnnl_memory_desc_t g = qmd(pd_p, dnnl_query_dst_md);
     dnnl_memory_t tm, gm;
     int tb, gb;
-    TRY(mem_new(d, pl, &t_md, &tb, &tm));
-    TRY(mem_new(d, pl, &g, &gb, &gm));
-    TRY(make_prim(d, pl, id, &pn->aux1, pd_t, "binary mul creation"));
+    TRY(gm__dnn_mem_new(d, pl, &t_md, &tb, &tm));
+    TRY(gm__dnn_mem_new(d, pl, &g, &gb, &gm));
+    TRY(gm__dnn_make_prim(d, pl, id, &pn->aux1, pd_t, "binary mul creation"));
     arg(&pn->aux1, DNNL_ARG_SRC_0, pn->dy);
     arg(&pn->aux1, DNNL_ARG_SRC_1, pn->e[0].x);
     arg(&pn->aux1, DNNL_ARG_DST, tm);
-    TRY(make_prim(d, pl, id, &pn->aux2, pd_p, "pooling creation"));
+    TRY(gm__dnn_make_prim(d, pl, id, &pn->aux2, pd_p, "pooling creation"));
     arg(&pn->aux2, DNNL_ARG_SRC, tm);
     arg(&pn->aux2, DNNL_ARG_DST, gm);
     TRY(edge_grad(d, pl, id, 1, &g, gm, gb, (float)(os.h * os.w)));
@@ -1207,10 +1017,11 @@ static enum gm_status build_concat(struct dnn *d, struct plan *pl, int id) {
   const struct gm_nn_shape os = nd->shape;
   dnnl_memory_desc_t w[GM_NN_MAX_INPUTS];
   dnnl_primitive_desc_t pd;
-  int t = find_tag(&pl->nodes[nd->in[0]].ymd);
+  int t = gm__dnn_find_tag(&pl->nodes[nd->in[0]].ymd);
   for (int i = 0; i < nd->n_in && t >= 0; i++) {
     const dnnl_memory_desc_t *p = &pl->nodes[nd->in[i]].ymd;
-    if (find_tag(p) != t || shape_of(d, nd->in[i]).c % act_blocks[t])
+    if (gm__dnn_find_tag(p) != t ||
+        shape_of(d, nd->in[i]).c % gm__dnn_act_blocks[t])
       t = -1;
   }
   for (int i = 0; i < nd->n_in; i++) {
@@ -1218,9 +1029,11 @@ static enum gm_status build_concat(struct dnn *d, struct plan *pl, int id) {
                   : shape_md(n, shape_of(d, nd->in[i]), dnnl_abcd);
     TRY(edge_in(d, pl, id, i, &w[i]));
   }
-  dnnl_memory_desc_t y_md = shape_md(n, os, t >= 0 ? act_tags[t] : dnnl_abcd);
-  if (!grow((void **)&pl->pds, &pl->n_pds, &pl->cap_pds, sizeof(*pl->pds))) {
-    rc = nomem(d, sizeof(*pl->pds));
+  dnnl_memory_desc_t y_md =
+      shape_md(n, os, t >= 0 ? gm__dnn_act_tags[t] : dnnl_abcd);
+  if (!gm__dnn_grow((void **)&pl->pds, &pl->n_pds, &pl->cap_pds,
+                    sizeof(*pl->pds))) {
+    rc = gm__dnn_nomem(d, sizeof(*pl->pds));
     goto fail;
   }
   CK(dnnl_concat_primitive_desc_create(&pd, &y_md, nd->n_in, 1, w, d->attr,
@@ -1229,7 +1042,7 @@ static enum gm_status build_concat(struct dnn *d, struct plan *pl, int id) {
   pl->pds[pl->n_pds++] = pd;
   pn->ymd = qmd(pd, dnnl_query_dst_md);
   TRY(node_out(d, pl, id));
-  TRY(make_prim(d, pl, id, &pn->f, pd, "concat creation"));
+  TRY(gm__dnn_make_prim(d, pl, id, &pn->f, pd, "concat creation"));
   for (int i = 0; i < nd->n_in; i++)
     arg(&pn->f, DNNL_ARG_MULTIPLE_SRC + i, pn->e[i].x);
   arg(&pn->f, DNNL_ARG_DST, pn->y);
@@ -1242,7 +1055,7 @@ static enum gm_status build_concat(struct dnn *d, struct plan *pl, int id) {
       dnnl_memory_t subm;
       CK(dnnl_memory_desc_init_submemory(&sub, &pn->ymd, dims, offs),
          "sub-memory descriptor");
-      TRY(mem_blk(d, pl, &sub, pn->dyb, &subm));
+      TRY(gm__dnn_mem_blk(d, pl, &sub, pn->dyb, &subm));
       TRY(edge_grad(d, pl, id, i, &sub, subm, pn->dyb, 1.0f));
     }
     off += s.c;
@@ -1262,20 +1075,21 @@ static enum gm_status build_slice(struct dnn *d, struct plan *pl, int id) {
   const int src = nd->in[0], n = pl->n;
   const struct gm_nn_shape is = shape_of(d, src), os = nd->shape;
   dnnl_memory_desc_t p_md = pl->nodes[src].ymd, w, sub;
-  int t = find_tag(&p_md);
-  if (t >= 0 && (nd->c0 % act_blocks[t] || os.c % act_blocks[t]))
+  int t = gm__dnn_find_tag(&p_md);
+  if (t >= 0 &&
+      (nd->c0 % gm__dnn_act_blocks[t] || os.c % gm__dnn_act_blocks[t]))
     t = -1;
   w = t >= 0 ? p_md : shape_md(n, is, dnnl_abcd);
   dnnl_dims_t dims = {n, os.c, os.h, os.w}, offs = {0, nd->c0, 0, 0};
   dnnl_memory_t subm;
   TRY(edge_in(d, pl, id, 0, &w));
-  pn->ymd = shape_md(n, os, t >= 0 ? act_tags[t] : dnnl_abcd);
+  pn->ymd = shape_md(n, os, t >= 0 ? gm__dnn_act_tags[t] : dnnl_abcd);
   TRY(node_out(d, pl, id));
   CK(dnnl_memory_desc_init_submemory(&sub, &w, dims, offs),
      "sub-memory descriptor");
-  TRY(mem_blk(d, pl, &sub, pn->e[0].xb, &subm));
-  TRY(make_reorder(d, pl, id, &pn->f, &sub, subm, &pn->ymd, pn->y, false,
-                   1.0f));
+  TRY(gm__dnn_mem_blk(d, pl, &sub, pn->e[0].xb, &subm));
+  TRY(gm__dnn_reorder(d, pl, id, &pn->f, &sub, subm, &pn->ymd, pn->y, false,
+                      1.0f));
   if (!wants_grad(d, pl, id, 0))
     goto fail;
   struct pedge *e = &pn->e[0];
@@ -1285,9 +1099,9 @@ static enum gm_status build_slice(struct dnn *d, struct plan *pl, int id) {
     e->grad = true;
     e->first = first;
     dnnl_memory_t dsub;
-    TRY(mem_blk(d, pl, &sub, pl->nodes[src].dyb, &dsub));
-    TRY(make_reorder(d, pl, id, &pn->bd, &pn->ymd, pn->dy, &sub, dsub, true,
-                     1.0f));
+    TRY(gm__dnn_mem_blk(d, pl, &sub, pl->nodes[src].dyb, &dsub));
+    TRY(gm__dnn_reorder(d, pl, id, &pn->bd, &pn->ymd, pn->dy, &sub, dsub, true,
+                        1.0f));
     if (first) {
       pn->zero_blk = pl->nodes[src].dyb;
       pn->zero_bytes = md_bytes(&p_md);
@@ -1295,10 +1109,10 @@ static enum gm_status build_slice(struct dnn *d, struct plan *pl, int id) {
   } else {
     dnnl_memory_t gm, gsub;
     int gb;
-    TRY(mem_new(d, pl, &w, &gb, &gm));
-    TRY(mem_blk(d, pl, &sub, gb, &gsub));
-    TRY(make_reorder(d, pl, id, &pn->bd, &pn->ymd, pn->dy, &sub, gsub, false,
-                     1.0f));
+    TRY(gm__dnn_mem_new(d, pl, &w, &gb, &gm));
+    TRY(gm__dnn_mem_blk(d, pl, &sub, gb, &gsub));
+    TRY(gm__dnn_reorder(d, pl, id, &pn->bd, &pn->ymd, pn->dy, &sub, gsub, false,
+                        1.0f));
     pn->zero_blk = gb;
     pn->zero_bytes = md_bytes(&w);
     TRY(edge_grad(d, pl, id, 0, &w, gm, gb, 1.0f));
@@ -1321,23 +1135,25 @@ static enum gm_status build_shuffle(struct dnn *d, struct plan *pl, int id) {
   CK(dnnl_shuffle_forward_desc_init(&desc, dnnl_forward_training, &x_md, 1,
                                     group_size),
      "shuffle forward descriptor");
-  TRY(make_pd(d, pl, id, &pd_f, &desc, NULL, "shuffle forward creation"));
+  TRY(gm__dnn_make_pd(d, pl, id, &pd_f, &desc, NULL,
+                      "shuffle forward creation"));
   pn->ymd = qmd(pd_f, dnnl_query_dst_md);
   TRY(node_out(d, pl, id));
-  TRY(make_prim(d, pl, id, &pn->f, pd_f, "shuffle forward creation"));
+  TRY(gm__dnn_make_prim(d, pl, id, &pn->f, pd_f, "shuffle forward creation"));
   arg(&pn->f, DNNL_ARG_SRC, pn->e[0].x);
   arg(&pn->f, DNNL_ARG_DST, pn->y);
   if (!wants_grad(d, pl, id, 0))
     goto fail;
   CK(dnnl_shuffle_backward_desc_init(&desc, &pn->ymd, 1, group_size),
      "shuffle backward descriptor");
-  TRY(make_pd(d, pl, id, &pd_b, &desc, pd_f, "shuffle backward creation"));
+  TRY(gm__dnn_make_pd(d, pl, id, &pd_b, &desc, pd_f,
+                      "shuffle backward creation"));
   dnnl_memory_desc_t dd_md = qmd(pd_b, dnnl_query_diff_dst_md);
   dnnl_memory_desc_t g = qmd(pd_b, dnnl_query_diff_src_md);
   dnnl_memory_t dy;
   TRY(dy_as(d, pl, id, &dd_md, &pn->dyd_re, &dy));
   TRY(edge_grad(d, pl, id, 0, &g, NULL, -1, 1.0f));
-  TRY(make_prim(d, pl, id, &pn->bd, pd_b, "shuffle backward creation"));
+  TRY(gm__dnn_make_prim(d, pl, id, &pn->bd, pd_b, "shuffle backward creation"));
   arg(&pn->bd, DNNL_ARG_DIFF_DST, dy);
   arg(&pn->bd, DNNL_ARG_DIFF_SRC, pn->e[0].gm);
 fail:
@@ -1392,13 +1208,7 @@ static int out_step(const struct dnn *d) { return d->n_nodes; }
 static int bwd_step(const struct dnn *d, int id) { return 2 * d->n_nodes - id; }
 static int n_steps(const struct dnn *d) { return 2 * d->n_nodes; }
 
-/* A memory of the plan and its tensor, sorted by memory for look-ups. */
-struct mref {
-  dnnl_memory_t m;
-  int blk;
-};
-
-static int mref_cmp(const void *a, const void *b) {
+int gm__dnn_mref_cmp(const void *a, const void *b) {
   uintptr_t x = (uintptr_t)((const struct mref *)a)->m;
   uintptr_t y = (uintptr_t)((const struct mref *)b)->m;
   return (x > y) - (x < y);
@@ -1428,7 +1238,7 @@ static void touch_prim(struct lifetimes *lt, const struct prim *p, int step) {
   for (int i = 0; i < p->nargs; i++) {
     struct mref key = {p->args[i].memory, -1};
     const struct mref *r =
-        bsearch(&key, lt->refs, lt->n_refs, sizeof(key), mref_cmp);
+        bsearch(&key, lt->refs, lt->n_refs, sizeof(key), gm__dnn_mref_cmp);
     if (r)
       touch(lt, r->blk, step);
   }
@@ -1484,7 +1294,7 @@ static void pass_lifetimes(struct dnn *d, struct lifetimes *lt) {
   }
 }
 
-static size_t round_up(size_t bytes) {
+size_t gm__dnn_round_up(size_t bytes) {
   return (bytes + ALIGN - 1) / ALIGN * ALIGN;
 }
 
@@ -1505,7 +1315,7 @@ static int order_cmp(const void *a, const void *b) {
 /* Offsets for placement mode: largest tensor first, each at the lowest
  * offset where it meets no placed tensor alive at the same time. Returns
  * the bytes needed, or SIZE_MAX without memory. */
-static size_t place(struct plan *pl, int mode) {
+size_t gm__dnn_place(struct plan *pl, int mode) {
   const size_t nb = pl->n_blks;
   struct order *ord = calloc(nb ? nb : 1, sizeof(*ord));
   int *placed = calloc(nb ? nb : 1, sizeof(*placed)); /* by offset */
@@ -1519,7 +1329,8 @@ static size_t place(struct plan *pl, int mode) {
     struct blk *t = &pl->blks[i];
     t->off[mode] = 0;
     if (t->t0[mode] <= t->t1[mode])
-      ord[n_ord++] = (struct order){round_up(t->bytes), t->t0[mode], (int)i};
+      ord[n_ord++] =
+          (struct order){gm__dnn_round_up(t->bytes), t->t0[mode], (int)i};
   }
   qsort(ord, n_ord, sizeof(*ord), order_cmp);
   for (size_t k = 0; k < n_ord; k++) {
@@ -1531,7 +1342,7 @@ static size_t place(struct plan *pl, int mode) {
         continue;
       if (off + ord[k].bytes <= p->off[mode])
         break;
-      size_t end = p->off[mode] + round_up(p->bytes);
+      size_t end = p->off[mode] + gm__dnn_round_up(p->bytes);
       if (end > off)
         off = end;
     }
@@ -1551,7 +1362,7 @@ static size_t place(struct plan *pl, int mode) {
 }
 
 /* Per step, the padded tensors whose first use it is. */
-static bool zero_lists(const struct dnn *d, struct plan *pl, int mode) {
+bool gm__dnn_zero_lists(const struct dnn *d, struct plan *pl, int mode) {
   const int ns = n_steps(d);
   int *idx = calloc((size_t)ns + 2, sizeof(int));
   int *list = calloc(pl->n_blks ? pl->n_blks : 1, sizeof(int));
@@ -1591,10 +1402,10 @@ static bool zero_lists(const struct dnn *d, struct plan *pl, int mode) {
 static enum gm_status plan_place(struct dnn *d, struct plan *pl) {
   struct mref *refs = calloc(pl->n_mems ? pl->n_mems : 1, sizeof(*refs));
   if (!refs)
-    return nomem(d, pl->n_mems * sizeof(*refs));
+    return gm__dnn_nomem(d, pl->n_mems * sizeof(*refs));
   for (size_t i = 0; i < pl->n_mems; i++)
     refs[i] = (struct mref){pl->mems[i].m, pl->mems[i].blk};
-  qsort(refs, pl->n_mems, sizeof(*refs), mref_cmp);
+  qsort(refs, pl->n_mems, sizeof(*refs), gm__dnn_mref_cmp);
   struct lifetimes lt = {pl, refs, pl->n_mems, TRAIN};
   for (int m = 0; m < N_MODES; m++) {
     lt.mode = m;
@@ -1603,17 +1414,17 @@ static enum gm_status plan_place(struct dnn *d, struct plan *pl) {
   free(refs);
   pl->naive = 0;
   for (size_t i = 0; i < pl->n_blks; i++)
-    pl->naive += round_up(pl->blks[i].bytes);
+    pl->naive += gm__dnn_round_up(pl->blks[i].bytes);
   size_t need_bytes = 1;
   for (int m = 0; m < N_MODES; m++) {
-    pl->size[m] = place(pl, m);
-    if (pl->size[m] == SIZE_MAX || !zero_lists(d, pl, m))
-      return nomem(d, pl->n_blks * sizeof(struct order));
+    pl->size[m] = gm__dnn_place(pl, m);
+    if (pl->size[m] == SIZE_MAX || !gm__dnn_zero_lists(d, pl, m))
+      return gm__dnn_nomem(d, pl->n_blks * sizeof(struct order));
     if (pl->size[m] > need_bytes)
       need_bytes = pl->size[m];
   }
-  if (!need(d, &d->arena, need_bytes))
-    return nomem(d, need_bytes);
+  if (!gm__dnn_need(d, &d->arena, need_bytes))
+    return gm__dnn_nomem(d, need_bytes);
   return GM_OK;
 }
 
@@ -1684,7 +1495,7 @@ static void zero_padding(const dnnl_memory_desc_t *md, char *p) {
 }
 
 /* Before the work of step t: the padding of the tensors first used then. */
-static void zero_step(const struct dnn *d, const struct plan *pl, int t) {
+void gm__dnn_zero_step(const struct dnn *d, const struct plan *pl, int t) {
   const int m = pl->mode;
   for (int k = pl->zidx[m][t]; k < pl->zidx[m][t + 1]; k++) {
     const int b = pl->zlist[m][k];
@@ -1700,7 +1511,7 @@ static enum gm_status plan_create(struct dnn *d, int n, struct plan **out) {
   enum gm_status rc = GM_OK;
   struct plan *pl = calloc(1, sizeof(*pl));
   if (!pl || !(pl->nodes = calloc((size_t)d->n_nodes, sizeof(*pl->nodes)))) {
-    rc = nomem(d, sizeof(*pl));
+    rc = gm__dnn_nomem(d, sizeof(*pl));
     goto fail;
   }
   pl->n = n;
@@ -1714,7 +1525,7 @@ static enum gm_status plan_create(struct dnn *d, int n, struct plan **out) {
   }
   struct pnode *in = &pl->nodes[0];
   in->ymd = shape_md(n, shape_of(d, 0), dnnl_abcd);
-  TRY(mem_new(d, pl, &in->ymd, &in->yb, &in->y));
+  TRY(gm__dnn_mem_new(d, pl, &in->ymd, &in->yb, &in->y));
   for (int i = 1; i < d->n_nodes; i++)
     TRY(build_node(d, pl, i));
   /* the host boundary at the output */
@@ -1723,20 +1534,20 @@ static enum gm_status plan_create(struct dnn *d, int n, struct plan **out) {
   pl->out_plain = md_eq(&host, &po->ymd);
   if (!pl->out_plain) {
     dnnl_memory_t hg;
-    TRY(mem_at(d, pl, &host, DNNL_MEMORY_NONE, &pl->out_host));
-    TRY(make_reorder(d, pl, id, &pl->out_re, &po->ymd, po->y, &host,
-                     pl->out_host, false, 1.0f));
+    TRY(gm__dnn_mem_at(d, pl, &host, DNNL_MEMORY_NONE, &pl->out_host));
+    TRY(gm__dnn_reorder(d, pl, id, &pl->out_re, &po->ymd, po->y, &host,
+                        pl->out_host, false, 1.0f));
     if (po->dy) {
-      TRY(mem_on(d, pl, &host, &d->hostg, &hg));
-      TRY(make_reorder(d, pl, id, &pl->dout_re, &host, hg, &po->ymd, po->dy,
-                       false, 1.0f));
+      TRY(gm__dnn_mem_on(d, pl, &host, &d->hostg, &hg));
+      TRY(gm__dnn_reorder(d, pl, id, &pl->dout_re, &host, hg, &po->ymd, po->dy,
+                          false, 1.0f));
     }
   }
   TRY(plan_place(d, pl));
   *out = pl;
   return GM_OK;
 fail:
-  plan_free(pl);
+  gm__dnn_plan_free(pl);
   return rc;
 }
 
@@ -1761,14 +1572,14 @@ static enum gm_status plan_get(struct dnn *d, int n, int mode,
           slot = i;
       if (d->cur == d->plans[slot])
         d->cur = NULL;
-      plan_free(d->plans[slot]);
+      gm__dnn_plan_free(d->plans[slot]);
       d->plans[slot] = NULL;
     }
     TRY(plan_create(d, n, &pl));
     d->plans[slot] = pl;
   }
   if (pl->gen != d->gen || pl->mode != mode)
-    TRY(plan_bind(d, pl, mode));
+    TRY(gm__dnn_plan_bind(d, pl, mode));
   pl->used = ++d->tick;
   *out = pl;
 fail:
@@ -1776,14 +1587,6 @@ fail:
 }
 
 /* ---- running ------------------------------------------------------------ */
-
-static dnnl_status_t run(struct dnn *d, const struct prim *p) {
-  if (!p->p)
-    return dnnl_success;
-  return dnnl_primitive_execute(p->p, d->strm, p->nargs, p->args);
-}
-
-#define RUN(prim, what) CK(run(d, prim), what)
 
 static uint64_t node_seed(uint64_t seed, int id) {
   return seed + (uint64_t)id * UINT64_C(0x9E3779B97F4A7C15);
@@ -1833,6 +1636,7 @@ static enum gm_status forward_node(struct dnn *d, struct plan *pl, int id,
                       BN_MOMENTUM * ((double)var[c] * m / (m - 1.0)));
     }
     d->batches[nd->batches]++;
+    d->sver++;
     break;
   }
   case GM_NN_DROPOUT:
@@ -1950,16 +1754,17 @@ static void dnn_destroy(void *self) {
   if (!d)
     return;
   for (int i = 0; i < MAX_PLANS; i++)
-    plan_free(d->plans[i]);
+    gm__dnn_plan_free(d->plans[i]);
+  gm__dnn_infer_destroy(d);
   if (d->nb)
     for (int i = 0; i < d->n_nodes; i++) {
-      buf_free(&d->nb[i].mean);
-      buf_free(&d->nb[i].var);
-      buf_free(&d->nb[i].wf);
+      gm__dnn_buf_free(&d->nb[i].mean);
+      gm__dnn_buf_free(&d->nb[i].var);
+      gm__dnn_buf_free(&d->nb[i].wf);
     }
-  buf_free(&d->arena);
-  buf_free(&d->scratch);
-  buf_free(&d->hostg);
+  gm__dnn_buf_free(&d->arena);
+  gm__dnn_buf_free(&d->scratch);
+  gm__dnn_buf_free(&d->hostg);
   if (d->attr)
     dnnl_primitive_attr_destroy(d->attr);
   if (d->strm)
@@ -2052,7 +1857,7 @@ static enum gm_status dnn_create(const struct gm_nn_net *net,
   if (!d->poff || !d->soff || !d->p || !d->g || !d->mom || !d->stats ||
       !d->batches || !d->nb || !d->anc || !d->live || !d->first_id ||
       !d->first_slot) {
-    rc = nomem(d, d->n_pf * 3 * sizeof(float));
+    rc = gm__dnn_nomem(d, d->n_pf * 3 * sizeof(float));
     goto fail;
   }
   for (size_t t = 0; t < d->n_tensors; t++)
@@ -2069,10 +1874,12 @@ static enum gm_status dnn_create(const struct gm_nn_net *net,
   CK(dnnl_primitive_attr_set_scratchpad_mode(d->attr,
                                              dnnl_scratchpad_mode_user),
      "scratchpad mode");
-  struct plan *pl;
+  struct plan *pl, *ipl;
   TRY(plan_get(d, d->max_batch, EVAL, &pl));
+  TRY(gm__dnn_infer_create(d));
+  TRY(gm__dnn_infer_plan(d, d->max_batch, &ipl));
   d->planned = (struct gm__nn_memory_plan){.training = pl->size[TRAIN],
-                                           .evaluation = pl->size[EVAL],
+                                           .evaluation = ipl->size[EVAL],
                                            .naive = pl->naive};
   threads_leave(d, saved);
   *self = d;
@@ -2112,6 +1919,7 @@ static enum gm_status dnn_set_stats(void *self, const float *src) {
   struct dnn *d = self;
   if (d->n_sf)
     memcpy(d->stats, src, d->n_sf * sizeof(float));
+  d->sver++;
   return GM_OK;
 }
 
@@ -2192,17 +2000,23 @@ static enum gm_status dnn_forward(void *self, const float *x, int n,
       goto fail;
     }
   }
+  if (!training && !d->unfused_eval) {
+    id = -1;
+    TRY(gm__dnn_infer_forward(d, x, n, out));
+    d->last = EVAL_FORWARD;
+    goto fail;
+  }
   TRY(plan_get(d, n, training ? TRAIN : EVAL, &pl));
   d->cur = pl;
-  zero_step(d, pl, 0);
+  gm__dnn_zero_step(d, pl, 0);
   memcpy(blk_ptr(d, pl, pl->nodes[0].yb), x,
          (size_t)n * numel(shape_of(d, 0)) * sizeof(float));
   for (id = 1; id < d->n_nodes; id++) {
-    zero_step(d, pl, id);
+    gm__dnn_zero_step(d, pl, id);
     TRY(forward_node(d, pl, id, training, seed));
   }
   id = out_id;
-  zero_step(d, pl, out_step(d));
+  gm__dnn_zero_step(d, pl, out_step(d));
   if (pl->out_plain) {
     CK(dnnl_stream_wait(d->strm), "stream wait");
     memcpy(out, blk_ptr(d, pl, pl->nodes[out_id].yb),
@@ -2236,7 +2050,7 @@ static enum gm_status dnn_backward(void *self, const float *dout) {
   const size_t bytes =
       (size_t)pl->n * numel(shape_of(d, out_id)) * sizeof(float);
   for (id = out_id; id > 0; id--) {
-    zero_step(d, pl, bwd_step(d, id));
+    gm__dnn_zero_step(d, pl, bwd_step(d, id));
     if (id == out_id && pl->nodes[out_id].dy) {
       if (pl->out_plain) {
         memcpy(blk_ptr(d, pl, pl->nodes[out_id].dyb), dout, bytes);
@@ -2297,6 +2111,11 @@ static enum gm_status dnn_sgd_step(void *self, const struct gm_nn_sgd *opt) {
   }
   d->pver++;
   return GM_OK;
+}
+
+void gm__nn_onednn_unfused_eval(void *self, bool unfused) {
+  struct dnn *d = self;
+  d->unfused_eval = unfused;
 }
 
 static enum gm_status dnn_sync(void *self) {
