@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Threads next to a busy neighbour: images/s of training and inference, each
 # alone, next to a process that keeps one CPU busy from before the start
-# (`yes > /dev/null`), and next to one that starts a second into the run; at
+# (`yes > /dev/null`), and next to one that starts half a second into the run; at
 # the old defaults and the new, for greenml's C engine and for PyTorch run
 # by greenml (--engine torch). A benchmark script, not a test.
 #
@@ -14,17 +14,22 @@
 #        processes leave idle when the engine is created, and
 #        OMP_WAIT_POLICY=PASSIVE (set by greenml)
 #   1    --threads 1 with OMP_WAIT_POLICY=PASSIVE, for reference
+#   P    one thread per CPU with OMP_WAIT_POLICY=PASSIVE: the wait policy
+#        alone, as the new default gives on a machine idle at the start
 # Training: 2 epochs of BATCHES batches of 128, the second epoch's images/s
 # (the first includes creating the primitives); inference: 2 x BATCHES
 # batches. Configurations are interleaved within each repeat; the figures
 # are medians over REPEATS.
 # usage: scripts/bench-threads.sh [BUILD_DIR (build/release)] [MODEL (LeNet)]
-#          [REPEATS (3)] [BATCHES (20)]
+#          [REPEATS (3)] [BATCHES (39)] [ENGINES ("greenml torch")]
+#          [CONFIGS ("old new 1 P")]
 set -euo pipefail
 B=$(readlink -f "${1:-build/release}")
 MODEL=${2:-LeNet}
 REPEATS=${3:-3}
-BATCHES=${4:-20}
+BATCHES=${4:-39}
+ENGINES=${5:-greenml torch}
+CONFIGS=${6:-old new 1 P}
 NCPU=$(nproc)
 work=$(mktemp -d)
 hog=
@@ -55,6 +60,11 @@ run() {
     args+=(--threads 1)
     env=(OMP_WAIT_POLICY=PASSIVE)
     ;;
+  P)
+    exe=$B/greenml
+    args+=(--threads "$NCPU")
+    env=(OMP_WAIT_POLICY=PASSIVE)
+    ;;
   esac
   if [ "$phase" = train ]; then
     args+=(--epochs 2 --limit-batches "$BATCHES"
@@ -72,7 +82,7 @@ run() {
 }
 
 # condition: alone | before (a busy neighbour from before the start) |
-# after (one that starts a second into the run)
+# after (one that starts half a second into the run)
 measure() {
   local cond=$1 config=$2 engine=$3 phase=$4 r
   case $cond in
@@ -81,7 +91,7 @@ measure() {
     hog=$!
     sleep 0.5
     ;;
-  after) (sleep 1 && exec yes >/dev/null) &
+  after) (sleep 0.5 && exec yes >/dev/null) &
     hog=$! ;;
   esac
   r=$(run "$config" "$engine" "$phase")
@@ -97,8 +107,8 @@ measure() {
 t0=$(date +%s)
 for rep in $(seq "$REPEATS"); do
   for cond in alone before after; do
-    for engine in greenml torch; do
-      for config in old new 1; do
+    for engine in $ENGINES; do
+      for config in $CONFIGS; do
         for phase in train infer; do
           measure "$cond" "$config" "$engine" "$phase"
         done
@@ -112,7 +122,7 @@ echo "$MODEL, batch 128, $NCPU CPUs; images/s (median of $REPEATS runs;"\
   "threads used in parentheses), measured; neighbour: yes > /dev/null"
 echo
 echo "| engine | defaults | phase | alone | busy neighbour from the start |"\
-  "busy neighbour starting after 1 s | from the start / alone |"
+  "busy neighbour starting after 0.5 s | from the start / alone |"
 echo "|---|---|---|---|---|---|---|"
 python3 - "$work/results" <<'EOF'
 import statistics, sys
@@ -122,11 +132,14 @@ for line in open(sys.argv[1]):
     rows.setdefault((engine, config, phase), {}).setdefault(cond, []).append(
         (float(rate) if rate not in ("", "?") else float("nan"), threads))
 names = {"old": "old (1 per CPU, spinning)",
-         "new": "new (idle CPUs, passive)", "1": "1 thread, passive"}
+         "new": "new (idle CPUs, passive)", "1": "1 thread, passive",
+         "P": "1 per CPU, passive"}
 for engine in ("greenml", "torch"):
-    for config in ("old", "new", "1"):
+    for config in ("old", "new", "1", "P"):
         for phase in ("train", "infer"):
             r = rows.get((engine, config, phase), {})
+            if not r:
+                continue
             cells, med = [], {}
             for cond in ("alone", "before", "after"):
                 v = r.get(cond, [])

@@ -76,10 +76,10 @@ static const struct command commands[] = {
  * before they sleep. Next to a process that keeps a CPU busy, a spinning
  * team holds its CPUs while the thread that shares the neighbour's CPU
  * waits for its turn, at every barrier of every layer: an order of
- * magnitude slower (README, "Threads"). A passive team sleeps at once and
- * frees its CPU. libgomp reads the policy only when it is loaded, so it is
- * set here, before greenml-study (and the PyTorch worker it starts) is
- * run, unless the user has chosen a policy or a spin count. */
+ * magnitude slower (README, "Threads next to a busy neighbour"). A passive team
+ * sleeps at once and frees its CPU. libgomp reads the policy only when it is
+ * loaded, so it is set here, before greenml-study (and the PyTorch worker it
+ * starts) is run, unless the user has chosen a policy or a spin count. */
 static void openmp_wait_passive(void) {
   if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT"))
     setenv("OMP_WAIT_POLICY", "PASSIVE", 1);

@@ -59,9 +59,9 @@ struct gm_nn_threads {
  * PROCFS/stat less this process's own running threads, the median of 5
  * reads 1 ms apart), at least 1. procfs_root NULL: $GREENML_PROCFS, else
  * /proc. The choice is made once, at the call: a process that starts
- * computing later is not seen (see the wait policy, README "Threads").
- * When /proc/stat cannot be read, out->threads is every allowed CPU,
- * out->busy -1 and out->detail says why, and GM_ERR_UNAVAILABLE is
+ * computing later is not seen (see the wait policy, README "Threads next to a
+ * busy neighbour"). When /proc/stat cannot be read, out->threads is every
+ * allowed CPU, out->busy -1 and out->detail says why, and GM_ERR_UNAVAILABLE is
  * returned. */
 GM_API enum gm_status gm_nn_threads_choose(const char *procfs_root,
                                            struct gm_nn_threads *out);

@@ -7,8 +7,9 @@
  * busy, the thread that shares it gets that CPU only in the scheduler's
  * turns (milliseconds), and every region waits for it: a step of many
  * short regions then takes an order of magnitude longer than on the free
- * CPUs alone (README, "Threads"). A team no larger than the idle CPUs never
- * waits for a turn, and loses only the share the neighbour takes.
+ * CPUs alone (README, "Threads next to a busy neighbour"). A team no larger
+ * than the idle CPUs never waits for a turn, and loses only the share the
+ * neighbour takes.
  *
  * What is read, all under the procfs root:
  *   self/status  Cpus_allowed_list: the CPUs this process may run on
