@@ -112,7 +112,7 @@ struct gm_cli_work_opts {
   uint64_t seed;                  /* --seed, default 1 */
   const char *data;               /* --data, default "data" */
   bool data_given;                /* --data was given */
-  int threads;                    /* --threads, 0: the backend's default */
+  int threads;                    /* --threads, 0: chosen at the start */
   const char *backend;            /* --backend, NULL: the fastest */
   const char *engine;             /* --engine greenml|torch, NULL: greenml */
   const char *device;             /* --device (torch), NULL: auto */

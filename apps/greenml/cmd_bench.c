@@ -70,7 +70,7 @@ static const char usage_text[] =
     "  --resume             continue the bench --run-id (default: the newest\n"
     "                       unfinished one) where it stopped; its grid comes\n"
     "                       from the database, so no grid flags are allowed\n"
-    "  --threads T          compute threads (default: the backend's)\n"
+    "  --threads T          compute threads (default: the idle CPUs)\n"
     "  --backend NAME       compute backend (default: the fastest)\n"
     "  --schedule S         learning rate per epoch: constant (default) or\n"
     "                       cosine (PyTorch's CosineAnnealingLR, T_max =\n"

@@ -38,7 +38,7 @@ static const char train_usage[] =
     "  --data DIR|synthetic CIFAR-10 binary files in DIR (default ./data), or "
     "a\n"
     "                       generated data set in the same format\n"
-    "  --threads T          compute threads (default: the backend's)\n"
+    "  --threads T          compute threads (default: the idle CPUs)\n"
     "  --backend NAME       compute backend (default: the fastest)\n"
     "  --engine E           greenml (default: the C engine) or torch\n"
     "                       (PyTorch in a worker process, same protocol)\n"
@@ -81,7 +81,7 @@ static const char infer_usage[] =
     "                       generated data set in the same format\n"
     "  --seed S             the initial weights without --weights, and the\n"
     "                       generated data set (default 1)\n"
-    "  --threads T          compute threads (default: the backend's)\n"
+    "  --threads T          compute threads (default: the idle CPUs)\n"
     "  --backend NAME       compute backend (default: the fastest)\n"
     "  --engine E           greenml (default: the C engine) or torch\n"
     "                       (PyTorch in a worker process, same protocol)\n"
@@ -376,6 +376,12 @@ struct display {
   long samples; /* of an inference pass */
 };
 
+/* "threads 1 (1 of 2 CPUs idle (1 kept busy by other processes))" */
+static void print_threads(const struct gm_train *t) {
+  const struct gm_nn_threads *th = gm_train_threads(t);
+  printf("threads %d (%s)\n", th->threads, th->detail);
+}
+
 static void on_pass_begin(void *ctx, enum gm_train_pass pass, uint32_t epoch,
                           long batches) {
   struct display *d = ctx;
@@ -467,6 +473,7 @@ int cmd_train(int argc, char **argv) {
          o.model, gm_train_engine_name(t), n,
          gm_cifar10_is_synthetic(ds) ? " (generated)" : "", o.w.batch, o.w.lr,
          (unsigned long long)o.w.seed);
+  print_threads(t);
   struct display d = {.tty = isatty(STDERR_FILENO),
                       .marks = getenv(GM_MARK_ENV) != NULL};
   struct gm_train_observer obs = {
@@ -532,6 +539,7 @@ int cmd_infer(int argc, char **argv) {
          "batch %d\n",
          o.model, gm_train_engine_name(t), o.w.samples, count,
          gm_cifar10_is_synthetic(ds) ? ", generated" : "", o.w.batch);
+  print_threads(t);
   struct display d = {.tty = isatty(STDERR_FILENO),
                       .marks = getenv(GM_MARK_ENV) != NULL,
                       .samples = o.w.samples};

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -70,6 +71,20 @@ static const struct command commands[] = {
      STUDY_EXE},
 };
 
+/* The study's commands compute with OpenMP threads (libgomp, under oneDNN
+ * and PyTorch), which by default spin for about 3 ms at every barrier
+ * before they sleep. Next to a process that keeps a CPU busy, a spinning
+ * team holds its CPUs while the thread that shares the neighbour's CPU
+ * waits for its turn, at every barrier of every layer: an order of
+ * magnitude slower (README, "Threads next to a busy neighbour"). A passive team
+ * sleeps at once and frees its CPU. libgomp reads the policy only when it is
+ * loaded, so it is set here, before greenml-study (and the PyTorch worker it
+ * starts) is run, unless the user has chosen a policy or a spin count. */
+static void openmp_wait_passive(void) {
+  if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT"))
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+}
+
 /* Runs the command in the helper program that has it (greenml-study,
  * greenml-exporter) with the same arguments. */
 static int exec_helper(char **argv, const char *helper) {
@@ -88,6 +103,8 @@ static int exec_helper(char **argv, const char *helper) {
   for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
     snprintf(path, sizeof(path), "%s%s/%s", self, where[i], helper);
     if (access(path, X_OK) == 0) {
+      if (strcmp(helper, STUDY_EXE) == 0)
+        openmp_wait_passive();
       execv(path, argv);
       fprintf(stderr, "greenml %s: cannot run '%s': %s\n", argv[1], path,
               strerror(errno));

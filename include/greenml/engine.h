@@ -37,9 +37,34 @@ struct gm_nn_engine_config {
                           that implements every operator of the net and
                           the precision */
   int max_batch;       /* largest n passed to forward (> 0) */
-  int threads;         /* 0: the backend's default */
+  int threads;         /* > 0: that many; 0: chosen when the engine is
+                          created (gm_nn_threads_choose) */
   enum gm_nn_precision precision; /* default GM_NN_FP32 */
 };
+
+/* An engine's thread count and where it comes from. */
+struct gm_nn_threads {
+  int threads;      /* the threads the backend computes with, >= 1 */
+  int cpus;         /* CPUs this process may run on; 0: not looked at */
+  int busy;         /* of those, kept busy by other processes; -1: unknown */
+  bool chosen;      /* chosen by gm_nn_threads_choose (not configured) */
+  char detail[160]; /* how, in words: "1 of 2 CPUs idle (1 kept busy by
+                       other processes)", "configured", ... */
+};
+
+/* The thread count for a computation that should not fight other
+ * processes for CPUs: one thread per CPU this process may run on
+ * (Cpus_allowed_list of PROCFS/self/status, else sched_getaffinity) less
+ * the CPUs other processes keep busy at the call (procs_running of
+ * PROCFS/stat less this process's own running threads, the median of 5
+ * reads 1 ms apart), at least 1. procfs_root NULL: $GREENML_PROCFS, else
+ * /proc. The choice is made once, at the call: a process that starts
+ * computing later is not seen (see the wait policy, README "Threads next to a
+ * busy neighbour"). When /proc/stat cannot be read, out->threads is every
+ * allowed CPU, out->busy -1 and out->detail says why, and GM_ERR_UNAVAILABLE is
+ * returned. */
+GM_API enum gm_status gm_nn_threads_choose(const char *procfs_root,
+                                           struct gm_nn_threads *out);
 
 /* SGD with momentum and L2 weight decay, PyTorch's semantics:
  *   d = grad + weight_decay * p
@@ -91,6 +116,10 @@ GM_API const char *gm_nn_engine_backend(const struct gm_nn_engine *e);
 GM_API enum gm_nn_precision
 gm_nn_engine_precision(const struct gm_nn_engine *e);
 GM_API const char *gm_nn_engine_error(const struct gm_nn_engine *e);
+/* The threads e computes with (1 for a single-threaded backend, whatever
+ * was configured) and how that count came about; borrowed from e. */
+GM_API const struct gm_nn_threads *
+gm_nn_engine_threads(const struct gm_nn_engine *e);
 
 /* PyTorch's default initialisation, from a seeded generator: conv and
  * linear weights kaiming_uniform(a = sqrt(5)), i.e. U(-1/sqrt(fan_in),

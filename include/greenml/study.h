@@ -67,7 +67,9 @@ struct gm_study_config {
   uint64_t seed;
   long limit_batches;  /* at most this many batches per epoch; 0: all */
   const char *backend; /* NULL: the fastest */
-  int threads;         /* 0: the backend's default */
+  int threads;         /* > 0: that many; 0: chosen once when the run
+                          starts (engine.h, gm_nn_threads_choose) and used
+                          by every cell */
   const char *engine;  /* train.h: "greenml" (NULL) or "torch" */
   const char *device;  /* the torch engine's; NULL: auto */
   bool cosine; /* the learning rate follows PyTorch's CosineAnnealingLR with

@@ -64,7 +64,9 @@ struct gm_train_config {
   enum gm_nn_precision precision;
   /* How it runs, not what it computes (not compared when resuming): */
   const char *backend; /* NULL: the fastest */
-  int threads;         /* 0: the backend's default */
+  int threads;         /* > 0: that many; 0: chosen at gm_train_create
+                          for either engine (engine.h,
+                          gm_nn_threads_choose) */
   /* The engine that executes the steps: "greenml" (NULL: the C engine and
    * its backends) or "torch": a PyTorch worker process (python3 with
    * torch; the script python/greenml/torch_engine.py, found through
@@ -153,6 +155,10 @@ GM_API struct gm_nn_engine *gm_train_engine(struct gm_train *t);
  * "greenml ref bf16", "torch 1.13.1 cpu fp32"; static for t's lifetime.
  * gm_train_engine is NULL for torch. */
 GM_API const char *gm_train_engine_name(const struct gm_train *t);
+/* The threads the steps compute with and how that count came about (the C
+ * engine's gm_nn_engine_threads, or the count given to PyTorch's
+ * torch.set_num_threads); borrowed for t's lifetime. */
+GM_API const struct gm_nn_threads *gm_train_threads(const struct gm_train *t);
 
 /* PyTorch's default initialisation from the configuration's seed. */
 GM_API enum gm_status gm_train_init(struct gm_train *t);

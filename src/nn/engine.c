@@ -35,6 +35,7 @@ struct gm_nn_engine {
   const struct gm_nn_net *net;
   const struct gm__nn_backend_ops *ops;
   enum gm_nn_precision precision;
+  struct gm_nn_threads threads;
   void *self;
   size_t n_params, n_stats;
   char err[256];
@@ -325,6 +326,19 @@ enum gm_status gm_nn_engine_create(const struct gm_nn_net *net,
   e->precision = c.precision;
   e->n_params = gm__nn_param_floats(net);
   e->n_stats = gm__nn_stat_floats(net);
+  /* 0 threads: as many as the CPUs other processes leave idle now (a
+   * failed look leaves every allowed CPU, and says so in the detail) */
+  if (!ops->threaded) {
+    e->threads = (struct gm_nn_threads){.threads = 1, .busy = -1};
+    gm__fmt(e->threads.detail, sizeof(e->threads.detail),
+            "the %s backend computes on one thread", ops->name);
+  } else if (c.threads > 0) {
+    e->threads = (struct gm_nn_threads){.threads = c.threads, .busy = -1};
+    gm__fmt(e->threads.detail, sizeof(e->threads.detail), "configured");
+  } else {
+    (void)gm_nn_threads_choose(NULL, &e->threads);
+    c.threads = e->threads.threads;
+  }
   enum gm_status rc = ops->create(net, &c, &e->self, err, err_size);
   if (rc != GM_OK) {
     free(e);
@@ -347,6 +361,10 @@ const char *gm_nn_engine_backend(const struct gm_nn_engine *e) {
 
 enum gm_nn_precision gm_nn_engine_precision(const struct gm_nn_engine *e) {
   return e->precision;
+}
+
+const struct gm_nn_threads *gm_nn_engine_threads(const struct gm_nn_engine *e) {
+  return &e->threads;
 }
 
 const char *gm_nn_engine_error(const struct gm_nn_engine *e) {

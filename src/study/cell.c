@@ -77,7 +77,7 @@ static enum gm_status cell_setup(struct gm__study *s, struct gm__study_cell *c,
   tc.seed = cfg->seed;
   tc.limit_batches = cfg->limit_batches;
   tc.backend = cfg->backend;
-  tc.threads = cfg->threads;
+  tc.threads = s->threads.threads;
   tc.engine = cfg->engine;
   tc.device = cfg->device;
   tc.schedule = cfg->cosine ? GM_TRAIN_LR_COSINE : GM_TRAIN_LR_CONSTANT;

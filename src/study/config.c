@@ -380,14 +380,12 @@ static void json_component(struct gm_json *j,
   gm_json_bool(j, c->in_total);
 }
 
-char *gm__study_host_json(const struct gm_meter *m, int threads) {
+char *gm__study_host_json(const struct gm_meter *m,
+                          const struct gm_nn_threads *threads) {
   struct gm_host h;
   gm_host_detect(m, &h);
-  char note[64];
-  if (threads)
-    gm__fmt(note, sizeof(note), "%d", threads);
-  else
-    gm__fmt(note, sizeof(note), "backend default");
+  char note[256];
+  gm__fmt(note, sizeof(note), "%d (%s)", threads->threads, threads->detail);
   struct gm_json j;
   gm_json_init(&j);
   gm_json_begin_object(&j);

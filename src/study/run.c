@@ -174,7 +174,7 @@ static enum gm_status create_bench(struct gm__study *s, bool join) {
   if (s->joined)
     goto out;
   cfg_json = gm__study_config_json(cfg);
-  host_json = gm__study_host_json(probe, cfg->threads);
+  host_json = gm__study_host_json(probe, &s->threads);
   if (!cfg_json || !host_json) {
     rc = gm__study_fail(s, GM_ERR_NO_MEMORY, "out of memory");
     goto out;
@@ -494,6 +494,12 @@ enum gm_status gm_study_run(const struct gm_study_config *cfg,
   enum gm_status rc = gm_study_config_check(cfg, s->err, sizeof(s->err));
   if (rc != GM_OK)
     goto out;
+  if (cfg->threads > 0) {
+    s->threads = (struct gm_nn_threads){.threads = cfg->threads, .busy = -1};
+    gm__fmt(s->threads.detail, sizeof(s->threads.detail), "configured");
+  } else {
+    (void)gm_nn_threads_choose(cfg->meter.procfs_root, &s->threads);
+  }
   if (!st || !cfg->train || !cfg->test || !cfg->checkpoint_dir ||
       gm_cifar10_count(cfg->train) == 0 || gm_cifar10_count(cfg->test) == 0) {
     rc = gm__study_fail(s, GM_ERR_INVALID_ARG,
@@ -501,6 +507,8 @@ enum gm_status gm_study_run(const struct gm_study_config *cfg,
                         "checkpoint directory");
     goto out;
   }
+  gm__study_say(s, GM_STUDY_INFO, "compute threads: %d (%s)",
+                s->threads.threads, s->threads.detail);
   rc = cfg->one_cell ? create_bench(s, true)
        : cfg->resume ? find_bench(s)
                      : create_bench(s, false);

@@ -68,6 +68,9 @@ struct gm__study {
   bool stopped;          /* a stop request was seen */
   bool joined;           /* one_cell: the bench existed */
   int64_t bench_idle_id; /* the bench's baseline when found; 0: none */
+  /* every cell's thread count: configured, or chosen once at the start
+   * (gm_nn_threads_choose), so that the cells compare */
+  struct gm_nn_threads threads;
   /* ETA: seconds per (sample x MAC) of training and inference */
   double rate_train, rate_infer;
   double left_train, left_infer; /* sample x MACs still to run */
@@ -191,6 +194,7 @@ bool gm__study_has_phase(struct gm__study *s, const struct gm__study_cell *c,
 /* The documents stored with a bench: its configuration (with the front
  * end's flags) and the host with the meter's components. Owned: free. */
 char *gm__study_config_json(const struct gm_study_config *cfg);
-char *gm__study_host_json(const struct gm_meter *m, int threads);
+char *gm__study_host_json(const struct gm_meter *m,
+                          const struct gm_nn_threads *threads);
 
 #endif

@@ -62,6 +62,13 @@ enum gm_status gm_train_create(const struct gm_train_config *cfg,
   t->classes = gm_nn_node_shape(t->net, gm_nn_output(t->net)).c;
   size_t b = (size_t)cfg->batch_size, k = (size_t)t->classes;
   if (torch) {
+    /* PyTorch's threads are chosen as the C engine's are (engine.h) */
+    if (cfg->threads > 0) {
+      t->threads = (struct gm_nn_threads){.threads = cfg->threads, .busy = -1};
+      gm__fmt(t->threads.detail, sizeof(t->threads.detail), "configured");
+    } else {
+      (void)gm_nn_threads_choose(NULL, &t->threads);
+    }
     /* the batch lives in memory the worker maps (torch.c) */
     rc = gm__torch_open(t, err, err_size);
     if (rc != GM_OK)
@@ -77,6 +84,7 @@ enum gm_status gm_train_create(const struct gm_train_config *cfg,
       goto fail;
     gm__fmt(t->engine_name, sizeof(t->engine_name), "greenml %s %s",
             gm_nn_engine_backend(t->eng), gm_nn_precision_name(cfg->precision));
+    t->threads = *gm_nn_engine_threads(t->eng);
     t->x = malloc(b * GM_CIFAR10_PIXELS * sizeof(float));
     t->labels = malloc(b * sizeof(int32_t));
   }
@@ -133,6 +141,10 @@ struct gm_nn_engine *gm_train_engine(struct gm_train *t) {
 
 const char *gm_train_engine_name(const struct gm_train *t) {
   return t ? t->engine_name : "";
+}
+
+const struct gm_nn_threads *gm_train_threads(const struct gm_train *t) {
+  return &t->threads;
 }
 
 enum gm_status gm_train_init(struct gm_train *t) {

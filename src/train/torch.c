@@ -245,7 +245,7 @@ enum gm_status gm__torch_open(struct gm_train *t, char *err, size_t err_size) {
   enum gm_status rc =
       cmd(t, reply, sizeof(reply), "create %s %d %llu %d %s %.17g %.17g %s",
           t->model, t->cfg.batch_size, (unsigned long long)t->cfg.seed,
-          t->cfg.threads, dev, t->cfg.momentum, t->cfg.weight_decay,
+          t->threads.threads, dev, t->cfg.momentum, t->cfg.weight_decay,
           gm_nn_precision_name(t->cfg.precision));
   if (rc != GM_OK) {
     const char *m = t->err;

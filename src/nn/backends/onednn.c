@@ -2139,6 +2139,7 @@ static const char *dnn_error(const void *self) {
 const struct gm__nn_backend_ops gm__nn_backend_onednn = {
     .name = "onednn",
     .ops = GM__NN_OPS_ALL,
+    .threaded = true,
     .create = dnn_create,
     .destroy = dnn_destroy,
     .set_params = dnn_set_params,
