@@ -264,9 +264,11 @@ static void as_floats(const struct acc *a, float *out, size_t n) {
 }
 
 static struct gm_nn_engine *engine(const struct gm_nn_net *net,
+                                   const char *backend,
                                    enum gm_nn_precision p) {
   struct gm_nn_engine_config cfg = gm_nn_engine_config_default();
-  cfg.backend = "ref";
+  cfg.backend = backend;
+  cfg.threads = 1;
   cfg.max_batch = N;
   cfg.precision = p;
   struct gm_nn_engine *e = NULL;
@@ -277,21 +279,24 @@ static struct gm_nn_engine *engine(const struct gm_nn_net *net,
   return e;
 }
 
-/* Forward (training) and backward of net in precision p: out, grads. */
-static void run(const struct gm_nn_net *net, enum gm_nn_precision p,
-                const float *params, size_t np, const float *x, size_t nout,
-                const float *dout, float *out, float *grads) {
-  struct gm_nn_engine *e = engine(net, p);
+/* Forward (training) and backward of net in precision p on backend:
+ * out, grads; and an evaluation forward, which the oneDNN backend runs on
+ * its inference graph: eval. */
+static void run(const struct gm_nn_net *net, const char *backend,
+                enum gm_nn_precision p, const float *params, size_t np,
+                const float *x, const float *dout, float *out, float *eval,
+                float *grads) {
+  struct gm_nn_engine *e = engine(net, backend, p);
   assert_int_equal(gm_nn_engine_set_params(e, params, np), GM_OK);
+  assert_int_equal(gm_nn_engine_forward(e, x, N, false, 1, eval), GM_OK);
   assert_int_equal(gm_nn_engine_forward(e, x, N, true, 1, out), GM_OK);
-  (void)nout;
   assert_int_equal(gm_nn_engine_backward(e, dout), GM_OK);
   assert_int_equal(gm_nn_engine_get_grads(e, grads, np), GM_OK);
   gm_nn_engine_destroy(e);
 }
 
 static void conv_forward_backward(void **state) {
-  (void)state;
+  const char *backend = *state;
   struct gm_nn_net *net = NULL;
   assert_int_equal(gm_nn_net_create(CI, H, H, &net), GM_OK);
   int a = gm_nn_conv2d(net, gm_nn_input(net), "a", CA, 3, 1, 1, 2, true);
@@ -312,9 +317,10 @@ static void conv_forward_backward(void **state) {
   fill(dout, nyb, 3, 1.0);
   float *out16 = malloc(nyb * sizeof(float)),
         *out32 = malloc(nyb * sizeof(float));
+  float *e16 = malloc(nyb * sizeof(float)), *e32 = malloc(nyb * sizeof(float));
   float *g16 = malloc(np * sizeof(float)), *g32 = malloc(np * sizeof(float));
-  run(net, GM_NN_BF16, p, np, x, nyb, dout, out16, g16);
-  run(net, GM_NN_FP32, p, np, x, nyb, dout, out32, g32);
+  run(net, backend, GM_NN_BF16, p, np, x, dout, out16, e16, g16);
+  run(net, backend, GM_NN_FP32, p, np, x, dout, out32, e32, g32);
 
   /* forward: a's output in float32 (as the engine keeps it), then b's */
   struct acc *ya = calloc(nya, sizeof(*ya)), *yb = calloc(nyb, sizeof(*yb));
@@ -324,6 +330,7 @@ static void conv_forward_backward(void **state) {
   conv_ref(&gb, ya_f, wb, bb, yb, true);
   size_t apart = check("bf16 output", out16, yb, out32, nyb);
   assert_true(apart > nyb / 2); /* fp32 is another computation */
+  check("bf16 evaluation output", e16, yb, NULL, nyb);
 
   /* backward: b's gradients from dout, a's from b's input gradient */
   struct acc *dwb = calloc(nwb, sizeof(*dwb)), *dbb = calloc(CB, sizeof(*dbb));
@@ -345,6 +352,7 @@ static void conv_forward_backward(void **state) {
   as_floats(ya, ya_f, nya);
   conv_ref(&gb, ya_f, wb, bb, yb, false);
   check("fp32 output", out32, yb, NULL, nyb);
+  check("fp32 evaluation output", e32, yb, NULL, nyb);
   conv_back_ref(&gb, ya_f, wb, dout, dwb, dbb, dya, false);
   as_floats(dya, dya_f, nya);
   conv_back_ref(&ga, x, wa, dya_f, dwa, dba, NULL, false);
@@ -353,7 +361,7 @@ static void conv_forward_backward(void **state) {
 
   free(ya), free(yb), free(ya_f), free(dwb), free(dbb), free(dya);
   free(dwa), free(dba), free(dya_f), free(p), free(x), free(dout);
-  free(out16), free(out32), free(g16), free(g32);
+  free(out16), free(out32), free(e16), free(e32), free(g16), free(g32);
   gm_nn_net_destroy(net);
 }
 
@@ -378,7 +386,7 @@ static void linear_ref(int in, int out, const float *x, const float *w,
 }
 
 static void linear_forward_backward(void **state) {
-  (void)state;
+  const char *backend = *state;
   struct gm_nn_net *net = NULL;
   assert_int_equal(gm_nn_net_create(LI, 1, 1, &net), GM_OK);
   int a = gm_nn_linear(net, gm_nn_input(net), "a", LH, true);
@@ -390,10 +398,10 @@ static void linear_forward_backward(void **state) {
   fill(x, N * LI, 5, 3.0);
   fill(dout, N * LO, 6, 1.0);
   const float *wa = p, *ba = p + LH * LI, *wb = ba + LH;
-  float out16[N * LO], out32[N * LO], g16[sizeof(p) / sizeof(float)],
-      g32[sizeof(p) / sizeof(float)];
-  run(net, GM_NN_BF16, p, np, x, N * LO, dout, out16, g16);
-  run(net, GM_NN_FP32, p, np, x, N * LO, dout, out32, g32);
+  float out16[N * LO], out32[N * LO], e16[N * LO], e32[N * LO],
+      g16[sizeof(p) / sizeof(float)], g32[sizeof(p) / sizeof(float)];
+  run(net, backend, GM_NN_BF16, p, np, x, dout, out16, e16, g16);
+  run(net, backend, GM_NN_FP32, p, np, x, dout, out32, e32, g32);
 
   struct acc ya[N * LH], yb[N * LO];
   float ya_f[N * LH];
@@ -401,6 +409,7 @@ static void linear_forward_backward(void **state) {
   as_floats(ya, ya_f, N * LH);
   linear_ref(LH, LO, ya_f, wb, ba + LH + LO * LH, yb, true);
   assert_true(check("bf16 output", out16, yb, out32, N * LO) > 0);
+  check("bf16 evaluation output", e16, yb, NULL, N * LO);
 
   /* backward: dW_b = dy^T ya, dx_b = dy W_b, then dW_a = dx_b^T x */
   struct acc dwb[LO * LH], dya[N * LH], dwa[LH * LI], dba[LH];
@@ -536,12 +545,16 @@ static void fp32_bit_for_bit(void **state) {
   assert_true(checked >= 3);
 }
 
+static char ref_name[] = "ref", onednn_name[] = "onednn";
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(round_exact_cases),
       cmocka_unit_test(round_matches_definition),
-      cmocka_unit_test(conv_forward_backward),
-      cmocka_unit_test(linear_forward_backward),
+      cmocka_unit_test_prestate(conv_forward_backward, ref_name),
+      cmocka_unit_test_prestate(conv_forward_backward, onednn_name),
+      cmocka_unit_test_prestate(linear_forward_backward, ref_name),
+      cmocka_unit_test_prestate(linear_forward_backward, onednn_name),
       cmocka_unit_test(fp32_bit_for_bit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -478,8 +478,34 @@ fail:
   return rc;
 }
 
+/* A linear layer's output gradient as the 2-D operand md2 of its backward
+ * primitives: a view of the gradient itself in float32; in bf16 a
+ * converted copy made by *re. */
+static enum gm_status dy_2d(struct dnn *d, struct plan *pl, int id,
+                            const dnnl_memory_desc_t *md2, struct prim *re,
+                            dnnl_memory_t *out) {
+  enum gm_status rc = GM_OK;
+  struct pnode *pn = &pl->nodes[id];
+  if (md2->data_type == pn->ymd.data_type)
+    return gm__dnn_mem_blk(d, pl, md2, pn->dyb, out);
+  dnnl_memory_desc_t want = md_dt(pn->ymd, md2->data_type);
+  dnnl_memory_t m;
+  int blk;
+  TRY(gm__dnn_mem_new(d, pl, &want, &blk, &m));
+  TRY(gm__dnn_reorder(d, pl, id, re, &pn->ymd, pn->dy, &want, m, false, 1.0f));
+  TRY(gm__dnn_mem_blk(d, pl, md2, blk, out));
+fail:
+  return rc;
+}
+
 /* Convolution and linear share the weight handling; linear is a 2-D inner
- * product on nc views of nchw (N x C x 1 x 1) tensors. */
+ * product on nc views of nchw (N x C x 1 x 1) tensors. The operands are in
+ * d->cdt (forward: input and weights; backward data: output gradient and
+ * weights; backward weights: input and output gradient); what the
+ * primitives write (output, input gradient, weight and bias gradients)
+ * and the bias are float32, so in bf16 the operands are converted copies:
+ * the inputs and output gradients on the edges, the weights from the
+ * float32 master copy whenever it changed. */
 static enum gm_status build_conv_linear(struct dnn *d, struct plan *pl,
                                         int id) {
   enum gm_status rc = GM_OK;
@@ -511,20 +537,24 @@ static enum gm_status build_conv_linear(struct dnn *d, struct plan *pl,
       w_any = mdn(4, wd, dnnl_format_tag_any);
       w_user = mdn(4, wd, dnnl_oihw);
     }
-    CK(dnnl_convolution_forward_desc_init(
-           &desc.c, dnnl_forward_training, dnnl_convolution_direct, &x_md,
-           &w_any, bias, &y_md, strides, pad, pad),
-       "convolution forward descriptor");
   } else {
     dnnl_dim_t xd[2] = {n, is.c}, yd[2] = {n, os.c}, wd[2] = {os.c, is.c};
     x_md = mdn(2, xd, dnnl_ab);
     y_md = mdn(2, yd, dnnl_ab);
     w_any = mdn(2, wd, dnnl_format_tag_any);
     w_user = mdn(2, wd, dnnl_ab);
-    CK(dnnl_inner_product_forward_desc_init(&desc.ip, dnnl_forward_training,
-                                            &x_md, &w_any, bias, &y_md),
-       "inner product forward descriptor");
   }
+  const dnnl_memory_desc_t xc = md_dt(x_md, d->cdt), wc = md_dt(w_any, d->cdt),
+                           yc = md_dt(y_md, d->cdt);
+  if (conv)
+    CK(dnnl_convolution_forward_desc_init(&desc.c, dnnl_forward_training,
+                                          dnnl_convolution_direct, &xc, &wc,
+                                          bias, &y_md, strides, pad, pad),
+       "convolution forward descriptor");
+  else
+    CK(dnnl_inner_product_forward_desc_init(&desc.ip, dnnl_forward_training,
+                                            &xc, &wc, bias, &y_md),
+       "inner product forward descriptor");
   TRY(gm__dnn_make_pd(d, pl, id, &pd_f, &desc, NULL, "forward creation"));
 
   /* forward */
@@ -537,11 +567,11 @@ static enum gm_status build_conv_linear(struct dnn *d, struct plan *pl,
     x = pn->e[0].x;
     y = pn->y;
   } else {
-    dnnl_memory_desc_t want = shape_md(n, is, dnnl_abcd);
+    dnnl_memory_desc_t want = md_dt(shape_md(n, is, dnnl_abcd), d->cdt);
     TRY(edge_in(d, pl, id, 0, &want));
     pn->ymd = shape_md(n, os, dnnl_abcd);
     TRY(node_out(d, pl, id));
-    TRY(gm__dnn_mem_blk(d, pl, &x_md, pn->e[0].xb, &x));
+    TRY(gm__dnn_mem_blk(d, pl, &xc, pn->e[0].xb, &x));
     TRY(gm__dnn_mem_blk(d, pl, &y_md, pn->yb, &y));
   }
   TRY(gm__dnn_mem_at(d, pl, &w_user, param(d, nd->weight), &wu));
@@ -564,12 +594,11 @@ static enum gm_status build_conv_linear(struct dnn *d, struct plan *pl,
   if (wants_grad(d, pl, id, 0)) {
     if (conv)
       CK(dnnl_convolution_backward_data_desc_init(
-             &desc.c, dnnl_convolution_direct, &x_md, &w_any, &y_md, strides,
-             pad, pad),
+             &desc.c, dnnl_convolution_direct, &x_md, &wc, &yc, strides, pad,
+             pad),
          "convolution backward data descriptor");
     else
-      CK(dnnl_inner_product_backward_data_desc_init(&desc.ip, &x_md, &w_any,
-                                                    &y_md),
+      CK(dnnl_inner_product_backward_data_desc_init(&desc.ip, &x_md, &wc, &yc),
          "inner product backward data descriptor");
     TRY(gm__dnn_make_pd(d, pl, id, &pd_bd, &desc, pd_f,
                         "backward data creation"));
@@ -592,8 +621,8 @@ static enum gm_status build_conv_linear(struct dnn *d, struct plan *pl,
       TRY(edge_grad(d, pl, id, 0, &g, NULL, -1, 1.0f));
       gm = pn->e[0].gm;
     } else {
-      dd_md = y_md;
-      TRY(gm__dnn_mem_blk(d, pl, &y_md, pn->dyb, &dy_bd));
+      dd_md = yc;
+      TRY(dy_2d(d, pl, id, &yc, &pn->dyd_re, &dy_bd));
       dnnl_memory_desc_t g = shape_md(n, is, dnnl_abcd);
       TRY(edge_grad(d, pl, id, 0, &g, NULL, -1, 1.0f));
       TRY(gm__dnn_mem_blk(d, pl, &x_md, pn->e[0].gb, &gm));
@@ -607,18 +636,18 @@ static enum gm_status build_conv_linear(struct dnn *d, struct plan *pl,
   /* backward weights */
   if (conv)
     CK(dnnl_convolution_backward_weights_desc_init(
-           &desc.c, dnnl_convolution_direct, &x_md, &w_any, bias, &y_md,
-           strides, pad, pad),
+           &desc.c, dnnl_convolution_direct, &xc, &w_any, bias, &yc, strides,
+           pad, pad),
        "convolution backward weights descriptor");
   else
-    CK(dnnl_inner_product_backward_weights_desc_init(&desc.ip, &x_md, &w_any,
-                                                     bias, &y_md),
+    CK(dnnl_inner_product_backward_weights_desc_init(&desc.ip, &xc, &w_any,
+                                                     bias, &yc),
        "inner product backward weights descriptor");
   TRY(gm__dnn_make_pd(d, pl, id, &pd_bw, &desc, pd_f,
                       "backward weights creation"));
   dnnl_memory_t xw, dyw, gw, gu, gbias = NULL;
   dnnl_memory_desc_t xw_md = qmd(pd_bw, dnnl_query_src_md);
-  dnnl_memory_desc_t fx_md = conv ? pn->e[0].want : x_md;
+  dnnl_memory_desc_t fx_md = conv ? pn->e[0].want : xc;
   const struct pnode *ps = &pl->nodes[src];
   if (conv && pn->e[0].re.p) {
     /* staged in the forward pass: staged again from the producer's output
@@ -634,8 +663,10 @@ static enum gm_status build_conv_linear(struct dnn *d, struct plan *pl,
                         1.0f));
   }
   dnnl_memory_desc_t dw_md = qmd(pd_bw, dnnl_query_diff_dst_md);
-  if (!conv)
-    TRY(gm__dnn_mem_blk(d, pl, &y_md, pn->dyb, &dyw));
+  if (!conv && dy_bd)
+    dyw = dy_bd;
+  else if (!conv)
+    TRY(dy_2d(d, pl, id, &yc, &pn->dyw_re, &dyw));
   else if (dy_bd && md_eq(&dw_md, &dd_md))
     dyw = dy_bd;
   else
@@ -1838,6 +1869,7 @@ static enum gm_status dnn_create(const struct gm_nn_net *net,
   d->n_nodes = gm_nn_node_count(net);
   d->max_batch = cfg->max_batch;
   d->threads = cfg->threads;
+  d->cdt = cfg->precision == GM_NN_BF16 ? dnnl_bf16 : dnnl_f32;
   d->n_tensors = gm_nn_param_count(net);
   d->n_buffers = gm_nn_buffer_count(net);
   d->n_pf = gm__nn_param_floats(net);
@@ -2140,6 +2172,7 @@ const struct gm__nn_backend_ops gm__nn_backend_onednn = {
     .name = "onednn",
     .ops = GM__NN_OPS_ALL,
     .threaded = true,
+    .precisions = GM__NN_PRECISIONS_ALL,
     .create = dnn_create,
     .destroy = dnn_destroy,
     .set_params = dnn_set_params,

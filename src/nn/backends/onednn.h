@@ -149,6 +149,10 @@ struct dnn {
   struct infer *inf; /* the inference graph (onednn_infer.c) */
   bool unfused_eval; /* evaluation on the training graph (tests) */
   struct plan *cur;
+  /* the data type of the operands of convolutions and linear layers:
+   * dnnl_f32, or dnnl_bf16 in bf16 precision (outputs, gradients written
+   * and everything else stay dnnl_f32) */
+  dnnl_data_type_t cdt;
   enum last_forward last;
   bool have_grads, has_mom;
   int64_t steps;
@@ -228,6 +232,13 @@ static inline dnnl_memory_desc_t shape_md(int n, struct gm_nn_shape s,
 static inline bool md_eq(const dnnl_memory_desc_t *a,
                          const dnnl_memory_desc_t *b) {
   return dnnl_memory_desc_equal(a, b) != 0;
+}
+
+/* md with data type dt (strides are in elements, so the layout holds). */
+static inline dnnl_memory_desc_t md_dt(dnnl_memory_desc_t md,
+                                       dnnl_data_type_t dt) {
+  md.data_type = dt;
+  return md;
 }
 
 static inline size_t md_bytes(const dnnl_memory_desc_t *md) {

@@ -469,6 +469,10 @@ static enum gm_status build_conv(struct ib *b, int id) {
     w_any = mdn(2, wd, dnnl_format_tag_any);
     w_user = mdn(2, wd, dnnl_ab);
   }
+  /* operands in the compute data type (onednn.c, build_conv_linear): the
+   * input converted on its edge, the folded weights when refolded */
+  x_md = md_dt(x_md, d->cdt);
+  w_any = md_dt(w_any, d->cdt);
   /* the sum in place needs the destination in the operand's layout */
   const bool in_place = sum_with >= 0 && conv &&
                         last_reader(b, sum_with, chain[sum_at], id) &&
@@ -484,7 +488,7 @@ static enum gm_status build_conv(struct ib *b, int id) {
       if (st != dnnl_success || !slow_impl(pd))
         break;
       pd_any = pd;
-      x_md = shape_md(n, is, dnnl_abcd);
+      x_md = md_dt(shape_md(n, is, dnnl_abcd), d->cdt);
       y_md = shape_md(n, os, dnnl_abcd);
       st = dnnl_unimplemented;
     }
@@ -542,7 +546,7 @@ static enum gm_status build_conv(struct ib *b, int id) {
     dnnl_memory_desc_t want = qmd(pd, dnnl_query_src_md);
     TRY(value_as(b, id, src, &want, &x, NULL));
   } else {
-    dnnl_memory_desc_t want = shape_md(n, is, dnnl_abcd);
+    dnnl_memory_desc_t want = md_dt(shape_md(n, is, dnnl_abcd), d->cdt);
     TRY(value_as(b, id, src, &want, &x, &xb));
     TRY(gm__dnn_mem_blk(d, b->pl, &x_md, xb, &x));
   }
