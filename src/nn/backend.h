@@ -45,6 +45,9 @@ struct gm__nn_backend_ops {
   const char *name;
   uint32_t ops;        /* GM__NN_OP_BIT of every op implemented */
   uint32_t precisions; /* GM__NN_PRECISION_BIT of each; 0: fp32 only */
+  /* Of those, the ones this processor runs at speed (a backend whose
+   * kernels need an instruction set); NULL: all of them. */
+  uint32_t (*precisions_here)(void);
   /* Computes with cfg->threads threads (the engine resolves 0 first,
    * gm_nn_threads_choose); false: one thread, whatever it is given. */
   bool threaded;

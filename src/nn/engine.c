@@ -108,6 +108,8 @@ bool gm__nn_backend_has_precision(const struct gm__nn_backend_ops *b,
     return false;
   uint32_t set =
       b->precisions ? b->precisions : GM__NN_PRECISION_BIT(GM_NN_FP32);
+  if (b->precisions_here)
+    set &= b->precisions_here();
   return (set & GM__NN_PRECISION_BIT(p)) != 0;
 }
 
@@ -211,8 +213,12 @@ enum gm_status gm__nn_backend_pick(const struct gm__nn_backend_ops *const *list,
   if (!gm__nn_backend_has_precision(b, p)) {
     if (err)
       gm__fmt(err, err_size,
-              "backend '%s' does not compute in %s (backends that do: %s)",
+              "backend '%s' does not compute in %s%s (backends that do: %s)",
               b->name, gm_nn_precision_name(p),
+              b->precisions & GM__NN_PRECISION_BIT(p)
+                  ? " on this processor (its kernels need an instruction set "
+                    "it lacks)"
+                  : "",
               backend_list(list, n, (int)p, names, sizeof(names)));
     return GM_ERR_NOT_SUPPORTED;
   }

@@ -2163,6 +2163,20 @@ static enum gm_status dnn_memory(const void *self,
   return GM_OK;
 }
 
+/* bf16 runs on oneDNN's AVX-512 kernels (avx512_core emulates the bf16
+ * dot product, avx512_core_bf16 and AMX compute it); below AVX-512 oneDNN
+ * 2.x has only its reference kernels for bf16, hundreds of times slower,
+ * so the backend does not offer it there. ONEDNN_MAX_CPU_ISA lowers what
+ * oneDNN sees. */
+static uint32_t dnn_precisions_here(void) {
+  const unsigned isa = (unsigned)dnnl_get_effective_cpu_isa(),
+                 avx512 = (unsigned)dnnl_cpu_isa_avx512_core;
+  uint32_t set = GM__NN_PRECISION_BIT(GM_NN_FP32);
+  if ((isa & avx512) == avx512)
+    set |= GM__NN_PRECISION_BIT(GM_NN_BF16);
+  return set;
+}
+
 static const char *dnn_error(const void *self) {
   const struct dnn *d = self;
   return d->err;
@@ -2173,6 +2187,7 @@ const struct gm__nn_backend_ops gm__nn_backend_onednn = {
     .ops = GM__NN_OPS_ALL,
     .threaded = true,
     .precisions = GM__NN_PRECISIONS_ALL,
+    .precisions_here = dnn_precisions_here,
     .create = dnn_create,
     .destroy = dnn_destroy,
     .set_params = dnn_set_params,
