@@ -380,6 +380,7 @@ struct display {
 static void print_threads(const struct gm_train *t) {
   const struct gm_nn_threads *th = gm_train_threads(t);
   printf("threads %d (%s)\n", th->threads, th->detail);
+  printf("kernels %s\n", gm_train_kernels(t));
 }
 
 static void on_pass_begin(void *ctx, enum gm_train_pass pass, uint32_t epoch,

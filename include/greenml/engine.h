@@ -120,6 +120,14 @@ GM_API const char *gm_nn_engine_error(const struct gm_nn_engine *e);
  * was configured) and how that count came about; borrowed from e. */
 GM_API const struct gm_nn_threads *
 gm_nn_engine_threads(const struct gm_nn_engine *e);
+/* What computes the convolutions and linear layers, as the backend reports
+ * it, for a run's record: oneDNN's version, the instruction set it
+ * dispatched and each implementation it picked with its count, e.g.
+ * "oneDNN 2.7.3, ISA avx512_core_bf16; bf16 convolution and inner product
+ * kernels: training graph jit_bf16:avx512_core_bf16 x6, ...; inference
+ * graph brgconv:avx512_core_bf16 x2, ..."; "plain C (ref)" for ref.
+ * Borrowed from e. */
+GM_API const char *gm_nn_engine_kernels(const struct gm_nn_engine *e);
 
 /* PyTorch's default initialisation, from a seeded generator: conv and
  * linear weights kaiming_uniform(a = sqrt(5)), i.e. U(-1/sqrt(fan_in),

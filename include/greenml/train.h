@@ -159,6 +159,10 @@ GM_API const char *gm_train_engine_name(const struct gm_train *t);
  * engine's gm_nn_engine_threads, or the count given to PyTorch's
  * torch.set_num_threads); borrowed for t's lifetime. */
 GM_API const struct gm_nn_threads *gm_train_threads(const struct gm_train *t);
+/* What computes the steps' convolutions and linear layers
+ * (gm_nn_engine_kernels; for torch, PyTorch's own kernels named with its
+ * version and device); static for t's lifetime. */
+GM_API const char *gm_train_kernels(const struct gm_train *t);
 
 /* PyTorch's default initialisation from the configuration's seed. */
 GM_API enum gm_status gm_train_init(struct gm_train *t);

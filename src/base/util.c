@@ -36,6 +36,25 @@ bool gm__fmt(char *buf, size_t size, const char *fmt, ...) {
   return n >= 0 && (size_t)n < size;
 }
 
+bool gm__appendf(char *buf, size_t size, size_t *len, const char *fmt, ...) {
+  if (!size || *len >= size)
+    return false;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf + *len, size - *len, fmt, ap);
+  va_end(ap);
+  if (n < 0) {
+    buf[*len] = '\0';
+    return false;
+  }
+  if ((size_t)n >= size - *len) {
+    *len = size - 1;
+    return false;
+  }
+  *len += (size_t)n;
+  return true;
+}
+
 enum gm_status gm__status_from_errno(int err) {
   switch (err) {
   case EACCES:

@@ -20,6 +20,11 @@ int64_t gm__thread_cpu_ns(void);
 bool gm__fmt(char *buf, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* snprintf at buf + *len (< size), advancing *len; the text is cut at
+ * size - 1 bytes and false returned when it does not fit. */
+bool gm__appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Maps errno to a status: EACCES/EPERM -> PERMISSION, ENOENT/ENODEV/ENXIO ->
  * UNAVAILABLE, else IO. */
 enum gm_status gm__status_from_errno(int err);

@@ -81,6 +81,10 @@ struct gm__nn_backend_ops {
   /* Optional (NULL: not reported): what the backend planned. */
   enum gm_status (*memory)(const void *self, struct gm__nn_memory_plan *out);
   const char *(*error)(const void *self); /* the last specific message */
+  /* What computes: the library, the instruction set and kernels it
+   * dispatched, in words, for the run's record (optional; static for
+   * self's lifetime). */
+  const char *(*kernels)(const void *self);
 };
 
 extern const struct gm__nn_backend_ops gm__nn_backend_ref;

@@ -369,6 +369,14 @@ enum gm_nn_precision gm_nn_engine_precision(const struct gm_nn_engine *e) {
   return e->precision;
 }
 
+const char *gm_nn_engine_kernels(const struct gm_nn_engine *e) {
+  if (!e)
+    return "";
+  if (e->ops->kernels)
+    return e->ops->kernels(e->self);
+  return e->ops->name;
+}
+
 const struct gm_nn_threads *gm_nn_engine_threads(const struct gm_nn_engine *e) {
   return &e->threads;
 }

@@ -186,17 +186,18 @@ static enum gm_status cell_meter(struct gm__study *s,
   if (warned)
     s->idle_warned = true;
   find_metrics(c);
-  char cmd[256], tags[1536], nm_json[160], model_json[96];
+  char cmd[256], tags[2560], nm_json[160], model_json[96], kernels[1024];
   snprintf(cmd, sizeof(cmd), "greenml bench %s: %s batch %d %s", cfg->name,
            c->model, c->batch, c->precision);
   gm_json_escape_into(nm_json, sizeof(nm_json), cfg->name);
   gm_json_escape_into(model_json, sizeof(model_json), c->model);
+  gm_json_escape_into(kernels, sizeof(kernels), gm_train_kernels(c->tr));
   bool extra = cfg->run_tags && *cfg->run_tags;
   snprintf(tags, sizeof(tags),
            "{\"bench\":%s,\"model\":%s,\"batch_size\":%d,\"precision\":"
-           "\"%s\"%s%s}",
-           nm_json, model_json, c->batch, c->precision, extra ? "," : "",
-           extra ? cfg->run_tags : "");
+           "\"%s\",\"kernels\":%s%s%s}",
+           nm_json, model_json, c->batch, c->precision, kernels,
+           extra ? "," : "", extra ? cfg->run_tags : "");
   struct gm_run_meta meta = {.kind = "bench",
                              .interval_s = (double)mc.interval_ns / 1e9,
                              .command = cmd,

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "base/util.h"
+#include "greenml/json.h"
 #include "study/study_internal.h"
 
 void gm__study_phase_begin(struct gm__study *s, struct gm__study_cell *c,
@@ -160,11 +161,14 @@ enum gm_status gm__study_phase_record(struct gm__study *s,
     row.duration_s = ps.duration_s;
     account(c, &ps, comps, &row);
   }
-  /* where the cell ran (a scheduler's job ids), metered or not */
-  char tags[1024];
+  /* what computed the cell (gm_train_kernels) and where it ran (a
+   * scheduler's job ids), metered or not */
+  char tags[2048], kernels[1024];
   const char *extra = s->cfg->run_tags;
-  if (extra && *extra &&
-      snprintf(tags, sizeof(tags), "{%s}", extra) < (int)sizeof(tags))
+  const bool more = extra && *extra;
+  gm_json_escape_into(kernels, sizeof(kernels), gm_train_kernels(c->tr));
+  if (snprintf(tags, sizeof(tags), "{\"kernels\":%s%s%s}", kernels,
+               more ? "," : "", more ? extra : "") < (int)sizeof(tags))
     row.tags_json = tags;
   pthread_mutex_lock(&s->st_mu);
   rc = gm_store_bench_add_phase(s->st, s->bench_id, &row);

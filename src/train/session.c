@@ -143,6 +143,12 @@ const char *gm_train_engine_name(const struct gm_train *t) {
   return t ? t->engine_name : "";
 }
 
+const char *gm_train_kernels(const struct gm_train *t) {
+  if (!t)
+    return "";
+  return t->eng ? gm_nn_engine_kernels(t->eng) : t->kernels;
+}
+
 const struct gm_nn_threads *gm_train_threads(const struct gm_train *t) {
   return &t->threads;
 }

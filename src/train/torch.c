@@ -264,6 +264,10 @@ enum gm_status gm__torch_open(struct gm_train *t, char *err, size_t err_size) {
   gm__strlcpy(t->device, device, sizeof(t->device));
   gm__fmt(t->engine_name, sizeof(t->engine_name), "torch %s %s %s", version,
           device, gm_nn_precision_name(t->cfg.precision));
+  gm__fmt(t->kernels, sizeof(t->kernels),
+          "PyTorch's own kernels (torch %s on %s%s)", version, device,
+          t->cfg.precision == GM_NN_BF16 ? ", bf16 through torch.autocast"
+                                         : "");
   return GM_OK;
 }
 

@@ -29,6 +29,7 @@ struct gm_train {
   char err[4096];
   struct gm__torch *torch; /* the PyTorch worker (engine "torch"); NULL */
   char engine_name[96];
+  char kernels[160];            /* torch: gm_train_kernels */
   struct gm_nn_threads threads; /* what the steps compute with */
   char engine[16], device[16];
 };

@@ -128,6 +128,11 @@ v = json.loads(b["versions_json"])
 want(v.get("engine", "").endswith(" bf16") and " fp32" in v.get("engine", ""), "versions %r" % v.get("engine"))
 tags = [json.loads(r["tags_json"]) for r in q("SELECT tags_json FROM runs WHERE kind=\"bench\" ORDER BY id")]
 want([t.get("precision") for t in tags] == ["fp32", "bf16"], "run tags %r" % tags)
+# what computed each cell: oneDNN names the precision of its kernels, ref its emulation
+k = [t.get("kernels", "") for t in tags]
+want(("fp32 convolution" in k[0] or "(ref; sums" in k[0]) and ("bf16 convolution" in k[1] or "bf16 rounding emulated" in k[1]), "kernels %r" % k)
+pk = [json.loads(r["tags_json"]).get("kernels") for r in rows]
+want(pk == [k[0], k[0], k[1], k[1]], "phase kernels %r" % pk)
 '
 "$GM" analyze --db p.db >an.out 2>an.err
 rc=$?

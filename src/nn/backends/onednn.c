@@ -1852,6 +1852,90 @@ static void *zalloc(size_t count, size_t size) {
   return calloc(count ? count : 1, size);
 }
 
+/* The name of oneDNN's instruction set isa. */
+static const char *isa_name(dnnl_cpu_isa_t isa) {
+  switch (isa) {
+  case dnnl_cpu_isa_sse41:
+    return "sse41";
+  case dnnl_cpu_isa_avx:
+    return "avx";
+  case dnnl_cpu_isa_avx2:
+    return "avx2";
+  case dnnl_cpu_isa_avx2_vnni:
+    return "avx2_vnni";
+  case dnnl_cpu_isa_avx512_core:
+    return "avx512_core";
+  case dnnl_cpu_isa_avx512_core_vnni:
+    return "avx512_core_vnni";
+  case dnnl_cpu_isa_avx512_core_bf16:
+    return "avx512_core_bf16";
+  case dnnl_cpu_isa_avx512_core_amx:
+    return "avx512_core_amx";
+  default:
+    return "other";
+  }
+}
+
+/* Appends to out, at *len, each convolution and inner product
+ * implementation of plan pl with its count: "jit:avx512_core x6, ...". */
+static void kernels_of(const struct plan *pl, char *out, size_t size,
+                       size_t *len) {
+  enum { MAX_IMPL = 12 };
+  const char *impl[MAX_IMPL];
+  int count[MAX_IMPL], n = 0, other = 0;
+  for (size_t i = 0; i < pl->n_prims; i++) {
+    const_dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_kind_t kind = dnnl_undefined_primitive;
+    const char *name = NULL;
+    if (dnnl_primitive_get_primitive_desc(pl->prims[i], &pd) != dnnl_success ||
+        dnnl_primitive_desc_query(pd, dnnl_query_primitive_kind, 0, &kind) !=
+            dnnl_success ||
+        (kind != dnnl_convolution && kind != dnnl_inner_product) ||
+        dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name) !=
+            dnnl_success ||
+        !name)
+      continue;
+    int k = 0;
+    while (k < n && strcmp(impl[k], name) != 0)
+      k++;
+    if (k == n && n == MAX_IMPL) {
+      other++;
+      continue;
+    }
+    if (k == n) {
+      impl[n] = name;
+      count[n++] = 0;
+    }
+    count[k]++;
+  }
+  for (int k = 0; k < n; k++)
+    gm__appendf(out, size, len, "%s%s x%d", k ? ", " : "", impl[k], count[k]);
+  if (other)
+    gm__appendf(out, size, len, "%sothers x%d", n ? ", " : "", other);
+  if (!n && !other)
+    gm__appendf(out, size, len, "none");
+}
+
+/* d->kernels: the library, the instruction set it dispatches and the
+ * kernels of the training and inference plans for max_batch. */
+static void describe_kernels(struct dnn *d, const struct plan *train,
+                             const struct plan *infer) {
+  const dnnl_version_t *v = dnnl_version();
+  size_t len = 0;
+  char *out = d->kernels;
+  const size_t size = sizeof(d->kernels);
+  out[0] = '\0';
+  gm__appendf(out, size, &len,
+              "oneDNN %d.%d.%d, ISA %s; %s convolution and inner product "
+              "kernels at batch %d: training graph ",
+              v->major, v->minor, v->patch,
+              isa_name(dnnl_get_effective_cpu_isa()),
+              d->cdt == dnnl_bf16 ? "bf16" : "fp32", d->max_batch);
+  kernels_of(train, out, size, &len);
+  gm__appendf(out, size, &len, "; inference graph ");
+  kernels_of(infer, out, size, &len);
+}
+
 static enum gm_status dnn_create(const struct gm_nn_net *net,
                                  const struct gm_nn_engine_config *cfg,
                                  void **self, char *err, size_t err_size) {
@@ -1910,6 +1994,7 @@ static enum gm_status dnn_create(const struct gm_nn_net *net,
   TRY(plan_get(d, d->max_batch, EVAL, &pl));
   TRY(gm__dnn_infer_create(d));
   TRY(gm__dnn_infer_plan(d, d->max_batch, &ipl));
+  describe_kernels(d, pl, ipl);
   d->planned = (struct gm__nn_memory_plan){.training = pl->size[TRAIN],
                                            .evaluation = ipl->size[EVAL],
                                            .naive = pl->naive};
@@ -2177,6 +2262,11 @@ static uint32_t dnn_precisions_here(void) {
   return set;
 }
 
+static const char *dnn_kernels(const void *self) {
+  const struct dnn *d = self;
+  return d->kernels;
+}
+
 static const char *dnn_error(const void *self) {
   const struct dnn *d = self;
   return d->err;
@@ -2204,4 +2294,5 @@ const struct gm__nn_backend_ops gm__nn_backend_onednn = {
     .sync = dnn_sync,
     .memory = dnn_memory,
     .error = dnn_error,
+    .kernels = dnn_kernels,
 };

@@ -160,6 +160,7 @@ struct dnn {
   dnnl_stream_t strm;
   dnnl_primitive_attr_t attr;
   char err[256];
+  char kernels[768]; /* dnn_kernels: made at create */
 };
 
 /* ---- small helpers ------------------------------------------------------ */

@@ -1155,6 +1155,13 @@ static enum gm_status ref_sync(void *self) {
   return GM_OK;
 }
 
+static const char *ref_kernels(const void *self) {
+  const struct ref *r = self;
+  return r->bf16 ? "plain C, one thread (ref; bf16 rounding emulated, sums in "
+                   "double)"
+                 : "plain C, one thread (ref; sums in double)";
+}
+
 static const char *ref_error(const void *self) {
   const struct ref *r = self;
   return r->err;
@@ -1179,4 +1186,5 @@ const struct gm__nn_backend_ops gm__nn_backend_ref = {
     .sgd_step = ref_sgd_step,
     .sync = ref_sync,
     .error = ref_error,
+    .kernels = ref_kernels,
 };
