@@ -34,9 +34,18 @@ greenml's own bf16 figures appear when `greenml train --help` lists
 --precision (then `--precision bf16` is passed to train and infer); until
 then the column is left out, not estimated.
 
+Energy (--measure): every run, greenml's and PyTorch's, runs under
+`greenml measure --no-db --idle none --quiet --json`, and each phase's
+energy is the command's share of it (attributed by CPU time) divided by
+the phase's images: J/image, with the meter's provenance (measured where
+RAPL or NVML count it, modelled from TDP x utilisation where nothing is
+measurable). greenml's phases are its own ("train epoch 1", "infer
+samples N", the warm-up batch included); the PyTorch worker marks its
+timed loops through the same marker channel (GREENML_MARK).
+
 usage: /usr/bin/python3 scripts/bench-engine.py [--greenml PATH]
          [--roofline PATH] [--models all|A,B] [--batch 128] [--threads 1]
-         [--train-batches 3] [--infer-batches 4] [--json FILE]
+         [--train-batches 3] [--infer-batches 4] [--json FILE] [--measure]
 Needs /usr/bin/python3 with torch (apt-get install python3-torch)."""
 import argparse
 import json
@@ -84,27 +93,72 @@ def torch_worker(args):
         with cast():
             model(x)
 
-    def rate(fn, n):
+    mark = os.environ.get("GREENML_MARK")
+
+    def marker(line):
+        """A phase marker for `greenml measure` (include/greenml/mark.h)."""
+        if not mark:
+            return
+        fd = os.open(mark, os.O_WRONLY | os.O_NONBLOCK)
+        try:
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
+
+    def rate(fn, n, phase):
         fn()  # warm-up
+        marker("B %d %s\n" % (time.clock_gettime_ns(time.CLOCK_MONOTONIC),
+                              phase))
         t0 = time.perf_counter()
         for _ in range(n):
             fn()
-        return args.batch * n / (time.perf_counter() - t0)
+        dt = time.perf_counter() - t0
+        marker("E %d\n" % time.clock_gettime_ns(time.CLOCK_MONOTONIC))
+        return args.batch * n / dt
 
     out = []
     model.train()
     try:
-        out.append("train %.3f" % rate(step, args.train_batches))
+        out.append("train %.3f" % rate(step, args.train_batches, "train"))
     except Exception as e:  # reported, never hidden
         out.append("train_error %s" % " ".join(str(e).split())[:200])
     model.eval()
     try:
         with torch.no_grad():
-            out.append("infer %.3f" % rate(forward, args.infer_batches))
+            out.append("infer %.3f" % rate(forward, args.infer_batches, "infer"))
     except Exception as e:
         out.append("infer_error %s" % " ".join(str(e).split())[:200])
     out.append("rss %d" % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     print("\n".join(out))
+
+
+def measured(gm, a, work, cmd):
+    """cmd under `greenml measure` when --measure: the command and the path
+    of its JSON summary (None otherwise)."""
+    if not a.measure:
+        return cmd, None
+    fd, path = tempfile.mkstemp(suffix=".json", dir=work)
+    os.close(fd)
+    return [gm, "measure", "--no-db", "--idle", "none", "--quiet", "--json",
+            path, "--"] + cmd, path
+
+
+def phase_energy(path, prefix, images, res, key):
+    """J/image of the phase whose name starts with prefix, from measure's
+    JSON summary: the command's share where attributed, else the total."""
+    if not path:
+        return
+    with open(path) as f:
+        doc = json.load(f)
+    for ph in doc.get("phases", []):
+        if ph["name"].startswith(prefix):
+            e = ph.get("attributed_energy_j")
+            if e is None:
+                e = ph.get("energy_j")
+            if e is not None:
+                res[key + "_j"] = e / images
+                res["provenance"] = ph.get("provenance", "")
+            return
 
 
 def run_greenml(gm, model, a, work, extra):
@@ -122,25 +176,32 @@ def run_greenml(gm, model, a, work, extra):
         return out.stdout, rss
 
     # one warm-up batch more than timed; the epoch line covers all batches
-    tr, rss_t = timed([gm, "train", "--model", model, "--data", "synthetic",
-                       "--batch-size", str(a.batch), "--threads",
-                       str(a.threads), "--epochs", "1", "--limit-batches",
-                       str(a.train_batches + 1), "--checkpoint", ck] + extra)
+    cmd, jt = measured(gm, a, work, [
+        gm, "train", "--model", model, "--data", "synthetic", "--batch-size",
+        str(a.batch), "--threads", str(a.threads), "--epochs", "1",
+        "--limit-batches", str(a.train_batches + 1), "--checkpoint", ck] +
+        extra)
+    tr, rss_t = timed(cmd)
     train_ips = float(re.search(r"([0-9.]+) images/s", tr).group(1))
-    inf, rss_i = timed([gm, "infer", "--model", model, "--data", "synthetic",
-                        "--batch-size", str(a.batch), "--threads",
-                        str(a.threads), "--samples",
-                        str(a.batch * (a.infer_batches + 1))] + extra)
+    cmd, ji = measured(gm, a, work, [
+        gm, "infer", "--model", model, "--data", "synthetic", "--batch-size",
+        str(a.batch), "--threads", str(a.threads), "--samples",
+        str(a.batch * (a.infer_batches + 1))] + extra)
+    inf, rss_i = timed(cmd)
     infer_ips = float(re.search(r"([0-9.]+) images/s", inf).group(1))
-    return {"train": train_ips, "infer": infer_ips,
-            "rss_kb": max(rss_t, rss_i)}
+    res = {"train": train_ips, "infer": infer_ips,
+           "rss_kb": max(rss_t, rss_i)}
+    phase_energy(jt, "train", a.batch * (a.train_batches + 1), res, "train")
+    phase_energy(ji, "infer", a.batch * (a.infer_batches + 1), res, "infer")
+    return res
 
 
-def run_torch(model, a, precision):
-    cmd = [sys.executable, os.path.abspath(__file__), "--torch-worker",
-           "--models", model, "--batch", str(a.batch), "--threads",
-           str(a.threads), "--train-batches", str(a.train_batches),
-           "--infer-batches", str(a.infer_batches), "--precision", precision]
+def run_torch(gm, model, a, work, precision):
+    cmd, jpath = measured(gm, a, work, [
+        sys.executable, os.path.abspath(__file__), "--torch-worker",
+        "--models", model, "--batch", str(a.batch), "--threads",
+        str(a.threads), "--train-batches", str(a.train_batches),
+        "--infer-batches", str(a.infer_batches), "--precision", precision])
     out = subprocess.run(cmd, capture_output=True, text=True, check=False,
                          env=dict(os.environ, **PASSIVE))
     r = {}
@@ -156,6 +217,8 @@ def run_torch(model, a, precision):
             res[ph] = float(r[ph])
         else:
             res[ph + "_error"] = r.get(ph + "_error", "no figure")
+    phase_energy(jpath, "train", a.batch * a.train_batches, res, "train")
+    phase_energy(jpath, "infer", a.batch * a.infer_batches, res, "infer")
     return res
 
 
@@ -190,6 +253,8 @@ def main():
     p.add_argument("--infer-batches", type=int, default=4)
     p.add_argument("--json", default=None, help="write every figure here")
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    p.add_argument("--measure", action="store_true",
+                   help="run each under `greenml measure`: J/image")
     p.add_argument("--torch-worker", action="store_true")
     a = p.parse_args()
     if a.torch_worker:
@@ -221,7 +286,7 @@ def main():
                     extra = ["--precision", pr] if pr != "fp32" else []
                     r = run_greenml(gm, m["name"], a, work, extra)
                 else:
-                    r = run_torch(m["name"], a, pr)
+                    r = run_torch(gm, m["name"], a, work, pr)
                 row["runs"]["%s %s" % (eng, pr)] = r
             results.append(row)
             print("  %s: %s" % (m["name"], ", ".join(
@@ -249,6 +314,8 @@ def main():
           "measured peak of the same precision\n" % (a.batch, a.threads))
     for ph, title in (("train", "training"), ("infer", "inference")):
         print_table(results, columns, ph, title, peaks)
+    if a.measure:
+        print_energy(results, columns)
     print("peak RSS in MiB (whole process)\n")
     print("| model | " + " | ".join("%s %s" % c for c in columns) + " |")
     print("|---|" + "---|" * len(columns))
@@ -291,6 +358,25 @@ def fmt_ips(r, ph):
 def gflops(macs, ph, ips):
     fwd = 2.0 * macs
     return ips * (3.0 * fwd if ph == "train" else fwd) / 1e9
+
+
+def print_energy(results, columns):
+    provs = sorted({v.get("provenance", "") for row in results
+                    for v in row["runs"].values() if v.get("provenance")})
+    print("energy: J/image, the command's share by `greenml measure` (%s)\n"
+          % ", ".join(provs or ["no phase measured"]))
+    print("| model | " + " | ".join(
+        "%s %s %s" % (c[0], c[1], ph) for ph in ("train", "infer")
+        for c in columns) + " |")
+    print("|---|" + "---|" * (2 * len(columns)))
+    for row in results:
+        cells = []
+        for ph in ("train", "infer"):
+            for c in columns:
+                v = row["runs"]["%s %s" % c].get(ph + "_j")
+                cells.append("%.4f" % v if v is not None else "-")
+        print("| %s | %s |" % (row["model"], " | ".join(cells)))
+    print()
 
 
 def print_table(results, columns, ph, title, peaks):
