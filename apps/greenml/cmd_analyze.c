@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "greenml/engine.h"
 #include "greenml/json.h"
 #include "cli.h"
 
@@ -346,7 +347,39 @@ static void json_corr(struct gm_json *j, const char *name,
   gm_json_end_object(j);
 }
 
-static int correlations(struct ctx *c, int64_t host, const char *label) {
+/* Precision q's name when host has phases in it, else NULL; label receives
+ * the host's label, with the precision when the host has phases in more
+ * than one. */
+static const char *host_precision(const struct gm_analysis_table *t,
+                                  int64_t host, int q, size_t first,
+                                  char *label, size_t size) {
+  const char *name = gm_nn_precision_name((enum gm_nn_precision)q);
+  bool has[GM_NN_PRECISION_COUNT] = {false};
+  for (size_t i = 0; i < t->n_phases; i++) {
+    const struct gm_analysis_phase *p = &t->phases[i];
+    if (p->host_id != host)
+      continue;
+    for (int k = 0; k < GM_NN_PRECISION_COUNT; k++)
+      if (strcmp(p->precision, gm_nn_precision_name((enum gm_nn_precision)k)) ==
+          0)
+        has[k] = true;
+  }
+  if (!has[q])
+    return NULL;
+  int n = 0;
+  for (int k = 0; k < GM_NN_PRECISION_COUNT; k++)
+    n += has[k];
+  char hl[320];
+  host_label(t, first, hl, sizeof(hl));
+  if (n > 1)
+    snprintf(label, size, "%s, %s cells", hl, name);
+  else
+    snprintf(label, size, "%s", hl);
+  return name;
+}
+
+static int correlations(struct ctx *c, int64_t host, const char *prec,
+                        const char *label) {
   if (!c->json)
     printf("\ncorrelations on %s: Pearson r and Spearman rho, two-sided p, "
            "n points\n%-6s %-22s %-20s %-6s %3s %7s %9s %7s %9s  %s\n",
@@ -355,7 +388,7 @@ static int correlations(struct ctx *c, int64_t host, const char *label) {
   for (size_t k = 0; k < sizeof(kinds) / sizeof(*kinds); k++)
     for (size_t i = 0; i < N_SPECS; i++) {
       struct gm_analysis_select sel = {
-          .host_id = host, .kind = kinds[k], .net = c->net};
+          .host_id = host, .kind = kinds[k], .precision = prec, .net = c->net};
       struct gm_analysis_corr r;
       if (gm_analysis_correlate(c->t, &sel, specs[i].unit, specs[i].x,
                                 specs[i].y, &r) != GM_OK)
@@ -368,6 +401,8 @@ static int correlations(struct ctx *c, int64_t host, const char *label) {
         gm_json_int(j, host);
         gm_json_key(j, "kind");
         gm_json_string(j, kinds[k]);
+        gm_json_key(j, "precision");
+        gm_json_string(j, prec);
         gm_json_key(j, "x");
         gm_json_string(j, gm_analysis_var_name(r.x));
         gm_json_key(j, "y");
@@ -447,8 +482,12 @@ static void print_claim(const struct gm_analysis_claim *cl, const char *kind) {
 }
 
 static void json_claim(struct gm_json *j, const struct gm_analysis_claim *cl,
-                       int64_t host, const char *kind) {
+                       int64_t host, const char *kind, const char *prec) {
   gm_json_begin_object(j);
+  if (prec) { /* a bench's cells; a meter run's phases have none */
+    gm_json_key(j, "precision");
+    gm_json_string(j, prec);
+  }
   gm_json_key(j, "claim");
   gm_json_string(j, cl->key);
   gm_json_key(j, "statement");
@@ -498,21 +537,24 @@ static void json_claim(struct gm_json *j, const struct gm_analysis_claim *cl,
   gm_json_end_object(j);
 }
 
-static int claims(struct ctx *c, int64_t host, const char *label) {
+static int claims(struct ctx *c, int64_t host, const char *prec,
+                  const char *label) {
   if (!c->json)
     printf("\nthe paper's claims on %s\n", label);
   for (int id = 0; id < GM_CLAIM_COUNT_; id++) {
     bool both = id == GM_CLAIM_TRAIN_3X;
     for (size_t k = 0; k < (both ? 1 : sizeof(kinds) / sizeof(*kinds)); k++) {
-      struct gm_analysis_select sel = {
-          .host_id = host, .kind = both ? NULL : kinds[k], .net = c->net};
+      struct gm_analysis_select sel = {.host_id = host,
+                                       .kind = both ? NULL : kinds[k],
+                                       .precision = prec,
+                                       .net = c->net};
       struct gm_analysis_claim cl;
       if (gm_analysis_check_claim(c->t, &sel, (enum gm_analysis_claim_id)id,
                                   &cl) != GM_OK)
         return GM_EXIT_SOFTWARE;
       const char *kind = both ? "train/infer" : kinds[k];
       if (c->json) {
-        json_claim(&c->j, &cl, host, kind);
+        json_claim(&c->j, &cl, host, kind, prec);
         continue;
       }
       if (k == 0)
@@ -856,21 +898,29 @@ static int run(struct ctx *c) {
     gm_json_key(&c->j, "correlations");
     gm_json_begin_array(&c->j);
   }
-  for (size_t h = 0; h < nh && !ec; h++) {
-    char hl[320];
-    host_label(t, first[h], hl, sizeof(hl));
-    ec = correlations(c, hosts[h], hl);
-  }
+  /* one precision at a time: fp32 and bf16 cells are two populations,
+   * never correlated or tested together */
+  for (size_t h = 0; h < nh && !ec; h++)
+    for (int q = 0; q < GM_NN_PRECISION_COUNT && !ec; q++) {
+      char hl[360];
+      const char *prec =
+          host_precision(t, hosts[h], q, first[h], hl, sizeof(hl));
+      if (prec)
+        ec = correlations(c, hosts[h], prec, hl);
+    }
   if (c->json) {
     gm_json_end_array(&c->j);
     gm_json_key(&c->j, "claims");
     gm_json_begin_array(&c->j);
   }
-  for (size_t h = 0; h < nh && !ec; h++) {
-    char hl[320];
-    host_label(t, first[h], hl, sizeof(hl));
-    ec = claims(c, hosts[h], hl);
-  }
+  for (size_t h = 0; h < nh && !ec; h++)
+    for (int q = 0; q < GM_NN_PRECISION_COUNT && !ec; q++) {
+      char hl[360];
+      const char *prec =
+          host_precision(t, hosts[h], q, first[h], hl, sizeof(hl));
+      if (prec)
+        ec = claims(c, hosts[h], prec, hl);
+    }
   if (c->json) {
     gm_json_end_array(&c->j);
     gm_json_end_object(&c->j);
@@ -1059,7 +1109,7 @@ static int analyze_run(struct ctx *c, const char *db_given, int64_t run_id) {
     gm_json_end_object(j);
     gm_json_key(j, "claims");
     gm_json_begin_array(j);
-    json_claim(j, &claim, 0, "phases");
+    json_claim(j, &claim, 0, "phases", NULL);
     gm_json_end_array(j);
     gm_json_end_object(j);
     if (j->oom) {

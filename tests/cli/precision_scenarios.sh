@@ -156,7 +156,14 @@ for x in p:
     want(close(x["time_ratio"], x["bf16"]["s_per_sample"] / x["fp32"]["s_per_sample"]), "time ratio %r" % x)
     want(0 <= x["fp32"]["accuracy"] <= 1 and 0 <= x["bf16"]["accuracy"] <= 1, "accuracy %r" % x)
     want(x["provenance"] in ("measured", "modelled", "mixed"), "provenance %r" % x)
+# correlations and claims one precision at a time, never pooled
+for key in ("correlations", "claims"):
+    want(d[key] and {c.get("precision") for c in d[key]} == {"fp32", "bf16"}, "%s %r" % (key, d[key][:2]))
+want(all(c["n"] <= 1 for c in d["correlations"] if c["points"] == "cells"), "a cell correlation pools precisions: %r" % [c for c in d["correlations"] if c["points"] == "cells"][:2])
 ' an.json
+check "4: analyze text: correlations and claims per precision" \
+  "grep -q '^correlations on .*, fp32 cells:' an.out && grep -q '^correlations on .*, bf16 cells:' an.out && grep -q \"^the paper's claims on .*, bf16 cells\" an.out" \
+  "$(grep -E '^(correlations|the paper)' an.out)"
 
 "$GM" report --db p.db --out r.html >r.out 2>r.err
 rc=$?
